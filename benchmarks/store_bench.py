@@ -1,0 +1,266 @@
+"""How fast is the store at scale? Builds N synthetic papers and prints one table.
+
+    python benchmarks/store_bench.py                      # 1,000,000 papers, temp DB
+    python benchmarks/store_bench.py --papers 100000
+    python benchmarks/store_bench.py --db benchmarks/out/bench.db          # build and keep
+    python benchmarks/store_bench.py --db benchmarks/out/bench.db --reuse  # query an existing build
+
+The papers are synthetic but shaped like arXiv: ~12-word titles, ~170-word
+abstracts drawn from a Zipf-like vocabulary of 50,000 words, 2-6 authors, a
+few topics, and ~5% of papers with Chinese notes. They go in through
+`SqliteStore.bulk_upsert` in batches of 5,000, the path the snapshot importer
+uses. The load rate counts only the store's time (the papers are generated
+first). Every query is timed through the store (`latest`/`search`, Paper
+objects and all) and, as a floor, as one plain `sqlite3` statement:
+`... ORDER BY published DESC, arxiv_id DESC LIMIT 10` for latest and
+`... MATCH ? ORDER BY bm25(...) LIMIT 10` for search.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import os
+import random
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bot.models import Notes, Paper  # noqa: E402
+from store.query import build_match_query  # noqa: E402
+from store.search import RANK_EXPRESSION  # noqa: E402
+from store.sqlite import SqliteStore  # noqa: E402
+
+VOCABULARY_SIZE = 50_000
+POOL_TOKENS = 8_000_000
+BATCH = 5_000
+TOPICS = ("reward-models", "vlm", "robotics", "autonomous-driving", "llm-agents")
+# Real words planted at Zipf ranks chosen for their document frequency at 182 tokens a paper.
+PLANTED = {
+    30: "model",  # ~40% of papers
+    60: "learning",  # ~23% of papers: the common-word query
+    300: "reward",  # ~5%
+    1_000: "alignment",  # ~1.5%
+    2_000: "driving",
+    40_000: "hyperbolic",  # a few hundred papers: the rare-word query
+}
+CHINESE_WORDS = (
+    "自动驾驶 强化学习 奖励模型 视觉语言模型 大语言模型 多模态 数据集 基准测试 机器人 感知 规划 控制 "
+    "推理 对齐 偏好 人类反馈 微调 预训练 蒸馏 检索 生成 评估 鲁棒性 泛化 效率 轨迹 场景 仿真 端到端 "
+    "注意力 扩散模型 世界模型 智能体 工具调用 思维链 数学 代码 安全 幻觉 长上下文"
+).split()
+QUERIES = (
+    ("search: rare word", "hyperbolic"),
+    ("search: three words", "reward model alignment"),
+    ("search: Chinese", "自动驾驶"),
+    ("search: common word", "learning"),
+)
+TOPIC_FOR_LATEST = "robotics"
+TARGET_MS = {"latest": 5.0, "search: common word": 50.0}
+SELECTIVE_TARGET_MS = 20.0
+TARGET_LOAD_RATE = 20_000
+
+
+def make_vocabulary(rng: random.Random) -> list[str]:
+    syllables = "ka ri to mo ne su la vi de po xu an el or im quo ber tal gen dra chi sto tre pha ion".split()
+    seen = set(PLANTED.values())
+    words = []
+    while len(words) < VOCABULARY_SIZE:
+        word = "".join(rng.choice(syllables) for _ in range(rng.randint(2, 4)))
+        if word not in seen:
+            seen.add(word)
+            words.append(word)
+    for rank, word in PLANTED.items():
+        words[rank - 1] = word
+    return words
+
+
+class PaperFactory:
+    """Synthetic papers; text is cut from one big Zipf-sampled token pool, which is fast."""
+
+    def __init__(self, seed: int = 7) -> None:
+        self.rng = random.Random(seed)
+        vocabulary = make_vocabulary(self.rng)
+        cumulative = list(itertools.accumulate(1.0 / rank for rank in range(1, len(vocabulary) + 1)))
+        self.pool = self.rng.choices(vocabulary, cum_weights=cumulative, k=POOL_TOKENS)
+        first = [w.capitalize() for w in make_vocabulary(random.Random(seed + 1))[:2000]]
+        last = [w.capitalize() for w in make_vocabulary(random.Random(seed + 2))[:5000]]
+        self.names = [f"{self.rng.choice(first)} {self.rng.choice(last)}" for _ in range(20_000)]
+        self.categories = ["cs.CL", "cs.CV", "cs.LG", "cs.AI", "cs.RO", "stat.ML", "eess.SY"]
+
+    def words(self, count: int) -> str:
+        start = self.rng.randrange(len(self.pool) - count)
+        return " ".join(self.pool[start : start + count])
+
+    def chinese(self, count: int) -> str:
+        return "".join(self.rng.choice(CHINESE_WORDS) for _ in range(count)) + "。"
+
+    def paper(self, index: int, total: int) -> Paper:
+        rng = self.rng
+        month = 120 * index // total  # ten years of months, in id order like arXiv
+        year, month_of_year = 2015 + month // 12, month % 12 + 1
+        notes: tuple[Notes, ...] = ()
+        if rng.random() < 0.05:
+            notes = (Notes("zh", headline=self.chinese(4), method=self.chinese(12), results=self.chinese(8)),)
+        topics = tuple(t for t in TOPICS if rng.random() < 0.06)
+        return Paper(
+            arxiv_id=f"{year % 100:02d}{month_of_year:02d}.{index:07d}",
+            title=self.words(rng.randint(8, 16)).capitalize(),
+            version=rng.randint(1, 3),
+            abstract=self.words(rng.randint(130, 210)).capitalize() + ".",
+            authors=tuple(rng.sample(self.names, rng.randint(2, 6))),
+            published=f"{year}-{month_of_year:02d}-{rng.randint(1, 28):02d}",
+            categories=tuple(rng.sample(self.categories, rng.randint(1, 3))),
+            topics=topics,
+            notes=notes,
+        )
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+
+
+def timed(runs: int, call) -> tuple[float, float]:
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        call()
+        samples.append((time.perf_counter() - start) * 1000)
+    return statistics.median(samples), percentile(samples, 0.95)
+
+
+async def timed_async(runs: int, call) -> tuple[float, float]:
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        await call()
+        samples.append((time.perf_counter() - start) * 1000)
+    return statistics.median(samples), percentile(samples, 0.95)
+
+
+async def build(path: str, total: int) -> tuple[float, float]:
+    """Generate, then load through bulk_upsert; returns (papers/s, seconds)."""
+    print(f"generating {total:,} papers ...", file=sys.stderr, flush=True)
+    factory = PaperFactory()
+    papers = [factory.paper(i, total) for i in range(total)]
+    batches = [papers[i : i + BATCH] for i in range(0, total, BATCH)]
+    print("loading ...", file=sys.stderr, flush=True)
+    store = await SqliteStore.open(path)
+    try:
+        start = time.perf_counter()
+        report = await store.bulk_upsert(batches)
+        seconds = time.perf_counter() - start
+        assert report.new == total, report
+        await store.set_meta("bench.load_rate", f"{total / seconds:.0f}")
+        await store.set_meta("bench.load_seconds", f"{seconds:.1f}")
+    finally:
+        await store.close()
+    return total / seconds, seconds
+
+
+def file_size(path: str) -> int:
+    return sum(os.path.getsize(path + suffix) for suffix in ("", "-wal", "-shm") if os.path.exists(path + suffix))
+
+
+async def measure(path: str, runs: int) -> list[tuple[str, str, str, str]]:
+    rows: list[tuple[str, str, str, str]] = []
+    floor = sqlite3.connect(path)
+    floor.execute("PRAGMA mmap_size = 1073741824")
+    total = floor.execute("SELECT count(*) FROM papers").fetchone()[0]
+    store = await SqliteStore.open(path)
+    try:
+        load_rate = await store.get_meta("bench.load_rate")
+        load_seconds = await store.get_meta("bench.load_seconds")
+        load_ok = load_rate is not None and float(load_rate) >= TARGET_LOAD_RATE
+        rows.append(
+            (
+                "load (bulk_upsert, 5,000 a batch)",
+                f"{float(load_rate):,.0f} papers/s ({load_seconds} s)" if load_rate else "n/a",
+                "",
+                f">= {TARGET_LOAD_RATE:,}/s {'ok' if load_ok else 'MISSED'}",
+            )
+        )
+        rows.append((f"database size ({total:,} papers)", f"{file_size(path) / 1e9:.2f} GB", "", ""))
+
+        def verdict(name: str, p95: float) -> str:
+            target = TARGET_MS.get(name.split(" (")[0], SELECTIVE_TARGET_MS)
+            return f"p95 <= {target:g} ms {'ok' if p95 <= target else 'MISSED'}"
+
+        latest_sql = "SELECT id FROM papers ORDER BY published DESC, arxiv_id DESC LIMIT 10"
+        topic_sql = (
+            "SELECT paper_id FROM paper_topics WHERE topic = ? ORDER BY published DESC, arxiv_id DESC LIMIT 10"
+        )
+        for name, call, floor_call in (
+            ("latest", lambda: store.latest(None, 10), lambda: floor.execute(latest_sql).fetchall()),
+            (
+                f"latest (topic {TOPIC_FOR_LATEST})",
+                lambda: store.latest(TOPIC_FOR_LATEST, 10),
+                lambda: floor.execute(topic_sql, (TOPIC_FOR_LATEST,)).fetchall(),
+            ),
+        ):
+            p50, p95 = await timed_async(runs, call)
+            f50, f95 = timed(runs, floor_call)
+            rows.append((name, f"{p50:.2f} / {p95:.2f} ms", f"{f50:.2f} / {f95:.2f} ms", verdict("latest", p95)))
+
+        for name, text in QUERIES:
+            match = build_match_query(text)
+            hits = floor.execute("SELECT count(*) FROM papers_fts WHERE papers_fts MATCH ?", (match,)).fetchone()[0]
+            floor_sql = f"SELECT rowid FROM papers_fts WHERE papers_fts MATCH ? ORDER BY {RANK_EXPRESSION} LIMIT 10"
+            found = await store.search(text, limit=10)
+            assert found, f"no results for {text!r}"
+            p50, p95 = await timed_async(runs, lambda: store.search(text, limit=10))
+            f50, f95 = timed(runs, lambda: floor.execute(floor_sql, (match,)).fetchall())
+            label = f"{name} '{text}' ({hits:,} hits, {100 * hits / total:.2g}%)"
+            rows.append((label, f"{p50:.2f} / {p95:.2f} ms", f"{f50:.2f} / {f95:.2f} ms", verdict(name, p95)))
+    finally:
+        await store.close()
+        floor.close()
+    return rows
+
+
+def print_table(rows: list[tuple[str, str, str, str]], header: tuple[str, str, str, str]) -> None:
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(4)]
+    line = "  ".join("-" * w for w in widths)
+    print("  ".join(cell.ljust(w) for cell, w in zip(header, widths)))
+    print(line)
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)))
+
+
+async def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--papers", type=int, default=1_000_000, help="papers to generate (default 1,000,000)")
+    parser.add_argument("--db", help="database file (default: a temp file, deleted afterwards)")
+    parser.add_argument("--reuse", action="store_true", help="query an existing --db instead of building it")
+    parser.add_argument("--runs", type=int, default=50, help="timed runs per query (default 50)")
+    args = parser.parse_args()
+
+    temp_dir = None
+    if args.db:
+        path = args.db
+    else:
+        temp_dir = tempfile.TemporaryDirectory(prefix="store_bench_", dir=os.environ.get("TMPDIR", "/tmp"))
+        path = os.path.join(temp_dir.name, "bench.db")
+    try:
+        if not (args.reuse and os.path.exists(path)):
+            for suffix in ("", "-wal", "-shm"):
+                if os.path.exists(path + suffix):
+                    os.remove(path + suffix)
+            await build(path, args.papers)
+        rows = await measure(path, args.runs)
+        print_table(rows, ("what", "store p50 / p95", "sqlite3 floor p50 / p95", "target"))
+    finally:
+        if temp_dir is not None:
+            temp_dir.cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))

@@ -1,0 +1,220 @@
+"""Composition root: builds the store, the services, the adapters and the scheduler, and runs them.
+
+This module and `bot.cli` are the only places in the core that know concrete
+classes (`store.sqlite.SqliteStore`, the adapters); they import them lazily so
+the core's import graph stays clean. `run_bot` runs until SIGTERM/SIGINT, or
+until the console's input ends when the console is the only way in.
+
+Which adapters run: Slack when `SLACK_BOT_TOKEN` is set, Discord when
+`DISCORD_TOKEN` is set, webhooks always (they only post digests), and the
+console when neither chat platform is configured and standard input is a
+terminal, a pipe or a file (not /dev/null, as under `docker run -d`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import stat
+import sys
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from importlib import resources
+from pathlib import Path
+from typing import AsyncIterator, Callable, Mapping, TextIO
+
+from bot.commands import CommandRouter
+from bot.config import ConfigError, FileConfig
+from bot.digest import DigestEngine
+from bot.ingest.paperlist import import_paperlist
+from bot.models import DeliveryKey
+from bot.ports import ChatAdapter, Clock, PaperStore, SystemClock
+from bot.scheduler import BotScheduler
+from bot.service import PaperService
+from bot.subscriptions import SubscriptionService
+
+log = logging.getLogger("paperbot")
+
+EXAMPLE_LIST = "data/example-paper-list.md"
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """What a run needs besides the config file: where the store is, the clock, the environment."""
+
+    db_path: str
+    config: FileConfig
+    clock: Clock = SystemClock()
+    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+
+
+@contextlib.asynccontextmanager
+async def open_store(runtime: Runtime) -> AsyncIterator[PaperStore]:
+    from store.sqlite import SqliteStore
+
+    store = await SqliteStore.open(runtime.db_path, clock=runtime.clock)
+    try:
+        await store.upsert_topics(runtime.config.topic_list())
+        yield store
+    finally:
+        await store.close()
+
+
+def build_service(store: PaperStore, config: FileConfig) -> PaperService:
+    return PaperService(store, tldr_lang=config.tldr_lang)
+
+
+async def seed_example_data(store: PaperStore) -> None:
+    """An empty store gets the project's example paper list, so day one is not a blank screen."""
+    if await store.paper_count():
+        return
+    with resources.as_file(resources.files("bot").joinpath(EXAMPLE_LIST)) as path:
+        report = await import_paperlist(store, Path(path))
+    log.info("empty store: imported the example paper list (%d papers, topic %s)", report.new, report.topic.name)
+
+
+def stdin_is_usable(stream: TextIO) -> bool:
+    """A terminal, a pipe or a file; not /dev/null or a closed descriptor."""
+    try:
+        fd = stream.fileno()
+        mode = os.fstat(fd).st_mode
+    except (AttributeError, ValueError, OSError):
+        return True  # a test's StringIO and the like
+    return os.isatty(fd) or not stat.S_ISCHR(mode)
+
+
+@dataclass
+class Bot:
+    """Everything `paperbot run` assembles, for tests to drive and `run_bot` to run."""
+
+    store: PaperStore
+    service: PaperService
+    engine: DigestEngine
+    subscriptions: SubscriptionService
+    router: CommandRouter
+    scheduler: BotScheduler
+    adapters: dict[str, ChatAdapter]
+    fetcher: object | None = None
+
+
+async def assemble(
+    runtime: Runtime,
+    store: PaperStore,
+    *,
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+    on_console_eof: Callable[[], None] | None = None,
+    on_step: Callable[[str, DeliveryKey], None] | None = None,
+) -> Bot:
+    config, env = runtime.config, runtime.env
+    if config.example_data:
+        await seed_example_data(store)
+    service = build_service(store, config)
+    topics = {item.topic.name: item.topic for item in await store.topics()}
+    engine = DigestEngine(
+        store, {}, topics, clock=runtime.clock,
+        max_lateness=timedelta(hours=config.digest.max_lateness_hours), on_step=on_step,
+    )
+    scheduler = BotScheduler(engine)
+    subscriptions = SubscriptionService(
+        service, engine, default_timezone=config.timezone, default_language=config.tldr_lang,
+        on_change=scheduler.rebuild,
+    )
+    configured = config.subscription_list()
+    unknown = sorted({s.topic for s in configured} - set(topics))
+    if unknown:
+        raise ConfigError("config", "subscriptions", f"unknown topic {', '.join(map(repr, unknown))}; known: {', '.join(sorted(topics)) or 'none'}")
+    await subscriptions.sync_config(configured)
+    router = CommandRouter(service, subscriptions)
+    adapters = build_adapters(runtime, router, store, stdin=stdin, stdout=stdout, on_console_eof=on_console_eof)
+    engine.adapters.update(adapters)
+
+    fetcher = None
+    if config.fetch.enabled:
+        from bot.ingest.arxiv import ArxivFetcher, fetchable_topics, last_fetch, resolve_api_url
+
+        fetch_topics = [t for t in config.topic_list() if t.query]
+        if fetch_topics:
+            fetcher = ArxivFetcher(store, config.fetch, resolve_api_url(config), clock=runtime.clock)
+
+            async def fetch() -> None:
+                for report in await fetcher.fetch_topics(fetchable_topics(config)):
+                    log.info("fetch: %s", report.summary())
+
+            async def oldest_fetch() -> datetime | None:
+                times = [await last_fetch(store, topic) for topic in fetch_topics]
+                return None if any(t is None for t in times) else min(times)
+
+            scheduler.fetch, scheduler.fetch_schedule, scheduler.last_fetch = fetch, config.fetch_schedule(), oldest_fetch
+    return Bot(store, service, engine, subscriptions, router, scheduler, adapters, fetcher)
+
+
+def build_adapters(
+    runtime: Runtime,
+    router: CommandRouter,
+    store: PaperStore,
+    *,
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+    on_console_eof: Callable[[], None] | None = None,
+) -> dict[str, ChatAdapter]:
+    from adapters.console import ConsoleAdapter
+    from adapters.webhook import WebhookAdapter
+
+    env = runtime.env
+    adapters: dict[str, ChatAdapter] = {"webhook": WebhookAdapter(env)}
+    if env.get("SLACK_BOT_TOKEN"):
+        from adapters.slack.app import SlackAdapter
+
+        adapters["slack"] = SlackAdapter.from_env(router, runtime.config, env)
+    if env.get("DISCORD_TOKEN"):
+        from adapters.discord.client import DiscordAdapter
+
+        adapters["discord"] = DiscordAdapter.from_env(router, runtime.config, env, store)
+    console_in = stdin if stdin is not None else sys.stdin
+    if "slack" not in adapters and "discord" not in adapters and stdin_is_usable(console_in):
+        adapters["console"] = ConsoleAdapter(router, stdin=console_in, stdout=stdout, on_eof=on_console_eof)
+    return adapters
+
+
+async def run_bot(
+    runtime: Runtime,
+    *,
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+    on_step: Callable[[str, DeliveryKey], None] | None = None,
+) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, stop.set)
+
+    async with open_store(runtime) as store:
+        bot = await assemble(runtime, store, stdin=stdin, stdout=stdout, on_console_eof=stop.set, on_step=on_step)
+        started: list[ChatAdapter] = []
+        try:
+            for adapter in bot.adapters.values():
+                await adapter.start()
+                started.append(adapter)
+            await bot.scheduler.start()
+            log.info("paperbot running with %s; store %s", ", ".join(bot.adapters), runtime.db_path)
+            await stop.wait()
+        finally:
+            log.info("stopping")
+            await bot.scheduler.shutdown()
+            for adapter in reversed(started):
+                try:
+                    await adapter.stop()
+                except Exception:
+                    log.exception("stopping the %s adapter failed", adapter.name)
+            if bot.fetcher is not None:
+                bot.fetcher.close()
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                with contextlib.suppress(NotImplementedError, RuntimeError):
+                    loop.remove_signal_handler(signum)
+    log.info("stopped cleanly")
+    return 0

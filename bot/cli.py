@@ -1,0 +1,238 @@
+"""The `paperbot` command: import, look up, and run the bot.
+
+Exit status: 0 on success, 2 for anything the user can fix (bad input, a
+malformed file, a config error), 1 for a bug, and for `fetch` also when
+arXiv failed for a topic (the other topics are still fetched). Lookups print the same text the
+chat adapters show, or JSON with `--json`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from datetime import date
+from typing import Any, Sequence
+
+from bot import jsonout
+from bot.app import Runtime, build_service, open_store, run_bot
+from bot.commands import CommandRouter
+from bot.config import DEFAULT_CONFIG_PATH, DEFAULT_DB_PATH, ConfigError, EnvSettings, load_config
+from bot.errors import UserError
+from bot.ingest.errors import IngestError
+from bot.ingest.paperlist import import_paperlist
+from bot.ingest.snapshot import import_snapshot, looks_like_snapshot
+from bot.logs import setup_logging
+from bot.models import CommandRequest, ErrorReply, Topic
+
+EXIT_OK, EXIT_BUG, EXIT_USAGE = 0, 1, 2
+EXIT_FETCH_FAILED = 1  # a remote failure is not a usage error
+
+log = logging.getLogger("paperbot")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="paperbot",
+        description="Research-paper digests and /paper lookups for Slack, Discord and the console.",
+    )
+    parser.add_argument("--db", default=None, help=f"SQLite store (env PAPERBOT_DB, default {DEFAULT_DB_PATH})")
+    parser.add_argument(
+        "--config", default=None, help=f"TOML config (env PAPERBOT_CONFIG, default {DEFAULT_CONFIG_PATH})"
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    importer = commands.add_parser(
+        "import",
+        help="import paper-list markdown files or arXiv metadata snapshots (.jsonl, .jsonl.gz)",
+        description="Paper-list markdown: one transaction per file. arXiv metadata snapshot (JSON lines, "
+        "optionally gzipped): streamed in batches, topics decided by the configured topics' queries, "
+        "malformed lines skipped and reported.",
+    )
+    importer.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    importer.add_argument(
+        "--topic", help="topic name for paper-list papers (default: from the file's heading); not for snapshots"
+    )
+
+    def lookup(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text)
+        sub.add_argument("--json", action="store_true", help="print machine-readable JSON")
+        return sub
+
+    latest = lookup("latest", "the newest papers")
+    latest.add_argument("topic_pos", nargs="?", metavar="TOPIC", help="only this topic")
+    latest.add_argument("--topic", help="only this topic")
+    latest.add_argument("--count", type=int, default=None, help="how many (1-25, default 5)")
+
+    search = lookup("search", "ranked full-text search")
+    search.add_argument("query", nargs="+", metavar="QUERY")
+    search.add_argument("--topic", help="only this topic")
+    search.add_argument("--count", type=int, default=None, help="how many (1-25, default 5)")
+
+    show = lookup("show", "one paper in full")
+    show.add_argument("paper", metavar="ID", help="2505.20665, 2505.20665v1, arXiv:2505.20665 or an arxiv.org link")
+
+    lookup("topics", "tracked topics with paper counts")
+
+    fetcher = commands.add_parser(
+        "fetch",
+        help="fetch new papers from arXiv for the configured topics",
+        description="Fetch new papers from the arXiv API for every configured topic with a query "
+        "(incremental: from a day before the newest paper seen). Prints one summary line per topic. "
+        "Exit status: 0 when every topic was fetched, 1 when arXiv failed for a topic (papers already "
+        "fetched stay stored), 2 for a usage or config error.",
+    )
+    fetcher.add_argument("--topic", help="only this configured topic (one with an arXiv query)")
+    fetcher.add_argument(
+        "--since", type=_since_date, metavar="YYYY-MM-DD", help="look back to this date instead of the topic's cursor"
+    )
+    commands.add_parser("run", help="run the bot (console adapter unless chat tokens are set)")
+    return parser
+
+
+def resolve_paths(args: argparse.Namespace) -> tuple[str, str, bool]:
+    """--flag beats the environment beats the default; an explicit config must exist."""
+    env = EnvSettings()
+    db = args.db or env.paperbot_db
+    config_explicit = args.config is not None or "PAPERBOT_CONFIG" in os.environ
+    config = args.config or env.paperbot_config
+    return db, config, config_explicit
+
+
+def print_json(data: Any) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+async def run_command(args: argparse.Namespace) -> int:
+    db, config_path, explicit = resolve_paths(args)
+    config = load_config(config_path, explicit=explicit)
+    if not args.verbose:
+        logging.getLogger().setLevel(config.log_level)
+    runtime = Runtime(db_path=db, config=config)
+
+    if args.command == "run":
+        return await run_bot(runtime)
+    if args.command == "fetch":
+        return await fetch_papers(runtime, args.topic, args.since)
+
+    async with open_store(runtime) as store:
+        if args.command == "import":
+            return await import_files(store, args.files, args.topic, config.topic_list())
+
+        service = build_service(store, config)
+        lang = config.tldr_lang
+        if args.json:
+            if args.command == "latest":
+                papers = await service.latest(args.topic or args.topic_pos, args.count)
+                print_json([jsonout.paper_json(p, lang) for p in papers])
+            elif args.command == "search":
+                papers = await service.search(" ".join(args.query), args.topic, args.count)
+                print_json([jsonout.paper_json(p, lang) for p in papers])
+            elif args.command == "show":
+                print_json(jsonout.paper_detail_json(await service.show(args.paper), lang))
+            elif args.command == "topics":
+                print_json(jsonout.topics_json(await service.topics()))
+            return EXIT_OK
+
+        request_args: dict[str, Any] = {}
+        if args.command in ("latest", "search"):
+            topic = args.topic or getattr(args, "topic_pos", None)
+            if topic:
+                request_args["topic"] = topic
+            if args.count is not None:
+                request_args["count"] = args.count
+        if args.command == "search":
+            request_args["query"] = " ".join(args.query)
+        if args.command == "show":
+            request_args["paper"] = args.paper
+        reply = await CommandRouter(service).dispatch(CommandRequest(args.command, request_args))
+        print(reply.text)
+        return EXIT_USAGE if isinstance(reply, ErrorReply) else EXIT_OK
+
+
+async def import_files(store: Any, files: Sequence[Path], topic: str | None, topics: Sequence[Topic] = ()) -> int:
+    """Import each file with the importer its name or content calls for; 2 if any file was refused."""
+    status = EXIT_OK
+    for path in files:
+        if looks_like_snapshot(path):
+            if not await import_snapshot_file(store, path, topic, topics):
+                status = EXIT_USAGE
+            continue
+        try:
+            report = await import_paperlist(store, path, topic)
+        except IngestError as error:
+            print(f"error: {error}", file=sys.stderr)
+            status = EXIT_USAGE
+            continue
+        print(
+            f"{path}: {report.new} new, {report.updated} updated, {report.unchanged} unchanged "
+            f"(topic {report.topic.name})"
+        )
+        for warning in report.warnings:
+            print(f"  warning: {warning}", file=sys.stderr)
+    return status
+
+
+async def import_snapshot_file(store: Any, path: Path, topic: str | None, topics: Sequence[Topic]) -> bool:
+    # Skipped lines are reported but are no failure: a multi-GB snapshot always has a few.
+    if topic:
+        print(f"  note: --topic is ignored for {path}: snapshot papers join the configured topics", file=sys.stderr)
+    try:
+        report = await import_snapshot(store, path, topics)
+    except IngestError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return False
+    print(report.summary)
+    for line in report.details():
+        print(f"  {line}")
+    return True
+
+
+def _since_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date like 2025-06-01: {text!r}") from None
+
+
+async def fetch_papers(runtime: Runtime, topic: str | None, since: date | None) -> int:
+    from bot.ingest.arxiv import ArxivFetcher, fetchable_topics, resolve_api_url
+
+    config = runtime.config
+    if not config.fetch.enabled:
+        raise UserError("fetching from arXiv is disabled in the config ([fetch] enabled = false)")
+    topics = fetchable_topics(config, topic)
+    if since is not None and since > runtime.clock.now().date():
+        raise UserError(f"--since {since.isoformat()} is in the future")
+    api_url = resolve_api_url(config, EnvSettings())
+    async with open_store(runtime) as store:
+        fetcher = ArxivFetcher(store, config.fetch, api_url, clock=runtime.clock)
+        try:
+            reports = await fetcher.fetch_topics(topics, since)
+        finally:
+            fetcher.close()
+    for report in reports:
+        print(report.summary())
+    return EXIT_OK if all(report.ok for report in reports) else EXIT_FETCH_FAILED
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    setup_logging("DEBUG" if args.verbose else "INFO")
+    try:
+        return asyncio.run(run_command(args))
+    except (ConfigError, UserError, IngestError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # `paperbot show ... | head`: the reader left; say nothing more, like other Unix tools.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK

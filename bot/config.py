@@ -1,0 +1,248 @@
+"""Settings: the TOML config file for behaviour, the environment for paths and secrets.
+
+The file (`config/paperbot.toml`, or `--config` / `PAPERBOT_CONFIG`) says what
+the bot tracks and how it behaves; it is validated strictly so a typo is
+reported at start with the file, the key and what is wrong. Secrets (tokens,
+webhook URLs) come only from the environment and are never logged.
+A missing default config file means the built-in defaults (`FileConfig()`);
+a missing file the user named explicitly is an error.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.errors import UserError
+from bot.ingest.arxiv_query import QuerySyntaxError, compile_topic, parse_query
+from bot.models import ChannelRef, Subscription, Topic
+from bot.schedule import Schedule, parse_timezone, parse_when
+
+DEFAULT_DB_PATH = "data/paperbot.db"
+DEFAULT_CONFIG_PATH = "config/paperbot.toml"
+DEFAULT_ARXIV_API_URL = "https://export.arxiv.org/api/query"
+
+
+class ConfigError(Exception):
+    """A config problem, phrased for the person who wrote the file."""
+
+    def __init__(self, source: str, key: str | None, message: str) -> None:
+        self.source = source
+        self.key = key
+        self.message = message
+        where = f"{source}: {key}: " if key else f"{source}: "
+        super().__init__(where + message)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TopicConfig(_Strict):
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
+    title: str = ""
+    query: str | None = None
+    categories: list[str] = []
+
+    @field_validator("query")
+    @classmethod
+    def _query_is_valid_arxiv_syntax(cls, query: str | None) -> str | None:
+        if query is not None:
+            parse_query(query)  # QuerySyntaxError is a ValueError: reported with the key
+        return query
+
+    @field_validator("categories")
+    @classmethod
+    def _categories_are_arxiv_categories(cls, categories: list[str]) -> list[str]:
+        for category in categories:
+            try:
+                compile_topic(Topic("category-check", categories=(category,)))
+            except QuerySyntaxError:
+                raise ValueError(f"'{category}' is not an arXiv category (like cs.CV, cs or cs.*)") from None
+        return categories
+
+    def to_topic(self) -> Topic:
+        return Topic(self.name, self.title, self.query, tuple(self.categories))
+
+
+def _check_when(value: str) -> str:
+    try:
+        parse_when(value)
+    except UserError as error:
+        raise ValueError(str(error)) from None
+    return value
+
+
+class FetchConfig(_Strict):
+    """How the bot asks arXiv for new papers: politely, incrementally, with retries."""
+
+    enabled: bool = True
+    schedule: str = "daily 06:00"
+    delay_seconds: float = Field(3.0, ge=0)  # arXiv asks for at least 3 s between requests
+    page_size: int = Field(100, ge=1, le=2000)
+    retries: int = Field(5, ge=0, le=20)
+    backoff_seconds: float = Field(5.0, ge=0)
+    timeout_seconds: float = Field(30.0, gt=0)
+    first_fetch_days: int = Field(30, ge=1, le=3650)  # how far back a topic's very first fetch looks
+    max_results: int = Field(2000, ge=1)  # per topic and run: a safety net against a too-broad query
+
+    _schedule_is_valid = field_validator("schedule")(_check_when)
+
+
+class SubscriptionConfig(_Strict):
+    """A digest subscription declared in the file (chat ones live only in the store)."""
+
+    adapter: Literal["console", "slack", "discord", "webhook"]
+    channel: str = Field(min_length=1, max_length=200)
+    workspace: str | None = None
+    thread: str | None = None
+    topic: str = Field(min_length=1)
+    when: str = "mon 09:00"
+    language: Literal["en", "zh"] | None = None
+    max_papers: int = Field(10, ge=1, le=50)
+    post_empty: bool = False
+    webhook_env: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+    _when_is_valid = field_validator("when")(_check_when)
+
+    @model_validator(mode="after")
+    def _webhook_env_only_for_webhooks(self) -> "SubscriptionConfig":
+        if self.adapter == "webhook" and not self.webhook_env:
+            raise ValueError("a webhook subscription needs webhook_env, the name of the environment variable holding the webhook URL")
+        if self.adapter != "webhook" and self.webhook_env:
+            raise ValueError("webhook_env is only for adapter = \"webhook\"")
+        return self
+
+    def to_subscription(self, default_timezone: str, default_language: str) -> Subscription:
+        schedule = parse_when(self.when, default_timezone)
+        return Subscription(
+            id=0,
+            channel=ChannelRef(self.adapter, self.channel, self.workspace, self.thread),
+            topic=self.topic,
+            when=schedule.text,
+            timezone=schedule.timezone_name,
+            language=self.language or default_language,
+            max_papers=self.max_papers,
+            post_empty=self.post_empty,
+            webhook_env=self.webhook_env,
+            source="config",
+        )
+
+
+class DigestConfig(_Strict):
+    max_lateness_hours: float = Field(48.0, ge=0)  # a digest missed by more than this is skipped, not sent late
+    default_when: str = "mon 09:00"
+
+    _when_is_valid = field_validator("default_when")(_check_when)
+
+
+class SlackConfig(_Strict):
+    admins: list[str] = []  # user ids allowed to change subscriptions besides workspace admins and owners
+
+
+class DiscordConfig(_Strict):
+    shards: Literal["auto"] | int | None = None  # "auto" runs an AutoShardedClient
+
+
+class FileConfig(_Strict):
+    """Everything the TOML file may say. Unknown keys are errors, not silently ignored."""
+
+    tldr_lang: Literal["en", "zh"] = "en"
+    timezone: str = "UTC"
+    example_data: bool = True
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    arxiv_api_url: str = Field(DEFAULT_ARXIV_API_URL, pattern=r"^https?://")
+    fetch: FetchConfig = FetchConfig()
+    digest: DigestConfig = DigestConfig()
+    slack: SlackConfig = SlackConfig()
+    discord: DiscordConfig = DiscordConfig()
+    topics: list[TopicConfig] = []
+    subscriptions: list[SubscriptionConfig] = []
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone_exists(cls, value: str) -> str:
+        try:
+            parse_timezone(value)
+        except UserError as error:
+            raise ValueError(str(error)) from None
+        return value
+
+    def topic_list(self) -> list[Topic]:
+        return [topic.to_topic() for topic in self.topics]
+
+    def fetch_schedule(self) -> Schedule:
+        return parse_when(self.fetch.schedule, self.timezone)
+
+    def subscription_list(self) -> list[Subscription]:
+        return [s.to_subscription(self.timezone, self.tldr_lang) for s in self.subscriptions]
+
+
+class EnvSettings(BaseSettings):
+    """Paths, endpoints and secrets from the environment (CLI flags override the paths)."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=False)
+
+    paperbot_db: str = DEFAULT_DB_PATH
+    paperbot_config: str = DEFAULT_CONFIG_PATH
+    arxiv_api_url: str | None = None
+
+
+def _format_location(location: tuple[object, ...], data: dict) -> str:
+    """`('topics', 0, 'nmae')` -> `topics[0] (reward-vlm).nmae`: what a human can find in the file."""
+    parts: list[str] = []
+    node: object = data
+    for item in location:
+        if isinstance(item, int):
+            label = f"[{item}]"
+            if isinstance(node, list) and item < len(node) and isinstance(node[item], dict) and "name" in node[item]:
+                label += f" ({node[item]['name']})"
+            parts.append(label)
+            node = node[item] if isinstance(node, list) and item < len(node) else None
+        else:
+            parts.append(("." if parts else "") + str(item))
+            node = node.get(item) if isinstance(node, dict) else None
+    return "".join(parts)
+
+
+def parse_config(text: str, source: str) -> FileConfig:
+    """Validate TOML text; raises ConfigError naming the source, the key and the problem."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(source, None, f"not valid TOML: {error}") from None
+    try:
+        config = FileConfig.model_validate(data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        key = _format_location(first["loc"], data)
+        message = first["msg"].removeprefix("Value error, ")
+        if first["type"] == "extra_forbidden":
+            message = "unknown key"
+        more = len(error.errors()) - 1
+        if more:
+            message += f" (and {more} more problem{'s' if more > 1 else ''})"
+        raise ConfigError(source, key, message) from None
+    names = [topic.name for topic in config.topics]
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise ConfigError(source, "topics", f"topic names must be unique; repeated: {', '.join(duplicates)}")
+    return config
+
+
+def load_config(path: str | Path, *, explicit: bool) -> FileConfig:
+    """Read the config file; a missing file is fine only when the user did not name it."""
+    config_path = Path(path)
+    if not config_path.exists():
+        if explicit:
+            raise ConfigError(str(config_path), None, "file not found")
+        return FileConfig()
+    try:
+        text = config_path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(str(config_path), None, f"cannot read: {error}") from None
+    return parse_config(text, str(config_path))

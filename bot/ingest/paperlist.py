@@ -1,0 +1,685 @@
+"""Paper-list markdown files -> papers with notes, imported as one transaction per file.
+
+Research groups keep their reading as markdown lists (see "The paper-list
+markdown format" in DESIGN.md):
+
+    # Paper List of Terms(reward model+vlm)
+    - [25/05] **DriveRX: A Vision-Language Reasoning Model for ...**
+    [[Paper](http://arxiv.org/pdf/2505.20665v1)] [[Code/Page]()] [[TLDR/Notes](#driverx--...)]
+    # TLDR/Notes
+    ## driverx--...
+    ### Abstract
+    ...
+    ### 🌟 论文解读 | DriveRX：...
+    ### 📌 / 🚀 / 📈 / 💬 ...
+
+`parse_paperlist` turns a file's bytes into a topic and papers and refuses,
+with the file name and line, anything that is not such a list or is cut
+short; it is pure, so the importer parses the whole file before it touches
+the store. `import_paperlist` then writes the papers with a single
+`upsert_papers` call, the store's one transaction.
+
+Mojibake (UTF-8 read as cp1252 and saved again) is repaired line by line
+before parsing (`bot.textfix`); each paper and each set of notes carries the
+quality of its own lines, so one damaged paper does not taint the others and
+the store can keep a clean copy over a worse one.
+
+Topic names: the heading's terms (or `--topic`) made into a slug: NFKC,
+lowercase, every run of characters that are not letters or digits becomes one
+`-`, no `-` at either end (`reward model+vlm` -> `reward-model-vlm`).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path, PurePath
+
+from bot.arxiv_ids import parse_arxiv_id
+from bot.ingest.errors import IngestError
+from bot.models import Notes, Paper, TextQuality, Topic
+from bot.ports import PaperStore
+from bot.textfix import NotTextError, decode_text, repair_lines, worst
+
+SOURCE = "paperlist"
+# Far more than any list people keep by hand; stops a mistaken path to a dump or an image.
+MAX_FILE_BYTES = 32 * 1024 * 1024
+MAX_WARNINGS = 50
+
+_TERMS_HEADING = re.compile(r"^#\s*Paper\s+List\s+of\s+Terms\s*\((?P<terms>.*)\)\s*$", re.I)
+_NOTES_HEADING = re.compile(r"^#\s*TLDR", re.I)
+_HEADING = re.compile(r"^(?P<hashes>#{1,6})\s+(?P<text>.*?)\s*$")
+_BULLET = re.compile(r"^\s*[-*+]\s+(?P<rest>.*)$")
+_MONTH = re.compile(r"^\[(?P<yy>\d{2})/(?P<mm>\d{1,2})\]\s*")
+_LINK = re.compile(r"\[\[(?P<label>[^\[\]]*)\]\((?P<url>[^()\s]*)\)\]")
+_CJK = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]")
+
+# Notes sections are known by their leading emoji, whatever language the heading is in.
+NOTE_EMOJI = {
+    "🌟": "headline",
+    "📌": "motivation",
+    "🚀": "method",
+    "📈": "results",
+    "💬": "takeaways",
+}
+_ABSTRACT = "abstract"
+_LINK_WORDS = {"paper": {"paper", "pdf", "arxiv"}, "code": {"code", "page", "project"}, "tldr": {"tldr", "notes"}}
+_PART_ORDER = (_ABSTRACT, *NOTE_EMOJI.values())
+_LINK_LABELS = {"paper": "[[Paper]]", "code": "[[Code/Page]]", "tldr": "[[TLDR/Notes]]"}
+_VARIATION_SELECTOR = "\ufe0f"
+
+
+class PaperListError(IngestError):
+    """A paper-list file that cannot be imported; nothing was written."""
+
+
+@dataclass(frozen=True)
+class ParsedPaperList:
+    """Everything one paper-list file says, ready for `PaperStore.upsert_papers`."""
+
+    topic: Topic
+    papers: list[Paper]
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PaperListImport:
+    """What importing one file did: the store's counts plus what the file held."""
+
+    filename: str
+    topic: Topic
+    papers: int
+    new: int
+    updated: int
+    unchanged: int
+    new_ids: tuple[str, ...] = ()
+    repaired: int = 0
+    damaged: int = 0
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def summary(self) -> str:
+        text = (
+            f"{self.filename}: {self.papers} papers on {self.topic.name}: "
+            f"{self.new} new, {self.updated} updated, {self.unchanged} unchanged"
+        )
+        if self.repaired or self.damaged:
+            text += f" ({self.repaired} repaired from mojibake, {self.damaged} damaged)"
+        return text
+
+
+def topic_slug(text: str) -> str:
+    """The topic name users type for `text`: see the module docstring for the rule."""
+    folded = unicodedata.normalize("NFKC", text).lower()
+    return re.sub(r"[^\w]+|_+", "-", folded).strip("-")
+
+
+# --- the importer -------------------------------------------------------------------------
+
+
+async def import_paperlist(
+    store: PaperStore, path: Path, topic: str | None = None
+) -> PaperListImport:
+    """Import one paper-list file: parse it all, then write it in one store transaction.
+
+    Raises `IngestError` (naming the file, and the line where it helps) for a
+    file that cannot be read or parsed; the store is not touched then.
+    """
+    name = str(path)
+    data = _read_bytes(path)
+    parsed = parse_paperlist(data, name, topic)
+    known_topics = {stats.topic.name for stats in await store.topics()}
+    report = await store.upsert_papers(parsed.papers)
+    # Only a topic the store does not know yet is registered: re-registering a
+    # configured one would replace its arXiv query with the list's nothing.
+    if parsed.topic.name not in known_topics:
+        await store.upsert_topics([parsed.topic])
+    return PaperListImport(
+        filename=name,
+        topic=parsed.topic,
+        papers=len(parsed.papers),
+        new=report.new,
+        updated=report.updated,
+        unchanged=report.unchanged,
+        new_ids=report.new_ids,
+        repaired=sum(p.text_quality is TextQuality.REPAIRED for p in parsed.papers),
+        damaged=sum(p.text_quality is TextQuality.DAMAGED for p in parsed.papers),
+        warnings=tuple(parsed.warnings),
+    )
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        if path.is_dir():
+            raise PaperListError(str(path), "is a directory, not a paper-list file")
+        if path.exists() and not path.is_file():
+            # A device or pipe (/dev/zero) could be read forever.
+            raise PaperListError(str(path), "is not a regular file")
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise PaperListError(
+                str(path), f"is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB: not a paper list"
+            )
+        return path.read_bytes()
+    except OSError as err:
+        raise PaperListError(str(path), f"cannot be read: {err.strerror or err}") from None
+
+
+# --- the parser ---------------------------------------------------------------------------
+
+
+@dataclass
+class _Line:
+    number: int  # 1-based, as editors show it
+    text: str
+    quality: TextQuality
+
+
+@dataclass
+class _Item:
+    """One `- [yy/mm] **Title**` entry with its link line(s)."""
+
+    lines: list[_Line]
+    month: tuple[int, int] | None
+
+    @property
+    def number(self) -> int:
+        return self.lines[0].number
+
+
+@dataclass
+class _Part:
+    """One `### ...` block of a notes section: its heading and body lines."""
+
+    heading: _Line
+    heading_text: str
+    body: list[_Line] = field(default_factory=list)
+
+
+@dataclass
+class _Section:
+    """One `## anchor` block: the abstract and notes of one paper."""
+
+    anchor: str
+    heading: _Line
+    parts: dict[str, _Part] = field(default_factory=dict)
+
+
+@dataclass
+class _Document:
+    terms: str | None = None
+    terms_line: int | None = None
+    items: list[_Item] = field(default_factory=list)
+    sections: dict[str, _Section] = field(default_factory=dict)
+    section_order: list[str] = field(default_factory=list)
+
+
+class _Parser:
+    """Reads one file's lines into items and sections; collects warnings on the way."""
+
+    def __init__(self, lines: list[_Line], filename: str) -> None:
+        self.lines = lines
+        self.filename = filename
+        self.warnings: list[str] = []
+        self.doc = _Document()
+
+    def error(self, message: str, line: int | None = None, hint: str | None = None) -> PaperListError:
+        return PaperListError(self.filename, message, line, hint)
+
+    def warn(self, message: str, line: int | None = None) -> None:
+        where = f"{self.filename}:{line}" if line is not None else self.filename
+        self.warnings.append(f"{where}: {message}")
+
+    # The file is two parts: the list (heading and items), then the notes
+    # (`# TLDR/Notes` and one `## anchor` section per paper). Without a
+    # `# TLDR/Notes` heading, the notes start at the first `##`.
+    def parse(self) -> _Document:
+        has_notes_heading = any(_NOTES_HEADING.match(line.text) for line in self.lines)
+        index = 0
+        while index < len(self.lines):
+            line = self.lines[index]
+            heading = _HEADING.match(line.text)
+            level = len(heading.group("hashes")) if heading else 0
+            if level == 1:
+                terms = _TERMS_HEADING.match(line.text)
+                if terms and self.doc.terms is None:
+                    self.doc.terms = terms.group("terms").strip()
+                    self.doc.terms_line = line.number
+                elif _NOTES_HEADING.match(line.text):
+                    return self._parse_notes(index + 1)
+                else:
+                    self.warn(f"ignored heading {_quoted(line.text.strip())}", line.number)
+                index += 1
+            elif level == 2 and not has_notes_heading:
+                return self._parse_notes(index)
+            elif level:
+                index += 1  # a heading grouping the items (`## 2025`)
+            elif _BULLET.match(line.text):
+                index = self._parse_item(index)
+            else:
+                if line.text.strip():
+                    self.warn("ignored a line that is not part of a list item", line.number)
+                index += 1
+        return self.doc
+
+    def _parse_item(self, start: int) -> int:
+        """Read the item at `start` and its continuation lines; return the next index."""
+        first = self.lines[start]
+        rest = _BULLET.match(first.text).group("rest")  # type: ignore[union-attr]
+        month_match = _MONTH.match(rest)
+        end = start + 1
+        while end < len(self.lines) and not _ends_item(self.lines[end].text):
+            end += 1
+        lines = [first, *self.lines[start + 1 : end]]
+        if month_match is None and "[[paper](" not in _joined(lines).lower():
+            self.warn("ignored a list line that is not a `- [yy/mm] **Title**` item", first.number)
+            return end
+        month = None
+        if month_match:
+            month = (int(month_match.group("yy")), int(month_match.group("mm")))
+        self.doc.items.append(_Item(lines=lines, month=month))
+        return end
+
+    def _parse_notes(self, start: int) -> _Document:
+        section: _Section | None = None
+        part: _Part | None = None
+        for line in self.lines[start:]:
+            heading = _HEADING.match(line.text)
+            level = len(heading.group("hashes")) if heading else 0
+            if level == 2:
+                anchor = heading.group("text")  # type: ignore[union-attr]
+                part = None
+                if anchor in self.doc.sections:
+                    self.warn(f"a second '## {_clip(anchor)}' section: the first one is used", line.number)
+                    section = None
+                    continue
+                section = _Section(anchor=anchor, heading=line)
+                self.doc.sections[anchor] = section
+                self.doc.section_order.append(anchor)
+            elif level == 3 and section is not None:
+                part = self._start_part(section, line, heading.group("text"))  # type: ignore[union-attr]
+            elif level in (1, 2, 3):
+                part = None
+                self.warn(f"ignored heading {_quoted(line.text.strip())} outside a paper's notes", line.number)
+            elif part is not None:
+                part.body.append(line)
+            elif line.text.strip() and section is not None:
+                self.warn(f"ignored text before the first '###' of '## {_clip(section.anchor)}'", line.number)
+        return self.doc
+
+    def _start_part(self, section: _Section, line: _Line, text: str) -> _Part:
+        """The part this heading starts; an ignored one still collects (and hides) its lines."""
+        part = _Part(heading=line, heading_text=text)
+        key = _part_key(text)
+        if key is None:
+            self.warn(f"ignored notes heading {_quoted(text)}: not Abstract and no known emoji", line.number)
+        elif key in section.parts:
+            self.warn(f"a second {_quoted(text)} in '## {_clip(section.anchor)}': the first one is used", line.number)
+        else:
+            section.parts[key] = part
+        return part
+
+
+def _clip(text: str, limit: int = 100) -> str:
+    """Text short enough for a message: a cut-off file can hold a line of any length."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _quoted(text: str) -> str:
+    return repr(_clip(text))
+
+
+def _ends_item(text: str) -> bool:
+    return not text.strip() or bool(_BULLET.match(text)) or bool(_HEADING.match(text))
+
+
+def _joined(lines: list[_Line]) -> str:
+    return " ".join(line.text.strip() for line in lines)
+
+
+def _part_key(heading_text: str) -> str | None:
+    """`abstract`, a notes field name (from the leading emoji), or None."""
+    text = heading_text.strip()
+    if text.lower() == _ABSTRACT:
+        return _ABSTRACT
+    for emoji, name in NOTE_EMOJI.items():
+        if text.startswith(emoji):
+            return name
+    return None
+
+
+def _strip_emoji(heading_text: str) -> str:
+    return heading_text.strip()[1:].lstrip(_VARIATION_SELECTOR).strip()
+
+
+def parse_paperlist(data: bytes, filename: str, topic: str | None = None) -> ParsedPaperList:
+    """Parse a paper-list file's bytes into its topic, papers and warnings.
+
+    `topic` overrides the topic name taken from the heading (the heading text
+    stays the title). Raises `PaperListError` naming `filename` (and the line
+    where it helps) for binary or undecodable data, a file that is not in the
+    paper-list format, an item without an arXiv paper link, a TLDR/Notes link
+    with no matching section, and a file cut short.
+    """
+    lines, warnings = _decode_lines(data, filename)
+    parser = _Parser(lines, filename)
+    parser.warnings.extend(warnings)
+    doc = parser.parse()
+    resolved_topic = _resolve_topic(doc, parser, topic)
+    _check_not_cut_short(doc, parser)
+    papers = _dedupe([_paper(item, doc, parser, resolved_topic) for item in doc.items], parser)
+    _warn_unused_sections(doc, parser)
+    return ParsedPaperList(topic=resolved_topic, papers=papers, warnings=_capped(parser.warnings, filename))
+
+
+def _capped(warnings: list[str], filename: str) -> list[str]:
+    # A long file full of stray lines would otherwise bury the one warning that matters.
+    if len(warnings) <= MAX_WARNINGS:
+        return warnings
+    return [*warnings[:MAX_WARNINGS], f"{filename}: ... and {len(warnings) - MAX_WARNINGS} more warnings"]
+
+
+def _decode_lines(data: bytes, filename: str) -> tuple[list[_Line], list[str]]:
+    try:
+        text = decode_text(data)
+    except NotTextError as err:
+        raise PaperListError(filename, err.reason, err.line) from None
+    repaired = repair_lines(text.split("\n"))
+    lines = [_Line(number, fixed, quality) for number, (fixed, quality) in enumerate(repaired, start=1)]
+    warnings = []
+    repaired_count = sum(line.quality is TextQuality.REPAIRED for line in lines)
+    damaged = [line.number for line in lines if line.quality is TextQuality.DAMAGED]
+    if repaired_count:
+        warnings.append(f"{filename}: repaired mojibake on {repaired_count} lines")
+    if damaged:
+        warnings.append(
+            f"{filename}: {len(damaged)} lines are still damaged after repair "
+            f"(first: line {damaged[0]}); their papers are marked damaged"
+        )
+    return lines, warnings
+
+
+def _resolve_topic(doc: _Document, parser: _Parser, override: str | None) -> Topic:
+    if doc.terms is None and not doc.items:
+        raise parser.error(
+            "is not a paper list: no '# Paper List of Terms(...)' heading "
+            "and no '- [yy/mm] **Title**' items"
+        )
+    if not doc.items:
+        raise parser.error("has no '- [yy/mm] **Title**' items: nothing to import")
+    if override is not None:
+        name = topic_slug(override)
+        if not name:
+            raise parser.error(f"topic {_quoted(override)} has no letters or digits to name it by")
+        return Topic(name=name, title=doc.terms or override.strip())
+    if doc.terms is None:
+        raise parser.error(
+            "has no '# Paper List of Terms(...)' heading to take the topic from",
+            hint="Pass --topic NAME.",
+        )
+    name = topic_slug(doc.terms)
+    if not name:
+        raise parser.error(
+            f"the heading's terms {_quoted(doc.terms)} give no topic name",
+            doc.terms_line,
+            hint="Pass --topic NAME.",
+        )
+    return Topic(name=name, title=doc.terms)
+
+
+def _check_not_cut_short(doc: _Document, parser: _Parser) -> None:
+    """Refuse a file that ends where a complete list could not end.
+
+    A list ends with its last paper's notes (or, without notes, its last
+    item's links). If that last piece lacks what every other one of its kind
+    has (its `### Abstract`, a 📈 section, the TLDR/Notes link, ...), the file
+    was cut. A cut inside the very last line cannot be told from a file saved
+    without a final line break: that is only a warning.
+    """
+    last = _last_non_blank(parser.lines)
+    if last is None:
+        return
+    if _is_empty_heading(last.text):
+        raise parser.error(
+            f"the file ends right after the heading {_quoted(last.text.strip())}: it is truncated", last.number
+        )
+    ends_mid_line = bool(parser.lines[-1].text)
+    if doc.section_order:
+        final = doc.sections[doc.section_order[-1]]
+        others = [set(doc.sections[anchor].parts) for anchor in doc.section_order[:-1]]
+        expected = set.intersection(*others) if others else {_ABSTRACT}
+        missing = [key for key in _PART_ORDER if key in expected - set(final.parts)]
+        if missing:
+            raise parser.error(
+                f"the notes for '## {_clip(final.anchor)}' stop before their {', '.join(missing)} "
+                "section (every other paper has one): the file is truncated",
+                last.number,
+            )
+    elif doc.items and doc.items[-1].lines[-1] is last and ends_mid_line:
+        final_links = set(_item_links(doc.items[-1])[0])
+        others = [set(_item_links(item)[0]) for item in doc.items[:-1]]
+        expected = set.intersection(*others) if others else {"paper", "code", "tldr"}
+        missing = [kind for kind in _LINK_LABELS if kind in expected - final_links]
+        if missing:
+            raise parser.error(
+                f"the last item stops before its {', '.join(_LINK_LABELS[k] for k in missing)} "
+                "link: the file is truncated",
+                last.number,
+            )
+    if ends_mid_line:
+        parser.warn("the file does not end with a line break; check its last paper is complete", last.number)
+
+
+def _is_empty_heading(text: str) -> bool:
+    """A `##` or `###` heading that needs lines under it (a 🌟 heading can carry its own text)."""
+    heading = _HEADING.match(text)
+    if not heading or len(heading.group("hashes")) < 2:
+        return False
+    if len(heading.group("hashes")) == 3 and _part_key(heading.group("text")) == "headline":
+        return not _strip_emoji(heading.group("text"))
+    return True
+
+
+def _last_non_blank(lines: list[_Line]) -> _Line | None:
+    for line in reversed(lines):
+        if line.text.strip():
+            return line
+    return None
+
+
+def _paper(item: _Item, doc: _Document, parser: _Parser, topic: Topic) -> Paper:
+    """One list item (and its notes section) as a Paper."""
+    text = _joined(item.lines)
+    # An incomplete item that is also the end of the file is most likely a cut-off file.
+    is_last = _last_non_blank(parser.lines) is item.lines[-1]
+    truncated_hint = "The file ends here: it looks truncated." if is_last else None
+    links, unknown_labels = _item_links(item)
+    for label in unknown_labels:
+        parser.warn(f"ignored link [[{label}]]: not Paper, Code/Page or TLDR/Notes", item.number)
+    title_part, bracket, after_title = text.partition("[[")
+    leftover = _LINK.sub("", bracket + after_title)
+    if "[[" in leftover or "](" in leftover:
+        raise parser.error("a link in this item is not closed", item.lines[-1].number, truncated_hint)
+    if leftover.strip():
+        parser.warn(f"ignored text among the item's links: {_quoted(leftover.strip())}", item.number)
+    title = _title(title_part, item, parser, truncated_hint)
+    paper_url = links.get("paper")
+    parsed_id = parse_arxiv_id(paper_url) if paper_url else None
+    if parsed_id is None:
+        found = f" (found {_quoted(paper_url)})" if paper_url else ""
+        raise parser.error(
+            f"item {_quoted(title)} has no [[Paper](arxiv.org/pdf/...)] link with an arXiv id{found}",
+            item.number,
+            None if links else truncated_hint,
+        )
+    section = _section_for(links.get("tldr"), item, doc, parser)
+    notes, notes_lines = _notes(section, parser) if section else (None, [])
+    abstract_lines = section.parts[_ABSTRACT].body if section and _ABSTRACT in section.parts else []
+    quality = worst(line.quality for line in [*item.lines, *abstract_lines, *notes_lines])
+    return Paper(
+        arxiv_id=parsed_id.arxiv_id,
+        version=parsed_id.version or 1,
+        title=title,
+        abstract=_paragraph(abstract_lines),
+        published=_published(item, parsed_id.arxiv_id, parser),
+        code_url=_code_url(links.get("code"), item, parser),
+        text_quality=quality,
+        topics=(topic.name,),
+        notes=(notes,) if notes else (),
+    )
+
+
+def _item_links(item: _Item) -> tuple[dict[str, str], list[str]]:
+    """The item's links by kind (the first of each kind), and the labels of unknown ones."""
+    links: dict[str, str] = {}
+    unknown = []
+    for match in _LINK.finditer(_joined(item.lines)):
+        kind = _link_kind(match.group("label"))
+        if kind is None:
+            unknown.append(match.group("label"))
+        else:
+            links.setdefault(kind, match.group("url").strip())
+    return links, unknown
+
+
+def _link_kind(label: str) -> str | None:
+    """`paper`, `code` or `tldr` for the labels lists use (`Code/Page`, `TLDR/Notes`, ...)."""
+    words = set(re.split(r"[^a-z]+", label.lower())) - {""}
+    for kind, names in _LINK_WORDS.items():
+        if words & names:
+            return kind
+    return None
+
+
+def _title(title_part: str, item: _Item, parser: _Parser, truncated_hint: str | None) -> str:
+    raw = _MONTH.sub("", _BULLET.match(title_part).group("rest").strip())  # type: ignore[union-attr]
+    if raw.count("**") % 2:
+        raise parser.error("the item's **title** is not closed", item.number, truncated_hint)
+    title = " ".join(raw.replace("**", "").split())
+    if not title:
+        raise parser.error("the item has no title", item.number, truncated_hint)
+    return title
+
+
+def _section_for(link: str | None, item: _Item, doc: _Document, parser: _Parser) -> _Section | None:
+    if not link:
+        return None
+    anchor = link.removeprefix("#").strip()
+    if not link.startswith("#") or not anchor:
+        parser.warn(f"TLDR/Notes link {_quoted(link)} is not a '#anchor' in this file: no notes", item.number)
+        return None
+    section = doc.sections.get(anchor)
+    if section is not None:
+        return section
+    # The list was cut before this paper's notes if no section exists after the last one found.
+    referenced = _referenced_anchors(doc)
+    found_after = any(a in doc.sections for a in referenced[referenced.index(anchor) + 1 :])
+    hint = None if found_after else "The notes part stops before it: the file looks truncated."
+    raise parser.error(
+        f"the TLDR/Notes link '#{_clip(anchor)}' has no '## {_clip(anchor)}' section", item.number, hint
+    )
+
+
+def _referenced_anchors(doc: _Document) -> list[str]:
+    anchors = []
+    for item in doc.items:
+        link = _item_links(item)[0].get("tldr", "")
+        if link.startswith("#"):
+            anchors.append(link[1:].strip())
+    return anchors
+
+
+def _notes(section: _Section, parser: _Parser) -> tuple[Notes | None, list[_Line]]:
+    fields: dict[str, str | None] = {}
+    lines: list[_Line] = []
+    for key, part in section.parts.items():
+        if key == _ABSTRACT:
+            continue
+        lines.extend([part.heading, *part.body])
+        body = _markdown_body(part.body)
+        fields[key] = _headline(part.heading_text, body) if key == "headline" else body
+    if not any(fields.values()):
+        return None, []
+    text = " ".join(value for value in fields.values() if value)
+    notes = Notes(
+        lang="zh" if _CJK.search(text) else "en",
+        source=SOURCE,
+        origin=PurePath(parser.filename).name,
+        text_quality=worst(line.quality for line in lines),
+        **fields,
+    )
+    return notes, lines
+
+
+def _headline(heading_text: str, body: str | None) -> str | None:
+    """`### 🌟 论文解读 | DenseDPO：...` -> `DenseDPO：...`.
+
+    The text after the heading's `|`; without one, the heading's own text;
+    with an empty heading, the first line under it.
+    """
+    text = _strip_emoji(heading_text)
+    _, bar, after_bar = text.partition("|")
+    if bar and after_bar.strip():
+        return after_bar.strip()
+    if text:
+        return text
+    return body.split("\n", 1)[0].strip() if body else None
+
+
+def _markdown_body(lines: list[_Line]) -> str | None:
+    # Trailing double spaces are markdown line breaks; the line break itself is kept.
+    text = "\n".join(line.text.rstrip() for line in lines).strip("\n")
+    return text.strip() or None
+
+
+def _paragraph(lines: list[_Line]) -> str:
+    """An abstract hard-wrapped at ~80 columns, as one paragraph."""
+    return " ".join(" ".join(line.text.split()) for line in lines if line.text.strip())
+
+
+def _published(item: _Item, arxiv_id: str, parser: _Parser) -> str:
+    """`[25/06]` -> `2025-06`; else the month a new-style arXiv id encodes; else ``."""
+    if item.month is not None:
+        yy, mm = item.month
+        if 1 <= mm <= 12:
+            # arXiv opened in 1991, so two-digit years from 91 on are the 1990s.
+            century = 1900 if yy >= 91 else 2000
+            return f"{century + yy:04d}-{mm:02d}"
+        parser.warn(f"month [{yy:02d}/{mm}] is not a month: using the arXiv id's", item.number)
+    id_month = re.match(r"^(\d{2})(\d{2})\.\d{4,5}$", arxiv_id)
+    if id_month and 1 <= int(id_month.group(2)) <= 12:
+        return f"20{id_month.group(1)}-{id_month.group(2)}"
+    return ""
+
+
+def _code_url(raw: str | None, item: _Item, parser: _Parser) -> str | None:
+    """`()` -> None; a stray trailing `.` is dropped; only http(s) links are kept."""
+    if not raw:
+        return None
+    url = raw.removesuffix(".")
+    if not re.match(r"^https?://[^\s/]+", url, re.I):
+        parser.warn(f"ignored code link {_quoted(raw)}: not an http(s) link", item.number)
+        return None
+    return url
+
+
+def _dedupe(papers: list[Paper], parser: _Parser) -> list[Paper]:
+    """One paper per arXiv id: the highest version listed (the first of equals)."""
+    chosen: dict[str, Paper] = {}
+    for paper in papers:
+        previous = chosen.get(paper.arxiv_id)
+        if previous is None:
+            chosen[paper.arxiv_id] = paper
+            continue
+        parser.warn(f"{paper.arxiv_id} is listed twice: keeping v{max(previous.version, paper.version)}")
+        if paper.version > previous.version:
+            chosen[paper.arxiv_id] = paper
+    return list(chosen.values())
+
+
+def _warn_unused_sections(doc: _Document, parser: _Parser) -> None:
+    referenced = set(_referenced_anchors(doc))
+    for anchor in doc.section_order:
+        if anchor not in referenced:
+            line = doc.sections[anchor].heading.number
+            parser.warn(f"no item links to '## {_clip(anchor)}': its notes are ignored", line)

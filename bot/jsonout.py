@@ -1,0 +1,63 @@
+"""Machine-readable output for `paperbot ... --json`.
+
+The keys are a promise to scripts: `arxiv_id`, `version`, `title`, `authors`,
+`published`, `url`, `pdf_url`, `code_url`, `topics`, `tldr` for every paper,
+plus `abstract`, `notes`, `notes_lang` and `text_quality` for `show`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.models import NOTE_FIELDS, Paper, TopicStats
+from bot.presenter import shown_notes
+from bot.summarize import tldr
+
+
+def paper_json(paper: Paper, lang: str = "en") -> dict[str, Any]:
+    return {
+        "arxiv_id": paper.arxiv_id,
+        "version": paper.version,
+        "title": paper.title,
+        "authors": list(paper.authors),
+        "published": paper.published,
+        "url": paper.url,
+        "pdf_url": paper.pdf_url,
+        "code_url": paper.code_url,
+        "topics": list(paper.topics),
+        "tldr": tldr(paper, lang),
+        "categories": list(paper.categories),
+        "added_at": paper.added_at,
+    }
+
+
+def paper_detail_json(paper: Paper, lang: str = "en") -> dict[str, Any]:
+    notes = shown_notes(paper, lang)
+    detail = paper_json(paper, lang)
+    detail.update(
+        abstract=paper.abstract,
+        notes={name: getattr(notes, name) if notes else None for name in NOTE_FIELDS},
+        notes_lang=notes.lang if notes else None,
+        notes_source=notes.source if notes else None,
+        notes_quality=notes.text_quality.value if notes else None,
+        text_quality=paper.text_quality.value,
+        comment=paper.comment,
+        journal_ref=paper.journal_ref,
+        doi=paper.doi,
+        updated=paper.updated,
+    )
+    return detail
+
+
+def topics_json(stats: list[TopicStats]) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": item.topic.name,
+            "title": item.topic.title,
+            "query": item.topic.query,
+            "categories": list(item.topic.categories),
+            "paper_count": item.paper_count,
+            "newest_published": item.newest_published,
+        }
+        for item in stats
+    ]

@@ -1,0 +1,146 @@
+"""The ports the core needs from the outside world, as Protocols.
+
+`store/` implements `PaperStore`, `adapters/` implement `ChatAdapter`, and
+`Clock` lets tests run weeks of schedule in milliseconds. The core imports
+only these, never the concrete classes (only `bot/app.py` and `bot/cli.py` do).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Iterable, Protocol
+
+from bot.models import ChannelRef, Delivery, DeliveryKey, Paper, Reply, Subscription, Topic, TopicStats, UpsertReport
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware (UTC)."""
+        ...
+
+
+class SystemClock:
+    """The real clock."""
+
+    def now(self) -> datetime:
+        return datetime.now(timezone.utc)
+
+
+class PaperStore(Protocol):
+    """Papers, topics and their search index. Every method is safe on any input."""
+
+    async def close(self) -> None: ...
+
+    async def upsert_papers(self, papers: Iterable[Paper]) -> UpsertReport:
+        """Write papers (with their topics and notes) in ONE transaction.
+
+        Rules: keyed by versionless `arxiv_id`; a higher version's metadata wins;
+        a copy of lower text quality never overwrites one of higher quality
+        (clean > repaired > damaged); topics are added, never removed; notes
+        are kept per (lang, source) and a worse-quality copy never replaces a
+        better one; a missing `code_url` is filled in, a known one kept unless
+        the newer version brings its own; `published` keeps the most precise
+        date. Writing the same papers twice reports them `unchanged` and
+        changes nothing. Either every paper is written or, on error, none.
+        """
+        ...
+
+    async def upsert_topics(self, topics: Iterable[Topic]) -> None:
+        """Register or update topic definitions (title, query, categories)."""
+        ...
+
+    async def get(self, arxiv_id: str) -> Paper | None:
+        """One paper by versionless id, with its topics and notes."""
+        ...
+
+    async def latest(self, topic: str | None = None, limit: int = 5) -> list[Paper]:
+        """Newest first: `published` descending, then `arxiv_id` descending."""
+        ...
+
+    async def search(self, query: str, topic: str | None = None, limit: int = 5) -> list[Paper]:
+        """Ranked full-text search. Never raises on user input; no terms -> []."""
+        ...
+
+    async def topics(self) -> list[TopicStats]:
+        """Every known topic (configured or seen on a paper) with its paper count."""
+        ...
+
+    async def paper_count(self) -> int: ...
+
+    async def get_meta(self, key: str) -> str | None:
+        """Small persistent settings (fetch cursors, command-tree hash, ...)."""
+        ...
+
+    async def set_meta(self, key: str, value: str) -> None: ...
+
+
+class SubscriptionStore(Protocol):
+    """Subscriptions and digest deliveries: the durable half of exactly-once."""
+
+    async def subscriptions(self, channel: ChannelRef | None = None) -> list[Subscription]: ...
+
+    async def get_subscription(self, subscription_id: int) -> Subscription | None: ...
+
+    async def save_subscription(self, subscription: Subscription) -> Subscription:
+        """Insert or update by (channel, topic); returns it with its id and created_at."""
+        ...
+
+    async def remove_subscription(self, channel: ChannelRef, topic: str) -> bool: ...
+
+    async def set_subscription_failure(self, subscription_id: int, error: str | None, at: str) -> None:
+        """Mark failing with a message (kept since the first failure), or clear with None."""
+        ...
+
+    async def digest_candidates(
+        self, topic: str, channel_key: str, since: str, until: str, limit: int
+    ) -> tuple[list[Paper], int]:
+        """Papers that joined `topic` in (since, until] and were never posted to the channel;
+        newest first (published, then id), at most `limit`, and how many there are in all."""
+        ...
+
+    async def claim_delivery(
+        self, key: DeliveryKey, fire_time: str, channel_key: str, paper_ids: tuple[str, ...], total: int, state: str = "claimed"
+    ) -> bool:
+        """In ONE transaction: the delivery row and the (channel, paper) rows. False if already claimed."""
+        ...
+
+    async def record_delivery(self, key: DeliveryKey, message_ids: tuple[str, ...], at: str) -> None: ...
+
+    async def release_delivery(self, key: DeliveryKey) -> None:
+        """Undo a claim (its delivery row and its channel-paper rows), so the period can be retried."""
+        ...
+
+    async def record_skipped(self, subscription_id: int, period: str, fire_time: str, note: str) -> None: ...
+
+    async def note_delivery_attempt(self, key: DeliveryKey) -> None: ...
+
+    async def delivery(self, subscription_id: int, period: str) -> Delivery | None: ...
+
+    async def last_delivery(self, subscription_id: int, before: str | None = None) -> Delivery | None:
+        """The newest claimed, sent or empty delivery with fire_time < before (skipped ones do not count)."""
+        ...
+
+    async def pending_deliveries(self) -> list[Delivery]:
+        """Claims never recorded as sent: what a crash left behind."""
+        ...
+
+
+class ChatAdapter(Protocol):
+    """A chat platform: answers `/paper` requests on its own, posts digests for the scheduler.
+
+    `post_digest` returns the platform's message ids or raises
+    `bot.errors.DeliveryError`. `find_digest` looks for a digest already posted
+    for `key` (after a crash between send and record): the ids when found, []
+    when surely not posted, None when the platform gives no way to check (the
+    scheduler then resends once).
+    """
+
+    name: str
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def post_digest(self, subscription: Subscription, reply: Reply, key: DeliveryKey) -> list[str]: ...
+
+    async def find_digest(self, subscription: Subscription, key: DeliveryKey) -> list[str] | None: ...

@@ -1,0 +1,95 @@
+"""Progress reporting for long jobs (fetches, snapshot imports, notes backfills).
+
+On a terminal a `rich` progress bar; anywhere else (a service, a pipe, CI)
+plain log lines at most every `LOG_EVERY_SECONDS`, so logs stay readable and a
+stalled job is still visible. Every long job reports through `track` so they
+all look the same.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+import time
+from typing import Iterator, Protocol
+
+LOG_EVERY_SECONDS = 10.0
+
+
+class Progress(Protocol):
+    def advance(self, amount: int = 1) -> None: ...
+
+    def set_total(self, total: int | None) -> None: ...
+
+    def note(self, text: str) -> None:
+        """A short status shown beside the bar (or in the next log line)."""
+        ...
+
+
+class _LogProgress:
+    def __init__(self, log: logging.Logger, description: str, total: int | None, unit: str) -> None:
+        self.log, self.description, self.total, self.unit = log, description, total, unit
+        self.done = 0
+        self.status = ""
+        self.started = self.last_logged = time.monotonic()
+
+    def advance(self, amount: int = 1) -> None:
+        self.done += amount
+        now = time.monotonic()
+        if now - self.last_logged >= LOG_EVERY_SECONDS:
+            self.last_logged = now
+            self.log.info("%s: %s", self.description, self.summary(now))
+
+    def set_total(self, total: int | None) -> None:
+        self.total = total
+
+    def note(self, text: str) -> None:
+        self.status = text
+
+    def summary(self, now: float) -> str:
+        of_total = f"/{self.total:,}" if self.total else ""
+        rate = self.done / max(now - self.started, 1e-9)
+        status = f" ({self.status})" if self.status else ""
+        return f"{self.done:,}{of_total} {self.unit}, {rate:,.0f} {self.unit}/s{status}"
+
+
+class _RichProgress:
+    def __init__(self, bar, task_id) -> None:
+        self.bar, self.task_id = bar, task_id
+
+    def advance(self, amount: int = 1) -> None:
+        self.bar.advance(self.task_id, amount)
+
+    def set_total(self, total: int | None) -> None:
+        self.bar.update(self.task_id, total=total)
+
+    def note(self, text: str) -> None:
+        self.bar.update(self.task_id, status=text)
+
+
+def on_terminal() -> bool:
+    return sys.stderr.isatty()
+
+
+@contextlib.contextmanager
+def track(description: str, *, total: int | None = None, unit: str = "papers", log: logging.Logger | None = None) -> Iterator[Progress]:
+    """Report progress of one job; a bar on a terminal, log lines elsewhere."""
+    logger = log or logging.getLogger("paperbot.progress")
+    if not on_terminal():
+        reporter = _LogProgress(logger, description, total, unit)
+        yield reporter
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress as RichBar, TextColumn, TimeElapsedColumn
+
+    with RichBar(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn(unit),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[status]}"),
+        console=Console(stderr=True),  # stdout stays clean for --json and pipes
+    ) as bar:
+        yield _RichProgress(bar, bar.add_task(description, total=total, status=""))

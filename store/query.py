@@ -1,0 +1,90 @@
+"""User text -> FTS5 MATCH expression that can never be a syntax error.
+
+FTS5 has its own query language (`AND`, `OR`, `NOT`, `NEAR(...)`, `col:`,
+`*`, `^`, parentheses), and handing user text to MATCH unquoted turns a
+search for `C++` or `don't` into an error. Here every term becomes a quoted
+string (FTS5 tokenizes inside the quotes with the index's own tokenizer), so
+operators in user text are just words and nothing the user types is syntax.
+
+- Terms are split on whitespace and ANDed.
+- A CJK run becomes a phrase of its bigrams on the CJK column
+  (`search_cjk : "自动 动驾 驾驶"`); one CJK character alone becomes a prefix
+  query on that column (`search_cjk : "驾"*`).
+- Control characters (NUL included) and lone surrogates are dropped, a term
+  with no letter or digit is dropped, and the input is capped at
+  `MAX_QUERY_CHARS` characters and `MAX_TERMS` terms.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+from store.cjk import CJK_RUN, run_bigrams
+
+MAX_QUERY_CHARS = 1000
+MAX_TERMS = 32
+CJK_COLUMN = "search_cjk"
+
+# Cc: control characters (NUL, ESC, ...); Cs: lone surrogates, which cannot be
+# encoded to UTF-8 and would fail in the sqlite3 module before FTS5 saw them.
+_DROPPED_CATEGORIES = frozenset({"Cc", "Cs"})
+
+
+def clean_query_text(text: str) -> str:
+    """The user text with control characters and lone surrogates removed, capped in length."""
+    text = text[: MAX_QUERY_CHARS * 2]  # bound the work below before the exact cap
+    if text.isascii() and text.isprintable():
+        return text[:MAX_QUERY_CHARS]
+    kept = [ch for ch in text if unicodedata.category(ch) not in _DROPPED_CATEGORIES]
+    return "".join(kept)[:MAX_QUERY_CHARS]
+
+
+def quote(term: str) -> str:
+    """An FTS5 string literal: double quotes around, inner double quotes doubled."""
+    return '"' + term.replace('"', '""') + '"'
+
+
+def has_word_chars(text: str) -> bool:
+    """Whether FTS5's tokenizer can find a token in `text` (a letter or digit somewhere)."""
+    return any(ch.isalnum() for ch in text)
+
+
+def _terms_of_chunk(chunk: str) -> list[str]:
+    """The MATCH terms of one whitespace-free chunk: CJK runs and the pieces between them."""
+    terms: list[str] = []
+    position = 0
+    for run in CJK_RUN.finditer(chunk):
+        terms.extend(_plain_term(chunk[position : run.start()]))
+        terms.append(cjk_term(run.group()))
+        position = run.end()
+    terms.extend(_plain_term(chunk[position:]))
+    return terms
+
+
+def _plain_term(piece: str) -> list[str]:
+    return [quote(piece)] if piece and has_word_chars(piece) else []
+
+
+def cjk_term(run: str) -> str:
+    """A CJK run as a query on the bigram column."""
+    if len(run) == 1:
+        return f"{CJK_COLUMN} : {quote(run)}*"
+    return f"{CJK_COLUMN} : {quote(' '.join(run_bigrams(run)))}"
+
+
+def match_terms(text: str) -> list[str]:
+    """Every MATCH term of `text`, already quoted, at most `MAX_TERMS`."""
+    if not isinstance(text, str):
+        return []
+    terms: list[str] = []
+    for chunk in clean_query_text(text).split():
+        terms.extend(_terms_of_chunk(chunk))
+        if len(terms) >= MAX_TERMS:
+            break
+    return terms[:MAX_TERMS]
+
+
+def build_match_query(text: str) -> str | None:
+    """The FTS5 MATCH expression for user text, or None when it has no searchable term."""
+    terms = match_terms(text)
+    return " AND ".join(terms) if terms else None

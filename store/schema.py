@@ -1,0 +1,232 @@
+"""The database schema as a list of forward migrations, versioned by `PRAGMA user_version`.
+
+`MIGRATIONS[i]` takes a database from version `i` to version `i + 1`; at open
+every missing step runs in its own transaction, together with the
+`user_version` bump, so a crash leaves the database at a version it knows.
+A database newer than this code is refused with `SchemaVersionError` instead
+of being half-understood.
+
+Adding a migration is one line at the end of `MIGRATIONS`: an SQL script
+(several statements; triggers are fine), or an async callable taking the
+aiosqlite connection for steps that need Python. Never edit a released step.
+
+Tables (version 1):
+- `papers`: one row per versionless arXiv id; `id` is the FTS rowid and grows
+  with insertion order. `authors`/`categories` are JSON arrays. The derived
+  `search_notes` (all notes text) and `search_cjk` (CJK bigrams) columns exist
+  only so the external-content FTS table can read them.
+- `papers_fts`: FTS5 external-content index over title, abstract, authors,
+  search_notes, search_cjk. UPDATE and DELETE triggers on `papers` keep it in
+  sync (FTS5 'delete' with the old values, then insert the new), whatever
+  code changes a row. New rows are indexed by the one code path that inserts
+  papers (`SqliteStore`), with one `INSERT ... SELECT` per batch: a
+  per-row insert trigger measured 10-15% slower at bulk-load rates.
+  `SqliteStore.check_index()` runs FTS5's integrity check against `papers`.
+- `topics` (with a trigger-maintained `paper_count`), `paper_topics`
+  (membership with its own `added_at`, plus copies of `published`/`arxiv_id`
+  so "latest in topic" is one index range), `notes` keyed (paper, lang,
+  source), and `meta` (small key/value settings).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Awaitable, Callable, Union
+
+import aiosqlite
+
+from store.subscriptions import V2_SUBSCRIPTIONS_DELIVERIES
+
+log = logging.getLogger(__name__)
+
+Migration = Union[str, Callable[[aiosqlite.Connection], Awaitable[None]]]
+
+
+class SchemaVersionError(RuntimeError):
+    """The database was written by a newer paperbot than this one."""
+
+
+TEXT_QUALITIES = "('clean', 'repaired', 'damaged')"
+
+V1_PAPERS_TOPICS_NOTES_FTS = f"""
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE papers (
+    id           INTEGER PRIMARY KEY,
+    arxiv_id     TEXT NOT NULL UNIQUE,
+    version      INTEGER NOT NULL DEFAULT 1,
+    title        TEXT NOT NULL,
+    abstract     TEXT NOT NULL DEFAULT '',
+    authors      TEXT NOT NULL DEFAULT '[]',
+    published    TEXT NOT NULL DEFAULT '',
+    updated      TEXT,
+    categories   TEXT NOT NULL DEFAULT '[]',
+    comment      TEXT,
+    journal_ref  TEXT,
+    doi          TEXT,
+    code_url     TEXT,
+    text_quality TEXT NOT NULL CHECK (text_quality IN {TEXT_QUALITIES}),
+    added_at     TEXT NOT NULL,
+    search_notes TEXT NOT NULL DEFAULT '',
+    search_cjk   TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX papers_by_published ON papers (published, arxiv_id);
+
+CREATE TABLE topics (
+    name        TEXT PRIMARY KEY,
+    title       TEXT NOT NULL DEFAULT '',
+    query       TEXT,
+    categories  TEXT NOT NULL DEFAULT '[]',
+    paper_count INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+
+CREATE TABLE paper_topics (
+    paper_id  INTEGER NOT NULL REFERENCES papers (id) ON DELETE CASCADE,
+    topic     TEXT NOT NULL REFERENCES topics (name),
+    added_at  TEXT NOT NULL,
+    published TEXT NOT NULL,
+    arxiv_id  TEXT NOT NULL,
+    PRIMARY KEY (paper_id, topic)
+) WITHOUT ROWID;
+CREATE INDEX paper_topics_by_added ON paper_topics (topic, added_at);
+CREATE INDEX paper_topics_by_published ON paper_topics (topic, published, arxiv_id);
+
+CREATE TABLE notes (
+    paper_id     INTEGER NOT NULL REFERENCES papers (id) ON DELETE CASCADE,
+    lang         TEXT NOT NULL,
+    source       TEXT NOT NULL,
+    headline     TEXT,
+    motivation   TEXT,
+    method       TEXT,
+    results      TEXT,
+    takeaways    TEXT,
+    origin       TEXT NOT NULL DEFAULT '',
+    text_quality TEXT NOT NULL CHECK (text_quality IN {TEXT_QUALITIES}),
+    created_at   TEXT,
+    PRIMARY KEY (paper_id, lang, source)
+) WITHOUT ROWID;
+
+CREATE VIRTUAL TABLE papers_fts USING fts5 (
+    title, abstract, authors, search_notes, search_cjk,
+    content = 'papers', content_rowid = 'id',
+    tokenize = 'porter unicode61 remove_diacritics 2'
+);
+
+CREATE TRIGGER papers_fts_delete AFTER DELETE ON papers BEGIN
+    INSERT INTO papers_fts (papers_fts, rowid, title, abstract, authors, search_notes, search_cjk)
+    VALUES ('delete', old.id, old.title, old.abstract, old.authors, old.search_notes, old.search_cjk);
+END;
+
+CREATE TRIGGER papers_fts_update AFTER UPDATE OF title, abstract, authors, search_notes, search_cjk ON papers
+WHEN old.title IS NOT new.title OR old.abstract IS NOT new.abstract OR old.authors IS NOT new.authors
+  OR old.search_notes IS NOT new.search_notes OR old.search_cjk IS NOT new.search_cjk
+BEGIN
+    INSERT INTO papers_fts (papers_fts, rowid, title, abstract, authors, search_notes, search_cjk)
+    VALUES ('delete', old.id, old.title, old.abstract, old.authors, old.search_notes, old.search_cjk);
+    INSERT INTO papers_fts (rowid, title, abstract, authors, search_notes, search_cjk)
+    VALUES (new.id, new.title, new.abstract, new.authors, new.search_notes, new.search_cjk);
+END;
+
+CREATE TRIGGER paper_topics_follow_published AFTER UPDATE OF published ON papers
+WHEN old.published IS NOT new.published
+BEGIN
+    UPDATE paper_topics SET published = new.published WHERE paper_id = new.id;
+END;
+
+CREATE TRIGGER topics_count_insert AFTER INSERT ON paper_topics BEGIN
+    UPDATE topics SET paper_count = paper_count + 1 WHERE name = new.topic;
+END;
+
+CREATE TRIGGER topics_count_delete AFTER DELETE ON paper_topics BEGIN
+    UPDATE topics SET paper_count = paper_count - 1 WHERE name = old.topic;
+END;
+"""
+
+MIGRATIONS: list[Migration] = [
+    V1_PAPERS_TOPICS_NOTES_FTS,
+    V2_SUBSCRIPTIONS_DELIVERIES,
+]
+
+# Per-connection settings, applied at every open (only page_size and journal_mode are
+# stored in the file). page_size must come first: it only takes effect on a new file,
+# before WAL; 16 KiB pages hold ~10 papers each and cut write time by ~15% against 4 KiB.
+# busy_timeout: another process (a CLI import) may hold the write lock for one batch;
+# wait for it rather than fail.
+CONNECTION_PRAGMAS = (
+    "PRAGMA page_size = 16384",
+    "PRAGMA journal_mode = WAL",
+    "PRAGMA synchronous = NORMAL",
+    "PRAGMA foreign_keys = ON",
+    "PRAGMA busy_timeout = 10000",
+    "PRAGMA temp_store = MEMORY",
+    "PRAGMA cache_size = -65536",
+    "PRAGMA mmap_size = 1073741824",
+)
+
+# FTS5 settings stored in the index itself (papers_fts_config); tuning rather than
+# schema, so they are checked at every open and an SQLite that lacks one only costs speed.
+# hashsize: FTS5 writes a new index segment whenever its pending terms pass this size
+# (default 1 MB); a 5,000-paper batch holds ~10 MB of terms, and flushing it as one
+# segment instead of ten roughly halves indexing time. automerge/crisismerge are the
+# FTS5 defaults, restored here in case a bulk load was interrupted.
+FTS_SETTINGS = {"hashsize": 64 * 1024 * 1024, "automerge": 4, "crisismerge": 16}
+# During bulk_upsert: no merging while loading (merging segments as they arrive costs
+# ~25% of load time); one optimize or merge pass at the end does it once.
+FTS_BULK_SETTINGS = {"automerge": 0, "crisismerge": 1000}
+
+
+async def apply_fts_settings(conn: aiosqlite.Connection, settings: dict[str, int] = FTS_SETTINGS) -> dict[str, int]:
+    """Store `settings` in the FTS config where they differ; return the values found before."""
+    async with conn.execute("SELECT k, v FROM papers_fts_config") as cursor:
+        stored = {key: value for key, value in await cursor.fetchall()}
+    for key, value in settings.items():
+        if stored.get(key) == value:
+            continue
+        try:
+            await conn.execute("INSERT INTO papers_fts (papers_fts, rank) VALUES (?, ?)", (key, value))
+        except aiosqlite.OperationalError as error:
+            log.warning("FTS5 option %s=%s not applied (%s); indexing will be slower", key, value, error)
+    return stored
+
+
+async def schema_version(conn: aiosqlite.Connection) -> int:
+    async with conn.execute("PRAGMA user_version") as cursor:
+        row = await cursor.fetchone()
+    return int(row[0])
+
+
+async def migrate(conn: aiosqlite.Connection, migrations: list[Migration] | None = None) -> int:
+    """Bring the database to the newest known version; return that version."""
+    steps = MIGRATIONS if migrations is None else migrations
+    current = await schema_version(conn)
+    if current > len(steps):
+        raise SchemaVersionError(
+            f"database schema version {current} is newer than this paperbot knows "
+            f"(up to {len(steps)}); upgrade paperbot or use another database file"
+        )
+    for version in range(current + 1, len(steps) + 1):
+        await _apply(conn, steps[version - 1], version)
+        log.info("store schema migrated to version %d", version)
+    return len(steps)
+
+
+async def _apply(conn: aiosqlite.Connection, step: Migration, version: int) -> None:
+    try:
+        if isinstance(step, str):
+            # executescript() commits any open transaction first, so the transaction
+            # lives inside the script itself; on error it is still open and rolled back.
+            await conn.executescript(
+                f"BEGIN IMMEDIATE;\n{step}\n;\nPRAGMA user_version = {version};\nCOMMIT;"
+            )
+        else:
+            await conn.execute("BEGIN IMMEDIATE")
+            await step(conn)
+            await conn.execute(f"PRAGMA user_version = {version}")
+            await conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            await conn.execute("ROLLBACK")
+        raise

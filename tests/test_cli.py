@@ -1,0 +1,127 @@
+"""The `paperbot` command as a user runs it: a real subprocess, a real store file."""
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+from tests.support import OFFLINE_CONFIG, ROOT, run_paperbot
+
+EXAMPLE = ROOT / "bot" / "data" / "example-paper-list.md"
+LIST_KEYS = {"arxiv_id", "version", "title", "authors", "published", "url", "pdf_url", "code_url", "topics", "tldr"}
+SHOW_KEYS = LIST_KEYS | {"abstract", "notes", "notes_lang", "text_quality"}
+
+
+def test_import_then_reimport_reports_zero_new(tmp_path):
+    db = tmp_path / "p.db"
+    first = run_paperbot("import", str(EXAMPLE), db=db)
+    assert first.returncode == 0, first.stderr
+    assert " new," in first.stdout and not first.stdout.startswith(f"{EXAMPLE}: 0 new")
+    second = run_paperbot("import", str(EXAMPLE), db=db)
+    assert second.returncode == 0, second.stderr
+    assert f"{EXAMPLE}: 0 new, 0 updated" in second.stdout
+
+
+def test_json_output_has_the_promised_keys(tmp_path):
+    db = tmp_path / "p.db"
+    assert run_paperbot("import", str(EXAMPLE), db=db).returncode == 0
+
+    latest = run_paperbot("latest", "--json", "--count", "3", db=db)
+    papers = json.loads(latest.stdout)
+    assert len(papers) == 3 and all(LIST_KEYS <= set(p) for p in papers)
+    assert all("v" not in p["arxiv_id"] and isinstance(p["version"], int) for p in papers)
+
+    found = json.loads(run_paperbot("search", "driving", "--json", db=db).stdout)
+    assert any(p["arxiv_id"] == "2505.20665" for p in found)
+
+    shown = json.loads(run_paperbot("show", "arXiv:2505.20665v1", "--json", db=db).stdout)
+    assert SHOW_KEYS <= set(shown)
+    assert shown["arxiv_id"] == "2505.20665" and shown["url"] == "https://arxiv.org/abs/2505.20665"
+    assert set(shown["notes"]) == {"headline", "motivation", "method", "results", "takeaways"}
+    assert shown["text_quality"] in {"clean", "repaired", "damaged"}
+
+    topics = json.loads(run_paperbot("topics", "--json", db=db).stdout)
+    assert topics and topics[0]["paper_count"] >= 10
+
+
+def test_user_errors_exit_2_with_a_message(tmp_path):
+    db = tmp_path / "p.db"
+    missing = run_paperbot("show", "2101.00001", db=db)
+    assert missing.returncode == 2 and "not in the store" in missing.stdout
+    missing_json = run_paperbot("show", "2101.00001", "--json", db=db)
+    assert missing_json.returncode == 2 and "not in the store" in missing_json.stderr
+    bad_count = run_paperbot("latest", "--count", "99", db=db)
+    assert bad_count.returncode == 2 and "count must be between 1 and 25" in bad_count.stdout
+    empty = run_paperbot("search", " ", db=db)
+    assert empty.returncode == 2 and "Search needs some words" in empty.stdout
+
+
+def test_bad_file_exits_2_names_the_file_and_changes_nothing(tmp_path):
+    db = tmp_path / "p.db"
+    assert run_paperbot("import", str(EXAMPLE), db=db).returncode == 0
+    before = run_paperbot("topics", "--json", db=db).stdout
+    binary = tmp_path / "photo.md"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
+    result = run_paperbot("import", str(binary), db=db)
+    assert result.returncode == 2
+    assert "photo.md" in result.stderr
+    assert run_paperbot("topics", "--json", db=db).stdout == before
+
+
+def test_missing_explicit_config_exits_2(tmp_path):
+    result = run_paperbot("--config", str(tmp_path / "nope.toml"), "topics", db=tmp_path / "p.db")
+    assert result.returncode == 2 and "nope.toml: file not found" in result.stderr
+
+
+def test_bad_config_exits_2_naming_file_and_key(tmp_path):
+    config = tmp_path / "bad.toml"
+    config.write_text("tldr_lang = 'en'\ncolour = 'blue'\n")
+    result = run_paperbot("topics", db=tmp_path / "p.db", env={"PAPERBOT_CONFIG": str(config)})
+    assert result.returncode == 2
+    assert f"{config}: colour: unknown key" in result.stderr
+
+
+def test_run_seeds_an_empty_store_answers_and_stops_at_end_of_input(tmp_path):
+    db = tmp_path / "data" / "paperbot.db"
+    commands = "/paper latest\n/paper search driving\n/paper show 2505.20665\n/paper topics\n/paper help\n"
+    result = run_paperbot("run", db=db, input_text=commands)
+    assert result.returncode == 0, result.stderr
+    assert "DriveRX" in result.stdout
+    assert "paperbot commands" in result.stdout
+    assert "imported the example paper list" in result.stderr
+    assert "stopped cleanly" in result.stderr
+    again = run_paperbot("run", db=db, input_text="/paper topics\n")
+    assert "imported the example paper list" not in again.stderr
+
+
+def test_run_stops_cleanly_on_sigterm(tmp_path):
+    env_db = tmp_path / "p.db"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "--db", str(env_db), "--config", str(OFFLINE_CONFIG), "run"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not env_db.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 0, err
+    assert "stopped cleanly" in err
+
+
+def test_python_dash_m_bot_and_the_console_script_agree(tmp_path):
+    module_help = subprocess.run([sys.executable, "-m", "bot", "--help"], capture_output=True, text=True, cwd=ROOT)
+    script = ROOT / ".venv" / "bin" / "paperbot"
+    assert module_help.returncode == 0 and "usage: paperbot" in module_help.stdout
+    if script.exists():
+        script_help = subprocess.run([str(script), "--help"], capture_output=True, text=True, cwd=ROOT)
+        assert script_help.stdout == module_help.stdout

@@ -1,0 +1,85 @@
+"""The bot as a user meets it: one line in, one reply out (errbot style), on the example data."""
+
+import pytest
+
+from tests.support import console_bot
+
+
+@pytest.fixture
+async def bot(tmp_path):
+    async with console_bot(tmp_path / "paperbot.db") as console:
+        yield console
+
+
+async def test_search_driving_finds_driverx(bot):
+    assert "DriveRX" in (await bot.say("/paper search driving")).text
+
+
+async def test_search_in_chinese(bot):
+    assert "DriveRX" in (await bot.say("/paper search 自动驾驶")).text
+
+
+async def test_show_accepts_every_id_spelling(bot):
+    for spelling in ("2505.20665", "2505.20665v1", "arXiv:2505.20665", "https://arxiv.org/abs/2505.20665", "http://arxiv.org/pdf/2505.20665v1"):
+        text = (await bot.say(f"/paper show {spelling}")).text
+        assert "DriveRX" in text, spelling
+        assert "https://arxiv.org/abs/2505.20665" in text
+
+
+async def test_show_unknown_id_says_so(bot):
+    text = (await bot.say("/paper show 2101.00001")).text
+    assert "2101.00001 is not in the store" in text
+
+
+async def test_show_not_an_id(bot):
+    assert "is not an arXiv id" in (await bot.say("/paper show banana")).text
+
+
+async def test_latest_is_newest_first_with_default_count(bot):
+    reply = await bot.say("/paper latest")
+    assert len(reply.cards) == 5
+    keys = [(card.published, card.arxiv_id) for card in reply.cards]
+    assert keys == sorted(keys, reverse=True)
+    assert all(card.tldr for card in reply.cards)
+
+
+@pytest.mark.parametrize("count", ["0", "26", "-3", "1000000000000"])
+async def test_counts_out_of_range(bot, count):
+    assert "count must be between 1 and 25" in (await bot.say(f"/paper latest {count}")).text
+    assert "count must be between 1 and 25" in (await bot.say(f"/paper search driving {count}")).text
+
+
+async def test_topics_lists_the_example_topic_with_its_count(bot):
+    text = (await bot.say("/paper topics")).text
+    assert "paper" in text
+    assert "Topics (1)" in text
+
+
+async def test_unknown_topic_lists_known_ones(bot):
+    text = (await bot.say("/paper latest no-such-topic")).text
+    assert "Unknown topic 'no-such-topic'" in text
+    assert "Known topics:" in text
+
+
+async def test_help_and_unknown_subcommand(bot):
+    assert "/paper search" in (await bot.say("/paper help")).text
+    text = (await bot.say("/paper lates")).text
+    assert "Did you mean /paper latest?" in text
+
+
+async def test_empty_search_is_a_usage_message(bot):
+    text = (await bot.say("/paper search")).text
+    assert "Search needs some words" in text
+
+
+async def test_lines_without_the_prefix_get_a_hint(bot):
+    assert "Commands start with /paper" in (await bot.say("hello")).text
+
+
+@pytest.mark.parametrize(
+    "query",
+    ['"', "AND", "-x", "a:b", "NEAR(", "*", "\x00", "x" * 10_000, "🚗🚗", "' OR 1=1; --", "title:driving", "OR OR"],
+)
+async def test_hostile_search_strings_get_an_answer_not_an_exception(bot, query):
+    reply = await bot.say(f"/paper search {query}")
+    assert "went wrong" not in reply.text

@@ -1,0 +1,26 @@
+"""Secrets never reach a log line, whatever logs them."""
+
+import logging
+
+from bot.logs import RedactSecrets, secret_values
+
+
+def test_secret_values_are_picked_by_variable_name():
+    env = {"SLACK_BOT_TOKEN": "xoxb-123456-secret", "PATH": "/usr/bin:/bin", "SHORT_TOKEN": "abc", "SLACK_SIGNING_SECRET": "s3cr3t-value"}
+    assert set(secret_values(env)) == {"xoxb-123456-secret", "s3cr3t-value"}
+
+
+def test_filter_redacts_messages_arguments_and_tracebacks(caplog):
+    logger = logging.getLogger("test.redact")
+    handler_filter = RedactSecrets(["xoxb-123456-secret"])
+    caplog.handler.addFilter(handler_filter)
+    try:
+        logger.warning("posting with %s to https://hooks.example/xoxb-123456-secret", "token=xoxb-123456-secret")
+        try:
+            raise RuntimeError("bad token xoxb-123456-secret")
+        except RuntimeError:
+            logger.exception("failed")
+    finally:
+        caplog.handler.removeFilter(handler_filter)
+    assert "xoxb-123456-secret" not in caplog.text
+    assert "***" in caplog.text

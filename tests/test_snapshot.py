@@ -1,0 +1,538 @@
+"""arXiv metadata snapshot import (bot/ingest/snapshot.py): mapping, topics, bad lines, streaming, CLI.
+
+`fixtures/snapshot/sample.jsonl` holds real-shaped lines (old-style ids, three
+versions, LaTeX and Unicode authors, a GitHub link in a comment and one cut by
+a line wrap, a mojibake title), one malformed line of each kind, a blank line
+and a truncated last line. Gzipped, huge and damaged variants are made here.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.ingest import snapshot
+from bot.ingest.errors import IngestError
+from bot.ingest.snapshot import (
+    SAMPLE_LINES,
+    SnapshotProgress,
+    import_snapshot,
+    latex_to_unicode,
+    link_window,
+    looks_like_snapshot,
+    may_hold_link,
+    paper_from_record,
+)
+from bot.models import TextQuality, Topic, UpsertReport
+from bot.summarize import find_code_url
+from store.sqlite import SqliteStore
+from tests.support import ROOT, run_paperbot
+
+SAMPLE = ROOT / "tests" / "fixtures" / "snapshot" / "sample.jsonl"
+TOPICS = [
+    Topic(
+        "reward-model-vlm",
+        query='(abs:"reward model" OR abs:"preference") AND (abs:VLM OR abs:"vision-language")',
+        categories=("cs.CV", "cs.CL", "cs.LG"),
+    ),
+    Topic("robotics", categories=("cs.RO",)),
+    Topic("my-reading-list"),  # a paper-list topic: no rule, so it never claims snapshot papers
+]
+SAMPLE_IDS = {
+    "0704.0001", "hep-th/9901001", "math.GT/0309136", "2506.03517",
+    "2505.01234", "2401.00001", "2402.00002", "2403.00005",
+}  # fmt: skip
+SAMPLE_SKIPS = {
+    "not JSON": [7],
+    "not a JSON object": [9],
+    "missing id": [10],
+    "invalid id": [11],
+    "missing title": [12],
+    "wrong type: versions": [13],
+    "truncated last line": [16],
+}
+
+
+class QuietProgress:
+    def advance(self, amount: int = 1) -> None:
+        pass
+
+    def set_total(self, total: int | None) -> None:
+        pass
+
+    def note(self, text: str) -> None:
+        pass
+
+
+@pytest.fixture
+async def store(tmp_path):
+    opened = await SqliteStore.open(tmp_path / "store.db")
+    await opened.upsert_topics(TOPICS)
+    yield opened
+    await opened.close()
+
+
+async def load(store, path, topics=TOPICS, **kwargs):
+    return await import_snapshot(store, path, topics, progress=QuietProgress(), **kwargs)
+
+
+def record(**fields) -> dict:
+    base = {
+        "id": "2501.00001",
+        "title": "A title",
+        "abstract": "  An abstract.\n",
+        "authors": "A. Author",
+        "categories": "cs.LG",
+        "versions": [{"version": "v1", "created": "Wed, 1 Jan 2025 10:00:00 GMT"}],
+        "update_date": "2025-01-02",
+    }
+    base.update(fields)
+    return base
+
+
+def write_lines(path: Path, records: list, compress: bool = False) -> Path:
+    data = "".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in records).encode()
+    path.write_bytes(gzip.compress(data) if compress else data)
+    return path
+
+
+# --- mapping --------------------------------------------------------------------------------
+
+
+async def test_every_field_of_the_real_example_line(store):
+    await load(store, SAMPLE)
+    paper = await store.get("0704.0001")
+    assert paper.title == "Calculation of prompt diphoton production cross sections at Tevatron and LHC energies"
+    assert paper.abstract.startswith("A fully differential calculation in perturbative quantum chromodynamics is presented")
+    assert paper.authors == ("C. Balázs", "E. L. Berger", "P. M. Nadolsky", "C.-P. Yuan")
+    assert paper.version == 2
+    assert paper.published == "2007-04-02"
+    assert paper.updated == "2007-07-24T20:10:27Z"
+    assert paper.categories == ("hep-ph",)
+    assert paper.comment == "37 pages, 15 figures; published version"
+    assert paper.journal_ref == "Phys.Rev.D76:013009,2007"
+    assert paper.doi == "10.1103/PhysRevD.76.013009"
+    assert paper.code_url is None
+    assert paper.text_quality is TextQuality.CLEAN
+    assert paper.topics == ()
+
+
+async def test_old_style_ids_three_versions_and_latex_authors(store):
+    await load(store, SAMPLE)
+    branes = await store.get("hep-th/9901001")
+    assert branes.url == "https://arxiv.org/abs/hep-th/9901001"
+    # No authors_parsed: the string is split on commas and " and ", affiliations dropped.
+    assert branes.authors == ("J. Roe", "R. Doe")
+    assert (branes.version, branes.published, branes.updated) == (1, "1999-01-01", "1999-01-01T10:00:00Z")
+    knots = await store.get("math.GT/0309136")
+    assert knots.authors == ("M. Schölkopf", "A. Benítez")
+    assert (knots.version, knots.published, knots.updated) == (3, "2003-09-08", "2004-12-01T16:45:10Z")
+    assert knots.categories == ("math.GT", "math.AT")
+
+
+async def test_version_suffix_unicode_authors_code_links_and_mojibake(store):
+    await load(store, SAMPLE)
+    suffixed = await store.get("2505.01234")
+    assert suffixed is not None and suffixed.version == 2
+    # The link is cut by the snapshot's line wrap; found whole all the same.
+    assert suffixed.code_url == "https://github.com/hopper/pref-vlm"
+    assert (await store.get("2506.03517")).code_url == "https://github.com/example/rm-vlm"
+    robots = await store.get("2401.00001")
+    assert robots.authors == ("Zoë Müller", "Li Wei") and "≥ 20 cm" in robots.abstract
+    assert robots.text_quality is TextQuality.CLEAN
+    cafe = await store.get("2403.00005")
+    assert cafe.title == "Café models of coffee" and cafe.text_quality is TextQuality.REPAIRED
+    erdos = await store.get("2402.00002")
+    assert erdos.journal_ref == "Publ. Math. Debrecen 6 (1959) 290" and erdos.doi == "10.5486/PMD.1959.6.3-4.12"
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({"versions": None, "id": "2310.01234"}, ("2023-10", "2025-01-02", 1)),
+        ({"versions": None, "id": "astro-ph/9612001"}, ("1996-12", "2025-01-02", 1)),
+        ({"versions": [], "update_date": None}, ("2025-01", None, 1)),
+        (
+            {"versions": [
+                {"version": "v2", "created": "Sat, 5 Apr 2025 10:00:00 GMT"},
+                {"version": "v1", "created": "Wed, 1 Jan 2025 10:00:00 GMT"},
+            ]},
+            ("2025-01-01", "2025-04-05T10:00:00Z", 2),
+        ),
+        ({"versions": [{"version": "v1", "created": "garbled"}]}, ("2025-01", "2025-01-02", 1)),
+    ],
+)  # fmt: skip
+def test_dates_and_versions(fields, expected):
+    paper = paper_from_record(record(**{"id": "2501.00001", **fields}))
+    assert (paper.published, paper.updated, paper.version) == expected
+
+
+@pytest.mark.parametrize(
+    ("authors", "expected"),
+    [
+        ("A. Smith, C.-P. Yuan and B. Jones", ("A. Smith", "C.-P. Yuan", "B. Jones")),
+        ("A. Smith, B. Jones, and C. Brown", ("A. Smith", "B. Jones", "C. Brown")),
+        ("A. Smith (1), B. Jones (2) ((1) MIT, (2) CERN)", ("A. Smith", "B. Jones")),
+        ("John Smith, Jr., Ann Lee", ("John Smith Jr.", "Ann Lee")),
+        ("Alexander Andersen\n  and Ole Olsen", ("Alexander Andersen", "Ole Olsen")),
+        ("", ()),
+    ],
+)
+def test_authors_string_when_there_is_no_authors_parsed(authors, expected):
+    assert paper_from_record(record(authors=authors)).authors == expected
+
+
+def test_authors_parsed_wins_and_keeps_suffixes():
+    parsed = [["King", "Martin Luther", "Jr"], ["Plato", "", ""], ["Yuan", "C. -P.", ""]]
+    paper = paper_from_record(record(authors="ignored", authors_parsed=parsed))
+    assert paper.authors == ("Martin Luther King Jr", "Plato", "C.-P. Yuan")
+
+
+@pytest.mark.parametrize(
+    ("latex", "text"),
+    [
+        ("Bal\\'azs", "Balázs"),
+        ('Sch{\\"o}lkopf', "Schölkopf"),
+        ('Sch\\"{o}lkopf', "Schölkopf"),
+        ("Ben\\'{\\i}tez", "Benítez"),
+        ("P\\v{c}elar", "Pčelar"),
+        ("Erd\\H{o}s", "Erdős"),
+        ("\\AA{}ngstr\\\"om", "Ångström"),
+        ("Ni\\~no", "Niño"),
+        ("Bia{\\l}ynicki", "Białynicki"),
+        ("{van der Berg}", "van der Berg"),
+        ("\\vec", "\\vec"),  # a macro, not the \v accent
+    ],
+)
+def test_latex_accents_in_names_become_unicode(latex, text):
+    assert latex_to_unicode(latex) == text
+
+
+def test_whitespace_of_titles_and_abstracts_is_normalised():
+    paper = paper_from_record(record(title="  A title\n  over two lines ", abstract="  One\nparagraph.\n\n  Two\t tabs.\n"))
+    assert (paper.title, paper.abstract) == ("A title over two lines", "One paragraph. Two tabs.")
+
+
+@given(st.text(alphabet=st.sampled_from("ab é\n\t\r\x0b\x1c\u2003\u00a0x"), max_size=40))
+def test_whitespace_normalisation_equals_split_join(text):
+    assert snapshot._text(text, "title") == " ".join(text.split())
+
+
+# --- topics ---------------------------------------------------------------------------------
+
+
+async def test_topics_are_decided_by_each_topics_query(store):
+    report = await load(store, SAMPLE)
+    assert report.topic_matches == {"reward-model-vlm": 2, "robotics": 1}
+    rm = {p.arxiv_id for p in await store.latest("reward-model-vlm", 10)}
+    assert rm == {"2506.03517", "2505.01234"}
+    assert [p.arxiv_id for p in await store.latest("robotics", 10)] == ["2401.00001"]
+    assert await store.latest("my-reading-list", 10) == []
+    # Papers in no topic are stored all the same: search covers the whole snapshot.
+    assert (await store.get("2402.00002")).topics == ()
+    assert await store.paper_count() == len(SAMPLE_IDS)
+
+
+def test_category_filter_and_query_both_have_to_match():
+    topic = [snapshot.compile_topic(TOPICS[0])]
+    matching = record(abstract="A reward model for VLM agents.", categories="cs.CV")
+    assert paper_from_record(matching, topic).topics == ("reward-model-vlm",)
+    assert paper_from_record({**matching, "categories": "hep-th"}, topic).topics == ()
+    assert paper_from_record({**matching, "abstract": "A reward model."}, topic).topics == ()
+
+
+# --- the summary, bad lines and bad files -----------------------------------------------------
+
+
+async def test_summary_counts_and_line_numbers(store):
+    report = await load(store, SAMPLE)
+    assert (report.lines, report.papers, report.blank_lines) == (16, len(SAMPLE_IDS), 1)
+    assert (report.new, report.updated, report.unchanged) == (len(SAMPLE_IDS), 0, 0)
+    assert {reason: s.sample for reason, s in report.skipped.items()} == SAMPLE_SKIPS
+    assert report.skipped_count == len(SAMPLE_SKIPS)
+    assert report.summary.startswith(f"{SAMPLE}: 8 papers from 16 lines: 8 new, 0 updated, 0 unchanged, 7 skipped")
+    details = report.details()
+    assert "topic robotics: 1 paper" in details
+    assert "skipped 1 (not JSON): line 7" in details
+
+
+async def test_gzip_gives_the_same_import(store, tmp_path):
+    packed = tmp_path / "arxiv-metadata.jsonl.gz"
+    packed.write_bytes(gzip.compress(SAMPLE.read_bytes()))
+    report = await load(store, packed)
+    assert (report.papers, report.new, report.lines) == (len(SAMPLE_IDS), len(SAMPLE_IDS), 16)
+    assert {reason: s.sample for reason, s in report.skipped.items()} == SAMPLE_SKIPS
+    assert (await store.get("math.GT/0309136")).version == 3
+
+
+async def test_gzip_is_recognised_by_its_bytes_whatever_the_name(store, tmp_path):
+    disguised = tmp_path / "snapshot.jsonl"
+    disguised.write_bytes(gzip.compress(SAMPLE.read_bytes()))
+    assert (await load(store, disguised)).new == len(SAMPLE_IDS)
+
+
+async def test_a_cut_off_gzip_keeps_what_arrived_and_says_so(store, tmp_path):
+    lines = [record(id=f"2501.{i:05d}", title=f"Paper {i}", abstract=f"Text {i} " * 50) for i in range(2000)]
+    full = gzip.compress("".join(json.dumps(r) + "\n" for r in lines).encode())
+    cut = tmp_path / "cut.jsonl.gz"
+    cut.write_bytes(full[: len(full) // 2])
+    report = await load(store, cut, batch_size=100)
+    assert 0 < report.papers < 2000
+    assert list(report.skipped) in (["file ends early (truncated compressed data)"],
+                                    ["truncated last line", "file ends early (truncated compressed data)"])  # fmt: skip
+    assert await store.paper_count() == report.papers
+
+
+async def test_reimport_changes_nothing(store):
+    await load(store, SAMPLE)
+    again = await load(store, SAMPLE)
+    assert (again.new, again.updated, again.unchanged) == (0, 0, len(SAMPLE_IDS))
+
+
+async def test_a_later_snapshot_with_a_new_version_updates_the_paper(store, tmp_path):
+    await load(store, SAMPLE)
+    line = json.loads(SAMPLE.read_text().splitlines()[2])
+    line["versions"].append({"version": "v4", "created": "Thu, 5 May 2005 05:05:05 GMT"})
+    line["title"] = "Knots in three-manifolds, revisited"
+    later = write_lines(tmp_path / "later.jsonl", [line])
+    report = await load(store, later)
+    assert (report.new, report.updated, report.unchanged) == (0, 1, 0)
+    knots = await store.get("math.GT/0309136")
+    assert (knots.version, knots.title, knots.updated) == (4, "Knots in three-manifolds, revisited", "2005-05-05T05:05:05Z")
+    assert knots.published == "2003-09-08"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)), "binary file"),
+        (b"", "holds no papers"),
+        (b"\n\n\n", "holds no papers"),
+        (b"# Paper List of Terms(x)\n- [25/06] **A paper**\n", "not an arXiv metadata snapshot"),
+        (b"\x1f\x8b\x08\x00garbage that is not deflate data", "cannot be decompressed"),
+        (json.dumps([record()]).encode() + b"\n", "not an arXiv metadata snapshot"),
+    ],
+    ids=["binary", "empty", "blank", "markdown", "broken-gzip", "json-array"],
+)
+async def test_a_file_that_is_not_a_snapshot_is_refused_and_nothing_is_written(store, tmp_path, content, message):
+    path = tmp_path / "arxiv.jsonl"
+    path.write_bytes(content)
+    with pytest.raises(IngestError) as caught:
+        await load(store, path)
+    assert str(path) in str(caught.value) and message in str(caught.value)
+    assert await store.paper_count() == 0
+
+
+async def test_a_missing_file_is_an_ingest_error(store, tmp_path):
+    with pytest.raises(IngestError, match="cannot read the file"):
+        await load(store, tmp_path / "nope.jsonl")
+
+
+async def test_a_hundred_bad_lines_before_any_paper_is_not_a_snapshot(store, tmp_path):
+    path = write_lines(tmp_path / "x.jsonl", ["nope"] * 100 + [record()])
+    with pytest.raises(IngestError, match="no paper in its first 100 lines"):
+        await load(store, path)
+    assert await store.paper_count() == 0
+    fine = write_lines(tmp_path / "y.jsonl", ["nope"] * 99 + [record()])
+    assert (await load(store, fine)).papers == 1
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({"id": 704.0001}, "wrong type: id"),
+        ({"id": ""}, "missing id"),
+        ({"id": "2501.00001v"}, "invalid id"),
+        ({"title": "   \n  "}, "missing title"),
+        ({"title": ["A", "title"]}, "wrong type: title"),
+        ({"abstract": {"text": "x"}}, "wrong type: abstract"),
+        ({"authors_parsed": "Smith, J."}, "wrong type: authors_parsed"),
+        ({"authors_parsed": [["Smith", 1, ""]]}, "wrong type: authors_parsed"),
+        ({"authors": None, "authors_parsed": None, "categories": 5}, "wrong type: categories"),
+        ({"comments": 12}, "wrong type: comments"),
+        ({"versions": [{"version": 1}]}, "wrong type: versions"),
+        ({"update_date": 20250101}, "wrong type: update_date"),
+    ],
+)
+def test_wrong_types_are_malformed_lines(fields, reason):
+    with pytest.raises(snapshot.MalformedLine) as caught:
+        paper_from_record(record(**fields))
+    assert caught.value.reason == reason
+
+
+# --- streaming and interruptions -------------------------------------------------------------
+
+
+class CountingStore:
+    """Takes batches from the bulk path and keeps only counts, like a store that writes as it goes."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.batches = 0
+        self.papers = 0
+        self.largest = 0
+        self.read_before_first_write: int | None = None
+
+    async def bulk_upsert(self, batches) -> UpsertReport:
+        async for batch in batches:
+            batch = list(batch)
+            self.batches += 1
+            self.papers += len(batch)
+            self.largest = max(self.largest, len(batch))
+        return UpsertReport(new=self.papers)
+
+
+async def test_a_big_file_is_streamed_in_batches_and_the_skip_samples_stay_bounded(tmp_path):
+    path = tmp_path / "big.jsonl"
+    with path.open("w") as out:
+        for i in range(50_000):
+            out.write("{broken\n" if i % 10 == 9 else json.dumps(record(id=f"2502.{i:05d}")) + "\n")
+    size = path.stat().st_size
+    store = CountingStore(path)
+    seen: list[tuple[int, int]] = []
+
+    def on_batch(progress: SnapshotProgress) -> None:
+        seen.append((progress.papers, progress.bytes_read))
+
+    report = await load(store, path, batch_size=1_000, on_batch=on_batch)
+    assert (report.papers, report.lines) == (45_000, 50_000)
+    assert store.papers == 45_000 and store.largest == 1_000 and store.batches == 45
+    # The store had batches while most of the file was still unread: nothing waits for the end.
+    assert seen[0][0] == 1_000 and seen[0][1] < size / 10
+    assert [papers for papers, _ in seen] == sorted(papers for papers, _ in seen)
+    broken = report.skipped["not JSON"]
+    assert broken.count == 5_000 and len(broken.sample) == SAMPLE_LINES
+    assert broken.sample[:3] == [10, 20, 30]
+    assert "(4,980 more)" in broken.describe()
+
+
+async def test_an_interrupted_import_keeps_committed_batches_and_resumes_by_running_again(store, tmp_path):
+    path = write_lines(tmp_path / "s.jsonl", [record(id=f"2503.{i:05d}", title=f"Paper {i}") for i in range(50)])
+
+    class Interrupted(Exception):
+        pass
+
+    def interrupt(progress: SnapshotProgress) -> None:
+        if progress.papers >= 20:
+            raise Interrupted
+
+    with pytest.raises(Interrupted):
+        await load(store, path, batch_size=10, on_batch=interrupt)
+    committed = await store.paper_count()
+    assert 10 <= committed < 50 and committed % 10 == 0  # whole batches only
+    resumed = await load(store, path, batch_size=10)
+    assert (resumed.new, resumed.unchanged) == (50 - committed, committed)
+    assert await store.paper_count() == 50
+
+
+async def test_a_store_without_the_bulk_path_gets_one_upsert_per_batch(tmp_path):
+    class PlainStore:
+        def __init__(self) -> None:
+            self.calls: list[int] = []
+
+        async def upsert_papers(self, papers) -> UpsertReport:
+            self.calls.append(len(list(papers)))
+            return UpsertReport(new=self.calls[-1])
+
+    plain = PlainStore()
+    report = await load(plain, SAMPLE, batch_size=3)
+    assert plain.calls == [3, 3, 2] and report.new == len(SAMPLE_IDS)
+
+
+# --- code links: the shortcuts must not change what find_code_url finds ----------------------
+
+_WORDS = st.sampled_from(
+    ["We", "propose", "a", "model.", "and", "the", "is", "at", "(see", ")", "\n", "  ", "\\_", "$\\alpha$",
+     "Poincaré", "\u0130O", ".io", "https://", "tree/main", "repo", "x"]
+)  # fmt: skip
+_CUES = st.sampled_from(
+    ["Code:", "code is available at", "Project page", "released at",
+     "code, with all the scripts and trained weights, is at"]
+)  # fmt: skip
+_LINKS = st.sampled_from(
+    ["https://github.com/a/b", "github.com/owner/", "x.github.io", "www.example.org/p", "HF.CO/m/n", "hf.co",
+     "https://arxiv.org/abs/2501.00001", "\\url{https://gitlab.com/g/p}", "GitHub.Com/Big/Repo.",
+     "https://example.com/tool", "https://github.com/wrapped/\nrepo", "https://x.org/", "www.tool.net/v2",
+     "WWW.Lab.Net"]
+)  # fmt: skip
+_PIECES = st.one_of(_WORDS, _CUES, _LINKS, st.tuples(_CUES, _LINKS).map(" ".join))
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.integers(0, 80), st.lists(_PIECES, max_size=30).map(" ".join))
+def test_link_shortcuts_agree_with_find_code_url(filler_words, text):
+    """`may_hold_link` never hides a link; `link_window` never changes which link wins."""
+    text = "some filler words, long ones " * filler_words + text
+    found = find_code_url(text)
+    if not may_hold_link(text):
+        assert found is None
+    assert find_code_url(link_window(text)) == found
+
+
+def test_the_link_window_keeps_the_cue_in_front_of_a_late_link():
+    text = "Filler text. " * 100 + "Our project page is www.example.org/paper and more."
+    assert link_window(text) != text and find_code_url(link_window(text)) == "https://www.example.org/paper"
+
+
+# --- the CLI ----------------------------------------------------------------------------------
+
+
+CONFIG = """\
+example_data = false
+
+[fetch]
+enabled = false
+
+[[topics]]
+name = "reward-model-vlm"
+query = '(abs:"reward model" OR abs:"preference") AND (abs:VLM OR abs:"vision-language")'
+categories = ["cs.CV", "cs.CL", "cs.LG"]
+"""
+
+
+def test_cli_imports_a_gzipped_snapshot_and_prints_the_summary(tmp_path):
+    config = tmp_path / "paperbot.toml"
+    config.write_text(CONFIG)
+    packed = tmp_path / "arxiv-metadata.jsonl.gz"
+    packed.write_bytes(gzip.compress(SAMPLE.read_bytes()))
+    db = tmp_path / "p.db"
+    result = run_paperbot("--db", str(db), "--config", str(config), "import", str(packed), db=db)
+    assert result.returncode == 0, result.stderr
+    first, *rest = result.stdout.splitlines()
+    assert first.startswith(f"{packed}: 8 papers from 16 lines: 8 new, 0 updated, 0 unchanged, 7 skipped")
+    assert "  topic reward-model-vlm: 2 papers" in rest
+    assert "  skipped 1 (truncated last line): line 16" in rest
+    shown = run_paperbot("--db", str(db), "--config", str(config), "show", "hep-th/9901001", db=db)
+    assert shown.returncode == 0 and "Branes and strings" in shown.stdout
+    latest = run_paperbot("--db", str(db), "--config", str(config), "latest", "reward-model-vlm", db=db)
+    assert "Reward models for vision-language assistants" in latest.stdout
+
+
+def test_cli_refuses_a_binary_jsonl_with_exit_2_and_still_imports_markdown(tmp_path):
+    db = tmp_path / "p.db"
+    binary = tmp_path / "dump.jsonl"
+    binary.write_bytes(b"\x00\x01\x02" * 100)
+    example = ROOT / "bot" / "data" / "example-paper-list.md"
+    result = run_paperbot("import", str(binary), str(example), db=db)
+    assert result.returncode == 2
+    assert f"{binary}: is a binary file" in result.stderr
+    assert f"{example}: " in result.stdout and " new," in result.stdout  # the markdown list still went in
+
+
+def test_files_are_dispatched_by_name_then_content(tmp_path):
+    assert looks_like_snapshot("arxiv-metadata-oai-snapshot.json")
+    assert looks_like_snapshot("x.jsonl.gz") and looks_like_snapshot("X.JSONL")
+    assert not looks_like_snapshot("list.md")
+    gz = tmp_path / "dump.bin"
+    gz.write_bytes(gzip.compress(b"{}\n"))
+    lines = tmp_path / "dump.txt"
+    lines.write_text('\n  {"id": "2501.00001"}\n')
+    markdown = tmp_path / "list.txt"
+    markdown.write_text("# Paper List of Terms(x)\n")
+    assert looks_like_snapshot(gz) and looks_like_snapshot(lines)
+    assert not looks_like_snapshot(markdown) and not looks_like_snapshot(tmp_path / "missing.txt")
