@@ -24,3 +24,19 @@ def test_filter_redacts_messages_arguments_and_tracebacks(caplog):
         caplog.handler.removeFilter(handler_filter)
     assert "xoxb-123456-secret" not in caplog.text
     assert "***" in caplog.text
+
+
+def test_webhook_urls_and_slack_tokens_are_redacted_by_shape():
+    redact = RedactSecrets([]).redact
+    line = redact(
+        "POST https://discord.com/api/webhooks/123456/AbC-dEf_123.x and https://hooks.slack.com/services/T01ABC/B02DEF/zYx987 "
+        "with xoxb-1-2-abc and xapp-1-A0-xyz"
+    )
+    for secret in ("AbC-dEf_123.x", "zYx987", "xoxb-1-2-abc", "xapp-1-A0-xyz"):
+        assert secret not in line
+    assert "/api/webhooks/123456/***" in line and "/services/T01ABC/B02DEF/***" in line
+    assert redact("papers on reward models") == "papers on reward models"
+
+
+def test_webhook_variables_are_secret_by_name():
+    assert secret_values({"DIGEST_HOOK": "https://example.invalid/hook/abcdef"}) == ["https://example.invalid/hook/abcdef"]
