@@ -22,6 +22,7 @@ the request is refused with `invalid_blocks`, as Slack would.
 Scripting:
 
     fake.fail("chat.postMessage", "not_in_channel", times=1)   # the next call answers ok=false
+    fake.fail("chat.postMessage", "fatal_error", after=1)      # the call after the next one does
     fake.rate_limit("chat.postMessage", retry_after="2")       # one 429 with Retry-After: 2
     fake.server_error("chat.postMessage", status=500)          # one HTTP 500
     fake.channel_error("C_GONE", "not_in_channel")             # every call about C_GONE, until cleared
@@ -66,6 +67,7 @@ class _Rule:
     status: int = 200
     error: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    after: int = 0  # calls to let through before the rule applies
 
 
 class FakeSlack:
@@ -109,8 +111,8 @@ class FakeSlack:
 
     # --- scripting ----------------------------------------------------------------------
 
-    def fail(self, method: str, error: str, *, times: int = 1) -> None:
-        self._rules.append(_Rule(method, times, 200, error))
+    def fail(self, method: str, error: str, *, times: int = 1, after: int = 0) -> None:
+        self._rules.append(_Rule(method, times, 200, error, after=after))
 
     def rate_limit(self, method: str, *, retry_after: str = "1", times: int = 1) -> None:
         self._rules.append(_Rule(method, times, 429, "ratelimited", {"Retry-After": retry_after}))
@@ -169,6 +171,9 @@ class FakeSlack:
     def _rule_for(self, method: str) -> _Rule | None:
         for rule in self._rules:
             if rule.method == method and rule.times > 0:
+                if rule.after > 0:
+                    rule.after -= 1
+                    continue
                 rule.times -= 1
                 return rule
         return None
