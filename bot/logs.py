@@ -15,6 +15,8 @@ import sys
 # Environment variables whose values are secrets, by name.
 SECRET_NAME = re.compile(r"(TOKEN|SECRET|PASSWORD|API_KEY|WEBHOOK)", re.IGNORECASE)
 MIN_SECRET_LENGTH = 6  # shorter values would redact ordinary words
+# Slack tokens have a recognisable shape; redacted even when they did not come from this process's environment.
+SLACK_TOKEN = re.compile(r"\bx(?:ox[abpreo]|app)-[A-Za-z0-9-]{6,}")
 
 
 def secret_values(environ: dict[str, str] | None = None) -> list[str]:
@@ -29,8 +31,6 @@ class RedactSecrets(logging.Filter):
         self.secrets = secrets
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not self.secrets:
-            return True
         message = record.getMessage()
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
@@ -44,7 +44,7 @@ class RedactSecrets(logging.Filter):
     def redact(self, text: str) -> str:
         for secret in self.secrets:
             text = text.replace(secret, "***")
-        return text
+        return SLACK_TOKEN.sub("***", text)
 
 
 def setup_logging(level: str = "INFO") -> None:

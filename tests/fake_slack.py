@@ -11,6 +11,10 @@ token (`Authorization: Bearer ...`), as on Slack; a wrong one gets
 `messages`, `has_more`, `response_metadata.next_cursor`); messages keep their
 `metadata`, returned by history only with `include_all_metadata`.
 
+Socket Mode: with an `app_token`, `apps.connections.open` hands out a
+websocket URL on the fake; it says hello, `send_envelope(...)` delivers an
+event on it and the client's acks are kept in `fake.socket_acks`.
+
 response_urls: `fake.response_url(name)` gives a URL whose posts are kept in
 `fake.responses[name]`.
 
@@ -71,8 +75,11 @@ class _Rule:
 
 
 class FakeSlack:
-    def __init__(self, token: str) -> None:
+    def __init__(self, token: str, *, app_token: str | None = None) -> None:
         self.token = token
+        self.app_token = app_token
+        self.sockets: list[web.WebSocketResponse] = []
+        self.socket_acks: dict[str, dict] = {}
         self.calls: list[Call] = []
         self.channels: dict[str, list[dict]] = {}  # channel id -> messages, oldest first
         self.responses: dict[str, list[dict]] = {}
@@ -91,6 +98,7 @@ class FakeSlack:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/respond/{name}", self._respond)
+        app.router.add_get("/socket", self._socket)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -99,6 +107,8 @@ class FakeSlack:
         return self
 
     async def close(self) -> None:
+        for socket in list(self.sockets):
+            await socket.close()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -166,7 +176,8 @@ class FakeSlack:
     def _authorized(self, request: web.Request, args: dict[str, Any]) -> bool:
         header = request.headers.get("Authorization", "")
         token = header.removeprefix("Bearer ") if header.startswith("Bearer ") else args.get("token")
-        return token == self.token
+        expected = self.app_token if request.match_info["method"] == "apps.connections.open" else self.token
+        return expected is not None and token == expected
 
     def _rule_for(self, method: str) -> _Rule | None:
         for rule in self._rules:
@@ -251,6 +262,33 @@ class FakeSlack:
         more = start + limit < len(messages)
         return {"ok": True, "messages": shown, "has_more": more,
                 "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
+
+    def _apps_connections_open(self, args: dict) -> dict:
+        return {"ok": True, "url": self.url.replace("http://", "ws://") + "/socket"}
+
+    # --- Socket Mode --------------------------------------------------------------------
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        socket = web.WebSocketResponse()  # answers the client's pings itself
+        await socket.prepare(request)
+        self.sockets.append(socket)
+        await socket.send_json({"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A0PAPERBOT"}})
+        await self._notify()
+        try:
+            async for message in socket:
+                if message.type == web.WSMsgType.TEXT:
+                    ack = json.loads(message.data)
+                    self.socket_acks[ack.get("envelope_id", "")] = ack
+                    await self._notify()
+        finally:
+            self.sockets.remove(socket)
+        return socket
+
+    async def send_envelope(self, kind: str, payload: dict) -> str:
+        """Deliver an event over the open Socket Mode connection, as Slack does; returns its envelope id."""
+        envelope_id = f"env-{self._serial}-{len(self.socket_acks)}-{time.monotonic_ns()}"
+        await self.sockets[-1].send_json({"envelope_id": envelope_id, "type": kind, "accepts_response_payload": kind != "events_api", "payload": payload})
+        return envelope_id
 
     # --- response_url -------------------------------------------------------------------
 

@@ -24,3 +24,15 @@ def test_filter_redacts_messages_arguments_and_tracebacks(caplog):
         caplog.handler.removeFilter(handler_filter)
     assert "xoxb-123456-secret" not in caplog.text
     assert "***" in caplog.text
+
+
+def test_slack_token_shapes_are_redacted_even_when_not_in_the_environment(caplog):
+    logger = logging.getLogger("test.redact.slack")
+    handler_filter = RedactSecrets([])
+    caplog.handler.addFilter(handler_filter)
+    try:
+        logger.warning("bot xoxb-1234-5678-abcdefABCDEF app xapp-1-A0123-456-abcdef user xoxp-99-88-77aa")
+    finally:
+        caplog.handler.removeFilter(handler_filter)
+    assert "xoxb-1234" not in caplog.text and "xapp-1-A0123" not in caplog.text and "xoxp-99" not in caplog.text
+    assert caplog.text.count("***") == 3

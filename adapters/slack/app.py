@@ -15,7 +15,9 @@ Slack and the core and decides nothing about papers: commands go to
   bolt checks every request's signature and timestamp (forged or stale: 401,
   nothing runs).
 - `from_env` only reads settings; all network work (auth.test, listening,
-  Socket Mode) happens in `start`.
+  Socket Mode) happens in `start`. A token Slack rejects at start is a
+  `ConfigError` (exit status 2), naming the variable; later rejections only
+  mark subscriptions failing.
 - Web API calls retry a 429 after Retry-After (bounded, see `errors`), and a
   connection reset or a 500/503 once. Tokens are only ever handed to slack_sdk.
 """
@@ -39,12 +41,13 @@ from adapters.slack.errors import AUTH_ERRORS, BoundedRateLimitRetryHandler, sla
 from adapters.slack.render import SHARE_ACTION_ID
 from adapters.slack.settings import EVENTS_PATH, SlackSettings
 from bot.commands import CommandRouter
-from bot.config import FileConfig
+from bot.config import ConfigError, FileConfig
 from bot.models import DeliveryKey, ErrorReply, Reply, Subscription
 
 log = logging.getLogger(__name__)
 
 SLASH_COMMAND = "/paper"
+APP_TOKEN_ERRORS = AUTH_ERRORS | {"missing_scope", "not_allowed_token_type", "invalid_app_token"}
 USER_INFO_TIMEOUT = 10
 STOP_GRACE_SECONDS = 10  # answers already acknowledged get this long to finish at shutdown
 
@@ -74,6 +77,7 @@ class SlackAdapter:
         self.bot_user: str | None = None
         self._runner: web.AppRunner | None = None
         self._socket: Any = None
+        self._connecting: asyncio.Task | None = None
         self._in_flight = 0
         self._idle = asyncio.Event()
         self._idle.set()
@@ -87,11 +91,7 @@ class SlackAdapter:
     async def start(self) -> None:
         await self._check_token()
         if self.settings.socket_mode:
-            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-
-            self._socket = AsyncSocketModeHandler(self.app, self.settings.app_token, web_client=self.client)
-            await self._socket.connect_async()
-            log.info("slack: connected over Socket Mode")
+            await self._start_socket_mode()
             return
         web_app = web.Application()
         web_app.router.add_post(EVENTS_PATH, self._handle_http)
@@ -102,9 +102,39 @@ class SlackAdapter:
         self.http_port = self._runner.addresses[0][1]
         log.info("slack: HTTP mode, listening on %s:%d%s", self.settings.http_host, self.http_port, EVENTS_PATH)
 
+    async def _start_socket_mode(self) -> None:
+        """Check the app token once, then connect in the background (slack_sdk retries until it is up)."""
+        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+        url = None
+        try:
+            url = (await self.client.apps_connections_open(app_token=self.settings.app_token)).get("url")
+        except SlackApiError as error:
+            code = slack_error_code(error)
+            if code in APP_TOKEN_ERRORS:
+                raise ConfigError(
+                    "environment", "SLACK_APP_TOKEN",
+                    f"Slack rejected it ({code}); create an app-level token with the connections:write scope "
+                    "(Basic Information > App-Level Tokens)",
+                ) from None
+            log.warning("slack: apps.connections.open failed (%s); Socket Mode keeps trying", code)
+        except Exception as error:
+            log.warning("slack: cannot reach Slack for Socket Mode (%s); it keeps trying", type(error).__name__)
+        self._socket = AsyncSocketModeHandler(self.app, self.settings.app_token, web_client=self.client)
+        if url:
+            self._socket.client.wss_uri = url  # the URL just issued, instead of asking for another
+        self._connecting = asyncio.create_task(self._socket.connect_async(), name="slack-socket-mode")
+        self._connecting.add_done_callback(
+            lambda task: task.cancelled() or task.exception() or log.info("slack: connected over Socket Mode")
+        )
+
     async def stop(self) -> None:
         with contextlib.suppress(asyncio.TimeoutError):
             await self.wait_idle(STOP_GRACE_SECONDS)
+        if self._connecting is not None and not self._connecting.done():
+            self._connecting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._connecting
         if self._socket is not None:
             await self._socket.close_async()
             self._socket = None
@@ -113,15 +143,18 @@ class SlackAdapter:
             self._runner = None
 
     async def _check_token(self) -> None:
-        """auth.test once at start: a clear line now instead of a riddle at the first command."""
+        """auth.test once at start: a rejected token stops the bot now, with the variable named,
+        instead of failing every command and digest later. Slack being unreachable does not."""
         try:
             identity = await self.client.auth_test()
         except SlackApiError as error:
             code = slack_error_code(error)
             if code in AUTH_ERRORS:
-                log.error("slack: SLACK_BOT_TOKEN was rejected (%s); commands and digests to Slack will fail until the token is fixed", code)
-            else:
-                log.warning("slack: auth.test failed (%s); carrying on", code)
+                raise ConfigError(
+                    "environment", "SLACK_BOT_TOKEN",
+                    f"Slack rejected it ({code}); reinstall the app and copy the Bot User OAuth Token (xoxb-...)",
+                ) from None
+            log.warning("slack: auth.test failed (%s); carrying on", code)
             return
         except Exception as error:
             log.warning("slack: cannot reach the Slack Web API at start (%s); carrying on", type(error).__name__)
