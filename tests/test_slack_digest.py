@@ -322,3 +322,23 @@ async def test_digest_errors_never_log_the_token(tmp_path, fake, clock, caplog):
         await slack.bot.engine.run_due()
         await slack.bot.engine.run_due()
     assert BOT_TOKEN not in caplog.text
+
+
+async def test_the_fake_refuses_what_slack_would_refuse(fake):
+    """The limit check on every message is real: an over-limit or pinging message is refused and reported."""
+    from slack_sdk.errors import SlackApiError
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    client = AsyncWebClient(token=BOT_TOKEN, base_url=fake.api_url)
+    too_many = [{"type": "section", "text": {"type": "mrkdwn", "text": "x"}}] * 51
+    with pytest.raises(SlackApiError) as raised:
+        await client.chat_postMessage(channel=PAPERS, text="hi", blocks=too_many)
+    assert raised.value.response["error"] == "invalid_blocks"
+    with pytest.raises(SlackApiError):
+        await client.chat_postMessage(channel=PAPERS, text="hello <!channel>")
+    with pytest.raises(SlackApiError) as wrong_token:
+        await AsyncWebClient(token="xoxb-other", base_url=fake.api_url).auth_test()
+    assert wrong_token.value.response["error"] == "invalid_auth"
+    assert fake.posted(PAPERS) == []
+    assert any("51 blocks" in v for v in fake.violations) and any("mentions" in v for v in fake.violations)
+    fake.violations.clear()  # expected here; the fixture asserts none are left
