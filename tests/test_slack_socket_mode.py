@@ -68,3 +68,14 @@ async def test_slack_unreachable_at_start_is_not_fatal(tmp_path, fake, caplog):
     async with running_slack_bot(tmp_path, fake, env=env) as slack:
         assert "cannot reach the Slack Web API at start" in caplog.text
         assert slack.adapter.name == "slack"
+
+
+async def test_a_busy_http_port_is_a_config_error(tmp_path, fake):
+    from tests.slack_support import slack_env
+
+    async with running_slack_bot(tmp_path, fake) as first:
+        env = slack_env(fake, PAPERBOT_HTTP_PORT=str(first.adapter.http_port))
+        with pytest.raises(ConfigError) as raised:
+            async with running_slack_bot(tmp_path, fake, env=env, db_name="second.db"):
+                pass
+    assert "PAPERBOT_HTTP_PORT: cannot listen on 127.0.0.1" in str(raised.value)

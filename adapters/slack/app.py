@@ -98,7 +98,16 @@ class SlackAdapter:
         self._runner = web.AppRunner(web_app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.settings.http_host, self.settings.http_port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as error:
+            await self._runner.cleanup()
+            self._runner = None
+            raise ConfigError(
+                "environment", "PAPERBOT_HTTP_PORT",
+                f"cannot listen on {self.settings.http_host}:{self.settings.http_port} ({error.strerror or error}); "
+                "pick a free port or stop what uses it",
+            ) from None
         self.http_port = self._runner.addresses[0][1]
         log.info("slack: HTTP mode, listening on %s:%d%s", self.settings.http_host, self.http_port, EVENTS_PATH)
 
