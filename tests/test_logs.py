@@ -40,3 +40,15 @@ def test_webhook_urls_and_slack_tokens_are_redacted_by_shape():
 
 def test_webhook_variables_are_secret_by_name():
     assert secret_values({"DIGEST_HOOK": "https://example.invalid/hook/abcdef"}) == ["https://example.invalid/hook/abcdef"]
+
+
+def test_slack_token_shapes_are_redacted_even_when_not_in_the_environment(caplog):
+    logger = logging.getLogger("test.redact.slack")
+    handler_filter = RedactSecrets([])
+    caplog.handler.addFilter(handler_filter)
+    try:
+        logger.warning("bot xoxb-1234-5678-abcdefABCDEF app xapp-1-A0123-456-abcdef user xoxp-99-88-77aa")
+    finally:
+        caplog.handler.removeFilter(handler_filter)
+    assert "xoxb-1234" not in caplog.text and "xapp-1-A0123" not in caplog.text and "xoxp-99" not in caplog.text
+    assert caplog.text.count("***") == 3
