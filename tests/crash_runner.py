@@ -5,6 +5,7 @@ The crash-injection tests start this in a subprocess: the real composition
 reconcile and catch-up) runs, and at `--crash-at` (claimed, sent or
 recorded, the DigestEngine's `on_step` seam) the process dies the way a
 power cut kills it: no cleanup, no flush beyond what SQLite committed.
+Otherwise it runs until SIGTERM, which the test sends once start-up is over.
 
     python -m tests.crash_runner --db D --config C --now 2025-06-02T10:00:00Z [--crash-at sent]
 """
@@ -41,8 +42,9 @@ def main() -> int:
             os.kill(os.getpid(), signal.SIGKILL)
 
     runtime = Runtime(args.db, load_config(args.config, explicit=True), clock=FakeClock(args.now), env=dict(os.environ))
-    # Empty input: the console ends at once, so the run is start-up (reconcile, catch-up) and a clean stop.
-    return asyncio.run(run_bot(runtime, stdin=io.StringIO(""), stdout=io.StringIO(), on_step=on_step))
+    # No console (stdin is /dev/null, as under `docker run -d`): the run lasts until the test's SIGTERM.
+    with open(os.devnull) as no_input:
+        return asyncio.run(run_bot(runtime, stdin=no_input, stdout=io.StringIO(), on_step=on_step))
 
 
 if __name__ == "__main__":
