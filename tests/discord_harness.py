@@ -11,12 +11,13 @@ from __future__ import annotations
 import contextlib
 import io
 from pathlib import Path
-from typing import AsyncIterator
+from typing import AsyncIterator, Callable
 
 import pytest
 
 from bot.app import Bot, Runtime, assemble, open_store
-from bot.config import FileConfig, load_config
+from bot.config import FileConfig, load_config, parse_config
+from bot.models import DeliveryKey
 from bot.ports import Clock, SystemClock
 from tests.fake_discord import TOKEN, FakeDiscord
 from tests.support import OFFLINE_CONFIG
@@ -24,6 +25,11 @@ from tests.support import OFFLINE_CONFIG
 
 def offline_config() -> FileConfig:
     return load_config(OFFLINE_CONFIG, explicit=True)
+
+
+def config_with(extra_toml: str) -> FileConfig:
+    """The offline test config plus some TOML (e.g. [[subscriptions]] tables)."""
+    return parse_config(OFFLINE_CONFIG.read_text(encoding="utf-8") + "\n" + extra_toml, "test config")
 
 
 def discord_env(fake: FakeDiscord, **extra: str) -> dict[str, str]:
@@ -38,12 +44,13 @@ async def discord_bot(
     config: FileConfig | None = None,
     clock: Clock | None = None,
     env: dict[str, str] | None = None,
+    on_step: Callable[[str, DeliveryKey], None] | None = None,
 ) -> AsyncIterator[Bot]:
     runtime = Runtime(
         db_path=str(db_path), config=config or offline_config(), clock=clock or SystemClock(), env=env or discord_env(fake)
     )
     async with open_store(runtime) as store:
-        bot = await assemble(runtime, store, stdin=io.StringIO())
+        bot = await assemble(runtime, store, stdin=io.StringIO(), on_step=on_step)
         started = []
         try:
             for adapter in bot.adapters.values():
