@@ -6,8 +6,8 @@ Discord's real ones (API v10): login (`users/@me`, `oauth2/applications/@me`),
 callbacks (`?with_response=1`), webhook followups and edits, channel messages
 (POST with nonce/enforce_nonce de-duplication, GET history), channels,
 forum posts (`channels/{forum}/threads`) and active threads; and a gateway
-(HELLO, IDENTIFY -> READY + GUILD_CREATE, heartbeat ACK, RESUME -> INVALID
-SESSION, and INTERACTION_CREATE pushed by the test).
+(HELLO, IDENTIFY -> READY + GUILD_CREATE, heartbeat ACK, RESUME -> RESUMED
+(INVALID SESSION for a wrong token), and INTERACTION_CREATE pushed by the test).
 
 JSON answers carry `Content-Type: application/json` exactly (discord.py
 compares the header to that string). Every request is recorded in `calls`;
@@ -96,6 +96,7 @@ class InteractionRecord:
     callbacks: list[dict] = field(default_factory=list)
     messages: list[dict] = field(default_factory=list)  # the response message first, then followups
     choices: list[dict] | None = None
+    expired: bool = False  # Discord forgot it (answered too late): every callback is 404 Unknown interaction
 
     @property
     def token(self) -> str:
@@ -146,6 +147,7 @@ class FakeDiscord:
         self.interactions: dict[str, InteractionRecord] = {}
         self.sessions: list[web.WebSocketResponse] = []
         self.identifies: list[dict] = []
+        self.resumes: list[dict] = []
         self.gateway_queries: list[dict] = []
         self.heartbeats = 0
         self._ids = itertools.count(1)
@@ -303,9 +305,12 @@ class FakeDiscord:
             data["guild_id"] = command["guild_id"]
         return data
 
-    async def slash(self, subcommand: str, options: dict[str, Any] | None = None, *, user: int = MEMBER_ID, channel_id: int = TEXT_CHANNEL) -> InteractionRecord:
+    async def slash(
+        self, subcommand: str, options: dict[str, Any] | None = None, *, user: int = MEMBER_ID, channel_id: int = TEXT_CHANNEL, expired: bool = False
+    ) -> InteractionRecord:
         """A user runs `/paper <subcommand> ...`: an INTERACTION_CREATE of type 2 (APPLICATION_COMMAND)."""
-        return await self._send_interaction(self._interaction(2, self._command_data(subcommand, options or {}), user=user, channel_id=channel_id))
+        payload = self._interaction(2, self._command_data(subcommand, options or {}), user=user, channel_id=channel_id)
+        return await self._send_interaction(payload, expired=expired)
 
     async def autocomplete(self, subcommand: str, options: dict[str, Any], focused: str, *, user: int = MEMBER_ID) -> InteractionRecord:
         """A user types into an option: an INTERACTION_CREATE of type 4 (AUTOCOMPLETE)."""
@@ -322,8 +327,8 @@ class FakeDiscord:
     async def send_raw_interaction(self, payload: dict) -> InteractionRecord:
         return await self._send_interaction(payload)
 
-    async def _send_interaction(self, payload: dict) -> InteractionRecord:
-        record = InteractionRecord(payload)
+    async def _send_interaction(self, payload: dict, *, expired: bool = False) -> InteractionRecord:
+        record = InteractionRecord(payload, expired=expired)
         self.interactions[payload["token"]] = record
         await self.dispatch("INTERACTION_CREATE", payload)
         return record
@@ -496,7 +501,12 @@ class FakeDiscord:
                     self.sessions.append(ws)
                     await self._ready(ws, payload["d"])
                 elif op == 6:
-                    await self._send(ws, {"op": 9, "d": False})
+                    self.resumes.append(payload["d"])
+                    if payload["d"].get("token") != self.token:
+                        await self._send(ws, {"op": 9, "d": False})
+                    else:
+                        self.sessions.append(ws)
+                        await self._send(ws, {"op": 0, "t": "RESUMED", "d": {"_trace": ["fake-gateway"]}})
                 await self._notify()
         finally:
             if ws in self.sessions:
@@ -666,7 +676,7 @@ class FakeDiscord:
         record, error = self._record_or_error(request.match_info["token"])
         if error:
             return error
-        if request.match_info["iid"] != record.payload["id"]:
+        if request.match_info["iid"] != record.payload["id"] or record.expired:
             return self._error(404, "Unknown interaction", 10062)
         if record.callbacks:
             return self._error(400, "Interaction has already been acknowledged.", 40060)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from bot.commands import REGISTRY
-from bot.models import ChannelRef
+from bot.models import ChannelRef, Paper, Topic
 from tests.discord_harness import discord_bot, fake  # noqa: F401  (fixture)
 from tests.fake_discord import (
     ADMIN_ID,
@@ -244,3 +244,43 @@ async def test_paper_autocomplete_matches_ids_and_titles(bot, fake):
     assert 1 <= len(empty.choices) <= 25
     hostile = await fake.autocomplete("show", {"paper": "\") OR 1=1 -- *"}, "paper")
     assert isinstance(hostile.choices, list)
+
+
+# --- long answers, many choices, expiry, lost interactions -------------------------------------
+
+
+async def test_a_long_answer_spans_several_messages_and_share_posts_them_all(bot, fake):
+    sentence = "Reward models for vision-language agents are trained on preference pairs and evaluated on grounding. "
+    await bot.store.upsert_papers([Paper(arxiv_id="2507.00001", title="A very long paper", abstract=sentence * 120, topics=("reward-model-vlm",), published="2025-07-01")])
+    record = await answer(fake, "show", {"paper": "2507.00001"}, count=2, with_buttons=True)
+    assert len(record.messages) >= 2 and all(m["flags"] & EPHEMERAL for m in record.messages)
+    assert not buttons(record.messages[0]) and list(buttons(record.messages[-1])) == ["Share in channel"]
+    click = await fake.click(record.messages[-1], "Share in channel")
+    await fake.until(lambda: click.answered(len(record.messages)))
+    public = fake.channel_messages(TEXT_CHANNEL)
+    assert len(public) == len(record.messages)
+    assert [m["embeds"] for m in public] == [m["embeds"] for m in record.messages]
+
+
+async def test_autocomplete_offers_at_most_25_choices_of_at_most_100_characters(bot, fake):
+    await bot.store.upsert_topics([Topic(f"topic-{n:02d}", "A very long topic title " * 8) for n in range(40)])
+    record = await fake.autocomplete("latest", {"topic": "topic"}, "topic")
+    assert len(record.choices) == 25
+    assert all(len(choice["name"]) <= 100 for choice in record.choices)
+
+
+async def test_expired_buttons_are_removed(bot, fake):
+    bot.adapters["discord"].commands.view_timeout = 0.05
+    record = await answer(fake, "latest", with_buttons=True)
+    await fake.until(lambda: not buttons(record.messages[-1]))
+    assert fake.calls_to("PATCH", rf"^/webhooks/\d+/{record.token}/messages/\d+$")
+
+
+async def test_a_lost_interaction_is_logged_and_the_bot_keeps_answering(bot, fake, caplog):
+    lost = await fake.slash("topics", expired=True)
+    await fake.until(lambda: any(lost.token in c.path and c.status == 404 for c in fake.calls_to("POST", "/callback$")))
+    later = await answer(fake, "topics")
+    assert "reward-model-vlm" in later.texts()
+    assert lost.messages == []
+    assert "could not answer /paper topics: 404 Unknown interaction" in caplog.text
+    assert len(fake.calls_to("POST", rf"/{lost.token}/callback$")) == 1  # no error reply sent into the void

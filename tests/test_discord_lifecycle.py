@@ -170,3 +170,13 @@ def test_readme_discord_config_example_is_valid():
         ("discord", "222222222222222222", "333333333333333333"),
         ("discord", "444444444444444444", None),
     ]
+
+
+async def test_a_dropped_gateway_connection_is_resumed_and_commands_keep_working(tmp_path, fake):
+    async with discord_bot(tmp_path / "db", fake):
+        await fake.sessions[0].close(code=4000)
+        await fake.until(lambda: len(fake.resumes) == 1 and bool(fake.sessions))
+        assert len(fake.identifies) == 1  # resumed, not a new session
+        record = await fake.slash("help")
+        await fake.until(lambda: record.answered())
+        assert "paperbot commands" in record.texts()

@@ -63,6 +63,7 @@ log = logging.getLogger(__name__)
 COMMAND_HASH_KEY = "discord.command_hash"
 DEFAULT_READY_TIMEOUT = 60.0
 DEFAULT_HISTORY_LIMIT = 50
+MAX_RATELIMIT_WAIT = 300.0
 
 # What the bot needs in a channel: see it, post, post in threads, start forum posts,
 # embed links (every answer is embeds), read history (find_digest after a crash).
@@ -228,6 +229,8 @@ class DiscordAdapter:
         options: dict[str, Any] = dict(
             intents=discord.Intents(guilds=True),  # channels and threads; no message content, no members
             allowed_mentions=discord.AllowedMentions.none(),
+            # A longer wait than this is the next digest sweep's job: RateLimited -> a temporary DeliveryError.
+            max_ratelimit_timeout=MAX_RATELIMIT_WAIT,
         )
         if self.shards is not None:
             client: discord.Client = ShardedPaperbotClient(
@@ -333,6 +336,11 @@ class DiscordAdapter:
         return True
 
     async def _on_command_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+        cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+        if isinstance(cause, discord.HTTPException):
+            # Answering itself failed (the interaction expired, Discord is down): nothing more can be sent to it.
+            log.warning("discord: could not answer /paper %s: %s %s", getattr(interaction.command, "name", "?"), cause.status, cause.text)
+            return
         if isinstance(error, (app_commands.CommandNotFound, app_commands.CommandSignatureMismatch)):
             # Discord still shows an older command list (a sync is pending or failed).
             log.warning("discord: %s", error)
@@ -342,8 +350,8 @@ class DiscordAdapter:
             reply = ErrorReply("Something went wrong on our side; the error has been logged.", "Please try again in a moment.")
         try:
             await send_private(interaction, reply)
-        except discord.HTTPException:
-            pass
+        except discord.HTTPException as failed:
+            log.warning("discord: could not send the error reply: %s %s", failed.status, failed.text)
 
     # --- digests --------------------------------------------------------------------
 

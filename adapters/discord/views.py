@@ -33,32 +33,39 @@ def paginate(reply: PaperListReply, per_page: int) -> list[PaperListReply]:
     """Pages of at most `per_page` cards, each of which renders as ONE Discord message.
 
     A page that would need two messages (very long TLDRs) is cut earlier, so
-    turning a page is always one message edit. Page headers say `page i/n`.
+    turning a page is always one message edit. Page headers say `page i/n`,
+    footers `Papers a–b of n`. (A single card too big for one message, which
+    needs a TLDR over ~5,500 characters, would show its first message only;
+    TLDRs are a few sentences.)
     """
     per_page = max(1, per_page)
     if len(reply.cards) <= per_page and len(render_messages(reply)) == 1:
         return [reply]
+    total = len(reply.cards)
+
+    def page(cards: tuple, number: int | str, pages: int | str, first: int | str, last: int | str) -> PaperListReply:
+        return dataclasses.replace(
+            reply,
+            header=f"{reply.header} · page {number}/{pages}",
+            cards=cards,
+            footer=reply.footer + (f"Papers {first}–{last} of {total}",),
+        )
+
+    # Fit with the longest labels any page can get, so the real (shorter or equal) ones fit too.
+    widest = str(total)
     chunks: list[tuple] = []
     rest = list(reply.cards)
     while rest:
         size = min(per_page, len(rest))
-        while size > 1 and len(render_messages(dataclasses.replace(reply, cards=tuple(rest[:size])))) > 1:
+        while size > 1 and len(render_messages(page(tuple(rest[:size]), widest, widest, widest, widest))) > 1:
             size -= 1
         chunks.append(tuple(rest[:size]))
         rest = rest[size:]
-    total = len(reply.cards)
     pages = []
     first = 1
     for number, cards in enumerate(chunks, 1):
         last = first + len(cards) - 1
-        pages.append(
-            dataclasses.replace(
-                reply,
-                header=f"{reply.header} · page {number}/{len(chunks)}",
-                cards=cards,
-                footer=reply.footer + (f"Papers {first}–{last} of {total}",),
-            )
-        )
+        pages.append(page(cards, number, len(chunks), first, last))
         first = last + 1
     return pages
 
