@@ -591,7 +591,7 @@ class FakeDiscord:
             message["webhook_id"] = str(APP_ID)
             message["application_id"] = str(APP_ID)
             message["interaction_metadata"] = {
-                "id": interaction["id"], "type": interaction["type"], "user": interaction["member"]["user"],
+                "id": interaction["id"], "type": interaction["type"], "user": interaction.get("member", {}).get("user") or interaction.get("user"),
                 "authorizing_integration_owners": {"0": str(GUILD_ID)},
             }
         return message

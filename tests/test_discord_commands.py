@@ -284,3 +284,15 @@ async def test_a_lost_interaction_is_logged_and_the_bot_keeps_answering(bot, fak
     assert lost.messages == []
     assert "could not answer /paper topics: 404 Unknown interaction" in caplog.text
     assert len(fake.calls_to("POST", rf"/{lost.token}/callback$")) == 1  # no error reply sent into the void
+
+
+async def test_a_command_from_a_direct_message_is_refused_politely(bot, fake):
+    payload = fake._interaction(2, fake._command_data("topics", {}), user=MEMBER_ID, channel_id=TEXT_CHANNEL)
+    for key in ("guild_id", "guild", "member"):
+        payload.pop(key)
+    payload.update(user=fake.member(MEMBER_ID)["user"], context=1, channel={"id": "1200000000000000009", "type": 1, "recipients": [fake.member(MEMBER_ID)["user"]]})
+    payload["channel_id"] = "1200000000000000009"
+    record = await fake.send_raw_interaction(payload)
+    await fake.until(lambda: record.answered())
+    assert "server channels only" in record.texts()
+    assert record.messages[0]["flags"] & EPHEMERAL

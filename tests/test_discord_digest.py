@@ -68,8 +68,9 @@ async def test_weekly_digest_into_a_channel_with_a_nonce_per_part(tmp_path, fake
     assert list(delivery.message_ids) == [m["id"] for m in messages]
 
 
-async def test_weekly_digest_into_a_thread(tmp_path, fake, clock):
-    config = config_with(subscription_toml(TEXT_CHANNEL, thread=THREAD))
+@pytest.mark.parametrize("where", [{"channel": TEXT_CHANNEL, "thread": THREAD}, {"channel": THREAD}], ids=["channel+thread", "thread-id-as-channel"])
+async def test_weekly_digest_into_a_thread(tmp_path, fake, clock, where):
+    config = config_with(subscription_toml(where["channel"], thread=where.get("thread")))
     async with discord_bot(tmp_path / "db", fake, config=config, clock=clock) as bot:
         _, delivery = await deliver_week(bot, clock)
     assert fake.channel_messages(TEXT_CHANNEL) == []
@@ -120,7 +121,7 @@ async def test_forbidden_marks_the_subscription_failing_with_one_clear_log_line(
     assert fake.channel_messages(SECRET_CHANNEL)
 
 
-async def test_a_deleted_channel_is_permanent_and_a_503_is_temporary(tmp_path, fake, clock):
+async def test_a_deleted_channel_is_permanent_while_503_and_endless_429s_are_temporary(tmp_path, fake, clock):
     gone = 1180000000000000999
     config = config_with(subscription_toml(gone))
     async with discord_bot(tmp_path / "db", fake, config=config, clock=clock) as bot:
@@ -132,6 +133,10 @@ async def test_a_deleted_channel_is_permanent_and_a_503_is_temporary(tmp_path, f
         with pytest.raises(DeliveryError) as raised:
             await adapter.post_digest(moved, NoticeReply(("hello",)), DeliveryKey(subscription.id, PERIOD))
         assert raised.value.permanent is False and "503" in raised.value.message
+        fake.fail("POST", rf"^/channels/{TEXT_CHANNEL}/messages$", 429, body={"message": "You are being rate limited.", "retry_after": 0.01, "global": False}, times=5)
+        with pytest.raises(DeliveryError) as throttled:
+            await adapter.post_digest(moved, NoticeReply(("hello",)), DeliveryKey(subscription.id, PERIOD))
+        assert throttled.value.permanent is False and "429" in throttled.value.message
         named = replace(subscription, channel=ChannelRef("discord", "#papers", str(GUILD_ID)))
         with pytest.raises(DeliveryError) as not_an_id:
             await adapter.post_digest(named, NoticeReply(("hello",)), DeliveryKey(subscription.id, PERIOD))

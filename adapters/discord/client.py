@@ -140,7 +140,8 @@ def _http_problem(error: discord.HTTPException, where: str) -> DeliveryError:
         )
     if isinstance(error, discord.NotFound):
         return DeliveryError(f"Discord answered {detail}{text} for {where}: the channel or thread is gone or the bot was removed", permanent=True)
-    return DeliveryError(f"Discord answered {detail}{text} for {where}", permanent=error.status < 500)
+    # Other 4xx: Discord refused this payload or target and will again; 429 (retries exhausted) and 5xx pass.
+    return DeliveryError(f"Discord answered {detail}{text} for {where}", permanent=error.status < 500 and error.status != 429)
 
 
 class _PaperbotClientMixin:
