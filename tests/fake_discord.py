@@ -231,7 +231,7 @@ class FakeDiscord:
             }
         self.failures.append(Failure(method, re.compile(pattern), status, body, extra, times))
 
-    async def until(self, predicate: Callable[[], bool], timeout: float = 15.0) -> None:
+    async def until(self, predicate: Callable[[], bool], timeout: float = 30.0) -> None:
         """Wait until the bot's requests make `predicate` true (a deadlock guard, not a timing check)."""
         async def wait() -> None:
             async with self._changed:

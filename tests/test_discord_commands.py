@@ -271,9 +271,11 @@ async def test_autocomplete_offers_at_most_25_choices_of_at_most_100_characters(
 
 async def test_expired_buttons_are_removed(bot, fake):
     bot.adapters["discord"].commands.view_timeout = 0.05
-    record = await answer(fake, "latest", with_buttons=True)
-    await fake.until(lambda: not buttons(record.messages[-1]))
-    assert fake.calls_to("PATCH", rf"^/webhooks/\d+/{record.token}/messages/\d+$")
+    record = await fake.slash("latest")
+    await fake.until(lambda: bool(fake.calls_to("PATCH", rf"^/webhooks/\d+/{record.token}/messages/\d+$")))
+    [followup] = fake.calls_to("POST", rf"^/webhooks/\d+/{record.token}$")
+    assert followup.body["components"]  # it was sent with its Share button
+    assert not buttons(record.messages[-1])  # and the expiry edit took it away
 
 
 async def test_a_lost_interaction_is_logged_and_the_bot_keeps_answering(bot, fake, caplog):
