@@ -136,6 +136,7 @@ def buttons(message: dict) -> dict[str, dict]:
 class FakeDiscord:
     def __init__(self, *, token: str = TOKEN) -> None:
         self.token = token
+        self.gateway_token = token  # a test may make only the gateway refuse it (close code 4004)
         self.port = 0
         self.calls: list[Call] = []
         self.problems: list[str] = []
@@ -495,14 +496,14 @@ class FakeDiscord:
                     await self._send(ws, {"op": 11})
                 elif op == 2:
                     self.identifies.append(payload["d"])
-                    if payload["d"].get("token") != self.token:
+                    if payload["d"].get("token") != self.gateway_token:
                         await ws.close(code=4004, message=b"Authentication failed.")
                         break
                     self.sessions.append(ws)
                     await self._ready(ws, payload["d"])
                 elif op == 6:
                     self.resumes.append(payload["d"])
-                    if payload["d"].get("token") != self.token:
+                    if payload["d"].get("token") != self.gateway_token:
                         await self._send(ws, {"op": 9, "d": False})
                     else:
                         self.sessions.append(ws)

@@ -180,3 +180,11 @@ async def test_a_dropped_gateway_connection_is_resumed_and_commands_keep_working
         record = await fake.slash("help")
         await fake.until(lambda: record.answered())
         assert "paperbot commands" in record.texts()
+
+
+async def test_a_gateway_that_refuses_the_token_is_a_clear_error(tmp_path, fake):
+    fake.gateway_token = "another-token-entirely"
+    with pytest.raises(UserError) as raised:
+        async with discord_bot(tmp_path / "db", fake):
+            pass
+    assert "gateway closed the connection (code 4004)" in raised.value.message
