@@ -16,7 +16,6 @@ then `slack-webhook:<period>:<part>`.
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import json
 import logging
 from datetime import datetime, timezone
@@ -28,6 +27,7 @@ import aiohttp
 from adapters.discord import render as discord_render
 from adapters.slack import render as slack_render
 from bot.errors import DeliveryError
+from bot.retry_after import parse_retry_after
 from bot.models import DeliveryKey, Reply, Subscription
 
 log = logging.getLogger(__name__)
@@ -43,22 +43,11 @@ def webhook_platform(url: str) -> str:
     return "discord" if "/api/webhooks/" in path or "/webhooks/" in path and "/api/v" in path else "slack"
 
 
-def parse_retry_after(headers: Mapping[str, str], body: Any = None) -> float | None:
-    """Seconds to wait, from Retry-After (seconds or an HTTP date) or Discord's JSON `retry_after`."""
+def retry_after_seconds(headers: Mapping[str, str], body: Any = None) -> float | None:
+    """Seconds to wait: Discord's JSON `retry_after` (sub-second) first, else the Retry-After header."""
     if isinstance(body, dict) and isinstance(body.get("retry_after"), (int, float)):
         return max(0.0, float(body["retry_after"]))
-    value = headers.get("Retry-After")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+    return parse_retry_after(headers.get("Retry-After"), datetime.now(timezone.utc))
 
 
 class WebhookAdapter:
@@ -135,7 +124,7 @@ class WebhookAdapter:
                         return body
                     detail = _error_detail(body, text)
                     if response.status == 429:
-                        retry_after = parse_retry_after(response.headers, body)
+                        retry_after = retry_after_seconds(response.headers, body)
                         wait = min(MAX_RETRY_AFTER, retry_after if retry_after is not None else wait)
                         last_problem = f"rate limited (429{detail})"
                     elif response.status in PERMANENT_STATUSES:

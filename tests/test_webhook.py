@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from adapters.webhook import WebhookAdapter, parse_retry_after, webhook_platform
+from adapters.webhook import WebhookAdapter, retry_after_seconds, webhook_platform
 from bot.digest import DigestEngine
 from bot.models import ChannelRef, Subscription, Topic
 from bot.status import BotStatus, render_status
@@ -78,11 +78,11 @@ def test_the_url_shape_picks_the_platform():
 
 
 def test_retry_after_from_headers_and_discord_bodies():
-    assert parse_retry_after({"Retry-After": "7"}) == 7.0
-    assert parse_retry_after({}, {"retry_after": 0.25, "global": False}) == 0.25
-    assert parse_retry_after({"Retry-After": "soon"}) is None
-    assert parse_retry_after({"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}) == 0.0  # a past date: no wait
-    assert parse_retry_after({}) is None
+    assert retry_after_seconds({"Retry-After": "7"}) == 7.0
+    assert retry_after_seconds({}, {"retry_after": 0.25, "global": False}) == 0.25
+    assert retry_after_seconds({"Retry-After": "soon"}) is None
+    assert retry_after_seconds({"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}) == 0.0  # a past date: no wait
+    assert retry_after_seconds({}) is None
 
 
 async def test_a_digest_reaches_a_slack_webhook_as_block_kit(setup):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime, timezone
 from typing import Awaitable, Callable, Optional
 
 import aiohttp
@@ -21,8 +22,8 @@ from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
-from adapters.webhook import parse_retry_after
 from bot.errors import DeliveryError
+from bot.retry_after import parse_retry_after
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +108,7 @@ class BoundedRateLimitRetryHandler(AsyncRetryHandler):
         headers = {name: values[0] for name, values in response.headers.items() if values}
         for name, value in headers.items():
             if name.lower() == "retry-after":
-                return parse_retry_after({"Retry-After": value})
+                return parse_retry_after(value, datetime.now(timezone.utc))
         return None
 
     async def _can_retry_async(

@@ -59,7 +59,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from datetime import time as clock_time
-from email.utils import parsedate_to_datetime
 from typing import AsyncIterator, Awaitable, Callable, Iterable
 from urllib.parse import urlsplit
 
@@ -74,6 +73,7 @@ from bot.ingest.atom_check import FeedCheck, FeedError, check_feed
 from bot.models import Paper, TextQuality, Topic, UpsertReport
 from bot.ports import Clock, PaperStore, SystemClock
 from bot.progress import Progress, track
+from bot.retry_after import parse_retry_after
 from bot.summarize import find_code_url
 
 __all__ = [
@@ -366,26 +366,6 @@ class RequestLimiter:
 
 
 PROCESS_LIMITER = RequestLimiter()
-
-
-def parse_retry_after(value: str | None, now: datetime) -> float | None:
-    """Seconds a Retry-After header asks for (delta-seconds or an HTTP-date); None if absent or unreadable."""
-    if not value or not value.strip():
-        return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        pass
-    else:
-        return seconds if seconds >= 0 else None
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - now).total_seconds())
 
 
 # --- one page through the arxiv package ---------------------------------------------------
