@@ -35,6 +35,7 @@ from typing import Awaitable, Callable, Union
 
 import aiosqlite
 
+from store.notes_tables import V3_NOTE_ATTEMPTS
 from store.subscriptions import V2_SUBSCRIPTIONS_DELIVERIES
 
 log = logging.getLogger(__name__)
@@ -148,6 +149,7 @@ END;
 MIGRATIONS: list[Migration] = [
     V1_PAPERS_TOPICS_NOTES_FTS,
     V2_SUBSCRIPTIONS_DELIVERIES,
+    V3_NOTE_ATTEMPTS,
 ]
 
 # Per-connection settings, applied at every open (only page_size and journal_mode are
