@@ -72,6 +72,10 @@ class ServiceFailed(Exception):
         self.reached_model = reached_model
 
 
+class _NotACompletion(ValueError):
+    """A 200 response the client parsed into something other than a chat completion."""
+
+
 def client_from_env(config: NotesConfig, env: Mapping[str, str]) -> AsyncOpenAI:
     """An AsyncOpenAI client for OPENAI_BASE_URL / OPENAI_API_KEY; UserError when they cannot work."""
     base_url = (env.get("OPENAI_BASE_URL") or "").strip() or None
@@ -228,7 +232,9 @@ class NotesWriter:
         while True:
             try:
                 completion = await self.client.chat.completions.create(**request)
-            except openai.APIError as error:
+                if not isinstance(getattr(completion, "choices", None), list):
+                    raise _NotACompletion("not a chat completion")
+            except (openai.APIError, ValueError) as error:  # ValueError: a 200 whose body is not JSON
                 failure, wait = self._transient(error, attempt)
                 if attempt >= self.config.max_retries:
                     raise failure from None
@@ -238,7 +244,7 @@ class NotesWriter:
                 continue
             return _answer_text(completion)
 
-    def _transient(self, error: openai.APIError, attempt: int) -> tuple[ServiceFailed, float]:
+    def _transient(self, error: Exception, attempt: int) -> tuple[ServiceFailed, float]:
         """What went wrong and how long to wait before retrying; raises ServiceFailed when a retry cannot help."""
         backoff = min(FIRST_BACKOFF_SECONDS * 2**attempt, MAX_BACKOFF_SECONDS)
         if isinstance(error, openai.APITimeoutError):
@@ -266,8 +272,9 @@ class NotesWriter:
             elif status == 404:
                 hint = f"; check OPENAI_BASE_URL and that the server has model {self.config.model!r}"
             raise ServiceFailed(f"the server refused the request (HTTP {status}: {detail}){hint}", reached_model=False) from None
-        # A malformed response (not JSON, not a completion): the server is not what we expected.
-        return ServiceFailed(f"unexpected response from the notes server ({self._detail(str(error))})", reached_model=True), backoff
+        # A 200 that is no completion (HTML from a proxy, broken JSON): not the server we expected.
+        reason = str(error) if isinstance(error, _NotACompletion) else "the body is not JSON" if isinstance(error, ValueError) else self._detail(str(error))
+        return ServiceFailed(f"unexpected response from the notes server ({reason})", reached_model=False), backoff
 
     def _detail(self, text: str) -> str:
         """Server text fit for a log line and the CLI's output: short, and without our key

@@ -26,6 +26,9 @@ Tables (version 1):
   (membership with its own `added_at`, plus copies of `published`/`arxiv_id`
   so "latest in topic" is one index range), `notes` keyed (paper, lang,
   source), and `meta` (small key/value settings).
+
+Version 2 adds subscriptions and deliveries (`store.subscriptions`), version 3
+`note_attempts` for machine-written notes (`store.notes_tables`).
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ Scripting (each rule is used up after `times` requests, in order):
     fake.fail(429, retry_after="1")           # an error status, optionally with Retry-After
     fake.refuse("I can't help with that.")    # message.refusal set, content null
     fake.hang(2.0)                            # answer only after 2 s (past the client's timeout)
+    fake.raw("<html>proxy</html>", "text/html")  # a 200 that is no completion (a captive proxy, a wrong URL)
 """
 
 from __future__ import annotations
@@ -50,13 +51,14 @@ ZH_NOTES = {
 
 @dataclass
 class _Rule:
-    kind: str  # answer | fail | refuse | hang
+    kind: str  # answer | fail | refuse | hang | raw
     times: int
     content: str | None = None
     status: int = 200
     retry_after: str | None = None
     seconds: float = 0.0
     message: str = ""
+    content_type: str = "application/json"
 
 
 @dataclass
@@ -94,6 +96,9 @@ class FakeOpenAI:
 
     def hang(self, seconds: float, times: int = 1) -> "FakeOpenAI":
         return self._add(_Rule("hang", times, seconds=seconds))
+
+    def raw(self, body: str, content_type: str, times: int = 1) -> "FakeOpenAI":
+        return self._add(_Rule("raw", times, content=body, content_type=content_type))
 
     def _add(self, rule: _Rule) -> "FakeOpenAI":
         with self._lock:
@@ -139,6 +144,8 @@ class FakeOpenAI:
             headers = {"Retry-After": rule.retry_after} if rule.retry_after is not None else {}
             kind = "rate_limit_error" if rule.status == 429 else "server_error" if rule.status >= 500 else "invalid_request_error"
             return _error(rule.status, rule.message or f"fake failure {rule.status}", kind, headers)
+        if rule.kind == "raw":
+            return web.Response(text=rule.content, content_type=rule.content_type)
         if rule.kind == "refuse":
             return _completion(body["model"], None, refusal=rule.content)
         return _completion(body["model"], rule.content)

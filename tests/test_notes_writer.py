@@ -98,10 +98,12 @@ def failure_logs(caplog, arxiv_id: str) -> list[logging.LogRecord]:
 
 async def test_a_good_answer_is_stored_with_provenance_and_shown_as_machine_written(store, fake, make_writer):
     await add_papers(store, "2506.00001")
+    before = await store.get("2506.00001")
     report = await make_writer().run()
 
     assert report.ok and report.written == ["2506.00001"] and report.summary() == "notes (en, fake-notes-1): 1 written"
     paper = await store.get("2506.00001")
+    assert replace(paper, notes=()) == replace(before, notes=())  # only the notes changed
     notes = machine_notes(paper, "en")
     assert notes is not None and notes.origin == "fake-notes-1" and notes.created_at == "2025-06-09T08:30:00Z"
     assert notes.method == EN_NOTES["method"] and notes.headline.startswith("Paper 2506.00001 on reward models")
@@ -296,6 +298,18 @@ async def test_a_400_suggests_turning_json_mode_off_and_json_mode_off_sends_no_r
 
     assert (await make_writer(json_mode=False).run()).ok
     assert "response_format" not in fake.requests[-1].body
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [("<html><body>Welcome to the hotel wifi</body></html>", "text/html"), ('{"choices": [', "application/json"), ("[]", "application/json")],
+)
+async def test_a_200_that_is_no_completion_stops_the_run_and_crashes_nothing(store, fake, make_writer, body, content_type):
+    await add_papers(store, "2506.00001")
+    fake.raw(body, content_type, times=3)
+    report = await make_writer(max_retries=0).run()
+    assert report.stopped.startswith("unexpected response from the notes server") and report.left == 1
+    assert await store.notes_failures("en") == {}
 
 
 # --- budget and concurrency --------------------------------------------------------------------
