@@ -127,7 +127,8 @@ class NotesRunReport:
         if self.failed:
             parts.append(f"{len(self.failed)} failed (kept their extractive TLDR; retried on a later run)")
         if self.left:
-            parts.append(f"{self.left} left for a later run")
+            # Only this run's candidates were counted: a stopped run may leave more than that.
+            parts.append(f"{'at least ' if self.stopped else ''}{self.left} left for a later run")
         text = f"{head}: " + ", ".join(parts)
         return text + (f"; stopped: {self.stopped}" if self.stopped else "")
 
@@ -177,7 +178,7 @@ class NotesWriter:
         await asyncio.gather(*(worker() for _ in range(min(config.max_concurrency, len(papers)))))
         if report.stopped is not None:
             level = logging.WARNING if report.stopped_by_failure else logging.INFO
-            log.log(level, "notes: stopped this run: %s; %d paper(s) left for a later run", report.stopped, report.left)
+            log.log(level, "notes: stopped this run: %s; at least %d paper(s) left for a later run", report.stopped, report.left)
         return report
 
     async def _one(self, paper: Paper, report: NotesRunReport) -> None:

@@ -233,7 +233,7 @@ async def test_a_429_asking_for_too_long_a_wait_stops_the_run_and_returns_the_bu
     assert await store.notes_budget_spent("2025-06-09") == 0
     assert await store.notes_failures("en") == {}  # not the paper's fault: it keeps its place
     assert [r.getMessage() for r in caplog.records if r.name == LOGGER and r.levelno >= logging.WARNING] == [
-        "notes: stopped this run: rate limited (HTTP 429); the server asks to wait 3600 s; 2 paper(s) left for a later run"
+        "notes: stopped this run: rate limited (HTTP 429); the server asks to wait 3600 s; at least 2 paper(s) left for a later run"
     ]
 
 
@@ -321,7 +321,10 @@ async def test_the_daily_budget_stops_the_run_and_a_new_utc_day_continues(store,
     first = await make_writer(daily_budget=2, max_concurrency=1).run(limit=3)
 
     assert first.written == ["2506.00003", "2506.00002"] and first.left == 1 and first.ok
-    assert first.stopped == "the daily budget of 2 papers is spent (UTC day 2025-06-09)"
+    assert first.summary() == (
+        "notes (en, fake-notes-1): 2 written, at least 1 left for a later run; "
+        "stopped: the daily budget of 2 papers is spent (UTC day 2025-06-09)"
+    )
     assert sum("daily budget" in r.getMessage() for r in caplog.records) == 1
 
     same_day = await make_writer(daily_budget=2).run()
