@@ -221,7 +221,8 @@ class NotesWriter:
             try:
                 sections = parse_notes_answer(answer, lang)
             except InvalidNotes as second:
-                raise PaperFailed(f"unusable answer twice ({first}; then {second})") from None
+                reasons = str(first) if str(first) == str(second) else f"{first}; then {second}"
+                raise PaperFailed(f"unusable answer twice ({reasons})") from None
         return Notes(lang=lang, **sections, source=SOURCE, origin=self.config.model, created_at=self._now())
 
     async def _ask(self, messages: list[dict[str, str]]) -> str | None:

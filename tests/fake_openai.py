@@ -194,7 +194,8 @@ class FakeOpenAI:
 def _cooperative_answer(messages: list[dict[str, Any]]) -> str:
     prompt = "\n".join(str(m.get("content", "")) for m in messages)
     title_match = re.search(r"^Title: (.+)$", prompt, re.M)
-    title = (title_match.group(1) if title_match else "This paper")[:60]
+    # Like a model would: the method's name ("DriveRX: A Vision-Language ..." -> "DriveRX"), not the whole title.
+    title = (title_match.group(1) if title_match else "This paper").split(":")[0][:40]
     notes = ZH_NOTES if "Simplified Chinese" in prompt else EN_NOTES
     return json.dumps({name: text.format(title=title) for name, text in notes.items()}, ensure_ascii=False)
 

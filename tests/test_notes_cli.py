@@ -121,8 +121,7 @@ def test_a_failed_paper_is_listed_exits_1_and_succeeds_on_the_next_run(fake, db,
     assert first.returncode == 1
     assert first.stdout.splitlines() == [
         "notes (en, fake-notes-1): 0 written, 1 failed (kept their extractive TLDR; retried on a later run)",
-        "  2506.00003: unusable answer twice (the answer is not JSON (no JSON object found); "
-        "then the answer is not JSON (no JSON object found))",
+        "  2506.00003: unusable answer twice (the answer is not JSON (no JSON object found))",
     ]
     assert first.stderr.count("notes for 2506.00003 failed") == 1
     latest = run_paperbot("--config", str(config_path), "latest", "reward-vlm", "--json", db=db)

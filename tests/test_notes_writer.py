@@ -167,7 +167,7 @@ async def test_a_missing_section_twice_fails_the_paper_which_keeps_its_extractiv
     report = await make_writer(max_concurrency=1).run()
 
     assert report.written == ["2506.00001"] and not report.ok
-    assert report.failed == {"2506.00002": "unusable answer twice (missing section 'takeaways'; then missing section 'takeaways')"}
+    assert report.failed == {"2506.00002": "unusable answer twice (missing section 'takeaways')"}
     assert "missing section 'takeaways'" in fake.requests[1].messages[3]["content"]
     failed = await store.get("2506.00002")
     assert machine_notes(failed, "en") is None and tldr(failed, "en") == extractive_tldr(failed.abstract)
@@ -183,7 +183,7 @@ async def test_a_wrong_language_is_corrected_once_or_fails(store, fake, make_wri
     report = await make_writer(language="zh", max_concurrency=1).run()
 
     assert report.written == ["2506.00001"]
-    assert "not in Chinese" in report.failed["2506.00002"]
+    assert report.failed["2506.00002"].startswith("unusable answer twice (the notes are not in Chinese (only 0% of the letters are Chinese))")
     assert "not in Chinese" in fake.requests[3].messages[3]["content"]
     assert machine_notes(await store.get("2506.00001"), "zh").headline.endswith("会检查推理过程的奖励模型")
 
@@ -413,3 +413,14 @@ def test_retry_after_reads_seconds_milliseconds_and_dates(clock):
     assert retry_after_seconds({"retry-after": "Mon, 09 Jun 2025 08:31:00 GMT"}, clock) == 60.0
     assert retry_after_seconds({"retry-after": "soon"}, clock) is None
     assert retry_after_seconds({}, clock) is None
+
+
+async def test_two_different_problems_are_both_reported(store, fake, make_writer):
+    await add_papers(store, "2506.00001")
+    fake.answer({k: v.format(title="X") for k, v in EN_NOTES.items() if k != "takeaways"})
+    fake.answer({k: v.format(title="X") for k, v in ZH_NOTES.items()})
+    report = await make_writer().run()
+    assert report.failed == {
+        "2506.00001": "unusable answer twice (missing section 'takeaways'; "
+        "then the notes are not in English (99% of the letters are Chinese or Japanese))"
+    }
