@@ -17,6 +17,7 @@ Scripting (each rule is used up after `times` requests, in order):
     fake.refuse("I can't help with that.")    # message.refusal set, content null
     fake.hang(2.0)                            # answer only after 2 s (past the client's timeout)
     fake.raw("<html>proxy</html>", "text/html")  # a 200 that is no completion (a captive proxy, a wrong URL)
+    fake.hold(2, times=5)                     # answer once 2 requests are in flight (at most 10 s later)
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ ZH_NOTES = {
 
 @dataclass
 class _Rule:
-    kind: str  # answer | fail | refuse | hang | raw
+    kind: str  # answer | fail | refuse | hang | raw | hold
     times: int
     content: str | None = None
     status: int = 200
@@ -59,6 +60,7 @@ class _Rule:
     seconds: float = 0.0
     message: str = ""
     content_type: str = "application/json"
+    in_flight: int = 0
 
 
 @dataclass
@@ -99,6 +101,10 @@ class FakeOpenAI:
 
     def raw(self, body: str, content_type: str, times: int = 1) -> "FakeOpenAI":
         return self._add(_Rule("raw", times, content=body, content_type=content_type))
+
+    def hold(self, in_flight: int, times: int = 1) -> "FakeOpenAI":
+        """Answer only once `in_flight` requests are open at the same time: shows concurrency without timing."""
+        return self._add(_Rule("hold", times, in_flight=in_flight))
 
     def _add(self, rule: _Rule) -> "FakeOpenAI":
         with self._lock:
@@ -144,6 +150,11 @@ class FakeOpenAI:
             headers = {"Retry-After": rule.retry_after} if rule.retry_after is not None else {}
             kind = "rate_limit_error" if rule.status == 429 else "server_error" if rule.status >= 500 else "invalid_request_error"
             return _error(rule.status, rule.message or f"fake failure {rule.status}", kind, headers)
+        if rule.kind == "hold":
+            deadline = time.monotonic() + 10
+            while self._in_flight < rule.in_flight and self.max_in_flight < rule.in_flight and time.monotonic() < deadline:
+                await asyncio.sleep(0.01)
+            return _completion(body["model"], _cooperative_answer(body["messages"]))
         if rule.kind == "raw":
             return web.Response(text=rule.content, content_type=rule.content_type)
         if rule.kind == "refuse":

@@ -345,7 +345,7 @@ async def test_two_concurrent_runs_never_overspend_the_budget(store, fake, make_
 
 async def test_requests_in_flight_never_exceed_max_concurrency(store, fake, make_writer):
     await add_papers(store, *(f"2506.000{i:02d}" for i in range(1, 6)))
-    fake.hang(0.3, times=5)
+    fake.hold(2, times=5)  # each answer waits until two requests are open at once
     report = await make_writer(max_concurrency=2).run()
     assert report.ok and len(report.written) == 5
     assert fake.max_in_flight == 2
