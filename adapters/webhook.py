@@ -110,7 +110,8 @@ class WebhookAdapter:
         ids: list[str] = []
         if webhook_platform(url) == "discord":
             for part, message in enumerate(discord_render.render_messages(reply)):
-                body = await self._post(url, {**message, "nonce": discord_render.nonce_for(key.subscription_id, key.period, part)}, label, params={"wait": "true"})
+                # wait=true makes Discord answer with the message, so its id can be recorded.
+                body = await self._post(url, message, label, params={"wait": "true"})
                 ids.append(str(body.get("id")) if isinstance(body, dict) and body.get("id") else f"discord-webhook:{key.period}:{part}")
         else:
             for part, message in enumerate(slack_render.render_messages(reply)):

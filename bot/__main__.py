@@ -2,4 +2,6 @@
 
 from bot.cli import main
 
-raise SystemExit(main())
+# Guarded: the snapshot importer's worker process (spawn) imports this module again.
+if __name__ == "__main__":
+    raise SystemExit(main())

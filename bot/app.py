@@ -101,6 +101,28 @@ class Bot:
     notes: object | None = None  # bot.llm_notes.NotesWriter when [notes] is enabled and usable
 
 
+async def build_digest_core(
+    runtime: Runtime, store: PaperStore, *, on_step: Callable[[str, DeliveryKey], None] | None = None
+) -> tuple[PaperService, DigestEngine, SubscriptionService]:
+    """The service, the digest engine (no adapters yet) and the subscriptions, synced with the config file."""
+    config = runtime.config
+    service = build_service(store, config)
+    topics = {item.topic.name: item.topic for item in await store.topics()}
+    engine = DigestEngine(
+        store, {}, topics, clock=runtime.clock,
+        max_lateness=timedelta(hours=config.digest.max_lateness_hours), on_step=on_step,
+    )
+    subscriptions = SubscriptionService(
+        service, engine, default_timezone=config.timezone, default_language=config.tldr_lang,
+    )
+    configured = config.subscription_list()
+    unknown = sorted({s.topic for s in configured} - set(topics))
+    if unknown:
+        raise ConfigError("config", "subscriptions", f"unknown topic {', '.join(map(repr, unknown))}; known: {', '.join(sorted(topics)) or 'none'}")
+    await subscriptions.sync_config(configured)
+    return service, engine, subscriptions
+
+
 async def assemble(
     runtime: Runtime,
     store: PaperStore,
@@ -110,25 +132,12 @@ async def assemble(
     on_console_eof: Callable[[], None] | None = None,
     on_step: Callable[[str, DeliveryKey], None] | None = None,
 ) -> Bot:
-    config, env = runtime.config, runtime.env
+    config = runtime.config
     if config.example_data:
         await seed_example_data(store)
-    service = build_service(store, config)
-    topics = {item.topic.name: item.topic for item in await store.topics()}
-    engine = DigestEngine(
-        store, {}, topics, clock=runtime.clock,
-        max_lateness=timedelta(hours=config.digest.max_lateness_hours), on_step=on_step,
-    )
+    service, engine, subscriptions = await build_digest_core(runtime, store, on_step=on_step)
     scheduler = BotScheduler(engine)
-    subscriptions = SubscriptionService(
-        service, engine, default_timezone=config.timezone, default_language=config.tldr_lang,
-        on_change=scheduler.rebuild,
-    )
-    configured = config.subscription_list()
-    unknown = sorted({s.topic for s in configured} - set(topics))
-    if unknown:
-        raise ConfigError("config", "subscriptions", f"unknown topic {', '.join(map(repr, unknown))}; known: {', '.join(sorted(topics)) or 'none'}")
-    await subscriptions.sync_config(configured)
+    subscriptions.on_change = scheduler.rebuild
     router = CommandRouter(service, subscriptions)
     adapters = build_adapters(runtime, router, store, stdin=stdin, stdout=stdout, on_console_eof=on_console_eof)
     engine.adapters.update(adapters)

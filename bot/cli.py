@@ -20,7 +20,7 @@ from datetime import date
 from typing import Any, Sequence
 
 from bot import jsonout
-from bot.app import Runtime, build_service, open_store, run_bot
+from bot.app import Runtime, build_digest_core, build_service, open_store, run_bot
 from bot.commands import CommandRouter
 from bot.config import DEFAULT_CONFIG_PATH, DEFAULT_DB_PATH, ConfigError, EnvSettings, load_config
 from bot.errors import UserError
@@ -29,9 +29,11 @@ from bot.ingest.paperlist import import_paperlist
 from bot.ingest.snapshot import import_snapshot, looks_like_snapshot
 from bot.logs import setup_logging
 from bot.models import CommandRequest, ErrorReply, Topic
+from bot.status import gather_status, render_status, status_json
 
 EXIT_OK, EXIT_BUG, EXIT_USAGE = 0, 1, 2
 EXIT_FETCH_FAILED = 1  # a remote failure is not a usage error
+EXIT_ATTENTION = 1  # `status`: a subscription is failing
 
 log = logging.getLogger("paperbot")
 
@@ -104,6 +106,13 @@ def build_parser() -> argparse.ArgumentParser:
     notes.add_argument("--topic", help="only papers of this topic")
     notes.add_argument("--limit", type=_positive_int, metavar="N", help="at most N papers (default: the daily budget)")
     commands.add_parser("run", help="run the bot (console adapter unless chat tokens are set)")
+    status = commands.add_parser(
+        "status",
+        help="subscriptions with their next run, last delivery and failures; arXiv fetch health",
+        description="Reads the store (after syncing the config's [[subscriptions]] into it, as `run` does) "
+        "and posts nothing. Exit status 0, or 1 when a subscription is failing, so monitoring can alert on it.",
+    )
+    status.add_argument("--json", action="store_true", help="print machine-readable JSON")
     return parser
 
 
@@ -135,6 +144,8 @@ async def run_command(args: argparse.Namespace) -> int:
         return await write_machine_notes(runtime, args.topic, args.limit)
 
     async with open_store(runtime) as store:
+        if args.command == "status":
+            return await print_status(runtime, store, args.json)
         if args.command == "import":
             return await import_files(store, args.files, args.topic, config.topic_list())
 
@@ -167,6 +178,16 @@ async def run_command(args: argparse.Namespace) -> int:
         reply = await CommandRouter(service).dispatch(CommandRequest(args.command, request_args))
         print(reply.text)
         return EXIT_USAGE if isinstance(reply, ErrorReply) else EXIT_OK
+
+
+async def print_status(runtime: Runtime, store: Any, as_json: bool) -> int:
+    _, _, subscriptions = await build_digest_core(runtime, store)
+    status = await gather_status(subscriptions, [t for t in runtime.config.topic_list() if t.query])
+    if as_json:
+        print_json(status_json(status))
+    else:
+        print(render_status(status))
+    return EXIT_ATTENTION if status.failing else EXIT_OK
 
 
 async def import_files(store: Any, files: Sequence[Path], topic: str | None, topics: Sequence[Topic] = ()) -> int:

@@ -13,7 +13,13 @@ import re
 import sys
 
 # Environment variables whose values are secrets, by name.
-SECRET_NAME = re.compile(r"(TOKEN|SECRET|PASSWORD|API_KEY|WEBHOOK)", re.IGNORECASE)
+SECRET_NAME = re.compile(r"(TOKEN|SECRET|PASSWORD|API_KEY|HOOK)", re.IGNORECASE)
+# Secrets recognisable by their shape, whatever variable (or config) they came from.
+SECRET_SHAPES = (
+    (re.compile(r"(/api(?:/v\d+)?/webhooks/\d+/)[\w.-]+"), r"\1***"),  # Discord webhook token
+    (re.compile(r"(/services/T\w+/B\w+/)\w+"), r"\1***"),  # Slack incoming webhook secret
+    (re.compile(r"\b(xox[abposr]|xapp)-[\w-]+"), r"\1-***"),  # Slack tokens
+)
 MIN_SECRET_LENGTH = 6  # shorter values would redact ordinary words
 
 
@@ -29,8 +35,6 @@ class RedactSecrets(logging.Filter):
         self.secrets = secrets
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not self.secrets:
-            return True
         message = record.getMessage()
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
@@ -44,6 +48,8 @@ class RedactSecrets(logging.Filter):
     def redact(self, text: str) -> str:
         for secret in self.secrets:
             text = text.replace(secret, "***")
+        for shape, replacement in SECRET_SHAPES:
+            text = shape.sub(replacement, text)
         return text
 
 

@@ -24,3 +24,31 @@ def test_filter_redacts_messages_arguments_and_tracebacks(caplog):
         caplog.handler.removeFilter(handler_filter)
     assert "xoxb-123456-secret" not in caplog.text
     assert "***" in caplog.text
+
+
+def test_webhook_urls_and_slack_tokens_are_redacted_by_shape():
+    redact = RedactSecrets([]).redact
+    line = redact(
+        "POST https://discord.com/api/webhooks/123456/AbC-dEf_123.x and https://hooks.slack.com/services/T01ABC/B02DEF/zYx987 "
+        "with xoxb-1-2-abc and xapp-1-A0-xyz"
+    )
+    for secret in ("AbC-dEf_123.x", "zYx987", "xoxb-1-2-abc", "xapp-1-A0-xyz"):
+        assert secret not in line
+    assert "/api/webhooks/123456/***" in line and "/services/T01ABC/B02DEF/***" in line
+    assert redact("papers on reward models") == "papers on reward models"
+
+
+def test_webhook_variables_are_secret_by_name():
+    assert secret_values({"DIGEST_HOOK": "https://example.invalid/hook/abcdef"}) == ["https://example.invalid/hook/abcdef"]
+
+
+def test_slack_token_shapes_are_redacted_even_when_not_in_the_environment(caplog):
+    logger = logging.getLogger("test.redact.slack")
+    handler_filter = RedactSecrets([])
+    caplog.handler.addFilter(handler_filter)
+    try:
+        logger.warning("bot xoxb-1234-5678-abcdefABCDEF app xapp-1-A0123-456-abcdef user xoxp-99-88-77aa")
+    finally:
+        caplog.handler.removeFilter(handler_filter)
+    assert "xoxb-1234" not in caplog.text and "xapp-1-A0123" not in caplog.text and "xoxp-99" not in caplog.text
+    assert caplog.text.count("***") == 3

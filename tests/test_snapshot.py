@@ -536,3 +536,57 @@ def test_files_are_dispatched_by_name_then_content(tmp_path):
     markdown.write_text("# Paper List of Terms(x)\n")
     assert looks_like_snapshot(gz) and looks_like_snapshot(lines)
     assert not looks_like_snapshot(markdown) and not looks_like_snapshot(tmp_path / "missing.txt")
+
+
+# --- parsing in a worker process (big files) -------------------------------------------------
+
+
+async def test_the_worker_process_gives_the_same_import_as_parsing_here(store, tmp_path):
+    here = await SqliteStore.open(tmp_path / "here.db")
+    await here.upsert_topics(TOPICS)
+    try:
+        expected = await load(here, SAMPLE, parse_in_worker=False)
+        report = await load(store, SAMPLE, parse_in_worker=True)
+        assert (report.lines, report.papers, report.blank_lines, report.new) == (expected.lines, expected.papers, expected.blank_lines, expected.new)
+        assert {r: s.sample for r, s in report.skipped.items()} == SAMPLE_SKIPS
+        assert report.topic_matches == expected.topic_matches
+        for arxiv_id in SAMPLE_IDS:
+            assert await store.get(arxiv_id) == await here.get(arxiv_id)
+    finally:
+        await here.close()
+
+
+async def test_the_worker_refuses_a_non_snapshot_before_anything_is_written(store, tmp_path):
+    path = write_lines(tmp_path / "x.jsonl", ["nope"] * 100 + [record()])
+    with pytest.raises(IngestError, match="no paper in its first 100 lines") as caught:
+        await load(store, path, parse_in_worker=True)
+    assert str(path) in str(caught.value)
+    assert await store.paper_count() == 0
+
+
+async def test_the_worker_streams_batches_and_keeps_a_cut_off_gzip(store, tmp_path):
+    lines = [record(id=f"2501.{i:05d}", title=f"Paper {i}", abstract=f"Text {i} " * 50) for i in range(3000)]
+    full = gzip.compress("".join(json.dumps(r) + "\n" for r in lines).encode())
+    cut = tmp_path / "cut.jsonl.gz"
+    cut.write_bytes(full[: len(full) // 2])
+    seen: list[int] = []
+    report = await load(store, cut, batch_size=200, parse_in_worker=True, on_batch=lambda p: seen.append(p.papers))
+    assert 0 < report.papers < 3000 and await store.paper_count() == report.papers
+    assert "file ends early (truncated compressed data)" in report.skipped
+    assert seen[0] == 200 and seen == sorted(seen)
+
+
+async def test_an_interrupted_worker_import_stops_the_worker_and_resumes(store, tmp_path):
+    path = write_lines(tmp_path / "s.jsonl", [record(id=f"2503.{i:05d}", title=f"Paper {i}") for i in range(500)])
+
+    def interrupt(progress: SnapshotProgress) -> None:
+        if progress.papers >= 100:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        await load(store, path, batch_size=50, on_batch=interrupt, parse_in_worker=True)
+    import multiprocessing
+
+    assert not [p for p in multiprocessing.active_children() if p.name == "snapshot-parser"]
+    resumed = await load(store, path, batch_size=50, parse_in_worker=True)
+    assert resumed.papers == 500 and await store.paper_count() == 500

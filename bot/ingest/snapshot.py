@@ -44,6 +44,7 @@ import is resumed simply by running it again.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import json
@@ -203,6 +204,7 @@ async def import_snapshot(
     batch_size: int = BATCH_SIZE,
     progress: Progress | None = None,
     on_batch: Callable[[SnapshotProgress], None] | None = None,
+    parse_in_worker: bool | None = None,
 ) -> SnapshotImport:
     """Import one snapshot file (`.jsonl` or gzipped) into `store`, batch by batch.
 
@@ -211,20 +213,33 @@ async def import_snapshot(
     its `bulk_upsert` is used when it has one (it overlaps parsing a batch
     with indexing the previous one), else one `upsert_papers` per batch.
     Progress goes to `progress` (default: `bot.progress.track`, in bytes).
+    Parsing runs in a worker process for files of `WORKER_MIN_BYTES` or more
+    (`parse_in_worker` forces the choice): see `bot.ingest.snapshot_worker`.
 
     Raises `SnapshotError` (an `IngestError`) for a file that cannot be read
     or is not a snapshot; then nothing was written.
     """
+    from bot.ingest.snapshot_worker import WORKER_MIN_BYTES, worker_batches
+
     started = time.perf_counter()
     name = str(path)
+    topics = list(topics)
     counters = SnapshotProgress()
     with open_snapshot(path) as source:
-        reader = SnapshotReader(source, name, topics, counters)
-        if progress is None:
-            with track(f"import {Path(name).name}", total=source.size, unit="bytes") as bar:
-                report = await _write_batches(store, reader, batch_size, bar, on_batch)
+        size = source.size
+        if parse_in_worker is None:
+            parse_in_worker = (size or 0) >= WORKER_MIN_BYTES
+        if parse_in_worker:
+            batches = worker_batches(path, topics, batch_size, counters)
         else:
-            report = await _write_batches(store, reader, batch_size, progress, on_batch)
+            batches = _batches(SnapshotReader(source, name, topics, counters), batch_size)
+        with contextlib.ExitStack() as stack:
+            if progress is None:
+                progress = stack.enter_context(track(f"import {Path(name).name}", total=size, unit="bytes"))
+            reporting = _reporting(batches, counters, progress, on_batch)
+            # Closed at once on an error or Ctrl-C, so a worker process never outlives its import.
+            async with contextlib.aclosing(batches), contextlib.aclosing(reporting):
+                report = await _write_batches(store, reporting)
     return SnapshotImport(
         filename=name,
         lines=counters.lines,
@@ -239,14 +254,7 @@ async def import_snapshot(
     )
 
 
-async def _write_batches(
-    store: object,
-    reader: "SnapshotReader",
-    batch_size: int,
-    progress: Progress,
-    on_batch: Callable[[SnapshotProgress], None] | None,
-) -> UpsertReport:
-    batches = _batches(reader, batch_size, progress, on_batch)
+async def _write_batches(store: object, batches: AsyncIterator[list[Paper]]) -> UpsertReport:
     bulk = getattr(store, "bulk_upsert", None)
     if bulk is not None:
         return await bulk(batches)
@@ -256,26 +264,32 @@ async def _write_batches(
     return report
 
 
-async def _batches(
-    reader: "SnapshotReader",
-    batch_size: int,
-    progress: Progress,
-    on_batch: Callable[[SnapshotProgress], None] | None,
-) -> AsyncIterator[list[Paper]]:
+async def _batches(reader: "SnapshotReader", batch_size: int) -> AsyncIterator[list[Paper]]:
     # Async so the store's bulk path pulls batch k+1 (parsing it here, on this
     # core) while SQLite indexes batch k in its own thread.
-    reported = 0
     batch: list[Paper] = []
     for paper in reader:
         batch.append(paper)
         if len(batch) >= batch_size:
             reader.counters.bytes_read = reader.source.position()
-            reported = _report(progress, on_batch, reader.counters, reported)
             yield batch
             batch = []
     if batch:
         yield batch
-    _report(progress, on_batch, reader.counters, reported)
+
+
+async def _reporting(
+    batches: AsyncIterator[list[Paper]],
+    counters: SnapshotProgress,
+    progress: Progress,
+    on_batch: Callable[[SnapshotProgress], None] | None,
+) -> AsyncIterator[list[Paper]]:
+    """The batches as they come, telling the progress bar and `on_batch` after each."""
+    reported = 0
+    async for batch in batches:
+        reported = _report(progress, on_batch, counters, reported)
+        yield batch
+    _report(progress, on_batch, counters, reported)
 
 
 def _report(

@@ -1,0 +1,433 @@
+"""The Discord adapter: a discord.py 2.x client that answers `/paper` and posts digests.
+
+Why this module exists: it is the `ChatAdapter` for Discord. It owns the
+connection (login, gateway, command sync) and the digest posting rules;
+`adapters.discord.commands` builds the `/paper` group, `.views` the buttons,
+`.render` every payload, `.endpoint` where discord.py connects.
+
+Lifecycle: `from_env` reads the environment and touches no network; `start`
+logs in, syncs the command tree if it changed, connects the gateway and
+waits for READY (a bad token or an unreachable server is a clear error, not
+a hang); `stop` closes. `shards = "auto"` in the config runs an
+`AutoShardedClient` (an integer runs that many shards).
+
+Command sync: to the guild in `DISCORD_GUILD_ID` (instant; for development)
+or globally, and only when the hash of the command payloads (plus the
+target and the application id) differs from the one kept in the store under
+`discord.command_hash`: Discord rate-limits command writes hard, and a
+restart must not rewrite an unchanged tree.
+
+Digests go to a text channel, a thread (`thread` in the subscription, or a
+thread id as the channel), or a forum (one new post per digest, titled
+`forum_post_title(topic, period)`). Channel and thread posts carry a nonce
+per (subscription, period, part) with `enforce_nonce`, so Discord drops a
+re-post of the same part within its nonce window. Forbidden and NotFound
+become `DeliveryError(permanent=True)` (the engine logs it once and marks the
+subscription failing); 5xx and network errors are temporary. 429s are waited
+out by discord.py itself (it honours `retry_after`).
+
+find_digest: Discord echoes a nonce only in the answer to the create call,
+not in channel history, so after a crash we look at the bot's own recent
+messages instead (the last `history_limit`): a digest's first message carries
+the topic title and the period (`... on Reward models · 2025-W23`) and its
+later parts say `(continued k/n)`. In a forum we look for the bot's active
+post with the digest's title. Found -> ids; history read but nothing -> [];
+cannot read (no access, not connected) -> None.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import re
+from typing import Any, Mapping, Sequence
+
+import aiohttp
+import discord
+from discord import app_commands
+
+from adapters.discord import endpoint
+from adapters.discord.commands import PaperCommands, build_group
+from adapters.discord.views import send_private
+from adapters.discord.render import escape_text, forum_post_title, nonce_for, render_messages, to_send_kwargs
+from bot.commands import CommandRouter
+from bot.config import ConfigError, FileConfig
+from bot.errors import DeliveryError, UserError
+from bot.models import DeliveryKey, ErrorReply, Reply, Subscription
+from bot.ports import PaperStore
+
+log = logging.getLogger(__name__)
+
+COMMAND_HASH_KEY = "discord.command_hash"
+DEFAULT_READY_TIMEOUT = 60.0
+DEFAULT_HISTORY_LIMIT = 50
+MAX_RATELIMIT_WAIT = 300.0
+
+# What the bot needs in a channel: see it, post, post in threads, start forum posts,
+# embed links (every answer is embeds), read history (find_digest after a crash).
+INVITE_PERMISSIONS = discord.Permissions(
+    view_channel=True,
+    send_messages=True,
+    send_messages_in_threads=True,
+    create_public_threads=True,
+    embed_links=True,
+    read_message_history=True,
+)
+INVITE_URL = "https://discord.com/oauth2/authorize?client_id={app_id}&scope=bot+applications.commands&permissions={permissions}"
+
+_CONTINUED = re.compile(r"^\(continued (\d+)/(\d+)\)")
+
+
+def invite_url(app_id: int | str) -> str:
+    return INVITE_URL.format(app_id=app_id, permissions=INVITE_PERMISSIONS.value)
+
+
+def command_hash(payload: list[dict], *, target: str, application_id: int | None) -> str:
+    """A stable hash of what a sync would send, where, for which application."""
+    data = json.dumps({"target": target, "application": application_id, "commands": payload}, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(data.encode("utf-8")).hexdigest()
+
+
+def digest_message_ids(messages: Sequence[tuple[str, str]], title: str, period: str) -> list[str]:
+    """From the bot's own messages (id, text), oldest first: the digest for (title, period), or [].
+
+    The first message of a digest names the topic title and the period; its
+    later parts start with `(continued k/n)` and follow it directly. When
+    several match (a digest re-posted by hand), the newest one wins.
+    """
+    titles = [t for t in {title, escape_text(title)} if t]
+    found: list[str] = []
+    for index, (message_id, text) in enumerate(messages):
+        if period not in text or not any(t in text for t in titles) or text.startswith("Preview"):
+            continue
+        ids = [message_id]
+        for later_id, later_text in messages[index + 1:]:
+            match = _CONTINUED.match(later_text)
+            if not match or int(match.group(1)) != len(ids) + 1:
+                break
+            ids.append(later_id)
+            if match.group(1) == match.group(2):
+                break
+        found = ids
+    return found
+
+
+def message_text(message: discord.Message) -> str:
+    """Content and the embed text a digest header or notice can be in."""
+    parts = [message.content or ""]
+    for embed in message.embeds:
+        parts += [embed.title or "", embed.description or "", embed.footer.text or "" if embed.footer else ""]
+    return "\n".join(part for part in parts if part)
+
+
+def _snowflake(value: str | None, what: str) -> int:
+    if value is None or not value.strip().isdigit():
+        raise DeliveryError(f"{what} {value!r} is not a Discord id (a number; copy it with Developer Mode on)", permanent=True)
+    return int(value.strip())
+
+
+def _http_problem(error: discord.HTTPException, where: str) -> DeliveryError:
+    """Forbidden/NotFound/4xx: someone must fix something. 5xx: Discord's trouble, try again later."""
+    detail = f"{error.status} {error.response.reason if error.response is not None else ''}".strip()
+    text = f" ({error.text})" if error.text else ""
+    if isinstance(error, discord.Forbidden):
+        return DeliveryError(
+            f"Discord answered {detail}{text} for {where}: the bot may not post there; give it View Channel, "
+            "Send Messages, Send Messages in Threads and Embed Links in that channel",
+            permanent=True,
+        )
+    if isinstance(error, discord.NotFound):
+        return DeliveryError(f"Discord answered {detail}{text} for {where}: the channel or thread is gone or the bot was removed", permanent=True)
+    # Other 4xx: Discord refused this payload or target and will again; 429 (retries exhausted) and 5xx pass.
+    return DeliveryError(f"Discord answered {detail}{text} for {where}", permanent=error.status < 500 and error.status != 429)
+
+
+class _PaperbotClientMixin:
+    """Hooks discord.py calls: after login (endpoints, command sync), on READY, when guilds are in."""
+
+    adapter: "DiscordAdapter"
+
+    async def setup_hook(self) -> None:
+        await self.adapter._after_login()
+
+    async def on_connect(self) -> None:
+        # READY arrived: commands and REST work from here. discord.py's own on_ready waits
+        # a further 2 s of silence for guild data, which nothing here needs.
+        self.adapter._ready.set()
+
+    async def on_ready(self) -> None:
+        guilds = len(self.guilds)  # type: ignore[attr-defined]
+        log.info("discord: %d server%s available", guilds, "" if guilds == 1 else "s")
+
+
+class PaperbotClient(_PaperbotClientMixin, discord.Client):
+    pass
+
+
+class ShardedPaperbotClient(_PaperbotClientMixin, discord.AutoShardedClient):
+    pass
+
+
+class DiscordAdapter:
+    """The ChatAdapter for Discord (see the module docstring)."""
+
+    name = "discord"
+
+    def __init__(
+        self,
+        router: CommandRouter,
+        store: PaperStore,
+        *,
+        token: str,
+        api_url: str | None = None,
+        guild_id: int | None = None,
+        shards: str | int | None = None,
+        ready_timeout: float = DEFAULT_READY_TIMEOUT,
+        history_limit: int = DEFAULT_HISTORY_LIMIT,
+    ) -> None:
+        self.router = router
+        self.store = store
+        self._token = token
+        self.rest_base = endpoint.rest_base(api_url) if api_url else None
+        self.guild_id = guild_id
+        self.shards = shards
+        self.ready_timeout = ready_timeout
+        self.history_limit = history_limit
+        self.commands = PaperCommands(router)
+        self.client: discord.Client | None = None
+        self.tree: app_commands.CommandTree | None = None
+        self.synced: bool | None = None  # after start: True when commands were written, False when unchanged
+        self._runner: asyncio.Task | None = None
+        self._ready = asyncio.Event()
+
+    def __repr__(self) -> str:  # never the token
+        return f"DiscordAdapter(api={self.rest_base or 'discord.com'}, guild={self.guild_id})"
+
+    @classmethod
+    def from_env(cls, router: CommandRouter, config: FileConfig, env: Mapping[str, str], store: PaperStore) -> "DiscordAdapter":
+        token = env.get("DISCORD_TOKEN", "").strip()
+        if not token:
+            raise ConfigError("environment", "DISCORD_TOKEN", "is empty")
+        guild = env.get("DISCORD_GUILD_ID", "").strip()
+        if guild and not guild.isdigit():
+            raise ConfigError("environment", "DISCORD_GUILD_ID", f"must be a server id (a number), got {guild[:40]!r}")
+        return cls(
+            router,
+            store,
+            token=token,
+            api_url=env.get("DISCORD_API_URL", "").strip() or None,
+            guild_id=int(guild) if guild else None,
+            shards=config.discord.shards,
+        )
+
+    # --- lifecycle ------------------------------------------------------------------
+
+    def _build_client(self) -> discord.Client:
+        # paperbot has no voice; discord.py would warn at every start that voice libraries are missing.
+        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
+        options: dict[str, Any] = dict(
+            intents=discord.Intents(guilds=True),  # channels and threads; no message content, no members
+            allowed_mentions=discord.AllowedMentions.none(),
+            # A longer wait than this is the next digest sweep's job: RateLimited -> a temporary DeliveryError.
+            max_ratelimit_timeout=MAX_RATELIMIT_WAIT,
+        )
+        if self.shards is not None:
+            client: discord.Client = ShardedPaperbotClient(
+                shard_count=None if self.shards == "auto" else int(self.shards), **options
+            )
+        else:
+            client = PaperbotClient(**options)
+        client.adapter = self  # type: ignore[attr-defined]
+        tree = app_commands.CommandTree(client)
+        tree.add_command(build_group(self.commands))
+        tree.on_error = self._on_command_error  # type: ignore[method-assign]
+        self.tree = tree
+        return client
+
+    async def start(self) -> None:
+        if self.rest_base:
+            endpoint.use_rest_base(self.rest_base)
+        self._ready.clear()
+        self.client = self._build_client()
+        self._runner = asyncio.create_task(self.client.start(self._token), name="discord-client")
+        waiter = asyncio.create_task(self._ready.wait())
+        done, _ = await asyncio.wait({self._runner, waiter}, timeout=self.ready_timeout, return_when=asyncio.FIRST_COMPLETED)
+        if waiter in done:
+            self._runner.add_done_callback(self._runner_ended)
+            user = self.client.user
+            log.info("discord: connected as %s (application %s)", user, self.client.application_id)
+            return
+        waiter.cancel()
+        problem = self._start_problem(self._runner.exception() if self._runner in done else None)
+        await self.stop()
+        raise UserError(problem, "Check DISCORD_TOKEN (and DISCORD_API_URL if you set it).")
+
+    def _start_problem(self, error: BaseException | None) -> str:
+        where = self.rest_base or "Discord"
+        if error is None:
+            return f"discord: no READY from the gateway within {self.ready_timeout:.0f}s ({where})"
+        if isinstance(error, discord.LoginFailure):
+            return "discord: the token was rejected (401 Unauthorized)"
+        if isinstance(error, discord.PrivilegedIntentsRequired):
+            return "discord: the gateway refused the requested intents"
+        if isinstance(error, discord.ConnectionClosed):
+            return f"discord: the gateway closed the connection (code {error.code})"
+        if isinstance(error, (aiohttp.ClientError, OSError, discord.GatewayNotFound)):
+            return f"discord: cannot reach {where} ({type(error).__name__})"
+        if isinstance(error, discord.HTTPException):
+            return f"discord: login failed, {error.status} from {where}"
+        return f"discord: could not start ({type(error).__name__}: {error})"
+
+    def _runner_ended(self, task: asyncio.Task) -> None:
+        if task.cancelled() or self.client is None or self.client.is_closed() and task.exception() is None:
+            return
+        error = task.exception()
+        if error is not None:
+            log.error("discord: the client stopped: %s", self._start_problem(error))
+
+    async def stop(self) -> None:
+        client, runner = self.client, self._runner
+        try:
+            if client is not None and not client.is_closed():
+                await client.close()
+            if runner is not None and not runner.done():
+                try:
+                    await asyncio.wait_for(runner, timeout=10)
+                except (asyncio.TimeoutError, asyncio.CancelledError):
+                    runner.cancel()
+                except Exception:
+                    pass  # already reported by _runner_ended / start
+        finally:
+            endpoint.restore()
+
+    async def _after_login(self) -> None:
+        """After login, before the gateway: point the gateway at our server, then sync commands."""
+        assert self.client is not None and self.tree is not None
+        if self.rest_base:
+            _, gateway_url, _ = await self.client.http.get_bot_gateway()
+            endpoint.use_gateway(gateway_url)
+            log.info("discord: using API %s, gateway %s", self.rest_base, gateway_url)
+        await self.sync_commands()
+
+    async def sync_commands(self) -> bool:
+        """Sync the tree when it changed since the last sync; True when it was written."""
+        assert self.client is not None and self.tree is not None
+        guild = discord.Object(id=self.guild_id) if self.guild_id else None
+        if guild is not None:
+            self.tree.copy_global_to(guild=guild)
+        payload = [command.to_dict(self.tree) for command in self.tree.get_commands(guild=guild)]
+        target = f"guild:{self.guild_id}" if guild else "global"
+        digest = command_hash(payload, target=target, application_id=self.client.application_id)
+        if await self.store.get_meta(COMMAND_HASH_KEY) == digest:
+            log.info("discord: /paper commands unchanged since the last sync (%s); not syncing", target)
+            self.synced = False
+            return False
+        try:
+            await self.tree.sync(guild=guild)
+        except discord.HTTPException as error:
+            # Commands keep their previous definition; the next start tries again.
+            log.error("discord: syncing /paper commands (%s) failed: %s %s", target, error.status, error.text)
+            self.synced = False
+            return False
+        await self.store.set_meta(COMMAND_HASH_KEY, digest)
+        log.info("discord: synced /paper commands (%s)", target)
+        self.synced = True
+        return True
+
+    async def _on_command_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+        cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+        if isinstance(cause, discord.HTTPException):
+            # Answering itself failed (the interaction expired, Discord is down): nothing more can be sent to it.
+            log.warning("discord: could not answer /paper %s: %s %s", getattr(interaction.command, "name", "?"), cause.status, cause.text)
+            return
+        if isinstance(error, (app_commands.CommandNotFound, app_commands.CommandSignatureMismatch)):
+            # Discord still shows an older command list (a sync is pending or failed).
+            log.warning("discord: %s", error)
+            reply = ErrorReply("That /paper command is not known to this bot.", "Discord's command list may be out of date; see /paper help.")
+        else:
+            log.error("discord: /paper failed: %s", error, exc_info=error)
+            reply = ErrorReply("Something went wrong on our side; the error has been logged.", "Please try again in a moment.")
+        try:
+            await send_private(interaction, reply)
+        except discord.HTTPException as failed:
+            log.warning("discord: could not send the error reply: %s %s", failed.status, failed.text)
+
+    # --- digests --------------------------------------------------------------------
+
+    def _connected_client(self) -> discord.Client:
+        if self.client is None or self.client.is_closed() or self.client.user is None:
+            raise DeliveryError("the Discord client is not connected", permanent=False)
+        return self.client
+
+    async def _channel(self, client: discord.Client, channel_id: int) -> Any:
+        return client.get_channel(channel_id) or await client.fetch_channel(channel_id)
+
+    async def _topic_title(self, topic: str) -> str:
+        for stats in await self.store.topics():
+            if stats.topic.name == topic:
+                return stats.topic.display_title
+        return topic
+
+    async def post_digest(self, subscription: Subscription, reply: Reply, key: DeliveryKey) -> list[str]:
+        ref = subscription.channel
+        target = ref.thread or ref.channel
+        where = f"{'thread' if ref.thread else 'channel'} {target}"
+        target_id = _snowflake(target, "thread" if ref.thread else "channel")
+        client = self._connected_client()
+        messages = render_messages(reply)
+        try:
+            channel = await self._channel(client, target_id)
+            if isinstance(channel, discord.ForumChannel):
+                title = forum_post_title(await self._topic_title(subscription.topic), key.period)
+                first = await channel.create_thread(name=title, **to_send_kwargs(messages[0]))
+                ids = [str(first.message.id)]
+                for part, message in enumerate(messages[1:], 1):
+                    sent = await first.thread.send(**to_send_kwargs(message), nonce=nonce_for(key.subscription_id, key.period, part))
+                    ids.append(str(sent.id))
+                return ids
+            if not isinstance(channel, discord.abc.Messageable) or isinstance(channel, (discord.VoiceChannel, discord.StageChannel)):
+                raise DeliveryError(f"{where} is a {getattr(channel, 'type', 'channel')} channel; use a text channel, a thread or a forum", permanent=True)
+            ids = []
+            for part, message in enumerate(messages):
+                sent = await channel.send(**to_send_kwargs(message), nonce=nonce_for(key.subscription_id, key.period, part))
+                ids.append(str(sent.id))
+            return ids
+        except discord.HTTPException as error:
+            raise _http_problem(error, where) from None
+        except discord.RateLimited as error:
+            raise DeliveryError(f"Discord rate limit for {where}: retry in {error.retry_after:.0f}s", permanent=False) from None
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as error:
+            raise DeliveryError(f"network error posting to {where} ({type(error).__name__})", permanent=False) from None
+
+    async def find_digest(self, subscription: Subscription, key: DeliveryKey) -> list[str] | None:
+        ref = subscription.channel
+        try:
+            client = self._connected_client()
+            target_id = _snowflake(ref.thread or ref.channel, "channel")
+        except DeliveryError:
+            return None
+        me = client.user.id  # type: ignore[union-attr]
+        title = await self._topic_title(subscription.topic)
+        try:
+            channel = await self._channel(client, target_id)
+            if isinstance(channel, discord.ForumChannel):
+                name = forum_post_title(title, key.period)
+                for thread in await channel.guild.active_threads():
+                    if thread.parent_id == channel.id and thread.owner_id == me and thread.name == name:
+                        return [str(thread.id)] + await self._own_messages_after(thread, me, thread.id)
+                return []
+            if not hasattr(channel, "history"):
+                return None
+            own = [(str(m.id), message_text(m)) async for m in channel.history(limit=self.history_limit) if m.author.id == me]
+        except (discord.HTTPException, aiohttp.ClientError, asyncio.TimeoutError, OSError) as error:
+            log.warning("discord: cannot read %s to check digest %s: %s", ref.key, key.label, error)
+            return None
+        own.reverse()  # history is newest first
+        return digest_message_ids(own, title, key.period)
+
+    async def _own_messages_after(self, thread: discord.Thread, me: int, first_id: int) -> list[str]:
+        """The later parts of a forum digest: the bot's messages in its post after the starter."""
+        later = [str(m.id) async for m in thread.history(limit=self.history_limit, oldest_first=True) if m.author.id == me and m.id != first_id]
+        return later

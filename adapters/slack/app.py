@@ -1,0 +1,259 @@
+"""The Slack adapter: a slack-bolt `AsyncApp` that answers `/paper` and posts digests.
+
+Why this exists: it is the `ChatAdapter` for Slack. It moves data between
+Slack and the core and decides nothing about papers: commands go to
+`CommandRouter.handle_text`, answers come back as `Reply`s rendered by
+`adapters.slack.render`; visibility and the share button follow
+`adapters.slack.interactions`; digests go through `adapters.slack.digests`.
+
+- `/paper <text>`: `ack()` at once (Slack allows 3 seconds), then the answer
+  through `respond` (the response_url). Only subscribe/unsubscribe ask Slack
+  who the user is (`users.info`: admins, owners) or look at
+  `[slack] admins` in the config.
+- Connection: Socket Mode when `SLACK_APP_TOKEN` is set, otherwise an aiohttp
+  server on `PAPERBOT_HTTP_HOST:PAPERBOT_HTTP_PORT` at `/slack/events`, where
+  bolt checks every request's signature and timestamp (forged or stale: 401,
+  nothing runs).
+- `from_env` only reads settings; all network work (auth.test, listening,
+  Socket Mode) happens in `start`. A token Slack rejects at start is a
+  `ConfigError` (exit status 2), naming the variable; later rejections only
+  mark subscriptions failing.
+- Web API calls retry a 429 after Retry-After (bounded, see `errors`), and a
+  connection reset or a 500/503 once. Tokens are only ever handed to slack_sdk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any, Mapping
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler, AsyncServerErrorRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack import digests, interactions
+from adapters.slack.errors import AUTH_ERRORS, BoundedRateLimitRetryHandler, slack_error_code
+from adapters.slack.render import SHARE_ACTION_ID
+from adapters.slack.settings import EVENTS_PATH, SlackSettings
+from bot.commands import CommandRouter
+from bot.config import ConfigError, FileConfig
+from bot.models import DeliveryKey, ErrorReply, Reply, Subscription
+
+log = logging.getLogger(__name__)
+
+SLASH_COMMAND = "/paper"
+APP_TOKEN_ERRORS = AUTH_ERRORS | {"missing_scope", "not_allowed_token_type", "invalid_app_token"}
+USER_INFO_TIMEOUT = 10
+STOP_GRACE_SECONDS = 10  # answers already acknowledged get this long to finish at shutdown
+
+
+class SlackAdapter:
+    name = "slack"
+
+    def __init__(self, router: CommandRouter, settings: SlackSettings, *, admins: tuple[str, ...] = ()) -> None:
+        self.router = router
+        self.settings = settings
+        self.admins = frozenset(admins)
+        self.rate_limit = BoundedRateLimitRetryHandler()
+        self.client = AsyncWebClient(
+            token=settings.bot_token,
+            base_url=settings.api_url,
+            retry_handlers=[AsyncConnectionErrorRetryHandler(), AsyncServerErrorRetryHandler(), self.rate_limit],
+        )
+        self.app = AsyncApp(
+            client=self.client,
+            # Socket Mode requests come over the authenticated websocket and carry no signature.
+            signing_secret=settings.signing_secret,
+        )
+        self.app.command(SLASH_COMMAND)(self._on_command)
+        self.app.action(SHARE_ACTION_ID)(self._on_share)
+        self.app.error(self._on_error)
+        self.http_port: int | None = None  # the port HTTP mode listens on, once started
+        self.bot_user: str | None = None
+        self._runner: web.AppRunner | None = None
+        self._socket: Any = None
+        self._connecting: asyncio.Task | None = None
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    @classmethod
+    def from_env(cls, router: CommandRouter, config: FileConfig, env: Mapping[str, str]) -> "SlackAdapter":
+        return cls(router, SlackSettings.from_env(env), admins=tuple(config.slack.admins))
+
+    # --- lifecycle ------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self._check_token()
+        if self.settings.socket_mode:
+            await self._start_socket_mode()
+            return
+        web_app = web.Application()
+        web_app.router.add_post(EVENTS_PATH, self._handle_http)
+        self._runner = web.AppRunner(web_app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.settings.http_host, self.settings.http_port)
+        try:
+            await site.start()
+        except OSError as error:
+            await self._runner.cleanup()
+            self._runner = None
+            raise ConfigError(
+                "environment", "PAPERBOT_HTTP_PORT",
+                f"cannot listen on {self.settings.http_host}:{self.settings.http_port} ({error.strerror or error}); "
+                "pick a free port or stop what uses it",
+            ) from None
+        self.http_port = self._runner.addresses[0][1]
+        log.info("slack: HTTP mode, listening on %s:%d%s", self.settings.http_host, self.http_port, EVENTS_PATH)
+
+    async def _start_socket_mode(self) -> None:
+        """Check the app token once, then connect in the background (slack_sdk retries until it is up)."""
+        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+        url = None
+        try:
+            url = (await self.client.apps_connections_open(app_token=self.settings.app_token)).get("url")
+        except SlackApiError as error:
+            code = slack_error_code(error)
+            if code in APP_TOKEN_ERRORS:
+                raise ConfigError(
+                    "environment", "SLACK_APP_TOKEN",
+                    f"Slack rejected it ({code}); create an app-level token with the connections:write scope "
+                    "(Basic Information > App-Level Tokens)",
+                ) from None
+            log.warning("slack: apps.connections.open failed (%s); Socket Mode keeps trying", code)
+        except Exception as error:
+            log.warning("slack: cannot reach Slack for Socket Mode (%s); it keeps trying", type(error).__name__)
+        self._socket = AsyncSocketModeHandler(self.app, self.settings.app_token, web_client=self.client)
+        if url:
+            self._socket.client.wss_uri = url  # the URL just issued, instead of asking for another
+        self._connecting = asyncio.create_task(self._socket.connect_async(), name="slack-socket-mode")
+        self._connecting.add_done_callback(
+            lambda task: task.cancelled() or task.exception() or log.info("slack: connected over Socket Mode")
+        )
+
+    async def stop(self) -> None:
+        with contextlib.suppress(asyncio.TimeoutError):
+            await self.wait_idle(STOP_GRACE_SECONDS)
+        if self._connecting is not None and not self._connecting.done():
+            self._connecting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._connecting
+        if self._socket is not None:
+            await self._socket.close_async()
+            self._socket = None
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def _check_token(self) -> None:
+        """auth.test once at start: a rejected token stops the bot now, with the variable named,
+        instead of failing every command and digest later. Slack being unreachable does not."""
+        try:
+            identity = await self.client.auth_test()
+        except SlackApiError as error:
+            code = slack_error_code(error)
+            if code in AUTH_ERRORS:
+                raise ConfigError(
+                    "environment", "SLACK_BOT_TOKEN",
+                    f"Slack rejected it ({code}); reinstall the app and copy the Bot User OAuth Token (xoxb-...)",
+                ) from None
+            log.warning("slack: auth.test failed (%s); carrying on", code)
+            return
+        except Exception as error:
+            log.warning("slack: cannot reach the Slack Web API at start (%s); carrying on", type(error).__name__)
+            return
+        self.bot_user = identity.get("user_id")
+        log.info("slack: signed in as %s in workspace %s", identity.get("user"), identity.get("team"))
+
+    async def wait_idle(self, timeout: float | None = None) -> None:
+        """Until every acknowledged command has been answered (at shutdown, and in tests)."""
+        await asyncio.wait_for(self._idle.wait(), timeout)
+
+    @contextlib.asynccontextmanager
+    async def _answering(self):
+        self._in_flight += 1
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self._in_flight -= 1
+            if self._in_flight == 0:
+                self._idle.set()
+
+    async def _handle_http(self, request: web.Request) -> web.Response:
+        response = await self.app.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(response)
+
+    # --- /paper -----------------------------------------------------------------------
+
+    async def _on_command(self, ack, body: dict, respond) -> None:
+        async with self._answering():
+            await ack()
+            await self._answer_command(body, respond)
+
+    async def _answer_command(self, body: dict, respond) -> None:
+        text, user, channel_id = interactions.command_fields(body)
+        is_admin = await self._is_admin(user) if interactions.needs_admin_check(text) else False
+        reply = await self.router.handle_text(text, user=user, channel=interactions.channel_of(channel_id), is_admin=is_admin)
+        await self._send(respond, interactions.command_answer(text, reply), what=f"/paper {interactions.command_name(text)}")
+
+    async def _on_share(self, ack, body: dict, respond) -> None:
+        async with self._answering():
+            await ack()
+            await self._answer_share(body, respond)
+
+    async def _answer_share(self, body: dict, respond) -> None:
+        value, user, channel_id = interactions.action_fields(body)
+        text = interactions.shareable_command(value)
+        if text is None:
+            await self._send(respond, [interactions.refusal("This button no longer works; run the command again.")], what="share")
+            return
+        reply: Reply = await self.router.handle_text(text, user=user, channel=interactions.channel_of(channel_id), is_admin=False)
+        if isinstance(reply, ErrorReply):
+            await self._send(respond, interactions.command_answer(text, reply), what="share")
+            return
+        await self._send(respond, interactions.shared_answer(reply), what="share")
+
+    async def _send(self, respond, answers: list[dict], *, what: str) -> None:
+        for answer in answers:
+            try:
+                result = await respond(**answer)
+            except Exception as error:
+                log.warning("slack: answering %s failed (%s)", what, type(error).__name__)
+                return
+            if getattr(result, "status_code", 200) >= 300:
+                log.warning("slack: answering %s failed: response_url answered %s", what, result.status_code)
+                return
+
+    async def _is_admin(self, user: str) -> bool:
+        if user in self.admins:
+            return True
+        if not user:
+            return False
+        try:
+            info = await asyncio.wait_for(self.client.users_info(user=user), USER_INFO_TIMEOUT)
+        except SlackApiError as error:
+            log.warning("slack: users.info failed (%s); treating %s as a non-admin", slack_error_code(error), user)
+            return False
+        except Exception as error:
+            log.warning("slack: users.info failed (%s); treating %s as a non-admin", type(error).__name__, user)
+            return False
+        profile = info.get("user") or {}
+        return any(bool(profile.get(flag)) for flag in ("is_admin", "is_owner", "is_primary_owner"))
+
+    async def _on_error(self, error: Exception, body: dict) -> None:
+        log.error("slack: handling a %s request failed", body.get("type") or body.get("command") or "Slack", exc_info=error)
+
+    # --- digests ----------------------------------------------------------------------
+
+    async def post_digest(self, subscription: Subscription, reply: Reply, key: DeliveryKey) -> list[str]:
+        return await digests.post_digest(self.client, subscription, reply, key)
+
+    async def find_digest(self, subscription: Subscription, key: DeliveryKey) -> list[str] | None:
+        return await digests.find_digest(self.client, subscription, key)

@@ -1,0 +1,131 @@
+"""Pure converters between Slack's interaction payloads and the core's requests and replies.
+
+Why this exists: the bolt handlers in `app.py` should only move data between
+Slack and the core. Which channel a command came from, whether an answer is
+for the requester only or for the whole channel, what the "Share in channel"
+button carries and what a press of it may run are decisions, kept here as
+small functions that tests can call without Slack (bolt-python's own adapters
+are built the same way).
+
+Rules
+-----
+- Lookups (latest, search, show, topics, subscriptions, digest) answer the
+  requester only (`ephemeral`) and carry a "Share in channel" button whose
+  value is the command text, so a press re-runs the same lookup and posts it
+  to the channel. A press can only ever run a lookup, as a non-admin: the
+  value is data from a button, not an authority.
+- A successful subscribe/unsubscribe is announced to the channel
+  (`in_channel`): everyone there should know what the channel will get.
+- Errors and help are for the requester only, without a button.
+- Slack accepts at most five answers per response_url; a longer answer is
+  cut to four messages and a note.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from adapters.slack.limits import MAX_BUTTON_VALUE
+from adapters.slack.render import ShareButton, escape_mrkdwn_text, render_messages
+from bot.commands import COMMAND_PREFIX
+from bot.models import ChannelRef, ErrorReply, Reply
+
+ADAPTER = "slack"
+LOOKUPS = frozenset({"latest", "search", "show", "topics", "subscriptions", "digest"})
+ADMIN_ACTIONS = frozenset({"subscribe", "unsubscribe"})
+MAX_RESPONSES = 5  # Slack: a response_url takes five answers within 30 minutes
+EPHEMERAL, IN_CHANNEL = "ephemeral", "in_channel"
+
+
+def command_name(text: str) -> str:
+    """The subcommand a `/paper` text asks for, lowercased ("" for none)."""
+    words = text.split()
+    if words and words[0].lower() in (COMMAND_PREFIX, COMMAND_PREFIX.lstrip("/")):
+        words = words[1:]
+    return words[0].lower() if words else ""
+
+
+def channel_of(channel_id: str | None) -> ChannelRef | None:
+    """The core's channel for a Slack channel id.
+
+    No workspace: a bot token belongs to one workspace, and channel ids are
+    unique in it, so `[[subscriptions]] adapter = "slack" channel = "C..."`
+    in the config names the same channel as a `/paper subscribe` typed there.
+    """
+    return ChannelRef(ADAPTER, channel_id) if channel_id else None
+
+
+def needs_admin_check(text: str) -> bool:
+    return command_name(text) in ADMIN_ACTIONS
+
+
+def share_value(text: str) -> str | None:
+    """What the share button carries: the normalised command text, if it fits."""
+    value = " ".join(text.split())
+    return value if 0 < len(value) <= MAX_BUTTON_VALUE else None
+
+
+def response_type(text: str, reply: Reply) -> str:
+    if isinstance(reply, ErrorReply):
+        return EPHEMERAL
+    return IN_CHANNEL if command_name(text) in ADMIN_ACTIONS else EPHEMERAL
+
+
+def command_answer(text: str, reply: Reply) -> list[dict[str, Any]]:
+    """The `respond(...)` kwargs that answer a slash command, in order."""
+    kind = response_type(text, reply)
+    share = None
+    if kind == EPHEMERAL and not isinstance(reply, ErrorReply) and command_name(text) in LOOKUPS:
+        value = share_value(text)
+        share = ShareButton(value) if value else None
+    return _responses(render_messages(reply, share=share), kind)
+
+
+def shareable_command(value: Any) -> str | None:
+    """The lookup a share button may re-run, or None if the value is not one."""
+    if not isinstance(value, str) or not value.strip() or len(value) > MAX_BUTTON_VALUE:
+        return None
+    return value if command_name(value) in LOOKUPS else None
+
+
+def shared_answer(reply: Reply) -> list[dict[str, Any]]:
+    """The channel post of a shared answer (no button: it is already shared)."""
+    return _responses(render_messages(reply), IN_CHANNEL)
+
+
+def refusal(message: str) -> dict[str, Any]:
+    """A one-line answer for the requester only."""
+    return _responses(render_messages(ErrorReply(message)), EPHEMERAL)[0]
+
+
+def _responses(messages: list[dict], kind: str) -> list[dict[str, Any]]:
+    if len(messages) > MAX_RESPONSES:
+        dropped = len(messages) - (MAX_RESPONSES - 1)
+        note = f"(The answer was too long for Slack; {dropped} more part{'s' if dropped != 1 else ''} not shown.)"
+        note_block = {"type": "context", "elements": [{"type": "mrkdwn", "text": escape_mrkdwn_text(note), "verbatim": True}]}
+        messages = messages[: MAX_RESPONSES - 1] + [{"text": note, "blocks": [note_block]}]
+    # The first answer replaces nothing; later ones must not replace the first.
+    return [{**message, "response_type": kind, "replace_original": False} for message in messages]
+
+
+# --- payload readers: tolerant, since a payload is remote input --------------------------
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def command_fields(body: Mapping[str, Any]) -> tuple[str, str, str]:
+    """(text, user id, channel id) of a slash-command payload."""
+    return _text(body.get("text")), _text(body.get("user_id")), _text(body.get("channel_id"))
+
+
+def action_fields(body: Mapping[str, Any]) -> tuple[Any, str, str]:
+    """(button value, user id, channel id) of a block_actions payload."""
+    actions = body.get("actions") if isinstance(body.get("actions"), list) else []
+    action = actions[0] if actions and isinstance(actions[0], Mapping) else {}
+    user = body.get("user") if isinstance(body.get("user"), Mapping) else {}
+    channel = body.get("channel") if isinstance(body.get("channel"), Mapping) else {}
+    container = body.get("container") if isinstance(body.get("container"), Mapping) else {}
+    channel_id = _text(channel.get("id")) or _text(container.get("channel_id"))
+    return action.get("value"), _text(user.get("id")), channel_id

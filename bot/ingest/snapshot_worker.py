@@ -1,0 +1,100 @@
+"""Parsing a snapshot in a worker process, so parsing and indexing use both cores.
+
+Why: importing is two CPU-bound halves of similar cost, reading (JSON, text
+clean-up, topic matching) and storing (SQLite and its FTS5 index). In one
+process they share one core through the GIL; here the worker parses batch
+k+1 while this process stores batch k. The queue holds at most
+`QUEUE_BATCHES` batches, so memory stays flat whatever the file size.
+
+Errors keep their meaning: a file that is not a snapshot fails before the
+first batch arrives (so nothing is written), and a worker that dies is an
+error naming the file, never a silent short import.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import multiprocessing
+import queue as queue_module
+from pathlib import Path
+from typing import AsyncIterator, Sequence
+
+from bot.models import Paper, Topic
+
+WORKER_MIN_BYTES = 32 * 1024 * 1024  # below this, starting a process costs more than it saves
+QUEUE_BATCHES = 3
+_POLL_SECONDS = 0.5
+
+
+def _parse(path: str, topics: Sequence[Topic], batch_size: int, out: multiprocessing.Queue) -> None:
+    """The worker: parse the file and send (kind, payload, counters) messages.
+
+    Counters go as copies: the queue pickles in a background thread, later,
+    when the live object has already moved on.
+    """
+    from bot.ingest.snapshot import SnapshotError, SnapshotProgress, SnapshotReader, open_snapshot
+
+    counters = SnapshotProgress()
+    try:
+        with open_snapshot(path) as source:
+            batch: list[Paper] = []
+            for paper in SnapshotReader(source, path, topics, counters):
+                batch.append(paper)
+                if len(batch) >= batch_size:
+                    counters.bytes_read = source.position()
+                    out.put(("batch", batch, copy.deepcopy(counters)))
+                    batch = []
+            out.put(("batch", batch, copy.deepcopy(counters)))
+        out.put(("done", None, copy.deepcopy(counters)))
+    except SnapshotError as error:
+        out.put(("error", (error.message, error.line, error.hint), copy.deepcopy(counters)))
+    except BaseException as error:  # noqa: BLE001 - reported to the parent, which raises it
+        out.put(("crash", f"{type(error).__name__}: {error}", copy.deepcopy(counters)))
+
+
+async def worker_batches(path: Path | str, topics: Sequence[Topic], batch_size: int, counters) -> AsyncIterator[list[Paper]]:
+    """The file's papers in batches, parsed by a worker process; `counters` follow its progress."""
+    from bot.ingest.snapshot import SnapshotError
+
+    name = str(path)
+    context = multiprocessing.get_context("spawn")  # no fork: this process runs threads (aiosqlite)
+    out: multiprocessing.Queue = context.Queue(maxsize=QUEUE_BATCHES)
+    worker = context.Process(target=_parse, args=(name, list(topics), batch_size, out), daemon=True, name="snapshot-parser")
+    worker.start()
+    try:
+        while True:
+            kind, payload, state = await asyncio.to_thread(_next_message, out, worker, name)
+            _copy_counters(state, counters)
+            if kind == "batch":
+                if payload:
+                    yield payload
+            elif kind == "done":
+                return
+            elif kind == "error":
+                message, line, hint = payload
+                raise SnapshotError(name, message, line=line, hint=hint)
+            else:
+                raise SnapshotError(name, f"the parser failed: {payload}")
+    finally:
+        if worker.is_alive():
+            worker.terminate()
+        worker.join(timeout=5)
+        out.close()
+
+
+def _next_message(out: multiprocessing.Queue, worker, name: str):
+    from bot.ingest.snapshot import SnapshotError
+
+    while True:
+        try:
+            return out.get(timeout=_POLL_SECONDS)
+        except queue_module.Empty:
+            if not worker.is_alive() and out.empty():
+                raise SnapshotError(name, f"the parser process died (exit code {worker.exitcode})") from None
+
+
+def _copy_counters(source, target) -> None:
+    target.lines, target.papers, target.blank_lines = source.lines, source.papers, source.blank_lines
+    target.bytes_read = source.bytes_read
+    target.skipped, target.topic_matches = source.skipped, source.topic_matches

@@ -1,0 +1,300 @@
+"""`/paper` on Discord, end to end: the real discord.py client against the fake Discord.
+
+Each user action is what Discord would send over the gateway (INTERACTION_CREATE
+of type 2 for a command, 4 for autocomplete, 3 for a button); each assertion is
+on what the bot sent back over REST. The fake checks every message body
+against Discord's limits and `allowed_mentions` (see tests/discord_harness.py).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.commands import REGISTRY
+from bot.models import ChannelRef, Paper, Topic
+from tests.discord_harness import discord_bot, fake  # noqa: F401  (fixture)
+from tests.fake_discord import (
+    ADMIN_ID,
+    CHANNEL_MESSAGE,
+    DEFERRED_MESSAGE,
+    EPHEMERAL,
+    GUILD_ID,
+    MEMBER_ID,
+    OTHER_ID,
+    TEXT_CHANNEL,
+    THREAD,
+    UPDATE_MESSAGE,
+    buttons,
+    message_text,
+)
+
+DISCORD_TEXT = ChannelRef("discord", str(TEXT_CHANNEL), str(GUILD_ID))
+
+
+@pytest.fixture
+async def bot(tmp_path, fake):
+    async with discord_bot(tmp_path / "paperbot.db", fake) as running:
+        yield running
+
+
+async def answer(fake, subcommand, options=None, *, count=1, user=MEMBER_ID, channel_id=TEXT_CHANNEL, with_buttons=False):
+    record = await fake.slash(subcommand, options, user=user, channel_id=channel_id)
+    await fake.until(lambda: record.answered(count) and (not with_buttons or buttons(record.messages[-1])))
+    return record
+
+
+# --- the command tree -------------------------------------------------------------------
+
+
+async def test_the_paper_group_is_registered_from_the_registry_and_guild_only(bot, fake):
+    [paper] = fake.commands["global"]
+    assert paper["name"] == "paper"
+    assert paper["dm_permission"] is False  # guild-only
+    subcommands = {option["name"]: option for option in paper["options"]}
+    assert list(subcommands) == list(REGISTRY)
+    for name, spec in REGISTRY.items():
+        assert subcommands[name]["description"] == spec.description
+        options = {option["name"]: option for option in subcommands[name].get("options", [])}
+        assert set(options) == {param.name for param in spec.params}
+        for param in spec.params:
+            option = options[param.name]
+            assert option["description"] == param.description
+            assert option["required"] is param.required
+            assert option.get("autocomplete", False) is (param.kind in ("topic", "paper"))
+    help_choices = {c["value"] for c in subcommands["help"]["options"][0]["choices"]}
+    assert help_choices == set(REGISTRY)
+    count = {o["name"]: o for o in subcommands["latest"]["options"]}["count"]
+    assert (count["type"], count["min_value"], count["max_value"]) == (4, 1, 25)
+
+
+# --- lookups ------------------------------------------------------------------------------
+
+
+async def test_latest_is_deferred_then_answered_privately_with_a_share_button(bot, fake):
+    record = await answer(fake, "latest", {"count": 3}, with_buttons=True)
+    assert record.callbacks[0]["type"] == DEFERRED_MESSAGE
+    assert record.callbacks[0]["data"]["flags"] & EPHEMERAL
+    message = record.messages[-1]
+    assert message["flags"] & EPHEMERAL
+    assert message["content"] == "Latest papers"
+    assert len(message["embeds"]) == 3
+    assert list(buttons(message)) == ["Share in channel"]
+    assert fake.channel_messages(TEXT_CHANNEL) == []  # nothing public
+
+
+async def test_share_in_channel_posts_the_answer_for_everyone(bot, fake):
+    record = await answer(fake, "show", {"paper": "2505.20665"}, with_buttons=True)
+    assert "DriveRX" in record.texts() and "Abstract" in record.texts()
+    click = await fake.click(record.messages[-1], "Share in channel")
+    await fake.until(lambda: click.answered())
+    assert click.callbacks[0]["type"] == CHANNEL_MESSAGE
+    assert not click.callbacks[0]["data"].get("flags", 0) & EPHEMERAL
+    public = fake.channel_messages(TEXT_CHANNEL)
+    assert public and "DriveRX" in message_text(public[0])
+
+
+async def test_search_results_page_with_previous_and_next(bot, fake):
+    record = await answer(fake, "search", {"query": "reward", "count": 2}, with_buttons=True)
+    message = record.messages[-1]
+    assert "page 1/" in message["content"]
+    assert len(message["embeds"]) == 2
+    assert list(buttons(message)) == ["Previous", "Next", "Share in channel"]
+    assert buttons(message)["Previous"]["disabled"] is True
+    first_titles = [embed["title"] for embed in message["embeds"]]
+
+    turn = await fake.click(message, "Next")
+    await fake.until(lambda: bool(turn.callbacks))
+    assert turn.callbacks[0]["type"] == UPDATE_MESSAGE
+    assert "page 2/" in message["content"]
+    assert [embed["title"] for embed in message["embeds"]] != first_titles
+    assert buttons(message)["Previous"]["disabled"] is False
+
+    back = await fake.click(message, "Previous")
+    await fake.until(lambda: bool(back.callbacks))
+    assert "page 1/" in message["content"]
+    assert [embed["title"] for embed in message["embeds"]] == first_titles
+
+
+async def test_only_the_requester_can_turn_pages(bot, fake):
+    record = await answer(fake, "search", {"query": "reward", "count": 2}, with_buttons=True)
+    message = record.messages[-1]
+    before = message_text(message)
+    intruder = await fake.click(message, "Next", user=OTHER_ID)
+    await fake.until(lambda: intruder.answered())
+    assert intruder.callbacks[0]["type"] == CHANNEL_MESSAGE
+    assert intruder.callbacks[0]["data"]["flags"] & EPHEMERAL
+    assert "belong to the person who ran the command" in intruder.texts()
+    assert message_text(message) == before
+
+
+async def test_a_short_search_has_no_pager(bot, fake):
+    record = await answer(fake, "search", {"query": "DriveRX"}, with_buttons=True)
+    assert list(buttons(record.messages[-1])) == ["Share in channel"]
+    assert "page" not in record.messages[-1]["content"]
+
+
+async def test_topics_help_and_subscriptions(bot, fake):
+    topics = await answer(fake, "topics")
+    assert "reward-model-vlm" in topics.texts()
+    helped = await answer(fake, "help", {"command": "search"})
+    assert "/paper search <query>" in helped.texts()
+    assert not buttons(helped.messages[-1])
+    listed = await answer(fake, "subscriptions")
+    assert "No subscriptions in this channel" in listed.texts()
+
+
+@pytest.mark.parametrize(
+    "subcommand, options, expected",
+    [
+        ("show", {"paper": "banana"}, "is not an arXiv id"),
+        ("show", {"paper": "2101.00001"}, "not in the store"),
+        ("latest", {"count": 0}, "count must be between 1 and 25"),
+        ("search", {"query": "reward", "count": 26}, "count must be between 1 and 25"),
+        ("search", {"query": "x" * 400}, "the limit is 300"),
+        ("latest", {"topic": "no-such-topic"}, "Unknown topic 'no-such-topic'"),
+    ],
+)
+async def test_bad_input_gets_a_private_clear_message_without_buttons(bot, fake, subcommand, options, expected):
+    record = await answer(fake, subcommand, options)
+    assert expected in record.texts()
+    assert record.messages[-1]["flags"] & EPHEMERAL
+    assert not buttons(record.messages[-1])
+
+
+async def test_hostile_query_pings_nobody(bot, fake):
+    record = await answer(fake, "search", {"query": "@everyone <@1190000000000000002> **bold** zebra"})
+    text = record.texts()
+    assert "@everyone" not in text and "<@1190000000000000002>" not in text
+    # allowed_mentions {"parse": []} on every payload is checked by the fake (fixture teardown).
+
+
+async def test_an_unknown_subcommand_is_answered_and_changes_nothing(bot, fake):
+    record = await answer(fake, "frobnicate", {"x": 1})
+    assert "not known to this bot" in record.texts()
+    assert record.messages[-1]["flags"] & EPHEMERAL
+    assert await bot.store.subscriptions() == []
+
+
+# --- subscriptions and permissions ---------------------------------------------------------
+
+
+async def test_a_member_without_manage_server_cannot_subscribe(bot, fake):
+    record = await answer(fake, "subscribe", {"topic": "reward-model-vlm"}, user=MEMBER_ID)
+    assert record.callbacks[0]["type"] == CHANNEL_MESSAGE
+    assert record.callbacks[0]["data"]["flags"] & EPHEMERAL
+    assert "Manage Server" in record.texts()
+    assert await bot.store.subscriptions() == []
+    refused = await answer(fake, "unsubscribe", {"topic": "reward-model-vlm"}, user=MEMBER_ID)
+    assert "Manage Server" in refused.texts()
+
+
+async def test_an_admin_subscribes_publicly_and_unsubscribes(bot, fake):
+    record = await answer(fake, "subscribe", {"topic": "reward-model-vlm", "when": "mon 09:00 Europe/Berlin"}, user=ADMIN_ID)
+    assert not record.callbacks[0]["data"].get("flags", 0) & EPHEMERAL
+    assert "Subscribed: reward-model-vlm" in record.texts()
+    [subscription] = await bot.store.subscriptions()
+    assert subscription.channel == DISCORD_TEXT
+    assert (subscription.when, subscription.timezone) == ("mon 09:00", "Europe/Berlin")
+    assert fake.channel_messages(TEXT_CHANNEL)  # the confirmation is public
+    listed = await answer(fake, "subscriptions")
+    assert "reward-model-vlm: mon 09:00 Europe/Berlin" in listed.texts()
+    gone = await answer(fake, "unsubscribe", {"topic": "reward-model-vlm"}, user=ADMIN_ID)
+    assert "Unsubscribed" in gone.texts()
+    assert await bot.store.subscriptions() == []
+
+
+async def test_an_admin_error_is_private_and_changes_nothing(bot, fake):
+    record = await answer(fake, "subscribe", {"topic": "reward-model-vlm", "when": "someday"}, user=ADMIN_ID)
+    assert record.callbacks[0]["data"]["flags"] & EPHEMERAL
+    assert await bot.store.subscriptions() == []
+
+
+async def test_subscribing_in_a_thread_targets_the_thread(bot, fake):
+    await answer(fake, "subscribe", {"topic": "reward-model-vlm"}, user=ADMIN_ID, channel_id=THREAD)
+    [subscription] = await bot.store.subscriptions()
+    assert subscription.channel == ChannelRef("discord", str(TEXT_CHANNEL), str(GUILD_ID), str(THREAD))
+
+
+async def test_digest_preview_is_private(bot, fake):
+    record = await answer(fake, "digest", {"topic": "reward-model-vlm"})
+    assert "Preview only: nothing was posted or recorded." in record.texts()
+    assert record.messages[-1]["flags"] & EPHEMERAL
+    assert fake.channel_messages(TEXT_CHANNEL) == []
+
+
+# --- autocomplete -----------------------------------------------------------------------------
+
+
+async def test_topic_autocomplete(bot, fake):
+    record = await fake.autocomplete("latest", {"topic": "rew"}, "topic")
+    assert [choice["value"] for choice in record.choices] == ["reward-model-vlm"]
+    none = await fake.autocomplete("latest", {"topic": "zzz"}, "topic")
+    assert none.choices == []
+
+
+async def test_paper_autocomplete_matches_ids_and_titles(bot, fake):
+    by_title = await fake.autocomplete("show", {"paper": "driving"}, "paper")
+    assert "2505.20665" in [choice["value"] for choice in by_title.choices]
+    assert all(len(choice["name"]) <= 100 for choice in by_title.choices)
+    by_id = await fake.autocomplete("show", {"paper": "2505.20665"}, "paper")
+    assert by_id.choices[0]["value"] == "2505.20665"
+    by_prefix = await fake.autocomplete("show", {"paper": "2505.2"}, "paper")
+    assert by_prefix.choices and all(c["value"].startswith("2505.2") for c in by_prefix.choices[:1])
+    empty = await fake.autocomplete("show", {"paper": ""}, "paper")
+    assert 1 <= len(empty.choices) <= 25
+    hostile = await fake.autocomplete("show", {"paper": "\") OR 1=1 -- *"}, "paper")
+    assert isinstance(hostile.choices, list)
+
+
+# --- long answers, many choices, expiry, lost interactions -------------------------------------
+
+
+async def test_a_long_answer_spans_several_messages_and_share_posts_them_all(bot, fake):
+    sentence = "Reward models for vision-language agents are trained on preference pairs and evaluated on grounding. "
+    await bot.store.upsert_papers([Paper(arxiv_id="2507.00001", title="A very long paper", abstract=sentence * 120, topics=("reward-model-vlm",), published="2025-07-01")])
+    record = await answer(fake, "show", {"paper": "2507.00001"}, count=2, with_buttons=True)
+    assert len(record.messages) >= 2 and all(m["flags"] & EPHEMERAL for m in record.messages)
+    assert not buttons(record.messages[0]) and list(buttons(record.messages[-1])) == ["Share in channel"]
+    click = await fake.click(record.messages[-1], "Share in channel")
+    await fake.until(lambda: click.answered(len(record.messages)))
+    public = fake.channel_messages(TEXT_CHANNEL)
+    assert len(public) == len(record.messages)
+    assert [m["embeds"] for m in public] == [m["embeds"] for m in record.messages]
+
+
+async def test_autocomplete_offers_at_most_25_choices_of_at_most_100_characters(bot, fake):
+    await bot.store.upsert_topics([Topic(f"topic-{n:02d}", "A very long topic title " * 8) for n in range(40)])
+    record = await fake.autocomplete("latest", {"topic": "topic"}, "topic")
+    assert len(record.choices) == 25
+    assert all(len(choice["name"]) <= 100 for choice in record.choices)
+
+
+async def test_expired_buttons_are_removed(bot, fake):
+    bot.adapters["discord"].commands.view_timeout = 0.05
+    record = await fake.slash("latest")
+    await fake.until(lambda: bool(fake.calls_to("PATCH", rf"^/webhooks/\d+/{record.token}/messages/\d+$")))
+    [followup] = fake.calls_to("POST", rf"^/webhooks/\d+/{record.token}$")
+    assert followup.body["components"]  # it was sent with its Share button
+    assert not buttons(record.messages[-1])  # and the expiry edit took it away
+
+
+async def test_a_lost_interaction_is_logged_and_the_bot_keeps_answering(bot, fake, caplog):
+    lost = await fake.slash("topics", expired=True)
+    await fake.until(lambda: any(lost.token in c.path and c.status == 404 for c in fake.calls_to("POST", "/callback$")))
+    later = await answer(fake, "topics")
+    assert "reward-model-vlm" in later.texts()
+    assert lost.messages == []
+    assert "could not answer /paper topics: 404 Unknown interaction" in caplog.text
+    assert len(fake.calls_to("POST", rf"/{lost.token}/callback$")) == 1  # no error reply sent into the void
+
+
+async def test_a_command_from_a_direct_message_is_refused_politely(bot, fake):
+    payload = fake._interaction(2, fake._command_data("topics", {}), user=MEMBER_ID, channel_id=TEXT_CHANNEL)
+    for key in ("guild_id", "guild", "member"):
+        payload.pop(key)
+    payload.update(user=fake.member(MEMBER_ID)["user"], context=1, channel={"id": "1200000000000000009", "type": 1, "recipients": [fake.member(MEMBER_ID)["user"]]})
+    payload["channel_id"] = "1200000000000000009"
+    record = await fake.send_raw_interaction(payload)
+    await fake.until(lambda: record.answered())
+    assert "server channels only" in record.texts()
+    assert record.messages[0]["flags"] & EPHEMERAL

@@ -1,0 +1,205 @@
+"""Weekly digests on Discord: channel, thread and forum posts, nonces, 429s, failures, restarts.
+
+The bot is assembled as `paperbot run` assembles it, with the subscription
+in the config file and a FakeClock; the digest engine (what the scheduler's
+jobs run) posts through the real discord.py client into the fake Discord.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from adapters.discord.client import digest_message_ids
+from adapters.discord.render import forum_post_title, nonce_for
+from bot.errors import DeliveryError
+from bot.models import ChannelRef, DeliveryKey, NoticeReply
+from tests.discord_harness import config_with, discord_bot, fake  # noqa: F401  (fixture)
+from tests.fake_discord import FORUM, GUILD_ID, SECRET_CHANNEL, TEXT_CHANNEL, THREAD, message_text
+from tests.support import FakeClock
+
+MONDAY = datetime(2025, 6, 2, 9, 0, tzinfo=timezone.utc)  # a fire time of "mon 09:00"
+PERIOD = "2025-W23"
+TOPIC_TITLE = "reward model+vlm"  # the example paper list's terms
+
+
+def subscription_toml(channel: int, *, thread: int | None = None, max_papers: int = 10) -> str:
+    lines = [
+        "[[subscriptions]]", 'adapter = "discord"', f'channel = "{channel}"', f'workspace = "{GUILD_ID}"',
+        'topic = "reward-model-vlm"', 'when = "mon 09:00"', f"max_papers = {max_papers}",
+    ]
+    if thread:
+        lines.append(f'thread = "{thread}"')
+    return "\n".join(lines) + "\n"
+
+
+@pytest.fixture
+def clock():
+    # The example papers enter the store three days before the fire, inside the first window.
+    return FakeClock(MONDAY - timedelta(days=3))
+
+
+async def deliver_week(bot, clock):
+    clock.set(MONDAY + timedelta(minutes=1))
+    await bot.engine.run_due()
+    [subscription] = await bot.store.subscriptions()
+    return subscription, await bot.store.delivery(subscription.id, PERIOD)
+
+
+def posts(fake, channel):
+    return fake.calls_to("POST", rf"^/channels/{channel}/messages$")
+
+
+async def test_weekly_digest_into_a_channel_with_a_nonce_per_part(tmp_path, fake, clock):
+    async with discord_bot(tmp_path / "db", fake, config=config_with(subscription_toml(TEXT_CHANNEL)), clock=clock) as bot:
+        subscription, delivery = await deliver_week(bot, clock)
+        await bot.engine.run_due()  # a second sweep in the same period posts nothing
+    messages = fake.channel_messages(TEXT_CHANNEL)
+    assert messages[0]["content"] == f"12 new papers on {TOPIC_TITLE} · {PERIOD}"
+    assert sum(len(m["embeds"]) for m in messages) == 10
+    assert "and 2 more — /paper latest reward-model-vlm" in message_text(messages[-1])
+    bodies = [call.body for call in posts(fake, TEXT_CHANNEL)]
+    assert [body["nonce"] for body in bodies] == [nonce_for(subscription.id, PERIOD, part) for part in range(len(messages))]
+    assert all(body["enforce_nonce"] is True and body["allowed_mentions"]["parse"] == [] for body in bodies)
+    assert delivery.state == "sent"
+    assert list(delivery.message_ids) == [m["id"] for m in messages]
+
+
+@pytest.mark.parametrize("where", [{"channel": TEXT_CHANNEL, "thread": THREAD}, {"channel": THREAD}], ids=["channel+thread", "thread-id-as-channel"])
+async def test_weekly_digest_into_a_thread(tmp_path, fake, clock, where):
+    config = config_with(subscription_toml(where["channel"], thread=where.get("thread")))
+    async with discord_bot(tmp_path / "db", fake, config=config, clock=clock) as bot:
+        _, delivery = await deliver_week(bot, clock)
+    assert fake.channel_messages(TEXT_CHANNEL) == []
+    assert [m["id"] for m in fake.channel_messages(THREAD)] == list(delivery.message_ids)
+
+
+async def test_weekly_digest_into_a_forum_is_one_new_post_titled_with_topic_and_period(tmp_path, fake, clock):
+    async with discord_bot(tmp_path / "db", fake, config=config_with(subscription_toml(FORUM)), clock=clock) as bot:
+        _, delivery = await deliver_week(bot, clock)
+        clock.set(MONDAY + timedelta(days=7, minutes=1))
+        await bot.engine.run_due()  # nothing new next week: no second post
+    [post] = fake.forum_posts(FORUM)
+    assert post["name"] == forum_post_title(TOPIC_TITLE, PERIOD) == f"{TOPIC_TITLE} — {PERIOD}"
+    thread_messages = fake.channel_messages(int(post["id"]))
+    assert thread_messages[0]["id"] == post["id"]  # the post's first message
+    assert thread_messages[0]["content"].startswith("12 new papers")
+    assert list(delivery.message_ids) == [m["id"] for m in thread_messages]
+    assert posts(fake, FORUM) == []  # never a plain message into the forum itself
+
+
+async def test_a_429_with_retry_after_is_waited_out_and_the_digest_posted_once(tmp_path, fake, clock, caplog):
+    fake.fail("POST", rf"^/channels/{TEXT_CHANNEL}/messages$", 429, body={"message": "You are being rate limited.", "retry_after": 0.05, "global": False})
+    async with discord_bot(tmp_path / "db", fake, config=config_with(subscription_toml(TEXT_CHANNEL)), clock=clock) as bot:
+        subscription, delivery = await deliver_week(bot, clock)
+    calls = posts(fake, TEXT_CHANNEL)
+    assert [c.status for c in calls][:2] == [429, 200]
+    assert calls[0].body["nonce"] == calls[1].body["nonce"] == nonce_for(subscription.id, PERIOD, 0)
+    assert len(fake.channel_messages(TEXT_CHANNEL)) == len(calls) - 1
+    assert delivery.state == "sent" and subscription.failing is None
+    assert "rate limited" in caplog.text
+
+
+async def test_forbidden_marks_the_subscription_failing_with_one_clear_log_line(tmp_path, fake, clock, caplog):
+    caplog.set_level(logging.INFO)
+    config = config_with(subscription_toml(SECRET_CHANNEL))
+    async with discord_bot(tmp_path / "db", fake, config=config, clock=clock) as bot:
+        subscription, delivery = await deliver_week(bot, clock)
+        assert delivery is None  # the claim was released: the period is retried after the fix
+        assert "403" in subscription.failing and "Send Messages" in subscription.failing
+        errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+        assert len(errors) == 1 and str(SECRET_CHANNEL) in errors[0].getMessage()
+        # Someone gives the bot access; the next sweep delivers and clears the failure.
+        fake.forbidden.clear()
+        await bot.engine.run_due()
+        [fixed] = await bot.store.subscriptions()
+        assert fixed.failing is None
+        assert (await bot.store.delivery(fixed.id, PERIOD)).state == "sent"
+    assert fake.channel_messages(SECRET_CHANNEL)
+
+
+async def test_a_deleted_channel_is_permanent_while_503_and_endless_429s_are_temporary(tmp_path, fake, clock):
+    gone = 1180000000000000999
+    config = config_with(subscription_toml(gone))
+    async with discord_bot(tmp_path / "db", fake, config=config, clock=clock) as bot:
+        adapter = bot.adapters["discord"]
+        subscription, _ = await deliver_week(bot, clock)
+        assert "404" in subscription.failing and "gone" in subscription.failing
+        fake.fail("POST", rf"^/channels/{TEXT_CHANNEL}/messages$", 503)
+        moved = replace(subscription, channel=ChannelRef("discord", str(TEXT_CHANNEL), str(GUILD_ID)))
+        with pytest.raises(DeliveryError) as raised:
+            await adapter.post_digest(moved, NoticeReply(("hello",)), DeliveryKey(subscription.id, PERIOD))
+        assert raised.value.permanent is False and "503" in raised.value.message
+        fake.fail("POST", rf"^/channels/{TEXT_CHANNEL}/messages$", 429, body={"message": "You are being rate limited.", "retry_after": 0.01, "global": False}, times=5)
+        with pytest.raises(DeliveryError) as throttled:
+            await adapter.post_digest(moved, NoticeReply(("hello",)), DeliveryKey(subscription.id, PERIOD))
+        assert throttled.value.permanent is False and "429" in throttled.value.message
+        named = replace(subscription, channel=ChannelRef("discord", "#papers", str(GUILD_ID)))
+        with pytest.raises(DeliveryError) as not_an_id:
+            await adapter.post_digest(named, NoticeReply(("hello",)), DeliveryKey(subscription.id, PERIOD))
+        assert not_an_id.value.permanent is True and "not a Discord id" in not_an_id.value.message
+
+
+class Crash(Exception):
+    pass
+
+
+def crash_after_send(step, key):
+    if step == "sent":
+        raise Crash("killed between send and record")
+
+
+@pytest.mark.parametrize("channel", [TEXT_CHANNEL, FORUM])
+async def test_a_crash_between_send_and_record_is_found_after_restart_not_reposted(tmp_path, fake, clock, channel):
+    config = config_with(subscription_toml(channel))
+    async with discord_bot(tmp_path / "db", fake, config=config, clock=clock, on_step=crash_after_send) as bot:
+        subscription, delivery = await deliver_week(bot, clock)
+        assert delivery.state == "claimed"  # sent, never recorded
+    sent_before = len(fake.calls_to("POST", r"^/channels/\d+/(messages|threads)$"))
+    async with discord_bot(tmp_path / "db", fake, config=config, clock=clock) as bot:  # restart: reconcile runs at start
+        delivery = await bot.store.delivery(subscription.id, PERIOD)
+    assert len(fake.calls_to("POST", r"^/channels/\d+/(messages|threads)$")) == sent_before
+    assert delivery.state == "sent"
+    looked = fake.calls_to("GET", r"^/guilds/\d+/threads/active$" if channel == FORUM else rf"^/channels/{channel}/messages$")
+    assert looked, "reconcile did not look for the digest"
+    if channel == FORUM:
+        [post] = fake.forum_posts(FORUM)
+        assert list(delivery.message_ids) == [m["id"] for m in fake.channel_messages(int(post["id"]))]
+    else:
+        assert list(delivery.message_ids) == [m["id"] for m in fake.channel_messages(TEXT_CHANNEL)]
+
+
+async def test_a_claim_never_sent_is_sent_after_restart(tmp_path, fake, clock):
+    def crash_after_claim(step, key):
+        if step == "claimed":
+            raise Crash("killed before sending")
+
+    config = config_with(subscription_toml(TEXT_CHANNEL))
+    async with discord_bot(tmp_path / "db", fake, config=config, clock=clock, on_step=crash_after_claim) as bot:
+        subscription, delivery = await deliver_week(bot, clock)
+        assert delivery.state == "claimed" and fake.channel_messages(TEXT_CHANNEL) == []
+    async with discord_bot(tmp_path / "db", fake, config=config, clock=clock) as bot:
+        delivery = await bot.store.delivery(subscription.id, PERIOD)
+    assert delivery.state == "sent"
+    assert list(delivery.message_ids) == [m["id"] for m in fake.channel_messages(TEXT_CHANNEL)]
+
+
+# --- finding a digest in history (pure) ---------------------------------------------------------
+
+
+def test_digest_message_ids_takes_the_header_and_its_continuations():
+    history = [
+        ("1", "3 new papers on reward model+vlm · 2025-W22"),
+        ("2", "Preview: 3 new papers on reward model+vlm · 2025-W23"),
+        ("3", "12 new papers on reward model+vlm · 2025-W23"),
+        ("4", "(continued 2/3)"),
+        ("5", "(continued 3/3)"),
+        ("6", "(continued 2/2)"),
+    ]
+    assert digest_message_ids(history, "reward model+vlm", "2025-W23") == ["3", "4", "5"]
+    assert digest_message_ids(history, "reward model+vlm", "2025-W24") == []
+    assert digest_message_ids(history, "other topic", "2025-W23") == []
+    assert digest_message_ids([("9", "No new papers on a\\_b this week (2025-W23).")], "a_b", "2025-W23") == ["9"]

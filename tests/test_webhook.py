@@ -1,0 +1,224 @@
+"""Digest posts through Slack and Discord incoming webhooks, against a local fake of both.
+
+The real pieces run: SqliteStore, DigestEngine, WebhookAdapter with aiohttp,
+the Slack and Discord renderers; only the platforms are local
+(tests/fake_webhooks.py) and time is injected.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from adapters.webhook import WebhookAdapter, parse_retry_after, webhook_platform
+from bot.digest import DigestEngine
+from bot.models import ChannelRef, Subscription, Topic
+from bot.status import BotStatus, render_status
+from bot.subscriptions import SubscriptionStatus
+from store.sqlite import SqliteStore
+from tests.fake_webhooks import Failure, FakeWebhooks
+from tests.support import FakeClock, make_paper
+
+UTC = timezone.utc
+MONDAY = datetime(2025, 6, 2, 9, 0, tzinfo=UTC)  # a fire time of "mon 09:00"
+TOPICS = {"rm": Topic("rm", "Reward models")}
+
+
+@pytest.fixture
+async def hooks():
+    server = await FakeWebhooks().start()
+    yield server
+    await server.stop()
+
+
+class Setup:
+    def __init__(self, store: SqliteStore, clock: FakeClock, hooks: FakeWebhooks) -> None:
+        self.store, self.clock, self.hooks = store, clock, hooks
+        self.env = {"SLACK_HOOK": hooks.slack_url, "DISCORD_HOOK": hooks.discord_url}
+        self.adapter = WebhookAdapter(self.env, max_attempts=3, backoff_seconds=0.01)
+        self.engine = DigestEngine(store, {"webhook": self.adapter}, TOPICS, clock=clock)
+
+    async def subscribe(self, env_name: str, channel: str = "#papers") -> Subscription:
+        return await self.store.save_subscription(
+            Subscription(id=0, channel=ChannelRef("webhook", channel), topic="rm", webhook_env=env_name)
+        )
+
+    async def papers_then_fire(self, count: int = 3, *, title: str | None = None) -> list[str]:
+        """Papers arrive during the week; the clock moves just past Monday's fire."""
+        self.clock.set(MONDAY - timedelta(days=2))
+        ids = [f"2506.{n:05d}" for n in range(1, count + 1)]
+        await self.store.upsert_papers(make_paper(i, ("rm",), title=title) for i in ids)
+        self.clock.set(MONDAY + timedelta(minutes=5))
+        return ids
+
+    async def status(self) -> str:
+        statuses = []
+        for sub in await self.store.subscriptions():
+            statuses.append(SubscriptionStatus(sub, None, await self.store.last_delivery(sub.id)))
+        return render_status(BotStatus(self.clock.now(), tuple(statuses), (), ()))
+
+
+@pytest.fixture
+async def setup(tmp_path, hooks):
+    clock = FakeClock(MONDAY - timedelta(days=6))
+    store = await SqliteStore.open(tmp_path / "hooks.db", clock=clock)
+    await store.upsert_topics(TOPICS.values())
+    value = Setup(store, clock, hooks)
+    yield value
+    await value.adapter.stop()
+    await store.close()
+
+
+def test_the_url_shape_picks_the_platform():
+    assert webhook_platform("https://hooks.slack.com/services/T1/B2/xyz") == "slack"
+    assert webhook_platform("https://discord.com/api/webhooks/123/abc") == "discord"
+    assert webhook_platform("https://discord.com/api/v10/webhooks/123/abc") == "discord"
+
+
+def test_retry_after_from_headers_and_discord_bodies():
+    assert parse_retry_after({"Retry-After": "7"}) == 7.0
+    assert parse_retry_after({}, {"retry_after": 0.25, "global": False}) == 0.25
+    assert parse_retry_after({"Retry-After": "soon"}) is None
+    assert parse_retry_after({"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}) == 0.0  # a past date: no wait
+    assert parse_retry_after({}) is None
+
+
+async def test_a_digest_reaches_a_slack_webhook_as_block_kit(setup):
+    await setup.subscribe("SLACK_HOOK")
+    ids = await setup.papers_then_fire(3)
+    await setup.engine.run_due()
+    [body] = setup.hooks.bodies("slack")
+    assert body["blocks"] and "3 new papers on Reward models" in body["text"]
+    assert all(i in str(body["blocks"]) for i in ids)
+    assert setup.hooks.violations == []
+    delivery = await setup.store.delivery(1, "2025-W23")
+    assert delivery.state == "sent" and delivery.message_ids == ("slack-webhook:2025-W23:0",)
+    await setup.engine.run_due()
+    assert len(setup.hooks.received) == 1  # once per period
+
+
+async def test_a_digest_reaches_a_discord_webhook_as_embeds_with_no_mentions(setup):
+    await setup.subscribe("DISCORD_HOOK")
+    await setup.papers_then_fire(2, title="Ping <@123> @everyone <!channel> reward models")
+    await setup.engine.run_due()
+    [body] = setup.hooks.bodies("discord")
+    assert body["embeds"] and body["allowed_mentions"] == {"parse": []}
+    assert setup.hooks.violations == []
+    delivery = await setup.store.delivery(1, "2025-W23")
+    assert delivery.state == "sent" and delivery.message_ids[0].isdigit()  # Discord's id, thanks to wait=true
+
+
+async def test_a_slack_mention_in_paper_text_cannot_ping(setup):
+    await setup.subscribe("SLACK_HOOK")
+    await setup.papers_then_fire(1, title="<!channel> <!here> <@U123> @everyone reward models")
+    await setup.engine.run_due()
+    assert len(setup.hooks.received) == 1
+    assert setup.hooks.violations == []  # find_mentions found no live mention
+
+
+async def test_429_waits_for_retry_after_then_delivers(setup):
+    await setup.subscribe("DISCORD_HOOK")
+    await setup.papers_then_fire()
+    setup.hooks.fail_next("discord", Failure(429, {"Retry-After": "1"}, {"message": "You are being rate limited.", "retry_after": 0.4, "global": False}))
+    await setup.engine.run_due()
+    first, second = setup.hooks.attempts
+    assert second.at - first.at >= 0.4  # the wait the server asked for, not the adapter's own backoff (0.01 s)
+    assert (await setup.store.delivery(1, "2025-W23")).state == "sent"
+
+
+async def test_slack_429_with_retry_after_header(setup):
+    await setup.subscribe("SLACK_HOOK")
+    await setup.papers_then_fire()
+    setup.hooks.fail_next("slack", Failure(429, {"Retry-After": "1"}, "rate_limited"))
+    await setup.engine.run_due()
+    first, second = setup.hooks.attempts
+    assert second.at - first.at >= 1.0
+    assert len(setup.hooks.received) == 1
+
+
+async def test_5xx_is_retried_with_backoff_then_delivers(setup):
+    await setup.subscribe("SLACK_HOOK")
+    await setup.papers_then_fire()
+    setup.hooks.fail_next("slack", Failure(500, body="internal_error"), Failure(503))
+    await setup.engine.run_due()
+    assert len(setup.hooks.attempts) == 3 and len(setup.hooks.received) == 1
+    assert (await setup.store.delivery(1, "2025-W23")).state == "sent"
+
+
+async def test_a_5xx_storm_fails_cleanly_and_the_period_is_retried_later(setup, caplog):
+    await setup.subscribe("SLACK_HOOK")
+    ids = await setup.papers_then_fire()
+    setup.hooks.fail_next("slack", *[Failure(502)] * 3)
+    with caplog.at_level(logging.WARNING):
+        await setup.engine.run_due()
+    assert len(setup.hooks.attempts) == 3 and not setup.hooks.received
+    assert await setup.store.delivery(1, "2025-W23") is None  # unclaimed: nothing lost
+    assert "server error 502 after 3 attempts" in (await setup.store.get_subscription(1)).failing
+    setup.clock.advance(minutes=15)  # the next sweep
+    await setup.engine.run_due()
+    [body] = setup.hooks.bodies("slack")
+    assert all(i in str(body["blocks"]) for i in ids)
+    assert (await setup.store.get_subscription(1)).failing is None
+
+
+@pytest.mark.parametrize("platform,status,answer", [
+    ("slack", 404, "no_service"),
+    ("slack", 403, "invalid_token"),
+    ("slack", 410, "channel_is_archived"),
+    ("discord", 404, {"message": "Unknown Webhook", "code": 10015}),
+    ("discord", 401, {"message": "Invalid Webhook Token", "code": 50027}),
+])
+async def test_a_deleted_or_revoked_webhook_marks_the_subscription_failing_and_keeps_the_period(setup, caplog, platform, status, answer):
+    await setup.subscribe("SLACK_HOOK" if platform == "slack" else "DISCORD_HOOK")
+    ids = await setup.papers_then_fire()
+    setup.hooks.fail_next(platform, Failure(status, body=answer))
+    with caplog.at_level(logging.INFO):
+        await setup.engine.run_due()
+    assert len(setup.hooks.attempts) == 1  # no point retrying a deleted webhook
+    assert await setup.store.delivery(1, "2025-W23") is None
+    subscription = await setup.store.get_subscription(1)
+    assert f"answered {status}" in subscription.failing and "deleted or revoked" in subscription.failing
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and "not delivered" in errors[0]
+    report = await setup.status()
+    assert "FAILING since" in report and f"answered {status}" in report
+    # Secrets stay out of logs and status: the URL's token never appears.
+    secret = setup.hooks.SLACK_PATH.rsplit("/", 1)[1] if platform == "slack" else "t0ken-T0KEN"
+    assert secret not in caplog.text and secret not in report
+    # After the fix (the server accepts again), the same period goes out and the failure clears.
+    setup.clock.advance(hours=1)
+    await setup.engine.run_due()
+    assert len(setup.hooks.received) == 1 and all(i in str(setup.hooks.received[0].body) for i in ids)
+    assert (await setup.store.delivery(1, "2025-W23")).state == "sent"
+    assert (await setup.store.get_subscription(1)).failing is None
+
+
+async def test_a_missing_environment_variable_is_a_clear_failure(setup):
+    await setup.subscribe("NOT_SET_HOOK")
+    await setup.papers_then_fire()
+    await setup.engine.run_due()
+    assert not setup.hooks.attempts
+    assert "environment variable NOT_SET_HOOK" in (await setup.store.get_subscription(1)).failing
+    assert await setup.store.delivery(1, "2025-W23") is None
+
+
+async def test_one_broken_webhook_does_not_stop_the_others(setup, hooks):
+    setup.env["GONE_HOOK"] = hooks.base_url + "/services/T0/B0/deleted"
+    await setup.subscribe("GONE_HOOK", channel="#gone")
+    await setup.subscribe("DISCORD_HOOK", channel="#papers")
+    await setup.papers_then_fire()
+    await setup.engine.run_due()
+    assert len(setup.hooks.bodies("discord")) == 1
+    assert (await setup.store.get_subscription(1)).failing and not (await setup.store.get_subscription(2)).failing
+
+
+async def test_an_unreachable_server_is_a_temporary_failure(setup):
+    setup.env["SLACK_HOOK"] = "http://127.0.0.1:9/services/T/B/x"  # the discard port: connection refused
+    await setup.subscribe("SLACK_HOOK")
+    await setup.papers_then_fire()
+    await setup.engine.run_due()
+    failing = (await setup.store.get_subscription(1)).failing
+    assert "network error" in failing and "after 3 attempts" in failing
+    assert await setup.store.delivery(1, "2025-W23") is None
