@@ -98,6 +98,7 @@ class Bot:
     scheduler: BotScheduler
     adapters: dict[str, ChatAdapter]
     fetcher: object | None = None
+    notes: object | None = None  # bot.llm_notes.NotesWriter when [notes] is enabled and usable
 
 
 async def build_digest_core(
@@ -141,6 +142,7 @@ async def assemble(
     adapters = build_adapters(runtime, router, store, stdin=stdin, stdout=stdout, on_console_eof=on_console_eof)
     engine.adapters.update(adapters)
 
+    notes = build_notes_writer(runtime, store) if config.notes.enabled else None
     fetcher = None
     if config.fetch.enabled:
         from bot.ingest.arxiv import ArxivFetcher, fetchable_topics, last_fetch, resolve_api_url
@@ -152,13 +154,36 @@ async def assemble(
             async def fetch() -> None:
                 for report in await fetcher.fetch_topics(fetchable_topics(config)):
                     log.info("fetch: %s", report.summary())
+                if notes is not None:  # new papers get their notes before the next digest
+                    await write_notes(notes)
 
             async def oldest_fetch() -> datetime | None:
                 times = [await last_fetch(store, topic) for topic in fetch_topics]
                 return None if any(t is None for t in times) else min(times)
 
             scheduler.fetch, scheduler.fetch_schedule, scheduler.last_fetch = fetch, config.fetch_schedule(), oldest_fetch
-    return Bot(store, service, engine, subscriptions, router, scheduler, adapters, fetcher)
+    return Bot(store, service, engine, subscriptions, router, scheduler, adapters, fetcher, notes)
+
+
+def build_notes_writer(runtime: Runtime, store: PaperStore) -> object | None:
+    """The notes writer for the running bot; None (and a warning) when the environment lacks the server."""
+    from bot.errors import UserError
+    from bot.llm_notes import NotesWriter, client_from_env
+
+    try:
+        client = client_from_env(runtime.config.notes, runtime.env)
+    except UserError as error:
+        log.warning("machine-written notes are enabled but cannot run: %s", error)
+        return None
+    return NotesWriter(store, client, runtime.config.notes, clock=runtime.clock)
+
+
+async def write_notes(notes: object) -> None:
+    """One notes run after a fetch; its failures are logged and never stop the fetch job."""
+    try:
+        log.info("%s", (await notes.run()).summary())
+    except Exception:
+        log.exception("writing machine notes failed")
 
 
 def build_adapters(
@@ -222,6 +247,8 @@ async def run_bot(
                     log.exception("stopping the %s adapter failed", adapter.name)
             if bot.fetcher is not None:
                 bot.fetcher.close()
+            if bot.notes is not None:
+                await bot.notes.close()
             for signum in (signal.SIGTERM, signal.SIGINT):
                 with contextlib.suppress(NotImplementedError, RuntimeError):
                     loop.remove_signal_handler(signum)

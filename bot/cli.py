@@ -2,7 +2,8 @@
 
 Exit status: 0 on success, 2 for anything the user can fix (bad input, a
 malformed file, a config error), 1 for a bug, and for `fetch` also when
-arXiv failed for a topic (the other topics are still fetched). Lookups print the same text the
+arXiv failed for a topic (the other topics are still fetched), for `notes`
+when a paper's notes failed or the notes server could not be used. Lookups print the same text the
 chat adapters show, or JSON with `--json`.
 """
 
@@ -93,6 +94,17 @@ def build_parser() -> argparse.ArgumentParser:
     fetcher.add_argument(
         "--since", type=_since_date, metavar="YYYY-MM-DD", help="look back to this date instead of the topic's cursor"
     )
+    notes = commands.add_parser(
+        "notes",
+        help="write machine notes for papers that lack them ([notes] in the config)",
+        description="Ask the OpenAI-compatible server at OPENAI_BASE_URL (key: OPENAI_API_KEY) for "
+        "structured notes on the papers without notes in the configured language, newest first, within "
+        "the daily budget. Exit status: 0 when every paper asked about got notes, 1 when some failed or the "
+        "server could not be used (those papers keep their extractive TLDR and are retried next run), "
+        "2 for a usage or config error.",
+    )
+    notes.add_argument("--topic", help="only papers of this topic")
+    notes.add_argument("--limit", type=_positive_int, metavar="N", help="at most N papers (default: the daily budget)")
     commands.add_parser("run", help="run the bot (console adapter unless chat tokens are set)")
     status = commands.add_parser(
         "status",
@@ -128,6 +140,8 @@ async def run_command(args: argparse.Namespace) -> int:
         return await run_bot(runtime)
     if args.command == "fetch":
         return await fetch_papers(runtime, args.topic, args.since)
+    if args.command == "notes":
+        return await write_machine_notes(runtime, args.topic, args.limit)
 
     async with open_store(runtime) as store:
         if args.command == "status":
@@ -240,6 +254,38 @@ async def fetch_papers(runtime: Runtime, topic: str | None, since: date | None) 
     for report in reports:
         print(report.summary())
     return EXIT_OK if all(report.ok for report in reports) else EXIT_FETCH_FAILED
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
+    return value
+
+
+async def write_machine_notes(runtime: Runtime, topic: str | None, limit: int | None) -> int:
+    from bot.llm_notes import NotesWriter, client_from_env
+    from bot.progress import track
+
+    config = runtime.config
+    if not config.notes.enabled:
+        raise UserError("machine-written notes are disabled in the config ([notes] enabled = false)")
+    client = client_from_env(config.notes, runtime.env)  # a missing key is reported before any work
+    try:
+        async with open_store(runtime) as store:
+            topic = await build_service(store, config).check_topic(topic)
+            writer = NotesWriter(store, client, config.notes, clock=runtime.clock)
+            with track("notes", unit="papers", log=log) as progress:
+                report = await writer.run(topic, limit, progress)
+    finally:
+        await client.close()
+    print(report.summary())
+    for arxiv_id, reason in report.failed.items():
+        print(f"  {arxiv_id}: {reason}")
+    return EXIT_OK if report.ok else EXIT_FETCH_FAILED
 
 
 def main(argv: Sequence[str] | None = None) -> int:

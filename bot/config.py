@@ -148,6 +148,28 @@ class DiscordConfig(_Strict):
     shards: Literal["auto"] | int | None = None  # "auto" runs an AutoShardedClient
 
 
+class NotesConfig(_Strict):
+    """Machine-written notes through an OpenAI-compatible chat-completions server (`bot.llm_notes`).
+
+    The server and key come from OPENAI_BASE_URL / OPENAI_API_KEY, never from this file.
+    """
+
+    enabled: bool = False
+    model: str = Field("", max_length=200)  # required when enabled: "gpt-4o-mini", "qwen2.5:7b", ...
+    language: Literal["en", "zh"] = "en"  # digests use the headline as TLDR when this matches tldr_lang
+    max_concurrency: int = Field(2, ge=1, le=32)
+    daily_budget: int = Field(100, ge=1)  # papers asked about per UTC day
+    timeout_seconds: float = Field(120.0, gt=0)
+    max_retries: int = Field(2, ge=0, le=10)  # per request, for 429, 5xx, timeouts and connection errors
+    json_mode: bool = True  # send response_format json_object; turn off for servers that reject it
+
+    @model_validator(mode="after")
+    def _model_when_enabled(self) -> "NotesConfig":
+        if self.enabled and not self.model.strip():
+            raise ValueError("notes are enabled but no model is named; set model = \"...\" (the name your server knows)")
+        return self
+
+
 class FileConfig(_Strict):
     """Everything the TOML file may say. Unknown keys are errors, not silently ignored."""
 
@@ -160,6 +182,7 @@ class FileConfig(_Strict):
     digest: DigestConfig = DigestConfig()
     slack: SlackConfig = SlackConfig()
     discord: DiscordConfig = DiscordConfig()
+    notes: NotesConfig = NotesConfig()
     topics: list[TopicConfig] = []
     subscriptions: list[SubscriptionConfig] = []
 

@@ -61,5 +61,5 @@ def setup_logging(level: str = "INFO") -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     # Client libraries are chatty at INFO (every HTTP request); their warnings still show.
-    for noisy in ("aiosqlite", "urllib3", "httpx", "httpcore", "asyncio", "arxiv"):
+    for noisy in ("aiosqlite", "urllib3", "httpx", "httpx2", "httpcore", "asyncio", "arxiv", "openai"):
         logging.getLogger(noisy).setLevel(max(logging.getLogger().level, logging.WARNING))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Iterable, Protocol
 
-from bot.models import ChannelRef, Delivery, DeliveryKey, Paper, Reply, Subscription, Topic, TopicStats, UpsertReport
+from bot.models import ChannelRef, Delivery, DeliveryKey, Notes, Paper, Reply, Subscription, Topic, TopicStats, UpsertReport
 
 
 class Clock(Protocol):
@@ -123,6 +123,26 @@ class SubscriptionStore(Protocol):
     async def pending_deliveries(self) -> list[Delivery]:
         """Claims never recorded as sent: what a crash left behind."""
         ...
+
+
+class NotesStore(Protocol):
+    """What writing machine notes needs besides papers: candidates, failures, a daily budget."""
+
+    async def papers_needing_notes(self, lang: str, topic: str | None = None, limit: int = 100) -> list[Paper]:
+        """Papers without usable notes in `lang`: never-tried newest first, then earlier failures."""
+        ...
+
+    async def add_notes(self, arxiv_id: str, notes: Notes) -> bool:
+        """Store notes beside the paper's others (kept per (lang, source)); False if the paper is unknown."""
+        ...
+
+    async def record_notes_failure(self, arxiv_id: str, lang: str, error: str, at: str) -> None: ...
+
+    async def take_notes_budget(self, day: str, limit: int) -> bool:
+        """Count one paper against the UTC `day`'s budget; False when `limit` papers were already counted."""
+        ...
+
+    async def return_notes_budget(self, day: str) -> None: ...
 
 
 class ChatAdapter(Protocol):

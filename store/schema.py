@@ -26,6 +26,9 @@ Tables (version 1):
   (membership with its own `added_at`, plus copies of `published`/`arxiv_id`
   so "latest in topic" is one index range), `notes` keyed (paper, lang,
   source), and `meta` (small key/value settings).
+
+Version 2 adds subscriptions and deliveries (`store.subscriptions`), version 3
+`note_attempts` for machine-written notes (`store.notes_tables`).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from typing import Awaitable, Callable, Union
 
 import aiosqlite
 
+from store.notes_tables import V3_NOTE_ATTEMPTS
 from store.subscriptions import V2_SUBSCRIPTIONS_DELIVERIES
 
 log = logging.getLogger(__name__)
@@ -148,6 +152,7 @@ END;
 MIGRATIONS: list[Migration] = [
     V1_PAPERS_TOPICS_NOTES_FTS,
     V2_SUBSCRIPTIONS_DELIVERIES,
+    V3_NOTE_ATTEMPTS,
 ]
 
 # Per-connection settings, applied at every open (only page_size and journal_mode are

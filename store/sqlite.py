@@ -43,6 +43,7 @@ from store.rows import (
     paper_from_row,
     to_json,
 )
+from store.notes_tables import NotesTables
 from store.search import WindowedSearch
 from store.subscriptions import SubscriptionTables
 
@@ -93,7 +94,7 @@ def clamp_limit(limit: object, default: int = 5) -> int:
     return max(0, min(limit, MAX_LIMIT))
 
 
-class SqliteStore(SubscriptionTables):
+class SqliteStore(SubscriptionTables, NotesTables):
     """Papers, topics, notes and their FTS5 index in one SQLite file.
 
     Open with `await SqliteStore.open(path)` (or `async with await SqliteStore.open(path)`);
