@@ -487,15 +487,20 @@ async def test_a_paper_claimed_for_a_channel_is_taken_for_every_topic_there_but_
     assert await store.digest_candidates("rm", HERE.key, since, until, 10) == ([], 0)
 
 
-async def test_removing_a_subscription_frees_the_papers_of_its_unsent_claim(store, clock):
+async def test_removing_a_subscription_frees_the_papers_of_its_unsent_claim_only(store, clock):
     rm, vlm = await subscribe(store, "rm"), await subscribe(store, "vlm")
-    await store.upsert_papers([paper("2506.00001", topics=("rm", "vlm"))])
+    await store.upsert_papers([paper("2506.00001", topics=("rm", "vlm")), paper("2506.00002", topics=("rm", "vlm"))])
     since, until = "2025-06-01T00:00:00Z", clock.advance(minutes=1).strftime("%Y-%m-%dT%H:%M:%SZ")
-    assert await store.claim_delivery(DeliveryKey(rm.id, "W23"), until, HERE.key, ("2506.00001",), 1)
+    sent, unsent = DeliveryKey(rm.id, "W22"), DeliveryKey(rm.id, "W23")
+    assert await store.claim_delivery(sent, until, HERE.key, ("2506.00002",), 1)
+    await store.record_delivery(sent, ("m1",), until)
+    assert await store.claim_delivery(unsent, until, HERE.key, ("2506.00001",), 1)
+    assert await store.digest_candidates("vlm", HERE.key, since, until, 10) == ([], 0)
     assert await store.remove_subscription(HERE, "rm")
-    assert await store.pending_deliveries() == []
-    papers, _ = await store.digest_candidates("vlm", HERE.key, since, until, 10)
-    assert ids(papers) == ["2506.00001"]
+    assert await store.pending_deliveries() == [] and await store.delivery(rm.id, "W22") is None
+    papers, total = await store.digest_candidates("vlm", HERE.key, since, until, 10)
+    assert (ids(papers), total) == (["2506.00001"], 1)  # the posted paper stays posted
+    assert [s.id for s in await store.subscriptions()] == [vlm.id]
 
 
 async def test_skipped_periods_are_recorded_once_and_do_not_close_a_window(store):
