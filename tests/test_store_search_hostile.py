@@ -187,12 +187,25 @@ def test_the_cli_answers_hostile_searches_with_a_message(cli_db, query):
     assert as_json.returncode == 0 and as_json.stdout.strip().startswith("[")
 
 
+def run_bytes(*args: str | bytes, db, stdin: bytes | None = None) -> subprocess.CompletedProcess:
+    """`paperbot` with raw bytes in and out, and the strict UTF-8 stdio of a typical desktop locale."""
+    env = {**os.environ, "PAPERBOT_DB": str(db), "PAPERBOT_CONFIG": str(OFFLINE_CONFIG), "PYTHONIOENCODING": "utf-8:strict"}
+    return subprocess.run([sys.executable, "-m", "bot", *args], input=stdin, capture_output=True, env=env, cwd=ROOT, timeout=60)
+
+
 def test_the_cli_searches_an_argument_that_is_not_utf8(cli_db):
-    """Python hands undecodable argv bytes over as lone surrogates (surrogateescape)."""
-    env = {**os.environ, "PAPERBOT_DB": str(cli_db), "PAPERBOT_CONFIG": str(OFFLINE_CONFIG)}
-    result = subprocess.run([sys.executable, "-m", "bot", "search", b"driving\xff"], capture_output=True, env=env, cwd=ROOT, timeout=60)
-    assert result.returncode == 0 and b"Traceback" not in result.stderr
-    assert b"Search results" in result.stdout and b"DriveRX" in result.stdout
+    """Python hands undecodable argv bytes over as lone surrogates; echoing one must not crash."""
+    result = run_bytes("search", b"driving\xff", db=cli_db)
+    assert result.returncode == 0 and b"Traceback" not in result.stderr, result.stderr
+    assert "Search results for “driving?”".encode() in result.stdout and b"DriveRX" in result.stdout
+    as_json = run_bytes("search", b"driving\xff", "--json", db=cli_db)
+    assert as_json.returncode == 0 and b"2505.20665" in as_json.stdout
+
+
+def test_the_console_survives_a_line_that_is_not_utf8(cli_db):
+    result = run_bytes("run", db=cli_db, stdin=b"/paper search driving\xff\n/paper topics\n")
+    assert result.returncode == 0 and b"Traceback" not in result.stderr, result.stderr
+    assert b"DriveRX" in result.stdout and b"Topics (1)" in result.stdout
 
 
 def test_a_query_that_looks_like_an_option_needs_a_double_dash(cli_db):
