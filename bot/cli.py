@@ -289,6 +289,11 @@ async def write_machine_notes(runtime: Runtime, topic: str | None, limit: int | 
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # A byte that is not UTF-8 (in argv it arrives as a lone surrogate; a strict stdin raises
+    # on it) must become a "?" in the answer, not a UnicodeError that ends the command or the console.
+    for stream in (sys.stdin, sys.stdout):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
     parser = build_parser()
     args = parser.parse_args(argv)
     setup_logging("DEBUG" if args.verbose else "INFO")
