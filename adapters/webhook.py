@@ -27,8 +27,8 @@ import aiohttp
 from adapters.discord import render as discord_render
 from adapters.slack import render as slack_render
 from bot.errors import DeliveryError
-from bot.retry_after import parse_retry_after
 from bot.models import DeliveryKey, Reply, Subscription
+from bot.retry_after import parse_retry_after
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,8 @@ MAX_RETRY_AFTER = 300.0  # a longer wait is the next scheduler sweep's job, not 
 def webhook_platform(url: str) -> str:
     """"discord" or "slack", from the URL's path."""
     path = urlsplit(url).path
-    return "discord" if "/api/webhooks/" in path or "/webhooks/" in path and "/api/v" in path else "slack"
+    # discord.com/api/webhooks/<id>/<token>, also with an API version: /api/v10/webhooks/...
+    return "discord" if "/api/webhooks/" in path or ("/api/v" in path and "/webhooks/" in path) else "slack"
 
 
 def retry_after_seconds(headers: Mapping[str, str], body: Any = None) -> float | None:
