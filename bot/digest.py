@@ -205,6 +205,10 @@ class DigestEngine:
             message_ids = await adapter.post_digest(subscription, reply, key)
         except DeliveryError as error:
             await self.store.release_delivery(key)
+            # The sweep retries every 15 minutes: the first failure is an error, the same one again is not news.
+            if subscription.failing == error.message:
+                log.info("digest %s for %s still not delivered: %s; will retry", key.period, where, error.message)
+                return
             await self.store.set_subscription_failure(subscription.id, error.message, iso(self.clock.now()))
             log.error("digest %s for %s not delivered: %s; will retry", key.period, where, error.message)
             return

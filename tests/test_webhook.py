@@ -222,3 +222,17 @@ async def test_an_unreachable_server_is_a_temporary_failure(setup):
     failing = (await setup.store.get_subscription(1)).failing
     assert "network error" in failing and "after 3 attempts" in failing
     assert await setup.store.delivery(1, "2025-W23") is None
+
+
+async def test_a_failure_that_repeats_is_one_error_line_not_one_per_sweep(setup, caplog):
+    await setup.subscribe("NOT_SET_HOOK")
+    await setup.papers_then_fire()
+    with caplog.at_level(logging.INFO):
+        for _ in range(4):  # an hour of sweeps
+            await setup.engine.run_due()
+            setup.clock.advance(minutes=15)
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1
+    assert sum("still not delivered" in r.getMessage() for r in caplog.records) == 3
+    subscription = await setup.store.get_subscription(1)
+    assert subscription.failing_since == "2025-06-02T09:05:00Z"  # when it started failing, not the latest sweep
