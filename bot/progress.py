@@ -9,12 +9,16 @@ all look the same.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import logging
 import sys
 import time
 from typing import Iterator, Protocol
 
 LOG_EVERY_SECONDS = 10.0
+# `paperbot run` turns bars off: a bar redrawn for minutes would cover the console's prompt.
+# A context variable, so it holds for every task the running bot starts and nowhere else.
+show_bars: contextvars.ContextVar[bool] = contextvars.ContextVar("show_bars", default=True)
 
 
 class Progress(Protocol):
@@ -69,7 +73,7 @@ class _RichProgress:
 
 
 def on_terminal() -> bool:
-    return sys.stderr.isatty()
+    return show_bars.get() and sys.stderr.isatty()
 
 
 @contextlib.contextmanager
