@@ -158,3 +158,14 @@ async def test_a_wrongly_typed_option_gets_its_usage_not_an_error(tmp_path, fake
     text = record.texts()
     assert expected in text and f"Usage: /paper {subcommand}" in text
     assert "went wrong" not in text and "five" not in text and "4242" not in text and "[" not in text.split("Usage")[0]
+
+
+async def test_discord_py_reconnecting_to_a_gone_gateway_logs_one_line_per_attempt(tmp_path, fake, caplog):
+    async with discord_bot(tmp_path / "db", fake):
+        await fake.close()  # Discord goes away: discord.py retries the gateway itself, with its own backoff
+        deadline = time.monotonic() + 60
+        while not (attempts := [r for r in caplog.records if r.getMessage().startswith("Attempting a reconnect")]):
+            assert time.monotonic() < deadline, caplog.text[-2000:]
+            await asyncio.sleep(0.05)
+    assert all(r.exc_info is None and r.levelno == logging.WARNING and "[" in r.getMessage() for r in attempts)
+    assert "Traceback" not in caplog.text
