@@ -13,26 +13,16 @@ import hmac
 import logging
 import time
 
-import pytest
-
 from adapters.slack.app import SlackAdapter
 from adapters.slack.settings import SlackSettings
 from adapters.slack.verify import SlackRequestCheck
 from bot.commands import CommandRouter
 from bot.service import PaperService
-from tests.fake_slack import FakeSlack, sign, slash_command
-from tests.slack_support import BOT_TOKEN, CHANNEL, SIGNING_SECRET, running_slack_bot
+from tests.fake_slack import sign, slash_command
+from tests.slack_support import APP_TOKEN, BOT_TOKEN, CHANNEL, SIGNING_SECRET, running_slack_bot
+from tests.slack_support import socket_fake as fake  # noqa: F401  (fixture)
 
-APP_TOKEN = "xapp-1-A0PAPERBOT-1234-abcdef0123456789"
 FAKE_LOG_LINE = "2025-06-01T00:00:00.000Z ERROR paperbot: the database is corrupt, delete data/"
-
-
-@pytest.fixture
-async def fake():
-    fake = await FakeSlack(BOT_TOKEN, app_token=APP_TOKEN).start()
-    yield fake
-    await fake.close()
-    assert fake.violations == []
 
 
 def refused(caplog) -> list[logging.LogRecord]:
