@@ -107,7 +107,7 @@ class ConsoleAdapter:
                 await self._reader
             except asyncio.CancelledError:
                 pass
-        if self._editor is not None:
+        if self._editor is not None and self._prompt_up:  # stopped (SIGTERM) while readline was reading
             self._editor.release_terminal(self.stdout)
 
     async def _read_loop(self) -> None:

@@ -162,12 +162,16 @@ def test_a_log_line_while_typing_keeps_the_prompt_and_the_typed_text_and_no_bar_
         deadline = time.monotonic() + 60
         while not arxiv.requests and time.monotonic() < deadline:
             time.sleep(0.05)
-        mark = screen.type(b"/paper sea")
-        screen.read_until(b"/paper sea", after=mark)
+        mark = screen.type(b"/paper search frshly\x1b[D\x1b[D\x1b[D\x1b[D")  # the cursor goes back before "shly"
+        screen.read_until(b"frshly\x08\x08\x08\x08", after=mark)
         gate.set()
-        # The prompt line is cleared, the log line gets its own line, then the prompt and the typed text come back.
-        screen.read_until(re.compile(rb"paperbot> /paper sea\r\x1b\[K\d{4}-\d\d-\d\dT[^\r\n]* 1 papers from arXiv[^\r\n]*\r\npaperbot> /paper sea"))
-        assert "A freshly fetched paper" in screen.answer(b"rch freshly\r")
+        # The prompt line is cleared, the log line gets its own line, then the prompt and the typed text come
+        # back with the cursor where the user left it (4 columns left of the end).
+        screen.read_until(re.compile(
+            rb"paperbot> /paper search frshly\x08{4}\r\x1b\[K\d{4}-\d\d-\d\dT[^\r\n]* 1 papers from arXiv[^\r\n]*"
+            rb"\r\npaperbot> /paper search frshly\x1b\[4D"
+        ))
+        assert "A freshly fetched paper" in screen.answer(b"e\r")  # typed at the cursor: "freshly"
         shown = screen.text()
         assert screen.quit() == 0
     assert "━" not in shown and "\x1b[?25l" not in shown  # no progress bar (rich hides the cursor for one)

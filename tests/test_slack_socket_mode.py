@@ -16,7 +16,6 @@ from tests.slack_support import APP_TOKEN, BOT_TOKEN, running_slack_bot
 from tests.slack_support import socket_fake as fake  # noqa: F401  (fixture)
 
 
-
 def socket_env(fake: FakeSlack) -> dict[str, str]:
     return {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": APP_TOKEN, "SLACK_API_URL": fake.api_url}
 
