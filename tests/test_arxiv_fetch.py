@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import time
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -383,6 +384,21 @@ async def test_an_unreachable_arxiv_is_said_once_not_retried_and_the_next_fetch_
     assert "not tried: arXiv is unreachable" in reports[1].error
     for topic in (TOPIC, other):  # `status` shows both as failing
         assert "arXiv is unreachable" in (await last_error(store, topic))[1]
+
+
+async def test_a_name_that_does_not_resolve_is_unreachable_too(store, clock, sleeps, caplog, monkeypatch):
+    def no_dns(host, *args, **kwargs):
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")  # what an offline resolver answers
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_dns)
+    fetcher = ArxivFetcher(store, FetchConfig(retries=5, delay_seconds=0), "https://export.arxiv.org/api/query",
+                           clock=clock, sleep=sleeps, limiter=RequestLimiter())  # fmt: skip
+    try:
+        report = await fetcher.fetch_topic(TOPIC)
+    finally:
+        fetcher.close()
+    assert not report.ok and sleeps.waits == [] and errors(caplog) == []
+    assert report.unreachable.startswith("arXiv is unreachable: cannot connect to export.arxiv.org/api/query")
 
 
 async def test_a_dropped_connection_is_still_retried(fake, store, make_fetcher, sleeps):

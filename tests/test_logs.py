@@ -1,9 +1,12 @@
 """Log lines: secrets never in them, UTC times, one line for an expected network failure, to stderr or a file."""
 
+import io
 import logging
 import re
 import time
 
+from bot.app import Runtime, run_bot
+from bot.config import parse_config
 from bot.logs import RedactSecrets, UtcFormatter, one_line_errors, secret_values
 from tests.support import OFFLINE_CONFIG, run_paperbot
 
@@ -127,3 +130,15 @@ def test_an_unwritable_log_file_from_the_config_is_a_clear_error(tmp_path):
     assert result.returncode == 2
     assert f"cannot write the log file {tmp_path}" in result.stderr and f"[logging] file in {config}" in result.stderr
     assert not (tmp_path / "p.db").exists()
+
+
+async def test_the_start_line_names_the_webhook_adapter_when_a_subscription_uses_it(tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="paperbot")
+    config = parse_config(
+        OFFLINE_CONFIG.read_text(encoding="utf-8")
+        + '\n[[subscriptions]]\nadapter = "webhook"\nchannel = "papers"\ntopic = "reward-model-vlm"\nwebhook_env = "DIGEST_HOOK"\n',
+        "test config",
+    )
+    runtime = Runtime(db_path=str(tmp_path / "p.db"), config=config, env={"DIGEST_HOOK": "http://127.0.0.1:9/hook"})
+    assert await run_bot(runtime, stdin=io.StringIO(""), stdout=io.StringIO()) == 0  # the console's input ends at once
+    assert "paperbot running with webhook, console; store" in caplog.text
