@@ -204,10 +204,15 @@ async def import_files(store: Any, files: Sequence[Path], topic: str | None, top
             print(f"error: {error}", file=sys.stderr)
             status = EXIT_USAGE
             continue
-        print(
-            f"{path}: {report.new} new, {report.updated} updated, {report.unchanged} unchanged "
-            f"(topic {report.topic.name})"
-        )
+        if not report.papers:
+            print(report.summary)
+        else:
+            print(
+                f"{path}: {report.new} new, {report.updated} updated, {report.unchanged} unchanged "
+                f"(topic {report.topic.name})"
+            )
+        if report.topic_note:
+            print(f"  note: {report.topic_note}", file=sys.stderr)
         for warning in report.warnings:
             print(f"  warning: {warning}", file=sys.stderr)
     return status
