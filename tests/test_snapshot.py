@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -31,7 +32,7 @@ from bot.ingest.snapshot import (
 from bot.models import TextQuality, Topic, UpsertReport
 from bot.summarize import find_code_url
 from store.sqlite import SqliteStore
-from tests.support import ROOT, run_paperbot
+from tests.support import ROOT, FakeClock, run_paperbot
 
 SAMPLE = ROOT / "tests" / "fixtures" / "snapshot" / "sample.jsonl"
 TOPICS = [
@@ -69,9 +70,14 @@ class QuietProgress:
         pass
 
 
+# Every store gets the same injected clock, so two imports of the same file give equal papers,
+# `added_at` included, however long the imports take.
+START = datetime(2025, 6, 2, 9, 0, tzinfo=timezone.utc)
+
+
 @pytest.fixture
 async def store(tmp_path):
-    opened = await SqliteStore.open(tmp_path / "store.db")
+    opened = await SqliteStore.open(tmp_path / "store.db", clock=FakeClock(START))
     await opened.upsert_topics(TOPICS)
     yield opened
     await opened.close()
@@ -542,7 +548,7 @@ def test_files_are_dispatched_by_name_then_content(tmp_path):
 
 
 async def test_the_worker_process_gives_the_same_import_as_parsing_here(store, tmp_path):
-    here = await SqliteStore.open(tmp_path / "here.db")
+    here = await SqliteStore.open(tmp_path / "here.db", clock=FakeClock(START))
     await here.upsert_topics(TOPICS)
     try:
         expected = await load(here, SAMPLE, parse_in_worker=False)
