@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -369,6 +370,92 @@ def test_wrong_types_are_malformed_lines(fields, reason):
     with pytest.raises(snapshot.MalformedLine) as caught:
         paper_from_record(record(**fields))
     assert caught.value.reason == reason
+
+
+# --- one bad line never sinks the import, in this process or in the worker -------------------
+
+# Each of these lines once aborted the whole import (a rolled-back batch and a traceback).
+HOSTILE_LINES = {
+    "version overflowing SQLite": (
+        record(versions=[{"version": "v99999999999999999999999", "created": "Wed, 1 Jan 2025 10:00:00 GMT"}]),
+        "invalid version",
+    ),
+    "id version overflowing SQLite": (record(id="2501.00002v99999999999999999999999"), "invalid version"),
+    "version longer than int() reads": (record(versions=[{"version": "v" + "9" * 5000}]), "invalid version"),
+    "lone surrogate in the title": (record(title="Lone \ud800 surrogate"), "invalid Unicode (a lone surrogate escape)"),
+    "lone surrogate in a name": (record(authors="A. Author, B. \udc00 Author"), "invalid Unicode (a lone surrogate escape)"),
+}
+
+
+@pytest.mark.parametrize("in_worker", [False, True], ids=["here", "worker"])
+@pytest.mark.parametrize("kind", sorted(HOSTILE_LINES))
+async def test_a_hostile_line_is_a_skipped_line_with_its_reason(store, tmp_path, kind, in_worker):
+    hostile, reason = HOSTILE_LINES[kind]
+    lines = [record(id="2501.00001", title="A good paper before"), {**hostile, "id": hostile["id"].replace("00001", "00002")},
+             record(id="2501.00003", title="A good paper after")]  # fmt: skip
+    path = write_lines(tmp_path / "hostile.jsonl", lines)
+    report = await load(store, path, parse_in_worker=in_worker)
+    assert {reason: s.sample for reason, s in report.skipped.items()} == {reason: [2]}
+    assert (report.papers, report.new) == (2, 2)
+    assert {p.arxiv_id for p in await store.search("good paper", limit=10)} == {"2501.00001", "2501.00003"}
+
+
+FAULT = """\
+# Injected by the test into every Python process started with this directory on PYTHONPATH
+# (so into the snapshot worker): reading the paper titled "explode" fails in a way nobody foresaw.
+import bot.ingest.snapshot as snapshot
+
+_real = snapshot.paper_from_record
+
+
+def paper_from_record(record, matchers=()):
+    if isinstance(record, dict) and record.get("title") == "explode":
+        raise ZeroDivisionError("injected")
+    return _real(record, matchers)
+
+
+snapshot.paper_from_record = paper_from_record
+"""
+
+
+@pytest.mark.parametrize("in_worker", [False, True], ids=["here", "worker"])
+async def test_any_other_failure_on_one_line_is_a_skip_with_its_reason(store, tmp_path, monkeypatch, in_worker):
+    if in_worker:
+        faults = tmp_path / "faults"
+        faults.mkdir()
+        (faults / "sitecustomize.py").write_text(FAULT)
+        monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(faults), os.environ.get("PYTHONPATH")])))
+    else:
+        monkeypatch.setattr(snapshot, "paper_from_record", snapshot.paper_from_record)  # restored after the test
+        exec(FAULT, {})
+    lines = [record(id="2501.00001"), record(id="2501.00002", title="explode"), record(id="2501.00003")]
+    report = await load(store, write_lines(tmp_path / "s.jsonl", lines), parse_in_worker=in_worker)
+    assert {reason: s.sample for reason, s in report.skipped.items()} == {"unexpected error (ZeroDivisionError)": [2]}
+    assert report.new == 2 and await store.paper_count() == 2
+
+
+async def test_nul_and_control_characters_are_removed_and_huge_fields_cut(store, tmp_path):
+    huge = "Reward models for VLMs " * 500_000  # 11.5 MB
+    lines = [
+        record(id="2501.00001", title="Null\u0000 bytes\u001b[31m in a title", abstract="Tab\tand\u0007 bell"),
+        record(id="2501.00002", title=huge, abstract=huge, comments=huge),
+        record(id="2501.00003", title="An ordinary paper"),
+    ]
+    report = await load(store, write_lines(tmp_path / "s.jsonl", lines))
+    assert report.skipped == {} and report.new == 3
+    nul = await store.get("2501.00001")
+    assert (nul.title, nul.abstract) == ("Null bytes[31m in a title", "Tab and bell")
+    big = await store.get("2501.00002")
+    assert len(big.title) <= 1_000 and big.title.startswith("Reward models") and big.title.endswith("Reward…")
+    assert len(big.abstract) <= 10_000 and len(big.comment) <= 2_000
+    assert {change: cut.sample for change, cut in report.cut.items()} == {
+        "control characters removed from title": [1],
+        "control characters removed from abstract": [1],
+        "title cut to 1,000 characters": [2],
+        "abstract cut to 10,000 characters": [2],
+        "comment cut to 2,000 characters": [2],
+    }
+    assert "kept 1 with title cut to 1,000 characters: line 2" in report.details()
 
 
 # --- streaming and interruptions -------------------------------------------------------------

@@ -39,6 +39,7 @@ from pathlib import Path, PurePath
 from bot.arxiv_ids import parse_arxiv_id
 from bot.ingest.errors import IngestError
 from bot.models import Notes, Paper, TextQuality, Topic, UpsertReport
+from bot.paper_limits import MAX_VERSION, limit_paper
 from bot.ports import PaperStore
 from bot.summarize import _strip_trailing as strip_url_punctuation
 from bot.textfix import NotTextError, decode_text, repair_lines, worst
@@ -564,7 +565,10 @@ def _paper(item: _Item, doc: _Document, parser: _Parser, topic: Topic) -> Paper:
         parser.warn(f"ignored text among the item's links: {_quoted(leftover.strip())}", item.number)
     title = _title(title_part, item, parser, truncated_hint)
     paper_url = links.get("paper")
-    parsed_id = parse_arxiv_id(strip_url_punctuation(paper_url)) if paper_url else None
+    try:
+        parsed_id = parse_arxiv_id(strip_url_punctuation(paper_url)) if paper_url else None
+    except ValueError:  # a version of thousands of digits: more than int() reads
+        parsed_id = None
     if parsed_id is None:
         found = f" (found {_quoted(paper_url)})" if paper_url else ""
         raise parser.error(
@@ -572,11 +576,17 @@ def _paper(item: _Item, doc: _Document, parser: _Parser, topic: Topic) -> Paper:
             item.number,
             None if links else truncated_hint,
         )
+    if (parsed_id.version or 1) > MAX_VERSION:
+        raise parser.error(
+            f"item {_quoted(title)}: version {_clip(str(parsed_id.version), 20)} in its [[Paper]] link "
+            f"is not an arXiv version (at most {MAX_VERSION:,})",
+            item.number,
+        )
     section = _section_for(links.get("tldr"), item, doc, parser)
     notes, notes_lines = _notes(section, parser) if section else (None, [])
     abstract_lines = section.parts[_ABSTRACT].body if section and _ABSTRACT in section.parts else []
     quality = worst(line.quality for line in [*item.lines, *abstract_lines, *notes_lines])
-    return Paper(
+    paper = Paper(
         arxiv_id=parsed_id.arxiv_id,
         version=parsed_id.version or 1,
         title=title,
@@ -587,6 +597,10 @@ def _paper(item: _Item, doc: _Document, parser: _Parser, topic: Topic) -> Paper:
         topics=(topic.name,),
         notes=(notes,) if notes else (),
     )
+    paper, changes = limit_paper(paper)
+    for change in changes:
+        parser.warn(change, item.number)
+    return paper
 
 
 def _item_links(item: _Item) -> tuple[dict[str, str], list[str]]:

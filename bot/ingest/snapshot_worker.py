@@ -97,4 +97,4 @@ def _next_message(out: multiprocessing.Queue, worker, name: str):
 def _copy_counters(source, target) -> None:
     target.lines, target.papers, target.blank_lines = source.lines, source.papers, source.blank_lines
     target.bytes_read = source.bytes_read
-    target.skipped, target.topic_matches = source.skipped, source.topic_matches
+    target.skipped, target.topic_matches, target.cut = source.skipped, source.topic_matches, source.cut
