@@ -26,7 +26,15 @@ the store can keep a clean copy over a worse one.
 
 Topic names: the heading's terms (or `--topic`) made into a slug: NFKC,
 lowercase, every run of characters that are not letters or digits becomes one
-`-`, no `-` at either end (`reward model+vlm` -> `reward-model-vlm`).
+`-`, no `-` at either end (`reward model+vlm` -> `reward-model-vlm`). The
+generator's other headings have no terms: `# Paper List from BIB File: x.bib`
+takes the BIB file's name, unless that is a temporary one (`tmpxv1owcwg.bib`),
+and then, like a bare `# Paper List`, the list's own file name; the import
+report says where the name came from (`topic_source`).
+
+A list with no items but its `# TLDR/Notes` part is what the generator writes
+when the survey found nothing: it imports as 0 papers and changes nothing. A
+heading alone is a cut file and is refused.
 """
 
 from __future__ import annotations

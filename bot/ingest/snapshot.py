@@ -8,7 +8,9 @@ several GB) gives exactly that in one file, so it needs an importer that:
 - streams: the file is read line by line (gzip recognised by its magic bytes
   or a `.gz` suffix) and written in batches of `BATCH_SIZE` papers, one store
   transaction each, so memory stays flat whatever the file size;
-- never lets one bad line sink a multi-GB import: a malformed line is skipped
+- never lets one bad line sink a multi-GB import: a malformed line (and any
+  other failure on one line: a version too large to store, a lone `\ud800`
+  escape that cannot be written as UTF-8, an error nobody foresaw) is skipped
   and counted by reason, with the first `SAMPLE_LINES` line numbers of each
   reason (not all of them: that list would grow with the file). Only a file
   that is not a snapshot at all (binary, unreadable, or its first
@@ -33,7 +35,9 @@ Unicode (`Bal\\'azs` -> Balázs), as the arXiv API spells them; `categories`
 split on whitespace; `code_url` is the best code link in the abstract or the
 comments (`bot.summarize.find_code_url`, on the unwrapped text so a URL cut by
 a line wrap is found whole); non-ASCII text is checked for mojibake
-(`bot.textfix`) and the paper marked with its quality.
+(`bot.textfix`) and the paper marked with its quality; finally the paper is
+brought within `bot.paper_limits` (control characters removed, oversized
+fields cut), and the report lists such papers by change and line.
 
 Interruptions (Ctrl-C, a crash, a full disk): every batch is its own
 transaction, so the store holds the batches committed before the interruption
@@ -62,7 +66,7 @@ from bot.ingest.arxiv_query import PaperTokens, TopicMatcher, compile_topic
 from bot.ingest.errors import IngestError
 from bot.models import Paper, TextQuality, Topic, UpsertReport
 from bot.paper_limits import MAX_VERSION, limit_paper
-from bot.progress import Progress, track
+from bot.progress import MB, Progress, track
 from bot.summarize import find_code_url
 from bot.textfix import repair_text, worst
 
@@ -227,7 +231,8 @@ async def import_snapshot(
     decide membership (see `matching_topics`). `store` is a `PaperStore`;
     its `bulk_upsert` is used when it has one (it overlaps parsing a batch
     with indexing the previous one), else one `upsert_papers` per batch.
-    Progress goes to `progress` (default: `bot.progress.track`, in bytes).
+    Progress goes to `progress` (default: `bot.progress.track`, in MB of the file read: compressed
+    bytes for gzip).
     Parsing runs in a worker process for files of `WORKER_MIN_BYTES` or more
     (`parse_in_worker` forces the choice): see `bot.ingest.snapshot_worker`.
 
@@ -250,7 +255,7 @@ async def import_snapshot(
             batches = _batches(SnapshotReader(source, name, topics, counters), batch_size)
         with contextlib.ExitStack() as stack:
             if progress is None:
-                progress = stack.enter_context(track(f"import {Path(name).name}", total=size, unit="bytes"))
+                progress = stack.enter_context(track(f"import {Path(name).name}", total=size, unit=MB))
             reporting = _reporting(batches, counters, progress, on_batch)
             # Closed at once on an error or Ctrl-C, so a worker process never outlives its import.
             async with contextlib.aclosing(batches), contextlib.aclosing(reporting):
