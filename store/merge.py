@@ -44,7 +44,7 @@ def date_precision(date: str | None) -> int:
     return date.count("-") + 1 if date else 0
 
 
-def within_limits(paper: Paper) -> Paper:
+def _within_limits(paper: Paper) -> Paper:
     """`paper` as `bot.paper_limits` allows it into the store; a warning says what was cut."""
     limited, changes = limit_paper(paper)
     if changes:
@@ -77,7 +77,7 @@ class PaperState:
     @classmethod
     def fresh(cls, paper: Paper, added_at: str) -> "PaperState":
         """The state of a paper the store has never seen (its id is assigned later)."""
-        paper = within_limits(paper)
+        paper = _within_limits(paper)
         state = cls(
             (None, paper.arxiv_id, paper.version, paper.title, paper.abstract, tuple(paper.authors),
              paper.published or "", paper.updated, tuple(paper.categories), paper.comment,
@@ -233,7 +233,7 @@ def merge_batch(
                 new_ids.append(key)
                 continue
             states[key] = state
-        if state.absorb(fresh_state.incoming):
+        if state.absorb(fresh_state.incoming):  # type: ignore[arg-type]  # set by `fresh`
             updated += 1
         else:
             unchanged += 1

@@ -129,10 +129,11 @@ class SnapshotImport:
 
     `lines` counts every line read (blank ones included), `papers` the lines
     that became papers (`new + updated + unchanged`), `skipped` the malformed
-    lines by reason, `cut` the papers kept but brought within `bot.paper_limits`
-    (control characters removed, a field cut), by change. `topic_matches` is how many papers of the file belong to
-    each topic (already stored memberships included; the store only adds the
-    missing ones). `elapsed` is the wall time of the whole import in seconds.
+    lines by reason, `cut` the papers kept but brought within
+    `bot.paper_limits` (control characters removed, a field cut), by change.
+    `topic_matches` is how many papers of the file belong to each topic
+    (already stored memberships included; the store only adds the missing
+    ones). `elapsed` is the wall time of the whole import in seconds.
     """
 
     filename: str
@@ -440,7 +441,7 @@ class SnapshotReader:
                         raise MalformedLine(LONE_SURROGATE)
                     paper, changes = limit_paper(paper)
                 except Exception as error:  # noqa: BLE001 - one line must never sink the import
-                    reason = error.reason if isinstance(error, MalformedLine) else f"unexpected error ({type(error).__name__})"
+                    reason = _skip_reason(error)
                     if reason == _BLANK:
                         counters.blank_lines += 1
                     else:
@@ -486,6 +487,10 @@ _decode_json = json.JSONDecoder().decode
 # A lone surrogate (`"\ud800"`) decodes from JSON but cannot be stored as UTF-8; only
 # such an escape can put one in the text, so only lines with one are checked.
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _skip_reason(error: Exception) -> str:
+    return error.reason if isinstance(error, MalformedLine) else f"unexpected error ({type(error).__name__})"
 
 
 def _encodable(paper: Paper) -> bool:
