@@ -101,7 +101,8 @@ def test_chinese_notes_full_of_english_terms_still_count_as_chinese():
     assert parse_notes_answer(json.dumps(notes, ensure_ascii=False), "zh")["headline"].startswith("多模态")
 
 
-# Real notes, copied from the survey tool's lists (the seed sample and survey-agent/ outputs).
+# Sections of real notes (two papers', some cut to their first sentences), copied from the survey
+# tool's lists: the seed sample and its survey-agent/ outputs.
 REAL_ZH = {
     "headline": "推理时用过程奖励引导VLM智能体实现GUI导航",
     "motivation": (
