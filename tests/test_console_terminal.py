@@ -201,12 +201,12 @@ async def test_escape_sequences_in_stored_titles_and_in_input_are_never_printed_
     async with open_store(Runtime(db_path=str(tmp_path / "p.db"), config=FileConfig())) as store:
         await store.upsert_papers([make_paper("2506.00077", ("hostile",), title=HOSTILE)])
         console = ConsoleAdapter(CommandRouter(build_service(store, FileConfig())), stdout=out)
-        shown = await console.say("/paper show 2506.00077")
-        assert "\x1b" in shown.text  # the reply keeps the data; only the terminal is protected
+        # The store strips some controls on write (not C1's one-byte CSI, nor what older versions stored).
+        await console.say("/paper show 2506.00077")
         await console.say("/paper lates\x1b[2J\x1b]0;owned\x07")
         await console.say("hello \x1b[31m")
     printed = out.getvalue()
-    assert "Evil ?]0;owned?title ?[2J" in printed and "Unknown command" in printed
+    assert "Evil " in printed and "Unknown command 'lates?[2J?]0;owned?'" in printed
     assert not any(ch in printed for ch in "\x1b\x07\x9b\x00\x7f\r")
 
 
