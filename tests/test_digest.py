@@ -7,6 +7,7 @@ adapter as the channel); only time is simulated, so ten weeks take well under a 
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -221,9 +222,10 @@ async def test_ten_weeks_of_daily_papers_every_paper_once_one_digest_a_week(bot)
 
 async def test_schedules_follow_local_time_across_a_dst_change(bot):
     # Europe/Berlin leaves summer time on Sunday 2025-10-26.
+    start = datetime(2025, 10, 13, 12, tzinfo=UTC)
+    bot.clock.set(start)  # after Monday's fire: the first digest is the next week's
     await bot.subscribe(when="mon 09:00", timezone="Europe/Berlin")
     fires = []
-    start = datetime(2025, 10, 13, 12, tzinfo=UTC)
     for day in range(0, 28):
         bot.clock.set(start + timedelta(days=day))
         await bot.add_papers(1)
@@ -331,3 +333,160 @@ async def test_digest_command_previews_without_recording(chat):
     assert await chat.store.deliveries(1) == []
     no_subscription = await chat.chat_member.say("/paper digest vlm")
     assert "Preview" in no_subscription.text
+
+
+# --- exactly once: the window is commit order, not the clock ------------------------------------
+
+
+async def test_papers_committed_at_every_offset_around_a_fire_land_in_exactly_one_digest(bot, tmp_path):
+    await bot.subscribe(max_papers=50)
+    arrived = {}
+    bot.clock.set(MONDAY - timedelta(seconds=1))
+    arrived["the second before"] = await bot.add_papers(1)
+    bot.clock.set(MONDAY)
+    arrived["same second, before the read"] = await bot.add_papers(1)
+    await bot.engine.run_due()  # the digest reads the store at 09:00:00
+    arrived["same second, after the read"] = await bot.add_papers(1)
+    bot.clock.set(MONDAY + timedelta(milliseconds=700))
+    arrived["0.7 s after, same second"] = await bot.add_papers(1)
+    # Another process's import stamped its rows before the fire but committed after the read.
+    slow_writer = await SqliteStore.open(tmp_path / "digest.db", clock=FakeClock(MONDAY - timedelta(seconds=5)))
+    await slow_writer.upsert_papers([make_paper("2506.09999", ("rm",))])
+    await slow_writer.close()
+    arrived["stamped before, committed after"] = ["2506.09999"]
+    bot.clock.set(MONDAY + timedelta(seconds=1))
+    arrived["the second after"] = await bot.add_papers(1)
+    first_digest = set(bot.posted_ids())
+
+    bot.clock.set(MONDAY + timedelta(days=7))
+    await bot.engine.run_due()
+    posted = bot.posted_ids()
+    everything = [paper for papers in arrived.values() for paper in papers]
+    assert sorted(posted) == sorted(everything), {what: [p for p in papers if p not in posted] for what, papers in arrived.items()}
+    assert len(posted) == len(set(posted))
+    assert first_digest == set(arrived["the second before"] + arrived["same second, before the read"])
+    deliveries = await bot.store.deliveries(1)
+    assert [d.until_seq for d in deliveries] == [2, 6]
+
+
+async def test_a_new_version_of_a_posted_paper_is_not_news_but_a_new_topic_is(bot):
+    await bot.subscribe("rm", max_papers=50)
+    await bot.subscribe("vlm", OTHER_CHANNEL, max_papers=50)
+    bot.clock.set(MONDAY - timedelta(days=1))
+    [paper] = await bot.add_papers(1, ("rm",))
+    bot.clock.set(MONDAY)
+    await bot.engine.run_due()
+    bot.clock.set(MONDAY + timedelta(days=1))
+    await bot.store.upsert_papers([replace(make_paper(paper, ("rm", "vlm")), version=2)])
+    bot.clock.set(MONDAY + timedelta(days=7))
+    await bot.engine.run_due()
+    assert bot.posted_ids(PAPERS_CHANNEL) == [paper]  # v2 is the same paper: posted once
+    assert bot.posted_ids(OTHER_CHANNEL) == [paper]  # it joined vlm this week: news there
+
+
+# --- the store failing between send and record, and while delivering ----------------------------
+
+
+class ReadOnlyAfterPosting:
+    """The console, then the store turns read-only (a real SQLite error on the record write)."""
+
+    name = "console"
+
+    def __init__(self, console: ConsoleAdapter, store: SqliteStore) -> None:
+        self.console, self.store = console, store
+
+    async def post_digest(self, subscription, reply, key):
+        ids = await self.console.post_digest(subscription, reply, key)
+        await self.store._conn.execute("PRAGMA query_only = ON")
+        return ids
+
+    async def find_digest(self, subscription, key):
+        return None
+
+
+async def writable_again(store: SqliteStore) -> None:
+    await store._conn.execute("PRAGMA query_only = OFF")
+
+
+async def test_a_digest_posted_but_not_recorded_is_recorded_later_and_never_resent(bot, caplog):
+    subscription = await bot.subscribe()
+    bot.clock.set(MONDAY - timedelta(days=1))
+    ids = await bot.add_papers(2)
+    bot.engine.adapters["console"] = ReadOnlyAfterPosting(bot.console, bot.store)
+    bot.clock.set(MONDAY + timedelta(minutes=1))
+    caplog.set_level("INFO")
+    await bot.engine.run_due()
+    assert sorted(bot.posted_ids()) == sorted(ids)
+    assert "was posted but could not be recorded" in caplog.text and "readonly" in caplog.text
+    assert "failed unexpectedly" not in caplog.text and "Traceback" not in caplog.text
+    assert (await bot.store.delivery(subscription.id, "2025-W23")).state == "claimed"
+
+    bot.clock.set(MONDAY + timedelta(minutes=15))  # the sweep, store still read-only
+    await bot.engine.run_due()
+    await bot.engine.reconcile()
+    assert len(bot.posts()) == 1
+
+    await writable_again(bot.store)
+    bot.clock.set(MONDAY + timedelta(minutes=30))
+    await bot.engine.run_due()
+    delivery = await bot.store.delivery(subscription.id, "2025-W23")
+    assert delivery.state == "sent" and delivery.message_ids == ("console-1",)
+    assert (await bot.store.get_subscription(subscription.id)).failing is None
+    # A restart (a new engine) finds nothing to settle and posts nothing again.
+    restarted = DigestEngine(bot.store, {"console": bot.console}, TOPICS, clock=bot.clock)
+    await restarted.reconcile()
+    await restarted.run_due()
+    assert len(bot.posts()) == 1
+
+
+async def test_a_record_still_failing_at_stop_is_tried_once_more(bot):
+    subscription = await bot.subscribe()
+    bot.clock.set(MONDAY - timedelta(days=1))
+    await bot.add_papers(1)
+    bot.engine.adapters["console"] = ReadOnlyAfterPosting(bot.console, bot.store)
+    bot.clock.set(MONDAY)
+    await bot.engine.run_due()
+    await writable_again(bot.store)
+    await bot.engine.stop()
+    assert (await bot.store.delivery(subscription.id, "2025-W23")).state == "sent"
+
+
+async def test_a_store_failure_while_delivering_is_one_line_and_marks_the_subscription_failing(bot, caplog):
+    subscription = await bot.subscribe()
+    bot.clock.set(MONDAY - timedelta(days=1))
+    ids = await bot.add_papers(1)
+    await bot.store._conn.execute("PRAGMA query_only = ON")  # the claim is refused: "attempt to write a readonly database"
+    caplog.set_level("INFO")
+    for minute in range(3):  # the per-fire job and the sweeps keep trying
+        bot.clock.set(MONDAY + timedelta(minutes=minute))
+        await bot.engine.run_due()
+    records = [r for r in caplog.records if "digest for rm" in r.getMessage()]
+    assert [r.levelname for r in records] == ["ERROR", "INFO", "INFO"]
+    assert "readonly database" in records[0].getMessage() and "make the store file and its directory writable" in records[0].getMessage()
+    assert not any(r.exc_info for r in caplog.records) and "failed unexpectedly" not in caplog.text
+    assert bot.posts() == []
+
+    await writable_again(bot.store)
+    bot.clock.set(MONDAY + timedelta(minutes=15))
+    await bot.engine.run_due()
+    assert bot.posted_ids() == ids
+
+
+async def test_a_subscription_whose_claims_the_store_refuses_is_marked_failing_until_it_works(bot):
+    subscription = await bot.subscribe()
+    bot.clock.set(MONDAY - timedelta(days=1))
+    ids = await bot.add_papers(1)
+    # Only the claim is refused (the way a nearly full disk refuses a new row but takes an update).
+    await bot.store._conn.execute(
+        "CREATE TEMP TRIGGER refuse_claims BEFORE INSERT ON deliveries BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+    )
+    bot.clock.set(MONDAY)
+    await bot.engine.run_due()
+    failing = await bot.store.get_subscription(subscription.id)
+    assert failing.failing == f"the store {bot.store.path} failed: database or disk is full (free disk space where the store is)"
+    assert failing.failing_since == "2025-06-02T09:00:00Z"
+    await bot.store._conn.execute("DROP TRIGGER temp.refuse_claims")
+    bot.clock.set(MONDAY + timedelta(minutes=15))
+    await bot.engine.run_due()
+    assert bot.posted_ids() == ids
+    assert (await bot.store.get_subscription(subscription.id)).failing is None
