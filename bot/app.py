@@ -110,7 +110,8 @@ async def build_digest_core(
     topics = {item.topic.name: item.topic for item in await store.topics()}
     engine = DigestEngine(
         store, {}, topics, clock=runtime.clock,
-        max_lateness=timedelta(hours=config.digest.max_lateness_hours), on_step=on_step,
+        max_lateness=timedelta(hours=config.digest.max_lateness_hours),
+        stop_grace=timedelta(seconds=config.digest.stop_grace_seconds), on_step=on_step,
     )
     subscriptions = SubscriptionService(
         service, engine, default_timezone=config.timezone, default_language=config.tldr_lang,
@@ -230,16 +231,26 @@ async def run_bot(
     async with open_store(runtime) as store:
         bot = await assemble(runtime, store, stdin=stdin, stdout=stdout, on_console_eof=stop.set, on_step=on_step)
         started: list[ChatAdapter] = []
+        # Start-up delivers missed digests; a stop meanwhile must not wait for all of them.
+        stopping = asyncio.ensure_future(stop.wait())
+        starting: asyncio.Future | None = None
         try:
             for adapter in bot.adapters.values():
                 await adapter.start()
                 started.append(adapter)
-            await bot.scheduler.start()
-            log.info("paperbot running with %s; store %s", ", ".join(bot.adapters), runtime.db_path)
-            await stop.wait()
+            starting = asyncio.ensure_future(bot.scheduler.start())
+            await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            if starting.done():
+                starting.result()
+                log.info("paperbot running with %s; store %s", ", ".join(bot.adapters), runtime.db_path)
+                await stopping
         finally:
             log.info("stopping")
             await bot.scheduler.shutdown()
+            tasks = [task for task in (starting, stopping) if task is not None]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
             for adapter in reversed(started):
                 try:
                     await adapter.stop()

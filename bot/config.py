@@ -136,6 +136,9 @@ class SubscriptionConfig(_Strict):
 class DigestConfig(_Strict):
     max_lateness_hours: float = Field(48.0, ge=0)  # a digest missed by more than this is skipped, not sent late
     default_when: str = "mon 09:00"
+    # At a stop, how long a digest being posted may take to finish; keep it below the
+    # supervisor's kill timeout (Docker: 10 s) so the post is recorded, not resent.
+    stop_grace_seconds: float = Field(8.0, ge=0, le=300)
 
     _when_is_valid = field_validator("default_when")(_check_when)
 
