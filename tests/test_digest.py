@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from adapters.console import ConsoleAdapter
+from adapters.console import CONSOLE_CHANNEL, ConsoleAdapter
 from bot.commands import CommandRouter
 from bot.digest import DigestEngine
 from bot.models import ChannelRef, PaperListReply, Subscription, Topic
@@ -490,3 +490,62 @@ async def test_a_subscription_whose_claims_the_store_refuses_is_marked_failing_u
     await bot.engine.run_due()
     assert bot.posted_ids() == ids
     assert (await bot.store.get_subscription(subscription.id)).failing is None
+
+
+async def test_subscribing_twice_says_already_subscribed_with_the_schedule(chat):
+    chat.clock.set(MONDAY + timedelta(hours=1))
+    done = await chat.chat_admin.say("/paper subscribe rm mon 09:00 Europe/Berlin")
+    assert "Next digest: 2025-06-09 09:00 Europe/Berlin." in done.text  # on the subscription's clock
+    again = await chat.chat_admin.say("/paper subscribe rm")
+    assert "Already subscribed: rm digests here, mon 09:00 Europe/Berlin; next digest 2025-06-09 09:00 Europe/Berlin." in again.text
+    assert "/paper subscribe rm <when>" in again.text
+    same = await chat.chat_admin.say("/paper subscribe rm mon 09:00 Europe/Berlin")
+    assert "Already subscribed" in same.text
+    changed = await chat.chat_admin.say("/paper subscribe rm daily 07:30")
+    assert "Subscribed: rm digests here, daily 07:30 UTC" in changed.text
+    assert [s.when for s in await chat.store.subscriptions()] == ["daily 07:30"]
+
+
+async def test_a_config_subscription_is_managed_by_the_config_file_not_from_chat(chat):
+    configured = [
+        Subscription(id=0, channel=OTHER_CHANNEL, topic="vlm", source="config"),
+        Subscription(id=0, channel=CONSOLE_CHANNEL, topic="rm", source="config"),
+    ]
+    service = SubscriptionService(PaperService(chat.store), chat.engine, config_source="config/team.toml", configured=configured)
+    await service.sync_config()
+    router = CommandRouter(PaperService(chat.store), service)
+    admin = ConsoleAdapter(router, stdout=io.StringIO(), is_admin=True)
+    for command in ("/paper unsubscribe rm", "/paper subscribe rm daily 08:00", "/paper subscribe rm"):
+        reply = await admin.say(command)
+        assert "The rm digest here is managed by the config file config/team.toml ([[subscriptions]] #2)." in reply.text
+        assert "Change or remove it there and restart the bot." in reply.text
+    [kept] = await chat.store.subscriptions(CONSOLE_CHANNEL)
+    assert (kept.when, kept.source) == ("mon 09:00", "config")
+
+
+async def test_a_subscription_gone_from_the_config_keeps_its_history_and_comes_back_without_reposting(chat):
+    configured = [Subscription(id=0, channel=PAPERS_CHANNEL, topic="rm", source="config")]
+    service = SubscriptionService(PaperService(chat.store), chat.engine, configured=configured)
+    await service.sync_config()
+    chat.clock.set(MONDAY - timedelta(days=1))
+    first = await chat.add_papers(2)
+    chat.clock.set(MONDAY)
+    await chat.engine.run_due()
+    [subscription] = await chat.store.subscriptions()
+
+    chat.clock.set(MONDAY + timedelta(days=1))
+    await service.sync_config([])  # the entry was deleted from the file
+    assert await chat.store.subscriptions() == []
+    assert [d.period for d in await chat.store.deliveries(subscription.id)] == ["2025-W23"]
+    chat.clock.set(MONDAY + timedelta(days=3))
+    while_away = await chat.add_papers(1)
+
+    chat.clock.set(MONDAY + timedelta(days=10))
+    await service.sync_config(configured)  # and put back
+    [back] = await chat.store.subscriptions()
+    assert back.id == subscription.id and [d.period for d in await chat.store.deliveries(back.id)] == ["2025-W23"]
+    fresh = await chat.add_papers(1)
+    chat.clock.set(MONDAY + timedelta(days=14))
+    await chat.engine.run_due()
+    assert sorted(chat.posted_ids()) == sorted(first + fresh)  # nothing reposted; the gap is not news
+    assert while_away[0] not in chat.posted_ids()
