@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 import sys
 from datetime import datetime, timedelta, timezone
@@ -139,10 +140,11 @@ async def run_service(db: Path, config: Path, now: datetime, env: dict[str, str]
     return process.returncode, "".join(lines)
 
 
-async def paperbot_status(db: Path, config: Path) -> dict:
+async def paperbot_status(db: Path, config: Path, env: dict[str, str]) -> dict:
+    """`paperbot status --json` in the bot's environment (without it, the webhook is undeliverable: exit 1)."""
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "--db", str(db), "--config", str(config), "status", "--json", cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, **env}, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
     stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=120)
     assert process.returncode == 0, stderr.decode()
@@ -178,7 +180,7 @@ async def test_a_kill_at_each_step_of_a_delivery_loses_nothing(tmp_path, platfor
         assert len(digests[0]) == 12  # every paper of the example list
         assert target.violations() == []
 
-        status = await paperbot_status(db, config)
+        status = await paperbot_status(db, config, env)
         [subscription] = status["subscriptions"]
         assert subscription["last_delivery"]["period"] == "2025-W23"
         assert subscription["last_delivery"]["state"] == "sent" and subscription["failing"] is None
@@ -255,7 +257,7 @@ async def test_sigterm_while_a_digest_is_posted_lets_the_post_finish_and_records
         release.set()  # the platform answers while the stop waits for it
         assert await service.exit_code() == 0, service.log
         assert "waiting up to 20 s for the digest being delivered" in service.log
-        assert (await paperbot_status(db, config))["pending"] == []
+        assert (await paperbot_status(db, config, target.env()))["pending"] == []
 
         code, log = await run_service(db, config, MONDAY + timedelta(hours=2), target.env())
         assert code == 0, log
@@ -274,7 +276,7 @@ async def test_sigterm_gives_a_post_that_never_answers_a_bounded_wait(tmp_path):
         service.process.send_signal(signal.SIGTERM)
         assert await service.exit_code() == 0, service.log
         assert "stopped while posting it" in service.log
-        status = await paperbot_status(db, config)
+        status = await paperbot_status(db, config, target.env())
         assert [d["period"] for d in status["pending"]] == ["2025-W23"]
         release.set()
         # Nobody knows whether the platform kept that post (the first of the digest's messages);
@@ -283,6 +285,6 @@ async def test_sigterm_gives_a_post_that_never_answers_a_bounded_wait(tmp_path):
         assert code == 0, log
         cut_short, resent = target.digests()
         assert set(cut_short) < set(resent) and len(resent) == 12
-        assert (await paperbot_status(db, config))["pending"] == []
+        assert (await paperbot_status(db, config, target.env()))["pending"] == []
     finally:
         await target.stop()
