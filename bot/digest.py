@@ -289,7 +289,7 @@ class DigestEngine:
             # Posted: it must never be posted again. Kept until the store takes the write.
             self._unrecorded[key] = (tuple(message_ids), sent_at)
             if isinstance(error, Exception):
-                await self._failed(subscription, error, f"{key.period} was posted but could not be recorded (kept; recorded once the store allows, never reposted)")
+                await self._failed(subscription, error, "was posted but could not be recorded (kept; recorded once the store allows, never reposted)", key.period)
                 return
             raise
         await self._succeeded(subscription)
@@ -347,8 +347,9 @@ class DigestEngine:
             log.exception("%s %s: failed unexpectedly; will retry", what, outcome)
         return message
 
-    async def _failed(self, subscription: Subscription, error: Exception, outcome: str) -> None:
-        message = self._log_failure(subscription.id, f"digest for {self._where(subscription)}", error, outcome)
+    async def _failed(self, subscription: Subscription, error: Exception, outcome: str, period: str = "") -> None:
+        what = f"digest {period} for {self._where(subscription)}" if period else f"digest for {self._where(subscription)}"
+        message = self._log_failure(subscription.id, what, error, outcome)
         if subscription.failing == message:
             return
         try:
@@ -381,7 +382,7 @@ class DigestEngine:
                 try:
                     await self._reconcile_one(subscription, delivery, now)
                 except Exception as error:
-                    await self._failed(subscription, error, f"{delivery.period} not reconciled")
+                    await self._failed(subscription, error, "not reconciled", delivery.period)
 
     async def _reconcile_one(self, subscription: Subscription, delivery: Delivery, now: datetime) -> None:
         where = self._where(subscription)
