@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -16,10 +17,12 @@ from adapters.console import CONSOLE_CHANNEL, ConsoleAdapter
 from bot.commands import CommandRouter
 from bot.digest import DigestEngine
 from bot.models import ChannelRef, PaperListReply, Subscription, Topic
+from bot.scheduler import BotScheduler
 from bot.service import PaperService
 from bot.subscriptions import SubscriptionService
 from store.sqlite import SqliteStore
 from tests.support import FakeClock, make_paper
+from tests.test_schedule import returns_within
 
 UTC = timezone.utc
 # Monday 2025-06-02 09:00 UTC is a fire time of "mon 09:00".
@@ -549,3 +552,16 @@ async def test_a_subscription_gone_from_the_config_keeps_its_history_and_comes_b
     await chat.engine.run_due()
     assert sorted(chat.posted_ids()) == sorted(first + fresh)  # nothing reposted; the gap is not news
     assert while_away[0] not in chat.posted_ids()
+
+
+async def test_the_bot_starts_with_a_schedule_whose_last_fire_was_in_a_repeated_hour(bot):
+    # `when = "30 1 1 11 * America/New_York"` hung `paperbot run` through November 2026:
+    # 2026-11-01 01:30 happened twice there, and the catch-up looked for the fire before now.
+    await bot.subscribe(when="30 1 1 11 *", timezone="America/New_York")
+    bot.clock.set(datetime(2026, 11, 28, 20, tzinfo=UTC))
+    scheduler = BotScheduler(bot.engine)
+    with returns_within(20):
+        await scheduler.start()
+    local = scheduler.next_runs()["digest:1"].astimezone(ZoneInfo("America/New_York"))  # APScheduler counts from real time
+    assert (local.month, local.day, local.hour, local.minute, local.fold) == (11, 1, 1, 30, 0)
+    await scheduler.shutdown()
