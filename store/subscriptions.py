@@ -81,10 +81,7 @@ CREATE TABLE channel_papers (
 CREATE INDEX channel_papers_by_delivery ON channel_papers (subscription_id, period);
 """
 
-V4_DELIVERY_SEQUENCE = """
--- paper_topics becomes a rowid table: its rowid `seq` numbers memberships in commit order
--- (AUTOINCREMENT: never reused). Existing rows are numbered in added_at order.
-DROP TRIGGER paper_topics_follow_published;
+_V4_PAPER_TOPICS = """
 CREATE TABLE paper_topics_v4 (
     seq       INTEGER PRIMARY KEY AUTOINCREMENT,
     paper_id  INTEGER NOT NULL REFERENCES papers (id) ON DELETE CASCADE,
@@ -93,35 +90,41 @@ CREATE TABLE paper_topics_v4 (
     published TEXT NOT NULL,
     arxiv_id  TEXT NOT NULL,
     UNIQUE (paper_id, topic)
-);
-INSERT INTO paper_topics_v4 (paper_id, topic, added_at, published, arxiv_id)
-    SELECT paper_id, topic, added_at, published, arxiv_id FROM paper_topics ORDER BY added_at, paper_id, topic;
-DROP TABLE paper_topics;
-ALTER TABLE paper_topics_v4 RENAME TO paper_topics;
-CREATE INDEX paper_topics_by_published ON paper_topics (topic, published, arxiv_id);
--- (topic) is (topic, seq) in a rowid table: a digest's window is one range of it.
-CREATE INDEX paper_topics_by_topic ON paper_topics (topic);
-CREATE TRIGGER topics_count_insert AFTER INSERT ON paper_topics BEGIN
-    UPDATE topics SET paper_count = paper_count + 1 WHERE name = new.topic;
-END;
-CREATE TRIGGER topics_count_delete AFTER DELETE ON paper_topics BEGIN
-    UPDATE topics SET paper_count = paper_count - 1 WHERE name = old.topic;
-END;
-CREATE TRIGGER paper_topics_follow_published AFTER UPDATE OF published ON papers
-WHEN old.published IS NOT new.published
-BEGIN
-    UPDATE paper_topics SET published = new.published WHERE paper_id = new.id;
-END;
+)"""
+_V4_STEPS = (
+    _V4_PAPER_TOPICS,
+    "INSERT INTO paper_topics_v4 (paper_id, topic, added_at, published, arxiv_id) "
+    "SELECT paper_id, topic, added_at, published, arxiv_id FROM paper_topics ORDER BY added_at, paper_id, topic",
+    "DROP TABLE paper_topics",
+    "ALTER TABLE paper_topics_v4 RENAME TO paper_topics",
+    "CREATE INDEX paper_topics_by_published ON paper_topics (topic, published, arxiv_id)",
+    # (topic) is (topic, seq) in a rowid table: a digest's window is one range of it.
+    "CREATE INDEX paper_topics_by_topic ON paper_topics (topic)",
+    # Deliveries made before version 4 closed their window at their fire time, to the second.
+    "ALTER TABLE deliveries ADD COLUMN until_seq INTEGER",
+    "CREATE INDEX paper_topics_v4_by_added ON paper_topics (added_at)",
+    "UPDATE deliveries SET until_seq = (SELECT coalesce(max(seq), 0) FROM paper_topics WHERE added_at <= deliveries.fire_time) "
+    "WHERE state IN ('claimed', 'sent', 'empty')",
+    "DROP INDEX paper_topics_v4_by_added",
+    "ALTER TABLE subscriptions ADD COLUMN retired_at TEXT",
+)
 
--- Deliveries made before version 4 closed their window at their fire time, to the second.
-ALTER TABLE deliveries ADD COLUMN until_seq INTEGER;
-CREATE INDEX paper_topics_v4_by_added ON paper_topics (added_at);
-UPDATE deliveries SET until_seq = (SELECT coalesce(max(seq), 0) FROM paper_topics WHERE added_at <= deliveries.fire_time)
-    WHERE state IN ('claimed', 'sent', 'empty');
-DROP INDEX paper_topics_v4_by_added;
 
-ALTER TABLE subscriptions ADD COLUMN retired_at TEXT;
-"""
+async def V4_DELIVERY_SEQUENCE(conn) -> None:
+    """paper_topics becomes a rowid table whose `seq` (AUTOINCREMENT: never reused) numbers
+    memberships in commit order; existing rows are numbered in added_at order. The triggers
+    that name paper_topics are dropped for the swap and re-created from their own text."""
+    async with conn.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND (tbl_name = 'paper_topics' OR sql LIKE '%paper_topics%')"
+    ) as cursor:
+        triggers = list(await cursor.fetchall())
+    for name, _ in triggers:
+        await conn.execute(f'DROP TRIGGER "{name}"')
+    for step in _V4_STEPS:
+        await conn.execute(step)
+    for _, sql in triggers:
+        await conn.execute(sql)
+
 
 _SUBSCRIPTION_COLUMNS = (
     "id, adapter, workspace, channel, thread, topic, schedule, timezone, language, max_papers, "

@@ -6,7 +6,9 @@ adapter as the channel); only time is simulated, so ten weeks take well under a 
 
 from __future__ import annotations
 
+import contextlib
 import io
+import sqlite3
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -20,6 +22,7 @@ from bot.models import ChannelRef, PaperListReply, Subscription, Topic
 from bot.scheduler import BotScheduler
 from bot.service import PaperService
 from bot.subscriptions import SubscriptionService
+from store import schema
 from store.sqlite import SqliteStore
 from tests.support import FakeClock, make_paper
 from tests.test_schedule import returns_within
@@ -565,3 +568,41 @@ async def test_the_bot_starts_with_a_schedule_whose_last_fire_was_in_a_repeated_
     local = scheduler.next_runs()["digest:1"].astimezone(ZoneInfo("America/New_York"))  # APScheduler counts from real time
     assert (local.month, local.day, local.hour, local.minute, local.fold) == (11, 1, 1, 30, 0)
     await scheduler.shutdown()
+
+
+async def test_a_version_3_store_moves_to_commit_order_windows_without_reposting_or_losing(tmp_path):
+    path, clock = tmp_path / "v3.db", FakeClock(MONDAY - timedelta(days=3))
+    old = await SqliteStore.open(path, clock=clock, migrations=schema.MIGRATIONS[:3])
+    await old.upsert_topics(TOPICS.values())
+    await old.upsert_papers([make_paper("2506.00001", ("rm",))])
+    clock.set(MONDAY - timedelta(days=1))
+    await old.upsert_papers([make_paper("2506.00002", ("rm", "vlm"))])
+    clock.set(MONDAY + timedelta(days=1))
+    await old.upsert_papers([make_paper("2506.00003", ("rm",))])  # after W23's digest went out
+    await old.close()
+    with contextlib.closing(sqlite3.connect(path)) as conn, conn:  # what version 3 recorded for W23
+        conn.execute(
+            "INSERT INTO subscriptions (id, adapter, workspace, channel, thread, topic, schedule, timezone, language, max_papers, "
+            "post_empty, source, created_at) VALUES (1, 'console', '', 'papers', '', 'rm', 'mon 09:00', 'UTC', 'en', 10, 0, 'chat', ?)",
+            ("2025-05-01T00:00:00Z",),
+        )
+        conn.execute(
+            "INSERT INTO deliveries (subscription_id, period, fire_time, state, paper_ids, total, claimed_at, sent_at) "
+            "VALUES (1, '2025-W23', '2025-06-02T09:00:00Z', 'sent', '[\"2506.00001\", \"2506.00002\"]', 2, ?, ?)",
+            ("2025-06-02T09:00:00Z", "2025-06-02T09:00:01Z"),
+        )
+        conn.execute("INSERT INTO channel_papers SELECT 'console:-:papers', id, 1, '2025-W23' FROM papers WHERE arxiv_id < '2506.00003'")
+
+    store = await SqliteStore.open(path, clock=clock)
+    try:
+        rows = await store._fetchall("SELECT arxiv_id, topic, seq FROM paper_topics ORDER BY seq", ())
+        assert rows == [("2506.00001", "rm", 1), ("2506.00002", "rm", 2), ("2506.00002", "vlm", 3), ("2506.00003", "rm", 4)]
+        assert (await store.delivery(1, "2025-W23")).until_seq == 3
+        await store.upsert_papers([make_paper("2506.00004", ("vlm",))])  # the count triggers survived the table swap
+        assert {t.topic.name: t.paper_count for t in await store.topics()} == {"rm": 3, "vlm": 2}
+        harness = Harness(store, clock)
+        clock.set(MONDAY + timedelta(days=7))
+        await harness.engine.run_due()
+        assert harness.posted_ids() == ["2506.00003"]
+    finally:
+        await store.close()
