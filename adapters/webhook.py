@@ -26,9 +26,10 @@ import aiohttp
 
 from adapters.discord import render as discord_render
 from adapters.slack import render as slack_render
-from bot.errors import DeliveryError
+from bot.errors import DeliveryError, UserError
 from bot.models import DeliveryKey, Reply, Subscription
 from bot.retry_after import parse_retry_after
+from bot.subscriptions import webhook_url
 
 log = logging.getLogger(__name__)
 
@@ -84,15 +85,10 @@ class WebhookAdapter:
         return self._session
 
     def _url(self, subscription: Subscription) -> str:
-        name = subscription.webhook_env
-        if not name:
-            raise DeliveryError("the subscription names no webhook_env", permanent=True)
-        url = self.env.get(name, "").strip()
-        if not url:
-            raise DeliveryError(f"environment variable {name} (the webhook URL) is not set", permanent=True)
-        if urlsplit(url).scheme not in ("http", "https"):
-            raise DeliveryError(f"environment variable {name} does not hold an http(s) URL", permanent=True)
-        return url
+        try:
+            return webhook_url(subscription.webhook_env, self.env)
+        except UserError as error:
+            raise DeliveryError(error.message, permanent=True) from None
 
     async def post_digest(self, subscription: Subscription, reply: Reply, key: DeliveryKey) -> list[str]:
         url = self._url(subscription)

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import AsyncIterator, Callable, Mapping, TextIO
 
 from bot.commands import CommandRouter
-from bot.config import ConfigError, FileConfig
+from bot.config import FileConfig
 from bot.digest import DigestEngine
 from bot.ingest.paperlist import import_paperlist
 from bot.models import DeliveryKey
@@ -68,6 +68,14 @@ def build_service(store: PaperStore, config: FileConfig) -> PaperService:
     return PaperService(store, tldr_lang=config.tldr_lang)
 
 
+def example_topic() -> str:
+    """The topic the example paper list is imported under."""
+    from bot.ingest.paperlist import parse_paperlist
+
+    data = resources.files("bot").joinpath(EXAMPLE_LIST).read_bytes()
+    return parse_paperlist(data, EXAMPLE_LIST).topic.name
+
+
 async def seed_example_data(store: PaperStore) -> None:
     """An empty store gets the project's example paper list, so day one is not a blank screen."""
     if await store.paper_count():
@@ -103,24 +111,26 @@ class Bot:
 
 
 async def build_digest_core(
-    runtime: Runtime, store: PaperStore, *, on_step: Callable[[str, DeliveryKey], None] | None = None
+    runtime: Runtime, store: PaperStore, *, on_step: Callable[[str, DeliveryKey], None] | None = None,
+    sync_config: bool = True,
 ) -> tuple[PaperService, DigestEngine, SubscriptionService]:
-    """The service, the digest engine (no adapters yet) and the subscriptions, synced with the config file."""
+    """The service, the digest engine (no adapters yet) and the subscriptions, synced with the config
+    file when `sync_config` (only `run` syncs; `status` reads the store as it is)."""
     config = runtime.config
     service = build_service(store, config)
     topics = {item.topic.name: item.topic for item in await store.topics()}
     engine = DigestEngine(
         store, {}, topics, clock=runtime.clock,
-        max_lateness=timedelta(hours=config.digest.max_lateness_hours), on_step=on_step,
+        max_lateness=timedelta(hours=config.digest.max_lateness_hours),
+        stop_grace=timedelta(seconds=config.digest.stop_grace_seconds), on_step=on_step,
     )
     subscriptions = SubscriptionService(
         service, engine, default_timezone=config.timezone, default_language=config.tldr_lang,
+        config_source=config.source, configured=config.subscription_list(),
     )
-    configured = config.subscription_list()
-    unknown = sorted({s.topic for s in configured} - set(topics))
-    if unknown:
-        raise ConfigError("config", "subscriptions", f"unknown topic {', '.join(map(repr, unknown))}; known: {', '.join(sorted(topics)) or 'none'}")
-    await subscriptions.sync_config(configured)
+    if sync_config:
+        config.check_subscription_topics(topics)
+        await subscriptions.sync_config()
     return service, engine, subscriptions
 
 
@@ -142,6 +152,7 @@ async def assemble(
     router = CommandRouter(service, subscriptions)
     adapters = build_adapters(runtime, router, store, stdin=stdin, stdout=stdout, on_console_eof=on_console_eof)
     engine.adapters.update(adapters)
+    await subscriptions.report_undeliverable(runtime.env, adapters)
 
     notes = build_notes_writer(runtime, store) if config.notes.enabled else None
     fetcher = None
@@ -236,25 +247,38 @@ async def run_bot(
         exit_status = 1
         stop.set()
 
+    if not Path(runtime.db_path).exists():  # a first run: a config mistake must not leave a store file behind
+        config = runtime.config
+        config.check_subscription_topics([t.name for t in config.topic_list()] + ([example_topic()] if config.example_data else []))
     async with open_store(runtime) as store:
         bot = await assemble(runtime, store, stdin=stdin, stdout=stdout, on_console_eof=stop.set, on_step=on_step)
         started: list[ChatAdapter] = []
+        # Start-up delivers missed digests; a stop meanwhile must not wait for all of them.
+        stopping = asyncio.ensure_future(stop.wait())
+        starting: asyncio.Future | None = None
         try:
             for adapter in bot.adapters.values():
                 if hasattr(adapter, "on_gave_up"):
                     adapter.on_gave_up = adapter_gave_up
                 await adapter.start()
                 started.append(adapter)
-            await bot.scheduler.start()
-            webhooks_used = any(s.channel.adapter == "webhook" for s in await store.subscriptions())
-            working = [name for name in bot.adapters if name != "webhook" or webhooks_used]
-            log.info("paperbot running with %s; store %s",
-                     ", ".join(working) or "nothing to answer or post to (no chat token, no webhook subscription)",
-                     runtime.db_path)  # fmt: skip
-            await stop.wait()
+            starting = asyncio.ensure_future(bot.scheduler.start())
+            await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            if starting.done():
+                starting.result()
+                webhooks_used = any(s.channel.adapter == "webhook" for s in await store.subscriptions())
+                working = [name for name in bot.adapters if name != "webhook" or webhooks_used]
+                log.info("paperbot running with %s; store %s",
+                         ", ".join(working) or "nothing to answer or post to (no chat token, no webhook subscription)",
+                         runtime.db_path)  # fmt: skip
+                await stopping
         finally:
             log.info("stopping")
             await bot.scheduler.shutdown()
+            tasks = [task for task in (starting, stopping) if task is not None]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
             for adapter in reversed(started):
                 try:
                     await adapter.stop()

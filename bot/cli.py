@@ -33,7 +33,7 @@ from bot.status import gather_status, render_status, status_json
 
 EXIT_OK, EXIT_BUG, EXIT_USAGE = 0, 1, 2
 EXIT_FETCH_FAILED = 1  # a remote failure is not a usage error
-EXIT_ATTENTION = 1  # `status`: a subscription is failing
+EXIT_ATTENTION = 1  # `status`: a subscription is failing or undeliverable, or a fetch is failing
 
 log = logging.getLogger("paperbot")
 
@@ -109,8 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
     status = commands.add_parser(
         "status",
         help="subscriptions with their next run, last delivery and failures; arXiv fetch health",
-        description="Reads the store (after syncing the config's [[subscriptions]] into it, as `run` does) "
-        "and posts nothing. Exit status 0, or 1 when a subscription is failing, so monitoring can alert on it.",
+        description="Reads the store and posts and changes nothing (only `run` syncs the config's "
+        "[[subscriptions]]; differences are listed). Exit status 0, or 1 when a subscription is failing or "
+        "cannot be delivered from this environment, or a topic's arXiv fetch is failing, so monitoring can alert on it.",
     )
     status.add_argument("--json", action="store_true", help="print machine-readable JSON")
     return parser
@@ -184,13 +185,13 @@ async def run_command(args: argparse.Namespace) -> int:
 
 
 async def print_status(runtime: Runtime, store: Any, as_json: bool) -> int:
-    _, _, subscriptions = await build_digest_core(runtime, store)
-    status = await gather_status(subscriptions, [t for t in runtime.config.topic_list() if t.query])
+    _, _, subscriptions = await build_digest_core(runtime, store, sync_config=False)
+    status = await gather_status(subscriptions, [t for t in runtime.config.topic_list() if t.query], runtime.env)
     if as_json:
         print_json(status_json(status))
     else:
         print(render_status(status))
-    return EXIT_ATTENTION if status.failing else EXIT_OK
+    return EXIT_ATTENTION if status.needs_attention else EXIT_OK
 
 
 async def import_files(store: Any, files: Sequence[Path], topic: str | None, topics: Sequence[Topic] = ()) -> int:

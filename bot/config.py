@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Iterable, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.errors import UserError
@@ -136,6 +136,9 @@ class SubscriptionConfig(_Strict):
 class DigestConfig(_Strict):
     max_lateness_hours: float = Field(48.0, ge=0)  # a digest missed by more than this is skipped, not sent late
     default_when: str = "mon 09:00"
+    # At a stop, how long a digest being posted may take to finish; keep it below the
+    # supervisor's kill timeout (Docker: 10 s) so the post is recorded, not resent.
+    stop_grace_seconds: float = Field(8.0, ge=0, le=300)
 
     _when_is_valid = field_validator("default_when")(_check_when)
 
@@ -190,6 +193,11 @@ class FileConfig(_Strict):
     logging: LoggingConfig = LoggingConfig()
     topics: list[TopicConfig] = []
     subscriptions: list[SubscriptionConfig] = []
+    _source: str = PrivateAttr("")  # the file it was read from, for messages that point into it
+
+    @property
+    def source(self) -> str:
+        return self._source or DEFAULT_CONFIG_PATH
 
     @field_validator("timezone")
     @classmethod
@@ -208,6 +216,17 @@ class FileConfig(_Strict):
 
     def subscription_list(self) -> list[Subscription]:
         return [s.to_subscription(self.timezone, self.tldr_lang) for s in self.subscriptions]
+
+    def check_subscription_topics(self, known: Iterable[str]) -> None:
+        """A ConfigError naming the file and the first `[[subscriptions]]` entry whose topic is unknown."""
+        names = set(known)
+        for number, entry in enumerate(self.subscriptions, 1):
+            if entry.topic not in names:
+                raise ConfigError(
+                    self.source, f"[[subscriptions]] #{number}",
+                    f"unknown topic '{entry.topic}'; known topics: {', '.join(sorted(names)) or 'none'} "
+                    "(a [[topics]] entry, or a topic a paper list was imported under)",
+                )
 
 
 class EnvSettings(BaseSettings):
@@ -260,6 +279,7 @@ def parse_config(text: str, source: str) -> FileConfig:
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
         raise ConfigError(source, "topics", f"topic names must be unique; repeated: {', '.join(duplicates)}")
+    config._source = source
     return config
 
 

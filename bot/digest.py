@@ -10,12 +10,28 @@ Delivering a period is three steps, each durable before the next:
    metadata, a Discord nonce) where the platform allows it;
 3. record: the platform's message ids go into the delivery row.
 
+Content: a digest takes the papers that joined its topic after the previous
+digest's `until_seq` and up to the store's membership sequence when it reads
+(commit order, see `store.subscriptions`), so a paper committed in the same
+second as a digest, or by a slow import that started before it, still lands
+in exactly one digest. A first digest (or the first after a subscription was
+re-added) looks back one period of time only.
+
 At start, claims that were never recorded are reconciled: an adapter that can
 look (`find_digest`) says whether the post exists, and it is recorded or sent;
 an adapter that cannot (webhooks, the console) gets the digest resent once,
 so a crash exactly between send and record may show it twice there, never
-zero times. A send that fails releases the claim and marks the subscription
-failing, so the period is retried after the fix.
+zero times. A graceful stop does not: `stop` lets the delivery under way
+finish (for at most the grace period) before the adapters close. A send that
+fails releases the claim and marks the subscription failing, so the period is
+retried after the fix. A send that succeeded but could not be recorded (a full
+disk, a read-only store) is kept in memory and recorded at the next fire,
+sweep or stop once the store takes writes again; it is never resent by this
+process.
+
+A failure of the store while delivering is one log line (ERROR, then INFO
+while it repeats) and marks the subscription failing with the reason;
+success clears it.
 
 Missed periods: only the newest fire at or before now is ever delivered, and
 only if it is at most `max_lateness` old; the content window always starts at
@@ -26,12 +42,13 @@ and nothing is lost. All time comes from the injected Clock.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Callable, Mapping
+from typing import AsyncIterator, Callable, Mapping
 
-from bot.errors import DeliveryError
+from bot.errors import DeliveryError, UserError
 from bot.models import Delivery, DeliveryKey, NoticeReply, Paper, PaperListReply, Reply, Subscription, Topic
 from bot.ports import ChatAdapter, Clock
 from bot.presenter import paper_list
@@ -40,6 +57,8 @@ from bot.schedule import Schedule, parse_when
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_LATENESS = timedelta(days=2)
+# Under Docker's default 10 s between SIGTERM and SIGKILL, with time left to close the adapters.
+DEFAULT_STOP_GRACE = timedelta(seconds=8)
 CADENCE_WORDS = {"weekly": "this week", "daily": "today", "cron": "this period"}
 
 
@@ -54,13 +73,18 @@ def parse_iso(text: str) -> datetime:
 
 @dataclass(frozen=True)
 class DigestPlan:
-    """What the next digest of a subscription would contain, computed without side effects."""
+    """What the next digest of a subscription would contain, computed without side effects.
+
+    Its papers joined the topic after membership `after_seq` and up to `upto_seq`,
+    and, for a first digest, after `since`."""
 
     subscription: Subscription
     schedule: Schedule
     fire_time: datetime
     period: str
-    since: datetime
+    since: datetime | None
+    after_seq: int
+    upto_seq: int
     papers: tuple[Paper, ...]
     total: int
 
@@ -92,6 +116,7 @@ class DigestEngine:
         *,
         clock: Clock,
         max_lateness: timedelta = DEFAULT_MAX_LATENESS,
+        stop_grace: timedelta = DEFAULT_STOP_GRACE,
         on_step: Callable[[str, DeliveryKey], None] | None = None,
     ) -> None:
         self.store = store
@@ -99,37 +124,52 @@ class DigestEngine:
         self.topics = topics
         self.clock = clock
         self.max_lateness = max_lateness
+        self.stop_grace = stop_grace
         # Test seam for crash injection between the steps of a delivery.
         self.on_step = on_step or (lambda step, key: None)
         # One delivery at a time: two digests for one channel must not both take the same paper.
         self._lock = asyncio.Lock()
+        self._passes: set[asyncio.Task] = set()  # tasks inside run_due/reconcile, for stop to wait on
+        self._stopping = False
+        # Store writes owed after a store failure, retried before every pass and at stop:
+        # digests posted but not recorded (message ids, sent_at), and claims to release.
+        self._unrecorded: dict[DeliveryKey, tuple[tuple[str, ...], str]] = {}
+        self._unreleased: set[DeliveryKey] = set()
+        self._last_failure: dict[int, str] = {}
 
     # --- planning (pure reads) --------------------------------------------------------
 
     def topic(self, name: str) -> Topic:
         return self.topics.get(name) or Topic(name)
 
-    async def window_start(self, subscription: Subscription, schedule: Schedule, fire_time: datetime) -> datetime:
-        """Since the previous digest; a first digest looks back one period only."""
+    async def window(self, subscription: Subscription, schedule: Schedule, fire_time: datetime) -> tuple[int, datetime | None]:
+        """(after_seq, since): after the previous digest; a first digest looks back one period only."""
         last = await self.store.last_delivery(subscription.id, before=iso(fire_time))
-        if last is not None:
-            return parse_iso(last.fire_time)
-        # Anchored at the subscription's first fire, so a skipped first digest loses nothing.
+        active_since = parse_iso(subscription.created_at) if subscription.created_at else None
+        if last is not None and last.until_seq is not None and (active_since is None or parse_iso(last.fire_time) >= active_since):
+            return last.until_seq, None
+        # A first digest, or the first since the subscription came back: anchored at its first
+        # fire, so a skipped first digest loses nothing, and never repeating what it had before.
+        after_seq = (last.until_seq or 0) if last is not None else 0
         anchor = fire_time
-        if subscription.created_at:
-            first_fire = schedule.next_fire(parse_iso(subscription.created_at) - timedelta(microseconds=1))
+        if active_since is not None:
+            first_fire = schedule.next_fire(active_since - timedelta(microseconds=1))
             if first_fire is not None and first_fire < fire_time:
                 anchor = first_fire
         previous = schedule.previous_fire(anchor - timedelta(seconds=1))
-        return previous if previous is not None else anchor - timedelta(days=7)
+        return after_seq, previous if previous is not None else anchor - timedelta(days=7)
 
     async def plan(self, subscription: Subscription, fire_time: datetime) -> DigestPlan:
         schedule = parse_when(subscription.when, subscription.timezone)
-        since = await self.window_start(subscription, schedule, fire_time)
+        after_seq, since = await self.window(subscription, schedule, fire_time)
+        upto_seq = await self.store.membership_sequence()
         papers, total = await self.store.digest_candidates(
-            subscription.topic, subscription.channel.key, iso(since), iso(fire_time), subscription.max_papers
+            subscription.topic, subscription.channel.key, iso(since) if since else None, None, subscription.max_papers,
+            after_seq=after_seq, upto_seq=upto_seq,
         )
-        return DigestPlan(subscription, schedule, fire_time, schedule.period(fire_time), since, tuple(papers), total)
+        return DigestPlan(
+            subscription, schedule, fire_time, schedule.period(fire_time), since, after_seq, upto_seq, tuple(papers), total
+        )
 
     async def preview(self, subscription: Subscription) -> DigestPlan:
         """The digest as if it fired now: for `/paper digest`, records nothing."""
@@ -145,17 +185,40 @@ class DigestEngine:
 
     # --- running ----------------------------------------------------------------------
 
+    @contextlib.asynccontextmanager
+    async def _pass(self) -> AsyncIterator[bool]:
+        """One pass of deliveries: one at a time, visible to `stop`; yields False once stopping."""
+        task = asyncio.current_task()
+        if task is not None:
+            self._passes.add(task)
+        try:
+            async with self._lock:
+                if not self._stopping:
+                    await self._settle_owed_writes()
+                yield not self._stopping
+        finally:
+            self._passes.discard(task)
+
     async def run_due(self, subscription_ids: set[int] | None = None) -> None:
         """Deliver every due digest (all subscriptions, or only those given). Never raises for one bad channel."""
-        async with self._lock:
+        async with self._pass() as running:
+            if not running:
+                return
             now = self.clock.now()
-            for subscription in await self.store.subscriptions():
+            try:
+                subscriptions = await self.store.subscriptions()
+            except Exception as error:
+                self._log_failure(0, "digests", error, "not checked")
+                return
+            for subscription in subscriptions:
+                if self._stopping:
+                    return
                 if subscription_ids is not None and subscription.id not in subscription_ids:
                     continue
                 try:
                     await self.run_subscription(subscription, now)
-                except Exception:
-                    log.exception("digest for subscription %s (%s) failed unexpectedly", subscription.id, subscription.channel.key)
+                except Exception as error:
+                    await self._failed(subscription, error, "not delivered")
 
     async def run_subscription(self, subscription: Subscription, now: datetime) -> None:
         fire = self.due_fire(subscription, now)
@@ -179,19 +242,19 @@ class DigestEngine:
     async def deliver(self, plan: DigestPlan) -> None:
         subscription, key = plan.subscription, plan.key
         where = self._where(subscription)
+        claim = (key, iso(plan.fire_time), subscription.channel.key)
         if not plan.papers:
-            claimed = await self.store.claim_delivery(key, iso(plan.fire_time), subscription.channel.key, (), 0, state="empty" if not subscription.post_empty else "claimed")
-            if not claimed:
+            state = "claimed" if subscription.post_empty else "empty"
+            if not await self.store.claim_delivery(*claim, (), 0, state=state, until_seq=plan.upto_seq):
                 return
             if not subscription.post_empty:
                 log.info("digest %s for %s: no new papers, nothing posted", plan.period, where)
+                await self._succeeded(subscription)
                 return
-        else:
-            claimed = await self.store.claim_delivery(
-                key, iso(plan.fire_time), subscription.channel.key, tuple(p.arxiv_id for p in plan.papers), plan.total
-            )
-            if not claimed:
-                return
+        elif not await self.store.claim_delivery(
+            *claim, tuple(p.arxiv_id for p in plan.papers), plan.total, until_seq=plan.upto_seq
+        ):
+            return
         self.on_step("claimed", key)
         reply = digest_reply(self.topic(subscription.topic), plan.period, plan.papers, plan.total, subscription.language, plan.schedule.cadence)
         await self._send_and_record(subscription, key, reply, len(plan.papers))
@@ -204,7 +267,7 @@ class DigestEngine:
                 raise DeliveryError(f"the {subscription.channel.adapter} adapter is not running (missing token?)", permanent=True)
             message_ids = await adapter.post_digest(subscription, reply, key)
         except DeliveryError as error:
-            await self.store.release_delivery(key)
+            await self._release(key)
             # The sweep retries every 15 minutes: the first failure is an error, the same one again is not news.
             if subscription.failing == error.message:
                 log.info("digest %s for %s still not delivered: %s; will retry", key.period, where, error.message)
@@ -212,26 +275,114 @@ class DigestEngine:
             await self.store.set_subscription_failure(subscription.id, error.message, iso(self.clock.now()))
             log.error("digest %s for %s not delivered: %s; will retry", key.period, where, error.message)
             return
+        except asyncio.CancelledError:
+            log.warning(
+                "digest %s for %s: stopped while posting it; at the next start it is looked up on the platform, "
+                "or resent once where that cannot be checked", key.period, where,
+            )
+            raise
         self.on_step("sent", key)
-        await self.store.record_delivery(key, tuple(message_ids), iso(self.clock.now()))
-        if subscription.failing:
-            await self.store.set_subscription_failure(subscription.id, None, iso(self.clock.now()))
+        sent_at = iso(self.clock.now())
+        try:
+            await self.store.record_delivery(key, tuple(message_ids), sent_at)
+        except BaseException as error:
+            # Posted: it must never be posted again. Kept until the store takes the write.
+            self._unrecorded[key] = (tuple(message_ids), sent_at)
+            if isinstance(error, Exception):
+                await self._failed(subscription, error, "was posted but could not be recorded (kept; recorded once the store allows, never reposted)", key.period)
+                return
+            raise
+        await self._succeeded(subscription)
         self.on_step("recorded", key)
         log.info("digest %s for %s delivered: %d paper%s", key.period, where, count, "" if count == 1 else "s")
 
+    async def _release(self, key: DeliveryKey) -> None:
+        """Give a claim's papers back after a failed send; if the store cannot, remember to."""
+        try:
+            await self.store.release_delivery(key)
+        except Exception as error:
+            self._unreleased.add(key)
+            log.warning("digest %s: the claim could not be released yet (%s); retrying at the next fire", key.label, self._reason(error))
+
+    async def _settle_owed_writes(self) -> None:
+        """Record what was posted and release what was not, for writes the store refused earlier."""
+        for key, (message_ids, sent_at) in list(self._unrecorded.items()):
+            try:
+                await self.store.record_delivery(key, message_ids, sent_at)
+                del self._unrecorded[key]
+                log.info("digest %s, posted at %s, is now recorded as sent", key.label, sent_at)
+                subscription = await self.store.get_subscription(key.subscription_id)
+                if subscription is not None:
+                    await self._succeeded(subscription)
+            except Exception as error:
+                log.debug("digest %s still not recorded: %s", key.label, error)
+        for key in list(self._unreleased):
+            try:
+                await self.store.release_delivery(key)
+            except Exception as error:
+                log.debug("digest %s still not released: %s", key.label, error)
+                continue
+            self._unreleased.discard(key)
+
+    # --- failures -----------------------------------------------------------------------
+
+    def _reason(self, error: BaseException) -> str | None:
+        """A sentence for a known failure (the store's, or a user-fixable one); None for a bug."""
+        if isinstance(error, UserError):
+            return str(error)
+        describe = getattr(self.store, "describe_error", None)
+        return describe(error) if describe is not None else None
+
+    def _log_failure(self, subscription_id: int, what: str, error: Exception, outcome: str) -> str:
+        """One line per failure: ERROR the first time, INFO while the same one repeats; returns the reason."""
+        reason = self._reason(error)
+        message = reason or f"unexpected error ({type(error).__name__}: {error})"
+        repeat = self._last_failure.get(subscription_id) == message
+        self._last_failure[subscription_id] = message
+        if repeat:
+            log.info("%s still %s: %s; will retry", what, outcome, message)
+        elif reason is not None:
+            log.error("%s %s: %s; will retry", what, outcome, message)
+        else:
+            log.exception("%s %s: failed unexpectedly; will retry", what, outcome)
+        return message
+
+    async def _failed(self, subscription: Subscription, error: Exception, outcome: str, period: str = "") -> None:
+        what = f"digest {period} for {self._where(subscription)}" if period else f"digest for {self._where(subscription)}"
+        message = self._log_failure(subscription.id, what, error, outcome)
+        if subscription.failing == message:
+            return
+        try:
+            await self.store.set_subscription_failure(subscription.id, message, iso(self.clock.now()))
+        except Exception as mark_error:  # the store itself is what fails; the mark is retried with the next failure
+            log.debug("could not mark subscription %s failing: %s", subscription.id, mark_error)
+
+    async def _succeeded(self, subscription: Subscription) -> None:
+        self._last_failure.pop(subscription.id, None)
+        if subscription.failing:
+            await self.store.set_subscription_failure(subscription.id, None, iso(self.clock.now()))
+
+    # --- start and stop -------------------------------------------------------------------
+
     async def reconcile(self) -> None:
         """Settle claims a crash left unrecorded: check where possible, else resend once."""
-        async with self._lock:
+        async with self._pass() as running:
+            if not running:
+                return
             now = self.clock.now()
             for delivery in await self.store.pending_deliveries():
+                if self._stopping:
+                    return
+                if delivery.key in self._unrecorded:
+                    continue
                 subscription = await self.store.get_subscription(delivery.subscription_id)
                 if subscription is None:
                     await self.store.release_delivery(delivery.key)
                     continue
                 try:
                     await self._reconcile_one(subscription, delivery, now)
-                except Exception:
-                    log.exception("reconciling digest %s failed", delivery.key.label)
+                except Exception as error:
+                    await self._failed(subscription, error, "not reconciled", delivery.period)
 
     async def _reconcile_one(self, subscription: Subscription, delivery: Delivery, now: datetime) -> None:
         where = self._where(subscription)
@@ -257,11 +408,33 @@ class DigestEngine:
         )
         await self._send_and_record(subscription, delivery.key, reply, len(papers))
 
+    async def stop(self) -> None:
+        """No new deliveries; the one under way finishes (for at most `stop_grace`) or is cancelled;
+        then one last try at the writes the store owes. Call before the adapters close."""
+        self._stopping = True
+        passes = {task for task in self._passes if not task.done() and task is not asyncio.current_task()}
+        if passes:
+            log.info("waiting up to %s for the digest being delivered", _short(self.stop_grace))
+            _, unfinished = await asyncio.wait(passes, timeout=self.stop_grace.total_seconds())
+            for task in unfinished:
+                task.cancel()
+            await asyncio.gather(*unfinished, return_exceptions=True)
+        async with self._lock:
+            await self._settle_owed_writes()
+        for key, (message_ids, sent_at) in self._unrecorded.items():
+            log.error(
+                "digest %s was posted at %s (messages %s) but the store could not record it before the stop; "
+                "the next start resends it once where the platform cannot be checked", key.label, sent_at, ", ".join(message_ids),
+            )
+
     @staticmethod
     def _where(subscription: Subscription) -> str:
         return f"{subscription.topic} in {subscription.channel.key}"
 
 
 def _short(delta: timedelta) -> str:
-    hours = delta.total_seconds() / 3600
+    seconds = delta.total_seconds()
+    if seconds < 120:
+        return f"{seconds:g} s"
+    hours = seconds / 3600
     return f"{hours / 24:.1f} days" if hours >= 48 else f"{hours:.1f} hours"

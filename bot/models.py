@@ -207,6 +207,8 @@ class Delivery:
 
     `state`: claimed (not yet confirmed sent), sent, empty (nothing new, nothing
     posted), skipped (too late). `paper_ids` are the papers reserved for it.
+    `until_seq`: the store's membership sequence its content was read up to;
+    the next digest starts after it (None for skipped periods).
     """
 
     subscription_id: int
@@ -220,6 +222,7 @@ class Delivery:
     sent_at: str | None = None
     attempts: int = 0
     note: str | None = None
+    until_seq: int | None = None
 
     @property
     def key(self) -> DeliveryKey:

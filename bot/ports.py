@@ -85,23 +85,37 @@ class SubscriptionStore(Protocol):
         """Insert or update by (channel, topic); returns it with its id and created_at."""
         ...
 
-    async def remove_subscription(self, channel: ChannelRef, topic: str) -> bool: ...
+    async def remove_subscription(self, channel: ChannelRef, topic: str) -> bool:
+        """Delete it with its delivery history (a chat unsubscribe)."""
+        ...
+
+    async def retire_subscription(self, channel: ChannelRef, topic: str, at: str) -> bool:
+        """Stop it but keep its history; saving it again revives it (gone from, then back in, the config)."""
+        ...
 
     async def set_subscription_failure(self, subscription_id: int, error: str | None, at: str) -> None:
         """Mark failing with a message (kept since the first failure), or clear with None."""
         ...
 
+    async def membership_sequence(self) -> int:
+        """The commit-order number of the newest topic membership (0 for none)."""
+        ...
+
     async def digest_candidates(
-        self, topic: str, channel_key: str, since: str, until: str, limit: int
+        self, topic: str, channel_key: str, since: str | None, until: str | None, limit: int,
+        *, after_seq: int = 0, upto_seq: int | None = None,
     ) -> tuple[list[Paper], int]:
-        """Papers that joined `topic` in (since, until] and were never posted to the channel;
-        newest first (published, then id), at most `limit`, and how many there are in all."""
+        """Papers whose membership of `topic` is in (after_seq, upto_seq] and, where given, was added
+        in (since, until], never posted to the channel; newest first (published, then id), at most
+        `limit`, and how many there are in all."""
         ...
 
     async def claim_delivery(
-        self, key: DeliveryKey, fire_time: str, channel_key: str, paper_ids: tuple[str, ...], total: int, state: str = "claimed"
+        self, key: DeliveryKey, fire_time: str, channel_key: str, paper_ids: tuple[str, ...], total: int,
+        state: str = "claimed", until_seq: int | None = None,
     ) -> bool:
-        """In ONE transaction: the delivery row and the (channel, paper) rows. False if already claimed."""
+        """In ONE transaction: the delivery row (with the membership sequence its content was read up
+        to) and the (channel, paper) rows. False if already claimed."""
         ...
 
     async def record_delivery(self, key: DeliveryKey, message_ids: tuple[str, ...], at: str) -> None: ...
@@ -122,6 +136,10 @@ class SubscriptionStore(Protocol):
 
     async def pending_deliveries(self) -> list[Delivery]:
         """Claims never recorded as sent: what a crash left behind."""
+        ...
+
+    def describe_error(self, error: BaseException) -> str | None:
+        """A sentence for a failure of this store (full disk, read-only, locked), None for anything else."""
         ...
 
 

@@ -1,23 +1,42 @@
 """The `when` grammar of schedules: `mon 09:00`, `daily 08:30`, or five-field cron, plus a timezone.
 
 Subscriptions and the arXiv fetch both say when they run in this grammar.
-A `Schedule` knows its fire times in its own timezone (DST included, through
-APScheduler's CronTrigger), the fire before a given time, and the *period* a
-fire belongs to (`2025-W23` for weekly, `2025-06-03` for daily), which is the
-key that makes a digest exactly-once.
+A `Schedule` knows its fire times in its own timezone, the fire before a
+given time, and the *period* a fire belongs to (`2025-W23` for weekly,
+`2025-06-03` for daily), which is the key that makes a digest exactly-once.
+
+Fire times are computed here, not by APScheduler's CronTrigger in the local
+zone: around a DST fall-back that trigger hands back the same repeated-hour
+time again and again (a caller looping "next after the last" never ends, and
+the scheduler's own catch-up loop spins with it). Instead the cron fields are
+matched against *wall-clock* times (a CronTrigger in UTC, which has no DST),
+and each matching wall time is mapped to the moment it first happens:
+
+- a wall time that happens twice (the repeated hour) fires once, the first time;
+- a wall time that never happens (the skipped hour) fires at the moment the
+  clocks jump, so a daily digest still fires on the day of the change.
+
+That mapping never goes backwards, which is what lets `next_fire` and
+`previous_fire` bisect instead of walking fire by fire; every search is
+bounded and raises `ScheduleSearchError` rather than spin.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
+from functools import cached_property
+from typing import Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.errors import UserError
 
+UTC = timezone.utc
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _WEEKDAY_ALIASES = {
     **{day: day for day in WEEKDAYS},
@@ -27,9 +46,25 @@ _WEEKDAY_ALIASES = {
 # Standard cron numbers days from Sunday = 0 (and 7); APScheduler numbers them from Monday = 0.
 _CRON_DAY_NUMBERS = {"0": "sun", "1": "mon", "2": "tue", "3": "wed", "4": "thu", "5": "fri", "6": "sat", "7": "sun"}
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
+# IANA names are at most ~32 characters of letters, digits, `_+-`, in `/`-separated parts; anything
+# else is refused before it reaches the file system (a directory like `America`, a 300-character name).
+_ZONE_NAME = re.compile(r"^[A-Za-z0-9_+-]+(?:/[A-Za-z0-9_+-]+)*$")
+_MAX_ZONE_NAME = 64
 EXAMPLES = "e.g. 'mon 09:00', 'daily 08:30 Europe/Berlin' or '0 9 * * 1'"
-# Lookback windows for finding the previous fire time, smallest first (cheap for frequent schedules).
-_LOOKBACKS = (timedelta(hours=2), timedelta(days=2), timedelta(days=9), timedelta(days=32), timedelta(days=400), timedelta(days=3000))
+# How far back to look for the previous fire, smallest first; the last covers a leap-day cron
+# that also names a weekday (`0 9 29 2 mon` fires every 28 years or so).
+_LOOKBACKS = (timedelta(hours=2), timedelta(days=2), timedelta(days=9), timedelta(days=32),
+              timedelta(days=400), timedelta(days=3000), timedelta(days=366 * 40))
+# No zone's clock has ever jumped back by this much, so a wall time this far past
+# "now" on the local clock has surely not happened yet.
+_MAX_CLOCK_SETBACK = timedelta(days=2)
+_MINUTE = timedelta(minutes=1)
+_WALL_EPOCH = datetime(1970, 1, 1)
+_BISECT_STEPS = 64  # 2**64 minutes is far more than any search range here
+
+
+class ScheduleSearchError(RuntimeError):
+    """A fire-time search did not converge: a bug, reported instead of looping forever."""
 
 
 def _bad(text: str, problem: str) -> UserError:
@@ -38,16 +73,44 @@ def _bad(text: str, problem: str) -> UserError:
 
 
 def parse_timezone(name: str) -> ZoneInfo:
+    """An IANA zone; a UserError naming the problem for anything else (never an OSError)."""
+    shown = name if len(name) <= 60 else name[:57] + "..."
+    hint = "Use an IANA name such as UTC, Europe/Berlin or America/New_York."
+    if len(name) > _MAX_ZONE_NAME or not _ZONE_NAME.match(name):
+        raise UserError(f"Unknown timezone '{shown}': not an IANA zone name.", hint)
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise UserError(f"Unknown timezone '{name[:60]}'.", "Use an IANA name such as UTC, Europe/Berlin or America/New_York.") from None
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        # OSError: the name is a directory of the tz database (`America`) or unreadable.
+        raise UserError(f"Unknown timezone '{shown}'.", hint) from None
+
+
+def _minutes(wall: datetime) -> int:
+    """A naive wall time as whole minutes since 1970 (rounded down)."""
+    return (wall - _WALL_EPOCH) // _MINUTE
+
+
+def _wall_at(minutes: int) -> datetime:
+    return _WALL_EPOCH + minutes * _MINUTE
+
+
+def _last_true(low: int, high: int, holds: Callable[[int], bool]) -> int:
+    """The largest n in [low, high) with holds(n), given holds(low) and not holds(high) and monotone."""
+    for _ in range(_BISECT_STEPS):
+        if high - low <= 1:
+            return low
+        middle = (low + high) // 2
+        if holds(middle):
+            low = middle
+        else:
+            high = middle
+    raise ScheduleSearchError(f"bisection between minutes {low} and {high} did not converge")
 
 
 @dataclass(frozen=True)
 class Schedule:
     """A parsed `when`. `text` is canonical and without the timezone (`mon 09:00`);
-    `cadence` is weekly, daily or cron; the other fields are APScheduler's."""
+    `cadence` is weekly, daily or cron; the other fields are APScheduler's cron fields."""
 
     text: str
     cadence: str
@@ -65,28 +128,88 @@ class Schedule:
     def describe(self) -> str:
         return f"{self.text} {self.timezone_name}"
 
-    def trigger(self) -> CronTrigger:
+    def trigger(self) -> BaseTrigger:
+        """The APScheduler trigger that fires at exactly `next_fire`'s times."""
+        return ScheduleTrigger(self)
+
+    # --- wall-clock matching ---------------------------------------------------------
+
+    @cached_property
+    def _matcher(self) -> CronTrigger:
+        """The cron fields over wall-clock times: a trigger in UTC, where no hour repeats or is skipped."""
         return CronTrigger(
             minute=self.minute, hour=self.hour, day_of_week=self.day_of_week,
-            day=self.day, month=self.month, timezone=self.timezone,
+            day=self.day, month=self.month, timezone=UTC,
         )
 
+    def _match_from(self, minutes: int) -> datetime | None:
+        """The first matching wall time at or after the given minute (naive), None if there is none."""
+        found = self._matcher.get_next_fire_time(None, _wall_at(minutes).replace(tzinfo=UTC))
+        return found.replace(tzinfo=None) if found is not None else None
+
+    def _wall(self, moment: datetime) -> datetime:
+        return moment.astimezone(self.timezone).replace(tzinfo=None)
+
+    def _instant(self, wall: datetime) -> datetime:
+        """The first moment (UTC) at which the local clock shows `wall` or later."""
+        early, late = sorted(wall.replace(tzinfo=self.timezone, fold=fold).astimezone(UTC) for fold in (0, 1))
+        if self._wall(early) == wall:
+            return early  # an ordinary time, or the first of a repeated hour's two
+        # Skipped by a jump forward: the clock reads before `wall` at `early` and after it at
+        # `late`; the jump itself is the first moment at or after `wall`. Zone transitions
+        # fall on whole seconds.
+        low, high = math.floor(early.timestamp()), math.ceil(late.timestamp())
+        for _ in range(_BISECT_STEPS):
+            if high - low <= 1:
+                return datetime.fromtimestamp(high, UTC)
+            middle = (low + high) // 2
+            if self._wall(datetime.fromtimestamp(middle, UTC)) >= wall:
+                high = middle
+            else:
+                low = middle
+        raise ScheduleSearchError(f"{self.describe()}: no moment found for the skipped wall time {wall}")
+
+    def _fire_from(self, minutes: int) -> datetime | None:
+        """The moment of the first matching wall time at or after the given minute."""
+        wall = self._match_from(minutes)
+        return self._instant(wall) if wall is not None else None
+
+    # --- fire times --------------------------------------------------------------------
+
     def next_fire(self, after: datetime) -> datetime | None:
-        """The first fire time strictly after `after`."""
-        trigger = self.trigger()
-        return trigger.get_next_fire_time(None, after + timedelta(microseconds=1))
+        """The first fire time strictly after `after`, None if it never fires.
+
+        In UTC: a local time in a repeated hour never compares equal to any
+        other zone's time (PEP 495), which would surprise every caller."""
+        start = _minutes(self._wall(after)) + 1  # matches are whole minutes; the next one after now's wall time
+        fire = self._fire_from(start)
+        if fire is None or fire > after:
+            return fire
+        # Just after a fall-back the clock reads times it already showed an hour ago:
+        # those fired then. Find the first match whose first moment is still ahead.
+        def fired_already(minutes: int) -> bool:
+            moment = self._fire_from(minutes)
+            return moment is not None and moment <= after
+
+        end = start + _MAX_CLOCK_SETBACK // _MINUTE
+        if fired_already(end):
+            raise ScheduleSearchError(f"{self.describe()}: no fire time after {after.isoformat()} found")
+        return self._fire_from(_last_true(start, end, fired_already) + 1)
 
     def previous_fire(self, at_or_before: datetime) -> datetime | None:
-        """The last fire time at or before `at_or_before` (None if there is none in years)."""
-        trigger = self.trigger()
+        """The last fire time at or before `at_or_before` (UTC), None if there is none in 40 years."""
+        def fired_by_then(minutes: int) -> bool:
+            moment = self._fire_from(minutes)
+            return moment is not None and moment <= at_or_before
+
+        now_minutes = _minutes(self._wall(at_or_before))
+        end = now_minutes + _MAX_CLOCK_SETBACK // _MINUTE
+        if fired_by_then(end):
+            raise ScheduleSearchError(f"{self.describe()}: a wall time two days ahead of {at_or_before.isoformat()} counts as past")
         for lookback in _LOOKBACKS:
-            fire = trigger.get_next_fire_time(None, at_or_before - lookback)
-            found = None
-            while fire is not None and fire <= at_or_before:
-                found = fire
-                fire = trigger.get_next_fire_time(found, found + timedelta(microseconds=1))
-            if found is not None:
-                return found
+            start = now_minutes - lookback // _MINUTE
+            if fired_by_then(start):
+                return self._fire_from(_last_true(start, end, fired_by_then))
         return None
 
     def period(self, fire_time: datetime) -> str:
@@ -98,6 +221,27 @@ class Schedule:
         if self.cadence == "daily":
             return local.strftime("%Y-%m-%d")
         return local.strftime("%Y-%m-%dT%H:%M")
+
+
+class ScheduleTrigger(BaseTrigger):
+    """APScheduler's view of a Schedule, so jobs fire exactly at `Schedule.next_fire` times."""
+
+    def __init__(self, schedule: Schedule) -> None:
+        self.schedule = schedule
+
+    def get_next_fire_time(self, previous_fire_time: datetime | None, now: datetime) -> datetime | None:
+        # After a previous fire: the one after it, even if that is already past (the scheduler
+        # collects missed runs itself), and always strictly later, so its catch-up loop ends.
+        # Otherwise: the first at or after now (fire times are whole seconds).
+        if previous_fire_time is not None:
+            return self.schedule.next_fire(previous_fire_time)
+        return self.schedule.next_fire(now - timedelta(microseconds=1))
+
+    def __str__(self) -> str:
+        return f"schedule[{self.schedule.describe()}]"
+
+    def __repr__(self) -> str:
+        return f"<ScheduleTrigger {self.schedule.describe()!r}>"
 
 
 def parse_when(text: str, default_timezone: str = "UTC") -> Schedule:
@@ -132,9 +276,11 @@ def parse_when(text: str, default_timezone: str = "UTC") -> Schedule:
         day_of_week = ",".join(_cron_day(part) for part in day_of_week.lower().split(","))
         schedule = Schedule(" ".join(words), "cron", minute, hour, day_of_week, day, month, zone)
         try:
-            schedule.trigger()
+            fires = schedule._match_from(0) is not None
         except ValueError as error:
             raise _bad(text, str(error)) from None
+        if not fires:
+            raise _bad(text, "it never fires: no calendar date matches its day, month and weekday fields")
         return schedule
 
     raise _bad(text, "expected a day and a time, or five cron fields")

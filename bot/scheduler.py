@@ -104,6 +104,11 @@ class BotScheduler:
         return {job.id: job.next_run_time for job in self.scheduler.get_jobs()}
 
     async def shutdown(self) -> None:
+        """No new jobs; the digest being posted finishes or is cancelled (bounded: `DigestEngine.stop`)
+        before APScheduler's shutdown, which would cancel it mid-post and leave it to be resent."""
+        if self.scheduler is not None:
+            self.scheduler.pause()
+        await self.engine.stop()
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
             self.scheduler = None

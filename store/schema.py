@@ -28,7 +28,9 @@ Tables (version 1):
   source), and `meta` (small key/value settings).
 
 Version 2 adds subscriptions and deliveries (`store.subscriptions`), version 3
-`note_attempts` for machine-written notes (`store.notes_tables`).
+`note_attempts` for machine-written notes (`store.notes_tables`), version 4
+the commit-order `seq` of `paper_topics` that bounds digests, and retired
+subscriptions (`store.subscriptions`).
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from typing import Awaitable, Callable, Union
 import aiosqlite
 
 from store.notes_tables import V3_NOTE_ATTEMPTS
-from store.subscriptions import V2_SUBSCRIPTIONS_DELIVERIES
+from store.subscriptions import V2_SUBSCRIPTIONS_DELIVERIES, V4_DELIVERY_SEQUENCE
 
 log = logging.getLogger(__name__)
 
@@ -153,6 +155,7 @@ MIGRATIONS: list[Migration] = [
     V1_PAPERS_TOPICS_NOTES_FTS,
     V2_SUBSCRIPTIONS_DELIVERIES,
     V3_NOTE_ATTEMPTS,
+    V4_DELIVERY_SEQUENCE,
 ]
 
 # Per-connection settings, applied at every open (only page_size and journal_mode are

@@ -9,10 +9,13 @@ object (its `id`), errors as JSON `{"message", "code"}`, 429 with
 A test scripts failures with `fail_next(...)`; every body received is kept
 and checked against the platform's message limits, so a digest that Slack
 or Discord would reject, or that could ping a channel, fails the test.
+`hold()` keeps every answer back until the test releases it: the post is
+received (and counted) but the sender is left waiting, as over a slow link.
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import time
@@ -50,6 +53,8 @@ class FakeWebhooks:
         self._failures: dict[str, list[Failure]] = {"slack": [], "discord": []}
         self._ids = itertools.count(1_100_000_000_000_000_000)
         self._runner: web.AppRunner | None = None
+        self._release: asyncio.Event | None = None
+        self.arrived = asyncio.Event()  # set when a post is received
         self.base_url = ""
 
     @property
@@ -62,6 +67,16 @@ class FakeWebhooks:
 
     def fail_next(self, platform: str, *failures: Failure) -> None:
         self._failures[platform].extend(failures)
+
+    def hold(self) -> asyncio.Event:
+        """Keep answers back from now on until the returned event is set."""
+        self._release = asyncio.Event()
+        return self._release
+
+    async def _answer_later(self) -> None:
+        self.arrived.set()
+        if self._release is not None:
+            await self._release.wait()
 
     def bodies(self, platform: str) -> list[dict]:
         return [r.body for r in self.received if r.platform == platform]
@@ -101,6 +116,7 @@ class FakeWebhooks:
         self.violations += [f"slack: {v}" for v in slack_violations(item.body)]
         self.violations += [f"slack mention: {m}" for m in find_mentions(item.body)]
         self.received.append(item)
+        await self._answer_later()
         return web.Response(text="ok", content_type="text/html")
 
     async def _discord(self, request: web.Request) -> web.Response:
@@ -112,6 +128,7 @@ class FakeWebhooks:
             return _discord_json(failure.body or {"message": "error", "code": 0}, status=failure.status, headers=failure.headers)
         self.violations += [f"discord: {v}" for v in discord_violations(item.body)]
         self.received.append(item)
+        await self._answer_later()
         if request.query.get("wait") != "true":
             return web.Response(status=204)
         message_id = str(next(self._ids))

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 import sys
 from datetime import datetime, timedelta, timezone
@@ -139,10 +140,11 @@ async def run_service(db: Path, config: Path, now: datetime, env: dict[str, str]
     return process.returncode, "".join(lines)
 
 
-async def paperbot_status(db: Path, config: Path) -> dict:
+async def paperbot_status(db: Path, config: Path, env: dict[str, str]) -> dict:
+    """`paperbot status --json` in the bot's environment (without it, the webhook is undeliverable: exit 1)."""
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "--db", str(db), "--config", str(config), "status", "--json", cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, **env}, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
     stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=120)
     assert process.returncode == 0, stderr.decode()
@@ -178,7 +180,7 @@ async def test_a_kill_at_each_step_of_a_delivery_loses_nothing(tmp_path, platfor
         assert len(digests[0]) == 12  # every paper of the example list
         assert target.violations() == []
 
-        status = await paperbot_status(db, config)
+        status = await paperbot_status(db, config, env)
         [subscription] = status["subscriptions"]
         assert subscription["last_delivery"]["period"] == "2025-W23"
         assert subscription["last_delivery"]["state"] == "sent" and subscription["failing"] is None
@@ -188,5 +190,101 @@ async def test_a_kill_at_each_step_of_a_delivery_loses_nothing(tmp_path, platfor
         code, log = await run_service(db, config, MONDAY + timedelta(days=7, hours=1), env)
         assert code == 0, log
         assert len(target.digests()) == expected_digests
+    finally:
+        await target.stop()
+
+
+# --- SIGTERM while a digest is being posted ---------------------------------------------------------
+
+
+class Service:
+    """`paperbot run` (tests/crash_runner.py) in a subprocess, with its log lines as they come."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.seen = asyncio.Event()
+        self._wanted = ""
+
+    async def start(self, db: Path, config: Path, now: datetime, env: dict[str, str]) -> None:
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "tests.crash_runner", "--db", str(db), "--config", str(config),
+            "--now", now.strftime("%Y-%m-%dT%H:%M:%SZ"), cwd=ROOT,
+            env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), **env},
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        )
+        self._reader = asyncio.ensure_future(self._read())
+
+    async def _read(self) -> None:
+        assert self.process.stderr is not None
+        async for raw in self.process.stderr:
+            self.lines.append(raw.decode())
+            if self._wanted and self._wanted in self.lines[-1]:
+                self.seen.set()
+
+    async def wait_for_line(self, text: str) -> None:
+        self._wanted = text
+        if not any(text in line for line in self.lines):
+            await asyncio.wait_for(self.seen.wait(), 60)
+
+    async def exit_code(self) -> int:
+        await asyncio.wait_for(asyncio.gather(self._reader, self.process.wait()), 60)
+        return self.process.returncode
+
+    @property
+    def log(self) -> str:
+        return "".join(self.lines)
+
+
+async def seeded_webhook_bot(tmp_path: Path, grace: float) -> tuple[WebhookPlatform, Path, Path]:
+    target = WebhookPlatform()
+    await target.start()
+    db, config = tmp_path / "paperbot.db", tmp_path / "paperbot.toml"
+    config.write_text(target.config() + f"[digest]\nstop_grace_seconds = {grace}\n")
+    code, log = await run_service(db, config, MONDAY - timedelta(days=2), target.env())
+    assert code == 0, log
+    return target, db, config
+
+
+async def test_sigterm_while_a_digest_is_posted_lets_the_post_finish_and_records_it(tmp_path):
+    target, db, config = await seeded_webhook_bot(tmp_path, grace=20)
+    try:
+        release = target.fake.hold()
+        service = Service()
+        await service.start(db, config, MONDAY + timedelta(hours=1), target.env())
+        await asyncio.wait_for(target.fake.arrived.wait(), 60)  # the start-up catch-up is posting
+        service.process.send_signal(signal.SIGTERM)
+        await service.wait_for_line("stopping")
+        release.set()  # the platform answers while the stop waits for it
+        assert await service.exit_code() == 0, service.log
+        assert "waiting up to 20 s for the digest being delivered" in service.log
+        assert (await paperbot_status(db, config, target.env()))["pending"] == []
+
+        code, log = await run_service(db, config, MONDAY + timedelta(hours=2), target.env())
+        assert code == 0, log
+        assert len(target.digests()) == 1 and len(target.digests()[0]) == 12
+    finally:
+        await target.stop()
+
+
+async def test_sigterm_gives_a_post_that_never_answers_a_bounded_wait(tmp_path):
+    target, db, config = await seeded_webhook_bot(tmp_path, grace=0.5)
+    try:
+        release = target.fake.hold()  # never answered: the webhook's own timeout is 30 s, with retries
+        service = Service()
+        await service.start(db, config, MONDAY + timedelta(hours=1), target.env())
+        await asyncio.wait_for(target.fake.arrived.wait(), 60)
+        service.process.send_signal(signal.SIGTERM)
+        assert await service.exit_code() == 0, service.log
+        assert "stopped while posting it" in service.log
+        status = await paperbot_status(db, config, target.env())
+        assert [d["period"] for d in status["pending"]] == ["2025-W23"]
+        release.set()
+        # Nobody knows whether the platform kept that post (the first of the digest's messages);
+        # a webhook cannot be read back, so the next start resends the digest once, in full.
+        code, log = await run_service(db, config, MONDAY + timedelta(hours=2), target.env())
+        assert code == 0, log
+        cut_short, resent = target.digests()
+        assert set(cut_short) < set(resent) and len(resent) == 12
+        assert (await paperbot_status(db, config, target.env()))["pending"] == []
     finally:
         await target.stop()

@@ -6,19 +6,26 @@ adapter as the channel); only time is simulated, so ten weeks take well under a 
 
 from __future__ import annotations
 
+import contextlib
 import io
+import sqlite3
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from adapters.console import ConsoleAdapter
+from adapters.console import CONSOLE_CHANNEL, ConsoleAdapter
 from bot.commands import CommandRouter
 from bot.digest import DigestEngine
 from bot.models import ChannelRef, PaperListReply, Subscription, Topic
+from bot.scheduler import BotScheduler
 from bot.service import PaperService
 from bot.subscriptions import SubscriptionService
+from store import schema
 from store.sqlite import SqliteStore
 from tests.support import FakeClock, make_paper
+from tests.test_schedule import returns_within
 
 UTC = timezone.utc
 # Monday 2025-06-02 09:00 UTC is a fire time of "mon 09:00".
@@ -221,9 +228,10 @@ async def test_ten_weeks_of_daily_papers_every_paper_once_one_digest_a_week(bot)
 
 async def test_schedules_follow_local_time_across_a_dst_change(bot):
     # Europe/Berlin leaves summer time on Sunday 2025-10-26.
+    start = datetime(2025, 10, 13, 12, tzinfo=UTC)
+    bot.clock.set(start)  # after Monday's fire: the first digest is the next week's
     await bot.subscribe(when="mon 09:00", timezone="Europe/Berlin")
     fires = []
-    start = datetime(2025, 10, 13, 12, tzinfo=UTC)
     for day in range(0, 28):
         bot.clock.set(start + timedelta(days=day))
         await bot.add_papers(1)
@@ -331,3 +339,270 @@ async def test_digest_command_previews_without_recording(chat):
     assert await chat.store.deliveries(1) == []
     no_subscription = await chat.chat_member.say("/paper digest vlm")
     assert "Preview" in no_subscription.text
+
+
+# --- exactly once: the window is commit order, not the clock ------------------------------------
+
+
+async def test_papers_committed_at_every_offset_around_a_fire_land_in_exactly_one_digest(bot, tmp_path):
+    await bot.subscribe(max_papers=50)
+    arrived = {}
+    bot.clock.set(MONDAY - timedelta(seconds=1))
+    arrived["the second before"] = await bot.add_papers(1)
+    bot.clock.set(MONDAY)
+    arrived["same second, before the read"] = await bot.add_papers(1)
+    await bot.engine.run_due()  # the digest reads the store at 09:00:00
+    arrived["same second, after the read"] = await bot.add_papers(1)
+    bot.clock.set(MONDAY + timedelta(milliseconds=700))
+    arrived["0.7 s after, same second"] = await bot.add_papers(1)
+    # Another process's import stamped its rows before the fire but committed after the read.
+    slow_writer = await SqliteStore.open(tmp_path / "digest.db", clock=FakeClock(MONDAY - timedelta(seconds=5)))
+    await slow_writer.upsert_papers([make_paper("2506.09999", ("rm",))])
+    await slow_writer.close()
+    arrived["stamped before, committed after"] = ["2506.09999"]
+    bot.clock.set(MONDAY + timedelta(seconds=1))
+    arrived["the second after"] = await bot.add_papers(1)
+    first_digest = set(bot.posted_ids())
+
+    bot.clock.set(MONDAY + timedelta(days=7))
+    await bot.engine.run_due()
+    posted = bot.posted_ids()
+    everything = [paper for papers in arrived.values() for paper in papers]
+    assert sorted(posted) == sorted(everything), {what: [p for p in papers if p not in posted] for what, papers in arrived.items()}
+    assert len(posted) == len(set(posted))
+    assert first_digest == set(arrived["the second before"] + arrived["same second, before the read"])
+    deliveries = await bot.store.deliveries(1)
+    assert [d.until_seq for d in deliveries] == [2, 6]
+
+
+async def test_a_new_version_of_a_posted_paper_is_not_news_but_a_new_topic_is(bot):
+    await bot.subscribe("rm", max_papers=50)
+    await bot.subscribe("vlm", OTHER_CHANNEL, max_papers=50)
+    bot.clock.set(MONDAY - timedelta(days=1))
+    [paper] = await bot.add_papers(1, ("rm",))
+    bot.clock.set(MONDAY)
+    await bot.engine.run_due()
+    bot.clock.set(MONDAY + timedelta(days=1))
+    await bot.store.upsert_papers([replace(make_paper(paper, ("rm", "vlm")), version=2)])
+    bot.clock.set(MONDAY + timedelta(days=7))
+    await bot.engine.run_due()
+    assert bot.posted_ids(PAPERS_CHANNEL) == [paper]  # v2 is the same paper: posted once
+    assert bot.posted_ids(OTHER_CHANNEL) == [paper]  # it joined vlm this week: news there
+
+
+# --- the store failing between send and record, and while delivering ----------------------------
+
+
+class ReadOnlyAfterPosting:
+    """The console, then the store turns read-only (a real SQLite error on the record write)."""
+
+    name = "console"
+
+    def __init__(self, console: ConsoleAdapter, store: SqliteStore) -> None:
+        self.console, self.store = console, store
+
+    async def post_digest(self, subscription, reply, key):
+        ids = await self.console.post_digest(subscription, reply, key)
+        await self.store._conn.execute("PRAGMA query_only = ON")
+        return ids
+
+    async def find_digest(self, subscription, key):
+        return None
+
+
+async def writable_again(store: SqliteStore) -> None:
+    await store._conn.execute("PRAGMA query_only = OFF")
+
+
+async def test_a_digest_posted_but_not_recorded_is_recorded_later_and_never_resent(bot, caplog):
+    subscription = await bot.subscribe()
+    bot.clock.set(MONDAY - timedelta(days=1))
+    ids = await bot.add_papers(2)
+    bot.engine.adapters["console"] = ReadOnlyAfterPosting(bot.console, bot.store)
+    bot.clock.set(MONDAY + timedelta(minutes=1))
+    caplog.set_level("INFO")
+    await bot.engine.run_due()
+    assert sorted(bot.posted_ids()) == sorted(ids)
+    assert "was posted but could not be recorded" in caplog.text and "readonly" in caplog.text
+    assert "failed unexpectedly" not in caplog.text and "Traceback" not in caplog.text
+    assert (await bot.store.delivery(subscription.id, "2025-W23")).state == "claimed"
+
+    bot.clock.set(MONDAY + timedelta(minutes=15))  # the sweep, store still read-only
+    await bot.engine.run_due()
+    await bot.engine.reconcile()
+    assert len(bot.posts()) == 1
+
+    await writable_again(bot.store)
+    bot.clock.set(MONDAY + timedelta(minutes=30))
+    await bot.engine.run_due()
+    delivery = await bot.store.delivery(subscription.id, "2025-W23")
+    assert delivery.state == "sent" and delivery.message_ids == ("console-1",)
+    assert (await bot.store.get_subscription(subscription.id)).failing is None
+    # A restart (a new engine) finds nothing to settle and posts nothing again.
+    restarted = DigestEngine(bot.store, {"console": bot.console}, TOPICS, clock=bot.clock)
+    await restarted.reconcile()
+    await restarted.run_due()
+    assert len(bot.posts()) == 1
+
+
+async def test_a_record_still_failing_at_stop_is_tried_once_more(bot):
+    subscription = await bot.subscribe()
+    bot.clock.set(MONDAY - timedelta(days=1))
+    await bot.add_papers(1)
+    bot.engine.adapters["console"] = ReadOnlyAfterPosting(bot.console, bot.store)
+    bot.clock.set(MONDAY)
+    await bot.engine.run_due()
+    await writable_again(bot.store)
+    await bot.engine.stop()
+    assert (await bot.store.delivery(subscription.id, "2025-W23")).state == "sent"
+
+
+async def test_a_store_failure_while_delivering_is_one_line_and_marks_the_subscription_failing(bot, caplog):
+    subscription = await bot.subscribe()
+    bot.clock.set(MONDAY - timedelta(days=1))
+    ids = await bot.add_papers(1)
+    await bot.store._conn.execute("PRAGMA query_only = ON")  # the claim is refused: "attempt to write a readonly database"
+    caplog.set_level("INFO")
+    for minute in range(3):  # the per-fire job and the sweeps keep trying
+        bot.clock.set(MONDAY + timedelta(minutes=minute))
+        await bot.engine.run_due()
+    records = [r for r in caplog.records if "digest for rm" in r.getMessage()]
+    assert [r.levelname for r in records] == ["ERROR", "INFO", "INFO"]
+    assert "readonly database" in records[0].getMessage() and "make the store file and its directory writable" in records[0].getMessage()
+    assert not any(r.exc_info for r in caplog.records) and "failed unexpectedly" not in caplog.text
+    assert bot.posts() == []
+
+    await writable_again(bot.store)
+    bot.clock.set(MONDAY + timedelta(minutes=15))
+    await bot.engine.run_due()
+    assert bot.posted_ids() == ids
+
+
+async def test_a_subscription_whose_claims_the_store_refuses_is_marked_failing_until_it_works(bot):
+    subscription = await bot.subscribe()
+    bot.clock.set(MONDAY - timedelta(days=1))
+    ids = await bot.add_papers(1)
+    # Only the claim is refused (the way a nearly full disk refuses a new row but takes an update).
+    await bot.store._conn.execute(
+        "CREATE TEMP TRIGGER refuse_claims BEFORE INSERT ON deliveries BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+    )
+    bot.clock.set(MONDAY)
+    await bot.engine.run_due()
+    failing = await bot.store.get_subscription(subscription.id)
+    assert failing.failing == f"the store {bot.store.path} failed: database or disk is full (free disk space where the store is)"
+    assert failing.failing_since == "2025-06-02T09:00:00Z"
+    await bot.store._conn.execute("DROP TRIGGER temp.refuse_claims")
+    bot.clock.set(MONDAY + timedelta(minutes=15))
+    await bot.engine.run_due()
+    assert bot.posted_ids() == ids
+    assert (await bot.store.get_subscription(subscription.id)).failing is None
+
+
+async def test_subscribing_twice_says_already_subscribed_with_the_schedule(chat):
+    chat.clock.set(MONDAY + timedelta(hours=1))
+    done = await chat.chat_admin.say("/paper subscribe rm mon 09:00 Europe/Berlin")
+    assert "Next digest: 2025-06-09 09:00 Europe/Berlin." in done.text  # on the subscription's clock
+    again = await chat.chat_admin.say("/paper subscribe rm")
+    assert "Already subscribed: rm digests here, mon 09:00 Europe/Berlin; next digest 2025-06-09 09:00 Europe/Berlin." in again.text
+    assert "/paper subscribe rm <when>" in again.text
+    same = await chat.chat_admin.say("/paper subscribe rm mon 09:00 Europe/Berlin")
+    assert "Already subscribed" in same.text
+    changed = await chat.chat_admin.say("/paper subscribe rm daily 07:30")
+    assert "Subscribed: rm digests here, daily 07:30 UTC" in changed.text
+    assert [s.when for s in await chat.store.subscriptions()] == ["daily 07:30"]
+
+
+async def test_a_config_subscription_is_managed_by_the_config_file_not_from_chat(chat):
+    configured = [
+        Subscription(id=0, channel=OTHER_CHANNEL, topic="vlm", source="config"),
+        Subscription(id=0, channel=CONSOLE_CHANNEL, topic="rm", source="config"),
+    ]
+    service = SubscriptionService(PaperService(chat.store), chat.engine, config_source="config/team.toml", configured=configured)
+    await service.sync_config()
+    router = CommandRouter(PaperService(chat.store), service)
+    admin = ConsoleAdapter(router, stdout=io.StringIO(), is_admin=True)
+    for command in ("/paper unsubscribe rm", "/paper subscribe rm daily 08:00", "/paper subscribe rm"):
+        reply = await admin.say(command)
+        assert "The rm digest here is managed by the config file config/team.toml ([[subscriptions]] #2)." in reply.text
+        assert "Change or remove it there and restart the bot." in reply.text
+    [kept] = await chat.store.subscriptions(CONSOLE_CHANNEL)
+    assert (kept.when, kept.source) == ("mon 09:00", "config")
+
+
+async def test_a_subscription_gone_from_the_config_keeps_its_history_and_comes_back_without_reposting(chat):
+    configured = [Subscription(id=0, channel=PAPERS_CHANNEL, topic="rm", source="config")]
+    service = SubscriptionService(PaperService(chat.store), chat.engine, configured=configured)
+    await service.sync_config()
+    chat.clock.set(MONDAY - timedelta(days=1))
+    first = await chat.add_papers(2)
+    chat.clock.set(MONDAY)
+    await chat.engine.run_due()
+    [subscription] = await chat.store.subscriptions()
+
+    chat.clock.set(MONDAY + timedelta(days=1))
+    await service.sync_config([])  # the entry was deleted from the file
+    assert await chat.store.subscriptions() == []
+    assert [d.period for d in await chat.store.deliveries(subscription.id)] == ["2025-W23"]
+    chat.clock.set(MONDAY + timedelta(days=3))
+    while_away = await chat.add_papers(1)
+
+    chat.clock.set(MONDAY + timedelta(days=10))
+    await service.sync_config(configured)  # and put back
+    [back] = await chat.store.subscriptions()
+    assert back.id == subscription.id and [d.period for d in await chat.store.deliveries(back.id)] == ["2025-W23"]
+    fresh = await chat.add_papers(1)
+    chat.clock.set(MONDAY + timedelta(days=14))
+    await chat.engine.run_due()
+    assert sorted(chat.posted_ids()) == sorted(first + fresh)  # nothing reposted; the gap is not news
+    assert while_away[0] not in chat.posted_ids()
+
+
+async def test_the_bot_starts_with_a_schedule_whose_last_fire_was_in_a_repeated_hour(bot):
+    # `when = "30 1 1 11 * America/New_York"` hung `paperbot run` through November 2026:
+    # 2026-11-01 01:30 happened twice there, and the catch-up looked for the fire before now.
+    await bot.subscribe(when="30 1 1 11 *", timezone="America/New_York")
+    bot.clock.set(datetime(2026, 11, 28, 20, tzinfo=UTC))
+    scheduler = BotScheduler(bot.engine)
+    with returns_within(20):
+        await scheduler.start()
+    local = scheduler.next_runs()["digest:1"].astimezone(ZoneInfo("America/New_York"))  # APScheduler counts from real time
+    assert (local.month, local.day, local.hour, local.minute, local.fold) == (11, 1, 1, 30, 0)
+    await scheduler.shutdown()
+
+
+async def test_a_version_3_store_moves_to_commit_order_windows_without_reposting_or_losing(tmp_path):
+    path, clock = tmp_path / "v3.db", FakeClock(MONDAY - timedelta(days=3))
+    old = await SqliteStore.open(path, clock=clock, migrations=schema.MIGRATIONS[:3])
+    await old.upsert_topics(TOPICS.values())
+    await old.upsert_papers([make_paper("2506.00001", ("rm",))])
+    clock.set(MONDAY - timedelta(days=1))
+    await old.upsert_papers([make_paper("2506.00002", ("rm", "vlm"))])
+    clock.set(MONDAY + timedelta(days=1))
+    await old.upsert_papers([make_paper("2506.00003", ("rm",))])  # after W23's digest went out
+    await old.close()
+    with contextlib.closing(sqlite3.connect(path)) as conn, conn:  # what version 3 recorded for W23
+        conn.execute(
+            "INSERT INTO subscriptions (id, adapter, workspace, channel, thread, topic, schedule, timezone, language, max_papers, "
+            "post_empty, source, created_at) VALUES (1, 'console', '', 'papers', '', 'rm', 'mon 09:00', 'UTC', 'en', 10, 0, 'chat', ?)",
+            ("2025-05-01T00:00:00Z",),
+        )
+        conn.execute(
+            "INSERT INTO deliveries (subscription_id, period, fire_time, state, paper_ids, total, claimed_at, sent_at) "
+            "VALUES (1, '2025-W23', '2025-06-02T09:00:00Z', 'sent', '[\"2506.00001\", \"2506.00002\"]', 2, ?, ?)",
+            ("2025-06-02T09:00:00Z", "2025-06-02T09:00:01Z"),
+        )
+        conn.execute("INSERT INTO channel_papers SELECT 'console:-:papers', id, 1, '2025-W23' FROM papers WHERE arxiv_id < '2506.00003'")
+
+    store = await SqliteStore.open(path, clock=clock)
+    try:
+        rows = await store._fetchall("SELECT arxiv_id, topic, seq FROM paper_topics ORDER BY seq", ())
+        assert rows == [("2506.00001", "rm", 1), ("2506.00002", "rm", 2), ("2506.00002", "vlm", 3), ("2506.00003", "rm", 4)]
+        assert (await store.delivery(1, "2025-W23")).until_seq == 3
+        await store.upsert_papers([make_paper("2506.00004", ("vlm",))])  # the count triggers survived the table swap
+        assert {t.topic.name: t.paper_count for t in await store.topics()} == {"rm": 3, "vlm": 2}
+        harness = Harness(store, clock)
+        clock.set(MONDAY + timedelta(days=7))
+        await harness.engine.run_due()
+        assert harness.posted_ids() == ["2506.00003"]
+    finally:
+        await store.close()

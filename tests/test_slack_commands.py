@@ -215,8 +215,9 @@ async def test_a_config_subscription_is_the_same_channel_as_a_chat_one(tmp_path,
     async with running_slack_bot(tmp_path, fake, config_text=config) as slack:
         listed = await slack.command("subscriptions")
         assert f"{TOPIC}: mon 09:00 UTC" in texts(listed)
-        updated = await slack.command(f"subscribe {TOPIC} daily 07:00", user="U0ADMIN")
-        assert "daily 07:00" in texts(updated)
+        # The same channel: chat finds the config's subscription, which only the config file changes.
+        refused = await slack.command(f"subscribe {TOPIC} daily 07:00", user="U0ADMIN")
+        assert "managed by the config file" in texts(refused)
         assert len(await slack.bot.store.subscriptions()) == 1
 
 

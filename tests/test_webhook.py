@@ -7,6 +7,8 @@ the Slack and Discord renderers; only the platforms are local
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 from datetime import datetime, timedelta, timezone
 
@@ -15,6 +17,7 @@ import pytest
 from adapters.webhook import WebhookAdapter, retry_after_seconds, webhook_platform
 from bot.digest import DigestEngine
 from bot.models import ChannelRef, Subscription, Topic
+from bot.scheduler import BotScheduler
 from bot.status import BotStatus, render_status
 from bot.subscriptions import SubscriptionStatus
 from store.sqlite import SqliteStore
@@ -236,3 +239,46 @@ async def test_a_failure_that_repeats_is_one_error_line_not_one_per_sweep(setup,
     assert sum("still not delivered" in r.getMessage() for r in caplog.records) == 3
     subscription = await setup.store.get_subscription(1)
     assert subscription.failing_since == "2025-06-02T09:05:00Z"  # when it started failing, not the latest sweep
+
+
+# --- a stop while a digest is being posted ---------------------------------------------------------
+
+
+async def test_a_stop_while_a_scheduled_digest_is_posted_waits_for_it_and_never_resends(setup, caplog):
+    await setup.subscribe("DISCORD_HOOK")
+    ids = await setup.papers_then_fire(2)
+    setup.clock.set(MONDAY - timedelta(hours=1))  # nothing due at start; the job fires it
+    scheduler = BotScheduler(setup.engine)
+    await scheduler.start()
+    release = setup.hooks.hold()
+    setup.clock.set(MONDAY + timedelta(minutes=1))
+    scheduler.scheduler.modify_job("digest:1", next_run_time=datetime.now(UTC))  # APScheduler runs the job now
+    await asyncio.wait_for(setup.hooks.arrived.wait(), 30)
+    caplog.set_level("INFO")
+    stopping = asyncio.create_task(scheduler.shutdown())  # SIGTERM's path in run_bot, mid-POST
+    await asyncio.sleep(0)
+    release.set()  # the platform answers while the stop waits
+    await asyncio.wait_for(stopping, 30)
+    # The next start has nothing to settle: the digest is not posted again.
+    restarted = DigestEngine(setup.store, {"webhook": setup.adapter}, TOPICS, clock=setup.clock)
+    await restarted.reconcile()
+    await restarted.run_due()
+    [body] = setup.hooks.bodies("discord")
+    assert all(i in json.dumps(body) for i in ids)
+    delivery = await setup.store.delivery(1, "2025-W23")
+    assert delivery.state == "sent" and delivery.message_ids[0].isdigit()
+    assert "waiting up to 8 s for the digest being delivered" in caplog.text
+
+
+async def test_a_stop_gives_a_post_that_never_answers_a_bounded_wait(setup, caplog):
+    await setup.subscribe("SLACK_HOOK")
+    await setup.papers_then_fire(1)
+    setup.engine.stop_grace = timedelta(seconds=0.2)
+    setup.hooks.hold()  # never released
+    delivering = asyncio.create_task(setup.engine.run_due())
+    await asyncio.wait_for(setup.hooks.arrived.wait(), 30)
+    await asyncio.wait_for(setup.engine.stop(), 30)
+    assert delivering.cancelled()
+    assert "stopped while posting it" in caplog.text
+    # Whether the platform kept the post is unknown: the claim stays for the next start to settle.
+    assert (await setup.store.delivery(1, "2025-W23")).state == "claimed"
