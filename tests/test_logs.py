@@ -1,14 +1,19 @@
 """Log lines: secrets never in them, UTC times, one line for an expected network failure, to stderr or a file."""
 
+import asyncio
 import io
 import logging
+import os
 import re
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 from bot.app import Runtime, run_bot
 from bot.config import parse_config
 from bot.logs import RedactSecrets, UtcFormatter, one_line_errors, secret_values
-from tests.support import OFFLINE_CONFIG, run_paperbot
+from tests.support import OFFLINE_CONFIG, ROOT, run_paperbot
 
 UTC_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (DEBUG|INFO|WARNING|ERROR|CRITICAL) ")
 
@@ -104,14 +109,31 @@ def test_one_line_errors_flattens_expected_network_failures_only(caplog):
     assert bug.exc_info is not None and bug.levelno == logging.ERROR  # a bug keeps its traceback
 
 
+def run_until_started(db: Path) -> tuple[int, str, str]:
+    """`paperbot run` with its input held open until start-up is over (input ending earlier stops it
+    before it says it runs), then one command and the end of input; (status, stdout, stderr)."""
+    env = {**os.environ, "PAPERBOT_DB": str(db), "PAPERBOT_CONFIG": str(OFFLINE_CONFIG)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run"], cwd=ROOT, env=env, text=True,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    log: list[str] = []
+    while not any("paperbot running with" in line for line in log):
+        line = process.stderr.readline()
+        assert line, "paperbot run ended before it said it runs:\n" + "".join(log)
+        log.append(line)
+    stdout, rest = process.communicate("/paper topics\n", timeout=60)
+    return process.returncode, stdout, "".join(log) + rest
+
+
 def test_a_run_logs_utc_lines_names_only_working_adapters_and_keeps_library_chatter_out(tmp_path):
-    result = run_paperbot("run", db=tmp_path / "p.db", input_text="/paper topics\n")
-    assert result.returncode == 0, result.stderr
-    lines = result.stderr.splitlines()
+    status, stdout, stderr = run_until_started(tmp_path / "p.db")
+    assert status == 0 and "Topics (1)" in stdout, stderr
+    lines = stderr.splitlines()
     assert lines and all(UTC_LINE.match(line) for line in lines), lines
     assert any("paperbot running with console; store" in line for line in lines)
-    assert "webhook" not in result.stderr  # no webhook subscription: nothing to mention
-    assert "schema migrated" not in result.stderr and "apscheduler" not in result.stderr
+    assert "webhook" not in stderr  # no webhook subscription: nothing to mention
+    assert "schema migrated" not in stderr and "apscheduler" not in stderr
 
 
 def test_logs_go_to_the_file_named_by_paperbot_log_file(tmp_path):
@@ -120,7 +142,7 @@ def test_logs_go_to_the_file_named_by_paperbot_log_file(tmp_path):
     result = run_paperbot("run", db=tmp_path / "p.db", input_text="/paper topics\n", env={"PAPERBOT_LOG_FILE": str(log_file)})
     assert result.returncode == 0 and result.stderr == "" and "Topics (1)" in result.stdout
     written = log_file.read_text(encoding="utf-8")
-    assert "paperbot running with console" in written and all(UTC_LINE.match(line) for line in written.splitlines())
+    assert "stopped cleanly" in written and all(UTC_LINE.match(line) for line in written.splitlines())
 
 
 def test_an_unwritable_log_file_from_the_config_is_a_clear_error(tmp_path):
@@ -140,5 +162,13 @@ async def test_the_start_line_names_the_webhook_adapter_when_a_subscription_uses
         "test config",
     )
     runtime = Runtime(db_path=str(tmp_path / "p.db"), config=config, env={"DIGEST_HOOK": "http://127.0.0.1:9/hook"})
-    assert await run_bot(runtime, stdin=io.StringIO(""), stdout=io.StringIO()) == 0  # the console's input ends at once
+    read_end, write_end = os.pipe()
+    with open(read_end, encoding="utf-8") as console_input:
+        running = asyncio.create_task(run_bot(runtime, stdin=console_input, stdout=io.StringIO()))
+        deadline = time.monotonic() + 60
+        while "paperbot running with" not in caplog.text:
+            assert time.monotonic() < deadline and not running.done(), caplog.text
+            await asyncio.sleep(0.02)
+        os.close(write_end)  # the console's input ends: the bot stops
+        assert await asyncio.wait_for(running, 60) == 0
     assert "paperbot running with webhook, console; store" in caplog.text
