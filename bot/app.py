@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import AsyncIterator, Callable, Mapping, TextIO
 
 from bot.commands import CommandRouter
-from bot.config import ConfigError, FileConfig
+from bot.config import DEFAULT_DB_PATH, ConfigError, FileConfig
 from bot.digest import DigestEngine
 from bot.ingest.paperlist import import_paperlist
 from bot.models import DeliveryKey
@@ -52,13 +52,26 @@ class Runtime:
 
 
 @contextlib.asynccontextmanager
-async def open_store(runtime: Runtime) -> AsyncIterator[PaperStore]:
+async def open_store(runtime: Runtime, *, read_only: bool = False, serving: bool = False) -> AsyncIterator[PaperStore]:
+    """The store for one command or one run; any store failure the user can fix is a `StoreError`.
+
+    A writable open syncs the config's topics into the store; a `read_only` one
+    (lookups) writes nothing at all. `serving`: refuse when another `paperbot run`
+    serves this store. Only the default data directory is created when missing.
+    """
+    from store.errors import as_store_errors
     from store.sqlite import SqliteStore
 
-    store = await SqliteStore.open(runtime.db_path, clock=runtime.clock)
+    path = runtime.db_path
+    create_parent = Path(path).parent.resolve() == Path(DEFAULT_DB_PATH).parent.resolve()
+    store = await SqliteStore.open(
+        path, clock=runtime.clock, read_only=read_only, create_parent=create_parent, serving=serving
+    )
     try:
-        await store.upsert_topics(runtime.config.topic_list())
-        yield store
+        with as_store_errors(path):
+            if not read_only:
+                await store.upsert_topics(runtime.config.topic_list())
+            yield store
     finally:
         await store.close()
 
@@ -227,7 +240,7 @@ async def run_bot(
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
 
-    async with open_store(runtime) as store:
+    async with open_store(runtime, serving=True) as store:
         bot = await assemble(runtime, store, stdin=stdin, stdout=stdout, on_console_eof=stop.set, on_step=on_step)
         started: list[ChatAdapter] = []
         try:

@@ -29,6 +29,8 @@ async def test_status_lists_subscriptions_and_failures(tmp_path):
     db, config = tmp_path / "bot.db", tmp_path / "bot.toml"
     config.write_text(CONFIG)
     env = {"PAPERBOT_CONFIG": str(config)}
+    # `status` reads the store without changing it: the bot syncs the config into it.
+    assert run_paperbot("run", db=db, env=env, input_text="").returncode == 0
     result = run_paperbot("status", db=db, env=env)
     assert result.returncode == 0, result.stderr
     assert "Subscriptions: 1" in result.stdout
