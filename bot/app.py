@@ -53,13 +53,12 @@ class Runtime:
 
 @contextlib.asynccontextmanager
 async def open_store(runtime: Runtime, *, read_only: bool = False, serving: bool = False) -> AsyncIterator[PaperStore]:
-    """The store for one command or one run; any store failure the user can fix is a `StoreError`.
+    """The store for one command or one run; a store failure the user can fix is a `StoreError`.
 
     A writable open syncs the config's topics into the store; a `read_only` one
     (lookups) writes nothing at all. `serving`: refuse when another `paperbot run`
     serves this store. Only the default data directory is created when missing.
     """
-    from store.errors import as_store_errors
     from store.sqlite import SqliteStore
 
     path = runtime.db_path
@@ -68,10 +67,9 @@ async def open_store(runtime: Runtime, *, read_only: bool = False, serving: bool
         path, clock=runtime.clock, read_only=read_only, create_parent=create_parent, serving=serving
     )
     try:
-        with as_store_errors(path):
-            if not read_only:
-                await store.upsert_topics(runtime.config.topic_list())
-            yield store
+        if not read_only:
+            await store.upsert_topics(runtime.config.topic_list())
+        yield store
     finally:
         await store.close()
 

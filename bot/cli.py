@@ -1,10 +1,11 @@
 """The `paperbot` command: import, look up, and run the bot.
 
 Exit status: 0 on success, 2 for anything the user can fix (bad input, a
-malformed file, a config error), 1 for a bug, and for `fetch` also when
+malformed file, a config error, a store problem such as a full disk or a
+read-only or busy store: `bot.errors.StoreError`), 1 for a bug, and for `fetch` also when
 arXiv failed for a topic (the other topics are still fetched), for `notes`
 when a paper's notes failed or the notes server could not be used. Lookups print the same text the
-chat adapters show, or JSON with `--json`.
+chat adapters show, or JSON with `--json`, and open the store read-only: they never write.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ import json
 import logging
 import os
 import sys
+from pathlib import Path
 from dataclasses import replace
 from datetime import date
 from importlib import metadata
-from pathlib import Path
 from typing import Any, Sequence
 
 from bot import jsonout
@@ -147,8 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
     status = command(
         "status",
         help="subscriptions with their next run, last delivery and failures; arXiv fetch health",
-        description="Reads the store (after syncing the config's [[subscriptions]] into it, as `run` does) "
-        "and posts nothing. Exit status 0, or 1 when a subscription is failing, so monitoring can alert on it.",
+        description="Reads the store without changing it and posts nothing. "
+        "Exit status 0, or 1 when a subscription is failing, so monitoring can alert on it.",
     )
     status.add_argument("--json", action="store_true", help="print machine-readable JSON")
     backup = command(
@@ -254,8 +255,9 @@ async def answer_lookup(args: argparse.Namespace, service: PaperService) -> int:
 
 
 def print_reply(reply: Reply) -> int:
+    """An answer to stdout; an error (bad input, a store fault) to stderr, as every CLI error, exit 2."""
     if isinstance(reply, ErrorReply):
-        print(for_command_line(reply.text))
+        print(f"error: {for_command_line(reply.text)}", file=sys.stderr)
         return EXIT_USAGE
     print(reply.text)
     return EXIT_OK

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, replace
 
 from bot.arxiv_ids import parse_arxiv_id
-from bot.errors import UserError
+from bot.errors import StoreError, UserError
 from bot.digest import digest_reply
 from bot.models import ChannelRef, CommandRequest, ErrorReply, NoticeReply, PaperListReply, Reply
 from bot.presenter import paper_detail, paper_list, topics_notice
@@ -259,6 +259,13 @@ def help_reply(command_name: str | None = None) -> Reply:
     return NoticeReply(tuple(lines), title=f"/paper {command.name}")
 
 
+def error_reply(error: UserError, action: str) -> ErrorReply:
+    if isinstance(error, StoreError):
+        # The user cannot fix a full disk or a busy store; the bot's owner reads the log.
+        log.error("command %s: %s", action, error)
+    return ErrorReply(error.message, error.hint)
+
+
 def unknown_command_reply(name: str) -> ErrorReply:
     shown = name if len(name) <= 40 else name[:37] + "..."
     close = difflib.get_close_matches(name.lower(), list(REGISTRY), n=1, cutoff=0.5)
@@ -280,7 +287,7 @@ class CommandRouter:
             known = frozenset(await self.service.topic_names())
             request = parse_command_text(text, known)
         except UserError as error:
-            return ErrorReply(error.message, error.hint)
+            return error_reply(error, COMMAND_PREFIX)
         return await self.dispatch(
             CommandRequest(request.action, request.args, user=user, channel=channel, is_admin=is_admin)
         )
@@ -294,7 +301,7 @@ class CommandRouter:
         try:
             return await handler(request)
         except UserError as error:
-            return ErrorReply(error.message, error.hint)
+            return error_reply(error, request.action)
         except Exception:
             log.exception("command %s failed", request.action)
             return ErrorReply("Something went wrong on our side; the error has been logged.", "Please try again in a moment.")

@@ -45,7 +45,7 @@ from store.rows import (
     to_json,
 )
 from store.notes_tables import NotesTables
-from store.errors import as_store_errors, check_location
+from store.errors import as_store_errors, check_location, raises_store_errors
 from store.search import WindowedSearch
 from store.serving_lock import ServingLock
 from store.subscriptions import SubscriptionTables
@@ -97,6 +97,7 @@ def clamp_limit(limit: object, default: int = 5) -> int:
     return max(0, min(limit, MAX_LIMIT))
 
 
+@raises_store_errors
 class SqliteStore(SubscriptionTables, NotesTables):
     """Papers, topics, notes and their FTS5 index in one SQLite file.
 

@@ -367,3 +367,37 @@ def test_json_lookups_on_a_store_that_does_not_exist_create_nothing(tmp_path):
     result = run_paperbot("topics", "--json", db=db)
     assert result.returncode == 0 and json.loads(result.stdout) == []
     assert list(tmp_path.iterdir()) == []
+
+
+# --- a damaged file --------------------------------------------------------------------------
+
+
+def damage(db: Path) -> None:
+    """Keep the header page (so the file still opens) and overwrite every other page."""
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    data = bytearray(db.read_bytes())
+    data[page_size:] = b"\xa5" * (len(data) - page_size)
+    db.write_bytes(bytes(data))
+
+
+def test_a_damaged_store_is_one_sentence_in_the_cli_and_in_chat(tmp_path, caplog):
+    db = imported_store(tmp_path / "p.db")
+    damage(db)
+    result = run_paperbot("latest", db=db)
+    assert result.returncode == 2 and no_traceback(result)
+    assert f"{db} is damaged" in result.stderr and "`paperbot backup`" in result.stderr
+
+    async def ask() -> str:
+        from bot.commands import CommandRouter
+        from bot.service import PaperService
+
+        store = await SqliteStore.open(db, read_only=True)
+        try:
+            return (await CommandRouter(PaperService(store)).handle_text("/paper latest")).text
+        finally:
+            await store.close()
+
+    answer = asyncio.run(ask())
+    assert f"{db} is damaged" in answer and "went wrong" not in answer
+    assert any(record.levelname == "ERROR" and "is damaged" in record.getMessage() for record in caplog.records)
