@@ -241,11 +241,13 @@ def another_writer(db: Path):
 
 def test_lookups_work_while_another_process_holds_the_write_lock(tmp_path):
     db = imported_store(tmp_path / "p.db")
+    config = tmp_path / "topics.toml"  # config topics: an open for writing would sync them
+    config.write_text('[fetch]\nenabled = false\n[[topics]]\nname = "reward-model-vlm"\nquery = \'abs:"reward model"\'\n')
     with another_writer(db):
-        for lookup in LOOKUPS:
-            result = run_paperbot(*lookup, db=db)
+        for lookup in (*LOOKUPS, ("status",)):
+            result = run_paperbot("--config", str(config), *lookup, db=db)
             assert result.returncode == 0, (lookup, result.stderr)
-        assert "DriveRX" in run_paperbot("search", "driving", db=db).stdout
+        assert "DriveRX" in run_paperbot("--config", str(config), "search", "driving", db=db).stdout
     assert fts_option(db, "automerge") == 0  # the lookups left the import's setting alone
 
 
