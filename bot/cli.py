@@ -26,7 +26,7 @@ from bot import jsonout
 from bot.app import Runtime, build_digest_core, build_service, open_store, run_bot
 from bot.commands import EXAMPLE_TOPIC, CommandRouter, asked_version, for_command_line, parse_command_words
 from bot.config import DEFAULT_CONFIG_PATH, DEFAULT_DB_PATH, ConfigError, EnvSettings, load_config
-from bot.errors import UserError
+from bot.errors import StoreError, UserError
 from bot.ingest.errors import IngestError
 from bot.ingest.paperlist import import_paperlist
 from bot.ingest.snapshot import import_snapshot, looks_like_snapshot
@@ -232,8 +232,8 @@ async def answer_lookup(args: argparse.Namespace, service: PaperService) -> int:
     try:
         request = parse_command_words(lookup_words(args), frozenset(await service.topic_names()))
     except UserError as error:
-        if args.json:
-            raise
+        if args.json or isinstance(error, StoreError):
+            raise  # printed as `error: ...` on stderr, as every failure before the answer
         return print_reply(ErrorReply(error.message, error.hint))
     if not args.json:
         return print_reply(await CommandRouter(service).dispatch(request))
@@ -255,9 +255,8 @@ async def answer_lookup(args: argparse.Namespace, service: PaperService) -> int:
 
 
 def print_reply(reply: Reply) -> int:
-    """An answer to stdout; an error (bad input, a store fault) to stderr, as every CLI error, exit 2."""
     if isinstance(reply, ErrorReply):
-        print(f"error: {for_command_line(reply.text)}", file=sys.stderr)
+        print(for_command_line(reply.text))
         return EXIT_USAGE
     print(reply.text)
     return EXIT_OK

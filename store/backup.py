@@ -19,7 +19,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from bot.errors import StoreError
-from store.errors import as_store_errors, check_location
+from store.errors import as_store_errors, check_location, not_a_store
 
 # Files SQLite keeps next to a store; writing a backup over one of them would destroy the store.
 _COMPANIONS = ("", "-wal", "-shm", "-journal", ".lock")
@@ -59,7 +59,7 @@ def backup_store(source: str, target: str) -> BackupReport:
         reader = sqlite3.connect(f"file:{quote(os.path.abspath(source))}?mode=ro", uri=True)
         try:
             if not reader.execute("PRAGMA user_version").fetchone()[0]:
-                raise StoreError(f"{source} is not a paperbot store (an empty or foreign SQLite file); check the --db path", source)
+                raise not_a_store(source, "an empty or foreign SQLite file")
             papers = reader.execute("SELECT count(*) FROM papers").fetchone()[0]
             temp_path = _copy_to_temp(reader, target_path)
         finally:

@@ -47,6 +47,10 @@ def read_only(path: str, why: str = "the file or its directory is read-only") ->
     )
 
 
+def not_a_store(path: str, why: str) -> StoreError:
+    return StoreError(f"{path} is not a paperbot store ({why}); check the --db path", path)
+
+
 def from_sqlite(error: BaseException, path: str) -> StoreError | None:
     """The user's version of an sqlite3 error about the store at `path`; None when it is not one."""
     if not isinstance(error, sqlite3.Error):
@@ -62,7 +66,7 @@ def from_sqlite(error: BaseException, path: str) -> StoreError | None:
     if primary == sqlite3.SQLITE_READONLY:
         return read_only(path)
     if primary == sqlite3.SQLITE_NOTADB:
-        return StoreError(f"{path} is not a paperbot store (SQLite: {error}); check the --db path", path)
+        return not_a_store(path, f"SQLite: {error}")
     if primary == sqlite3.SQLITE_CORRUPT:
         return StoreError(
             f"{path} is damaged (SQLite: {error}); move it aside and restore a copy made with `paperbot backup`", path

@@ -45,7 +45,7 @@ from store.rows import (
     to_json,
 )
 from store.notes_tables import NotesTables
-from store.errors import as_store_errors, check_location, raises_store_errors
+from store.errors import as_store_errors, check_location, not_a_store, raises_store_errors
 from store.search import WindowedSearch
 from store.serving_lock import ServingLock
 from store.subscriptions import SubscriptionTables
@@ -102,7 +102,10 @@ class SqliteStore(SubscriptionTables, NotesTables):
     """Papers, topics, notes and their FTS5 index in one SQLite file.
 
     Open with `await SqliteStore.open(path)` (or `async with await SqliteStore.open(path)`);
-    `":memory:"` gives a private in-memory store for tests.
+    `":memory:"` gives a private in-memory store for tests. Lookups open it with
+    `read_only=True`, which writes nothing, so they never wait for a writer's lock.
+    A fault the owner can fix (full disk, busy, read-only, damaged) leaves every
+    public method as a `StoreError` (`store.errors`).
     """
 
     def __init__(
@@ -586,11 +589,7 @@ async def _check_readable_schema(conn: aiosqlite.Connection, path: str, migratio
     if current > newest:
         schema.refuse_newer(current, newest, path)
     if current == 0:
-        raise StoreError(
-            f"{path} is not a paperbot store (an empty or foreign SQLite file); check the --db path, "
-            "or create the store there with `paperbot import FILE` or `paperbot run`",
-            path,
-        )
+        raise not_a_store(path, "an empty or foreign SQLite file")
     if current < newest:
         raise StoreError(
             f"the store {path} has schema version {current}, older than this paperbot's {newest}; "

