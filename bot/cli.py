@@ -281,7 +281,22 @@ async def print_status(runtime: Runtime, store: Any, as_json: bool) -> int:
 
 
 async def import_files(store: Any, files: Sequence[Path], topic: str | None, topics: Sequence[Topic] = ()) -> int:
-    """Import each file with the importer its name or content calls for; 2 if any file was refused."""
+    """Import each file with the importer its name or content calls for; 2 if any file was refused.
+
+    Ctrl-C is passed on (exit status 130) after saying how to resume.
+    """
+    try:
+        return await _import_each(store, files, topic, topics)
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        print(
+            "interrupted: what was committed is kept (whole paper lists, and the finished batches of a snapshot). "
+            "To resume, run the same command again: papers already stored come back unchanged.",
+            file=sys.stderr,
+        )
+        raise
+
+
+async def _import_each(store: Any, files: Sequence[Path], topic: str | None, topics: Sequence[Topic]) -> int:
     status = EXIT_OK
     for path in files:
         if looks_like_snapshot(path):
@@ -294,10 +309,15 @@ async def import_files(store: Any, files: Sequence[Path], topic: str | None, top
             print(f"error: {error}", file=sys.stderr)
             status = EXIT_USAGE
             continue
-        print(
-            f"{path}: {report.new} new, {report.updated} updated, {report.unchanged} unchanged "
-            f"(topic {report.topic.name})"
-        )
+        if not report.papers:
+            print(report.summary)
+        else:
+            print(
+                f"{path}: {report.new} new, {report.updated} updated, {report.unchanged} unchanged "
+                f"(topic {report.topic.name})"
+            )
+        if report.topic_note:
+            print(f"  note: {report.topic_note}", file=sys.stderr)
         for warning in report.warnings:
             print(f"  warning: {warning}", file=sys.stderr)
     return status

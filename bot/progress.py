@@ -15,6 +15,8 @@ import time
 from typing import Iterator, Protocol
 
 LOG_EVERY_SECONDS = 10.0
+MB = "MB"  # the unit for byte counts: `advance` takes bytes, they are shown in megabytes
+_BYTES_PER_MB = 1024 * 1024
 
 
 class Progress(Protocol):
@@ -48,10 +50,11 @@ class _LogProgress:
         self.status = text
 
     def summary(self, now: float) -> str:
-        of_total = f"/{self.total:,}" if self.total else ""
-        rate = self.done / max(now - self.started, 1e-9)
+        scale, digits = (_BYTES_PER_MB, 1) if self.unit == MB else (1, 0)
+        of_total = f"/{self.total / scale:,.{digits}f}" if self.total else ""
+        rate = self.done / scale / max(now - self.started, 1e-9)
         status = f" ({self.status})" if self.status else ""
-        return f"{self.done:,}{of_total} {self.unit}, {rate:,.0f} {self.unit}/s{status}"
+        return f"{self.done / scale:,.{digits}f}{of_total} {self.unit}, {rate:,.{digits}f} {self.unit}/s{status}"
 
 
 class _RichProgress:
@@ -72,6 +75,19 @@ def on_terminal() -> bool:
     return sys.stderr.isatty()
 
 
+def _megabytes_column():
+    """A rich column showing a task's completed/total bytes in megabytes (`12.5/340.2`)."""
+    from rich.progress import ProgressColumn
+    from rich.text import Text
+
+    class MegabytesColumn(ProgressColumn):
+        def render(self, task) -> Text:
+            total = f"/{task.total / _BYTES_PER_MB:,.1f}" if task.total else ""
+            return Text(f"{task.completed / _BYTES_PER_MB:,.1f}{total}")
+
+    return MegabytesColumn()
+
+
 @contextlib.contextmanager
 def track(description: str, *, total: int | None = None, unit: str = "papers", log: logging.Logger | None = None) -> Iterator[Progress]:
     """Report progress of one job; a bar on a terminal, log lines elsewhere."""
@@ -86,7 +102,7 @@ def track(description: str, *, total: int | None = None, unit: str = "papers", l
     with RichBar(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
-        MofNCompleteColumn(),
+        _megabytes_column() if unit == MB else MofNCompleteColumn(),
         TextColumn(unit),
         TimeElapsedColumn(),
         TextColumn("{task.fields[status]}"),

@@ -18,23 +18,38 @@ stage what `merge_batch` decided. The rules (see `PaperStore.upsert_papers`):
 - Notes are kept per (lang, source); an empty Notes is ignored and a copy of
   lower quality never replaces a better one (equal quality: incoming wins).
 - Nothing changed -> the paper counts as `unchanged` and nothing is written.
+- Every incoming copy is first brought within `bot.paper_limits` (control
+  characters removed, oversized fields cut), whichever importer sent it; a
+  copy that needed it is logged as a warning.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field, replace
 from typing import Sequence
 
 from bot.models import Notes, Paper, TextQuality, UpsertReport
+from bot.paper_limits import limit_paper
 from store.cjk import cjk_index_text
 from store.rows import notes_search_text, quality, to_json
 
 NoteKey = tuple[str, str]
 
+log = logging.getLogger(__name__)
+
 
 def date_precision(date: str | None) -> int:
     """0 for no date, 1 for `YYYY`, 2 for `YYYY-MM`, 3 for `YYYY-MM-DD`."""
     return date.count("-") + 1 if date else 0
+
+
+def _within_limits(paper: Paper) -> Paper:
+    """`paper` as `bot.paper_limits` allows it into the store; a warning says what was cut."""
+    limited, changes = limit_paper(paper)
+    if changes:
+        log.warning("%s: %s", paper.arxiv_id, "; ".join(changes))
+    return limited
 
 
 class PaperState:
@@ -43,7 +58,7 @@ class PaperState:
     __slots__ = (
         "id", "arxiv_id", "version", "title", "abstract", "authors", "published", "updated",
         "categories", "comment", "journal_ref", "doi", "code_url", "text_quality", "added_at",
-        "topics", "notes", "is_new", "row_dirty", "new_topics", "dirty_notes", "_row_tail",
+        "topics", "notes", "is_new", "row_dirty", "new_topics", "dirty_notes", "_row_tail", "incoming",
     )  # fmt: skip
 
     def __init__(self, values: tuple, topics: dict[str, None], notes: dict[NoteKey, Notes], *, is_new: bool) -> None:
@@ -57,10 +72,12 @@ class PaperState:
         self.new_topics: list[str] = []
         self.dirty_notes: set[NoteKey] = set()
         self._row_tail: tuple | None = None
+        self.incoming: Paper | None = None  # for a fresh state: the copy it was made from, within limits
 
     @classmethod
     def fresh(cls, paper: Paper, added_at: str) -> "PaperState":
         """The state of a paper the store has never seen (its id is assigned later)."""
+        paper = _within_limits(paper)
         state = cls(
             (None, paper.arxiv_id, paper.version, paper.title, paper.abstract, tuple(paper.authors),
              paper.published or "", paper.updated, tuple(paper.categories), paper.comment,
@@ -72,12 +89,13 @@ class PaperState:
                 state.topics[topic] = None
         for note in paper.notes:
             state._absorb_note(note)
+        state.incoming = paper
         return state
 
     # --- merging ------------------------------------------------------------------
 
     def absorb(self, paper: Paper) -> bool:
-        """Apply the upsert rules for one incoming copy; True if anything changed."""
+        """Apply the upsert rules for one incoming copy (within limits: `incoming`); True if anything changed."""
         before = self.comparable()
         self._absorb_text(paper)
         self._absorb_metadata(paper)
@@ -215,7 +233,7 @@ def merge_batch(
                 new_ids.append(key)
                 continue
             states[key] = state
-        if state.absorb(paper):
+        if state.absorb(fresh_state.incoming):  # type: ignore[arg-type]  # set by `fresh`
             updated += 1
         else:
             unchanged += 1

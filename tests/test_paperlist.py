@@ -7,7 +7,9 @@ committed files stay readable and each damage is exactly the one described.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,9 @@ from hypothesis import strategies as st
 
 from bot.ingest.errors import IngestError
 from bot.ingest.paperlist import (
+    TOPIC_FROM_BIB,
+    TOPIC_FROM_FILE,
+    TOPIC_FROM_TERMS,
     PaperListError,
     ParsedPaperList,
     import_paperlist,
@@ -23,11 +28,13 @@ from bot.ingest.paperlist import (
     topic_slug,
 )
 from bot.models import Notes, Paper, TextQuality, Topic
+from tests.support import FakeClock, run_paperbot
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "paperlists"
 EXAMPLE = ROOT / "bot" / "data" / "example-paper-list.md"
 CLEAN, REPAIRED, DAMAGED = TextQuality.CLEAN, TextQuality.REPAIRED, TextQuality.DAMAGED
+START = datetime(2025, 6, 2, 9, 0, tzinfo=timezone.utc)  # the stores' injected clock: timestamps compare exactly
 
 DRIVERX = "2505.20665"
 BENCH = "2502.14191"  # English notes with curly quotes and a dash: repairable, never lossy
@@ -161,6 +168,10 @@ def one_item(month: str = "[25/06]", paper: str = "http://arxiv.org/pdf/2506.035
         ("ftp://example.org/code", None, True),
         ("mailto:someone@example.org", None, True),
         ("#notes", None, True),
+        # The survey tool copies the punctuation after a URL in the PDF into the link.
+        ("https://github.com/Honee-W/U-SAM/).", "https://github.com/Honee-W/U-SAM/", False),
+        ("https://gomes.andrew.cmu.edu/iron-mind),", "https://gomes.andrew.cmu.edu/iron-mind", False),
+        ("https://en.example.org/wiki/Agent_(software)", "https://en.example.org/wiki/Agent_(software)", False),
     ],
 )
 def test_code_links(code, expected, warned):
@@ -263,6 +274,49 @@ def test_a_list_without_heading_needs_a_topic():
     assert parsed.topic == Topic("driving-rl", "Driving RL")
     assert [p.arxiv_id for p in parsed.papers] == ["2412.16201", "2410.05582"]
     assert all(p.notes == () and p.abstract == "" for p in parsed.papers)
+
+
+def test_anchors_with_parentheses_find_their_notes_and_stray_url_punctuation_is_dropped():
+    parsed = parse("parentheses-and-stray-punctuation.md")
+    assert parsed.warnings == []
+    papers = by_id(parsed.papers)
+    grounding, iron, wiki = papers["2509.11111"], papers["2508.22222"], papers["2507.33333"]
+    assert grounding.notes[0].results == "在多个基准上优于基线。"
+    assert grounding.code_url == "https://github.com/example-lab/ground-talk/"
+    assert iron.notes[0].headline == "Chemistry agents in a simulated lab" and iron.version == 2
+    assert iron.code_url == "https://labs.example.edu/iron-lab"
+    assert wiki.code_url == "https://en.example.org/wiki/Agent_(software)"
+
+
+def test_a_list_with_no_papers_is_empty_not_an_error():
+    parsed = parse("empty-list.md")
+    assert parsed.papers == [] and parsed.topic.name == "reward-model-label-noise"
+    # Without its `# TLDR/Notes`, a heading alone is a cut file, not an empty list.
+    with pytest.raises(PaperListError, match="looks truncated"):
+        parse_paperlist(fixture_bytes("empty-list.md").split(b"\n")[0] + b"\n", "cut.md")
+
+
+@pytest.mark.parametrize(
+    ("heading", "topic", "source"),
+    [
+        # The generator copies an uploaded .bib to a temporary name: the list's file name is better.
+        ("# Paper List from BIB File: tmpq7_x2k9a.bib", Topic("my-searches", "my_searches"), TOPIC_FROM_FILE),
+        ("# Paper List from BIB File: Driving RL.bib", Topic("driving-rl", "Driving RL"), TOPIC_FROM_BIB),
+        ("# Paper List", Topic("my-searches", "my_searches"), TOPIC_FROM_FILE),
+        ("# Paper List of Terms(search+RL)", Topic("search-rl", "search+RL"), TOPIC_FROM_TERMS),
+    ],
+)
+def test_lists_without_terms_take_the_topic_from_the_bib_or_file_name(heading, topic, source):
+    data = fixture_bytes("bib-heading.md").replace(b"# Paper List from BIB File: tmpq7_x2k9a.bib", heading.encode())
+    parsed = parse_paperlist(data, "lists/my_searches.md")
+    assert (parsed.topic, parsed.topic_source) == (topic, source)
+    assert len(parsed.papers) == 2 and parsed.warnings == []
+    assert parse_paperlist(data, "lists/my_searches.md", "Agents").topic.name == "agents"
+
+
+def test_a_list_without_terms_and_a_file_name_without_letters_needs_a_topic():
+    with pytest.raises(PaperListError, match="Pass --topic NAME"):
+        parse_paperlist(fixture_bytes("bib-heading.md"), "lists/---.md")
 
 
 def test_a_topic_with_no_letters_is_refused():
@@ -387,7 +441,7 @@ def test_the_parser_only_ever_raises_ingest_errors(data):
 async def store(tmp_path):
     from store.sqlite import SqliteStore
 
-    real = await SqliteStore.open(str(tmp_path / "papers.db"))
+    real = await SqliteStore.open(str(tmp_path / "papers.db"), clock=FakeClock(START))
     yield real
     await real.close()
 
@@ -406,11 +460,7 @@ async def snapshot(store) -> tuple:
     ids = sorted({p.arxiv_id for p in papers})
     full = [await store.get(i) for i in ids]
     topics = sorted((s.topic, s.paper_count) for s in await store.topics())
-    return await store.paper_count(), topics, [without_added_at(p) for p in full]
-
-
-def without_added_at(paper):
-    return dataclasses.replace(paper, added_at=None, notes=tuple(dataclasses.replace(n, created_at=None) for n in paper.notes))
+    return await store.paper_count(), topics, full
 
 
 async def test_import_the_example_then_reimport_changes_nothing(store):
@@ -523,3 +573,45 @@ async def test_a_file_without_read_permission_is_refused(store, tmp_path):
     path.chmod(0)
     with pytest.raises(IngestError, match="cannot be read"):
         await import_paperlist(store, path)
+
+
+async def test_an_empty_list_imports_as_zero_papers_and_changes_nothing(store):
+    report = await import_paperlist(store, FIXTURES / "empty-list.md")
+    assert (report.papers, report.new, report.updated, report.unchanged) == (0, 0, 0, 0)
+    assert report.summary.endswith("empty-list.md: 0 papers: the list is empty, nothing imported")
+    assert await store.paper_count() == 0 and await store.topics() == []
+
+
+# --- the CLI, on the shapes the survey tool really writes ------------------------------------
+
+
+def test_cli_imports_parenthesised_anchors_and_code_links_with_stray_punctuation(tmp_path):
+    db = tmp_path / "p.db"
+    result = run_paperbot("import", str(FIXTURES / "parentheses-and-stray-punctuation.md"), db=db)
+    assert result.returncode == 0, result.stderr
+    assert "3 new, 0 updated, 0 unchanged (topic vlm-grounding)" in result.stdout
+    shown = run_paperbot("show", "2508.22222", "--json", db=db)
+    detail = json.loads(shown.stdout)
+    assert detail["code_url"] == "https://labs.example.edu/iron-lab"
+    assert detail["notes"]["headline"] == "Chemistry agents in a simulated lab"
+
+
+def test_cli_says_0_papers_for_an_empty_list_and_exits_0(tmp_path):
+    result = run_paperbot("import", str(FIXTURES / "empty-list.md"), db=tmp_path / "p.db")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"{FIXTURES / 'empty-list.md'}: 0 papers: the list is empty, nothing imported\n"
+
+
+def test_cli_imports_bib_and_bare_headed_lists_and_says_which_topic_it_used(tmp_path):
+    bare = write(tmp_path, "agents.md", fixture_bytes("bib-heading.md").replace(
+        b"# Paper List from BIB File: tmpq7_x2k9a.bib", b"# Paper List"))
+    db = tmp_path / "p.db"
+    result = run_paperbot("import", str(FIXTURES / "bib-heading.md"), str(bare), db=db)
+    assert result.returncode == 0, result.stderr
+    assert "2 new, 0 updated, 0 unchanged (topic bib-heading)" in result.stdout
+    assert "0 new, 2 updated, 0 unchanged (topic agents)" in result.stdout
+    assert "note: topic bib-heading is named after the list's file name" in result.stderr
+    assert "pass --topic NAME to choose another" in result.stderr
+    topics = json.loads(run_paperbot("topics", "--json", db=db).stdout)
+    counts = {t["name"]: t["paper_count"] for t in topics}
+    assert (counts["bib-heading"], counts["agents"]) == (2, 2)

@@ -8,15 +8,27 @@ and a truncated last line. Gzipped, huge and damaged variants are made here.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import hashlib
 import json
+import logging
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.ingest import snapshot
+from bot import progress as progress_module
+from bot.ingest import snapshot, snapshot_worker
 from bot.ingest.errors import IngestError
 from bot.ingest.snapshot import (
     SAMPLE_LINES,
@@ -31,7 +43,7 @@ from bot.ingest.snapshot import (
 from bot.models import TextQuality, Topic, UpsertReport
 from bot.summarize import find_code_url
 from store.sqlite import SqliteStore
-from tests.support import ROOT, run_paperbot
+from tests.support import ROOT, FakeClock, run_paperbot
 
 SAMPLE = ROOT / "tests" / "fixtures" / "snapshot" / "sample.jsonl"
 TOPICS = [
@@ -69,9 +81,14 @@ class QuietProgress:
         pass
 
 
+# Every store gets the same injected clock, so two imports of the same file give equal papers,
+# `added_at` included, however long the imports take.
+START = datetime(2025, 6, 2, 9, 0, tzinfo=timezone.utc)
+
+
 @pytest.fixture
 async def store(tmp_path):
-    opened = await SqliteStore.open(tmp_path / "store.db")
+    opened = await SqliteStore.open(tmp_path / "store.db", clock=FakeClock(START))
     await opened.upsert_topics(TOPICS)
     yield opened
     await opened.close()
@@ -365,6 +382,92 @@ def test_wrong_types_are_malformed_lines(fields, reason):
     assert caught.value.reason == reason
 
 
+# --- one bad line never sinks the import, in this process or in the worker -------------------
+
+# Each of these lines once aborted the whole import (a rolled-back batch and a traceback).
+HOSTILE_LINES = {
+    "version overflowing SQLite": (
+        record(versions=[{"version": "v99999999999999999999999", "created": "Wed, 1 Jan 2025 10:00:00 GMT"}]),
+        "invalid version",
+    ),
+    "id version overflowing SQLite": (record(id="2501.00002v99999999999999999999999"), "invalid version"),
+    "version longer than int() reads": (record(versions=[{"version": "v" + "9" * 5000}]), "invalid version"),
+    "lone surrogate in the title": (record(title="Lone \ud800 surrogate"), "invalid Unicode (a lone surrogate escape)"),
+    "lone surrogate in a name": (record(authors="A. Author, B. \udc00 Author"), "invalid Unicode (a lone surrogate escape)"),
+}
+
+
+@pytest.mark.parametrize("in_worker", [False, True], ids=["here", "worker"])
+@pytest.mark.parametrize("kind", sorted(HOSTILE_LINES))
+async def test_a_hostile_line_is_a_skipped_line_with_its_reason(store, tmp_path, kind, in_worker):
+    hostile, reason = HOSTILE_LINES[kind]
+    lines = [record(id="2501.00001", title="A good paper before"), {**hostile, "id": hostile["id"].replace("00001", "00002")},
+             record(id="2501.00003", title="A good paper after")]  # fmt: skip
+    path = write_lines(tmp_path / "hostile.jsonl", lines)
+    report = await load(store, path, parse_in_worker=in_worker)
+    assert {reason: s.sample for reason, s in report.skipped.items()} == {reason: [2]}
+    assert (report.papers, report.new) == (2, 2)
+    assert {p.arxiv_id for p in await store.search("good paper", limit=10)} == {"2501.00001", "2501.00003"}
+
+
+FAULT = """\
+# Injected by the test into every Python process started with this directory on PYTHONPATH
+# (so into the snapshot worker): reading the paper titled "explode" fails in a way nobody foresaw.
+import bot.ingest.snapshot as snapshot
+
+_real = snapshot.paper_from_record
+
+
+def paper_from_record(record, matchers=()):
+    if isinstance(record, dict) and record.get("title") == "explode":
+        raise ZeroDivisionError("injected")
+    return _real(record, matchers)
+
+
+snapshot.paper_from_record = paper_from_record
+"""
+
+
+@pytest.mark.parametrize("in_worker", [False, True], ids=["here", "worker"])
+async def test_any_other_failure_on_one_line_is_a_skip_with_its_reason(store, tmp_path, monkeypatch, in_worker):
+    if in_worker:
+        faults = tmp_path / "faults"
+        faults.mkdir()
+        (faults / "sitecustomize.py").write_text(FAULT)
+        monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(faults), os.environ.get("PYTHONPATH")])))
+    else:
+        monkeypatch.setattr(snapshot, "paper_from_record", snapshot.paper_from_record)  # restored after the test
+        exec(FAULT, {})
+    lines = [record(id="2501.00001"), record(id="2501.00002", title="explode"), record(id="2501.00003")]
+    report = await load(store, write_lines(tmp_path / "s.jsonl", lines), parse_in_worker=in_worker)
+    assert {reason: s.sample for reason, s in report.skipped.items()} == {"unexpected error (ZeroDivisionError)": [2]}
+    assert report.new == 2 and await store.paper_count() == 2
+
+
+async def test_nul_and_control_characters_are_removed_and_huge_fields_cut(store, tmp_path):
+    huge = "Reward models for VLMs " * 500_000  # 11.5 MB
+    lines = [
+        record(id="2501.00001", title="Null\u0000 bytes\u001b[31m in a title", abstract="Tab\tand\u0007 bell"),
+        record(id="2501.00002", title=huge, abstract=huge, comments=huge),
+        record(id="2501.00003", title="An ordinary paper"),
+    ]
+    report = await load(store, write_lines(tmp_path / "s.jsonl", lines))
+    assert report.skipped == {} and report.new == 3
+    nul = await store.get("2501.00001")
+    assert (nul.title, nul.abstract) == ("Null bytes[31m in a title", "Tab and bell")
+    big = await store.get("2501.00002")
+    assert len(big.title) <= 1_000 and big.title.startswith("Reward models") and big.title.endswith("Reward…")
+    assert len(big.abstract) <= 10_000 and len(big.comment) <= 2_000
+    assert {change: cut.sample for change, cut in report.cut.items()} == {
+        "control characters removed from title": [1],
+        "control characters removed from abstract": [1],
+        "title cut to 1,000 characters": [2],
+        "abstract cut to 10,000 characters": [2],
+        "comment cut to 2,000 characters": [2],
+    }
+    assert "kept 1 with title cut to 1,000 characters: line 2" in report.details()
+
+
 # --- streaming and interruptions -------------------------------------------------------------
 
 
@@ -542,7 +645,7 @@ def test_files_are_dispatched_by_name_then_content(tmp_path):
 
 
 async def test_the_worker_process_gives_the_same_import_as_parsing_here(store, tmp_path):
-    here = await SqliteStore.open(tmp_path / "here.db")
+    here = await SqliteStore.open(tmp_path / "here.db", clock=FakeClock(START))
     await here.upsert_topics(TOPICS)
     try:
         expected = await load(here, SAMPLE, parse_in_worker=False)
@@ -590,3 +693,141 @@ async def test_an_interrupted_worker_import_stops_the_worker_and_resumes(store, 
     assert not [p for p in multiprocessing.active_children() if p.name == "snapshot-parser"]
     resumed = await load(store, path, batch_size=50, parse_in_worker=True)
     assert resumed.papers == 500 and await store.paper_count() == 500
+
+
+# --- progress, Ctrl-C and killed imports (real subprocesses) ---------------------------------
+
+
+async def test_progress_is_the_compressed_file_read_in_mb(store, tmp_path, monkeypatch, caplog):
+    monkeypatch.setattr(progress_module, "LOG_EVERY_SECONDS", 0)  # a log line per batch, not per 10 s
+    caplog.set_level(logging.INFO, logger="paperbot.progress")
+    # Hex digests: text gzip halves, so compressed and unpacked sizes differ clearly in MB.
+    lines = [record(id=f"2501.{i:05d}", abstract=hashlib.sha512(str(i).encode()).hexdigest() * 8) for i in range(1_500)]
+    path = write_lines(tmp_path / "s.jsonl.gz", lines, compress=True)
+    unpacked_mb = len(gzip.decompress(path.read_bytes())) / 2**20
+    await import_snapshot(store, path, TOPICS, batch_size=500)
+    size = f"{path.stat().st_size / 2**20:,.1f}"
+    assert size != f"{unpacked_mb:,.1f}"  # so the figures below can only be the compressed bytes
+    messages = [r.getMessage() for r in caplog.records]
+    assert len(messages) >= 3 and all(" MB, " in m and " MB/s" in m for m in messages)
+    assert messages[-1].startswith(f"import s.jsonl.gz: {size}/{size} MB, ") and messages[-1].endswith("(1,500 papers)")
+
+
+def start_paperbot(*args: str, db: Path, config: Path) -> subprocess.Popen:
+    env = {**os.environ, "PAPERBOT_DB": str(db), "PAPERBOT_CONFIG": str(config)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot", *args], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def stored_papers(db: Path) -> int:
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
+            return conn.execute("SELECT count(*) FROM papers").fetchone()[0]
+    except sqlite3.Error:  # not created yet
+        return 0
+
+
+def wait_for(condition, what: str, timeout: float = 120) -> None:
+    """Poll a condition another process brings about; the timeout only stops a hung test."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"gave up waiting for {what}"
+        time.sleep(0.02)
+
+
+def config_file(tmp_path: Path) -> Path:
+    path = tmp_path / "paperbot.toml"
+    path.write_text(CONFIG)
+    return path
+
+
+def test_ctrl_c_during_an_import_says_how_to_resume_and_exits_130(tmp_path):
+    # A named pipe as the snapshot, fed two batches: the importer commits the first once it has
+    # read the second, then waits for more, so Ctrl-C surely comes after a commit.
+    total = 2 * snapshot.BATCH_SIZE
+    lines = "".join(json.dumps(record(id=f"2503.{i:05d}", title=f"Paper {i}")) + "\n" for i in range(total))
+    fifo = tmp_path / "arxiv.jsonl"
+    os.mkfifo(fifo)
+    db = tmp_path / "p.db"
+    importer = start_paperbot("import", str(fifo), db=db, config=config_file(tmp_path))
+    pipe = os.open(fifo, os.O_RDWR)  # read-write: opening never blocks, even if the importer failed to start
+    try:
+        writer = threading.Thread(target=os.write, args=(pipe, lines.encode()), daemon=True)
+        writer.start()
+        wait_for(lambda: stored_papers(db) >= snapshot.BATCH_SIZE or importer.poll() is not None, "the first batch")
+        writer.join(timeout=60)  # at once: the importer has read every line by now
+        importer.send_signal(signal.SIGINT)
+    finally:
+        os.close(pipe)  # the end of the file: the importer's read returns and it sees the Ctrl-C
+    out, err = importer.communicate(timeout=120)
+    assert importer.returncode == 130, err
+    assert "interrupted: what was committed is kept" in err
+    assert "To resume, run the same command again: papers already stored come back unchanged." in err
+    assert "Traceback" not in err
+    committed = stored_papers(db)
+    assert snapshot.BATCH_SIZE <= committed <= total
+    whole = tmp_path / "arxiv-again.jsonl"
+    whole.write_text(lines)
+    resumed = run_paperbot("--config", str(config_file(tmp_path)), "import", str(whole), db=db)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"{total:,} papers from {total:,} lines: {total - committed:,} new, 0 updated, {committed:,} unchanged" in resumed.stdout
+
+
+def descendants(pid: int) -> set[int]:
+    """Every living process below `pid`, found in /proc (psutil is not a dependency)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue  # gone meanwhile
+            parents[int(entry.name)] = int(stat.rpartition(")")[2].split()[1])
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return {p for p in found if alive(p)}
+
+
+def alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"  # a zombie is dead
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def big_snapshot(tmp_path_factory) -> Path:
+    """Over `WORKER_MIN_BYTES` (so `paperbot import` parses it in a worker) in 25 batches."""
+    path = tmp_path_factory.mktemp("big") / "arxiv.jsonl"
+    with path.open("w") as out:
+        for i in range(125_000):
+            out.write(json.dumps(record(id=f"2504.{i:05d}", title=f"Paper {i}", abstract=f"Text {i} " * 30)) + "\n")
+    assert path.stat().st_size >= snapshot_worker.WORKER_MIN_BYTES
+    return path
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process tree from /proc")
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
+def test_a_killed_import_leaves_no_parser_or_resource_tracker_behind(tmp_path, big_snapshot, how):
+    db = tmp_path / "p.db"
+    importer = start_paperbot("import", str(big_snapshot), db=db, config=config_file(tmp_path))
+    children: set[int] = set()
+    try:
+        wait_for(lambda: stored_papers(db) > 0 or importer.poll() is not None, "the first batch")
+        # Frozen, the importer takes no more batches: the worker fills its queue and waits, alive.
+        importer.send_signal(signal.SIGSTOP)
+        children = descendants(importer.pid)
+        commands = [Path(f"/proc/{pid}/cmdline").read_bytes() for pid in children]
+        assert any(b"spawn_main" in c for c in commands) and any(b"resource_tracker" in c for c in commands)
+        importer.send_signal(how)
+        importer.send_signal(signal.SIGCONT)  # a stopped process acts on SIGTERM only once continued
+        assert importer.wait(timeout=60) == -how
+        wait_for(lambda: not any(alive(pid) for pid in children), "the worker and resource tracker to end", timeout=30)
+    finally:
+        for pid in children | {importer.pid}:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        importer.wait(timeout=60)

@@ -26,7 +26,15 @@ the store can keep a clean copy over a worse one.
 
 Topic names: the heading's terms (or `--topic`) made into a slug: NFKC,
 lowercase, every run of characters that are not letters or digits becomes one
-`-`, no `-` at either end (`reward model+vlm` -> `reward-model-vlm`).
+`-`, no `-` at either end (`reward model+vlm` -> `reward-model-vlm`). The
+generator's other headings have no terms: `# Paper List from BIB File: x.bib`
+takes the BIB file's name, unless that is a temporary one (`tmpxv1owcwg.bib`),
+and then, like a bare `# Paper List`, the list's own file name; the import
+report says where the name came from (`topic_source`).
+
+A list with no items but its `# TLDR/Notes` part is what the generator writes
+when the survey found nothing: it imports as 0 papers and changes nothing. A
+heading alone is a cut file and is refused.
 """
 
 from __future__ import annotations
@@ -38,8 +46,10 @@ from pathlib import Path, PurePath
 
 from bot.arxiv_ids import parse_arxiv_id
 from bot.ingest.errors import IngestError
-from bot.models import Notes, Paper, TextQuality, Topic
+from bot.models import Notes, Paper, TextQuality, Topic, UpsertReport
+from bot.paper_limits import MAX_VERSION, limit_paper
 from bot.ports import PaperStore
+from bot.summarize import _strip_trailing as strip_url_punctuation
 from bot.textfix import NotTextError, decode_text, repair_lines, worst
 
 SOURCE = "paperlist"
@@ -48,11 +58,20 @@ MAX_FILE_BYTES = 32 * 1024 * 1024
 MAX_WARNINGS = 50
 
 _TERMS_HEADING = re.compile(r"^#\s*Paper\s+List\s+of\s+Terms\s*\((?P<terms>.*)\)\s*$", re.I)
+# The generator's other headings: a list made from a BibTeX file, and one with no terms at all.
+_BIB_HEADING = re.compile(r"^#\s*Paper\s+List\s+from\s+BIB\s+File\s*:\s*(?P<bib>.*?)\s*$", re.I)
+_BARE_HEADING = re.compile(r"^#\s*Paper\s+List\s*$", re.I)
+# Python's tempfile names (`tmpxv1owcwg.bib`): the generator copies an upload there, so the
+# name says nothing about the list and the list's own file name is the better topic.
+_TEMP_NAME = re.compile(r"^tmp[a-z0-9_]{8}$")
 _NOTES_HEADING = re.compile(r"^#\s*TLDR", re.I)
 _HEADING = re.compile(r"^(?P<hashes>#{1,6})\s+(?P<text>.*?)\s*$")
 _BULLET = re.compile(r"^\s*[-*+]\s+(?P<rest>.*)$")
 _MONTH = re.compile(r"^\[(?P<yy>\d{2})/(?P<mm>\d{1,2})\]\s*")
-_LINK = re.compile(r"\[\[(?P<label>[^\[\]]*)\]\((?P<url>[^()\s]*)\)\]")
+# The URL runs to the first `)]`, so balanced parentheses (`#strategic-(de)construction`) and a
+# stray `.)`/`,)` the generator copied from the PDF after a URL stay inside it, to be trimmed
+# like any URL found in prose (`bot.summarize`).
+_LINK = re.compile(r"\[\[(?P<label>[^\[\]]*)\]\((?P<url>[^\s\[\]]*?)\)\]")
 _CJK = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]")
 
 # Notes sections are known by their leading emoji, whatever language the heading is in.
@@ -70,6 +89,13 @@ _LINK_LABELS = {"paper": "[[Paper]]", "code": "[[Code/Page]]", "tldr": "[[TLDR/N
 _VARIATION_SELECTOR = "\ufe0f"
 
 
+# Where a list's topic name came from, as the import message says it.
+TOPIC_FROM_TERMS = "the heading's terms"
+TOPIC_FROM_OPTION = "--topic"
+TOPIC_FROM_BIB = "the BIB file name in the heading"
+TOPIC_FROM_FILE = "the list's file name (its heading names no terms)"
+
+
 class PaperListError(IngestError):
     """A paper-list file that cannot be imported; nothing was written."""
 
@@ -81,6 +107,7 @@ class ParsedPaperList:
     topic: Topic
     papers: list[Paper]
     warnings: list[str] = field(default_factory=list)
+    topic_source: str = TOPIC_FROM_TERMS
 
 
 @dataclass(frozen=True)
@@ -97,9 +124,12 @@ class PaperListImport:
     repaired: int = 0
     damaged: int = 0
     warnings: tuple[str, ...] = ()
+    topic_source: str = TOPIC_FROM_TERMS
 
     @property
     def summary(self) -> str:
+        if not self.papers:
+            return f"{self.filename}: 0 papers: the list is empty, nothing imported"
         text = (
             f"{self.filename}: {self.papers} papers on {self.topic.name}: "
             f"{self.new} new, {self.updated} updated, {self.unchanged} unchanged"
@@ -107,6 +137,13 @@ class PaperListImport:
         if self.repaired or self.damaged:
             text += f" ({self.repaired} repaired from mojibake, {self.damaged} damaged)"
         return text
+
+    @property
+    def topic_note(self) -> str | None:
+        """Where the topic name came from, when the user may not expect it; else None."""
+        if self.topic_source in (TOPIC_FROM_TERMS, TOPIC_FROM_OPTION):
+            return None
+        return f"topic {self.topic.name} is named after {self.topic_source}; pass --topic NAME to choose another"
 
 
 def topic_slug(text: str) -> str:
@@ -129,12 +166,15 @@ async def import_paperlist(
     name = str(path)
     data = _read_bytes(path)
     parsed = parse_paperlist(data, name, topic)
-    known_topics = {stats.topic.name for stats in await store.topics()}
-    report = await store.upsert_papers(parsed.papers)
-    # Only a topic the store does not know yet is registered: re-registering a
-    # configured one would replace its arXiv query with the list's nothing.
-    if parsed.topic.name not in known_topics:
-        await store.upsert_topics([parsed.topic])
+    report = UpsertReport()
+    # An empty list (the survey found nothing) is not an error, and leaves the store as it was.
+    if parsed.papers:
+        known_topics = {stats.topic.name for stats in await store.topics()}
+        report = await store.upsert_papers(parsed.papers)
+        # Only a topic the store does not know yet is registered: re-registering a
+        # configured one would replace its arXiv query with the list's nothing.
+        if parsed.topic.name not in known_topics:
+            await store.upsert_topics([parsed.topic])
     return PaperListImport(
         filename=name,
         topic=parsed.topic,
@@ -146,6 +186,7 @@ async def import_paperlist(
         repaired=sum(p.text_quality is TextQuality.REPAIRED for p in parsed.papers),
         damaged=sum(p.text_quality is TextQuality.DAMAGED for p in parsed.papers),
         warnings=tuple(parsed.warnings),
+        topic_source=parsed.topic_source,
     )
 
 
@@ -209,6 +250,9 @@ class _Section:
 class _Document:
     terms: str | None = None
     terms_line: int | None = None
+    list_heading: bool = False  # `# Paper List` in any of its forms
+    bib_name: str | None = None  # the BibTeX file a `# Paper List from BIB File: x.bib` names
+    notes_heading: bool = False
     items: list[_Item] = field(default_factory=list)
     sections: dict[str, _Section] = field(default_factory=dict)
     section_order: list[str] = field(default_factory=list)
@@ -242,10 +286,16 @@ class _Parser:
             level = len(heading.group("hashes")) if heading else 0
             if level == 1:
                 terms = _TERMS_HEADING.match(line.text)
-                if terms and self.doc.terms is None:
+                bib = _BIB_HEADING.match(line.text)
+                if terms and self.doc.terms is None and not self.doc.list_heading:
                     self.doc.terms = terms.group("terms").strip()
                     self.doc.terms_line = line.number
+                    self.doc.list_heading = True
+                elif (bib or _BARE_HEADING.match(line.text)) and not self.doc.list_heading:
+                    self.doc.bib_name = bib.group("bib") if bib else None
+                    self.doc.list_heading = True
                 elif _NOTES_HEADING.match(line.text):
+                    self.doc.notes_heading = True
                     return self._parse_notes(index + 1)
                 else:
                     self.warn(f"ignored heading {_quoted(line.text.strip())}", line.number)
@@ -365,11 +415,16 @@ def parse_paperlist(data: bytes, filename: str, topic: str | None = None) -> Par
     parser = _Parser(lines, filename)
     parser.warnings.extend(warnings)
     doc = parser.parse()
-    resolved_topic = _resolve_topic(doc, parser, topic)
+    resolved_topic, topic_source = _resolve_topic(doc, parser, topic)
     _check_not_cut_short(doc, parser)
     papers = _dedupe([_paper(item, doc, parser, resolved_topic) for item in doc.items], parser)
     _warn_unused_sections(doc, parser)
-    return ParsedPaperList(topic=resolved_topic, papers=papers, warnings=_capped(parser.warnings, filename))
+    return ParsedPaperList(
+        topic=resolved_topic,
+        papers=papers,
+        warnings=_capped(parser.warnings, filename),
+        topic_source=topic_source,
+    )
 
 
 def _capped(warnings: list[str], filename: str) -> list[str]:
@@ -399,32 +454,46 @@ def _decode_lines(data: bytes, filename: str) -> tuple[list[_Line], list[str]]:
     return lines, warnings
 
 
-def _resolve_topic(doc: _Document, parser: _Parser, override: str | None) -> Topic:
-    if doc.terms is None and not doc.items:
+def _resolve_topic(doc: _Document, parser: _Parser, override: str | None) -> tuple[Topic, str]:
+    """The list's topic and where its name came from (see `TOPIC_FROM_*`)."""
+    if not doc.list_heading and not doc.items:
         raise parser.error(
             "is not a paper list: no '# Paper List of Terms(...)' heading "
             "and no '- [yy/mm] **Title**' items"
         )
-    if not doc.items:
-        raise parser.error("has no '- [yy/mm] **Title**' items: nothing to import")
+    if not doc.items and not doc.notes_heading:
+        # A list the survey found nothing for still ends with `# TLDR/Notes`; without it, the file was cut.
+        raise parser.error(
+            "has no '- [yy/mm] **Title**' items and no '# TLDR/Notes' part: it looks truncated, nothing to import"
+        )
     if override is not None:
         name = topic_slug(override)
         if not name:
             raise parser.error(f"topic {_quoted(override)} has no letters or digits to name it by")
-        return Topic(name=name, title=doc.terms or override.strip())
-    if doc.terms is None:
+        return Topic(name=name, title=doc.terms or override.strip()), TOPIC_FROM_OPTION
+    if doc.terms is not None:
+        name = topic_slug(doc.terms)
+        if not name:
+            raise parser.error(
+                f"the heading's terms {_quoted(doc.terms)} give no topic name",
+                doc.terms_line,
+                hint="Pass --topic NAME.",
+            )
+        return Topic(name=name, title=doc.terms), TOPIC_FROM_TERMS
+    if not doc.list_heading:
         raise parser.error(
             "has no '# Paper List of Terms(...)' heading to take the topic from",
             hint="Pass --topic NAME.",
         )
-    name = topic_slug(doc.terms)
-    if not name:
+    bib_stem = PurePath(doc.bib_name).stem if doc.bib_name else ""
+    if bib_stem and not _TEMP_NAME.match(bib_stem) and topic_slug(bib_stem):
+        return Topic(name=topic_slug(bib_stem), title=bib_stem), TOPIC_FROM_BIB
+    file_stem = PurePath(parser.filename).stem
+    if not topic_slug(file_stem):
         raise parser.error(
-            f"the heading's terms {_quoted(doc.terms)} give no topic name",
-            doc.terms_line,
-            hint="Pass --topic NAME.",
+            "names no terms, and its file name gives no topic name", hint="Pass --topic NAME."
         )
-    return Topic(name=name, title=doc.terms)
+    return Topic(name=topic_slug(file_stem), title=file_stem), TOPIC_FROM_FILE
 
 
 def _check_not_cut_short(doc: _Document, parser: _Parser) -> None:
@@ -504,7 +573,10 @@ def _paper(item: _Item, doc: _Document, parser: _Parser, topic: Topic) -> Paper:
         parser.warn(f"ignored text among the item's links: {_quoted(leftover.strip())}", item.number)
     title = _title(title_part, item, parser, truncated_hint)
     paper_url = links.get("paper")
-    parsed_id = parse_arxiv_id(paper_url) if paper_url else None
+    try:
+        parsed_id = parse_arxiv_id(strip_url_punctuation(paper_url)) if paper_url else None
+    except ValueError:  # a version of thousands of digits: more than int() reads
+        parsed_id = None
     if parsed_id is None:
         found = f" (found {_quoted(paper_url)})" if paper_url else ""
         raise parser.error(
@@ -512,11 +584,17 @@ def _paper(item: _Item, doc: _Document, parser: _Parser, topic: Topic) -> Paper:
             item.number,
             None if links else truncated_hint,
         )
+    if (parsed_id.version or 1) > MAX_VERSION:
+        raise parser.error(
+            f"item {_quoted(title)}: version {_clip(str(parsed_id.version), 20)} in its [[Paper]] link "
+            f"is not an arXiv version (at most {MAX_VERSION:,})",
+            item.number,
+        )
     section = _section_for(links.get("tldr"), item, doc, parser)
     notes, notes_lines = _notes(section, parser) if section else (None, [])
     abstract_lines = section.parts[_ABSTRACT].body if section and _ABSTRACT in section.parts else []
     quality = worst(line.quality for line in [*item.lines, *abstract_lines, *notes_lines])
-    return Paper(
+    paper = Paper(
         arxiv_id=parsed_id.arxiv_id,
         version=parsed_id.version or 1,
         title=title,
@@ -527,6 +605,10 @@ def _paper(item: _Item, doc: _Document, parser: _Parser, topic: Topic) -> Paper:
         topics=(topic.name,),
         notes=(notes,) if notes else (),
     )
+    paper, changes = limit_paper(paper)
+    for change in changes:
+        parser.warn(change, item.number)
+    return paper
 
 
 def _item_links(item: _Item) -> tuple[dict[str, str], list[str]]:
@@ -653,10 +735,10 @@ def _published(item: _Item, arxiv_id: str, parser: _Parser) -> str:
 
 
 def _code_url(raw: str | None, item: _Item, parser: _Parser) -> str | None:
-    """`()` -> None; a stray trailing `.` is dropped; only http(s) links are kept."""
+    """`()` -> None; stray punctuation after the URL (`/).`, `),`) is dropped; only http(s) links are kept."""
     if not raw:
         return None
-    url = raw.removesuffix(".")
+    url = strip_url_punctuation(raw)
     if not re.match(r"^https?://[^\s/]+", url, re.I):
         parser.warn(f"ignored code link {_quoted(raw)}: not an http(s) link", item.number)
         return None

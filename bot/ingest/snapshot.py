@@ -8,7 +8,9 @@ several GB) gives exactly that in one file, so it needs an importer that:
 - streams: the file is read line by line (gzip recognised by its magic bytes
   or a `.gz` suffix) and written in batches of `BATCH_SIZE` papers, one store
   transaction each, so memory stays flat whatever the file size;
-- never lets one bad line sink a multi-GB import: a malformed line is skipped
+- never lets one bad line sink a multi-GB import: a malformed line (and any
+  other failure on one line: a version too large to store, a lone `\ud800`
+  escape that cannot be written as UTF-8, an error nobody foresaw) is skipped
   and counted by reason, with the first `SAMPLE_LINES` line numbers of each
   reason (not all of them: that list would grow with the file). Only a file
   that is not a snapshot at all (binary, unreadable, or its first
@@ -33,7 +35,9 @@ Unicode (`Bal\\'azs` -> Balázs), as the arXiv API spells them; `categories`
 split on whitespace; `code_url` is the best code link in the abstract or the
 comments (`bot.summarize.find_code_url`, on the unwrapped text so a URL cut by
 a line wrap is found whole); non-ASCII text is checked for mojibake
-(`bot.textfix`) and the paper marked with its quality.
+(`bot.textfix`) and the paper marked with its quality; finally the paper is
+brought within `bot.paper_limits` (control characters removed, oversized
+fields cut), and the report lists such papers by change and line.
 
 Interruptions (Ctrl-C, a crash, a full disk): every batch is its own
 transaction, so the store holds the batches committed before the interruption
@@ -61,7 +65,8 @@ from bot.arxiv_ids import parse_arxiv_id
 from bot.ingest.arxiv_query import PaperTokens, TopicMatcher, compile_topic
 from bot.ingest.errors import IngestError
 from bot.models import Paper, TextQuality, Topic, UpsertReport
-from bot.progress import Progress, track
+from bot.paper_limits import MAX_VERSION, limit_paper
+from bot.progress import MB, Progress, track
 from bot.summarize import find_code_url
 from bot.textfix import repair_text, worst
 
@@ -79,6 +84,8 @@ NOT_OBJECT = "not a JSON object"
 MISSING_ID = "missing id"
 INVALID_ID = "invalid id"
 MISSING_TITLE = "missing title"
+INVALID_VERSION = "invalid version"
+LONE_SURROGATE = "invalid Unicode (a lone surrogate escape)"
 TRUNCATED = "truncated last line"
 TRUNCATED_FILE = "file ends early (truncated compressed data)"
 
@@ -122,9 +129,11 @@ class SnapshotImport:
 
     `lines` counts every line read (blank ones included), `papers` the lines
     that became papers (`new + updated + unchanged`), `skipped` the malformed
-    lines by reason. `topic_matches` is how many papers of the file belong to
-    each topic (already stored memberships included; the store only adds the
-    missing ones). `elapsed` is the wall time of the whole import in seconds.
+    lines by reason, `cut` the papers kept but brought within
+    `bot.paper_limits` (control characters removed, a field cut), by change.
+    `topic_matches` is how many papers of the file belong to each topic
+    (already stored memberships included; the store only adds the missing
+    ones). `elapsed` is the wall time of the whole import in seconds.
     """
 
     filename: str
@@ -137,6 +146,7 @@ class SnapshotImport:
     topic_matches: dict[str, int]
     elapsed: float
     blank_lines: int = 0
+    cut: dict[str, SkippedLines] = field(default_factory=dict)
 
     @property
     def skipped_count(self) -> int:
@@ -160,6 +170,8 @@ class SnapshotImport:
         lines = [f"topic {name}: {count:,} paper{'' if count == 1 else 's'}" for name, count in self.topic_matches.items()]
         for reason, skipped in sorted(self.skipped.items(), key=lambda item: -item[1].count):
             lines.append(f"skipped {skipped.count:,} ({reason}): {skipped.describe()}")
+        for change, cut in sorted(self.cut.items(), key=lambda item: -item[1].count):
+            lines.append(f"kept {cut.count:,} with {change}: {cut.describe()}")
         return lines
 
 
@@ -173,16 +185,24 @@ class SnapshotProgress:
     bytes_read: int = 0
     skipped: dict[str, SkippedLines] = field(default_factory=dict)
     topic_matches: dict[str, int] = field(default_factory=dict)
+    cut: dict[str, SkippedLines] = field(default_factory=dict)  # papers kept, but brought within limits
 
     def skip(self, reason: str, line: int) -> None:
-        entry = self.skipped.get(reason)
-        if entry is None:
-            entry = self.skipped[reason] = SkippedLines()
-        entry.add(line)
+        _count(self.skipped, reason, line)
+
+    def note_cut(self, change: str, line: int) -> None:
+        _count(self.cut, change, line)
 
     @property
     def skipped_count(self) -> int:
         return sum(s.count for s in self.skipped.values())
+
+
+def _count(lines_by_reason: dict[str, SkippedLines], reason: str, line: int) -> None:
+    entry = lines_by_reason.get(reason)
+    if entry is None:
+        entry = lines_by_reason[reason] = SkippedLines()
+    entry.add(line)
 
 
 # --- the importer -------------------------------------------------------------------------
@@ -212,7 +232,8 @@ async def import_snapshot(
     decide membership (see `matching_topics`). `store` is a `PaperStore`;
     its `bulk_upsert` is used when it has one (it overlaps parsing a batch
     with indexing the previous one), else one `upsert_papers` per batch.
-    Progress goes to `progress` (default: `bot.progress.track`, in bytes).
+    Progress goes to `progress` (default: `bot.progress.track`, in MB of the file read: compressed
+    bytes for gzip).
     Parsing runs in a worker process for files of `WORKER_MIN_BYTES` or more
     (`parse_in_worker` forces the choice): see `bot.ingest.snapshot_worker`.
 
@@ -235,7 +256,7 @@ async def import_snapshot(
             batches = _batches(SnapshotReader(source, name, topics, counters), batch_size)
         with contextlib.ExitStack() as stack:
             if progress is None:
-                progress = stack.enter_context(track(f"import {Path(name).name}", total=size, unit="bytes"))
+                progress = stack.enter_context(track(f"import {Path(name).name}", total=size, unit=MB))
             reporting = _reporting(batches, counters, progress, on_batch)
             # Closed at once on an error or Ctrl-C, so a worker process never outlives its import.
             async with contextlib.aclosing(batches), contextlib.aclosing(reporting):
@@ -251,6 +272,7 @@ async def import_snapshot(
         topic_matches=counters.topic_matches,
         elapsed=time.perf_counter() - started,
         blank_lines=counters.blank_lines,
+        cut=counters.cut,
     )
 
 
@@ -415,14 +437,20 @@ class SnapshotReader:
             for number, line in enumerate(source.stream, 1):
                 try:
                     paper = paper_from_record(_decode_line(line, line.endswith(b"\n")), matchers)
-                except MalformedLine as bad:
-                    if bad.reason == _BLANK:
+                    if _SURROGATE_ESCAPE.search(line) and not _encodable(paper):
+                        raise MalformedLine(LONE_SURROGATE)
+                    paper, changes = limit_paper(paper)
+                except Exception as error:  # noqa: BLE001 - one line must never sink the import
+                    reason = _skip_reason(error)
+                    if reason == _BLANK:
                         counters.blank_lines += 1
                     else:
-                        counters.skip(bad.reason, number)
+                        counters.skip(reason, number)
                         if not good and counters.skipped_count >= PROBE_LINES:
                             raise self._not_a_snapshot(number) from None
                     continue
+                for change in changes:
+                    counters.note_cut(change, number)
                 good += 1
                 if paper.topics:
                     for topic in paper.topics:
@@ -456,6 +484,25 @@ class SnapshotReader:
 
 _BLANK = "blank"
 _decode_json = json.JSONDecoder().decode
+# A lone surrogate (`"\ud800"`) decodes from JSON but cannot be stored as UTF-8; only
+# such an escape can put one in the text, so only lines with one are checked.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _skip_reason(error: Exception) -> str:
+    return error.reason if isinstance(error, MalformedLine) else f"unexpected error ({type(error).__name__})"
+
+
+def _encodable(paper: Paper) -> bool:
+    """Whether every text of `paper` is valid Unicode (no lone surrogate)."""
+    texts = [paper.title, paper.abstract, paper.comment, paper.journal_ref, paper.doi, paper.code_url, paper.updated]
+    try:
+        for text in (*texts, *paper.authors, *paper.categories):
+            if text:
+                text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _decode_line(line: bytes, complete: bool) -> object:
@@ -531,6 +578,10 @@ def _wrong_type(name: str) -> MalformedLine:
     return MalformedLine(f"wrong type: {name}")
 
 
+# The longest real ids (`math.GT/0309136v12`) are under 20 characters; a longer one is not an id.
+_MAX_ID_CHARS = 64
+
+
 def _parse_id(value: object) -> tuple[str, int]:
     if value is None:
         raise MalformedLine(MISSING_ID)
@@ -540,9 +591,13 @@ def _parse_id(value: object) -> tuple[str, int]:
     if (len(value) == 9 or len(value) == 10) and value[4] == "." and value.isascii():
         if value[:4].isdigit() and value[5:].isdigit():
             return value, 1
+    if len(value) > _MAX_ID_CHARS:
+        raise MalformedLine(INVALID_ID)
     parsed = parse_arxiv_id(value)
     if parsed is None:
         raise MalformedLine(MISSING_ID if not value.strip() else INVALID_ID)
+    if parsed.version is not None and parsed.version > MAX_VERSION:
+        raise MalformedLine(INVALID_VERSION)
     return parsed.arxiv_id, parsed.version or 1
 
 
@@ -725,7 +780,7 @@ def _versions(versions: object, update_date: object) -> tuple[int, str, str | No
         label, created = entry.get("version"), entry.get("created")
         if type(label) is not str or (created is not None and type(created) is not str):
             raise _wrong_type("versions")
-        number = int(label[1:]) if label[:1] in ("v", "V") and label[1:].isdigit() else 0
+        number = _version_number(label[1:]) if label[:1] in ("v", "V") and label[1:].isdigit() else 0
         if number >= highest:
             highest, highest_created = number, created
         if lowest is None or number < lowest:
@@ -733,6 +788,13 @@ def _versions(versions: object, update_date: object) -> tuple[int, str, str | No
     published = _date(lowest_created)
     updated = _timestamp(highest_created) or update_date or None
     return max(highest, 1), published, updated
+
+
+def _version_number(digits: str) -> int:
+    # Checked by length first: int() refuses strings of over 4,300 digits with a ValueError.
+    if len(digits) > len(str(MAX_VERSION)) or int(digits) > MAX_VERSION:
+        raise MalformedLine(INVALID_VERSION)
+    return int(digits)
 
 
 def _split_created(created: str | None) -> list[str] | None:

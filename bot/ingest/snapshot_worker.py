@@ -9,14 +9,29 @@ k+1 while this process stores batch k. The queue holds at most
 Errors keep their meaning: a file that is not a snapshot fails before the
 first batch arrives (so nothing is written), and a worker that dies is an
 error naming the file, never a silent short import.
+
+The worker never outlives this process, however it ends. A normal end, an
+error or Ctrl-C stop it from `worker_batches`; for SIGKILL and SIGTERM (which
+run no Python code here) the worker asks Linux for SIGKILL when its parent
+dies (`PR_SET_PDEATHSIG`), and on any platform it watches a pipe whose other
+end only this process holds: the pipe closing means the parent is gone. Once
+the worker is gone too, multiprocessing's `resource_tracker` sees its own
+pipe close and exits. Ctrl-C reaches the whole process group: the worker
+ignores it and lets this process decide.
 """
 
 from __future__ import annotations
 
 import asyncio
 import copy
+import ctypes
 import multiprocessing
+import os
 import queue as queue_module
+import signal
+import sys
+import threading
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import AsyncIterator, Sequence
 
@@ -25,14 +40,37 @@ from bot.models import Paper, Topic
 WORKER_MIN_BYTES = 32 * 1024 * 1024  # below this, starting a process costs more than it saves
 QUEUE_BATCHES = 3
 _POLL_SECONDS = 0.5
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
-def _parse(path: str, topics: Sequence[Topic], batch_size: int, out: multiprocessing.Queue) -> None:
+def _die_with_parent(parent_pid: int, lifeline: Connection) -> None:
+    """Make sure this worker ends when the process that started it does (see the module docstring)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent_pid:  # the parent died before the request above took effect
+        os._exit(1)
+    threading.Thread(target=_exit_when_closed, args=(lifeline,), daemon=True, name="lifeline").start()
+
+
+def _exit_when_closed(lifeline: Connection) -> None:
+    try:
+        lifeline.recv_bytes()  # the parent never writes: this returns only when the pipe closes
+    except (EOFError, OSError):
+        pass
+    os._exit(1)
+
+
+def _parse(
+    path: str, topics: Sequence[Topic], batch_size: int, out: multiprocessing.Queue, parent_pid: int, lifeline: Connection
+) -> None:
     """The worker: parse the file and send (kind, payload, counters) messages.
 
     Counters go as copies: the queue pickles in a background thread, later,
     when the live object has already moved on.
     """
+    _die_with_parent(parent_pid, lifeline)
     from bot.ingest.snapshot import SnapshotError, SnapshotProgress, SnapshotReader, open_snapshot
 
     counters = SnapshotProgress()
@@ -60,8 +98,14 @@ async def worker_batches(path: Path | str, topics: Sequence[Topic], batch_size: 
     name = str(path)
     context = multiprocessing.get_context("spawn")  # no fork: this process runs threads (aiosqlite)
     out: multiprocessing.Queue = context.Queue(maxsize=QUEUE_BATCHES)
-    worker = context.Process(target=_parse, args=(name, list(topics), batch_size, out), daemon=True, name="snapshot-parser")
+    watched, lifeline = context.Pipe(duplex=False)
+    worker = context.Process(
+        target=_parse, args=(name, list(topics), batch_size, out, os.getpid(), watched), daemon=True, name="snapshot-parser"
+    )
+    # Started from the event loop's thread, which lives as long as the process: Linux sends
+    # the parent-death signal when the *thread* that started the worker ends.
     worker.start()
+    watched.close()  # only the worker may hold this end, or the pipe would never close
     try:
         while True:
             kind, payload, state = await asyncio.to_thread(_next_message, out, worker, name)
@@ -81,6 +125,7 @@ async def worker_batches(path: Path | str, topics: Sequence[Topic], batch_size: 
             worker.terminate()
         worker.join(timeout=5)
         out.close()
+        lifeline.close()
 
 
 def _next_message(out: multiprocessing.Queue, worker, name: str):
@@ -97,4 +142,4 @@ def _next_message(out: multiprocessing.Queue, worker, name: str):
 def _copy_counters(source, target) -> None:
     target.lines, target.papers, target.blank_lines = source.lines, source.papers, source.blank_lines
     target.bytes_read = source.bytes_read
-    target.skipped, target.topic_matches = source.skipped, source.topic_matches
+    target.skipped, target.topic_matches, target.cut = source.skipped, source.topic_matches, source.cut
