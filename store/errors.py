@@ -172,4 +172,10 @@ def check_location(path: str, *, writing: bool, create_parent: bool) -> None:
     if location.exists() and not os.access(location, os.W_OK):
         raise read_only(path, "the file is read-only")
     if not os.access(parent, os.W_OK):
+        if not location.exists():
+            raise StoreError(
+                f"cannot create {path}: its directory {parent} is read-only for this user; "
+                "make it writable or use another --db",
+                path,
+            )
         raise read_only(path, f"its directory {parent} is read-only")

@@ -403,3 +403,10 @@ def test_a_damaged_store_is_one_sentence_in_the_cli_and_in_chat(tmp_path, caplog
     answer = asyncio.run(ask())
     assert f"{db} is damaged" in answer and "went wrong" not in answer
     assert any(record.levelname == "ERROR" and "is damaged" in record.getMessage() for record in caplog.records)
+
+
+def test_a_new_store_in_a_read_only_directory_is_refused_clearly(read_only_db):
+    beside = read_only_db.parent / "new.db"
+    result = run_paperbot("import", str(EXAMPLE), db=beside)
+    assert result.returncode == 2 and no_traceback(result)
+    assert f"cannot create {beside}: its directory {read_only_db.parent} is read-only" in result.stderr
