@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench clean
+.PHONY: run test bench clean clean-data
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,5 +21,10 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/store_bench.py
 
+# Build artefacts only: the store in data/ holds imports and delivery history.
 clean:
-	rm -rf $(VENV) data build *.egg-info
+	rm -rf $(VENV) build *.egg-info
+
+# Deletes the default store (data/paperbot.db) and everything in data/; asked for by name only.
+clean-data:
+	rm -rf data

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import AsyncIterator, Callable, Mapping, TextIO
 
 from bot.commands import CommandRouter
-from bot.config import FileConfig
+from bot.config import DEFAULT_DB_PATH, ConfigError, FileConfig
 from bot.digest import DigestEngine
 from bot.ingest.paperlist import import_paperlist
 from bot.models import DeliveryKey
@@ -53,12 +53,23 @@ class Runtime:
 
 
 @contextlib.asynccontextmanager
-async def open_store(runtime: Runtime) -> AsyncIterator[PaperStore]:
+async def open_store(runtime: Runtime, *, read_only: bool = False, serving: bool = False) -> AsyncIterator[PaperStore]:
+    """The store for one command or one run; a store failure the user can fix is a `StoreError`.
+
+    A writable open syncs the config's topics into the store; a `read_only` one
+    (lookups) writes nothing at all. `serving`: refuse when another `paperbot run`
+    serves this store. Only the default data directory is created when missing.
+    """
     from store.sqlite import SqliteStore
 
-    store = await SqliteStore.open(runtime.db_path, clock=runtime.clock)
+    path = runtime.db_path
+    create_parent = Path(path).parent.resolve() == Path(DEFAULT_DB_PATH).parent.resolve()
+    store = await SqliteStore.open(
+        path, clock=runtime.clock, read_only=read_only, create_parent=create_parent, serving=serving
+    )
     try:
-        await store.upsert_topics(runtime.config.topic_list())
+        if not read_only:
+            await store.upsert_topics(runtime.config.topic_list())
         yield store
     finally:
         await store.close()
@@ -250,7 +261,7 @@ async def run_bot(
     if not Path(runtime.db_path).exists():  # a first run: a config mistake must not leave a store file behind
         config = runtime.config
         config.check_subscription_topics([t.name for t in config.topic_list()] + ([example_topic()] if config.example_data else []))
-    async with open_store(runtime) as store:
+    async with open_store(runtime, serving=True) as store:
         bot = await assemble(runtime, store, stdin=stdin, stdout=stdout, on_console_eof=stop.set, on_step=on_step)
         started: list[ChatAdapter] = []
         # Start-up delivers missed digests; a stop meanwhile must not wait for all of them.

@@ -1,10 +1,11 @@
 """The `paperbot` command: import, look up, and run the bot.
 
 Exit status: 0 on success, 2 for anything the user can fix (bad input, a
-malformed file, a config error), 1 for a bug, and for `fetch` also when
+malformed file, a config error, a store problem such as a full disk or a
+read-only or busy store: `bot.errors.StoreError`), 1 for a bug, and for `fetch` also when
 arXiv failed for a topic (the other topics are still fetched), for `notes`
 when a paper's notes failed or the notes server could not be used. Lookups print the same text the
-chat adapters show, or JSON with `--json`.
+chat adapters show, or JSON with `--json`, and open the store read-only: they never write.
 """
 
 from __future__ import annotations
@@ -16,19 +17,23 @@ import logging
 import os
 import sys
 from pathlib import Path
+from dataclasses import replace
 from datetime import date
+from importlib import metadata
 from typing import Any, Sequence
 
 from bot import jsonout
 from bot.app import Runtime, build_digest_core, build_service, open_store, run_bot
-from bot.commands import CommandRouter
+from bot.commands import EXAMPLE_TOPIC, CommandRouter, asked_version, for_command_line, parse_command_words
 from bot.config import DEFAULT_CONFIG_PATH, DEFAULT_DB_PATH, ConfigError, EnvSettings, load_config
-from bot.errors import UserError
+from bot.errors import StoreError, UserError
 from bot.ingest.errors import IngestError
 from bot.ingest.paperlist import import_paperlist
 from bot.ingest.snapshot import import_snapshot, looks_like_snapshot
 from bot.logs import log_to_file, setup_logging
-from bot.models import CommandRequest, ErrorReply, Topic
+from bot.models import ErrorReply, Reply, Topic
+from bot.presenter import version_note
+from bot.service import PaperService
 from bot.status import gather_status, render_status, status_json
 
 EXIT_OK, EXIT_BUG, EXIT_USAGE = 0, 1, 2
@@ -38,19 +43,37 @@ EXIT_ATTENTION = 1  # `status`: a subscription is failing or undeliverable, or a
 log = logging.getLogger("paperbot")
 
 
+def _add_global_options(parser: argparse.ArgumentParser, *, after_command: bool) -> None:
+    """--db, --config and -v, before the command or (after_command) after it.
+
+    After the command their defaults are SUPPRESS, so a subcommand only sets what
+    was given there and never resets a value given before the command."""
+    unset = argparse.SUPPRESS if after_command else None
+    parser.add_argument("--db", default=unset, help=f"SQLite store (env PAPERBOT_DB, default {DEFAULT_DB_PATH})")
+    parser.add_argument(
+        "--config", default=unset, help=f"TOML config (env PAPERBOT_CONFIG, default {DEFAULT_CONFIG_PATH})"
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", default=argparse.SUPPRESS if after_command else False,
+        help="log debug details",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="paperbot",
         description="Research-paper digests and /paper lookups for Slack, Discord and the console.",
     )
-    parser.add_argument("--db", default=None, help=f"SQLite store (env PAPERBOT_DB, default {DEFAULT_DB_PATH})")
-    parser.add_argument(
-        "--config", default=None, help=f"TOML config (env PAPERBOT_CONFIG, default {DEFAULT_CONFIG_PATH})"
-    )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    parser.add_argument("--version", action="version", version=f"paperbot {package_version()}")
+    _add_global_options(parser, after_command=False)
+    global_options = argparse.ArgumentParser(add_help=False)
+    _add_global_options(global_options, after_command=True)
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    importer = commands.add_parser(
+    def command(name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        return subparsers.add_parser(name, parents=[global_options], **kwargs)
+
+    importer = command(
         "import",
         help="import paper-list markdown files or arXiv metadata snapshots (.jsonl, .jsonl.gz)",
         description="Paper-list markdown: one transaction per file. arXiv metadata snapshot (JSON lines, "
@@ -62,27 +85,38 @@ def build_parser() -> argparse.ArgumentParser:
         "--topic", help="topic name for paper-list papers (default: from the file's heading); not for snapshots"
     )
 
-    def lookup(name: str, help_text: str) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=help_text)
+    def lookup(name: str, help_text: str, description: str | None = None) -> argparse.ArgumentParser:
+        sub = command(name, help=help_text, description=description or help_text)
         sub.add_argument("--json", action="store_true", help="print machine-readable JSON")
         return sub
 
-    latest = lookup("latest", "the newest papers")
-    latest.add_argument("topic_pos", nargs="?", metavar="TOPIC", help="only this topic")
-    latest.add_argument("--topic", help="only this topic")
-    latest.add_argument("--count", type=int, default=None, help="how many (1-25, default 5)")
+    def topic_and_count(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--topic", help="only this topic")
+        sub.add_argument("-n", "--count", type=int, default=None, help="how many (1-25, default 5)")
 
-    search = lookup("search", "ranked full-text search")
+    latest = lookup(
+        "latest", "the newest papers",
+        "The newest papers. A topic and a count can be given as words, as in chat: "
+        f"`paperbot latest {EXAMPLE_TOPIC} 10`. Reads the store without changing it.",
+    )
+    latest.add_argument("words", nargs="*", metavar="TOPIC|COUNT", help="a topic name and/or a count")
+    topic_and_count(latest)
+
+    search = lookup(
+        "search", "ranked full-text search",
+        "Ranked full-text search. Trailing words are read as a count (a number) and a topic (an exact "
+        f"topic name) when other words remain, as in chat: `paperbot search driving {EXAMPLE_TOPIC} 10`. "
+        "Reads the store without changing it.",
+    )
     search.add_argument("query", nargs="+", metavar="QUERY")
-    search.add_argument("--topic", help="only this topic")
-    search.add_argument("--count", type=int, default=None, help="how many (1-25, default 5)")
+    topic_and_count(search)
 
     show = lookup("show", "one paper in full")
     show.add_argument("paper", metavar="ID", help="2505.20665, 2505.20665v1, arXiv:2505.20665 or an arxiv.org link")
 
     lookup("topics", "tracked topics with paper counts")
 
-    fetcher = commands.add_parser(
+    fetcher = command(
         "fetch",
         help="fetch new papers from arXiv for the configured topics",
         description="Fetch new papers from the arXiv API for every configured topic with a query "
@@ -94,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     fetcher.add_argument(
         "--since", type=_since_date, metavar="YYYY-MM-DD", help="look back to this date instead of the topic's cursor"
     )
-    notes = commands.add_parser(
+    notes = command(
         "notes",
         help="write machine notes for papers that lack them ([notes] in the config)",
         description="Ask the OpenAI-compatible server at OPENAI_BASE_URL (key: OPENAI_API_KEY) for "
@@ -105,8 +139,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     notes.add_argument("--topic", help="only papers of this topic")
     notes.add_argument("--limit", type=_positive_int, metavar="N", help="at most N papers (default: the daily budget)")
-    commands.add_parser("run", help="run the bot (console adapter unless chat tokens are set)")
-    status = commands.add_parser(
+    command(
+        "run",
+        help="run the bot (console adapter unless chat tokens are set)",
+        description="Run the bot until SIGTERM, Ctrl-C or the end of the console's input. One `run` per store: "
+        "a second one on the same store refuses to start; lookups and imports work beside it.",
+    )
+    status = command(
         "status",
         help="subscriptions with their next run, last delivery and failures; arXiv fetch health",
         description="Reads the store and posts and changes nothing (only `run` syncs the config's "
@@ -114,13 +153,28 @@ def build_parser() -> argparse.ArgumentParser:
         "cannot be delivered from this environment, or a topic's arXiv fetch is failing, so monitoring can alert on it.",
     )
     status.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    backup = command(
+        "backup",
+        help="copy the store consistently, even while the bot or an import writes to it",
+        description="Copy the store with SQLite's online backup API: the copy holds everything committed when "
+        "the backup started. It is written next to TARGET and renamed over it when complete, so TARGET is "
+        "always a whole store. Restore by stopping the bot and moving the copy to the --db path.",
+    )
+    backup.add_argument("target", type=Path, metavar="TARGET", help="the file to write, e.g. backups/paperbot-2025-06-01.db")
     return parser
+
+
+def package_version() -> str:
+    try:
+        return metadata.version("paperbot")
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
 
 
 def resolve_paths(args: argparse.Namespace) -> tuple[str, str, bool]:
     """--flag beats the environment beats the default; an explicit config must exist."""
     env = EnvSettings()
-    db = args.db or env.paperbot_db
+    db = args.db if args.db is not None else env.paperbot_db
     config_explicit = args.config is not None or "PAPERBOT_CONFIG" in os.environ
     config = args.config or env.paperbot_config
     return db, config, config_explicit
@@ -146,42 +200,78 @@ async def run_command(args: argparse.Namespace) -> int:
         return await fetch_papers(runtime, args.topic, args.since)
     if args.command == "notes":
         return await write_machine_notes(runtime, args.topic, args.limit)
-
-    async with open_store(runtime) as store:
-        if args.command == "status":
-            return await print_status(runtime, store, args.json)
-        if args.command == "import":
+    if args.command == "backup":
+        return await backup(runtime, args.target)
+    if args.command == "import":
+        async with open_store(runtime) as store:
             return await import_files(store, args.files, args.topic, config.topic_list())
 
-        service = build_service(store, config)
-        lang = config.tldr_lang
-        if args.json:
-            if args.command == "latest":
-                papers = await service.latest(args.topic or args.topic_pos, args.count)
-                print_json([jsonout.paper_json(p, lang) for p in papers])
-            elif args.command == "search":
-                papers = await service.search(" ".join(args.query), args.topic, args.count)
-                print_json([jsonout.paper_json(p, lang) for p in papers])
-            elif args.command == "show":
-                print_json(jsonout.paper_detail_json(await service.show(args.paper), lang))
-            elif args.command == "topics":
-                print_json(jsonout.topics_json(await service.topics()))
-            return EXIT_OK
+    # Lookups change nothing: they open the store read-only, and a store that does
+    # not exist yet is answered as the empty store it would be, without creating it.
+    read_only = True
+    if db.strip() and not Path(db).exists():
+        print(f"note: there is no store at {db} yet; `paperbot import FILE` or `paperbot run` creates it", file=sys.stderr)
+        runtime, read_only = replace(runtime, db_path=":memory:"), False
+    async with open_store(runtime, read_only=read_only) as store:
+        if args.command == "status":
+            return await print_status(runtime, store, args.json)
+        return await answer_lookup(args, build_service(store, config))
 
-        request_args: dict[str, Any] = {}
-        if args.command in ("latest", "search"):
-            topic = args.topic or getattr(args, "topic_pos", None)
-            if topic:
-                request_args["topic"] = topic
-            if args.count is not None:
-                request_args["count"] = args.count
-        if args.command == "search":
-            request_args["query"] = " ".join(args.query)
-        if args.command == "show":
-            request_args["paper"] = args.paper
-        reply = await CommandRouter(service).dispatch(CommandRequest(args.command, request_args))
-        print(reply.text)
-        return EXIT_USAGE if isinstance(reply, ErrorReply) else EXIT_OK
+
+def lookup_words(args: argparse.Namespace) -> list[str]:
+    """The lookup as chat words, so the CLI reads its arguments with the chat grammar."""
+    words = [args.command, *getattr(args, "words", ()), *getattr(args, "query", ())]
+    if args.command == "show":
+        words.append(args.paper)
+    if getattr(args, "topic", None) is not None:
+        words += ["--topic", args.topic]
+    if getattr(args, "count", None) is not None:
+        words += ["--count", str(args.count)]
+    return words
+
+
+async def answer_lookup(args: argparse.Namespace, service: PaperService) -> int:
+    """latest, search, show or topics: the chat command's answer, as text or JSON."""
+    lang = service.tldr_lang
+    try:
+        request = parse_command_words(lookup_words(args), frozenset(await service.topic_names()))
+    except UserError as error:
+        if args.json or isinstance(error, StoreError):
+            raise  # printed as `error: ...` on stderr, as every failure before the answer
+        return print_reply(ErrorReply(error.message, error.hint))
+    if not args.json:
+        return print_reply(await CommandRouter(service).dispatch(request))
+    topic, count = request.args.get("topic"), request.args.get("count")
+    if args.command == "latest":
+        print_json([jsonout.paper_json(p, lang) for p in await service.latest(topic, count)])
+    elif args.command == "search":
+        papers = await service.search(str(request.args["query"]), topic, count)
+        print_json([jsonout.paper_json(p, lang) for p in papers])
+    elif args.command == "show":
+        paper = await service.show(args.paper)
+        note = version_note(paper, asked_version(args.paper))
+        if note:
+            print(f"note: {note}", file=sys.stderr)
+        print_json(jsonout.paper_detail_json(paper, lang))
+    elif args.command == "topics":
+        print_json(jsonout.topics_json(await service.topics()))
+    return EXIT_OK
+
+
+def print_reply(reply: Reply) -> int:
+    if isinstance(reply, ErrorReply):
+        print(for_command_line(reply.text))
+        return EXIT_USAGE
+    print(reply.text)
+    return EXIT_OK
+
+
+async def backup(runtime: Runtime, target: Path) -> int:
+    from store.backup import backup_store
+
+    report = await asyncio.to_thread(backup_store, runtime.db_path, str(target))
+    print(report.summary())
+    return EXIT_OK
 
 
 async def print_status(runtime: Runtime, store: Any, as_json: bool) -> int:
@@ -324,7 +414,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return asyncio.run(run_command(args))
     except (ConfigError, UserError, IngestError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {for_command_line(str(error))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import difflib
 import logging
+import re
 from dataclasses import dataclass, replace
 
-from bot.errors import UserError
+from bot.arxiv_ids import parse_arxiv_id
+from bot.errors import StoreError, UserError
 from bot.digest import digest_reply
 from bot.models import ChannelRef, CommandRequest, ErrorReply, NoticeReply, PaperListReply, Reply
 from bot.presenter import paper_detail, paper_list, topics_notice
@@ -23,6 +25,12 @@ from bot.subscriptions import SubscriptionService, describe_last, describe_next
 log = logging.getLogger(__name__)
 
 COMMAND_PREFIX = "/paper"
+CLI_PREFIX = "paperbot"
+# The commands the `paperbot` CLI has too, with the same arguments (it parses them here).
+CLI_COMMANDS = ("latest", "search", "show", "topics")
+# The topic of the shipped config and the example paper list: examples must name one that exists.
+EXAMPLE_TOPIC = "reward-model-vlm"
+_CHAT_COMMAND_RE = re.compile(rf"{re.escape(COMMAND_PREFIX)} (?=(?:{'|'.join(CLI_COMMANDS)})\b)")
 
 
 @dataclass(frozen=True)
@@ -59,7 +67,7 @@ WHEN = Param("when", "when", "When to post: 'mon 09:00', 'daily 08:30', or cron,
 REGISTRY: dict[str, Command] = {
     command.name: command
     for command in (
-        Command("latest", "The newest papers, one TLDR each", (TOPIC, COUNT), "/paper latest reward-vlm 10"),
+        Command("latest", "The newest papers, one TLDR each", (TOPIC, COUNT), f"/paper latest {EXAMPLE_TOPIC} 10"),
         Command(
             "search",
             "Ranked search over titles, abstracts, authors and notes (English and Chinese)",
@@ -77,14 +85,14 @@ REGISTRY: dict[str, Command] = {
             "subscribe",
             "Post this topic's digest in this channel on a schedule (admins)",
             (Param("topic", "topic", "The topic to follow (see /paper topics)", required=True), WHEN),
-            "/paper subscribe reward-vlm mon 09:00 Europe/Berlin",
+            f"/paper subscribe {EXAMPLE_TOPIC} mon 09:00 Europe/Berlin",
             admin_only=True,
         ),
         Command(
             "unsubscribe",
             "Stop this topic's digest in this channel (admins)",
             (Param("topic", "topic", "The topic to stop", required=True),),
-            "/paper unsubscribe reward-vlm",
+            f"/paper unsubscribe {EXAMPLE_TOPIC}",
             admin_only=True,
         ),
         Command("subscriptions", "This channel's digests: schedule, next run, last delivery", (), "/paper subscriptions"),
@@ -92,7 +100,7 @@ REGISTRY: dict[str, Command] = {
             "digest",
             "Preview the next digest for this channel (only you see it; nothing is recorded)",
             (TOPIC,),
-            "/paper digest reward-vlm",
+            f"/paper digest {EXAMPLE_TOPIC}",
         ),
         Command(
             "help",
@@ -102,6 +110,13 @@ REGISTRY: dict[str, Command] = {
         ),
     )
 }
+
+
+def for_command_line(text: str) -> str:
+    """A message written for chat, with its `/paper latest|search|show|topics` suggestions as
+    the `paperbot ...` commands a CLI user types. Hints are written once, in chat form; the CLI
+    shows them through this, so each interface names its own commands."""
+    return _CHAT_COMMAND_RE.sub(f"{CLI_PREFIX} ", text)
 
 
 # --- text -> CommandRequest -----------------------------------------------------------
@@ -128,7 +143,7 @@ def _take_options(words: list[str]) -> tuple[list[str], dict[str, str]]:
         if name in ("topic", "count"):
             value = next(iterator, None)
             if value is None:
-                raise UserError(f"--{name} needs a value.", f"e.g. /paper latest --{name} {'reward-vlm' if name == 'topic' else '10'}")
+                raise UserError(f"--{name} needs a value.", f"e.g. /paper latest --{name} {EXAMPLE_TOPIC if name == 'topic' else '10'}")
             options[name] = value
         else:
             rest.append(word)
@@ -140,9 +155,13 @@ def parse_command_text(text: str, known_topics: frozenset[str] = frozenset()) ->
 
     Trailing positional arguments of `search` are read as a count (a number)
     and a topic (an exact topic name) only when query words remain, so
-    `/paper search driving reward-vlm 10` and `/paper search 2024` both work.
+    `/paper search driving reward-model-vlm 10` and `/paper search 2024` both work.
     """
-    words = text.split()
+    return parse_command_words(text.split(), known_topics)
+
+
+def parse_command_words(words: list[str], known_topics: frozenset[str] = frozenset()) -> CommandRequest:
+    """`parse_command_text` for words already split, as the `paperbot` CLI gets them."""
     if words and words[0].lower() in (COMMAND_PREFIX, COMMAND_PREFIX.lstrip("/")):
         words = words[1:]
     if not words:
@@ -212,6 +231,12 @@ def parse_command_text(text: str, known_topics: frozenset[str] = frozenset()) ->
     return CommandRequest("help", {"command": rest[0].lower()} if rest else {})
 
 
+def asked_version(paper_ref: str) -> int | None:
+    """The version a `show` argument names (`2505.20665v7` -> 7), if any."""
+    parsed = parse_arxiv_id(paper_ref)
+    return parsed.version if parsed else None
+
+
 # --- dispatch --------------------------------------------------------------------------
 
 
@@ -232,6 +257,13 @@ def help_reply(command_name: str | None = None) -> Reply:
     if command.example:
         lines.append(f"Example: {command.example}")
     return NoticeReply(tuple(lines), title=f"/paper {command.name}")
+
+
+def error_reply(error: UserError, action: str) -> ErrorReply:
+    if isinstance(error, StoreError):
+        # The user cannot fix a full disk or a busy store; the bot's owner reads the log.
+        log.error("command %s: %s", action, error)
+    return ErrorReply(error.message, error.hint)
 
 
 def unknown_command_reply(name: str) -> ErrorReply:
@@ -255,7 +287,7 @@ class CommandRouter:
             known = frozenset(await self.service.topic_names())
             request = parse_command_text(text, known)
         except UserError as error:
-            return ErrorReply(error.message, error.hint)
+            return error_reply(error, COMMAND_PREFIX)
         return await self.dispatch(
             CommandRequest(request.action, request.args, user=user, channel=channel, is_admin=is_admin)
         )
@@ -269,7 +301,7 @@ class CommandRouter:
         try:
             return await handler(request)
         except UserError as error:
-            return ErrorReply(error.message, error.hint)
+            return error_reply(error, request.action)
         except Exception:
             log.exception("command %s failed", request.action)
             return ErrorReply("Something went wrong on our side; the error has been logged.", "Please try again in a moment.")
@@ -300,7 +332,9 @@ class CommandRouter:
         )
 
     async def _show(self, request: CommandRequest) -> Reply:
-        return paper_detail(await self.service.show(str(request.args.get("paper", ""))), self.service.tldr_lang)
+        ref = str(request.args.get("paper", ""))
+        paper = await self.service.show(ref)
+        return paper_detail(paper, self.service.tldr_lang, asked_version(ref))
 
     async def _topics(self, request: CommandRequest) -> Reply:
         return topics_notice(await self.service.topics())

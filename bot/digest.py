@@ -327,11 +327,8 @@ class DigestEngine:
     # --- failures -----------------------------------------------------------------------
 
     def _reason(self, error: BaseException) -> str | None:
-        """A sentence for a known failure (the store's, or a user-fixable one); None for a bug."""
-        if isinstance(error, UserError):
-            return str(error)
-        describe = getattr(self.store, "describe_error", None)
-        return describe(error) if describe is not None else None
+        """A sentence for a known failure (the store's `StoreError`s are `UserError`s too); None for a bug."""
+        return str(error) if isinstance(error, UserError) else None
 
     def _log_failure(self, subscription_id: int, what: str, error: Exception, outcome: str) -> str:
         """One line per failure: ERROR the first time, INFO while the same one repeats; returns the reason."""

@@ -27,3 +27,14 @@ class DeliveryError(Exception):
         super().__init__(message)
         self.message = message
         self.permanent = permanent
+
+
+class StoreError(UserError):
+    """The store could not do what was asked for a reason its owner can fix: a full disk,
+    a read-only or missing location, a file that is not a database, another process
+    holding the write lock. `store.errors` builds it from SQLite's error; it is a
+    `UserError`, so the CLI prints the sentence and exits 2 and a chat command answers it."""
+
+    def __init__(self, message: str, path: str) -> None:
+        super().__init__(message)
+        self.path = path

@@ -138,9 +138,6 @@ class SubscriptionStore(Protocol):
         """Claims never recorded as sent: what a crash left behind."""
         ...
 
-    def describe_error(self, error: BaseException) -> str | None:
-        """A sentence for a failure of this store (full disk, read-only, locked), None for anything else."""
-        ...
 
 
 class NotesStore(Protocol):

@@ -83,7 +83,14 @@ def notes_label(notes: Notes) -> str:
     return label
 
 
-def paper_detail(paper: Paper, lang: str = "en") -> PaperDetailReply:
+def version_note(paper: Paper, asked_version: int | None) -> str | None:
+    """`show 2505.20665v7` when the store holds v2: say which version is shown instead of pretending."""
+    if asked_version is None or asked_version == paper.version:
+        return None
+    return f"v{asked_version} of {paper.arxiv_id} is not stored; this is v{paper.version}, the version the store has."
+
+
+def paper_detail(paper: Paper, lang: str = "en", asked_version: int | None = None) -> PaperDetailReply:
     notes = shown_notes(paper, lang)
     sections: tuple[DetailSection, ...] = ()
     label = None
@@ -98,6 +105,9 @@ def paper_detail(paper: Paper, lang: str = "en") -> PaperDetailReply:
     footer: tuple[str, ...] = ()
     if paper.text_quality is TextQuality.DAMAGED and (notes is None or notes.text_quality is not TextQuality.DAMAGED):
         footer = ("Some of this paper's text was damaged by an encoding error in its source file.",)
+    note = version_note(paper, asked_version)
+    if note:
+        footer = (note, *footer)
     return PaperDetailReply(
         card=paper_card(paper, lang),
         abstract=paper.abstract,

@@ -40,6 +40,7 @@ from typing import Awaitable, Callable, Union
 
 import aiosqlite
 
+from bot.errors import StoreError
 from store.notes_tables import V3_NOTE_ATTEMPTS
 from store.subscriptions import V2_SUBSCRIPTIONS_DELIVERIES, V4_DELIVERY_SEQUENCE
 
@@ -48,7 +49,7 @@ log = logging.getLogger(__name__)
 Migration = Union[str, Callable[[aiosqlite.Connection], Awaitable[None]]]
 
 
-class SchemaVersionError(RuntimeError):
+class SchemaVersionError(StoreError):
     """The database was written by a newer paperbot than this one."""
 
 
@@ -161,18 +162,26 @@ MIGRATIONS: list[Migration] = [
 # Per-connection settings, applied at every open (only page_size and journal_mode are
 # stored in the file). page_size must come first: it only takes effect on a new file,
 # before WAL; 16 KiB pages hold ~10 papers each and cut write time by ~15% against 4 KiB.
-# busy_timeout: another process (a CLI import) may hold the write lock for one batch;
-# wait for it rather than fail.
 CONNECTION_PRAGMAS = (
     "PRAGMA page_size = 16384",
     "PRAGMA journal_mode = WAL",
     "PRAGMA synchronous = NORMAL",
     "PRAGMA foreign_keys = ON",
-    "PRAGMA busy_timeout = 10000",
     "PRAGMA temp_store = MEMORY",
     "PRAGMA cache_size = -65536",
     "PRAGMA mmap_size = 1073741824",
 )
+# A read-only connection (lookups) sets nothing stored in the file, and refuses every
+# write itself (query_only), whatever a code path might try.
+READ_PRAGMAS = (
+    "PRAGMA query_only = ON",
+    "PRAGMA temp_store = MEMORY",
+    "PRAGMA cache_size = -65536",
+    "PRAGMA mmap_size = 1073741824",
+)
+# Another process (an import, the bot) may hold the write lock for one batch: wait for
+# it this long, then give up with "the store is busy" (`store.errors`). Read at every open.
+BUSY_TIMEOUT_MS = 10_000
 
 # FTS5 settings stored in the index itself (papers_fts_config); tuning rather than
 # schema, so they are checked at every open and an SQLite that lacks one only costs speed.
@@ -206,19 +215,24 @@ async def schema_version(conn: aiosqlite.Connection) -> int:
     return int(row[0])
 
 
-async def migrate(conn: aiosqlite.Connection, migrations: list[Migration] | None = None) -> int:
+async def migrate(conn: aiosqlite.Connection, migrations: list[Migration] | None = None, *, path: str = "the database") -> int:
     """Bring the database to the newest known version; return that version."""
     steps = MIGRATIONS if migrations is None else migrations
     current = await schema_version(conn)
     if current > len(steps):
-        raise SchemaVersionError(
-            f"database schema version {current} is newer than this paperbot knows "
-            f"(up to {len(steps)}); upgrade paperbot or use another database file"
-        )
+        refuse_newer(current, len(steps), path)
     for version in range(current + 1, len(steps) + 1):
         await _apply(conn, steps[version - 1], version)
         log.debug("store schema migrated to version %d", version)
     return len(steps)
+
+
+def refuse_newer(current: int, newest: int, path: str) -> None:
+    raise SchemaVersionError(
+        f"{path} has database schema version {current}, newer than this paperbot knows "
+        f"(up to {newest}); upgrade paperbot or use another database file",
+        path,
+    )
 
 
 async def _apply(conn: aiosqlite.Connection, step: Migration, version: int) -> None:

@@ -22,11 +22,12 @@ import logging
 import os
 import sqlite3
 from datetime import timezone
-from pathlib import Path
+from urllib.parse import quote
 from typing import AsyncIterable, Iterable, Sequence
 
 import aiosqlite
 
+from bot.errors import StoreError
 from bot.models import Notes, Paper, Topic, TopicStats, UpsertReport
 from bot.ports import Clock, SystemClock
 from store import schema
@@ -44,7 +45,9 @@ from store.rows import (
     to_json,
 )
 from store.notes_tables import NotesTables
+from store.errors import as_store_errors, check_location, not_a_store, raises_store_errors
 from store.search import WindowedSearch
+from store.serving_lock import ServingLock
 from store.subscriptions import SubscriptionTables
 
 log = logging.getLogger(__name__)
@@ -94,18 +97,32 @@ def clamp_limit(limit: object, default: int = 5) -> int:
     return max(0, min(limit, MAX_LIMIT))
 
 
+@raises_store_errors
 class SqliteStore(SubscriptionTables, NotesTables):
     """Papers, topics, notes and their FTS5 index in one SQLite file.
 
     Open with `await SqliteStore.open(path)` (or `async with await SqliteStore.open(path)`);
-    `":memory:"` gives a private in-memory store for tests.
+    `":memory:"` gives a private in-memory store for tests. Lookups open it with
+    `read_only=True`, which writes nothing, so they never wait for a writer's lock.
+    A fault the owner can fix (full disk, busy, read-only, damaged) leaves every
+    public method as a `StoreError` (`store.errors`).
     """
 
-    def __init__(self, conn: aiosqlite.Connection, clock: Clock, path: str) -> None:
+    def __init__(
+        self,
+        conn: aiosqlite.Connection,
+        clock: Clock,
+        path: str,
+        *,
+        read_only: bool = False,
+        serving_lock: ServingLock | None = None,
+    ) -> None:
         self._conn = conn
         self._clock = clock
         self._lock = asyncio.Lock()
+        self._serving_lock = serving_lock
         self.path = path
+        self.read_only = read_only
 
     # --- lifecycle ------------------------------------------------------------------
 
@@ -116,33 +133,52 @@ class SqliteStore(SubscriptionTables, NotesTables):
         *,
         clock: Clock | None = None,
         migrations: list[schema.Migration] | None = None,
+        read_only: bool = False,
+        create_parent: bool = True,
+        serving: bool = False,
     ) -> "SqliteStore":
-        """Open (creating parent directories and the file) and migrate to the newest schema.
+        """Open the store; every failure the user can fix is a `StoreError` naming the path.
 
+        Writable (the default): create the file (and, with `create_parent`, its
+        directory), migrate to the newest schema, restore the FTS settings and
+        finish an interrupted bulk load's index merge.
+        `read_only`: change nothing at all, not even settings: no migrations, no
+        merge; the file must exist with the current schema. For lookups, which
+        must work beside a bulk import, on a full disk and on a read-only file.
+        `serving`: also hold `<path>.lock` until close, so a second `paperbot run`
+        on the same store refuses to start (`store.serving_lock`).
         `migrations` replaces `schema.MIGRATIONS`; tests use it to exercise a future step.
         """
         path = str(path)
-        if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        conn = await aiosqlite.connect(path, isolation_level=None)
-        try:
-            for pragma in schema.CONNECTION_PRAGMAS:
-                await conn.execute(pragma)
-            await schema.migrate(conn, migrations)
-            found = await schema.apply_fts_settings(conn)
-            await conn.executescript(_STAGING_DDL)
-        except BaseException:
-            await conn.close()
-            raise
-        store = cls(conn, clock or SystemClock(), path)
-        if found.get("automerge") == 0:
-            log.warning("%s: a bulk load was interrupted; merging its index segments now", path)
-            await store._finish_bulk_index()
+        with as_store_errors(path):
+            if path != ":memory:":
+                check_location(path, writing=not read_only, create_parent=create_parent)
+            conn, found = await _connect(path, read_only, migrations)
+            try:
+                # Taken once the file is known to be a store, so a wrong --db leaves no lock file behind.
+                serving_lock = ServingLock.acquire(path) if serving and path != ":memory:" else None
+            except BaseException:
+                await _close_quietly(conn)
+                raise
+            store = cls(conn, clock or SystemClock(), path, read_only=read_only, serving_lock=serving_lock)
+            if found.get("automerge") == 0:
+                log.warning("%s: a bulk load was interrupted; merging its index segments now", path)
+                try:
+                    await store._finish_bulk_index()
+                except BaseException:
+                    # A failed merge (a full disk) must not leave the database thread
+                    # running: the process would never exit.
+                    await store.close()
+                    raise
         return store
 
     async def close(self) -> None:
         async with self._lock:
-            await self._conn.close()
+            try:
+                await self._conn.close()
+            finally:
+                if self._serving_lock is not None:
+                    self._serving_lock.release()
 
     async def __aenter__(self) -> "SqliteStore":
         return self
@@ -476,6 +512,98 @@ class SqliteStore(SubscriptionTables, NotesTables):
         ):
             notes.setdefault(row[0], []).append(note_from_row(row))
         return [paper_from_row(row, tuple(topics.get(row[0], ())), tuple(notes.get(row[0], ()))) for row in rows]
+
+
+async def _connect(
+    path: str, read_only: bool, migrations: list[schema.Migration] | None
+) -> tuple[aiosqlite.Connection, dict[str, int]]:
+    """A ready connection and the FTS options found at open; closed again if any step fails."""
+    if read_only:
+        conn = await _connect_read_only(path)
+    else:
+        conn = await aiosqlite.connect(path, isolation_level=None)
+    try:
+        if read_only:
+            await _check_readable_schema(conn, path, migrations)
+            return conn, {}
+        return conn, await _prepare_for_writing(conn, path, migrations)
+    except BaseException:
+        await _close_quietly(conn)
+        raise
+
+
+async def _prepare_for_writing(
+    conn: aiosqlite.Connection, path: str, migrations: list[schema.Migration] | None
+) -> dict[str, int]:
+    """Settings, migrations, FTS options, staging tables; returns the FTS options found before."""
+    for pragma in schema.CONNECTION_PRAGMAS:
+        await conn.execute(pragma)
+    await conn.execute(f"PRAGMA busy_timeout = {schema.BUSY_TIMEOUT_MS}")
+    await schema.migrate(conn, migrations, path=path)
+    found = await schema.apply_fts_settings(conn)
+    await conn.executescript(_STAGING_DDL)
+    return found
+
+
+async def _connect_read_only(path: str) -> aiosqlite.Connection:
+    """A connection that cannot write (SQLite's `mode=ro` plus `query_only`).
+
+    WAL readers need a `-shm` index; with no bot or import running it does not
+    exist, and in a read-only directory or on a full disk it cannot be made.
+    When, besides, no commit waits in the `-wal`, the file alone is the whole
+    store: it is then read as immutable.
+    """
+    if path == ":memory:":
+        raise StoreError("an in-memory store cannot be opened read-only", path)
+    wal = f"{path}-wal"
+    wal_has_commits = os.path.exists(wal) and os.path.getsize(wal) > 0
+    uri = f"file:{quote(os.path.abspath(path))}?mode=ro"
+    try:
+        return await _connect_for_reading(uri)
+    except sqlite3.OperationalError as error:
+        code = getattr(error, "sqlite_errorcode", 0) & 0xFF
+        cannot_make_shm = code in (sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_FULL)
+        if not cannot_make_shm or wal_has_commits:
+            raise
+        log.debug("%s: read-only open failed (%s); reading the file as immutable", path, error)
+    return await _connect_for_reading(uri + "&immutable=1")
+
+
+async def _connect_for_reading(uri: str) -> aiosqlite.Connection:
+    conn = await aiosqlite.connect(uri, uri=True, isolation_level=None)
+    try:
+        for pragma in schema.READ_PRAGMAS:
+            await conn.execute(pragma)
+        await conn.execute(f"PRAGMA busy_timeout = {schema.BUSY_TIMEOUT_MS}")
+        await conn.execute("SELECT count(*) FROM sqlite_master")  # opens the file (and its WAL) now
+    except BaseException:
+        await _close_quietly(conn)
+        raise
+    return conn
+
+
+async def _check_readable_schema(conn: aiosqlite.Connection, path: str, migrations: list[schema.Migration] | None) -> None:
+    """A read-only store must be at this paperbot's schema: it cannot be migrated here."""
+    current = await schema.schema_version(conn)
+    newest = len(schema.MIGRATIONS if migrations is None else migrations)
+    if current > newest:
+        schema.refuse_newer(current, newest, path)
+    if current == 0:
+        raise not_a_store(path, "an empty or foreign SQLite file")
+    if current < newest:
+        raise StoreError(
+            f"the store {path} has schema version {current}, older than this paperbot's {newest}; "
+            "run `paperbot run` or `paperbot import FILE` once to upgrade it, then look up again",
+            path,
+        )
+
+
+async def _close_quietly(conn: aiosqlite.Connection) -> None:
+    """Close on an error path: stop the database thread; the error being raised matters more."""
+    try:
+        await conn.close()
+    except Exception as error:
+        log.debug("closing the store after a failure failed too: %s", error)
 
 
 async def _aiter(batches: Iterable | AsyncIterable):

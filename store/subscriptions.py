@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import sqlite3
 from typing import AsyncIterator
 
 from bot.models import ChannelRef, Delivery, DeliveryKey, Paper, Subscription
@@ -134,12 +133,6 @@ _DELIVERY_COLUMNS = (
     "subscription_id, period, fire_time, state, paper_ids, total, message_ids, claimed_at, sent_at, attempts, note, until_seq"
 )
 # What to do about the SQLite failures a running bot meets; matched on SQLite's own message.
-_ERROR_FIXES = (
-    ("disk is full", "free disk space where the store is"),
-    ("readonly", "make the store file and its directory writable"),
-    ("locked", "another process holds the store's write lock; it is retried"),
-    ("disk i/o", "check the disk the store is on"),
-)
 # Delivery states that close a period for the content window: a skipped period does not,
 # so its papers go into the next digest.
 _WINDOW_STATES = "('claimed', 'sent', 'empty')"
@@ -187,14 +180,6 @@ class SubscriptionTables:
                 if self._conn.in_transaction:
                     await self._conn.execute("ROLLBACK")
                 raise
-
-    def describe_error(self, error: BaseException) -> str | None:
-        """A sentence for an SQLite failure (full disk, read-only, locked, I/O), None for anything else."""
-        if not isinstance(error, sqlite3.Error):
-            return None
-        text = str(error)
-        fix = next((fix for needle, fix in _ERROR_FIXES if needle in text.lower()), None)
-        return f"the store {self.path} failed: {text}" + (f" ({fix})" if fix else "")
 
     # --- subscriptions ------------------------------------------------------------------
 

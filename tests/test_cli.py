@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 
+from bot.cli import build_parser
 from tests.support import OFFLINE_CONFIG, ROOT, run_paperbot
 
 EXAMPLE = ROOT / "bot" / "data" / "example-paper-list.md"
@@ -83,7 +84,7 @@ def test_bad_config_exits_2_naming_file_and_key(tmp_path):
 
 
 def test_run_seeds_an_empty_store_answers_and_stops_at_end_of_input(tmp_path):
-    db = tmp_path / "data" / "paperbot.db"
+    db = tmp_path / "paperbot.db"
     commands = "/paper latest\n/paper search driving\n/paper show 2505.20665\n/paper topics\n/paper help\n"
     result = run_paperbot("run", db=db, input_text=commands)
     assert result.returncode == 0, result.stderr
@@ -125,3 +126,72 @@ def test_python_dash_m_bot_and_the_console_script_agree(tmp_path):
     if script.exists():
         script_help = subprocess.run([str(script), "--help"], capture_output=True, text=True, cwd=ROOT)
         assert script_help.stdout == module_help.stdout
+
+
+# --- arguments: the same grammar as chat, global options anywhere -------------------------
+
+
+def test_version_and_global_options_after_the_command(tmp_path):
+    version = run_paperbot("--version", db=tmp_path / "p.db")
+    assert version.returncode == 0 and version.stdout.startswith("paperbot ")
+    db = tmp_path / "after.db"
+    assert run_paperbot("import", str(EXAMPLE), "--db", str(db), db=tmp_path / "unused.db").returncode == 0
+    assert db.exists() and not (tmp_path / "unused.db").exists()
+    latest = run_paperbot("latest", "--db", str(db), "-v", "--config", str(OFFLINE_CONFIG), "-n", "2", "--json", db=tmp_path / "unused.db")
+    assert latest.returncode == 0, latest.stderr
+    assert len(json.loads(latest.stdout)) == 2
+    assert not (tmp_path / "unused.db").exists()
+    after = build_parser().parse_args(["topics", "-v", "--db", "a.db"])
+    before = build_parser().parse_args(["--db", "b.db", "--config", "c.toml", "topics"])
+    assert (after.verbose, after.db, after.config) == (True, "a.db", None)
+    assert (before.verbose, before.db, before.config) == (False, "b.db", "c.toml")
+
+
+def test_trailing_topic_and_count_are_read_as_in_chat(tmp_path):
+    db = tmp_path / "p.db"
+    assert run_paperbot("import", str(EXAMPLE), db=db).returncode == 0
+    found = json.loads(run_paperbot("search", "driving", "reward-model-vlm", "2", "--json", db=db).stdout)
+    assert len(found) == 2 and all("reward-model-vlm" in paper["topics"] for paper in found)
+    latest = json.loads(run_paperbot("latest", "3", "reward-model-vlm", "--json", db=db).stdout)
+    assert len(latest) == 3
+    text = run_paperbot("search", "driving", "reward-model-vlm", "1", db=db)
+    assert text.returncode == 0 and "Search results for “driving” in reward-model-vlm" in text.stdout
+
+
+def test_a_topic_given_twice_is_a_usage_error(tmp_path):
+    db = tmp_path / "p.db"
+    assert run_paperbot("import", str(EXAMPLE), db=db).returncode == 0
+    result = run_paperbot("latest", "reward-model-vlm", "--topic", "other", db=db)
+    assert result.returncode == 2
+    assert "latest takes at most a topic and a count" in result.stdout
+    assert "Usage: paperbot latest [topic] [count]" in result.stdout
+
+
+def test_hints_name_the_command_line_not_chat(tmp_path):
+    db = tmp_path / "p.db"
+    assert run_paperbot("import", str(EXAMPLE), db=db).returncode == 0
+    missing = run_paperbot("show", "9999.99999", db=db)
+    assert missing.returncode == 2
+    assert "paperbot search <words> or paperbot latest" in missing.stdout and "/paper" not in missing.stdout
+    unknown = run_paperbot("latest", "--topic", "nope", "--json", db=db)
+    assert unknown.returncode == 2 and "See paperbot topics." in unknown.stderr and "/paper" not in unknown.stderr
+
+
+def test_show_says_when_the_asked_version_is_not_stored(tmp_path):
+    db = tmp_path / "p.db"
+    assert run_paperbot("import", str(EXAMPLE), db=db).returncode == 0
+    text = run_paperbot("show", "2505.20665v7", db=db)
+    assert text.returncode == 0 and "DriveRX" in text.stdout
+    assert "v7 of 2505.20665 is not stored; this is v1, the version the store has." in text.stdout
+    as_json = run_paperbot("show", "2505.20665v7", "--json", db=db)
+    assert json.loads(as_json.stdout)["version"] == 1 and "v7 of 2505.20665 is not stored" in as_json.stderr
+    same = run_paperbot("show", "2505.20665v1", db=db)
+    assert "is not stored" not in same.stdout
+
+
+def test_make_clean_keeps_the_data_directory():
+    clean = subprocess.run(["make", "-n", "clean"], capture_output=True, text=True, cwd=ROOT)
+    assert clean.returncode == 0 and "rm " in clean.stdout
+    assert "data" not in clean.stdout.replace("\\", " ").split()
+    wipe = subprocess.run(["make", "-n", "clean-data"], capture_output=True, text=True, cwd=ROOT)
+    assert wipe.returncode == 0 and "data" in wipe.stdout.split()

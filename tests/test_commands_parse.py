@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.commands import REGISTRY, help_reply, parse_command_text, unknown_command_reply
+from bot.commands import REGISTRY, for_command_line, help_reply, parse_command_text, parse_command_words, unknown_command_reply
 from bot.errors import UserError
 
 TOPICS = frozenset({"reward-vlm", "robotics"})
@@ -84,3 +84,26 @@ def test_help_lists_every_command_and_explains_one():
     detail = help_reply("search").text
     assert "Example: /paper search driving" in detail
     assert "query" in detail
+
+
+def test_the_command_line_reads_split_words_with_the_same_rules():
+    assert parse_command_words(["search", "reward model", "reward-vlm", "3"], TOPICS) == parse_command_text(
+        "/paper search reward model reward-vlm 3", TOPICS
+    )
+    with pytest.raises(UserError, match="at most a topic and a count"):
+        parse_command_words(["latest", "robotics", "--topic", "reward-vlm"], TOPICS)
+
+
+@pytest.mark.parametrize(
+    ("chat", "command_line"),
+    [
+        ("Find papers with /paper search <words> or /paper latest.", "Find papers with paperbot search <words> or paperbot latest."),
+        ("Known topics: a, b. See /paper topics.", "Known topics: a, b. See paperbot topics."),
+        ("Try /paper show 2505.20665 (also accepted: ...)", "Try paperbot show 2505.20665 (also accepted: ...)"),
+        # chat-only commands keep their chat form: there is nothing to type instead on the command line
+        ("Add one with /paper subscribe reward-vlm", "Add one with /paper subscribe reward-vlm"),
+        ("/paper searching", "/paper searching"),
+    ],
+)
+def test_hints_name_the_command_line_form_there(chat, command_line):
+    assert for_command_line(chat) == command_line

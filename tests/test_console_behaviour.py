@@ -83,3 +83,14 @@ async def test_lines_without_the_prefix_get_a_hint(bot):
 async def test_hostile_search_strings_get_an_answer_not_an_exception(bot, query):
     reply = await bot.say(f"/paper search {query}")
     assert "went wrong" not in reply.text
+
+
+async def test_chat_hints_name_chat_commands(bot):
+    text = (await bot.say("/paper show 9999.99999")).text
+    assert "/paper search <words> or /paper latest" in text and "paperbot search" not in text
+
+
+async def test_show_says_which_version_it_shows(bot):
+    text = (await bot.say("/paper show 2505.20665v3")).text
+    assert "DriveRX" in text and "v3 of 2505.20665 is not stored; this is v1, the version the store has." in text
+    assert "is not stored" not in (await bot.say("/paper show 2505.20665v1")).text

@@ -423,7 +423,7 @@ async def test_a_digest_posted_but_not_recorded_is_recorded_later_and_never_rese
     caplog.set_level("INFO")
     await bot.engine.run_due()
     assert sorted(bot.posted_ids()) == sorted(ids)
-    assert "was posted but could not be recorded" in caplog.text and "readonly" in caplog.text
+    assert "was posted but could not be recorded" in caplog.text and "read-only" in caplog.text
     assert "failed unexpectedly" not in caplog.text and "Traceback" not in caplog.text
     assert (await bot.store.delivery(subscription.id, "2025-W23")).state == "claimed"
 
@@ -468,7 +468,7 @@ async def test_a_store_failure_while_delivering_is_one_line_and_marks_the_subscr
         await bot.engine.run_due()
     records = [r for r in caplog.records if "digest for rm" in r.getMessage()]
     assert [r.levelname for r in records] == ["ERROR", "INFO", "INFO"]
-    assert "readonly database" in records[0].getMessage() and "make the store file and its directory writable" in records[0].getMessage()
+    assert "read-only" in records[0].getMessage() and "make the file and its directory writable" in records[0].getMessage()
     assert not any(r.exc_info for r in caplog.records) and "failed unexpectedly" not in caplog.text
     assert bot.posts() == []
 
@@ -482,14 +482,18 @@ async def test_a_subscription_whose_claims_the_store_refuses_is_marked_failing_u
     subscription = await bot.subscribe()
     bot.clock.set(MONDAY - timedelta(days=1))
     ids = await bot.add_papers(1)
-    # Only the claim is refused (the way a nearly full disk refuses a new row but takes an update).
+    # Only the claim is refused, the way a nearly full disk refuses new rows but takes an in-place
+    # update: SQLite's own page limit makes every claim need more pages than the store may grow by.
+    pages = await (await bot.store._conn.execute("PRAGMA page_count")).fetchone()
+    await bot.store._conn.execute(f"PRAGMA max_page_count = {pages[0] + 8}")
     await bot.store._conn.execute(
-        "CREATE TEMP TRIGGER refuse_claims BEFORE INSERT ON deliveries BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+        "CREATE TEMP TRIGGER refuse_claims BEFORE INSERT ON deliveries "
+        "BEGIN INSERT INTO meta (key, value) VALUES ('ballast', zeroblob(1000000)); END"
     )
     bot.clock.set(MONDAY)
     await bot.engine.run_due()
     failing = await bot.store.get_subscription(subscription.id)
-    assert failing.failing == f"the store {bot.store.path} failed: database or disk is full (free disk space where the store is)"
+    assert failing.failing.startswith(f"the disk holding {bot.store.path} is full; free some space on it")
     assert failing.failing_since == "2025-06-02T09:00:00Z"
     await bot.store._conn.execute("DROP TRIGGER temp.refuse_claims")
     bot.clock.set(MONDAY + timedelta(minutes=15))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
@@ -697,3 +698,87 @@ async def test_matches_only_among_the_oldest_papers_are_still_found(ranked_store
     score = {arxiv_id: value for _, arxiv_id, value in matches}
     found = ids(await store.search("omega", limit=25))
     assert len(matches) == 40 and [score[i] for i in found] == [value for _, _, value in matches[:25]]
+
+
+# --- opening: read-only, locations, one server -------------------------------------------------
+
+
+async def test_a_read_only_open_changes_nothing_and_refuses_every_write(tmp_path):
+    from bot.errors import StoreError
+
+    path = tmp_path / "ro.db"
+    writable = await SqliteStore.open(path)
+    await writable.upsert_papers([paper("2501.00001", topics=("t",))])
+    await writable.close()
+    before = path.read_bytes()
+    reader = await SqliteStore.open(path, read_only=True)
+    try:
+        assert reader.read_only and [p.arxiv_id for p in await reader.latest()] == ["2501.00001"]
+        with pytest.raises(StoreError, match="cannot write to .*ro.db"):
+            await reader.upsert_papers([paper("2501.00002")])
+        with pytest.raises(StoreError, match="cannot write to"):
+            await reader.set_meta("k", "v")
+    finally:
+        await reader.close()
+    assert path.read_bytes() == before
+
+
+async def test_a_read_only_open_of_a_missing_or_empty_file_says_so(tmp_path):
+    from bot.errors import StoreError
+
+    with pytest.raises(StoreError, match="there is no store at .* yet"):
+        await SqliteStore.open(tmp_path / "none.db", read_only=True)
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    with pytest.raises(StoreError, match="is not a paperbot store"):
+        await SqliteStore.open(empty, read_only=True)
+    assert empty.read_bytes() == b"" and sorted(p.name for p in tmp_path.iterdir()) == ["empty.db"]
+
+
+async def test_parent_directories_are_created_only_when_asked(tmp_path):
+    from bot.errors import StoreError
+
+    with pytest.raises(StoreError, match="does not exist"):
+        await SqliteStore.open(tmp_path / "typo" / "p.db", create_parent=False)
+    assert not (tmp_path / "typo").exists()
+    await (await SqliteStore.open(tmp_path / "made" / "p.db")).close()
+    assert (tmp_path / "made" / "p.db").is_file()
+
+
+async def test_only_one_serving_open_per_store(tmp_path):
+    from bot.errors import StoreError
+
+    path = tmp_path / "served.db"
+    first = await SqliteStore.open(path, serving=True)
+    try:
+        with pytest.raises(StoreError, match=rf"another `paperbot run` \(pid {os.getpid()}\) is already serving"):
+            await SqliteStore.open(path, serving=True)
+        reader = await SqliteStore.open(path, read_only=True)  # lookups and imports are not locked out
+        await reader.close()
+        await (await SqliteStore.open(path)).close()
+    finally:
+        await first.close()
+    await (await SqliteStore.open(path, serving=True)).close()  # released at close
+
+
+@pytest.mark.parametrize(
+    ("code", "fragment"),
+    [
+        (sqlite3.SQLITE_BUSY, "the store is busy: another paperbot process is writing to P; try again when it finishes"),
+        (sqlite3.SQLITE_FULL, "the disk holding P is full; free some space"),
+        (sqlite3.SQLITE_READONLY, "cannot write to P: the file or its directory is read-only"),
+        (sqlite3.SQLITE_NOTADB, "P is not a paperbot store"),
+        (sqlite3.SQLITE_CORRUPT, "P is damaged"),
+        (sqlite3.SQLITE_IOERR_WRITE, "could not read or write P"),
+    ],
+)
+def test_sqlite_errors_become_one_sentence_naming_the_path(code, fragment):
+    from store.errors import from_sqlite
+
+    error = sqlite3.OperationalError("sqlite says so")
+    error.sqlite_errorcode = code
+    translated = from_sqlite(error, "P")
+    assert translated is not None and fragment in str(translated) and translated.path == "P"
+    plain = sqlite3.OperationalError("no such table: papers")
+    plain.sqlite_errorcode = sqlite3.SQLITE_ERROR
+    assert from_sqlite(plain, "P") is None  # a bug stays a traceback
