@@ -32,6 +32,7 @@ from bot.digest import DigestEngine
 from bot.ingest.paperlist import import_paperlist
 from bot.models import DeliveryKey
 from bot.ports import ChatAdapter, Clock, PaperStore, SystemClock
+from bot.progress import show_bars
 from bot.scheduler import BotScheduler
 from bot.service import PaperService
 from bot.subscriptions import SubscriptionService
@@ -174,8 +175,7 @@ async def assemble(
             fetcher = ArxivFetcher(store, config.fetch, resolve_api_url(config), clock=runtime.clock)
 
             async def fetch() -> None:
-                for report in await fetcher.fetch_topics(fetchable_topics(config)):
-                    log.info("fetch: %s", report.summary())
+                await fetcher.fetch_topics(fetchable_topics(config))  # it logs each topic's outcome itself
                 if notes is not None:  # new papers get their notes before the next digest
                     await write_notes(notes)
 
@@ -248,6 +248,15 @@ async def run_bot(
     for signum in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
+    show_bars.set(False)  # log lines, not a bar redrawn for minutes over the console's prompt
+    exit_status = 0
+
+    def adapter_gave_up(name: str, problem: str) -> None:
+        """An adapter that cannot go on (and will not by restarting itself): exit non-zero for a supervisor."""
+        nonlocal exit_status
+        log.error("the %s adapter stopped for good: %s; stopping paperbot (exit status 1) so a supervisor restarts it", name, problem)
+        exit_status = 1
+        stop.set()
 
     if not Path(runtime.db_path).exists():  # a first run: a config mistake must not leave a store file behind
         config = runtime.config
@@ -260,13 +269,19 @@ async def run_bot(
         starting: asyncio.Future | None = None
         try:
             for adapter in bot.adapters.values():
+                if hasattr(adapter, "on_gave_up"):
+                    adapter.on_gave_up = adapter_gave_up
                 await adapter.start()
                 started.append(adapter)
             starting = asyncio.ensure_future(bot.scheduler.start())
             await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
             if starting.done():
                 starting.result()
-                log.info("paperbot running with %s; store %s", ", ".join(bot.adapters), runtime.db_path)
+                webhooks_used = any(s.channel.adapter == "webhook" for s in await store.subscriptions())
+                working = [name for name in bot.adapters if name != "webhook" or webhooks_used]
+                log.info("paperbot running with %s; store %s",
+                         ", ".join(working) or "nothing to answer or post to (no chat token, no webhook subscription)",
+                         runtime.db_path)  # fmt: skip
                 await stopping
         finally:
             log.info("stopping")
@@ -287,5 +302,5 @@ async def run_bot(
             for signum in (signal.SIGTERM, signal.SIGINT):
                 with contextlib.suppress(NotImplementedError, RuntimeError):
                     loop.remove_signal_handler(signum)
-    log.info("stopped cleanly")
-    return 0
+    log.info("stopped cleanly" if exit_status == 0 else "stopped")
+    return exit_status

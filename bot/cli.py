@@ -30,7 +30,7 @@ from bot.errors import StoreError, UserError
 from bot.ingest.errors import IngestError
 from bot.ingest.paperlist import import_paperlist
 from bot.ingest.snapshot import import_snapshot, looks_like_snapshot
-from bot.logs import setup_logging
+from bot.logs import log_to_file, setup_logging
 from bot.models import ErrorReply, Reply, Topic
 from bot.presenter import version_note
 from bot.service import PaperService
@@ -189,6 +189,9 @@ async def run_command(args: argparse.Namespace) -> int:
     config = load_config(config_path, explicit=explicit)
     if not args.verbose:
         logging.getLogger().setLevel(config.log_level)
+    env_log_file = (EnvSettings().paperbot_log_file or "").strip()
+    if env_log_file or config.logging.file:
+        log_to_file(env_log_file or config.logging.file, "PAPERBOT_LOG_FILE" if env_log_file else f"[logging] file in {config_path}")
     runtime = Runtime(db_path=db, config=config)
 
     if args.command == "run":

@@ -173,6 +173,10 @@ class NotesConfig(_Strict):
         return self
 
 
+class LoggingConfig(_Strict):
+    file: str = ""  # append log lines to this file instead of stderr (PAPERBOT_LOG_FILE beats it)
+
+
 class FileConfig(_Strict):
     """Everything the TOML file may say. Unknown keys are errors, not silently ignored."""
 
@@ -186,6 +190,7 @@ class FileConfig(_Strict):
     slack: SlackConfig = SlackConfig()
     discord: DiscordConfig = DiscordConfig()
     notes: NotesConfig = NotesConfig()
+    logging: LoggingConfig = LoggingConfig()
     topics: list[TopicConfig] = []
     subscriptions: list[SubscriptionConfig] = []
     _source: str = PrivateAttr("")  # the file it was read from, for messages that point into it
@@ -232,6 +237,7 @@ class EnvSettings(BaseSettings):
     paperbot_db: str = DEFAULT_DB_PATH
     paperbot_config: str = DEFAULT_CONFIG_PATH
     arxiv_api_url: str | None = None
+    paperbot_log_file: str | None = None
 
 
 def _format_location(location: tuple[object, ...], data: dict) -> str:

@@ -9,6 +9,7 @@ all look the same.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import logging
 import sys
 import time
@@ -17,6 +18,9 @@ from typing import Iterator, Protocol
 LOG_EVERY_SECONDS = 10.0
 MB = "MB"  # the unit for byte counts: `advance` takes bytes, they are shown in megabytes
 _BYTES_PER_MB = 1024 * 1024
+# `paperbot run` turns bars off: a bar redrawn for minutes would cover the console's prompt.
+# A context variable, so it holds for every task the running bot starts and nowhere else.
+show_bars: contextvars.ContextVar[bool] = contextvars.ContextVar("show_bars", default=True)
 
 
 class Progress(Protocol):
@@ -72,7 +76,7 @@ class _RichProgress:
 
 
 def on_terminal() -> bool:
-    return sys.stderr.isatty()
+    return show_bars.get() and sys.stderr.isatty()
 
 
 def _megabytes_column():

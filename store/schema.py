@@ -223,7 +223,7 @@ async def migrate(conn: aiosqlite.Connection, migrations: list[Migration] | None
         refuse_newer(current, len(steps), path)
     for version in range(current + 1, len(steps) + 1):
         await _apply(conn, steps[version - 1], version)
-        log.info("store schema migrated to version %d", version)
+        log.debug("store schema migrated to version %d", version)
     return len(steps)
 
 

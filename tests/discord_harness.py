@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 from pathlib import Path
-from typing import AsyncIterator, Callable
+from typing import AsyncIterator, Awaitable, Callable
 
 import pytest
 
@@ -45,12 +45,15 @@ async def discord_bot(
     clock: Clock | None = None,
     env: dict[str, str] | None = None,
     on_step: Callable[[str, DeliveryKey], None] | None = None,
+    sleep: Callable[[float], Awaitable[None]] | None = None,
 ) -> AsyncIterator[Bot]:
     runtime = Runtime(
         db_path=str(db_path), config=config or offline_config(), clock=clock or SystemClock(), env=env or discord_env(fake)
     )
     async with open_store(runtime) as store:
         bot = await assemble(runtime, store, stdin=io.StringIO(), on_step=on_step)
+        if sleep is not None:
+            bot.adapters["discord"].sleep = sleep  # the waits between client restarts
         started = []
         try:
             for adapter in bot.adapters.values():

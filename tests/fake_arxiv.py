@@ -19,6 +19,8 @@ Scripting (each rule is used up after `times` requests; the first matching rule 
     fake.short_page(start=0, entries=60)          # one page with fewer entries than asked for
     fake.serve_body(b"<feed", times=1)            # a raw body (malformed XML, HTML, a fixture file)
     fake.hang(seconds=2, times=2)                 # answer only after 2 s (past the client's timeout)
+    fake.drop()                                   # close the connection without an answer
+    gate = fake.hold(); ...; gate.set()           # answer nothing until the test says so
 """
 
 from __future__ import annotations
@@ -108,7 +110,7 @@ class RecordedRequest:
 
 @dataclass
 class _Rule:
-    kind: str  # "status", "empty", "short", "body", "hang"
+    kind: str  # "status", "empty", "short", "body", "hang", "drop"
     times: int
     start: int | None = None  # only requests for this page
     status: int = 200
@@ -131,6 +133,8 @@ class FakeArxiv:
         self.requests: list[RecordedRequest] = []
         self.in_flight = 0
         self.max_in_flight = 0
+        self._gate = threading.Event()
+        self._gate.set()
         self.add(*papers)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True  # a hung answer must not hold up the test's exit
@@ -186,6 +190,14 @@ class FakeArxiv:
     def hang(self, seconds: float, times: int = 1, *, start: int | None = None) -> None:
         self._script(_Rule("hang", times, start, seconds=seconds))
 
+    def drop(self, times: int = 1, *, start: int | None = None) -> None:
+        self._script(_Rule("drop", times, start))
+
+    def hold(self) -> threading.Event:
+        """Requests wait (up to a minute) until the returned event is set."""
+        self._gate.clear()
+        return self._gate
+
     def _script(self, rule: _Rule) -> None:
         with self._lock:
             self._rules.append(rule)
@@ -206,6 +218,8 @@ class FakeArxiv:
             return rule.status, rule.headers, rule.body, 0.0
         if rule is not None and rule.kind == "body":
             return rule.status, {}, rule.body, 0.0
+        if rule is not None and rule.kind == "drop":
+            return 0, {}, b"", 0.0
         delay = rule.seconds if rule is not None and rule.kind == "hang" else 0.0
         matching = _in_window(papers, params.get("search_query", ""))
         size = int(params.get("max_results", "10") or 10)
@@ -228,6 +242,12 @@ class FakeArxiv:
                     fake.requests.append(record)  # in arrival order
                     fake.in_flight += 1
                     fake.max_in_flight = max(fake.max_in_flight, fake.in_flight)
+                fake._gate.wait(timeout=60)
+                if status == 0:  # dropped: no status line at all
+                    self.close_connection = True
+                    with fake._lock:
+                        fake.in_flight -= 1
+                    return
                 try:
                     if delay:
                         time.sleep(delay)

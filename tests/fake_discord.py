@@ -169,7 +169,8 @@ class FakeDiscord:
 
     # --- lifecycle ----------------------------------------------------------------------
 
-    async def start(self) -> "FakeDiscord":
+    async def start(self, port: int = 0) -> "FakeDiscord":
+        """Serve on `port` (0: a free one; a test may bring a closed fake back on its old port)."""
         app = web.Application(middlewares=[self._middleware], client_max_size=8 * 1024 * 1024)
         app.router.add_get("/gateway", self._gateway)
         api = "/api/v10"
@@ -197,7 +198,7 @@ class FakeDiscord:
         app.router.add_route("*", "/{tail:.*}", self._unknown)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", port, reuse_address=True)
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         return self

@@ -16,7 +16,8 @@ websocket URL on the fake; it says hello, `send_envelope(...)` delivers an
 event on it and the client's acks are kept in `fake.socket_acks`.
 
 response_urls: `fake.response_url(name)` gives a URL whose posts are kept in
-`fake.responses[name]`.
+`fake.responses[name]`; its path has the shape of Slack's
+(`/commands/<team>/<number>/<secret>`, the name being the secret part).
 
 Checks: every message it receives (chat.postMessage and response_url posts)
 goes through `adapters.slack.limits.check_message_limits` and `find_mentions`;
@@ -80,6 +81,7 @@ class FakeSlack:
         self.app_token = app_token
         self.sockets: list[web.WebSocketResponse] = []
         self.socket_acks: dict[str, dict] = {}
+        self.socket_url: str | None = None  # what apps.connections.open hands out instead of the fake's own
         self.calls: list[Call] = []
         self.channels: dict[str, list[dict]] = {}  # channel id -> messages, oldest first
         self.responses: dict[str, list[dict]] = {}
@@ -97,7 +99,7 @@ class FakeSlack:
     async def start(self) -> "FakeSlack":
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
-        app.router.add_post("/respond/{name}", self._respond)
+        app.router.add_post("/commands/{team}/{hook}/{name}", self._respond)
         app.router.add_get("/socket", self._socket)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -117,7 +119,7 @@ class FakeSlack:
         return self.url + "/api/"
 
     def response_url(self, name: str) -> str:
-        return f"{self.url}/respond/{name}"
+        return f"{self.url}/commands/{TEAM_ID}/1750000000{len(self.responses):03d}/{name}"
 
     # --- scripting ----------------------------------------------------------------------
 
@@ -264,7 +266,7 @@ class FakeSlack:
                 "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
 
     def _apps_connections_open(self, args: dict) -> dict:
-        return {"ok": True, "url": self.url.replace("http://", "ws://") + "/socket"}
+        return {"ok": True, "url": self.socket_url or self.url.replace("http://", "ws://") + "/socket"}
 
     # --- Socket Mode --------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import AsyncIterator, Callable
 
 import aiohttp
+import pytest
 
 from bot.app import Bot, Runtime, assemble, open_store
 from bot.config import parse_config
@@ -26,6 +27,7 @@ from bot.ports import Clock, SystemClock
 from tests.fake_slack import FakeSlack, block_action, sign, slash_command
 
 BOT_TOKEN = "xoxb-1111-2222-fakebottokenvalue"
+APP_TOKEN = "xapp-1-A0PAPERBOT-1234-abcdef0123456789"
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 CHANNEL = "C0PAPERS"
 
@@ -39,6 +41,15 @@ enabled = false
 [slack]
 admins = ["U0LISTED"]
 """
+
+
+@pytest.fixture
+async def socket_fake() -> AsyncIterator[FakeSlack]:
+    """A fake Slack that also serves Socket Mode (app token APP_TOKEN); the test fails on any limit violation."""
+    fake = await FakeSlack(BOT_TOKEN, app_token=APP_TOKEN).start()
+    yield fake
+    await fake.close()
+    assert fake.violations == []
 
 
 def slack_env(fake: FakeSlack, **extra: str) -> dict[str, str]:

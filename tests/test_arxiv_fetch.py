@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import time
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -360,6 +361,51 @@ async def test_an_unreachable_server_fails_cleanly(store, clock, sleeps):
     finally:
         fetcher.close()
     assert not report.ok and "cannot connect to 127.0.0.1:" in report.error
+
+
+async def test_an_unreachable_arxiv_is_said_once_not_retried_and_the_next_fetch_tries_again(store, clock, sleeps, caplog):
+    with FakeArxiv() as gone:
+        url = gone.url  # a port nobody listens on once the server is closed: connection refused
+    other = Topic("other", query="abs:preference")
+    fetcher = ArxivFetcher(store, FetchConfig(retries=5, backoff_seconds=30, delay_seconds=0), url, clock=clock,
+                           sleep=sleeps, limiter=RequestLimiter())  # fmt: skip
+    caplog.set_level(logging.INFO, logger=LOGGER)
+    try:
+        reports = await fetcher.fetch_topics([TOPIC, other])
+    finally:
+        fetcher.close()
+
+    assert sleeps.waits == []  # no minutes of backoff for a network that is not there
+    assert [(r.topic, r.ok, bool(r.unreachable)) for r in reports] == [(TOPIC.name, False, True), ("other", False, True)]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1 and errors(caplog) == []
+    assert warnings[0].startswith("arXiv is unreachable: cannot connect to 127.0.0.1:") and "Connection refused" in warnings[0]
+    assert "the next scheduled fetch tries again" in warnings[0]
+    assert "not tried: arXiv is unreachable" in reports[1].error
+    for topic in (TOPIC, other):  # `status` shows both as failing
+        assert "arXiv is unreachable" in (await last_error(store, topic))[1]
+
+
+async def test_a_name_that_does_not_resolve_is_unreachable_too(store, clock, sleeps, caplog, monkeypatch):
+    def no_dns(host, *args, **kwargs):
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")  # what an offline resolver answers
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_dns)
+    fetcher = ArxivFetcher(store, FetchConfig(retries=5, delay_seconds=0), "https://export.arxiv.org/api/query",
+                           clock=clock, sleep=sleeps, limiter=RequestLimiter())  # fmt: skip
+    try:
+        report = await fetcher.fetch_topic(TOPIC)
+    finally:
+        fetcher.close()
+    assert not report.ok and sleeps.waits == [] and errors(caplog) == []
+    assert report.unreachable.startswith("arXiv is unreachable: cannot connect to export.arxiv.org/api/query")
+
+
+async def test_a_dropped_connection_is_still_retried(fake, store, make_fetcher, sleeps):
+    fake.add(*papers(3))
+    fake.drop()
+    report = await make_fetcher().fetch_topic(TOPIC)
+    assert report.ok and report.seen == 3 and len(fake.requests) == 2 and len(sleeps.waits) == 1
 
 
 # --- politeness -------------------------------------------------------------------------------

@@ -63,7 +63,7 @@ async def test_paperbot_run_answers_a_signed_slash_command_and_stops_cleanly_on_
         "PAPERBOT_HTTP_HOST": "127.0.0.1", "PAPERBOT_HTTP_PORT": "0",
     }
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", cwd=ROOT, env=env,
+        sys.executable, "-m", "bot", "-v", "run", cwd=ROOT, env=env,  # -v: secrets must stay out even at DEBUG
         stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
     log_lines: list[str] = []
@@ -90,6 +90,9 @@ async def test_paperbot_run_answers_a_signed_slash_command_and_stops_cleanly_on_
         log = "".join(log_lines) + rest.decode()
         assert "slack: signed in as paperbot" in log and "stopped cleanly" in log
         assert BOT_TOKEN not in log and SIGNING_SECRET not in log
+        assert name not in log and "/commands/T0PAPERS/1750000000000/***" in log  # slack_sdk logs the response_url at DEBUG
+        assert "slack: refused POST /slack/events from 127.0.0.1: bad signature" in log
+        assert "will be unused" not in log
         assert len(fake.responses[name]) == 1  # the forged request did nothing
         assert fake.violations == []
     finally:

@@ -12,21 +12,12 @@ import pytest
 
 from bot.config import ConfigError
 from tests.fake_slack import FakeSlack
-from tests.slack_support import BOT_TOKEN, running_slack_bot
-
-APP_TOKEN = "xapp-1-A0PAPERBOT-1234-abcdef0123456789"
+from tests.slack_support import APP_TOKEN, BOT_TOKEN, running_slack_bot
+from tests.slack_support import socket_fake as fake  # noqa: F401  (fixture)
 
 
 def socket_env(fake: FakeSlack) -> dict[str, str]:
     return {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": APP_TOKEN, "SLACK_API_URL": fake.api_url}
-
-
-@pytest.fixture
-async def fake():
-    fake = await FakeSlack(BOT_TOKEN, app_token=APP_TOKEN).start()
-    yield fake
-    await fake.close()
-    assert fake.violations == []
 
 
 async def test_socket_mode_acks_a_slash_command_and_answers_through_the_response_url(tmp_path, fake):

@@ -7,9 +7,23 @@ connection (login, gateway, command sync) and the digest posting rules;
 
 Lifecycle: `from_env` reads the environment and touches no network; `start`
 logs in, syncs the command tree if it changed, connects the gateway and
-waits for READY (a bad token or an unreachable server is a clear error, not
-a hang); `stop` closes. `shards = "auto"` in the config runs an
+waits for READY; `stop` closes. `shards = "auto"` in the config runs an
 `AutoShardedClient` (an integer runs that many shards).
+
+Staying up: discord.py reconnects a dropped gateway itself (each failed
+attempt is one log line here, not a traceback), but anything else ends its
+client for good while the process stays up. So the client runs under a
+supervisor that builds a new one and starts it again, after 5 s, then 10,
+20, ... up to 5 minutes (back to 5 s once a client reached READY). Discord
+being unreachable at start is such a network problem, retried the same way
+while the rest of the bot runs. Only a person can fix a rejected token or
+refused intents: at start that is a `UserError` (exit status 2); later the
+adapter gives up and `on_gave_up` (set by `bot.app.run_bot`) ends the process
+with a non-zero status, so a supervisor (systemd, Docker) restarts it.
+A gateway event discord.py cannot parse (real 2025 interactions lack the
+`attachment_size_limit` it requires) never ends the client: a missing limit
+is filled in with Discord's default, any other bad event is logged in one
+line and skipped (`guard_parsers`).
 
 Command sync: to the guild in `DISCORD_GUILD_ID` (instant; for development)
 or globally, and only when the hash of the command payloads (plus the
@@ -42,7 +56,7 @@ import hashlib
 import json
 import logging
 import re
-from typing import Any, Mapping, Sequence
+from typing import Any, Awaitable, Callable, Mapping, Sequence
 
 import aiohttp
 import discord
@@ -55,6 +69,7 @@ from adapters.discord.render import escape_text, forum_post_title, nonce_for, re
 from bot.commands import CommandRouter
 from bot.config import ConfigError, FileConfig
 from bot.errors import DeliveryError, UserError
+from bot.logs import one_line_errors
 from bot.models import DeliveryKey, ErrorReply, Reply, Subscription
 from bot.ports import PaperStore
 
@@ -64,6 +79,16 @@ COMMAND_HASH_KEY = "discord.command_hash"
 DEFAULT_READY_TIMEOUT = 60.0
 DEFAULT_HISTORY_LIMIT = 50
 MAX_RATELIMIT_WAIT = 300.0
+RESTART_FIRST_DELAY = 5.0
+RESTART_MAX_DELAY = 300.0
+# Gateway close codes no restart can get past: bad token, bad shard settings, API version, refused intents.
+FATAL_CLOSE_CODES = frozenset({4004, 4010, 4011, 4012, 4013, 4014})
+# discord.py requires it on every interaction; Discord's 2025 payloads do not always carry it.
+DEFAULT_ATTACHMENT_SIZE_LIMIT = 10 * 1024 * 1024
+NETWORK_ERRORS = (OSError, aiohttp.ClientError, asyncio.TimeoutError, discord.GatewayNotFound, discord.ConnectionClosed)
+MAX_ERROR_TEXT = 200
+
+Sleep = Callable[[float], Awaitable[None]]
 
 # What the bot needs in a channel: see it, post, post in threads, start forum posts,
 # embed links (every answer is embeds), read history (find_digest after a crash).
@@ -144,6 +169,39 @@ def _http_problem(error: discord.HTTPException, where: str) -> DeliveryError:
     return DeliveryError(f"Discord answered {detail}{text} for {where}", permanent=error.status < 500 and error.status != 429)
 
 
+def guard_parsers(client: discord.Client) -> None:
+    """Make every gateway event parser of `client` safe: a bad event is logged and skipped, never fatal.
+
+    discord.py keeps one parse function per event name in its connection
+    state (`_connection.parsers`, the dict its gateway calls); an exception
+    there ends the client. Wrapped here before the client connects.
+    """
+    parsers = client._connection.parsers
+    for event, parse in list(parsers.items()):
+        parsers[event] = _guarded(event, parse)
+
+
+def _guarded(event: str, parse: Callable[[Any], None]) -> Callable[[Any], None]:
+    def parse_safely(data: Any) -> None:
+        if event == "INTERACTION_CREATE" and isinstance(data, dict):
+            data.setdefault("attachment_size_limit", DEFAULT_ATTACHMENT_SIZE_LIMIT)
+        try:
+            parse(data)
+        except Exception as error:  # the event is lost; the connection and every later event are not
+            log.error("discord: skipped a %s event discord.py could not read (%s: %s)", event, type(error).__name__, str(error)[:MAX_ERROR_TEXT])
+
+    return parse_safely
+
+
+def _is_fatal(error: BaseException | None) -> bool:
+    """Only a person can fix this (token, intents, shard settings); restarting would fail the same way."""
+    if isinstance(error, (discord.LoginFailure, discord.PrivilegedIntentsRequired)):
+        return True
+    if isinstance(error, discord.ConnectionClosed):
+        return error.code in FATAL_CLOSE_CODES
+    return False
+
+
 class _PaperbotClientMixin:
     """Hooks discord.py calls: after login (endpoints, command sync), on READY, when guilds are in."""
 
@@ -155,7 +213,7 @@ class _PaperbotClientMixin:
     async def on_connect(self) -> None:
         # READY arrived: commands and REST work from here. discord.py's own on_ready waits
         # a further 2 s of silence for guild data, which nothing here needs.
-        self.adapter._ready.set()
+        self.adapter._connected(self)  # type: ignore[arg-type]
 
     async def on_ready(self) -> None:
         guilds = len(self.guilds)  # type: ignore[attr-defined]
@@ -186,6 +244,7 @@ class DiscordAdapter:
         shards: str | int | None = None,
         ready_timeout: float = DEFAULT_READY_TIMEOUT,
         history_limit: int = DEFAULT_HISTORY_LIMIT,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.router = router
         self.store = store
@@ -199,7 +258,12 @@ class DiscordAdapter:
         self.client: discord.Client | None = None
         self.tree: app_commands.CommandTree | None = None
         self.synced: bool | None = None  # after start: True when commands were written, False when unchanged
-        self._runner: asyncio.Task | None = None
+        self.sleep = sleep  # the waits between restarts; tests record them instead
+        self.restarts: list[float] = []  # the delay before each restart so far
+        self.on_gave_up: Callable[[str, str], None] | None = None  # (adapter name, problem), set by run_bot
+        self._supervisor: asyncio.Task | None = None
+        self._first_failure: asyncio.Future[str | None] | None = None  # while start() waits: a fatal problem, or None
+        self._stopping = False
         self._ready = asyncio.Event()
 
     def __repr__(self) -> str:  # never the token
@@ -240,6 +304,7 @@ class DiscordAdapter:
         else:
             client = PaperbotClient(**options)
         client.adapter = self  # type: ignore[attr-defined]
+        guard_parsers(client)
         tree = app_commands.CommandTree(client)
         tree.add_command(build_group(self.commands))
         tree.on_error = self._on_command_error  # type: ignore[method-assign]
@@ -249,56 +314,99 @@ class DiscordAdapter:
     async def start(self) -> None:
         if self.rest_base:
             endpoint.use_rest_base(self.rest_base)
-        self._ready.clear()
-        self.client = self._build_client()
-        self._runner = asyncio.create_task(self.client.start(self._token), name="discord-client")
+        for name in ("discord.client", "discord.shard"):
+            one_line_errors(name, NETWORK_ERRORS)
+        self._stopping = False
+        first_failure = self._first_failure = asyncio.get_running_loop().create_future()
+        self._supervisor = asyncio.create_task(self._supervise(), name="discord-client")
         waiter = asyncio.create_task(self._ready.wait())
-        done, _ = await asyncio.wait({self._runner, waiter}, timeout=self.ready_timeout, return_when=asyncio.FIRST_COMPLETED)
-        if waiter in done:
-            self._runner.add_done_callback(self._runner_ended)
-            user = self.client.user
-            log.info("discord: connected as %s (application %s)", user, self.client.application_id)
-            return
+        await asyncio.wait({waiter, first_failure}, timeout=self.ready_timeout, return_when=asyncio.FIRST_COMPLETED)
         waiter.cancel()
-        problem = self._start_problem(self._runner.exception() if self._runner in done else None)
-        await self.stop()
-        raise UserError(problem, "Check DISCORD_TOKEN (and DISCORD_API_URL if you set it).")
+        self._first_failure = None  # from now on a failure is the supervisor's to handle
+        if self._ready.is_set():
+            return
+        fatal = first_failure.result() if first_failure.done() else None
+        if fatal is not None:
+            await self.stop()
+            raise UserError(fatal, "Check DISCORD_TOKEN (and DISCORD_API_URL if you set it).")
+        if not first_failure.done():
+            log.warning("discord: no READY from the gateway within %.0fs (%s); still trying", self.ready_timeout, self.rest_base or "Discord")
+        # Not connected yet, for a network reason: the supervisor keeps trying while the rest of the bot runs.
 
-    def _start_problem(self, error: BaseException | None) -> str:
+    async def _supervise(self) -> None:
+        """Run a client; when it ends (and we are not stopping), build and start another, with backoff."""
+        failures = 0
+        while not self._stopping:
+            self._ready.clear()
+            self.client = self._build_client()
+            error = await self._run_client(self.client)
+            if self._stopping:
+                return
+            problem = self._problem(error)
+            starting = self._first_failure
+            if _is_fatal(error):
+                if starting is not None and not starting.done():
+                    starting.set_result(problem)  # start() raises it: exit status 2
+                else:
+                    self._give_up(problem)
+                return
+            failures = 1 if self._ready.is_set() else failures + 1
+            delay = min(RESTART_MAX_DELAY, RESTART_FIRST_DELAY * 2 ** (failures - 1))
+            if starting is not None and not starting.done():
+                starting.set_result(None)  # start() returns: a network problem is retried here
+            log.warning("%s; starting a new client in %.0f s", problem, delay)
+            self.restarts.append(delay)
+            await self.sleep(delay)
+
+    async def _run_client(self, client: discord.Client) -> BaseException | None:
+        """Until the client ends; what ended it (None: it returned, which only closing should make it do)."""
+        try:
+            await client.start(self._token)
+            return None
+        except Exception as error:
+            return error
+        finally:
+            if not client.is_closed():
+                await client.close()
+
+    def _connected(self, client: discord.Client) -> None:
+        if not self._ready.is_set():
+            log.info("discord: connected as %s (application %s)", client.user, client.application_id)
+        self._ready.set()
+
+    def _give_up(self, problem: str) -> None:
+        log.error("%s; not restarting, only a new token or settings can fix this", problem)
+        if self.on_gave_up is not None:
+            self.on_gave_up(self.name, problem)
+
+    def _problem(self, error: BaseException | None) -> str:
         where = self.rest_base or "Discord"
         if error is None:
-            return f"discord: no READY from the gateway within {self.ready_timeout:.0f}s ({where})"
+            return "discord: the client stopped"
         if isinstance(error, discord.LoginFailure):
             return "discord: the token was rejected (401 Unauthorized)"
         if isinstance(error, discord.PrivilegedIntentsRequired):
             return "discord: the gateway refused the requested intents"
         if isinstance(error, discord.ConnectionClosed):
             return f"discord: the gateway closed the connection (code {error.code})"
-        if isinstance(error, (aiohttp.ClientError, OSError, discord.GatewayNotFound)):
-            return f"discord: cannot reach {where} ({type(error).__name__})"
+        if isinstance(error, (aiohttp.ClientError, OSError, asyncio.TimeoutError, discord.GatewayNotFound)):
+            return f"discord: cannot reach {where} ({type(error).__name__}), a network problem"
         if isinstance(error, discord.HTTPException):
-            return f"discord: login failed, {error.status} from {where}"
-        return f"discord: could not start ({type(error).__name__}: {error})"
-
-    def _runner_ended(self, task: asyncio.Task) -> None:
-        if task.cancelled() or self.client is None or self.client.is_closed() and task.exception() is None:
-            return
-        error = task.exception()
-        if error is not None:
-            log.error("discord: the client stopped: %s", self._start_problem(error))
+            return f"discord: {error.status} from {where}"
+        return f"discord: the client stopped ({type(error).__name__}: {str(error)[:MAX_ERROR_TEXT]})"
 
     async def stop(self) -> None:
-        client, runner = self.client, self._runner
+        self._stopping = True
+        client, supervisor = self.client, self._supervisor
         try:
             if client is not None and not client.is_closed():
                 await client.close()
-            if runner is not None and not runner.done():
+            if supervisor is not None and not supervisor.done():
+                supervisor.cancel()  # it may be waiting to restart; a closing client is closed by _run_client
                 try:
-                    await asyncio.wait_for(runner, timeout=10)
+                    await asyncio.wait_for(supervisor, timeout=10)
                 except (asyncio.TimeoutError, asyncio.CancelledError):
-                    runner.cancel()
-                except Exception:
-                    pass  # already reported by _runner_ended / start
+                    pass
         finally:
             endpoint.restore()
 

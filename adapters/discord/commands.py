@@ -65,6 +65,29 @@ OPTION_TYPES: dict[str, Any] = {
 }
 
 
+def option_type_problem(spec: Command, options: dict[str, Any]) -> ErrorReply | None:
+    """An option whose value is not of its declared type (a client or a stale command list sent it): which, and the usage.
+
+    discord.py passes option values through as Discord sent them; the core
+    would fail on them with a bug's "something went wrong". The value itself
+    is not echoed.
+    """
+    for param in spec.params:
+        value = options.get(param.name)
+        if value is None:
+            continue
+        if param.kind == "count":
+            if isinstance(value, int) and not isinstance(value, bool):
+                continue
+            expected = f"a whole number from 1 to {MAX_COUNT}"
+        elif isinstance(value, str):
+            continue
+        else:
+            expected = "text"
+        return ErrorReply(f"The {param.name} option must be {expected}.", f"Usage: {spec.usage}")
+    return None
+
+
 def is_admin(permissions: discord.Permissions) -> bool:
     """Manage Server (or Administrator, which Discord reports with every bit set anyway)."""
     return permissions.manage_guild or permissions.administrator
@@ -110,6 +133,11 @@ class PaperCommands:
     async def run(self, action: str, interaction: discord.Interaction, options: dict[str, Any]) -> None:
         if interaction.guild_id is None:
             await send_private(interaction, NOT_IN_A_SERVER)
+            return
+        mistyped = option_type_problem(REGISTRY[action], options)
+        if mistyped is not None:
+            log.info("/paper %s refused: %s", action, mistyped.message)
+            await send_private(interaction, mistyped)
             return
         request = command_request(action, options, interaction)
         if action in ADMIN_ONLY:

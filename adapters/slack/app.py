@@ -10,10 +10,12 @@ Slack and the core and decides nothing about papers: commands go to
   through `respond` (the response_url). Only subscribe/unsubscribe ask Slack
   who the user is (`users.info`: admins, owners) or look at
   `[slack] admins` in the config.
-- Connection: Socket Mode when `SLACK_APP_TOKEN` is set, otherwise an aiohttp
-  server on `PAPERBOT_HTTP_HOST:PAPERBOT_HTTP_PORT` at `/slack/events`, where
-  bolt checks every request's signature and timestamp (forged or stale: 401,
-  nothing runs).
+- Connection: Socket Mode when `SLACK_APP_TOKEN` is set (a failed reconnect
+  is one log line, not a traceback), otherwise an aiohttp server on
+  `PAPERBOT_HTTP_HOST:PAPERBOT_HTTP_PORT` at `/slack/events`, where
+  `adapters.slack.verify` checks every request's signature and timestamp
+  before bolt sees it (forged, stale, malformed or replayed: 401, one short
+  log line without the body, nothing runs).
 - `from_env` only reads settings; all network work (auth.test, listening,
   Socket Mode) happens in `start`. A token Slack rejects at start is a
   `ConfigError` (exit status 2), naming the variable; later rejections only
@@ -29,6 +31,7 @@ import contextlib
 import logging
 from typing import Any, Mapping
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
@@ -40,8 +43,10 @@ from adapters.slack import digests, interactions
 from adapters.slack.errors import AUTH_ERRORS, BoundedRateLimitRetryHandler, slack_error_code
 from adapters.slack.render import SHARE_ACTION_ID
 from adapters.slack.settings import EVENTS_PATH, SlackSettings
+from adapters.slack.verify import SlackRequestCheck
 from bot.commands import CommandRouter
 from bot.config import ConfigError, FileConfig
+from bot.logs import one_line_errors
 from bot.models import DeliveryKey, ErrorReply, Reply, Subscription
 
 log = logging.getLogger(__name__)
@@ -50,26 +55,34 @@ SLASH_COMMAND = "/paper"
 APP_TOKEN_ERRORS = AUTH_ERRORS | {"missing_scope", "not_allowed_token_type", "invalid_app_token"}
 USER_INFO_TIMEOUT = 10
 STOP_GRACE_SECONDS = 10  # answers already acknowledged get this long to finish at shutdown
+SOCKET_MODE_LOGGER = "adapters.slack.socket_mode"
+SOCKET_PING_SECONDS = 10.0  # slack_sdk pings this often, and waits this long before reconnecting after a failure
+# A Socket Mode connection that fails for these is the network, not a bug: one line per attempt.
+NETWORK_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
 
 
 class SlackAdapter:
     name = "slack"
 
-    def __init__(self, router: CommandRouter, settings: SlackSettings, *, admins: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, router: CommandRouter, settings: SlackSettings, *, admins: tuple[str, ...] = (),
+        socket_ping_seconds: float = SOCKET_PING_SECONDS,
+    ) -> None:  # fmt: skip
         self.router = router
         self.settings = settings
         self.admins = frozenset(admins)
         self.rate_limit = BoundedRateLimitRetryHandler()
-        self.client = AsyncWebClient(
-            token=settings.bot_token,
-            base_url=settings.api_url,
-            retry_handlers=[AsyncConnectionErrorRetryHandler(), AsyncServerErrorRetryHandler(), self.rate_limit],
-        )
+        self.socket_ping_seconds = socket_ping_seconds
         self.app = AsyncApp(
-            client=self.client,
+            # The token, not a client: given a client, bolt warns that SLACK_BOT_TOKEN "will be unused".
+            token=settings.bot_token,
             # Socket Mode requests come over the authenticated websocket and carry no signature.
             signing_secret=settings.signing_secret,
         )
+        self.client: AsyncWebClient = self.app.client  # bolt's client, pointed and retried our way
+        self.client.base_url = settings.api_url
+        self.client.retry_handlers = [AsyncConnectionErrorRetryHandler(), AsyncServerErrorRetryHandler(), self.rate_limit]
+        self.request_check = SlackRequestCheck(settings.signing_secret)
         self.app.command(SLASH_COMMAND)(self._on_command)
         self.app.action(SHARE_ACTION_ID)(self._on_share)
         self.app.error(self._on_error)
@@ -129,7 +142,11 @@ class SlackAdapter:
             log.warning("slack: apps.connections.open failed (%s); Socket Mode keeps trying", code)
         except Exception as error:
             log.warning("slack: cannot reach Slack for Socket Mode (%s); it keeps trying", type(error).__name__)
-        self._socket = AsyncSocketModeHandler(self.app, self.settings.app_token, web_client=self.client)
+        one_line_errors(SOCKET_MODE_LOGGER, NETWORK_ERRORS)
+        self._socket = AsyncSocketModeHandler(
+            self.app, self.settings.app_token, web_client=self.client, logger=logging.getLogger(SOCKET_MODE_LOGGER),
+            ping_interval=self.socket_ping_seconds,
+        )
         if url:
             self._socket.client.wss_uri = url  # the URL just issued, instead of asking for another
         self._connecting = asyncio.create_task(self._socket.connect_async(), name="slack-socket-mode")
@@ -187,6 +204,10 @@ class SlackAdapter:
                 self._idle.set()
 
     async def _handle_http(self, request: web.Request) -> web.Response:
+        refusal = self.request_check.refusal(request.headers, await request.read())
+        if refusal is not None:
+            log.warning("slack: refused %s %s from %s: %s", request.method, request.path, request.remote, refusal)
+            return web.json_response({"error": "invalid request"}, status=401)
         response = await self.app.async_dispatch(await to_bolt_request(request))
         return await to_aiohttp_response(response)
 

@@ -18,6 +18,10 @@ thread. So this module drives it one page at a time and keeps the rules here:
   retry the topic's fetch fails with ONE error log line and a failed
   `FetchReport`; nothing is raised at the caller, so the scheduler survives.
   Malformed XML and other non-feeds fail at once with a clear message.
+- Unreachable: a DNS failure or a refused connection (the machine is
+  offline, the host is wrong) is not retried: minutes of backoff would not
+  bring the network back. One WARNING says arXiv is unreachable, the other
+  topics of the run are not tried, and the next scheduled fetch tries again.
 - Incremental: each page is stored as it arrives (one `upsert_papers` call per
   page), so a later failure keeps what was stored; the topic's cursor moves
   only after the whole fetch succeeded. A new version of a known paper
@@ -65,6 +69,7 @@ from urllib.parse import urlsplit
 import arxiv
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import NewConnectionError
 
 from bot.arxiv_ids import parse_arxiv_id
 from bot.config import ConfigError, EnvSettings, FetchConfig, FileConfig
@@ -79,6 +84,7 @@ from bot.summarize import find_code_url
 __all__ = [
     "ArxivFetchError",
     "ArxivFetcher",
+    "ArxivUnreachable",
     "CURSOR_KEY",
     "FetchReport",
     "LAST_ERROR_KEY",
@@ -121,6 +127,10 @@ class ArxivFetchError(Exception):
         self.attempts = attempts
 
 
+class ArxivUnreachable(ArxivFetchError):
+    """No connection at all (DNS failure, connection refused): not retried until the next fetch."""
+
+
 @dataclass(frozen=True)
 class FetchReport:
     """What one topic's fetch did. `error` is the one-line message that was logged, when it failed."""
@@ -139,6 +149,7 @@ class FetchReport:
     total: int | None = None  # arXiv's count of papers in the window
     window_start: str | None = None
     skipped: bool = False
+    unreachable: str | None = None  # why arXiv could not be reached at all; the run's other topics were not tried
 
     def summary(self) -> str:
         """One line for the CLI and the log."""
@@ -376,6 +387,7 @@ class _Failure:
     message: str
     retryable: bool
     retry_after: str | None = None  # the raw header; parsed against the clock when waiting
+    unreachable: bool = False
 
 
 class _AttemptFailed(Exception):
@@ -466,7 +478,9 @@ class _PageClient(arxiv.Client):
         except requests.Timeout:
             raise _AttemptFailed(_Failure(f"no answer within {session.timeout:g} s from {self.endpoint}", True)) from None
         except requests.ConnectionError as error:
-            raise _AttemptFailed(_Failure(f"cannot connect to {self.endpoint} ({_reason(error)})", True)) from None
+            unreachable = _no_connection(error)
+            message = f"cannot connect to {self.endpoint} ({_reason(error)})"
+            raise _AttemptFailed(_Failure(message, retryable=not unreachable, unreachable=unreachable)) from None
         except requests.RequestException as error:  # a dropped or garbled transfer
             raise _AttemptFailed(_Failure(f"{type(error).__name__} from {self.endpoint}", True)) from None
         except arxiv.UnexpectedEmptyPageError:
@@ -489,6 +503,27 @@ class _PageClient(arxiv.Client):
 
 
 _ERRNO = re.compile(r"\[Errno -?\d+\] [^'\")\]]+")
+
+
+def _no_connection(error: requests.ConnectionError) -> bool:
+    """True when no connection was made at all: the name did not resolve, or nothing listens (refused).
+
+    A connection reset or dropped mid-transfer is something else, and retried.
+    urllib3 reports both no-connection cases as a NewConnectionError (name
+    resolution is a subclass), wrapped by requests in a MaxRetryError.
+    """
+    seen: set[int] = set()
+    pending: list[object] = [error]
+    while pending:
+        cause = pending.pop()
+        if cause is None or id(cause) in seen:
+            continue
+        seen.add(id(cause))
+        if isinstance(cause, NewConnectionError):
+            return True
+        if isinstance(cause, BaseException):
+            pending += [getattr(cause, "reason", None), cause.__cause__, cause.__context__, *cause.args[:1]]
+    return False
 
 
 def _reason(error: Exception) -> str:
@@ -544,17 +579,24 @@ class ArxivFetcher:
 
     async def fetch_topics(self, topics: Iterable[Topic], since: date | None = None) -> list[FetchReport]:
         """Fetch each topic with a query, one after another. Never raises for remote problems."""
-        reports = []
+        reports: list[FetchReport] = []
+        unreachable: str | None = None
         for topic in topics:
             if not topic.query:
                 log.debug("topic %s has no arXiv query; not fetched", topic.name)
                 continue
+            if unreachable is not None:  # said once for the run; the other topics would only fail the same way
+                reports.append(await self._record_failure(topic, f"arXiv fetch for topic {topic.name} not tried: {unreachable}", unreachable))
+                continue
             try:
-                reports.append(await self.fetch_topic(topic, since))
+                report = await self.fetch_topic(topic, since)
             except Exception as error:  # a bug or a broken store: the other topics and the scheduler go on
                 log.exception("arXiv fetch for topic %s failed unexpectedly", topic.name)
                 message = f"arXiv fetch for topic {topic.name} failed unexpectedly: {type(error).__name__}: {error}"
-                reports.append(FetchReport(topic.name, ok=False, error=message))
+                report = FetchReport(topic.name, ok=False, error=message)
+            reports.append(report)
+            if report.unreachable:
+                unreachable = report.unreachable
         return reports
 
     async def fetch_topic(self, topic: Topic, since: date | None = None) -> FetchReport:
@@ -629,6 +671,8 @@ class ArxivFetcher:
                     if failure is None:
                         return page
             where = f"{failure.message} (page start={start})"
+            if failure.unreachable:
+                raise ArxivUnreachable(where, attempts=attempt)
             if not failure.retryable or attempt == attempts:
                 raise ArxivFetchError(where, attempts=attempt)
             wait = self._retry_wait(attempt, failure, where)
@@ -661,13 +705,24 @@ class ArxivFetcher:
 
     async def _failed(self, topic: Topic, run: _Run, error: ArxivFetchError, window_start: datetime, started: float) -> FetchReport:
         attempts = f" after {error.attempts} attempts" if error.attempts > 1 else ""
-        message = f"arXiv fetch for topic {topic.name} failed{attempts}: {error.message}"
-        log.error("%s; kept the %d papers already stored, cursor not moved", message, run.seen)
+        unreachable = isinstance(error, ArxivUnreachable)
+        reason = f"arXiv is unreachable: {error.message}" if unreachable else error.message
+        message = f"arXiv fetch for topic {topic.name} failed{attempts}: {reason}"
+        if unreachable:
+            log.warning("%s; not retrying now, the next scheduled fetch tries again", reason)
+        else:
+            log.error("%s; kept the %d papers already stored, cursor not moved", message, run.seen)
+        await self._record_failure(topic, message)
+        return self._report(topic, run, window_start, started, ok=False, cursor_after=run.cursor, error=message,
+                            unreachable=reason if unreachable else None)  # fmt: skip
+
+    async def _record_failure(self, topic: Topic, message: str, unreachable: str | None = None) -> FetchReport:
+        """Keep the failure for `status`; the report for a topic that was not even tried."""
         await self.store.set_meta(LAST_ERROR_KEY.format(topic=topic.name), f"{_format_time(self.clock.now())} {message}")
-        return self._report(topic, run, window_start, started, ok=False, cursor_after=run.cursor, error=message)
+        return FetchReport(topic.name, ok=False, error=message, unreachable=unreachable)
 
     def _report(self, topic: Topic, run: _Run, window_start: datetime, started: float, *, ok: bool,
-                cursor_after: datetime | None, error: str | None = None) -> FetchReport:  # fmt: skip
+                cursor_after: datetime | None, error: str | None = None, unreachable: str | None = None) -> FetchReport:  # fmt: skip
         return FetchReport(
             topic=topic.name,
             ok=ok,
@@ -682,6 +737,7 @@ class ArxivFetcher:
             duration=time.monotonic() - started,
             total=run.total,
             window_start=_format_time(window_start),
+            unreachable=unreachable,
         )
 
 
