@@ -1,7 +1,10 @@
-"""The upsert rules: what the store keeps when a paper it knows arrives again.
+"""The upsert rules: what a store keeps when a paper it knows arrives again.
 
-Pure Python, no SQL, so every rule is testable and the write path only has to
-stage what `merge_batch` decided. The rules (see `PaperStore.upsert_papers`):
+Why this module exists: every store (SQLite now, PostgreSQL next) must keep
+the same paper from the same copies, so the rules are decided here, over
+`Paper` and `Notes` values, with no SQL and no row encoding. A store loads
+the copies it holds of a batch's papers, asks `decide_batch` what to keep,
+and writes the outcome its own way. The rules (see `PaperStore.upsert_papers`):
 
 - Text (title, abstract, authors) follows the better copy: higher text
   quality first (clean > repaired > damaged), then higher version; an exact
@@ -14,25 +17,23 @@ stage what `merge_batch` decided. The rules (see `PaperStore.upsert_papers`):
 - `code_url`: a missing one is filled in; a known one is replaced only by a
   newer version that brings its own.
 - `published` keeps the more precise date (`2025-06-03` beats `2025-06`).
-- Topics are a union; each new membership gets its own `added_at`.
+- Topics are a union.
 - Notes are kept per (lang, source); an empty Notes is ignored and a copy of
   lower quality never replaces a better one (equal quality: incoming wins).
 - Nothing changed -> the paper counts as `unchanged` and nothing is written.
 - Every incoming copy is first brought within `bot.paper_limits` (control
-  characters removed, oversized fields cut), whichever importer sent it; a
-  copy that needed it is logged as a warning.
+  characters removed, oversized fields cut) by `admit`, whichever importer
+  sent it; a copy that needed it is logged as a warning.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field, replace
-from typing import Sequence
+from typing import Iterable, Mapping, Sequence
 
 from bot.models import Notes, Paper, TextQuality, UpsertReport
 from bot.paper_limits import limit_paper
-from store.cjk import cjk_index_text
-from store.rows import notes_search_text, quality, to_json
 
 NoteKey = tuple[str, str]
 
@@ -44,203 +45,178 @@ def date_precision(date: str | None) -> int:
     return date.count("-") + 1 if date else 0
 
 
-def _within_limits(paper: Paper) -> Paper:
-    """`paper` as `bot.paper_limits` allows it into the store; a warning says what was cut."""
+def quality(value: TextQuality | str) -> TextQuality:
+    """A TextQuality from the enum or its string value; anything else is a ValueError."""
+    return value if type(value) is TextQuality else TextQuality(value)
+
+
+def note_key(note: Notes) -> NoteKey:
+    return (note.lang, note.source)
+
+
+def admit(paper: Paper) -> Paper:
+    """The copy as a store takes it in: within `bot.paper_limits` (a warning says what was cut),
+    authors and categories as tuples, its quality as the enum, each topic once, and its notes
+    merged per (lang, source) by the rules. Returns `paper` itself when it already was so."""
     limited, changes = limit_paper(paper)
     if changes:
         log.warning("%s: %s", paper.arxiv_id, "; ".join(changes))
-    return limited
-
-
-class PaperState:
-    """One paper as the store will hold it after this batch, plus what changed."""
-
-    __slots__ = (
-        "id", "arxiv_id", "version", "title", "abstract", "authors", "published", "updated",
-        "categories", "comment", "journal_ref", "doi", "code_url", "text_quality", "added_at",
-        "topics", "notes", "is_new", "row_dirty", "new_topics", "dirty_notes", "_row_tail", "incoming",
+    text_quality = quality(limited.text_quality)
+    authors, categories = tuple(limited.authors), tuple(limited.categories)
+    topics = tuple(dict.fromkeys(topic for topic in limited.topics if topic))
+    notes = merge_notes((), limited.notes)[0] if limited.notes else ()
+    published = limited.published or ""
+    if (
+        text_quality is limited.text_quality and authors == limited.authors and categories == limited.categories
+        and topics == limited.topics and notes == limited.notes and published == limited.published
+    ):  # fmt: skip
+        return limited
+    return replace(
+        limited, text_quality=text_quality, authors=authors, categories=categories, topics=topics, notes=notes,
+        published=published,
     )  # fmt: skip
 
-    def __init__(self, values: tuple, topics: dict[str, None], notes: dict[NoteKey, Notes], *, is_new: bool) -> None:
-        (self.id, self.arxiv_id, self.version, self.title, self.abstract, self.authors,
-         self.published, self.updated, self.categories, self.comment, self.journal_ref,
-         self.doi, self.code_url, self.text_quality, self.added_at) = values  # fmt: skip
-        self.topics = topics
-        self.notes = notes
-        self.is_new = is_new
-        self.row_dirty = False
-        self.new_topics: list[str] = []
-        self.dirty_notes: set[NoteKey] = set()
-        self._row_tail: tuple | None = None
-        self.incoming: Paper | None = None  # for a fresh state: the copy it was made from, within limits
 
-    @classmethod
-    def fresh(cls, paper: Paper, added_at: str) -> "PaperState":
-        """The state of a paper the store has never seen (its id is assigned later)."""
-        paper = _within_limits(paper)
-        state = cls(
-            (None, paper.arxiv_id, paper.version, paper.title, paper.abstract, tuple(paper.authors),
-             paper.published or "", paper.updated, tuple(paper.categories), paper.comment,
-             paper.journal_ref, paper.doi, paper.code_url, quality(paper.text_quality), added_at),
-            {}, {}, is_new=True,
-        )  # fmt: skip
-        for topic in paper.topics:
-            if topic and topic not in state.topics:
-                state.topics[topic] = None
-        for note in paper.notes:
-            state._absorb_note(note)
-        state.incoming = paper
-        return state
+def notes_carrier(arxiv_id: str, notes: Notes) -> Paper:
+    """A copy that carries nothing but `notes`: version 0, damaged, no text and no date, so the
+    rules keep every field of the known paper and take in only the notes (machine notes use it)."""
+    return Paper(arxiv_id=arxiv_id, title="", version=0, text_quality=TextQuality.DAMAGED, notes=(notes,))
 
-    # --- merging ------------------------------------------------------------------
 
-    def absorb(self, paper: Paper) -> bool:
-        """Apply the upsert rules for one incoming copy (within limits: `incoming`); True if anything changed."""
-        before = self.comparable()
-        self._absorb_text(paper)
-        self._absorb_metadata(paper)
-        if date_precision(paper.published) > date_precision(self.published):
-            self.published = paper.published
-        row_changed = self.comparable() != before
-        self.row_dirty |= row_changed
-        topics_changed = self._absorb_topics(paper.topics)
-        notes_changed = False
-        for note in paper.notes:
-            notes_changed |= self._absorb_note(note)
-        self.row_dirty |= notes_changed  # notes text is part of the row's search columns
-        if row_changed or notes_changed:
-            self._row_tail = None
-        return row_changed or topics_changed or notes_changed
-
-    def comparable(self) -> tuple:
-        return (
-            self.version, self.title, self.abstract, self.authors, self.published, self.updated,
-            self.categories, self.comment, self.journal_ref, self.doi, self.code_url, self.text_quality,
-        )  # fmt: skip
-
-    def _absorb_text(self, paper: Paper) -> None:
-        incoming = quality(paper.text_quality)
-        if (incoming.rank, paper.version) < (self.text_quality.rank, self.version):
-            return
-        kept_from_worse = False
-        for name, value in (("title", paper.title), ("abstract", paper.abstract), ("authors", tuple(paper.authors))):
-            if value:
-                setattr(self, name, value)
-            elif getattr(self, name):
-                kept_from_worse |= self.text_quality.rank < incoming.rank
-        self.text_quality = self.text_quality if kept_from_worse else incoming
-
-    def _absorb_metadata(self, paper: Paper) -> None:
-        newer = paper.version > self.version
-        if paper.code_url and (not self.code_url or newer):
-            self.code_url = paper.code_url
-        if paper.version < self.version:
-            return
-        self.version = paper.version
-        for name in ("updated", "comment", "journal_ref", "doi"):
-            value = getattr(paper, name)
-            if value:
-                setattr(self, name, value)
-        if paper.categories:
-            self.categories = tuple(paper.categories)
-
-    def _absorb_topics(self, topics: Sequence[str]) -> bool:
-        changed = False
-        for topic in topics:
-            if topic and topic not in self.topics:
-                self.topics[topic] = None
-                self.new_topics.append(topic)
-                changed = True
-        return changed
-
-    def _absorb_note(self, note: Notes) -> bool:
+def merge_notes(known: Sequence[Notes], incoming: Iterable[Notes]) -> tuple[tuple[Notes, ...], frozenset[NoteKey]]:
+    """The notes to keep, and the (lang, source) keys whose notes the incoming ones replaced or added."""
+    kept = {note_key(note): note for note in known}
+    changed: set[NoteKey] = set()
+    for note in incoming:
         if note.is_empty():
-            return False
+            continue
         note_quality = quality(note.text_quality)
         if note_quality is not note.text_quality:
             note = replace(note, text_quality=note_quality)
-        key = (note.lang, note.source)
-        known = self.notes.get(key)
-        if known is not None and (note_quality.rank < known.text_quality.rank or note == known):
-            return False
-        self.notes[key] = note
-        self.dirty_notes.add(key)
-        return True
+        key = note_key(note)
+        held = kept.get(key)
+        if held is not None and (note_quality.rank < held.text_quality.rank or note == held):
+            continue
+        kept[key] = note
+        changed.add(key)
+    return tuple(kept.values()), frozenset(changed)
 
-    # --- rows -----------------------------------------------------------------------
 
-    def paper_row(self) -> tuple:
-        """The full `papers` row (PAPER_COLUMNS order), derived search columns included."""
-        return (self.id, *self.row_tail())
+@dataclass(frozen=True)
+class Merged:
+    """A known paper after one or more incoming copies: the paper to keep, and what changed.
 
-    def row_tail(self) -> tuple:
-        """The row without its id: the costly part (JSON, search text), cached until a change."""
-        if self._row_tail is None:
-            search_notes = notes_search_text(self.notes)
-            self._row_tail = (
-                self.arxiv_id, self.version, self.title, self.abstract, to_json(self.authors),
-                self.published, self.updated, to_json(self.categories), self.comment, self.journal_ref,
-                self.doi, self.code_url, self.text_quality.value, self.added_at, search_notes,
-                cjk_index_text(self.title, self.abstract, search_notes),
-            )  # fmt: skip
-        return self._row_tail
+    `fields_changed`: a field of the paper itself (text, metadata, dates, quality);
+    topics and notes are reported apart, because stores keep them in tables of their own.
+    """
+
+    paper: Paper
+    fields_changed: bool = False
+    new_topics: tuple[str, ...] = ()
+    changed_notes: frozenset[NoteKey] = frozenset()
+
+    @property
+    def changed(self) -> bool:
+        return self.fields_changed or bool(self.new_topics) or bool(self.changed_notes)
+
+    def then(self, later: "Merged") -> "Merged":
+        """This outcome followed by `later` (a merge into `self.paper`): everything either changed."""
+        return Merged(
+            later.paper,
+            self.fields_changed or later.fields_changed,
+            self.new_topics + later.new_topics,
+            self.changed_notes | later.changed_notes,
+        )
+
+
+def merge(known: Paper, incoming: Paper) -> Merged:
+    """Apply the rules to one admitted incoming copy of a known paper."""
+    title, abstract, authors, text_quality = known.title, known.abstract, known.authors, known.text_quality
+    incoming_quality = quality(incoming.text_quality)
+    if (incoming_quality.rank, incoming.version) >= (known.text_quality.rank, known.version):
+        kept_from_worse = False
+        if incoming.title:
+            title = incoming.title
+        elif known.title:
+            kept_from_worse = True
+        if incoming.abstract:
+            abstract = incoming.abstract
+        elif known.abstract:
+            kept_from_worse = True
+        if incoming.authors:
+            authors = tuple(incoming.authors)
+        elif known.authors:
+            kept_from_worse = True
+        kept_from_worse &= known.text_quality.rank < incoming_quality.rank
+        text_quality = known.text_quality if kept_from_worse else incoming_quality
+
+    code_url = known.code_url
+    if incoming.code_url and (not known.code_url or incoming.version > known.version):
+        code_url = incoming.code_url
+    version, updated, comment, journal_ref, doi, categories = (
+        known.version, known.updated, known.comment, known.journal_ref, known.doi, known.categories
+    )  # fmt: skip
+    if incoming.version >= known.version:
+        version = incoming.version
+        updated = incoming.updated or updated
+        comment = incoming.comment or comment
+        journal_ref = incoming.journal_ref or journal_ref
+        doi = incoming.doi or doi
+        categories = tuple(incoming.categories) or categories
+    published = incoming.published if date_precision(incoming.published) > date_precision(known.published) else known.published
+
+    fields = (title, abstract, authors, text_quality, code_url, version, updated, comment, journal_ref, doi, categories, published)
+    fields_changed = fields != (
+        known.title, known.abstract, known.authors, known.text_quality, known.code_url, known.version, known.updated,
+        known.comment, known.journal_ref, known.doi, known.categories, known.published,
+    )  # fmt: skip
+    new_topics = tuple(topic for topic in dict.fromkeys(incoming.topics) if topic and topic not in known.topics)
+    notes, changed_notes = merge_notes(known.notes, incoming.notes) if incoming.notes else (known.notes, frozenset())
+    if not (fields_changed or new_topics or changed_notes):
+        return Merged(known)
+    paper = replace(
+        known, title=title, abstract=abstract, authors=authors, text_quality=text_quality, code_url=code_url,
+        version=version, updated=updated, comment=comment, journal_ref=journal_ref, doi=doi, categories=categories,
+        published=published, topics=known.topics + new_topics, notes=notes,
+    )  # fmt: skip
+    return Merged(paper, fields_changed, new_topics, changed_notes)
 
 
 @dataclass
-class BatchPlan:
-    """What one upsert call will write: the states to stage and the report to return."""
+class BatchOutcome:
+    """What one upsert call keeps: `new` papers (each merged with its later copies in the batch),
+    the known papers that `changed` (everything their copies changed), and the report."""
 
-    new: list[PaperState] = field(default_factory=list)
-    changed: list[PaperState] = field(default_factory=list)
+    new: list[Paper] = field(default_factory=list)
+    changed: list[Merged] = field(default_factory=list)
     report: UpsertReport = field(default_factory=UpsertReport)
 
-    @property
-    def touched(self) -> list[PaperState]:
-        return self.new + self.changed
 
-
-def prepare_fresh(papers: Sequence[Paper], added_at: str) -> list[PaperState]:
-    """Each paper's state and row as if it were new.
-
-    This is most of the Python work of a write, and it needs no database, so
-    `bulk_upsert` runs it for the next batch while SQLite indexes the current one.
-    """
-    states = [PaperState.fresh(paper, added_at) for paper in papers]
-    for state in states:
-        state.row_tail()
-    return states
-
-
-def merge_batch(
-    papers: Sequence[Paper],
-    fresh: Sequence[PaperState],
-    stored: dict[str, PaperState],
-    next_id: int,
-) -> BatchPlan:
-    """Decide the outcome of one upsert call; `stored` holds the states of the known papers."""
-    states: dict[str, PaperState] = {}
-    new_ids: list[str] = []
+def decide_batch(incoming: Sequence[Paper], known: Mapping[str, Paper]) -> BatchOutcome:
+    """The outcome of one upsert call; `incoming` are admitted copies in the caller's order,
+    `known` the store's copy (with topics and notes) of each of their papers it holds."""
+    new: dict[str, Paper] = {}
+    merged: dict[str, Merged] = {}
     updated = unchanged = 0
-    for paper, fresh_state in zip(papers, fresh):
+    for paper in incoming:
         key = paper.arxiv_id
-        state = states.get(key)
-        if state is None:
-            state = stored.get(key)
-            if state is None:
-                fresh_state.id = next_id
-                next_id += 1
-                states[key] = fresh_state
-                new_ids.append(key)
-                continue
-            states[key] = state
-        if state.absorb(fresh_state.incoming):  # type: ignore[arg-type]  # set by `fresh`
+        if key in new:
+            outcome = merge(new[key], paper)
+            new[key] = outcome.paper
+        elif key in merged:
+            outcome = merge(merged[key].paper, paper)
+            merged[key] = merged[key].then(outcome)
+        elif key in known:
+            outcome = merged[key] = merge(known[key], paper)
+        else:
+            new[key] = paper
+            continue
+        if outcome.changed:
             updated += 1
         else:
             unchanged += 1
-    plan = BatchPlan(report=UpsertReport(len(new_ids), updated, unchanged, tuple(new_ids)))
-    for state in states.values():
-        if state.is_new:
-            plan.new.append(state)
-        elif state.row_dirty or state.new_topics or state.dirty_notes:
-            plan.changed.append(state)
-    return plan
+    return BatchOutcome(
+        new=list(new.values()),
+        changed=[outcome for outcome in merged.values() if outcome.changed],
+        report=UpsertReport(len(new), updated, unchanged, tuple(new)),
+    )

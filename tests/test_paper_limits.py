@@ -31,7 +31,7 @@ BIG = "Reward models for VLMs " * 5_000  # 115,000 characters
 @pytest.fixture
 async def store(tmp_path):
     opened = await SqliteStore.open(tmp_path / "papers.db", clock=FakeClock(START))
-    yield opened
+    yield opened.papers
     await opened.close()
 
 
