@@ -18,16 +18,17 @@ Rows:
   every candidate into terms, which happens once per paper and process.
 - restore: `RankModel.from_bytes`, what loading a stored model costs.
 - model size: bytes of `to_bytes()`; RSS per model: the resident memory a
-  process gains per restored model (10 libraries restored, RSS read from
-  /proc/self/status before and after).
+  fresh process gains per restored model (10 libraries' models restored in a
+  child process that does nothing else; VmRSS from /proc/self/status).
 """
 
 from __future__ import annotations
 
 import argparse
-import gc
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -51,14 +52,38 @@ def on_subject(paper: Paper, factory: PaperFactory) -> Paper:
     return Paper(**{**paper.__dict__, "abstract": f"{paper.abstract} {planted}."})
 
 
-def rss_bytes() -> int:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
+# Run in a child process, so the parent's papers and caches do not blur the figure.
+RSS_CHILD = """
+import sys
+from pathlib import Path
+from bot.rank import RankModel
+
+def rss():
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
     return 0
+
+blobs = [path.read_bytes() for path in sorted(Path(sys.argv[1]).iterdir())]
+RankModel.from_bytes(blobs[0])  # imports and first-use allocations are not the models' own
+before = rss()
+kept = [RankModel.from_bytes(blob) for blob in blobs]
+print((rss() - before) / len(kept))
+"""
+
+
+def rss_per_model(blobs: list[bytes]) -> float | None:
+    """Resident bytes per restored model in a fresh process; None where /proc is missing."""
+    if not Path("/proc/self/status").exists():
+        return None
+    with tempfile.TemporaryDirectory() as folder:
+        for i, blob in enumerate(blobs):
+            (Path(folder) / f"{i:03d}.model").write_bytes(blob)
+        root = Path(__file__).resolve().parents[1]
+        done = subprocess.run(
+            [sys.executable, "-c", RSS_CHILD, folder], capture_output=True, text=True, check=True, cwd=root
+        )
+    return float(done.stdout.strip())
 
 
 def clear_term_caches() -> None:
@@ -120,12 +145,8 @@ def main(argv: list[str] | None = None) -> int:
 
     print("measuring memory ...", file=sys.stderr, flush=True)
     blobs = [train(library, store, seed=1, settings=settings).to_bytes() for library in libraries[1:]]
-    clear_term_caches()
-    gc.collect()
-    before = rss_bytes()
-    kept = [RankModel.from_bytes(blob) for blob in blobs]
-    gc.collect()
-    per_model = (rss_bytes() - before) / len(kept)
+    per_model = rss_per_model(blobs)
+    rss_text = f"{per_model / 1024 / 1024:.1f} MiB" if per_model is not None else "n/a (no /proc)"
 
     rows = [
         (f"retrain a {args.library}-paper library (+{args.sample} sample), median",
@@ -136,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
          f"{statistics.median(cold):.0f} / {percentile(cold, 0.95):.0f} ms", f"<= {DIGEST_TARGET_MS:.0f} ms"),
         ("restore a model from bytes, median", f"{statistics.median(restores):.0f} ms", "-"),
         ("serialised model", f"{len(data) / 1024:.0f} KiB ({len(model.parts.terms):,} terms)", "reported"),
-        (f"RSS per restored model (mean of {len(kept)})", f"{per_model / 1024 / 1024:.1f} MiB", "reported"),
+        (f"RSS per restored model (mean of {len(blobs)})", rss_text, "reported"),
     ]  # fmt: skip
     print(f"\n{len(papers):,} synthetic papers; subject papers in the top 10 of a digest: {on_top}/10\n")
     width = max(len(r[0]) for r in rows)

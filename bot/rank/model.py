@@ -36,7 +36,7 @@ from sklearn.linear_model import LogisticRegression
 
 from bot.models import Paper
 from bot.rank.fingerprint import Fingerprint
-from bot.rank.vectors import Vocabulary
+from bot.rank.vectors import TermList, Vocabulary
 from bot.rank.why import Why, short_title, top_terms
 
 FORMAT_VERSION = 1
@@ -62,7 +62,7 @@ class ModelParts:
 
     kind: str
     fingerprint: Fingerprint
-    terms: list[str]
+    terms: TermList
     idf: np.ndarray  # float32, one per term
     library_ids: list[str]
     library_titles: list[str]
@@ -106,7 +106,11 @@ class RankModel:
         vectors = self._vocabulary.vectors(papers)
         if self._classifier is None:
             return self._closest(vectors)[1], vectors
-        return self._classifier.predict_proba(vectors)[:, 1], vectors
+        scores = self._classifier.predict_proba(vectors)[:, 1]
+        # A paper with no known term would get the intercept's probability, above many real
+        # candidates; having nothing in common with the library is a score of 0.
+        scores[np.diff(vectors.indptr) == 0] = 0.0
+        return scores, vectors
 
     def _closest(self, vectors: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
         """Per row: the index of the most similar library paper, and that cosine similarity."""
@@ -182,7 +186,7 @@ class RankModel:
         vectors = p.library_vectors
         arrays = {
             "header": _text_array(json.dumps(header, ensure_ascii=False)),
-            "terms": _text_array("\n".join(p.terms)),
+            "terms": _text_array(p.terms.text),
             "idf": p.idf,
             "coef": p.coef if p.coef is not None else np.zeros(0, dtype=np.float32),
             "vectors_data": vectors.data,
@@ -205,12 +209,11 @@ class RankModel:
                 raise ModelFormatError(
                     f"ranking model format {header.get('format')!r}, this version reads {FORMAT_VERSION}: retrain it"
                 )
-            terms_text = _array_text(arrays["terms"])
             coef = arrays["coef"]
             parts = ModelParts(
                 kind=header["kind"],
                 fingerprint=Fingerprint.parse(header["fingerprint"]),
-                terms=terms_text.split("\n") if terms_text else [],
+                terms=TermList.from_text(_array_text(arrays["terms"])),
                 idf=arrays["idf"],
                 library_ids=list(header["library_ids"]),
                 library_titles=list(header["library_titles"]),

@@ -28,7 +28,7 @@ from bot.models import Paper
 from bot.rank.features import surface_words
 from bot.rank.fingerprint import Fingerprint
 from bot.rank.model import CLASSIFIER, EMPTY, SIMILARITY, ModelParts, RankModel
-from bot.rank.vectors import EmptyVocabulary, Vocabulary
+from bot.rank.vectors import EmptyVocabulary, TermList, Vocabulary
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,9 @@ def train(
     seen = len(positives) + len(explicit) + len(sample)
     fingerprint = Fingerprint.of(library_ids, seen if store_size is None else store_size, explicit_ids)
     counts = {"library": len(positives), "negatives": len(explicit), "sample": len(sample)}
-    empty = ModelParts(EMPTY, fingerprint, [], np.zeros(0, np.float32), [], [], sparse.csr_matrix((0, 0)), {}, counts=counts)
+    empty = ModelParts(
+        EMPTY, fingerprint, TermList([]), np.zeros(0, np.float32), [], [], sparse.csr_matrix((0, 0)), {}, counts=counts
+    )
     if not positives:
         return RankModel(empty)
 
@@ -115,7 +117,7 @@ def train(
         counts=counts,
     )
     if not learns:
-        return RankModel(ModelParts(SIMILARITY, display=_display(positives, set(terms)), **parts))
+        return RankModel(ModelParts(SIMILARITY, display=_display(positives, set(terms.as_list())), **parts))
 
     labels = np.r_[np.ones(len(positives)), np.zeros(negative_count)]
     weights = np.r_[np.ones(len(positives)), np.full(len(explicit), settings.negative_weight), np.ones(len(sample))]

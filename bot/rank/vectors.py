@@ -14,7 +14,7 @@ outside the vocabulary taking a vocabulary term's column is vanishingly rare.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Sequence, overload
 
 import numpy as np
 from scipy import sparse
@@ -24,6 +24,47 @@ from bot.models import Paper
 from bot.rank.features import paper_terms, term_counts
 
 
+class TermList(Sequence[str]):
+    """A model's terms held as one UTF-8 string: a str object per term costs ~70 bytes, 2 MB a model.
+
+    (UTF-8, because one Chinese term would make a joined `str` four bytes a
+    character.) Only a why line's few terms are ever read one at a time;
+    hashing and saving take them all at once (`as_list`, `text`).
+    """
+
+    def __init__(self, terms: Sequence[str]) -> None:
+        encoded = [term.encode("utf-8") for term in terms]
+        self._data = b"\n".join(encoded)
+        lengths = np.fromiter((len(t) + 1 for t in encoded), dtype=np.int64, count=len(encoded))
+        self._starts = np.concatenate(([0], np.cumsum(lengths)))
+
+    @property
+    def text(self) -> str:
+        return self._data.decode("utf-8")
+
+    @classmethod
+    def from_text(cls, text: str) -> "TermList":
+        return cls(text.split("\n") if text else [])
+
+    def __len__(self) -> int:
+        return len(self._starts) - 1
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if not -len(self) <= index < len(self):
+            raise IndexError(index)
+        index %= len(self)
+        return self._data[self._starts[index] : self._starts[index + 1] - 1].decode("utf-8")
+
+    def as_list(self) -> list[str]:
+        return self.text.split("\n") if self._data else []
+
+
 class EmptyVocabulary(ValueError):
     """No term left to learn from: papers without text, or no term in enough of them."""
 
@@ -31,10 +72,10 @@ class EmptyVocabulary(ValueError):
 class Vocabulary:
     """A fixed list of terms with their idf: turns papers into l2-normalised TF-IDF rows."""
 
-    def __init__(self, terms: list[str], idf: np.ndarray) -> None:
+    def __init__(self, terms: TermList, idf: np.ndarray) -> None:
         self.terms = terms
         self.idf = idf
-        hashes = np.fromiter(map(hash, terms), dtype=np.int64, count=len(terms))
+        hashes = np.fromiter(map(hash, terms.as_list()), dtype=np.int64, count=len(terms))
         self._order = np.argsort(hashes, kind="stable")
         self._sorted_hashes = hashes[self._order]
         self._weighting = TfidfTransformer(sublinear_tf=True)
@@ -67,7 +108,7 @@ class Vocabulary:
         order = np.argsort(hashes, kind="stable")
         counts = _count_matrix(per_paper, hashes[order], order, len(terms))
         weighting = TfidfTransformer(sublinear_tf=True).fit(counts)
-        vocabulary = cls(terms, weighting.idf_.astype(np.float32))
+        vocabulary = cls(TermList(terms), weighting.idf_.astype(np.float32))
         return vocabulary, vocabulary._weighting.transform(counts)
 
 
