@@ -247,9 +247,12 @@ def evaluate(method: Method, cases: list[Case], store: list[Paper], seed: int) -
 
 
 def parse_settings(pairs: list[str]) -> RankSettings:
+    """`--set NAME=VALUE` overrides; ValueError naming the fields for a bad one."""
     settings = DEFAULT_SETTINGS
     for pair in pairs:
         name, _, value = pair.partition("=")
+        if name not in RankSettings.__dataclass_fields__:
+            raise ValueError(f"--set {pair}: no setting {name!r}; settings: {', '.join(RankSettings.__dataclass_fields__)}")
         current = getattr(settings, name)
         settings = replace(settings, **{name: type(current)(value)})
     return settings
@@ -266,6 +269,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="override a RankSettings field")
     parser.add_argument("--no-dense", action="store_true", help="skip the wordllama row even if it is installed")
     args = parser.parse_args(argv)
+    try:
+        settings = parse_settings(args.set)
+    except ValueError as error:
+        parser.error(str(error))
 
     lists, papers = read_lists(args.files)
     extra = read_extra(args.extra) if args.extra else []
@@ -274,7 +281,6 @@ def main(argv: list[str] | None = None) -> int:
     if not chosen:
         print(f"no list of at least {args.min_list} papers among {len(lists)} readable files", file=sys.stderr)
         return 2
-    settings = parse_settings(args.set)
     methods: dict[str, Method] = {
         "newest first (today's digest)": newest_first,
         "zotero-arxiv-daily (TF-IDF cosine)": zotero_tfidf,

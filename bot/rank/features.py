@@ -10,8 +10,8 @@ pair of neighbouring stems is a term too, because a field is often named by
 two words ("reward model", "world model"). The title counts twice: it is the
 author's own summary of what the paper is about.
 
-`PaperTerms` keeps, beside the terms, the first surface word each English term
-came from, so an explanation can say "driving" and not the stem "drive".
+`surface_words` maps each English term back to the words it was first written
+as, so an explanation can say "driving" and not the stem "drive".
 """
 
 from __future__ import annotations
