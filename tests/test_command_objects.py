@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 
 import pytest
 
@@ -93,7 +94,17 @@ async def test_the_console_has_it(throwaway, tmp_path):
         assert (await console.say("/paper announce hi")).text == "Announcement: hi"  # the console's user owns the bot
 
 
-def test_the_command_line_has_a_lookup_with_a_json_form(throwaway, tmp_path, capsys):
+@pytest.fixture
+def logging_kept():
+    """`cli.main` sets up logging for a process; in this one, later tests must find it as it was."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+def test_the_command_line_has_a_lookup_with_a_json_form(throwaway, logging_kept, tmp_path, capsys):
     base = ["--db", str(tmp_path / "p.db"), "--config", str(ROOT / "config" / "paperbot.toml")]
     assert cli.main([*base, "echo", "hello", "there", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == {"echo": "hello there"}

@@ -60,7 +60,7 @@ def add_lookup_parsers(add_parser: AddParser, registry: Registry = REGISTRY) -> 
             if param.flag:
                 names = [param.short_flag] if param.short_flag else []
                 sub.add_argument(
-                    *names, f"--{param.name}", dest=param.name, metavar=param.placeholder,
+                    *names, f"--{param.name}", dest=param.name, metavar=param.placeholder, type=param.type,
                     help=for_command_line(param.description, registry),
                 )
 
