@@ -7,9 +7,8 @@ per family (`lookups`, `channel_digests`, `help`); `registry` lists the
 commands paperbot ships. This package re-exports what other modules use.
 """
 
-from bot.commands.command_line import CLI_PREFIX, for_command_line
+from bot.commands.command_line import for_command_line
 from bot.commands.help import help_reply, unknown_command_reply
-from bot.commands.lookups import asked_version
 from bot.commands.model import (
     COMMAND_PREFIX,
     Access,
@@ -27,7 +26,6 @@ from bot.commands.registry import REGISTRY
 from bot.commands.router import Answer, CommandRouter
 
 __all__ = [
-    "CLI_PREFIX",
     "COMMAND_PREFIX",
     "EXAMPLE_TOPIC",
     "REGISTRY",
@@ -41,7 +39,6 @@ __all__ = [
     "Param",
     "Registry",
     "Visibility",
-    "asked_version",
     "for_command_line",
     "help_reply",
     "read_text",
