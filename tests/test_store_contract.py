@@ -283,7 +283,7 @@ async def test_topics_list_every_topic_with_counts(store):
         [paper("2506.00001", topics=("rm",), published="2025-06-05"), paper("2506.00002", topics=("rm", "vlm"), published="2025-06-07")]
     )
     stats = {s.topic.name: s for s in await store.papers.topics()}
-    assert sorted(stats) == ["empty", "rm", "vlm"]
+    assert sorted(stats) == ["empty", "rm", "vlm"] == await store.papers.topic_names()
     assert (stats["rm"].paper_count, stats["rm"].newest_published, stats["rm"].topic.title) == (2, "2025-06-07", "Reward models")
     assert (stats["vlm"].paper_count, stats["empty"].paper_count, stats["empty"].newest_published) == (1, 0, None)
     assert stats["empty"].topic == Topic("empty", "Nothing yet", "cat:cs.XX", ("cs.XX",))

@@ -210,6 +210,11 @@ class PaperTables:
             for name, title, query, categories, count, newest in rows
         ]
 
+    async def topic_names(self) -> list[str]:
+        async with self.db.locked() as conn:
+            rows = await fetchall(conn, "SELECT name FROM topics ORDER BY name")
+        return [name for (name,) in rows]
+
     async def paper_count(self) -> int:
         async with self.db.locked() as conn:
             return int(await scalar(conn, "SELECT count(*) FROM papers"))
