@@ -13,11 +13,10 @@ the core (`bot.merge`); this package encodes rows and runs SQL. Open with
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Unpack
 
-from bot.ports import Clock, Store
-from store.sqlite import schema
-from store.sqlite.database import Database
+from bot.ports import Store
+from store.sqlite.database import Database, OpenOptions
 from store.sqlite.notes import NotesTables
 from store.sqlite.papers import PaperTables
 from store.sqlite.subscriptions import SubscriptionTables
@@ -35,23 +34,12 @@ class SqliteStore:
         self.notes = NotesTables(db)
 
     @classmethod
-    async def open(
-        cls,
-        path: str | os.PathLike[str],
-        *,
-        clock: Clock | None = None,
-        migrations: list[schema.Migration] | None = None,
-        read_only: bool = False,
-        create_parent: bool = True,
-        serving: bool = False,
-    ) -> "SqliteStore":
-        """Open (see `Database.open` for the options); a writable open also restores the FTS
+    async def open(cls, path: str | os.PathLike[str], **options: Unpack[OpenOptions]) -> "SqliteStore":
+        """Open (the options are `Database.open`'s); a writable open also restores the FTS
         settings and finishes an interrupted bulk load's index merge."""
-        db = await Database.open(
-            path, clock=clock, migrations=migrations, read_only=read_only, create_parent=create_parent, serving=serving
-        )
+        db = await Database.open(path, **options)
         store = cls(db)
-        if not read_only:
+        if not db.read_only:
             try:
                 await store.papers.prepare_for_writing()
             except BaseException:

@@ -21,7 +21,7 @@ import logging
 import os
 import sqlite3
 from datetime import timezone
-from typing import Any, AsyncIterator, Iterable
+from typing import Any, AsyncIterator, Iterable, TypedDict
 from urllib.parse import quote
 
 import aiosqlite
@@ -33,6 +33,16 @@ from store.sqlite import schema
 from store.sqlite.serving_lock import ServingLock
 
 log = logging.getLogger(__name__)
+
+
+class OpenOptions(TypedDict, total=False):
+    """The options of `Database.open`, for what opens one on the way (`SqliteStore.open`)."""
+
+    clock: Clock | None
+    migrations: list[schema.Migration] | None
+    read_only: bool
+    create_parent: bool
+    serving: bool
 
 
 class Database:
