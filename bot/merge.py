@@ -9,13 +9,17 @@ and writes the outcome its own way. The rules (see `PaperStore.upsert_papers`):
 - Text (title, abstract, authors) follows the better copy: higher text
   quality first (clean > repaired > damaged), then higher version; an exact
   tie goes to the incoming copy. So a damaged copy never overwrites a clean
-  one, a clean v2 replaces a repaired v1, and the result does not depend on
-  the order copies arrive in. An empty incoming field never erases a known
-  one; if a kept field came from a worse copy the mark is the worse quality.
+  one, a clean v2 replaces a repaired v1, and mostly the result does not
+  depend on the order copies arrive in. An empty incoming field never erases a
+  known one; if a kept field came from a worse copy the mark is the worse quality.
 - Metadata (version, updated, categories, comment, journal_ref, doi) follows
   the higher version; at equal version the incoming non-empty values win.
 - `code_url`: a missing one is filled in; a known one is replaced only by a
   newer version that brings its own.
+- Known limit: the version compared is the paper's newest, not the version
+  the kept text (or code_url) came from, so a newer worse copy (or one without
+  a code_url) arriving between two others can keep the older of them
+  (tests/test_merge_rules.py, the two xfail tests).
 - `published` keeps the more precise date (`2025-06-03` beats `2025-06`).
 - Topics are a union.
 - Notes are kept per (lang, source); an empty Notes is ignored and a copy of

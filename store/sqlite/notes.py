@@ -62,7 +62,7 @@ class NotesTables:
         )
         failed = (
             f"SELECT {_PAPER_COLS_P} FROM note_attempts AS a JOIN papers AS p ON p.id = a.paper_id "
-            + (f"JOIN paper_topics AS t ON t.paper_id = p.id AND t.topic = ? " if topic is not None else "")
+            + ("JOIN paper_topics AS t ON t.paper_id = p.id AND t.topic = ? " if topic is not None else "")
             + f"WHERE a.lang = ? AND NOT {_HAS_NOTES} ORDER BY a.attempts, a.last_tried_at, p.arxiv_id LIMIT ?"
         )
         async with self.db.locked() as conn:
