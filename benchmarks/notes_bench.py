@@ -65,7 +65,7 @@ async def timed(store: SqliteStore, topic: str | None) -> tuple[float, int]:
     times, found = [], 0
     for _ in range(REPEATS):
         start = time.perf_counter()
-        found = len(await store.papers_needing_notes("en", topic, 101))
+        found = len(await store.notes.papers_needing_notes("en", topic, 101))
         times.append(time.perf_counter() - start)
     return statistics.median(times) * 1000, found
 
@@ -78,7 +78,7 @@ async def main() -> None:
         path = Path(tmp) / "notes-bench.db"
         store = await SqliteStore.open(path)
         start = time.perf_counter()
-        await store.bulk_upsert(synthetic(args.papers))
+        await store.papers.bulk_upsert(synthetic(args.papers))
         print(f"built {args.papers:,} papers in {time.perf_counter() - start:.1f} s ({sqlite3.sqlite_version=})")
         await store.close()
         print(f"{'newest with notes':>18} | {'all topics: ms':>14} | {'found':>5} | {'one topic: ms':>13} | {'found':>5}")

@@ -347,8 +347,8 @@ async def main() -> int:
             parse_only, _, _, _ = await run_import(path, topics, NullStore(), "parse only (null store)")
         store = await SqliteStore.open(db_path)
         try:
-            await store.upsert_topics(topics)
-            result, samples, start_rss, peak = await run_import(path, topics, store, "import into a fresh store")
+            await store.papers.upsert_topics(topics)
+            result, samples, start_rss, peak = await run_import(path, topics, store.papers, "import into a fresh store")
         finally:
             await store.close()
         size = db_size(db_path)

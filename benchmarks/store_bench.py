@@ -8,7 +8,7 @@
 The papers are synthetic but shaped like arXiv: ~12-word titles, ~170-word
 abstracts drawn from a Zipf-like vocabulary of 50,000 words, 2-6 authors, a
 few topics, and ~5% of papers with Chinese notes. They go in through
-`SqliteStore.bulk_upsert` in batches of 5,000, the path the snapshot importer
+`PaperStore.bulk_upsert` in batches of 5,000, the path the snapshot importer
 uses. The load rate counts only the store's time (the papers are generated
 first). Every query is timed through the store (`latest`/`search`, Paper
 objects and all) and, as a floor, as one plain `sqlite3` statement:
@@ -36,12 +36,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.models import Notes, Paper  # noqa: E402
-from store import schema  # noqa: E402
-from store.merge import prepare_fresh  # noqa: E402
-from store.query import build_match_query  # noqa: E402
-from store.rows import PAPER_COLUMNS  # noqa: E402
-from store.search import RANK_EXPRESSION  # noqa: E402
-from store.sqlite import SqliteStore  # noqa: E402
+from store.sqlite import SqliteStore, schema  # noqa: E402
+from store.sqlite.query import build_match_query  # noqa: E402
+from store.sqlite.rows import PAPER_COLUMNS  # noqa: E402
+from store.sqlite.search import RANK_EXPRESSION  # noqa: E402
+from store.sqlite.upsert import prepare  # noqa: E402
 
 VOCABULARY_SIZE = 50_000
 POOL_TOKENS = 8_000_000
@@ -155,10 +154,9 @@ def load_floor(path: str, papers: list[Paper]) -> float:
     """Papers/s of the bulk load's SQL alone, through plain sqlite3 in one thread."""
     batches = []
     for start in range(0, len(papers), BATCH):
-        states = prepare_fresh(papers[start : start + BATCH], "2025-01-01T00:00:00Z")
-        for offset, state in enumerate(states):
-            state.id = start + offset + 1
-        batches.append([state.paper_row() for state in states])
+        prepared = prepare(papers[start : start + BATCH], "2025-01-01T00:00:00Z")
+        rows = prepared.first_rows.values()
+        batches.append([(start + offset + 1, *row) for offset, (_, row) in enumerate(rows)])
     columns = ", ".join(PAPER_COLUMNS)
     insert = f"INSERT INTO papers ({columns}) VALUES ({', '.join('?' * len(PAPER_COLUMNS))})"
     fts_columns = "title, abstract, authors, search_notes, search_cjk"
@@ -202,14 +200,14 @@ async def build(path: str, total: int, floor_papers: int) -> tuple[float, float]
     store = await SqliteStore.open(path)
     try:
         start = time.perf_counter()
-        report = await store.bulk_upsert(batches)
+        report = await store.papers.bulk_upsert(batches)
         seconds = time.perf_counter() - start
         assert report.new == total, report
-        await store.set_meta("bench.load_rate", f"{total / seconds:.0f}")
-        await store.set_meta("bench.load_seconds", f"{seconds:.1f}")
+        await store.papers.set_meta("bench.load_rate", f"{total / seconds:.0f}")
+        await store.papers.set_meta("bench.load_seconds", f"{seconds:.1f}")
         if floor_meta:
-            await store.set_meta("bench.floor_rate", floor_meta[0])
-            await store.set_meta("bench.floor_papers", floor_meta[1])
+            await store.papers.set_meta("bench.floor_rate", floor_meta[0])
+            await store.papers.set_meta("bench.floor_papers", floor_meta[1])
     finally:
         await store.close()
     return total / seconds, seconds
@@ -226,10 +224,10 @@ async def measure(path: str, runs: int) -> list[tuple[str, str, str, str]]:
     total = floor.execute("SELECT count(*) FROM papers").fetchone()[0]
     store = await SqliteStore.open(path)
     try:
-        load_rate = await store.get_meta("bench.load_rate")
-        load_seconds = await store.get_meta("bench.load_seconds")
-        floor_rate = await store.get_meta("bench.floor_rate")
-        floor_papers = await store.get_meta("bench.floor_papers")
+        load_rate = await store.papers.get_meta("bench.load_rate")
+        load_seconds = await store.papers.get_meta("bench.load_seconds")
+        floor_rate = await store.papers.get_meta("bench.floor_rate")
+        floor_papers = await store.papers.get_meta("bench.floor_papers")
         load_ok = load_rate is not None and float(load_rate) >= TARGET_LOAD_RATE
         rows.append(
             (
@@ -250,10 +248,10 @@ async def measure(path: str, runs: int) -> list[tuple[str, str, str, str]]:
             "SELECT paper_id FROM paper_topics WHERE topic = ? ORDER BY published DESC, arxiv_id DESC LIMIT 10"
         )
         for name, call, floor_call in (
-            ("latest", lambda: store.latest(None, 10), lambda: floor.execute(latest_sql).fetchall()),
+            ("latest", lambda: store.papers.latest(None, 10), lambda: floor.execute(latest_sql).fetchall()),
             (
                 f"latest (topic {TOPIC_FOR_LATEST})",
-                lambda: store.latest(TOPIC_FOR_LATEST, 10),
+                lambda: store.papers.latest(TOPIC_FOR_LATEST, 10),
                 lambda: floor.execute(topic_sql, (TOPIC_FOR_LATEST,)).fetchall(),
             ),
         ):
@@ -265,9 +263,9 @@ async def measure(path: str, runs: int) -> list[tuple[str, str, str, str]]:
             match = build_match_query(text)
             hits = floor.execute("SELECT count(*) FROM papers_fts WHERE papers_fts MATCH ?", (match,)).fetchone()[0]
             floor_sql = f"SELECT rowid FROM papers_fts WHERE papers_fts MATCH ? ORDER BY {RANK_EXPRESSION} LIMIT 10"
-            found = await store.search(text, limit=10)
+            found = await store.papers.search(text, limit=10)
             assert found, f"no results for {text!r}"
-            p50, p95 = await timed_async(runs, lambda: store.search(text, limit=10))
+            p50, p95 = await timed_async(runs, lambda: store.papers.search(text, limit=10))
             f50, f95 = timed(runs, lambda: floor.execute(floor_sql, (match,)).fetchall())
             label = f"{name} '{text}' ({hits:,} hits, {100 * hits / total:.2g}%)"
             rows.append((label, f"{p50:.2f} / {p95:.2f} ms", f"{f50:.2f} / {f95:.2f} ms", verdict(name, p95)))

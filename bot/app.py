@@ -31,7 +31,7 @@ from bot.config import DEFAULT_DB_PATH, ConfigError, FileConfig
 from bot.digest import DigestEngine
 from bot.ingest.paperlist import import_paperlist
 from bot.models import DeliveryKey
-from bot.ports import ChatAdapter, Clock, PaperStore, SystemClock
+from bot.ports import ChatAdapter, Clock, NotesStore, PaperStore, Store, SystemClock
 from bot.progress import show_bars
 from bot.scheduler import BotScheduler
 from bot.service import PaperService
@@ -53,7 +53,7 @@ class Runtime:
 
 
 @contextlib.asynccontextmanager
-async def open_store(runtime: Runtime, *, read_only: bool = False, serving: bool = False) -> AsyncIterator[PaperStore]:
+async def open_store(runtime: Runtime, *, read_only: bool = False, serving: bool = False) -> AsyncIterator[Store]:
     """The store for one command or one run; a store failure the user can fix is a `StoreError`.
 
     A writable open syncs the config's topics into the store; a `read_only` one
@@ -69,7 +69,7 @@ async def open_store(runtime: Runtime, *, read_only: bool = False, serving: bool
     )
     try:
         if not read_only:
-            await store.upsert_topics(runtime.config.topic_list())
+            await store.papers.upsert_topics(runtime.config.topic_list())
         yield store
     finally:
         await store.close()
@@ -110,7 +110,7 @@ def stdin_is_usable(stream: TextIO) -> bool:
 class Bot:
     """Everything `paperbot run` assembles, for tests to drive and `run_bot` to run."""
 
-    store: PaperStore
+    store: Store
     service: PaperService
     engine: DigestEngine
     subscriptions: SubscriptionService
@@ -122,16 +122,16 @@ class Bot:
 
 
 async def build_digest_core(
-    runtime: Runtime, store: PaperStore, *, on_step: Callable[[str, DeliveryKey], None] | None = None,
+    runtime: Runtime, store: Store, *, on_step: Callable[[str, DeliveryKey], None] | None = None,
     sync_config: bool = True,
 ) -> tuple[PaperService, DigestEngine, SubscriptionService]:
     """The service, the digest engine (no adapters yet) and the subscriptions, synced with the config
     file when `sync_config` (only `run` syncs; `status` reads the store as it is)."""
     config = runtime.config
-    service = build_service(store, config)
-    topics = {item.topic.name: item.topic for item in await store.topics()}
+    service = build_service(store.papers, config)
+    topics = {item.topic.name: item.topic for item in await store.papers.topics()}
     engine = DigestEngine(
-        store, {}, topics, clock=runtime.clock,
+        store.subscriptions, store.papers, {}, topics, clock=runtime.clock,
         max_lateness=timedelta(hours=config.digest.max_lateness_hours),
         stop_grace=timedelta(seconds=config.digest.stop_grace_seconds), on_step=on_step,
     )
@@ -147,7 +147,7 @@ async def build_digest_core(
 
 async def assemble(
     runtime: Runtime,
-    store: PaperStore,
+    store: Store,
     *,
     stdin: TextIO | None = None,
     stdout: TextIO | None = None,
@@ -156,23 +156,23 @@ async def assemble(
 ) -> Bot:
     config = runtime.config
     if config.example_data:
-        await seed_example_data(store)
+        await seed_example_data(store.papers)
     service, engine, subscriptions = await build_digest_core(runtime, store, on_step=on_step)
     scheduler = BotScheduler(engine)
     subscriptions.on_change = scheduler.rebuild
     router = CommandRouter(service, subscriptions)
-    adapters = build_adapters(runtime, router, store, stdin=stdin, stdout=stdout, on_console_eof=on_console_eof)
+    adapters = build_adapters(runtime, router, store.papers, stdin=stdin, stdout=stdout, on_console_eof=on_console_eof)
     engine.adapters.update(adapters)
     await subscriptions.report_undeliverable(runtime.env, adapters)
 
-    notes = build_notes_writer(runtime, store) if config.notes.enabled else None
+    notes = build_notes_writer(runtime, store.notes) if config.notes.enabled else None
     fetcher = None
     if config.fetch.enabled:
         from bot.ingest.arxiv import ArxivFetcher, fetchable_topics, last_fetch, resolve_api_url
 
         fetch_topics = [t for t in config.topic_list() if t.query]
         if fetch_topics:
-            fetcher = ArxivFetcher(store, config.fetch, resolve_api_url(config), clock=runtime.clock)
+            fetcher = ArxivFetcher(store.papers, config.fetch, resolve_api_url(config), clock=runtime.clock)
 
             async def fetch() -> None:
                 await fetcher.fetch_topics(fetchable_topics(config))  # it logs each topic's outcome itself
@@ -180,14 +180,14 @@ async def assemble(
                     await write_notes(notes)
 
             async def oldest_fetch() -> datetime | None:
-                times = [await last_fetch(store, topic) for topic in fetch_topics]
+                times = [await last_fetch(store.papers, topic) for topic in fetch_topics]
                 return None if any(t is None for t in times) else min(times)
 
             scheduler.fetch, scheduler.fetch_schedule, scheduler.last_fetch = fetch, config.fetch_schedule(), oldest_fetch
     return Bot(store, service, engine, subscriptions, router, scheduler, adapters, fetcher, notes)
 
 
-def build_notes_writer(runtime: Runtime, store: PaperStore) -> object | None:
+def build_notes_writer(runtime: Runtime, store: NotesStore) -> object | None:
     """The notes writer for the running bot; None (and a warning) when the environment lacks the server."""
     from bot.errors import UserError
     from bot.llm_notes import NotesWriter, client_from_env
@@ -277,7 +277,7 @@ async def run_bot(
             await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
             if starting.done():
                 starting.result()
-                webhooks_used = any(s.channel.adapter == "webhook" for s in await store.subscriptions())
+                webhooks_used = any(s.channel.adapter == "webhook" for s in await store.subscriptions.subscriptions())
                 working = [name for name in bot.adapters if name != "webhook" or webhooks_used]
                 log.info("paperbot running with %s; store %s",
                          ", ".join(working) or "nothing to answer or post to (no chat token, no webhook subscription)",

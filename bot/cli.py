@@ -174,7 +174,7 @@ async def run_command(args: argparse.Namespace) -> int:
         return await backup(runtime, args.target)
     if args.command == "import":
         async with open_store(runtime) as store:
-            return await import_files(store, args.files, args.topic, config.topic_list())
+            return await import_files(store.papers, args.files, args.topic, config.topic_list())
 
     # Lookups change nothing: they open the store read-only, and a store that does
     # not exist yet is answered as the empty store it would be, without creating it.
@@ -185,7 +185,7 @@ async def run_command(args: argparse.Namespace) -> int:
     async with open_store(runtime, read_only=read_only) as store:
         if args.command == "status":
             return await print_status(runtime, store, args.json)
-        return await answer_lookup(args, build_service(store, config))
+        return await answer_lookup(args, build_service(store.papers, config))
 
 
 async def answer_lookup(args: argparse.Namespace, service: PaperService) -> int:
@@ -215,7 +215,7 @@ def print_reply(reply: Reply) -> int:
 
 
 async def backup(runtime: Runtime, target: Path) -> int:
-    from store.backup import backup_store
+    from store.sqlite.backup import backup_store
 
     report = await asyncio.to_thread(backup_store, runtime.db_path, str(target))
     print(report.summary())
@@ -308,7 +308,7 @@ async def fetch_papers(runtime: Runtime, topic: str | None, since: date | None) 
         raise UserError(f"--since {since.isoformat()} is in the future")
     api_url = resolve_api_url(config, EnvSettings())
     async with open_store(runtime) as store:
-        fetcher = ArxivFetcher(store, config.fetch, api_url, clock=runtime.clock)
+        fetcher = ArxivFetcher(store.papers, config.fetch, api_url, clock=runtime.clock)
         try:
             reports = await fetcher.fetch_topics(topics, since)
         finally:
@@ -338,8 +338,8 @@ async def write_machine_notes(runtime: Runtime, topic: str | None, limit: int | 
     client = client_from_env(config.notes, runtime.env)  # a missing key is reported before any work
     try:
         async with open_store(runtime) as store:
-            topic = await build_service(store, config).check_topic(topic)
-            writer = NotesWriter(store, client, config.notes, clock=runtime.clock)
+            topic = await build_service(store.papers, config).check_topic(topic)
+            writer = NotesWriter(store.notes, client, config.notes, clock=runtime.clock)
             with track("notes", unit="papers", log=log) as progress:
                 report = await writer.run(topic, limit, progress)
     finally:

@@ -12,7 +12,7 @@ Delivering a period is three steps, each durable before the next:
 
 Content: a digest takes the papers that joined its topic after the previous
 digest's `until_seq` and up to the store's membership sequence when it reads
-(commit order, see `store.subscriptions`), so a paper committed in the same
+(commit order, see `store.sqlite.subscriptions`), so a paper committed in the same
 second as a digest, or by a slow import that started before it, still lands
 in exactly one digest. A first digest (or the first after a subscription was
 re-added) looks back one period of time only.
@@ -50,7 +50,7 @@ from typing import AsyncIterator, Callable, Mapping
 
 from bot.errors import DeliveryError, UserError
 from bot.models import Delivery, DeliveryKey, NoticeReply, Paper, PaperListReply, Reply, Subscription, Topic
-from bot.ports import ChatAdapter, Clock
+from bot.ports import ChatAdapter, Clock, PaperStore, SubscriptionStore
 from bot.presenter import paper_list
 from bot.schedule import Schedule, parse_when
 
@@ -110,7 +110,8 @@ class DigestEngine:
 
     def __init__(
         self,
-        store,
+        store: SubscriptionStore,
+        papers: PaperStore,
         adapters: Mapping[str, ChatAdapter],
         topics: Mapping[str, Topic],
         *,
@@ -120,6 +121,7 @@ class DigestEngine:
         on_step: Callable[[str, DeliveryKey], None] | None = None,
     ) -> None:
         self.store = store
+        self.papers = papers
         self.adapters = adapters
         self.topics = topics
         self.clock = clock
@@ -396,7 +398,7 @@ class DigestEngine:
             log.warning("digest %s for %s left unconfirmed after a restart; its papers go into the next digest", delivery.period, where)
             return
         await self.store.note_delivery_attempt(delivery.key)
-        papers = [paper for paper in [await self.store.get(arxiv_id) for arxiv_id in delivery.paper_ids] if paper]
+        papers = [paper for paper in [await self.papers.get(arxiv_id) for arxiv_id in delivery.paper_ids] if paper]
         schedule = parse_when(subscription.when, subscription.timezone)
         reply = digest_reply(self.topic(subscription.topic), delivery.period, papers, max(delivery.total, len(papers)), subscription.language, schedule.cadence)
         log.info(

@@ -4,7 +4,7 @@ Why this module exists: every ingest path (paper lists, the arXiv snapshot, the
 arXiv API) hands the store text that paperbot did not write. A NUL byte from
 snapshot JSON was stored and shown; an 11 MB title rendered as ~2,800 Discord
 messages. The rules live here, once: the store applies `limit_paper` to every
-paper it is given (`store.merge`), so no path can get around them, and the
+paper it is given (`bot.merge`), so no path can get around them, and the
 importers apply it first as well, so that their reports can say which line or
 item was cut.
 

@@ -1,14 +1,19 @@
 """The ports the core needs from the outside world, as Protocols.
 
-`store/` implements `PaperStore`, `adapters/` implement `ChatAdapter`, and
-`Clock` lets tests run weeks of schedule in milliseconds. The core imports
-only these, never the concrete classes (only `bot/app.py` and `bot/cli.py` do).
+`store/` implements `Store`: one object per opened store, made of three parts
+that are ports of their own (`PaperStore`, `SubscriptionStore`, `NotesStore`),
+so each piece of the core is given only the part it uses (the digest engine a
+subscription store and a paper store, the notes writer a notes store).
+`adapters/` implement `ChatAdapter`, and `Clock` lets tests run weeks of
+schedule in milliseconds. The core imports only these, never the concrete
+classes (only `bot/app.py` and `bot/cli.py` do). What to keep when a paper
+arrives again is not a store's choice: every store applies `bot.merge`.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Iterable, Protocol
+from typing import AsyncIterable, Iterable, Protocol
 
 from bot.models import ChannelRef, Delivery, DeliveryKey, Notes, Paper, Reply, Subscription, Topic, TopicStats, UpsertReport
 
@@ -29,8 +34,6 @@ class SystemClock:
 class PaperStore(Protocol):
     """Papers, topics and their search index. Every method is safe on any input."""
 
-    async def close(self) -> None: ...
-
     async def upsert_papers(self, papers: Iterable[Paper]) -> UpsertReport:
         """Write papers (with their topics and notes) in ONE transaction.
 
@@ -42,7 +45,13 @@ class PaperStore(Protocol):
         the newer version brings its own; `published` keeps the most precise
         date. Writing the same papers twice reports them `unchanged` and
         changes nothing. Either every paper is written or, on error, none.
+        (The rules live in `bot.merge`.)
         """
+        ...
+
+    async def bulk_upsert(self, batches: Iterable[Iterable[Paper]] | AsyncIterable[Iterable[Paper]]) -> UpsertReport:
+        """Many batches (a snapshot import), one transaction each, by the same rules as `upsert_papers`;
+        the batches written before a failing one stay written. Totals of all batches."""
         ...
 
     async def upsert_topics(self, topics: Iterable[Topic]) -> None:
@@ -142,6 +151,9 @@ class SubscriptionStore(Protocol):
         """Claims never recorded as sent: what a crash left behind."""
         ...
 
+    async def deliveries(self, subscription_id: int) -> list[Delivery]:
+        """Every delivery of a subscription (skipped ones too), oldest first."""
+        ...
 
 
 class NotesStore(Protocol):
@@ -155,13 +167,37 @@ class NotesStore(Protocol):
         """Store notes beside the paper's others (kept per (lang, source)); False if the paper is unknown."""
         ...
 
-    async def record_notes_failure(self, arxiv_id: str, lang: str, error: str, at: str) -> None: ...
+    async def record_notes_failure(self, arxiv_id: str, lang: str, error: str, at: str) -> None:
+        """Count a failed attempt on a known paper (with its reason); an unknown paper is ignored."""
+        ...
+
+    async def notes_failures(self, lang: str) -> dict[str, tuple[int, str]]:
+        """arxiv_id -> (attempts, last error) for each paper whose last attempt in `lang` failed."""
+        ...
 
     async def take_notes_budget(self, day: str, limit: int) -> bool:
-        """Count one paper against the UTC `day`'s budget; False when `limit` papers were already counted."""
+        """Count one paper against the UTC `day`'s budget; False when `limit` papers were already counted.
+        Safe against other processes taking from the same budget; earlier days' counters are dropped."""
         ...
 
     async def return_notes_budget(self, day: str) -> None: ...
+
+    async def notes_budget_spent(self, day: str) -> int: ...
+
+
+class Store(Protocol):
+    """One opened store: its three parts, and closing it (which ends them all)."""
+
+    @property
+    def papers(self) -> PaperStore: ...
+
+    @property
+    def subscriptions(self) -> SubscriptionStore: ...
+
+    @property
+    def notes(self) -> NotesStore: ...
+
+    async def close(self) -> None: ...
 
 
 class ChatAdapter(Protocol):

@@ -63,8 +63,8 @@ async def gather_status(
     """Read-only: the store as `run` left it, compared with (not synced from) the config file."""
     from bot.ingest.arxiv import last_error, last_fetch
 
-    store = subscriptions.store
-    fetches = [FetchStatus(t.name, await last_fetch(store, t), await last_error(store, t)) for t in fetched_topics]
+    papers = subscriptions.service.store
+    fetches = [FetchStatus(t.name, await last_fetch(papers, t), await last_error(papers, t)) for t in fetched_topics]
     statuses = tuple(await subscriptions.statuses())
     in_store = {(s.subscription.channel.key, s.subscription.topic) for s in statuses}
     in_config = {(s.channel.key, s.topic) for s in subscriptions.configured}
@@ -77,7 +77,7 @@ async def gather_status(
     return BotStatus(
         now=subscriptions.engine.clock.now(),
         subscriptions=statuses,
-        pending=tuple(await store.pending_deliveries()),
+        pending=tuple(await subscriptions.store.pending_deliveries()),
         fetches=tuple(fetches),
         blocked=blocked,
         config_only=config_only,

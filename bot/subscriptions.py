@@ -81,7 +81,7 @@ class SubscriptionService:
         configured: Iterable[Subscription] = (),
     ) -> None:
         self.service = service
-        self.store = service.store
+        self.store = engine.store
         self.engine = engine
         self.default_timezone = default_timezone
         self.default_language = default_language

@@ -12,12 +12,10 @@ Errors it does not recognise are left alone: they are bugs.
 from __future__ import annotations
 
 import contextlib
-import functools
-import inspect
 import os
 import sqlite3
 from pathlib import Path
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Iterator
 
 from bot.errors import StoreError
 
@@ -110,29 +108,6 @@ def as_store_errors(path: str) -> Iterator[None]:
         if translated is None:
             raise
         raise translated from error
-
-
-StoreClass = TypeVar("StoreClass", bound=type)
-
-
-def raises_store_errors(cls: StoreClass) -> StoreClass:
-    """Class decorator: every public coroutine method (inherited ones too) re-raises a
-    recognised sqlite3 error as its StoreError naming `self.path`, so callers (the CLI,
-    chat commands, digests) get the sentence whatever operation met the fault."""
-    for name in dir(cls):
-        member = inspect.getattr_static(cls, name)
-        if not name.startswith("_") and inspect.iscoroutinefunction(member):
-            setattr(cls, name, _translated(member))
-    return cls
-
-
-def _translated(method: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(method)
-    async def call(self: Any, *args: Any, **kwargs: Any) -> Any:
-        with as_store_errors(self.path):
-            return await method(self, *args, **kwargs)
-
-    return call
 
 
 def check_location(path: str, *, writing: bool, create_parent: bool) -> None:

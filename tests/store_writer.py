@@ -22,7 +22,7 @@ async def write_forever(db: str) -> None:
     committed = 0
     while True:
         batch = [make_paper(f"2401.{committed + i:05d}", ("written",), published="2024-01") for i in range(BATCH)]
-        await store.upsert_papers(batch)
+        await store.papers.upsert_papers(batch)
         committed += BATCH
         print(committed, flush=True)
 

@@ -27,8 +27,8 @@ async def console_bot(db_path: Path, config: FileConfig | None = None, *, seed: 
     config = config or FileConfig()
     async with open_store(Runtime(db_path=str(db_path), config=config)) as store:
         if seed:
-            await seed_example_data(store)
-        yield ConsoleAdapter(CommandRouter(build_service(store, config)), stdout=io.StringIO())
+            await seed_example_data(store.papers)
+        yield ConsoleAdapter(CommandRouter(build_service(store.papers, config)), stdout=io.StringIO())
 
 
 def run_paperbot(*args: str, db: Path, input_text: str | None = None, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess:

@@ -72,7 +72,7 @@ def clock() -> FixedClock:
 @pytest.fixture
 async def store(tmp_path, clock):
     opened = await SqliteStore.open(tmp_path / "papers.db", clock=clock)
-    yield opened
+    yield opened.papers
     await opened.close()
 
 

@@ -159,7 +159,7 @@ async def test_a_new_admin_command_is_allowed_for_slack_admins_and_refused_to_me
 
 async def test_slack_reads_a_command_once_and_asks_only_for_topic_names(tmp_path, slack_fake):
     async with running_slack_bot(tmp_path, slack_fake) as slack:
-        store = slack.bot.store
+        store = slack.bot.store.papers
         calls: list[str] = []
         for name in ("topics", "topic_names"):
             method = getattr(store, name)

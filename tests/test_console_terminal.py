@@ -199,8 +199,8 @@ def test_harmless_replaces_every_control_but_the_line_break():
 async def test_escape_sequences_in_stored_titles_and_in_input_are_never_printed_raw(tmp_path):
     out = io.StringIO()
     async with open_store(Runtime(db_path=str(tmp_path / "p.db"), config=FileConfig())) as store:
-        await store.upsert_papers([make_paper("2506.00077", ("hostile",), title=HOSTILE)])
-        console = ConsoleAdapter(CommandRouter(build_service(store, FileConfig())), stdout=out)
+        await store.papers.upsert_papers([make_paper("2506.00077", ("hostile",), title=HOSTILE)])
+        console = ConsoleAdapter(CommandRouter(build_service(store.papers, FileConfig())), stdout=out)
         # The store strips some controls on write (not C1's one-byte CSI, nor what older versions stored).
         await console.say("/paper show 2506.00077")
         await console.say("/paper lates\x1b[2J\x1b]0;owned\x07")

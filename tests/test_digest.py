@@ -22,8 +22,8 @@ from bot.models import ChannelRef, PaperListReply, Subscription, Topic
 from bot.scheduler import BotScheduler
 from bot.service import PaperService
 from bot.subscriptions import SubscriptionService
-from store import schema
-from store.sqlite import SqliteStore
+from store.sqlite import SqliteStore, schema
+from store.sqlite.database import fetchall
 from tests.support import FakeClock, make_paper
 from tests.test_schedule import returns_within
 
@@ -39,18 +39,18 @@ class Harness:
     def __init__(self, store: SqliteStore, clock: FakeClock) -> None:
         self.store, self.clock = store, clock
         self.console = ConsoleAdapter(router=None, stdout=io.StringIO())  # type: ignore[arg-type]
-        self.engine = DigestEngine(store, {"console": self.console}, TOPICS, clock=clock)
+        self.engine = DigestEngine(store.subscriptions, store.papers, {"console": self.console}, TOPICS, clock=clock)
         self.serial = 0
 
     async def subscribe(self, topic: str = "rm", channel: ChannelRef = PAPERS_CHANNEL, **options) -> Subscription:
-        return await self.store.save_subscription(Subscription(id=0, channel=channel, topic=topic, **options))
+        return await self.store.subscriptions.save_subscription(Subscription(id=0, channel=channel, topic=topic, **options))
 
     async def add_papers(self, count: int, topics: tuple[str, ...] = ("rm",)) -> list[str]:
         ids = []
         for _ in range(count):
             self.serial += 1
             ids.append(f"2506.{self.serial:05d}")
-        await self.store.upsert_papers(make_paper(i, topics, published=self.clock.now().strftime("%Y-%m-%d")) for i in ids)
+        await self.store.papers.upsert_papers(make_paper(i, topics, published=self.clock.now().strftime("%Y-%m-%d")) for i in ids)
         return ids
 
     def posts(self, channel: ChannelRef = PAPERS_CHANNEL) -> list:
@@ -64,7 +64,7 @@ class Harness:
 async def bot(tmp_path):
     clock = FakeClock(MONDAY - timedelta(days=10))
     store = await SqliteStore.open(tmp_path / "digest.db", clock=clock)
-    await store.upsert_topics(TOPICS.values())
+    await store.papers.upsert_topics(TOPICS.values())
     yield Harness(store, clock)
     await store.close()
 
@@ -81,7 +81,7 @@ async def test_first_digest_covers_one_period_back_and_runs_once_per_period(bot)
     assert sorted(bot.posted_ids()) == sorted(fresh)
     digest = bot.posts()[0]
     assert digest.header == "2 new papers on Reward models · 2025-W23"
-    delivery = await bot.store.delivery(1, "2025-W23")
+    delivery = await bot.store.subscriptions.delivery(1, "2025-W23")
     assert delivery.state == "sent" and delivery.message_ids == ("console-1",)
 
 
@@ -118,7 +118,7 @@ async def test_nothing_new_posts_nothing_but_records_the_skip(bot, caplog):
     caplog.set_level("INFO")
     await bot.engine.run_due()
     assert bot.posts() == []
-    assert (await bot.store.delivery(1, "2025-W23")).state == "empty"
+    assert (await bot.store.subscriptions.delivery(1, "2025-W23")).state == "empty"
     assert "no new papers, nothing posted" in caplog.text
 
 
@@ -158,7 +158,7 @@ async def test_unsubscribe_between_periods_stops_the_digests(bot):
     await bot.add_papers(1)
     bot.clock.set(MONDAY)
     await bot.engine.run_due()
-    assert await bot.store.remove_subscription(PAPERS_CHANNEL, "rm")
+    assert await bot.store.subscriptions.remove_subscription(PAPERS_CHANNEL, "rm")
     bot.clock.set(MONDAY + timedelta(days=3))
     await bot.add_papers(1)
     bot.clock.set(MONDAY + timedelta(days=7))
@@ -182,7 +182,7 @@ async def test_missed_periods_coalesce_into_one_digest_within_max_lateness(bot):
     assert len(bot.posts()) == 2
     assert sorted(bot.posted_ids()) == sorted(first + later)
     assert bot.posts()[1].header.endswith("2025-W25")
-    assert await bot.store.delivery(1, "2025-W24") is None  # never claimed: coalesced
+    assert await bot.store.subscriptions.delivery(1, "2025-W24") is None  # never claimed: coalesced
 
 
 async def test_a_period_missed_by_more_than_max_lateness_is_skipped_and_logged_but_nothing_is_lost(bot, caplog):
@@ -192,7 +192,7 @@ async def test_a_period_missed_by_more_than_max_lateness_is_skipped_and_logged_b
     bot.clock.set(MONDAY + timedelta(days=3))  # back up on Thursday: W23's digest is 3 days late
     await bot.engine.run_due()
     assert bot.posts() == []
-    assert (await bot.store.delivery(1, "2025-W23")).state == "skipped"
+    assert (await bot.store.subscriptions.delivery(1, "2025-W23")).state == "skipped"
     assert "skipped" in caplog.text and "max_lateness" in caplog.text
     bot.clock.set(MONDAY + timedelta(days=7))
     await bot.engine.run_due()
@@ -241,7 +241,7 @@ async def test_schedules_follow_local_time_across_a_dst_change(bot):
             fires.append(bot.clock.now())
     headers = [reply.header.rsplit(" · ", 1)[1] for reply in bot.posts()]
     assert headers == ["2025-W43", "2025-W44", "2025-W45"]
-    deliveries = await bot.store.deliveries(1)
+    deliveries = await bot.store.subscriptions.deliveries(1)
     fire_times = [d.fire_time for d in deliveries if d.state == "sent"]
     # 09:00 in Berlin is 07:00 UTC in summer time and 08:00 UTC after the change.
     assert fire_times == ["2025-10-20T07:00:00Z", "2025-10-27T08:00:00Z", "2025-11-03T08:00:00Z"]
@@ -267,15 +267,15 @@ async def test_a_send_failure_releases_the_claim_marks_the_subscription_failing_
     ids = await bot.add_papers(2)
     bot.clock.set(MONDAY)
     await bot.engine.run_due()
-    assert await bot.store.delivery(subscription.id, "2025-W23") is None
-    failing = await bot.store.get_subscription(subscription.id)
+    assert await bot.store.subscriptions.delivery(subscription.id, "2025-W23") is None
+    failing = await bot.store.subscriptions.get_subscription(subscription.id)
     assert "slack adapter is not running" in failing.failing and failing.failing_since
     # The fix: the adapter is back (here: the console stands in for it under the same name).
     bot.engine.adapters["slack"] = bot.console
     bot.clock.set(MONDAY + timedelta(hours=1))
     await bot.engine.run_due()
     assert sorted(bot.posted_ids(ChannelRef("slack", "C1", "T1"))) == sorted(ids)
-    assert (await bot.store.get_subscription(subscription.id)).failing is None
+    assert (await bot.store.subscriptions.get_subscription(subscription.id)).failing is None
 
 
 async def test_a_claim_left_by_a_crash_is_resent_once_by_an_adapter_that_cannot_check(bot):
@@ -284,10 +284,10 @@ async def test_a_claim_left_by_a_crash_is_resent_once_by_an_adapter_that_cannot_
     ids = await bot.add_papers(2)
     bot.clock.set(MONDAY)
     plan = await bot.engine.plan(subscription, MONDAY)
-    assert await bot.store.claim_delivery(plan.key, "2025-06-02T09:00:00Z", PAPERS_CHANNEL.key, tuple(ids), 2)
+    assert await bot.store.subscriptions.claim_delivery(plan.key, "2025-06-02T09:00:00Z", PAPERS_CHANNEL.key, tuple(ids), 2)
     await bot.engine.reconcile()
     assert sorted(bot.posted_ids()) == sorted(ids)
-    assert (await bot.store.delivery(subscription.id, "2025-W23")).state == "sent"
+    assert (await bot.store.subscriptions.delivery(subscription.id, "2025-W23")).state == "sent"
     await bot.engine.reconcile()
     await bot.engine.run_due()
     assert len(bot.posts()) == 1
@@ -300,12 +300,12 @@ async def test_preview_records_nothing(bot):
     bot.clock.set(MONDAY - timedelta(hours=1))
     plan = await bot.engine.preview(subscription)
     assert len(plan.papers) == 2
-    assert await bot.store.pending_deliveries() == [] and await bot.store.deliveries(subscription.id) == []
+    assert await bot.store.subscriptions.pending_deliveries() == [] and await bot.store.subscriptions.deliveries(subscription.id) == []
 
 
 @pytest.fixture
 async def chat(bot):
-    service = PaperService(bot.store)
+    service = PaperService(bot.store.papers)
     subscriptions = SubscriptionService(service, bot.engine)
     router = CommandRouter(service, subscriptions)
     bot.chat_admin = ConsoleAdapter(router, stdout=io.StringIO(), is_admin=True)
@@ -336,7 +336,7 @@ async def test_digest_command_previews_without_recording(chat):
     reply = await chat.chat_member.say("/paper digest")
     assert reply.header.startswith("Preview: 2 new papers on Reward models")
     assert "Preview only" in reply.text
-    assert await chat.store.deliveries(1) == []
+    assert await chat.store.subscriptions.deliveries(1) == []
     no_subscription = await chat.chat_member.say("/paper digest vlm")
     assert "Preview" in no_subscription.text
 
@@ -357,7 +357,7 @@ async def test_papers_committed_at_every_offset_around_a_fire_land_in_exactly_on
     arrived["0.7 s after, same second"] = await bot.add_papers(1)
     # Another process's import stamped its rows before the fire but committed after the read.
     slow_writer = await SqliteStore.open(tmp_path / "digest.db", clock=FakeClock(MONDAY - timedelta(seconds=5)))
-    await slow_writer.upsert_papers([make_paper("2506.09999", ("rm",))])
+    await slow_writer.papers.upsert_papers([make_paper("2506.09999", ("rm",))])
     await slow_writer.close()
     arrived["stamped before, committed after"] = ["2506.09999"]
     bot.clock.set(MONDAY + timedelta(seconds=1))
@@ -371,7 +371,7 @@ async def test_papers_committed_at_every_offset_around_a_fire_land_in_exactly_on
     assert sorted(posted) == sorted(everything), {what: [p for p in papers if p not in posted] for what, papers in arrived.items()}
     assert len(posted) == len(set(posted))
     assert first_digest == set(arrived["the second before"] + arrived["same second, before the read"])
-    deliveries = await bot.store.deliveries(1)
+    deliveries = await bot.store.subscriptions.deliveries(1)
     assert [d.until_seq for d in deliveries] == [2, 6]
 
 
@@ -383,7 +383,7 @@ async def test_a_new_version_of_a_posted_paper_is_not_news_but_a_new_topic_is(bo
     bot.clock.set(MONDAY)
     await bot.engine.run_due()
     bot.clock.set(MONDAY + timedelta(days=1))
-    await bot.store.upsert_papers([replace(make_paper(paper, ("rm", "vlm")), version=2)])
+    await bot.store.papers.upsert_papers([replace(make_paper(paper, ("rm", "vlm")), version=2)])
     bot.clock.set(MONDAY + timedelta(days=7))
     await bot.engine.run_due()
     assert bot.posted_ids(PAPERS_CHANNEL) == [paper]  # v2 is the same paper: posted once
@@ -403,15 +403,21 @@ class ReadOnlyAfterPosting:
 
     async def post_digest(self, subscription, reply, key):
         ids = await self.console.post_digest(subscription, reply, key)
-        await self.store._conn.execute("PRAGMA query_only = ON")
+        await execute(self.store, "PRAGMA query_only = ON")
         return ids
 
     async def find_digest(self, subscription, key):
         return None
 
 
+async def execute(store: SqliteStore, sql: str) -> list[tuple]:
+    """SQL on the store's own connection (to inject a fault), as its next statement."""
+    async with store.db.locked() as conn:
+        return await fetchall(conn, sql)
+
+
 async def writable_again(store: SqliteStore) -> None:
-    await store._conn.execute("PRAGMA query_only = OFF")
+    await execute(store, "PRAGMA query_only = OFF")
 
 
 async def test_a_digest_posted_but_not_recorded_is_recorded_later_and_never_resent(bot, caplog):
@@ -425,7 +431,7 @@ async def test_a_digest_posted_but_not_recorded_is_recorded_later_and_never_rese
     assert sorted(bot.posted_ids()) == sorted(ids)
     assert "was posted but could not be recorded" in caplog.text and "read-only" in caplog.text
     assert "failed unexpectedly" not in caplog.text and "Traceback" not in caplog.text
-    assert (await bot.store.delivery(subscription.id, "2025-W23")).state == "claimed"
+    assert (await bot.store.subscriptions.delivery(subscription.id, "2025-W23")).state == "claimed"
 
     bot.clock.set(MONDAY + timedelta(minutes=15))  # the sweep, store still read-only
     await bot.engine.run_due()
@@ -435,11 +441,11 @@ async def test_a_digest_posted_but_not_recorded_is_recorded_later_and_never_rese
     await writable_again(bot.store)
     bot.clock.set(MONDAY + timedelta(minutes=30))
     await bot.engine.run_due()
-    delivery = await bot.store.delivery(subscription.id, "2025-W23")
+    delivery = await bot.store.subscriptions.delivery(subscription.id, "2025-W23")
     assert delivery.state == "sent" and delivery.message_ids == ("console-1",)
-    assert (await bot.store.get_subscription(subscription.id)).failing is None
+    assert (await bot.store.subscriptions.get_subscription(subscription.id)).failing is None
     # A restart (a new engine) finds nothing to settle and posts nothing again.
-    restarted = DigestEngine(bot.store, {"console": bot.console}, TOPICS, clock=bot.clock)
+    restarted = DigestEngine(bot.store.subscriptions, bot.store.papers, {"console": bot.console}, TOPICS, clock=bot.clock)
     await restarted.reconcile()
     await restarted.run_due()
     assert len(bot.posts()) == 1
@@ -454,14 +460,14 @@ async def test_a_record_still_failing_at_stop_is_tried_once_more(bot):
     await bot.engine.run_due()
     await writable_again(bot.store)
     await bot.engine.stop()
-    assert (await bot.store.delivery(subscription.id, "2025-W23")).state == "sent"
+    assert (await bot.store.subscriptions.delivery(subscription.id, "2025-W23")).state == "sent"
 
 
 async def test_a_store_failure_while_delivering_is_one_line_and_marks_the_subscription_failing(bot, caplog):
     subscription = await bot.subscribe()
     bot.clock.set(MONDAY - timedelta(days=1))
     ids = await bot.add_papers(1)
-    await bot.store._conn.execute("PRAGMA query_only = ON")  # the claim is refused: "attempt to write a readonly database"
+    await execute(bot.store, "PRAGMA query_only = ON")  # the claim is refused: "attempt to write a readonly database"
     caplog.set_level("INFO")
     for minute in range(3):  # the per-fire job and the sweeps keep trying
         bot.clock.set(MONDAY + timedelta(minutes=minute))
@@ -484,22 +490,23 @@ async def test_a_subscription_whose_claims_the_store_refuses_is_marked_failing_u
     ids = await bot.add_papers(1)
     # Only the claim is refused, the way a nearly full disk refuses new rows but takes an in-place
     # update: SQLite's own page limit makes every claim need more pages than the store may grow by.
-    pages = await (await bot.store._conn.execute("PRAGMA page_count")).fetchone()
-    await bot.store._conn.execute(f"PRAGMA max_page_count = {pages[0] + 8}")
-    await bot.store._conn.execute(
+    [(pages,)] = await execute(bot.store, "PRAGMA page_count")
+    await execute(bot.store, f"PRAGMA max_page_count = {pages + 8}")
+    await execute(
+        bot.store,
         "CREATE TEMP TRIGGER refuse_claims BEFORE INSERT ON deliveries "
         "BEGIN INSERT INTO meta (key, value) VALUES ('ballast', zeroblob(1000000)); END"
     )
     bot.clock.set(MONDAY)
     await bot.engine.run_due()
-    failing = await bot.store.get_subscription(subscription.id)
+    failing = await bot.store.subscriptions.get_subscription(subscription.id)
     assert failing.failing.startswith(f"the disk holding {bot.store.path} is full; free some space on it")
     assert failing.failing_since == "2025-06-02T09:00:00Z"
-    await bot.store._conn.execute("DROP TRIGGER temp.refuse_claims")
+    await execute(bot.store, "DROP TRIGGER temp.refuse_claims")
     bot.clock.set(MONDAY + timedelta(minutes=15))
     await bot.engine.run_due()
     assert bot.posted_ids() == ids
-    assert (await bot.store.get_subscription(subscription.id)).failing is None
+    assert (await bot.store.subscriptions.get_subscription(subscription.id)).failing is None
 
 
 async def test_subscribing_twice_says_already_subscribed_with_the_schedule(chat):
@@ -513,7 +520,7 @@ async def test_subscribing_twice_says_already_subscribed_with_the_schedule(chat)
     assert "Already subscribed" in same.text
     changed = await chat.chat_admin.say("/paper subscribe rm daily 07:30")
     assert "Subscribed: rm digests here, daily 07:30 UTC" in changed.text
-    assert [s.when for s in await chat.store.subscriptions()] == ["daily 07:30"]
+    assert [s.when for s in await chat.store.subscriptions.subscriptions()] == ["daily 07:30"]
 
 
 async def test_a_config_subscription_is_managed_by_the_config_file_not_from_chat(chat):
@@ -521,39 +528,39 @@ async def test_a_config_subscription_is_managed_by_the_config_file_not_from_chat
         Subscription(id=0, channel=OTHER_CHANNEL, topic="vlm", source="config"),
         Subscription(id=0, channel=CONSOLE_CHANNEL, topic="rm", source="config"),
     ]
-    service = SubscriptionService(PaperService(chat.store), chat.engine, config_source="config/team.toml", configured=configured)
+    service = SubscriptionService(PaperService(chat.store.papers), chat.engine, config_source="config/team.toml", configured=configured)
     await service.sync_config()
-    router = CommandRouter(PaperService(chat.store), service)
+    router = CommandRouter(PaperService(chat.store.papers), service)
     admin = ConsoleAdapter(router, stdout=io.StringIO(), is_admin=True)
     for command in ("/paper unsubscribe rm", "/paper subscribe rm daily 08:00", "/paper subscribe rm"):
         reply = await admin.say(command)
         assert "The rm digest here is managed by the config file config/team.toml ([[subscriptions]] #2)." in reply.text
         assert "Change or remove it there and restart the bot." in reply.text
-    [kept] = await chat.store.subscriptions(CONSOLE_CHANNEL)
+    [kept] = await chat.store.subscriptions.subscriptions(CONSOLE_CHANNEL)
     assert (kept.when, kept.source) == ("mon 09:00", "config")
 
 
 async def test_a_subscription_gone_from_the_config_keeps_its_history_and_comes_back_without_reposting(chat):
     configured = [Subscription(id=0, channel=PAPERS_CHANNEL, topic="rm", source="config")]
-    service = SubscriptionService(PaperService(chat.store), chat.engine, configured=configured)
+    service = SubscriptionService(PaperService(chat.store.papers), chat.engine, configured=configured)
     await service.sync_config()
     chat.clock.set(MONDAY - timedelta(days=1))
     first = await chat.add_papers(2)
     chat.clock.set(MONDAY)
     await chat.engine.run_due()
-    [subscription] = await chat.store.subscriptions()
+    [subscription] = await chat.store.subscriptions.subscriptions()
 
     chat.clock.set(MONDAY + timedelta(days=1))
     await service.sync_config([])  # the entry was deleted from the file
-    assert await chat.store.subscriptions() == []
-    assert [d.period for d in await chat.store.deliveries(subscription.id)] == ["2025-W23"]
+    assert await chat.store.subscriptions.subscriptions() == []
+    assert [d.period for d in await chat.store.subscriptions.deliveries(subscription.id)] == ["2025-W23"]
     chat.clock.set(MONDAY + timedelta(days=3))
     while_away = await chat.add_papers(1)
 
     chat.clock.set(MONDAY + timedelta(days=10))
     await service.sync_config(configured)  # and put back
-    [back] = await chat.store.subscriptions()
-    assert back.id == subscription.id and [d.period for d in await chat.store.deliveries(back.id)] == ["2025-W23"]
+    [back] = await chat.store.subscriptions.subscriptions()
+    assert back.id == subscription.id and [d.period for d in await chat.store.subscriptions.deliveries(back.id)] == ["2025-W23"]
     fresh = await chat.add_papers(1)
     chat.clock.set(MONDAY + timedelta(days=14))
     await chat.engine.run_due()
@@ -577,12 +584,12 @@ async def test_the_bot_starts_with_a_schedule_whose_last_fire_was_in_a_repeated_
 async def test_a_version_3_store_moves_to_commit_order_windows_without_reposting_or_losing(tmp_path):
     path, clock = tmp_path / "v3.db", FakeClock(MONDAY - timedelta(days=3))
     old = await SqliteStore.open(path, clock=clock, migrations=schema.MIGRATIONS[:3])
-    await old.upsert_topics(TOPICS.values())
-    await old.upsert_papers([make_paper("2506.00001", ("rm",))])
+    await old.papers.upsert_topics(TOPICS.values())
+    await old.papers.upsert_papers([make_paper("2506.00001", ("rm",))])
     clock.set(MONDAY - timedelta(days=1))
-    await old.upsert_papers([make_paper("2506.00002", ("rm", "vlm"))])
+    await old.papers.upsert_papers([make_paper("2506.00002", ("rm", "vlm"))])
     clock.set(MONDAY + timedelta(days=1))
-    await old.upsert_papers([make_paper("2506.00003", ("rm",))])  # after W23's digest went out
+    await old.papers.upsert_papers([make_paper("2506.00003", ("rm",))])  # after W23's digest went out
     await old.close()
     with contextlib.closing(sqlite3.connect(path)) as conn, conn:  # what version 3 recorded for W23
         conn.execute(
@@ -599,11 +606,11 @@ async def test_a_version_3_store_moves_to_commit_order_windows_without_reposting
 
     store = await SqliteStore.open(path, clock=clock)
     try:
-        rows = await store._fetchall("SELECT arxiv_id, topic, seq FROM paper_topics ORDER BY seq", ())
+        rows = await execute(store, "SELECT arxiv_id, topic, seq FROM paper_topics ORDER BY seq")
         assert rows == [("2506.00001", "rm", 1), ("2506.00002", "rm", 2), ("2506.00002", "vlm", 3), ("2506.00003", "rm", 4)]
-        assert (await store.delivery(1, "2025-W23")).until_seq == 3
-        await store.upsert_papers([make_paper("2506.00004", ("vlm",))])  # the count triggers survived the table swap
-        assert {t.topic.name: t.paper_count for t in await store.topics()} == {"rm": 3, "vlm": 2}
+        assert (await store.subscriptions.delivery(1, "2025-W23")).until_seq == 3
+        await store.papers.upsert_papers([make_paper("2506.00004", ("vlm",))])  # the count triggers survived the table swap
+        assert {t.topic.name: t.paper_count for t in await store.papers.topics()} == {"rm": 3, "vlm": 2}
         harness = Harness(store, clock)
         clock.set(MONDAY + timedelta(days=7))
         await harness.engine.run_due()

@@ -200,7 +200,7 @@ async def test_an_unknown_subcommand_is_answered_and_changes_nothing(bot, fake):
     record = await answer(fake, "frobnicate", {"x": 1})
     assert "not known to this bot" in record.texts()
     assert record.messages[-1]["flags"] & EPHEMERAL
-    assert await bot.store.subscriptions() == []
+    assert await bot.store.subscriptions.subscriptions() == []
 
 
 # --- subscriptions and permissions ---------------------------------------------------------
@@ -211,7 +211,7 @@ async def test_a_member_without_manage_server_cannot_subscribe(bot, fake):
     assert record.callbacks[0]["type"] == CHANNEL_MESSAGE
     assert record.callbacks[0]["data"]["flags"] & EPHEMERAL
     assert "Manage Server" in record.texts()
-    assert await bot.store.subscriptions() == []
+    assert await bot.store.subscriptions.subscriptions() == []
     refused = await answer(fake, "unsubscribe", {"topic": "reward-model-vlm"}, user=MEMBER_ID)
     assert "Manage Server" in refused.texts()
 
@@ -220,7 +220,7 @@ async def test_an_admin_subscribes_publicly_and_unsubscribes(bot, fake):
     record = await answer(fake, "subscribe", {"topic": "reward-model-vlm", "when": "mon 09:00 Europe/Berlin"}, user=ADMIN_ID)
     assert not record.callbacks[0]["data"].get("flags", 0) & EPHEMERAL
     assert "Subscribed: reward-model-vlm" in record.texts()
-    [subscription] = await bot.store.subscriptions()
+    [subscription] = await bot.store.subscriptions.subscriptions()
     assert subscription.channel == DISCORD_TEXT
     assert (subscription.when, subscription.timezone) == ("mon 09:00", "Europe/Berlin")
     assert fake.channel_messages(TEXT_CHANNEL)  # the confirmation is public
@@ -228,18 +228,18 @@ async def test_an_admin_subscribes_publicly_and_unsubscribes(bot, fake):
     assert "reward-model-vlm: mon 09:00 Europe/Berlin" in listed.texts()
     gone = await answer(fake, "unsubscribe", {"topic": "reward-model-vlm"}, user=ADMIN_ID)
     assert "Unsubscribed" in gone.texts()
-    assert await bot.store.subscriptions() == []
+    assert await bot.store.subscriptions.subscriptions() == []
 
 
 async def test_an_admin_error_is_private_and_changes_nothing(bot, fake):
     record = await answer(fake, "subscribe", {"topic": "reward-model-vlm", "when": "someday"}, user=ADMIN_ID)
     assert record.callbacks[0]["data"]["flags"] & EPHEMERAL
-    assert await bot.store.subscriptions() == []
+    assert await bot.store.subscriptions.subscriptions() == []
 
 
 async def test_subscribing_in_a_thread_targets_the_thread(bot, fake):
     await answer(fake, "subscribe", {"topic": "reward-model-vlm"}, user=ADMIN_ID, channel_id=THREAD)
-    [subscription] = await bot.store.subscriptions()
+    [subscription] = await bot.store.subscriptions.subscriptions()
     assert subscription.channel == ChannelRef("discord", str(TEXT_CHANNEL), str(GUILD_ID), str(THREAD))
 
 
@@ -279,7 +279,7 @@ async def test_paper_autocomplete_matches_ids_and_titles(bot, fake):
 
 async def test_a_long_answer_spans_several_messages_and_share_posts_them_all(bot, fake):
     sentence = "Reward models for vision-language agents are trained on preference pairs and evaluated on grounding. "
-    await bot.store.upsert_papers([Paper(arxiv_id="2507.00001", title="A very long paper", abstract=sentence * 120, topics=("reward-model-vlm",), published="2025-07-01")])
+    await bot.store.papers.upsert_papers([Paper(arxiv_id="2507.00001", title="A very long paper", abstract=sentence * 120, topics=("reward-model-vlm",), published="2025-07-01")])
     record = await answer(fake, "show", {"paper": "2507.00001"}, count=2, with_buttons=True)
     assert len(record.messages) >= 2 and all(m["flags"] & EPHEMERAL for m in record.messages)
     assert not buttons(record.messages[0]) and list(buttons(record.messages[-1])) == ["Share in channel"]
@@ -291,7 +291,7 @@ async def test_a_long_answer_spans_several_messages_and_share_posts_them_all(bot
 
 
 async def test_autocomplete_offers_at_most_25_choices_of_at_most_100_characters(bot, fake):
-    await bot.store.upsert_topics([Topic(f"topic-{n:02d}", "A very long topic title " * 8) for n in range(40)])
+    await bot.store.papers.upsert_topics([Topic(f"topic-{n:02d}", "A very long topic title " * 8) for n in range(40)])
     record = await fake.autocomplete("latest", {"topic": "topic"}, "topic")
     assert len(record.choices) == 25
     assert all(len(choice["name"]) <= 100 for choice in record.choices)
@@ -365,4 +365,4 @@ async def test_a_button_whose_command_no_longer_reads_says_so(bot, fake):
     press = await fake.click(message, "Next", user=MEMBER_ID)
     await fake.until(lambda: press.answered())
     assert "This button no longer works" in press.texts()
-    assert await bot.store.subscriptions() == []
+    assert await bot.store.subscriptions.subscriptions() == []

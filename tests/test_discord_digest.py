@@ -45,8 +45,8 @@ def clock():
 async def deliver_week(bot, clock):
     clock.set(MONDAY + timedelta(minutes=1))
     await bot.engine.run_due()
-    [subscription] = await bot.store.subscriptions()
-    return subscription, await bot.store.delivery(subscription.id, PERIOD)
+    [subscription] = await bot.store.subscriptions.subscriptions()
+    return subscription, await bot.store.subscriptions.delivery(subscription.id, PERIOD)
 
 
 def posts(fake, channel):
@@ -115,9 +115,9 @@ async def test_forbidden_marks_the_subscription_failing_with_one_clear_log_line(
         # Someone gives the bot access; the next sweep delivers and clears the failure.
         fake.forbidden.clear()
         await bot.engine.run_due()
-        [fixed] = await bot.store.subscriptions()
+        [fixed] = await bot.store.subscriptions.subscriptions()
         assert fixed.failing is None
-        assert (await bot.store.delivery(fixed.id, PERIOD)).state == "sent"
+        assert (await bot.store.subscriptions.delivery(fixed.id, PERIOD)).state == "sent"
     assert fake.channel_messages(SECRET_CHANNEL)
 
 
@@ -160,7 +160,7 @@ async def test_a_crash_between_send_and_record_is_found_after_restart_not_repost
         assert delivery.state == "claimed"  # sent, never recorded
     sent_before = len(fake.calls_to("POST", r"^/channels/\d+/(messages|threads)$"))
     async with discord_bot(tmp_path / "db", fake, config=config, clock=clock) as bot:  # restart: reconcile runs at start
-        delivery = await bot.store.delivery(subscription.id, PERIOD)
+        delivery = await bot.store.subscriptions.delivery(subscription.id, PERIOD)
     assert len(fake.calls_to("POST", r"^/channels/\d+/(messages|threads)$")) == sent_before
     assert delivery.state == "sent"
     looked = fake.calls_to("GET", r"^/guilds/\d+/threads/active$" if channel == FORUM else rf"^/channels/{channel}/messages$")
@@ -182,7 +182,7 @@ async def test_a_claim_never_sent_is_sent_after_restart(tmp_path, fake, clock):
         subscription, delivery = await deliver_week(bot, clock)
         assert delivery.state == "claimed" and fake.channel_messages(TEXT_CHANNEL) == []
     async with discord_bot(tmp_path / "db", fake, config=config, clock=clock) as bot:
-        delivery = await bot.store.delivery(subscription.id, PERIOD)
+        delivery = await bot.store.subscriptions.delivery(subscription.id, PERIOD)
     assert delivery.state == "sent"
     assert list(delivery.message_ids) == [m["id"] for m in fake.channel_messages(TEXT_CHANNEL)]
 

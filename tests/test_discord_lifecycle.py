@@ -43,10 +43,10 @@ async def test_commands_sync_once_not_again_on_the_next_start(tmp_path, fake):
     db = tmp_path / "paperbot.db"
     async with discord_bot(db, fake) as bot:
         assert bot.adapters["discord"].synced is True
-        stored = await bot.store.get_meta(COMMAND_HASH_KEY)
+        stored = await bot.store.papers.get_meta(COMMAND_HASH_KEY)
     async with discord_bot(db, fake) as bot:
         assert bot.adapters["discord"].synced is False
-        assert await bot.store.get_meta(COMMAND_HASH_KEY) == stored
+        assert await bot.store.papers.get_meta(COMMAND_HASH_KEY) == stored
     assert fake.command_writes == ["global"]
     # Pointing at a development guild is a change: one guild sync, then quiet again.
     guild_env = discord_env(fake, DISCORD_GUILD_ID=str(GUILD_ID))
@@ -70,7 +70,7 @@ async def test_a_failed_sync_is_logged_the_bot_still_runs_and_the_next_start_ret
     fake.fail("PUT", r"/applications/\d+/commands$", 403)
     async with discord_bot(db, fake) as bot:
         assert bot.adapters["discord"].synced is False
-        assert await bot.store.get_meta(COMMAND_HASH_KEY) is None
+        assert await bot.store.papers.get_meta(COMMAND_HASH_KEY) is None
         assert "syncing /paper commands (global) failed: 403" in caplog.text
     async with discord_bot(db, fake) as bot:
         assert bot.adapters["discord"].synced is True

@@ -62,10 +62,10 @@ def db(tmp_path) -> Path:
 
     async def seed() -> None:
         async with await SqliteStore.open(path) as store:
-            await store.upsert_papers(
+            await store.papers.upsert_papers(
                 make_paper(f"2506.0000{i}", ("reward-vlm",), published=f"2025-06-0{i}") for i in (1, 2, 3)
             )
-            await store.upsert_papers([make_paper("2506.00009", ("driving",), published="2025-06-09")])
+            await store.papers.upsert_papers([make_paper("2506.00009", ("driving",), published="2025-06-09")])
 
     asyncio.run(seed())
     return path
@@ -181,7 +181,7 @@ async def test_the_service_writes_notes_after_each_fetch(fake, tmp_path):
             finally:
                 bot.fetcher.close()
                 await bot.notes.close()
-            paper = await store.get("2506.01234")
+            paper = await store.papers.get("2506.01234")
     assert paper is not None and paper.notes_in("zh").source == "llm"
     assert paper.notes_in("zh").headline == "Step rewards：会检查推理过程的奖励模型"
     assert fake.requests[0].authorization == "Bearer not-needed"  # local servers need no key

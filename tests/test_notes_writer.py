@@ -69,7 +69,7 @@ async def make_writer(store, fake, clock, sleeps):
     def make(base_url: str | None = None, **settings) -> NotesWriter:
         config = NotesConfig(**({"enabled": True, "model": "fake-notes-1", "timeout_seconds": 5.0} | settings))
         client = client_from_env(config, {"OPENAI_BASE_URL": base_url or fake.base_url, "OPENAI_API_KEY": KEY})
-        writer = NotesWriter(store, client, config, clock=clock, sleep=sleeps)
+        writer = NotesWriter(store.notes, client, config, clock=clock, sleep=sleeps)
         made.append(writer)
         return writer
 
@@ -80,7 +80,7 @@ async def make_writer(store, fake, clock, sleeps):
 
 async def add_papers(store, *ids: str, topic: str = "reward-vlm") -> None:
     # Newest first by id: 2506.00003 is published after 2506.00002, and so on.
-    await store.upsert_papers(
+    await store.papers.upsert_papers(
         make_paper(arxiv_id, (topic,), published=f"2025-06-{int(arxiv_id[-2:]):02d}") for arxiv_id in ids
     )
 
@@ -98,11 +98,11 @@ def failure_logs(caplog, arxiv_id: str) -> list[logging.LogRecord]:
 
 async def test_a_good_answer_is_stored_with_provenance_and_shown_as_machine_written(store, fake, make_writer):
     await add_papers(store, "2506.00001")
-    before = await store.get("2506.00001")
+    before = await store.papers.get("2506.00001")
     report = await make_writer().run()
 
     assert report.ok and report.written == ["2506.00001"] and report.summary() == "notes (en, fake-notes-1): 1 written"
-    paper = await store.get("2506.00001")
+    paper = await store.papers.get("2506.00001")
     assert replace(paper, notes=()) == replace(before, notes=())  # only the notes changed
     notes = machine_notes(paper, "en")
     assert notes is not None and notes.origin == "fake-notes-1" and notes.created_at == "2025-06-09T08:30:00Z"
@@ -123,16 +123,16 @@ async def test_a_good_answer_is_stored_with_provenance_and_shown_as_machine_writ
 
 async def test_machine_notes_are_searchable(store, make_writer):
     await add_papers(store, "2506.00001")
-    assert await store.search("hacking") == []
+    assert await store.papers.search("hacking") == []
     await make_writer().run()
-    assert [p.arxiv_id for p in await store.search("hacking")] == ["2506.00001"]
+    assert [p.arxiv_id for p in await store.papers.search("hacking")] == ["2506.00001"]
 
 
 async def test_chinese_notes_serve_a_chinese_digest_and_leave_the_english_tldr_extractive(store, make_writer):
     await add_papers(store, "2506.00001")
     await make_writer(language="zh").run()
 
-    paper = await store.get("2506.00001")
+    paper = await store.papers.get("2506.00001")
     notes = machine_notes(paper, "zh")
     assert notes is not None and notes.motivation == ZH_NOTES["motivation"]
     topic = Topic("reward-vlm", "Reward models + VLMs")
@@ -156,7 +156,7 @@ async def test_invalid_json_then_a_good_answer_is_stored(store, fake, make_write
     assert second.messages[:2] == first.messages
     assert second.messages[2] == {"role": "assistant", "content": "Sure! The paper proposes a step-level reward model."}
     assert second.messages[3]["role"] == "user" and "not JSON" in second.messages[3]["content"]
-    assert await store.notes_budget_spent("2025-06-09") == 1  # one paper, however many requests
+    assert await store.notes.notes_budget_spent("2025-06-09") == 1  # one paper, however many requests
 
 
 async def test_a_missing_section_twice_fails_the_paper_which_keeps_its_extractive_tldr(store, fake, make_writer, caplog):
@@ -169,10 +169,10 @@ async def test_a_missing_section_twice_fails_the_paper_which_keeps_its_extractiv
     assert report.written == ["2506.00001"] and not report.ok
     assert report.failed == {"2506.00002": "unusable answer twice (missing section 'takeaways')"}
     assert "missing section 'takeaways'" in fake.requests[1].messages[3]["content"]
-    failed = await store.get("2506.00002")
+    failed = await store.papers.get("2506.00002")
     assert machine_notes(failed, "en") is None and tldr(failed, "en") == extractive_tldr(failed.abstract)
-    assert [p.arxiv_id for p in await store.latest()] == ["2506.00002", "2506.00001"]  # never hidden
-    assert await store.notes_failures("en") == {"2506.00002": (1, report.failed["2506.00002"])}
+    assert [p.arxiv_id for p in await store.papers.latest()] == ["2506.00002", "2506.00001"]  # never hidden
+    assert await store.notes.notes_failures("en") == {"2506.00002": (1, report.failed["2506.00002"])}
     assert len(failure_logs(caplog, "2506.00002")) == 1
 
 
@@ -185,7 +185,7 @@ async def test_a_wrong_language_is_corrected_once_or_fails(store, fake, make_wri
     assert report.written == ["2506.00001"]
     assert report.failed["2506.00002"].startswith("unusable answer twice (the notes are not in Chinese (only 0% of the letters are Chinese))")
     assert "not in Chinese" in fake.requests[3].messages[3]["content"]
-    assert machine_notes(await store.get("2506.00001"), "zh").headline.endswith("会检查推理过程的奖励模型")
+    assert machine_notes(await store.papers.get("2506.00001"), "zh").headline.endswith("会检查推理过程的奖励模型")
 
 
 async def test_a_refusal_fails_the_paper_without_asking_again(store, fake, make_writer):
@@ -204,10 +204,10 @@ async def test_a_failed_paper_is_retried_on_the_next_run_after_papers_never_trie
     assert list(first.failed) == ["2506.00001"]
 
     await add_papers(store, "2506.00005")
-    assert [p.arxiv_id for p in await store.papers_needing_notes("en")] == ["2506.00005", "2506.00001"]
+    assert [p.arxiv_id for p in await store.notes.papers_needing_notes("en")] == ["2506.00005", "2506.00001"]
     second = await make_writer(max_concurrency=1).run()
     assert second.ok and second.written == ["2506.00005", "2506.00001"]
-    assert await store.notes_failures("en") == {}
+    assert await store.notes.notes_failures("en") == {}
 
 
 # --- the server misbehaves -----------------------------------------------------------------------
@@ -230,8 +230,8 @@ async def test_a_429_asking_for_too_long_a_wait_stops_the_run_and_returns_the_bu
     assert report.stopped == "rate limited (HTTP 429); the server asks to wait 3600 s" and report.stopped_by_failure
     assert report.written == [] and report.failed == {} and report.left == 2
     assert sleeps.waits == [] and len(fake.requests) == 1
-    assert await store.notes_budget_spent("2025-06-09") == 0
-    assert await store.notes_failures("en") == {}  # not the paper's fault: it keeps its place
+    assert await store.notes.notes_budget_spent("2025-06-09") == 0
+    assert await store.notes.notes_failures("en") == {}  # not the paper's fault: it keeps its place
     assert [r.getMessage() for r in caplog.records if r.name == LOGGER and r.levelno >= logging.WARNING] == [
         "notes: stopped this run: rate limited (HTTP 429); the server asks to wait 3600 s; at least 2 paper(s) left for a later run"
     ]
@@ -252,9 +252,9 @@ async def test_500s_past_the_retries_stop_the_run_and_the_papers_are_written_nex
     assert report.stopped == "server error (HTTP 503: overloaded)" and not report.ok
     assert report.written == [] and report.left == 3 and sleeps.waits == [1.0, 2.0]
     assert len(fake.requests) == 3  # then no further paper is tried against a failing server
-    for paper in await store.latest():
+    for paper in await store.papers.latest():
         assert machine_notes(paper, "en") is None and tldr(paper, "en") == extractive_tldr(paper.abstract)
-    assert await store.notes_budget_spent("2025-06-09") == 0
+    assert await store.notes.notes_budget_spent("2025-06-09") == 0
 
     again = await make_writer().run()
     assert again.ok and sorted(again.written) == ["2506.00001", "2506.00002", "2506.00003"]
@@ -266,8 +266,8 @@ async def test_a_timeout_stops_the_run_and_counts_against_the_budget(store, fake
     report = await make_writer(timeout_seconds=0.3, max_retries=0).run()
 
     assert report.stopped == "no answer within 0.3 s" and report.stopped_by_failure
-    assert await store.notes_budget_spent("2025-06-09") == 1  # the model may have worked on it
-    assert machine_notes(await store.get("2506.00001"), "en") is None
+    assert await store.notes.notes_budget_spent("2025-06-09") == 1  # the model may have worked on it
+    assert machine_notes(await store.papers.get("2506.00001"), "en") is None
 
 
 async def test_an_unreachable_server_stops_the_run(store, make_writer):
@@ -278,7 +278,7 @@ async def test_an_unreachable_server_stops_the_run(store, make_writer):
     report = await make_writer(base_url=f"http://127.0.0.1:{closed_port}/v1", max_retries=1).run()
 
     assert report.stopped.startswith("cannot reach the notes server") and report.left == 1
-    assert await store.notes_budget_spent("2025-06-09") == 0
+    assert await store.notes.notes_budget_spent("2025-06-09") == 0
 
 
 async def test_a_refused_key_stops_at_once_and_the_key_never_shows(store, fake, make_writer, sleeps):
@@ -309,7 +309,7 @@ async def test_a_200_that_is_no_completion_stops_the_run_and_crashes_nothing(sto
     fake.raw(body, content_type, times=3)
     report = await make_writer(max_retries=0).run()
     assert report.stopped.startswith("unexpected response from the notes server") and report.left == 1
-    assert await store.notes_failures("en") == {}
+    assert await store.notes.notes_failures("en") == {}
 
 
 # --- budget and concurrency --------------------------------------------------------------------
@@ -333,13 +333,13 @@ async def test_the_daily_budget_stops_the_run_and_a_new_utc_day_continues(store,
     clock.advance(hours=16)  # 00:30 UTC the next day
     next_day = await make_writer(daily_budget=2).run()
     assert next_day.written == ["2506.00001"] and len(fake.requests) == 3
-    assert await store.get_meta("notes.spent.2025-06-09") is None  # old counters are dropped
+    assert await store.papers.get_meta("notes.spent.2025-06-09") is None  # old counters are dropped
 
 
 async def test_two_concurrent_runs_never_overspend_the_budget(store, fake, make_writer):
     await add_papers(store, *(f"2506.000{i:02d}" for i in range(1, 7)))
     reports = await asyncio.gather(make_writer(daily_budget=3).run(), make_writer(daily_budget=3).run())
-    assert len(fake.requests) == 3 and await store.notes_budget_spent("2025-06-09") == 3
+    assert len(fake.requests) == 3 and await store.notes.notes_budget_spent("2025-06-09") == 3
     assert sum(len(r.written) for r in reports) == 3
 
 
@@ -363,35 +363,35 @@ async def test_limit_and_topic_choose_the_papers(store, make_writer):
 
 async def test_papers_with_human_notes_in_the_language_are_not_asked_about(store, fake, make_writer):
     human = Notes("en", headline="Hand-written headline for this paper", motivation="Because.", origin="list.md")
-    await store.upsert_papers([replace(make_paper("2506.00001", ("reward-vlm",)), notes=(human,))])
+    await store.papers.upsert_papers([replace(make_paper("2506.00001", ("reward-vlm",)), notes=(human,))])
     report = await make_writer().run()
     assert report.candidates == 0 and fake.requests == []
 
 
 async def test_machine_notes_go_beside_human_notes_and_never_replace_them(store, make_writer):
     human_zh = Notes("zh", headline="人工写的标题", motivation="人工写的动机。", origin="list.md")
-    await store.upsert_papers([replace(make_paper("2506.00001", ("reward-vlm",)), notes=(human_zh,))])
+    await store.papers.upsert_papers([replace(make_paper("2506.00001", ("reward-vlm",)), notes=(human_zh,))])
     await make_writer(language="en").run()
 
-    stored = await store.get("2506.00001")
+    stored = await store.papers.get("2506.00001")
     assert {(n.lang, n.source) for n in stored.notes} == {("zh", "paperlist"), ("en", "llm")}
     assert stored.notes_in("zh").headline == "人工写的标题"
 
     # Even written straight into the store, machine notes in the human notes' language stay second.
     machine_zh = Notes("zh", **{k: v.format(title="X") for k, v in ZH_NOTES.items()}, source="llm", origin="m")
-    assert await store.add_notes("2506.00001", machine_zh)
-    stored = await store.get("2506.00001")
+    assert await store.notes.add_notes("2506.00001", machine_zh)
+    stored = await store.papers.get("2506.00001")
     assert stored.notes_in("zh").source == "paperlist" and stored.notes_in("zh").headline == "人工写的标题"
     assert "from list.md" in paper_detail(stored, "zh").notes_label
-    assert await store.add_notes("2599.99999", machine_zh) is False
+    assert await store.notes.add_notes("2599.99999", machine_zh) is False
 
 
 async def test_damaged_human_notes_do_not_count_as_notes(store, make_writer):
     damaged = Notes("en", headline="è®ºæ–‡ garbage", origin="list.md", text_quality=TextQuality.DAMAGED)
-    await store.upsert_papers([replace(make_paper("2506.00001", ("reward-vlm",)), notes=(damaged,))])
+    await store.papers.upsert_papers([replace(make_paper("2506.00001", ("reward-vlm",)), notes=(damaged,))])
     report = await make_writer().run()
     assert report.written == ["2506.00001"]
-    assert tldr(await store.get("2506.00001"), "en") != "è®ºæ–‡ garbage"
+    assert tldr(await store.papers.get("2506.00001"), "en") != "è®ºæ–‡ garbage"
 
 
 # --- set-up errors and helpers -----------------------------------------------------------------

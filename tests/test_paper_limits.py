@@ -31,7 +31,7 @@ BIG = "Reward models for VLMs " * 5_000  # 115,000 characters
 @pytest.fixture
 async def store(tmp_path):
     opened = await SqliteStore.open(tmp_path / "papers.db", clock=FakeClock(START))
-    yield opened
+    yield opened.papers
     await opened.close()
 
 
@@ -89,7 +89,7 @@ def test_limiting_twice_changes_nothing_more(title, abstract, authors):
 
 
 async def test_the_store_enforces_the_limits_whoever_calls_it_and_warns(store, caplog):
-    caplog.set_level(logging.WARNING, logger="store.merge")
+    caplog.set_level(logging.WARNING, logger="bot.merge")
     await store.upsert_papers([Paper("2506.00001", "A\x00 title", abstract=BIG)])
     stored = await store.get("2506.00001")
     assert stored.title == "A title" and len(stored.abstract) <= FIELD_CHARS["abstract"]
@@ -99,7 +99,7 @@ async def test_the_store_enforces_the_limits_whoever_calls_it_and_warns(store, c
 
 
 async def test_a_huge_title_from_the_arxiv_api_is_stored_cut(store, caplog):
-    caplog.set_level(logging.WARNING, logger="store.merge")
+    caplog.set_level(logging.WARNING, logger="bot.merge")
     topic = Topic("reward-vlm", query='abs:"reward model"')
     with FakeArxiv([FakePaper("2506.00001", title=BIG, summary="A reward model. " * 2_000)]) as fake:
         fetcher = ArxivFetcher(

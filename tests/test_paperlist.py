@@ -442,7 +442,7 @@ async def store(tmp_path):
     from store.sqlite import SqliteStore
 
     real = await SqliteStore.open(str(tmp_path / "papers.db"), clock=FakeClock(START))
-    yield real
+    yield real.papers
     await real.close()
 
 

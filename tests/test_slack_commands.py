@@ -105,7 +105,7 @@ async def test_the_share_button_posts_the_same_answer_to_the_channel(slack):
 async def test_a_share_button_can_only_run_lookups_and_never_as_admin(slack, fake):
     refused = await slack.press_share("subscribe reward-model-vlm", user="U0ADMIN")
     assert refused[0]["response_type"] == "ephemeral" and "no longer works" in refused[0]["text"]
-    assert await slack.bot.store.subscriptions() == []
+    assert await slack.bot.store.subscriptions.subscriptions() == []
     assert fake.calls_to("users.info") == []
     assert button_value("x" * 3000) is None and button_value(None) is None
     bad_lookup = await slack.press_share("show 9999.99999")
@@ -120,7 +120,7 @@ async def test_subscribe_is_refused_for_members_and_nothing_changes(slack, fake)
     assert answers[0]["response_type"] == "ephemeral"
     assert "Only admins can change subscriptions" in texts(answers)
     assert [c.args["user"] for c in fake.calls_to("users.info")] == ["U0MEMBER"]
-    assert await slack.bot.store.subscriptions() == []
+    assert await slack.bot.store.subscriptions.subscriptions() == []
     assert "Only admins" in texts(await slack.command(f"unsubscribe {TOPIC}", user="U0MEMBER"))
 
 
@@ -128,7 +128,7 @@ async def test_admins_owners_and_listed_users_manage_subscriptions_and_the_chann
     done = await slack.command(f"subscribe {TOPIC} mon 09:00 Europe/Berlin", user="U0ADMIN")
     assert done[0]["response_type"] == "in_channel"
     assert f"Subscribed: {TOPIC} digests here, mon 09:00 Europe/Berlin" in texts(done)
-    (subscription,) = await slack.bot.store.subscriptions()
+    (subscription,) = await slack.bot.store.subscriptions.subscriptions()
     assert subscription.channel == SLACK_CHANNEL and subscription.source == "chat"
 
     listed = await slack.command("subscriptions", user="U0MEMBER")
@@ -141,7 +141,7 @@ async def test_admins_owners_and_listed_users_manage_subscriptions_and_the_chann
     listed_admin = await slack.command(f"unsubscribe {TOPIC}", user="U0LISTED")  # in [slack] admins
     assert "Unsubscribed" in texts(listed_admin) and listed_admin[0]["response_type"] == "in_channel"
     assert len(fake.calls_to("users.info")) == calls_before  # the config list needs no lookup
-    assert await slack.bot.store.subscriptions() == []
+    assert await slack.bot.store.subscriptions.subscriptions() == []
     again = await slack.command(f"unsubscribe {TOPIC}", user="U0ADMIN")
     assert "not subscribed" in texts(again) and again[0]["response_type"] == "ephemeral"
 
@@ -151,7 +151,7 @@ async def test_users_info_failing_means_not_admin_with_a_log_line(slack, fake, c
     answers = await slack.command(f"subscribe {TOPIC}", user="U0ADMIN")
     assert "Only admins" in texts(answers)
     assert "users.info failed (missing_scope)" in caplog.text
-    assert await slack.bot.store.subscriptions() == []
+    assert await slack.bot.store.subscriptions.subscriptions() == []
 
 
 async def test_digest_previews_for_the_requester_only(slack):
@@ -159,7 +159,7 @@ async def test_digest_previews_for_the_requester_only(slack):
     preview = await slack.command("digest")
     assert preview[0]["response_type"] == "ephemeral"
     assert "Preview" in texts(preview) and "nothing was posted or recorded" in texts(preview)
-    assert await slack.bot.store.deliveries(1) == []
+    assert await slack.bot.store.subscriptions.deliveries(1) == []
 
 
 # --- bad input: a clear answer, nothing changed -------------------------------------------
@@ -200,7 +200,7 @@ async def test_forged_and_stale_requests_get_401_and_do_nothing(slack, fake):
         assert unsigned.status == 401
     assert [c.method for c in fake.calls if c not in calls_before] == ["auth.test", "users.info"]  # only the control
     assert len(fake.responses.get("forged", [])) == 1  # the control's answer, nothing for the three refused
-    assert await slack.bot.store.subscriptions() == []
+    assert await slack.bot.store.subscriptions.subscriptions() == []
 
 
 async def test_tokens_and_secret_never_reach_a_log_line(slack, caplog):
@@ -218,7 +218,7 @@ async def test_a_config_subscription_is_the_same_channel_as_a_chat_one(tmp_path,
         # The same channel: chat finds the config's subscription, which only the config file changes.
         refused = await slack.command(f"subscribe {TOPIC} daily 07:00", user="U0ADMIN")
         assert "managed by the config file" in texts(refused)
-        assert len(await slack.bot.store.subscriptions()) == 1
+        assert len(await slack.bot.store.subscriptions.subscriptions()) == 1
 
 
 def test_share_payloads_in_the_fake_are_what_the_adapter_reads():

@@ -63,7 +63,7 @@ def bot(tmp_path, fake, clock, *channels, max_papers=10, **options):
 async def add_papers(slack, clock, count: int, *, start: int = 1, title_words: int = 0) -> list[str]:
     ids = [f"2506.{n:05d}" for n in range(start, start + count)]
     title = (lambda i: f"Paper {i} " + "reward " * title_words) if title_words else (lambda i: None)
-    await slack.bot.store.upsert_papers(make_paper(i, ("rm",), published=clock.now().strftime("%Y-%m-%d"), title=title(i)) for i in ids)
+    await slack.bot.store.papers.upsert_papers(make_paper(i, ("rm",), published=clock.now().strftime("%Y-%m-%d"), title=title(i)) for i in ids)
     return ids
 
 
@@ -82,7 +82,7 @@ async def test_the_scheduler_posts_a_weekly_digest_with_metadata_once_per_week(t
         assert digest_metadata_of(message) == {"subscription": 1, "period": "2025-W23", "part": 0, "parts": 1}
         assert message["blocks"][0]["text"]["text"] == "3 new papers on Reward models · 2025-W23"
         assert message["unfurl_links"] in (False, "0", "false")
-        delivery = await slack.bot.store.delivery(1, "2025-W23")
+        delivery = await slack.bot.store.subscriptions.delivery(1, "2025-W23")
         assert delivery.state == "sent" and delivery.message_ids == (message["ts"],)
 
         await slack.bot.engine.run_due()
@@ -105,7 +105,7 @@ async def test_a_long_digest_is_split_into_tagged_parts_within_limits(tmp_path, 
         payloads = [digest_metadata_of(m) for m in messages]
         assert [p["part"] for p in payloads] == list(range(len(messages)))
         assert {p["parts"] for p in payloads} == {len(messages)}
-        delivery = await slack.bot.store.delivery(1, "2025-W23")
+        delivery = await slack.bot.store.subscriptions.delivery(1, "2025-W23")
         assert delivery.message_ids == tuple(m["ts"] for m in messages) and len(delivery.paper_ids) == 45
 
 
@@ -116,14 +116,14 @@ async def test_a_crash_after_posting_is_recorded_from_history_not_resent(tmp_pat
         await add_papers(slack, clock, 2)
         clock.set(MONDAY)
         await slack.bot.engine.run_due()  # posts, then "dies" before recording
-        assert (await slack.bot.store.delivery(1, "2025-W23")).state == "claimed"
+        assert (await slack.bot.store.subscriptions.delivery(1, "2025-W23")).state == "claimed"
     posted = [m for m in fake.posted(PAPERS) if m.get("metadata")]
     assert len(posted) == 1
     fake.add_message(PAPERS, "a newer message")
     async with bot(tmp_path, fake, clock, PAPERS) as slack:  # the restart
         clock.advance(minutes=5)
         await slack.bot.scheduler.start()
-        delivery = await slack.bot.store.delivery(1, "2025-W23")
+        delivery = await slack.bot.store.subscriptions.delivery(1, "2025-W23")
         assert delivery.state == "sent" and delivery.message_ids == (posted[0]["ts"],)
         assert [m for m in fake.posted(PAPERS) if m.get("metadata")] == posted  # not resent
         (history,) = fake.calls_to("conversations.history")
@@ -141,7 +141,7 @@ async def test_a_crash_before_posting_is_sent_once_after_the_restart(tmp_path, f
         async with bot(tmp_path, fake, clock, PAPERS) as slack:
             clock.advance(minutes=5)
             await slack.bot.scheduler.start()
-            delivery = await slack.bot.store.delivery(1, "2025-W23")
+            delivery = await slack.bot.store.subscriptions.delivery(1, "2025-W23")
             assert delivery.state == "sent" and sorted(delivery.paper_ids) == sorted(ids)
     (message,) = fake.posted(PAPERS)
     assert digest_metadata_of(message)["period"] == "2025-W23"
@@ -156,7 +156,7 @@ async def test_unreadable_history_means_resend_once(tmp_path, fake, clock, caplo
     fake.fail("conversations.history", "missing_scope")
     async with bot(tmp_path, fake, clock, PAPERS) as slack:
         await slack.bot.scheduler.start()
-        assert (await slack.bot.store.delivery(1, "2025-W23")).state == "sent"
+        assert (await slack.bot.store.subscriptions.delivery(1, "2025-W23")).state == "sent"
     assert len(fake.posted(PAPERS)) == 2  # the documented cost of not being able to look
     assert "cannot read the history of Slack channel C0PAPERS (missing_scope)" in caplog.text
 
@@ -170,13 +170,13 @@ async def test_a_torn_digest_is_deleted_and_posted_whole(tmp_path, fake, clock):
         fake.fail("chat.postMessage", "fatal_error", after=1)
         await slack.bot.engine.run_due()
         assert fake.posted(PAPERS) == [] and fake.calls_to("chat.delete")
-        assert await slack.bot.store.delivery(1, "2025-W23") is None
-        assert "fatal_error" in (await slack.bot.store.get_subscription(1)).failing
+        assert await slack.bot.store.subscriptions.delivery(1, "2025-W23") is None
+        assert "fatal_error" in (await slack.bot.store.subscriptions.get_subscription(1)).failing
         clock.advance(minutes=15)
         await slack.bot.engine.run_due()
         parts = fake.posted(PAPERS)
         assert len(parts) >= 2 and [digest_metadata_of(m)["part"] for m in parts] == list(range(len(parts)))
-        assert (await slack.bot.store.get_subscription(1)).failing is None
+        assert (await slack.bot.store.subscriptions.get_subscription(1)).failing is None
 
 
 async def test_a_crash_mid_digest_is_found_torn_after_restart_and_posted_whole(tmp_path, fake, clock):
@@ -192,7 +192,7 @@ async def test_a_crash_mid_digest_is_found_torn_after_restart_and_posted_whole(t
         parts = fake.posted(PAPERS)
         assert whole[0] not in parts and len(parts) == len(whole)
         assert [m["blocks"] for m in parts] == [m["blocks"] for m in whole]
-        assert (await slack.bot.store.delivery(1, "2025-W23")).message_ids == tuple(m["ts"] for m in parts)
+        assert (await slack.bot.store.subscriptions.delivery(1, "2025-W23")).message_ids == tuple(m["ts"] for m in parts)
 
 
 # --- Slack's errors --------------------------------------------------------------------------
@@ -208,7 +208,7 @@ async def test_not_in_channel_marks_that_subscription_failing_and_other_channels
         caplog.clear()
         await slack.bot.engine.run_due()
         assert len(fake.posted(PAPERS)) == 1 and fake.posted(GONE) == []
-        gone, papers = await slack.bot.store.subscriptions()
+        gone, papers = await slack.bot.store.subscriptions.subscriptions()
         assert gone.channel == ChannelRef("slack", GONE)
         assert "not_in_channel" in gone.failing and "/invite @paperbot" in gone.failing and gone.failing_since
         assert papers.failing is None
@@ -221,7 +221,7 @@ async def test_not_in_channel_marks_that_subscription_failing_and_other_channels
         clock.advance(minutes=15)
         await slack.bot.engine.run_due()
         assert len(fake.posted(GONE)) == 1 and len(fake.posted(PAPERS)) == 1
-        assert (await slack.bot.store.subscriptions())[0].failing is None
+        assert (await slack.bot.store.subscriptions.subscriptions())[0].failing is None
 
 
 @pytest.mark.parametrize("code, words", [
@@ -238,8 +238,8 @@ async def test_permanent_errors_give_a_clear_failing_note(tmp_path, fake, clock,
         clock.set(MONDAY)
         fake.fail("chat.postMessage", code)
         await slack.bot.engine.run_due()
-        assert words in (await slack.bot.store.get_subscription(1)).failing
-        assert await slack.bot.store.delivery(1, "2025-W23") is None
+        assert words in (await slack.bot.store.subscriptions.get_subscription(1)).failing
+        assert await slack.bot.store.subscriptions.delivery(1, "2025-W23") is None
 
 
 async def test_a_429_is_retried_after_retry_after_then_posted_once(tmp_path, fake, clock):
@@ -258,7 +258,7 @@ async def test_a_429_is_retried_after_retry_after_then_posted_once(tmp_path, fak
         assert waits == [2.0]
         assert [c.status for c in fake.calls_to("chat.postMessage")] == [429, 200]
         assert len(fake.posted(PAPERS)) == 1
-        assert (await slack.bot.store.delivery(1, "2025-W23")).state == "sent"
+        assert (await slack.bot.store.subscriptions.delivery(1, "2025-W23")).state == "sent"
 
 
 async def test_rate_limits_that_do_not_end_are_a_retry_later_not_a_wait_forever(tmp_path, fake, clock):
@@ -275,8 +275,8 @@ async def test_rate_limits_that_do_not_end_are_a_retry_later_not_a_wait_forever(
         fake.rate_limit("chat.postMessage", retry_after="1", times=10)
         await slack.bot.engine.run_due()
         assert len(fake.calls_to("chat.postMessage")) == 4 and waits == [1.0, 1.0, 1.0]
-        assert "ratelimited" in (await slack.bot.store.get_subscription(1)).failing
-        assert await slack.bot.store.delivery(1, "2025-W23") is None
+        assert "ratelimited" in (await slack.bot.store.subscriptions.get_subscription(1)).failing
+        assert await slack.bot.store.subscriptions.delivery(1, "2025-W23") is None
 
         fake._rules.clear()
         fake.rate_limit("chat.postMessage", retry_after="3600")  # longer than we wait: not retried now
@@ -286,7 +286,7 @@ async def test_rate_limits_that_do_not_end_are_a_retry_later_not_a_wait_forever(
         clock.advance(minutes=15)
         await slack.bot.engine.run_due()  # the next sweep
         assert len(fake.posted(PAPERS)) == 1
-        assert (await slack.bot.store.get_subscription(1)).failing is None
+        assert (await slack.bot.store.subscriptions.get_subscription(1)).failing is None
 
 
 async def test_a_server_error_is_retried(tmp_path, fake, clock):
@@ -307,9 +307,9 @@ async def test_an_unreachable_slack_is_a_transient_failure(tmp_path, fake, clock
         clock.set(MONDAY)
         await fake.close()  # nobody listens on the port any more
         await slack.bot.engine.run_due()
-        failing = (await slack.bot.store.get_subscription(1)).failing
+        failing = (await slack.bot.store.subscriptions.get_subscription(1)).failing
         assert "could not reach Slack" in failing
-        assert await slack.bot.store.delivery(1, "2025-W23") is None
+        assert await slack.bot.store.subscriptions.delivery(1, "2025-W23") is None
 
 
 async def test_digest_errors_never_log_the_token(tmp_path, fake, clock, caplog):

@@ -45,7 +45,7 @@ async def test_unauthenticated_requests_get_401_and_one_short_line_without_the_b
             answers.append(bad_stamp)
         async with slack.http.post(slack.events_url, data=forged.encode(), headers={"Content-Type": "text/plain"}) as unsigned:
             answers.append(unsigned)
-        assert await slack.bot.store.subscriptions() == []
+        assert await slack.bot.store.subscriptions.subscriptions() == []
     assert [a.status for a in answers] == [401] * 5  # `abc` was a 500 with a traceback
     lines = [r.getMessage() for r in refused(caplog)]
     assert [line.rsplit(": ", 1)[1] for line in lines] == [

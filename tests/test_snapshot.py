@@ -89,8 +89,8 @@ START = datetime(2025, 6, 2, 9, 0, tzinfo=timezone.utc)
 @pytest.fixture
 async def store(tmp_path):
     opened = await SqliteStore.open(tmp_path / "store.db", clock=FakeClock(START))
-    await opened.upsert_topics(TOPICS)
-    yield opened
+    await opened.papers.upsert_topics(TOPICS)
+    yield opened.papers
     await opened.close()
 
 
@@ -645,7 +645,8 @@ def test_files_are_dispatched_by_name_then_content(tmp_path):
 
 
 async def test_the_worker_process_gives_the_same_import_as_parsing_here(store, tmp_path):
-    here = await SqliteStore.open(tmp_path / "here.db", clock=FakeClock(START))
+    opened = await SqliteStore.open(tmp_path / "here.db", clock=FakeClock(START))
+    here = opened.papers
     await here.upsert_topics(TOPICS)
     try:
         expected = await load(here, SAMPLE, parse_in_worker=False)
@@ -656,7 +657,7 @@ async def test_the_worker_process_gives_the_same_import_as_parsing_here(store, t
         for arxiv_id in SAMPLE_IDS:
             assert await store.get(arxiv_id) == await here.get(arxiv_id)
     finally:
-        await here.close()
+        await opened.close()
 
 
 async def test_the_worker_refuses_a_non_snapshot_before_anything_is_written(store, tmp_path):

@@ -57,7 +57,7 @@ async def test_status_lists_subscriptions_and_failures(tmp_path):
     assert next_run.strip().startswith("next run: 20") and next_run.endswith(" 09:00 Europe/Berlin")
 
     store = await SqliteStore.open(db)
-    await store.set_subscription_failure(1, "webhook DIGEST_HOOK answered 404: the webhook was deleted or revoked", "2025-06-02T09:00:05Z")
+    await store.subscriptions.set_subscription_failure(1, "webhook DIGEST_HOOK answered 404: the webhook was deleted or revoked", "2025-06-02T09:00:05Z")
     await store.close()
     result = run_paperbot("status", db=db, env=env)
     assert result.returncode == 1  # monitoring can alert on it
@@ -82,7 +82,7 @@ async def test_status_with_another_config_lists_the_differences_and_changes_noth
     other.write_text(CONFIG.replace('channel = "#papers"', 'channel = "#elsewhere"'))
     run_once(db, {"PAPERBOT_CONFIG": str(config), **HOOK})
     store = await SqliteStore.open(db)
-    await store.record_skipped(1, "2025-W23", "2025-06-02T07:00:00Z", "history")
+    await store.subscriptions.record_skipped(1, "2025-W23", "2025-06-02T07:00:00Z", "history")
     await store.close()
 
     result = run_paperbot("status", db=db, env={"PAPERBOT_CONFIG": str(other), **HOOK})
@@ -92,8 +92,8 @@ async def test_status_with_another_config_lists_the_differences_and_changes_noth
     assert f"From config entries {other} no longer has (retired by the next `paperbot run`, history kept):" in result.stdout
 
     store = await SqliteStore.open(db)
-    [kept] = await store.subscriptions()
-    assert kept.channel.channel == "#papers" and [d.period for d in await store.deliveries(kept.id)] == ["2025-W23"]
+    [kept] = await store.subscriptions.subscriptions()
+    assert kept.channel.channel == "#papers" and [d.period for d in await store.subscriptions.deliveries(kept.id)] == ["2025-W23"]
     await store.close()
 
 

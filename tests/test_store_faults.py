@@ -24,8 +24,7 @@ from pathlib import Path
 import pytest
 
 from bot import cli
-from store import schema
-from store.sqlite import SqliteStore
+from store.sqlite import SqliteStore, schema
 from tests.support import OFFLINE_CONFIG, ROOT, make_paper, run_paperbot
 
 EXAMPLE = ROOT / "bot" / "data" / "example-paper-list.md"
@@ -56,9 +55,10 @@ def interrupt_bulk_load(db: Path, papers: int = 0) -> None:
     async def load() -> None:
         store = await SqliteStore.open(db)
         try:
-            await schema.apply_fts_settings(store._conn, schema.FTS_BULK_SETTINGS)  # as bulk_upsert begins
+            async with store.db.locked() as conn:
+                await schema.apply_fts_settings(conn, schema.FTS_BULK_SETTINGS)  # as bulk_upsert begins
             for i in range(papers):
-                await store.upsert_papers([make_paper(f"2001.{i:05d}", ("reward-model-vlm",), published="2020-01")])
+                await store.papers.upsert_papers([make_paper(f"2001.{i:05d}", ("reward-model-vlm",), published="2020-01")])
         finally:
             await store.close()
 
@@ -398,7 +398,7 @@ def test_a_damaged_store_is_one_sentence_in_the_cli_and_in_chat(tmp_path, caplog
 
         store = await SqliteStore.open(db, read_only=True)
         try:
-            return (await CommandRouter(PaperService(store)).handle_text("/paper latest")).text
+            return (await CommandRouter(PaperService(store.papers)).handle_text("/paper latest")).text
         finally:
             await store.close()
 

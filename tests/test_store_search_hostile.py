@@ -1,12 +1,13 @@
 """Hostile search text: FTS5 syntax, control characters, huge and odd strings.
 
-User text must never reach FTS5 as syntax (`store.query` quotes every term),
+User text must never reach FTS5 as syntax (`store.sqlite.query` quotes every term),
 so nothing a user types can raise from the store; the service turns an empty
 or oversized query into a usage message (`UserError`), and the CLI and the
 console answer with a message, never a traceback. Counts out of range, an
 unknown id on `show` and the common hostile strings through the console are
 in tests/test_console_behaviour.py and tests/test_cli.py; this file adds the
-store-level and property-based checks and what those two leave out.
+store-level and property-based checks and what those two leave out. The
+store-level ones run against every store of `tests.store_factories`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import asyncio
 import os
 import subprocess
 import sys
+from datetime import datetime, timezone
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -22,10 +24,12 @@ from hypothesis import strategies as st
 
 from bot.errors import UserError
 from bot.models import Notes, Paper
+from bot.ports import PaperStore
 from bot.service import PaperService
-from store.query import MAX_TERMS, build_match_query
-from store.sqlite import SqliteStore
-from tests.support import OFFLINE_CONFIG, ROOT, console_bot, run_paperbot
+from store.sqlite.query import MAX_TERMS, build_match_query
+from tests.support import OFFLINE_CONFIG, ROOT, FakeClock, console_bot, run_paperbot
+
+pytest_plugins = ["tests.store_factories"]
 
 PAPERS = [
     Paper("2506.00001", "Learning to drive with world models", abstract="Driving policies from video.", authors=("Grace Hopper",), published="2025-06-01", topics=("rm",)),
@@ -51,11 +55,14 @@ HOSTILE = [
 
 
 @pytest.fixture
-async def store(tmp_path):
-    opened = await SqliteStore.open(tmp_path / "hostile.db")
-    await opened.upsert_papers(PAPERS)
-    yield opened
-    await opened.close()
+def clock() -> FakeClock:
+    return FakeClock(datetime(2025, 6, 9, tzinfo=timezone.utc))
+
+
+@pytest.fixture
+async def papers(store) -> PaperStore:
+    await store.papers.upsert_papers(PAPERS)
+    return store.papers
 
 
 def ids(papers) -> list[str]:
@@ -63,8 +70,8 @@ def ids(papers) -> list[str]:
 
 
 @pytest.mark.parametrize("query", HOSTILE, ids=lambda q: repr(q[:20]))
-async def test_no_hostile_string_makes_the_store_raise(store, query, caplog):
-    found = await store.search(query, limit=25)
+async def test_no_hostile_string_makes_the_store_raise(papers, query, caplog):
+    found = await papers.search(query, limit=25)
     assert not [r for r in caplog.records if r.levelname == "ERROR"]  # the store logs FTS5 errors it swallows
     assert isinstance(found, list) and all(isinstance(p, Paper) for p in found)
     assert len(found) <= 3
@@ -99,8 +106,8 @@ async def test_no_hostile_string_makes_the_store_raise(store, query, caplog):
         ("", []),
     ],
 )
-async def test_hostile_strings_are_searched_as_plain_words(store, query, expected):
-    assert ids(await store.search(query)) == expected
+async def test_hostile_strings_are_searched_as_plain_words(papers, query, expected):
+    assert ids(await papers.search(query)) == expected
 
 
 def test_a_huge_query_is_capped_not_refused():
@@ -108,19 +115,19 @@ def test_a_huge_query_is_capped_not_refused():
     assert build_match_query("driving " * 2_000).count(" AND ") == MAX_TERMS - 1
 
 
-async def test_non_string_arguments_are_safe(store):
-    assert await store.search(None) == []  # type: ignore[arg-type]
-    assert await store.search(b"driving") == []  # type: ignore[arg-type]
-    assert await store.search("driving", topic=3) == []  # type: ignore[arg-type]
-    assert await store.search("driving", limit="5") != []  # type: ignore[arg-type]  # default count
-    assert await store.search("driving", limit=-1) == []
-    assert ids(await store.search("driving", limit=10**20)) == ["2506.00001"]
-    assert await store.search("driving", topic="'; DROP TABLE papers; --") == []
-    assert await store.paper_count() == 3
+async def test_non_string_arguments_are_safe(papers):
+    assert await papers.search(None) == []  # type: ignore[arg-type]
+    assert await papers.search(b"driving") == []  # type: ignore[arg-type]
+    assert await papers.search("driving", topic=3) == []  # type: ignore[arg-type]
+    assert await papers.search("driving", limit="5") != []  # type: ignore[arg-type]  # default count
+    assert await papers.search("driving", limit=-1) == []
+    assert ids(await papers.search("driving", limit=10**20)) == ["2506.00001"]
+    assert await papers.search("driving", topic="'; DROP TABLE papers; --") == []
+    assert await papers.paper_count() == 3
 
 
-async def test_the_service_turns_empty_and_oversized_queries_into_usage_messages(store):
-    service = PaperService(store)
+async def test_the_service_turns_empty_and_oversized_queries_into_usage_messages(papers):
+    service = PaperService(papers)
     for query in ("", "   ", "\n\t"):
         with pytest.raises(UserError, match="Search needs some words"):
             await service.search(query)
@@ -146,23 +153,24 @@ QUERIES = st.one_of(
 )
 
 
-def test_no_string_makes_search_raise(tmp_path, caplog):
-    loop = asyncio.new_event_loop()
-    store = loop.run_until_complete(SqliteStore.open(tmp_path / "property.db"))
+def test_no_string_makes_search_raise(store_factory, caplog):
+    loop = asyncio.new_event_loop()  # hypothesis drives a plain function: the store runs on a loop of its own
+    papers = loop.run_until_complete(store_factory.open("property")).papers
     try:
-        loop.run_until_complete(store.upsert_papers(PAPERS))
+        loop.run_until_complete(papers.upsert_papers(PAPERS))
 
         @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
         @given(query=QUERIES, topic=st.one_of(st.none(), st.sampled_from(["rm", "vlm"]), st.text(max_size=10)), limit=st.integers(-5, 2000))
         def search_never_raises(query, topic, limit):
-            found = loop.run_until_complete(store.search(query, topic=topic, limit=limit))
+            found = loop.run_until_complete(papers.search(query, topic=topic, limit=limit))
             assert isinstance(found, list) and len(found) <= max(0, min(limit, 3))
 
         search_never_raises()
         assert not [r for r in caplog.records if r.levelname == "ERROR"], "an FTS5 syntax error was swallowed"
-        loop.run_until_complete(store.check_index())
+        if hasattr(papers, "check_index"):
+            loop.run_until_complete(papers.check_index())
     finally:
-        loop.run_until_complete(store.close())
+        loop.run_until_complete(store_factory.close_all())
         loop.close()
 
 

@@ -41,10 +41,10 @@ class Setup:
         self.store, self.clock, self.hooks = store, clock, hooks
         self.env = {"SLACK_HOOK": hooks.slack_url, "DISCORD_HOOK": hooks.discord_url}
         self.adapter = WebhookAdapter(self.env, max_attempts=3, backoff_seconds=0.01)
-        self.engine = DigestEngine(store, {"webhook": self.adapter}, TOPICS, clock=clock)
+        self.engine = DigestEngine(store.subscriptions, store.papers, {"webhook": self.adapter}, TOPICS, clock=clock)
 
     async def subscribe(self, env_name: str, channel: str = "#papers") -> Subscription:
-        return await self.store.save_subscription(
+        return await self.store.subscriptions.save_subscription(
             Subscription(id=0, channel=ChannelRef("webhook", channel), topic="rm", webhook_env=env_name)
         )
 
@@ -52,14 +52,14 @@ class Setup:
         """Papers arrive during the week; the clock moves just past Monday's fire."""
         self.clock.set(MONDAY - timedelta(days=2))
         ids = [f"2506.{n:05d}" for n in range(1, count + 1)]
-        await self.store.upsert_papers(make_paper(i, ("rm",), title=title) for i in ids)
+        await self.store.papers.upsert_papers(make_paper(i, ("rm",), title=title) for i in ids)
         self.clock.set(MONDAY + timedelta(minutes=5))
         return ids
 
     async def status(self) -> str:
         statuses = []
-        for sub in await self.store.subscriptions():
-            statuses.append(SubscriptionStatus(sub, None, await self.store.last_delivery(sub.id)))
+        for sub in await self.store.subscriptions.subscriptions():
+            statuses.append(SubscriptionStatus(sub, None, await self.store.subscriptions.last_delivery(sub.id)))
         return render_status(BotStatus(self.clock.now(), tuple(statuses), (), ()))
 
 
@@ -67,7 +67,7 @@ class Setup:
 async def setup(tmp_path, hooks):
     clock = FakeClock(MONDAY - timedelta(days=6))
     store = await SqliteStore.open(tmp_path / "hooks.db", clock=clock)
-    await store.upsert_topics(TOPICS.values())
+    await store.papers.upsert_topics(TOPICS.values())
     value = Setup(store, clock, hooks)
     yield value
     await value.adapter.stop()
@@ -96,7 +96,7 @@ async def test_a_digest_reaches_a_slack_webhook_as_block_kit(setup):
     assert body["blocks"] and "3 new papers on Reward models" in body["text"]
     assert all(i in str(body["blocks"]) for i in ids)
     assert setup.hooks.violations == []
-    delivery = await setup.store.delivery(1, "2025-W23")
+    delivery = await setup.store.subscriptions.delivery(1, "2025-W23")
     assert delivery.state == "sent" and delivery.message_ids == ("slack-webhook:2025-W23:0",)
     await setup.engine.run_due()
     assert len(setup.hooks.received) == 1  # once per period
@@ -109,7 +109,7 @@ async def test_a_digest_reaches_a_discord_webhook_as_embeds_with_no_mentions(set
     [body] = setup.hooks.bodies("discord")
     assert body["embeds"] and body["allowed_mentions"] == {"parse": []}
     assert setup.hooks.violations == []
-    delivery = await setup.store.delivery(1, "2025-W23")
+    delivery = await setup.store.subscriptions.delivery(1, "2025-W23")
     assert delivery.state == "sent" and delivery.message_ids[0].isdigit()  # Discord's id, thanks to wait=true
 
 
@@ -128,7 +128,7 @@ async def test_429_waits_for_retry_after_then_delivers(setup):
     await setup.engine.run_due()
     first, second = setup.hooks.attempts
     assert second.at - first.at >= 0.4  # the wait the server asked for, not the adapter's own backoff (0.01 s)
-    assert (await setup.store.delivery(1, "2025-W23")).state == "sent"
+    assert (await setup.store.subscriptions.delivery(1, "2025-W23")).state == "sent"
 
 
 async def test_slack_429_with_retry_after_header(setup):
@@ -147,7 +147,7 @@ async def test_5xx_is_retried_with_backoff_then_delivers(setup):
     setup.hooks.fail_next("slack", Failure(500, body="internal_error"), Failure(503))
     await setup.engine.run_due()
     assert len(setup.hooks.attempts) == 3 and len(setup.hooks.received) == 1
-    assert (await setup.store.delivery(1, "2025-W23")).state == "sent"
+    assert (await setup.store.subscriptions.delivery(1, "2025-W23")).state == "sent"
 
 
 async def test_a_5xx_storm_fails_cleanly_and_the_period_is_retried_later(setup, caplog):
@@ -157,13 +157,13 @@ async def test_a_5xx_storm_fails_cleanly_and_the_period_is_retried_later(setup, 
     with caplog.at_level(logging.WARNING):
         await setup.engine.run_due()
     assert len(setup.hooks.attempts) == 3 and not setup.hooks.received
-    assert await setup.store.delivery(1, "2025-W23") is None  # unclaimed: nothing lost
-    assert "server error 502 after 3 attempts" in (await setup.store.get_subscription(1)).failing
+    assert await setup.store.subscriptions.delivery(1, "2025-W23") is None  # unclaimed: nothing lost
+    assert "server error 502 after 3 attempts" in (await setup.store.subscriptions.get_subscription(1)).failing
     setup.clock.advance(minutes=15)  # the next sweep
     await setup.engine.run_due()
     [body] = setup.hooks.bodies("slack")
     assert all(i in str(body["blocks"]) for i in ids)
-    assert (await setup.store.get_subscription(1)).failing is None
+    assert (await setup.store.subscriptions.get_subscription(1)).failing is None
 
 
 @pytest.mark.parametrize("platform,status,answer", [
@@ -180,8 +180,8 @@ async def test_a_deleted_or_revoked_webhook_marks_the_subscription_failing_and_k
     with caplog.at_level(logging.INFO):
         await setup.engine.run_due()
     assert len(setup.hooks.attempts) == 1  # no point retrying a deleted webhook
-    assert await setup.store.delivery(1, "2025-W23") is None
-    subscription = await setup.store.get_subscription(1)
+    assert await setup.store.subscriptions.delivery(1, "2025-W23") is None
+    subscription = await setup.store.subscriptions.get_subscription(1)
     assert f"answered {status}" in subscription.failing and "deleted or revoked" in subscription.failing
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(errors) == 1 and "not delivered" in errors[0]
@@ -194,8 +194,8 @@ async def test_a_deleted_or_revoked_webhook_marks_the_subscription_failing_and_k
     setup.clock.advance(hours=1)
     await setup.engine.run_due()
     assert len(setup.hooks.received) == 1 and all(i in str(setup.hooks.received[0].body) for i in ids)
-    assert (await setup.store.delivery(1, "2025-W23")).state == "sent"
-    assert (await setup.store.get_subscription(1)).failing is None
+    assert (await setup.store.subscriptions.delivery(1, "2025-W23")).state == "sent"
+    assert (await setup.store.subscriptions.get_subscription(1)).failing is None
 
 
 async def test_a_missing_environment_variable_is_a_clear_failure(setup):
@@ -203,8 +203,8 @@ async def test_a_missing_environment_variable_is_a_clear_failure(setup):
     await setup.papers_then_fire()
     await setup.engine.run_due()
     assert not setup.hooks.attempts
-    assert "environment variable NOT_SET_HOOK" in (await setup.store.get_subscription(1)).failing
-    assert await setup.store.delivery(1, "2025-W23") is None
+    assert "environment variable NOT_SET_HOOK" in (await setup.store.subscriptions.get_subscription(1)).failing
+    assert await setup.store.subscriptions.delivery(1, "2025-W23") is None
 
 
 async def test_one_broken_webhook_does_not_stop_the_others(setup, hooks):
@@ -214,7 +214,7 @@ async def test_one_broken_webhook_does_not_stop_the_others(setup, hooks):
     await setup.papers_then_fire()
     await setup.engine.run_due()
     assert len(setup.hooks.bodies("discord")) == 1
-    assert (await setup.store.get_subscription(1)).failing and not (await setup.store.get_subscription(2)).failing
+    assert (await setup.store.subscriptions.get_subscription(1)).failing and not (await setup.store.subscriptions.get_subscription(2)).failing
 
 
 async def test_an_unreachable_server_is_a_temporary_failure(setup):
@@ -222,9 +222,9 @@ async def test_an_unreachable_server_is_a_temporary_failure(setup):
     await setup.subscribe("SLACK_HOOK")
     await setup.papers_then_fire()
     await setup.engine.run_due()
-    failing = (await setup.store.get_subscription(1)).failing
+    failing = (await setup.store.subscriptions.get_subscription(1)).failing
     assert "network error" in failing and "after 3 attempts" in failing
-    assert await setup.store.delivery(1, "2025-W23") is None
+    assert await setup.store.subscriptions.delivery(1, "2025-W23") is None
 
 
 async def test_a_failure_that_repeats_is_one_error_line_not_one_per_sweep(setup, caplog):
@@ -237,7 +237,7 @@ async def test_a_failure_that_repeats_is_one_error_line_not_one_per_sweep(setup,
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(errors) == 1
     assert sum("still not delivered" in r.getMessage() for r in caplog.records) == 3
-    subscription = await setup.store.get_subscription(1)
+    subscription = await setup.store.subscriptions.get_subscription(1)
     assert subscription.failing_since == "2025-06-02T09:05:00Z"  # when it started failing, not the latest sweep
 
 
@@ -260,12 +260,12 @@ async def test_a_stop_while_a_scheduled_digest_is_posted_waits_for_it_and_never_
     release.set()  # the platform answers while the stop waits
     await asyncio.wait_for(stopping, 30)
     # The next start has nothing to settle: the digest is not posted again.
-    restarted = DigestEngine(setup.store, {"webhook": setup.adapter}, TOPICS, clock=setup.clock)
+    restarted = DigestEngine(setup.store.subscriptions, setup.store.papers, {"webhook": setup.adapter}, TOPICS, clock=setup.clock)
     await restarted.reconcile()
     await restarted.run_due()
     [body] = setup.hooks.bodies("discord")
     assert all(i in json.dumps(body) for i in ids)
-    delivery = await setup.store.delivery(1, "2025-W23")
+    delivery = await setup.store.subscriptions.delivery(1, "2025-W23")
     assert delivery.state == "sent" and delivery.message_ids[0].isdigit()
     assert "waiting up to 8 s for the digest being delivered" in caplog.text
 
@@ -281,4 +281,4 @@ async def test_a_stop_gives_a_post_that_never_answers_a_bounded_wait(setup, capl
     assert delivering.cancelled()
     assert "stopped while posting it" in caplog.text
     # Whether the platform kept the post is unknown: the claim stays for the next start to settle.
-    assert (await setup.store.delivery(1, "2025-W23")).state == "claimed"
+    assert (await setup.store.subscriptions.delivery(1, "2025-W23")).state == "claimed"

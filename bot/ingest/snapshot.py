@@ -209,7 +209,7 @@ def _count(lines_by_reason: dict[str, SkippedLines], reason: str, line: int) -> 
 
 
 class BulkPaperStore(Protocol):
-    """The store's pipelined bulk path (`SqliteStore.bulk_upsert`); see `PaperStore` for the rules."""
+    """The store's pipelined bulk path (`PaperStore.bulk_upsert`); see `PaperStore` for the rules."""
 
     async def bulk_upsert(
         self, batches: Iterable[Iterable[Paper]] | AsyncIterable[Iterable[Paper]]

@@ -53,6 +53,7 @@ from adapters.webhook import WebhookAdapter  # noqa: E402
 from bot.digest import DigestEngine  # noqa: E402
 from bot.models import ChannelRef, DeliveryKey, Subscription, Topic  # noqa: E402
 from store.sqlite import SqliteStore  # noqa: E402
+from store.sqlite.database import fetchall  # noqa: E402
 from tests.fake_webhooks import FakeWebhooks  # noqa: E402
 from tests.support import FakeClock, make_paper  # noqa: E402
 
@@ -142,7 +143,7 @@ async def kill_imports(work: Path, kills: int, papers: int, rng: random.Random, 
         integrity = conn.execute("PRAGMA integrity_check").fetchone()[0]
     store = await SqliteStore.open(db)
     try:
-        await store.check_index()
+        await store.papers.check_index()
         index = "ok"
     except Exception as error:  # the FTS index disagrees with the papers table
         index = f"BROKEN ({error})"
@@ -194,8 +195,9 @@ class SmallDisk:
 
     async def fill_by_page_count(self, *stores: SqliteStore) -> None:
         for store in stores:
-            pages = (await store._fetchall("PRAGMA page_count", ()))[0][0]
-            await store._conn.execute(f"PRAGMA max_page_count = {pages}")
+            async with store.db.locked() as conn:
+                [(pages,)] = await fetchall(conn, "PRAGMA page_count")
+                await conn.execute(f"PRAGMA max_page_count = {pages}")
 
     async def free(self, *stores: SqliteStore) -> None:
         self.full = False
@@ -203,7 +205,8 @@ class SmallDisk:
             self.ballast.unlink(missing_ok=True)
         else:
             for store in stores:
-                await store._conn.execute("PRAGMA max_page_count = 1073741823")
+                async with store.db.locked() as conn:
+                    await conn.execute("PRAGMA max_page_count = 1073741823")
 
     def close(self) -> None:
         if self.mounted:
@@ -229,8 +232,8 @@ async def digest_while_the_disk_fills(
     clock = FakeClock(START - timedelta(minutes=1))
     store = await SqliteStore.open(db, clock=clock)
     writer = await SqliteStore.open(db, clock=clock)  # another connection, as another process's import
-    await store.upsert_topics([TOPIC])
-    await store.save_subscription(Subscription(
+    await store.papers.upsert_topics([TOPIC])
+    await store.subscriptions.save_subscription(Subscription(
         id=0, channel=CHANNEL, topic=TOPIC.name, when="* * * * *", max_papers=50, webhook_env=HOOK_ENV, source="config",
     ))
     fill_at, free_at = minutes // 3, 2 * minutes // 3
@@ -242,7 +245,7 @@ async def digest_while_the_disk_fills(
             disk.fill(db, store)  # posted next, then the record meets a full disk
 
     adapter = WebhookAdapter({HOOK_ENV: hooks.discord_url}, max_attempts=2, backoff_seconds=0.01)
-    engine = DigestEngine(store, {"webhook": adapter}, {TOPIC.name: TOPIC}, clock=clock, on_step=on_step)
+    engine = DigestEngine(store.subscriptions, store.papers, {"webhook": adapter}, {TOPIC.name: TOPIC}, clock=clock, on_step=on_step)
     counter = LogCounter()
     digest_log = logging.getLogger("bot.digest")
     digest_log.addHandler(counter)
@@ -263,7 +266,7 @@ async def digest_while_the_disk_fills(
                 unwritten.append(make_paper(f"2603.{serial:05d}", (TOPIC.name,), title=f"Paper {serial} " + "long title " * 20))
             if unwritten:
                 try:
-                    await writer.upsert_papers(unwritten)
+                    await writer.papers.upsert_papers(unwritten)
                     unwritten = []
                 except Exception:  # a full disk: the import is re-run next minute
                     refused += 1
@@ -272,7 +275,7 @@ async def digest_while_the_disk_fills(
                 disk.fill(db, store)
                 filling["armed"] = False
         if unwritten:
-            await writer.upsert_papers(unwritten)
+            await writer.papers.upsert_papers(unwritten)
         clock.set(START + timedelta(minutes=minutes + 1))
         await engine.run_due()
         await engine.stop()
@@ -301,7 +304,7 @@ async def sigterm_mid_post(db: Path, hooks: FakeWebhooks, work: Path, serial: in
     for round_number, held in enumerate((True, False), 1):
         now = START + timedelta(hours=round_number)
         writer = await SqliteStore.open(db, clock=FakeClock(now - timedelta(minutes=1)))
-        await writer.upsert_papers(
+        await writer.papers.upsert_papers(
             make_paper(f"2603.{serial + round_number * 10 + n:05d}", (TOPIC.name,)) for n in range(3)
         )
         await writer.close()

@@ -1,4 +1,4 @@
-"""Paper and Notes <-> SQL rows: the one place that knows column order and encodings.
+"""Paper and Notes <-> SQLite rows: the one place that knows column order and encodings.
 
 Authors and categories are stored as compact JSON arrays so they round-trip
 exactly (names may hold commas). The authors JSON is also what the FTS index
@@ -9,8 +9,11 @@ second copy of the names is needed.
 from __future__ import annotations
 
 import json
+from typing import Sequence
 
+from bot.merge import note_key, quality
 from bot.models import NOTE_FIELDS, Notes, Paper, TextQuality
+from store.cjk import cjk_index_text
 
 PAPER_COLUMNS = (
     "id", "arxiv_id", "version", "title", "abstract", "authors", "published", "updated",
@@ -30,22 +33,29 @@ def from_json_list(text: str | None) -> tuple[str, ...]:
     return tuple(_from_json(text)) if text else ()
 
 
-def quality(value: TextQuality | str) -> TextQuality:
-    """A TextQuality from the enum or its string value; anything else is an error."""
-    return value if type(value) is TextQuality else TextQuality(value)
-
-
-def notes_search_text(notes: dict[tuple[str, str], Notes]) -> str:
+def notes_search_text(notes: Sequence[Notes]) -> str:
     """All notes text of a paper as one string for the index, in a stable (lang, source) order."""
     if not notes:
         return ""
     parts = []
-    for key in sorted(notes):
+    for note in sorted(notes, key=note_key):
         for name in NOTE_FIELDS:
-            value = getattr(notes[key], name)
+            value = getattr(note, name)
             if value:
                 parts.append(value)
     return "\n".join(parts)
+
+
+def paper_row_tail(paper: Paper, added_at: str | None) -> tuple:
+    """The `papers` row without its id (PAPER_COLUMNS[1:]), derived search columns included;
+    the costly part of a write (JSON, search text), so it is made before the transaction."""
+    search_notes = notes_search_text(paper.notes)
+    return (
+        paper.arxiv_id, paper.version, paper.title, paper.abstract, to_json(paper.authors),
+        paper.published, paper.updated, to_json(paper.categories), paper.comment, paper.journal_ref,
+        paper.doi, paper.code_url, paper.text_quality.value, added_at, search_notes,
+        cjk_index_text(paper.title, paper.abstract, search_notes),
+    )  # fmt: skip
 
 
 def note_row(paper_id: int, note: Notes) -> tuple:

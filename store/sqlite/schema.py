@@ -19,18 +19,19 @@ Tables (version 1):
   search_notes, search_cjk. UPDATE and DELETE triggers on `papers` keep it in
   sync (FTS5 'delete' with the old values, then insert the new), whatever
   code changes a row. New rows are indexed by the one code path that inserts
-  papers (`SqliteStore`), with one `INSERT ... SELECT` per batch: a
+  papers (`store.sqlite.upsert`), with one `INSERT ... SELECT` per batch: a
   per-row insert trigger measured 10-15% slower at bulk-load rates.
-  `SqliteStore.check_index()` runs FTS5's integrity check against `papers`.
+  `PaperTables.check_index()` runs FTS5's integrity check against `papers`.
 - `topics` (with a trigger-maintained `paper_count`), `paper_topics`
   (membership with its own `added_at`, plus copies of `published`/`arxiv_id`
   so "latest in topic" is one index range), `notes` keyed (paper, lang,
   source), and `meta` (small key/value settings).
 
-Version 2 adds subscriptions and deliveries (`store.subscriptions`), version 3
-`note_attempts` for machine-written notes (`store.notes_tables`), version 4
-the commit-order `seq` of `paper_topics` that bounds digests, and retired
-subscriptions (`store.subscriptions`).
+Version 2 adds subscriptions and deliveries, version 3 `note_attempts` for
+machine-written notes, version 4 the commit-order `seq` of `paper_topics`
+that bounds digests, and retired subscriptions. Every version's tables are
+here, in one place; what they are for is told beside the code that uses them
+(`store.sqlite.subscriptions`, `store.sqlite.notes`).
 """
 
 from __future__ import annotations
@@ -41,8 +42,6 @@ from typing import Awaitable, Callable, Union
 import aiosqlite
 
 from bot.errors import StoreError
-from store.notes_tables import V3_NOTE_ATTEMPTS
-from store.subscriptions import V2_SUBSCRIPTIONS_DELIVERIES, V4_DELIVERY_SEQUENCE
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +151,110 @@ CREATE TRIGGER topics_count_delete AFTER DELETE ON paper_topics BEGIN
 END;
 """
 
+V2_SUBSCRIPTIONS_DELIVERIES = """
+CREATE TABLE subscriptions (
+    id            INTEGER PRIMARY KEY,
+    adapter       TEXT NOT NULL,
+    workspace     TEXT NOT NULL DEFAULT '',
+    channel       TEXT NOT NULL,
+    thread        TEXT NOT NULL DEFAULT '',
+    topic         TEXT NOT NULL,
+    schedule      TEXT NOT NULL,
+    timezone      TEXT NOT NULL,
+    language      TEXT NOT NULL,
+    max_papers    INTEGER NOT NULL,
+    post_empty    INTEGER NOT NULL,
+    webhook_env   TEXT,
+    source        TEXT NOT NULL CHECK (source IN ('config', 'chat')),
+    created_at    TEXT NOT NULL,
+    failing       TEXT,
+    failing_since TEXT,
+    UNIQUE (adapter, workspace, channel, thread, topic)
+);
+
+CREATE TABLE deliveries (
+    subscription_id INTEGER NOT NULL REFERENCES subscriptions (id) ON DELETE CASCADE,
+    period          TEXT NOT NULL,
+    fire_time       TEXT NOT NULL,
+    state           TEXT NOT NULL CHECK (state IN ('claimed', 'sent', 'empty', 'skipped')),
+    paper_ids       TEXT NOT NULL DEFAULT '[]',
+    total           INTEGER NOT NULL DEFAULT 0,
+    message_ids     TEXT NOT NULL DEFAULT '[]',
+    claimed_at      TEXT NOT NULL,
+    sent_at         TEXT,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    note            TEXT,
+    PRIMARY KEY (subscription_id, period)
+) WITHOUT ROWID;
+CREATE INDEX deliveries_by_fire_time ON deliveries (subscription_id, fire_time);
+CREATE INDEX deliveries_pending ON deliveries (state) WHERE state = 'claimed';
+
+CREATE TABLE channel_papers (
+    channel_key     TEXT NOT NULL,
+    paper_id        INTEGER NOT NULL REFERENCES papers (id) ON DELETE CASCADE,
+    subscription_id INTEGER NOT NULL,
+    period          TEXT NOT NULL,
+    PRIMARY KEY (channel_key, paper_id)
+) WITHOUT ROWID;
+CREATE INDEX channel_papers_by_delivery ON channel_papers (subscription_id, period);
+"""
+
+V3_NOTE_ATTEMPTS = """
+CREATE TABLE note_attempts (
+    paper_id      INTEGER NOT NULL REFERENCES papers (id) ON DELETE CASCADE,
+    lang          TEXT NOT NULL,
+    attempts      INTEGER NOT NULL DEFAULT 1,
+    last_error    TEXT NOT NULL,
+    last_tried_at TEXT NOT NULL,
+    PRIMARY KEY (paper_id, lang)
+) WITHOUT ROWID;
+"""
+
+_V4_PAPER_TOPICS = """
+CREATE TABLE paper_topics_v4 (
+    seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+    paper_id  INTEGER NOT NULL REFERENCES papers (id) ON DELETE CASCADE,
+    topic     TEXT NOT NULL REFERENCES topics (name),
+    added_at  TEXT NOT NULL,
+    published TEXT NOT NULL,
+    arxiv_id  TEXT NOT NULL,
+    UNIQUE (paper_id, topic)
+)"""
+_V4_STEPS = (
+    _V4_PAPER_TOPICS,
+    "INSERT INTO paper_topics_v4 (paper_id, topic, added_at, published, arxiv_id) "
+    "SELECT paper_id, topic, added_at, published, arxiv_id FROM paper_topics ORDER BY added_at, paper_id, topic",
+    "DROP TABLE paper_topics",
+    "ALTER TABLE paper_topics_v4 RENAME TO paper_topics",
+    "CREATE INDEX paper_topics_by_published ON paper_topics (topic, published, arxiv_id)",
+    # (topic) is (topic, seq) in a rowid table: a digest's window is one range of it.
+    "CREATE INDEX paper_topics_by_topic ON paper_topics (topic)",
+    # Deliveries made before version 4 closed their window at their fire time, to the second.
+    "ALTER TABLE deliveries ADD COLUMN until_seq INTEGER",
+    "CREATE INDEX paper_topics_v4_by_added ON paper_topics (added_at)",
+    "UPDATE deliveries SET until_seq = (SELECT coalesce(max(seq), 0) FROM paper_topics WHERE added_at <= deliveries.fire_time) "
+    "WHERE state IN ('claimed', 'sent', 'empty')",
+    "DROP INDEX paper_topics_v4_by_added",
+    "ALTER TABLE subscriptions ADD COLUMN retired_at TEXT",
+)
+
+
+async def V4_DELIVERY_SEQUENCE(conn: aiosqlite.Connection) -> None:
+    """paper_topics becomes a rowid table whose `seq` (AUTOINCREMENT: never reused) numbers
+    memberships in commit order; existing rows are numbered in added_at order. The triggers
+    that name paper_topics are dropped for the swap and re-created from their own text."""
+    async with conn.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND (tbl_name = 'paper_topics' OR sql LIKE '%paper_topics%')"
+    ) as cursor:
+        triggers = list(await cursor.fetchall())
+    for name, _ in triggers:
+        await conn.execute(f'DROP TRIGGER "{name}"')
+    for step in _V4_STEPS:
+        await conn.execute(step)
+    for _, sql in triggers:
+        await conn.execute(sql)
+
+
 MIGRATIONS: list[Migration] = [
     V1_PAPERS_TOPICS_NOTES_FTS,
     V2_SUBSCRIPTIONS_DELIVERIES,
@@ -211,8 +314,8 @@ async def apply_fts_settings(conn: aiosqlite.Connection, settings: dict[str, int
 
 async def schema_version(conn: aiosqlite.Connection) -> int:
     async with conn.execute("PRAGMA user_version") as cursor:
-        row = await cursor.fetchone()
-    return int(row[0])
+        (version,) = await cursor.fetchone() or (0,)
+    return int(version)
 
 
 async def migrate(conn: aiosqlite.Connection, migrations: list[Migration] | None = None, *, path: str = "the database") -> int:

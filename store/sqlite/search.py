@@ -38,6 +38,8 @@ import logging
 
 import aiosqlite
 
+from store.sqlite.database import scalar
+
 log = logging.getLogger(__name__)
 
 RANK_EXPRESSION = "bm25(papers_fts, 10.0, 1.0, 2.0, 1.0, 1.0)"
@@ -86,15 +88,12 @@ class WindowedSearch:
         return ids
 
     async def _newest_id(self) -> int | None:
-        async with self.conn.execute("SELECT max(id) FROM papers") as cursor:
-            row = await cursor.fetchone()
-        return row[0]
+        newest: int | None = await scalar(self.conn, "SELECT max(id) FROM papers")
+        return newest
 
     async def _count(self, above: int) -> int:
         sql = f"SELECT count(*) FROM {self._source} WHERE papers_fts MATCH ? AND papers_fts.rowid > ?"
-        async with self.conn.execute(sql, (*self._filter_params, self.match, above)) as cursor:
-            row = await cursor.fetchone()
-        return row[0]
+        return int(await scalar(self.conn, sql, (*self._filter_params, self.match, above)))
 
     async def _rank(self, above: int | None, limit: int) -> list[int]:
         where = "papers_fts MATCH ?"

@@ -6,7 +6,7 @@ keyed (paper, lang, source) with `source = 'llm'`, `origin` = the model and
 writing one can never replace a human's notes, and both are indexed for
 search like any notes (they go through the same merge and write path).
 
-What is new in schema version 3:
+What is new in schema version 3 (tables: `store.sqlite.schema`):
 - `note_attempts`: one row per (paper, lang) whose last attempt failed, with
   the reason and a count. A failed paper keeps its extractive TLDR and is
   tried again on a later run, after the papers never tried; a success
@@ -15,26 +15,17 @@ What is new in schema version 3:
   taken in a write transaction so two processes (the service and a
   `paperbot notes` backfill) cannot overspend it together.
 
-`NotesTables` is mixed into `SqliteStore` and uses its connection and lock;
-it implements `bot.ports.NotesStore`.
+`NotesTables` implements `bot.ports.NotesStore` over the store's `Database`.
 """
 
 from __future__ import annotations
 
-from bot.models import Notes, Paper, TextQuality
-from store.merge import prepare_fresh
-from store.rows import PAPER_READ_COLUMNS
-
-V3_NOTE_ATTEMPTS = """
-CREATE TABLE note_attempts (
-    paper_id      INTEGER NOT NULL REFERENCES papers (id) ON DELETE CASCADE,
-    lang          TEXT NOT NULL,
-    attempts      INTEGER NOT NULL DEFAULT 1,
-    last_error    TEXT NOT NULL,
-    last_tried_at TEXT NOT NULL,
-    PRIMARY KEY (paper_id, lang)
-) WITHOUT ROWID;
-"""
+from bot.merge import notes_carrier
+from bot.models import Notes, Paper
+from store.sqlite.database import Database, fetchall
+from store.sqlite.papers import read_papers
+from store.sqlite.rows import PAPER_READ_COLUMNS
+from store.sqlite.upsert import prepare, write_batch
 
 BUDGET_KEY_PREFIX = "notes.spent."
 
@@ -47,7 +38,10 @@ _FAILED_BEFORE = "EXISTS (SELECT 1 FROM note_attempts AS a WHERE a.paper_id = p.
 
 
 class NotesTables:
-    """The `NotesStore` port; mixed into SqliteStore (needs `_conn`, `_lock`, `_fetchall`, `_papers_from_rows`, `_write`)."""
+    """The `NotesStore` port over the store's `Database`."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     async def papers_needing_notes(self, lang: str, topic: str | None = None, limit: int = 100) -> list[Paper]:
         """Papers without usable notes in `lang`: never-tried ones newest first, then failed ones
@@ -68,37 +62,30 @@ class NotesTables:
         )
         failed = (
             f"SELECT {_PAPER_COLS_P} FROM note_attempts AS a JOIN papers AS p ON p.id = a.paper_id "
-            + (f"JOIN paper_topics AS t ON t.paper_id = p.id AND t.topic = ? " if topic is not None else "")
+            + ("JOIN paper_topics AS t ON t.paper_id = p.id AND t.topic = ? " if topic is not None else "")
             + f"WHERE a.lang = ? AND NOT {_HAS_NOTES} ORDER BY a.attempts, a.last_tried_at, p.arxiv_id LIMIT ?"
         )
-        async with self._lock:
-            rows = await self._fetchall(untried, (*params, lang, lang, limit))
+        async with self.db.locked() as conn:
+            rows = await fetchall(conn, untried, (*params, lang, lang, limit))
             if len(rows) < limit:
-                rows += await self._fetchall(failed, (*params, lang, lang, limit - len(rows)))
-            return await self._papers_from_rows(rows)
+                rows += await fetchall(conn, failed, (*params, lang, lang, limit - len(rows)))
+            return await read_papers(conn, rows)
 
     async def add_notes(self, arxiv_id: str, notes: Notes) -> bool:
         """Store `notes` on a known paper through the usual merge rules (kept per (lang, source),
         indexed for search) and forget its failed attempts in that language. False if the paper is unknown."""
-        async with self._lock:
-            known = await self._fetchall("SELECT id FROM papers WHERE arxiv_id = ?", (arxiv_id,))
+        prepared = prepare([notes_carrier(arxiv_id, notes)], self.db.now())
+        async with self.db.transaction() as conn:
+            known = await fetchall(conn, "SELECT id FROM papers WHERE arxiv_id = ?", (arxiv_id,))
             if not known:
                 return False
-            # A copy that carries nothing but the notes: version 0, marked damaged, no text and
-            # no date, so the merge rules keep every stored field and only absorb the notes.
-            carrier = Paper(arxiv_id=arxiv_id, title="", version=0, text_quality=TextQuality.DAMAGED, notes=(notes,))
-            now = self._now()
-            await self._write([carrier], prepare_fresh([carrier], now), now)
-            # Outside the notes transaction: a crash in between leaves a stale row that
-            # papers_needing_notes ignores, because the paper now has notes.
-            await self._conn.execute(
-                "DELETE FROM note_attempts WHERE paper_id = ? AND lang = ?", (known[0][0], notes.lang)
-            )
+            await write_batch(conn, prepared)
+            await conn.execute("DELETE FROM note_attempts WHERE paper_id = ? AND lang = ?", (known[0][0], notes.lang))
         return True
 
     async def record_notes_failure(self, arxiv_id: str, lang: str, error: str, at: str) -> None:
-        async with self._lock:
-            await self._conn.execute(
+        async with self.db.locked() as conn:
+            await conn.execute(
                 "INSERT INTO note_attempts (paper_id, lang, attempts, last_error, last_tried_at) "
                 "SELECT id, ?, 1, ?, ? FROM papers WHERE arxiv_id = ? "
                 "ON CONFLICT (paper_id, lang) DO UPDATE SET attempts = attempts + 1, "
@@ -108,8 +95,9 @@ class NotesTables:
 
     async def notes_failures(self, lang: str) -> dict[str, tuple[int, str]]:
         """arxiv_id -> (attempts, last error) for the papers whose last attempt in `lang` failed."""
-        async with self._lock:
-            rows = await self._fetchall(
+        async with self.db.locked() as conn:
+            rows = await fetchall(
+                conn,
                 "SELECT p.arxiv_id, a.attempts, a.last_error FROM note_attempts AS a "
                 "JOIN papers AS p ON p.id = a.paper_id WHERE a.lang = ? ORDER BY p.arxiv_id",
                 (lang,),
@@ -120,37 +108,30 @@ class NotesTables:
         """Count one paper against `day`'s budget if fewer than `limit` were counted; False when spent.
         Counters of earlier days are dropped."""
         key = BUDGET_KEY_PREFIX + day
-        async with self._lock:
-            await self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                spent = await self._fetchall("SELECT value FROM meta WHERE key = ?", (key,))
-                count = int(spent[0][0]) if spent else 0
-                taken = count < limit
-                if taken:
-                    await self._conn.execute(
-                        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                        (key, str(count + 1)),
-                    )
-                    await self._conn.execute(
-                        "DELETE FROM meta WHERE key >= ? AND key < ? AND key != ?",
-                        (BUDGET_KEY_PREFIX, BUDGET_KEY_PREFIX + "\uffff", key),
-                    )
-                await self._conn.execute("COMMIT")
-            except BaseException:
-                if self._conn.in_transaction:
-                    await self._conn.execute("ROLLBACK")
-                raise
+        async with self.db.transaction() as conn:
+            spent = await fetchall(conn, "SELECT value FROM meta WHERE key = ?", (key,))
+            count = int(spent[0][0]) if spent else 0
+            taken = count < limit
+            if taken:
+                await conn.execute(
+                    "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    (key, str(count + 1)),
+                )
+                await conn.execute(
+                    "DELETE FROM meta WHERE key >= ? AND key < ? AND key != ?",
+                    (BUDGET_KEY_PREFIX, BUDGET_KEY_PREFIX + "\uffff", key),
+                )
         return taken
 
     async def return_notes_budget(self, day: str) -> None:
         """Give back one paper of `day`'s budget (the request never reached a model)."""
-        async with self._lock:
-            await self._conn.execute(
+        async with self.db.locked() as conn:
+            await conn.execute(
                 "UPDATE meta SET value = CAST(max(CAST(value AS INTEGER) - 1, 0) AS TEXT) WHERE key = ?",
                 (BUDGET_KEY_PREFIX + day,),
             )
 
     async def notes_budget_spent(self, day: str) -> int:
-        async with self._lock:
-            rows = await self._fetchall("SELECT value FROM meta WHERE key = ?", (BUDGET_KEY_PREFIX + day,))
+        async with self.db.locked() as conn:
+            rows = await fetchall(conn, "SELECT value FROM meta WHERE key = ?", (BUDGET_KEY_PREFIX + day,))
         return int(rows[0][0]) if rows else 0

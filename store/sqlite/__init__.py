@@ -1,0 +1,71 @@
+"""The SQLite store: one file (WAL, FTS5) holding papers, subscriptions and notes.
+
+`SqliteStore` is the `bot.ports.Store` port: one `Database` (connection, lock,
+transactions, error mapping) composed into three parts, each a port of its own:
+`papers` (`PaperTables`), `subscriptions` (`SubscriptionTables`) and `notes`
+(`NotesTables`). What to keep when a known paper arrives again is decided by
+the core (`bot.merge`); this package encodes rows and runs SQL. Open with
+`await SqliteStore.open(path)` (or `async with await SqliteStore.open(path)`);
+`":memory:"` gives a private in-memory store for tests. Lookups open it with
+`read_only=True`, which writes nothing, so they never wait for a writer's lock.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Unpack
+
+from bot.ports import Store
+from store.sqlite.database import Database, OpenOptions
+from store.sqlite.notes import NotesTables
+from store.sqlite.papers import PaperTables
+from store.sqlite.subscriptions import SubscriptionTables
+
+__all__ = ["SqliteStore"]
+
+
+class SqliteStore:
+    """Papers, topics, notes, subscriptions and deliveries in one SQLite file."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.papers = PaperTables(db)
+        self.subscriptions = SubscriptionTables(db)
+        self.notes = NotesTables(db)
+
+    @classmethod
+    async def open(cls, path: str | os.PathLike[str], **options: Unpack[OpenOptions]) -> "SqliteStore":
+        """Open (the options are `Database.open`'s); a writable open also restores the FTS
+        settings and finishes an interrupted bulk load's index merge."""
+        db = await Database.open(path, **options)
+        store = cls(db)
+        if not db.read_only:
+            try:
+                await store.papers.prepare_for_writing()
+            except BaseException:
+                # A failed merge (a full disk) must not leave the database thread running:
+                # the process would never exit.
+                await db.close()
+                raise
+        return store
+
+    @property
+    def path(self) -> str:
+        return self.db.path
+
+    @property
+    def read_only(self) -> bool:
+        return self.db.read_only
+
+    async def close(self) -> None:
+        await self.db.close()
+
+    async def __aenter__(self) -> "SqliteStore":
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+
+if TYPE_CHECKING:  # mypy proves here that the store and each of its parts implement their ports
+    _implements: type[Store] = SqliteStore

@@ -1,0 +1,173 @@
+"""The SQLite write path of `upsert_papers`: rows in, set-based SQL out.
+
+What to keep is decided by the core (`bot.merge`); this module only encodes
+and writes. One batch goes:
+
+1. `prepare` (pure Python, before the transaction): each copy admitted by
+   the rules and, for the first copy of each paper, its `papers` row. Most of
+   a write's Python work, and it needs no database, so `bulk_upsert` runs it
+   for the next batch while SQLite indexes the current one.
+2. `write_batch` (inside the caller's transaction): load the stored copies of
+   the batch's papers with one query per table, let `bot.merge.decide_batch`
+   decide, stage the rows to write in TEMP tables with `executemany`, and
+   apply them with a handful of set-based statements.
+
+Set-based matters for speed, not just style: FTS5 flushes its pending index
+data at every statement savepoint, so a trigger firing once per `executemany`
+row would write one tiny index segment per paper; one `INSERT ... SELECT`
+writes one segment per batch, and it runs entirely inside SQLite without the
+GIL, which is what lets `bulk_upsert` prepare the next batch on the other core
+meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Sequence
+
+import aiosqlite
+
+from bot.merge import admit, decide_batch, note_key
+from bot.models import Notes, Paper, UpsertReport
+from store.sqlite.database import fetchall, scalar
+from store.sqlite.rows import (
+    NOTE_COLUMNS,
+    PAPER_COLUMNS,
+    PAPER_READ_COLUMNS,
+    TOPIC_MEMBER_COLUMNS,
+    note_from_row,
+    note_row,
+    paper_from_row,
+    paper_row_tail,
+    to_json,
+)
+
+log = logging.getLogger(__name__)
+
+_PAPER_COLS = ", ".join(PAPER_COLUMNS)
+_PAPER_READ_COLS = ", ".join(PAPER_READ_COLUMNS)
+_NOTE_COLS = ", ".join(NOTE_COLUMNS)
+_MEMBER_COLS = ", ".join(TOPIC_MEMBER_COLUMNS)
+_PAPER_UPDATE = ", ".join(f"{name} = staged.{name}" for name in PAPER_COLUMNS[1:])
+_NOTE_UPDATE = ", ".join(f"{name} = excluded.{name}" for name in NOTE_COLUMNS[3:])
+IDS_PARAM = "(SELECT value FROM json_each(?))"
+
+# Staging tables live in TEMP (memory): rows are written here one by one, then
+# moved into the real tables by one statement each. Created at every writable open.
+STAGING_DDL = f"""
+CREATE TEMP TABLE IF NOT EXISTS staged_papers ({PAPER_COLUMNS[0]} INTEGER PRIMARY KEY, {", ".join(PAPER_COLUMNS[1:])});
+CREATE TEMP TABLE IF NOT EXISTS staged_members ({_MEMBER_COLS});
+CREATE TEMP TABLE IF NOT EXISTS staged_notes ({_NOTE_COLS});
+"""
+_STAGE_PAPER = f"INSERT INTO temp.staged_papers ({_PAPER_COLS}) VALUES ({', '.join('?' * len(PAPER_COLUMNS))})"
+_STAGE_MEMBER = f"INSERT INTO temp.staged_members ({_MEMBER_COLS}) VALUES ({', '.join('?' * len(TOPIC_MEMBER_COLUMNS))})"
+_STAGE_NOTE = f"INSERT INTO temp.staged_notes ({_NOTE_COLS}) VALUES ({', '.join('?' * len(NOTE_COLUMNS))})"
+_APPLY_NEW_TOPICS = "INSERT OR IGNORE INTO topics (name) SELECT DISTINCT topic FROM temp.staged_members"
+_INSERT_PAPER = f"INSERT INTO papers ({_PAPER_COLS}) VALUES ({', '.join('?' * len(PAPER_COLUMNS))})"
+_FTS_COLS = "title, abstract, authors, search_notes, search_cjk"
+# New papers have consecutive ids from the batch's first one; the update trigger indexes
+# changed papers, so this is the only statement that adds rows to the index.
+_INDEX_NEW_PAPERS = f"INSERT INTO papers_fts (rowid, {_FTS_COLS}) SELECT id, {_FTS_COLS} FROM papers WHERE id >= ?"
+_APPLY_CHANGED_PAPERS = f"UPDATE papers SET {_PAPER_UPDATE} FROM temp.staged_papers AS staged WHERE papers.id = staged.id"
+_APPLY_MEMBERS = f"INSERT INTO paper_topics ({_MEMBER_COLS}) SELECT {_MEMBER_COLS} FROM temp.staged_members"
+_APPLY_NOTES = (
+    f"INSERT INTO notes ({_NOTE_COLS}) SELECT {_NOTE_COLS} FROM temp.staged_notes WHERE true "
+    f"ON CONFLICT (paper_id, lang, source) DO UPDATE SET {_NOTE_UPDATE}"
+)
+_CLEAR_STAGED_PAPERS = "DELETE FROM temp.staged_papers"
+_CLEAR_STAGED_MEMBERS = "DELETE FROM temp.staged_members"
+_CLEAR_STAGED_NOTES = "DELETE FROM temp.staged_notes"
+
+
+@dataclass(frozen=True)
+class PreparedBatch:
+    """One batch ready for `write_batch`: the admitted copies in order, and the `papers` row
+    (without id) of each paper's first copy, which is the row written when the paper is new."""
+
+    papers: list[Paper]
+    first_rows: dict[str, tuple[Paper, tuple]]
+    now: str
+
+
+def prepare(papers: Sequence[Paper], now: str) -> PreparedBatch:
+    admitted = [admit(paper) for paper in papers]
+    first_rows: dict[str, tuple[Paper, tuple]] = {}
+    for paper in admitted:
+        if paper.arxiv_id not in first_rows:
+            first_rows[paper.arxiv_id] = (paper, paper_row_tail(paper, now))
+    return PreparedBatch(admitted, first_rows, now)
+
+
+async def write_batch(
+    conn: aiosqlite.Connection, batch: PreparedBatch, indexing: asyncio.Event | None = None
+) -> UpsertReport:
+    """Write one prepared batch inside the caller's transaction; `indexing` is set once the
+    long FTS-indexing statement is handed to the database thread."""
+    known, row_ids = await _load_known(conn, batch.papers)
+    outcome = decide_batch(batch.papers, known)
+    now = batch.now
+    new_rows: list[tuple] = []
+    changed_rows: list[tuple] = []
+    member_rows: list[tuple] = []
+    note_rows: list[tuple] = []
+    next_id = await scalar(conn, "SELECT coalesce(max(id), 0) + 1 FROM papers")
+    for row_id, paper in enumerate(outcome.new, start=next_id):
+        first, tail = batch.first_rows[paper.arxiv_id]
+        new_rows.append((row_id, *(tail if paper is first else paper_row_tail(paper, now))))
+        member_rows.extend((row_id, topic, now, paper.published, paper.arxiv_id) for topic in paper.topics)
+        note_rows.extend(note_row(row_id, note) for note in paper.notes)
+    for merged in outcome.changed:
+        paper, row_id = merged.paper, row_ids[merged.paper.arxiv_id]
+        if merged.fields_changed or merged.changed_notes:  # notes text is part of the row's search columns
+            changed_rows.append((row_id, *paper_row_tail(paper, paper.added_at)))
+        member_rows.extend((row_id, topic, now, paper.published, paper.arxiv_id) for topic in merged.new_topics)
+        note_rows.extend(note_row(row_id, note) for note in paper.notes if note_key(note) in merged.changed_notes)
+
+    # FTS5 flushes pending index data at every statement savepoint, so everything
+    # touching the index is one statement per batch.
+    if new_rows:
+        # Plain inserts without triggers: no statement savepoint, no index flush per row.
+        await conn.executemany(_INSERT_PAPER, new_rows)
+    if changed_rows:
+        await conn.executemany(_STAGE_PAPER, changed_rows)
+        await conn.execute(_APPLY_CHANGED_PAPERS)
+        await conn.execute(_CLEAR_STAGED_PAPERS)
+    if member_rows:
+        await conn.executemany(_STAGE_MEMBER, member_rows)
+    if note_rows:
+        await conn.executemany(_STAGE_NOTE, note_rows)
+    if indexing is not None:
+        indexing.set()
+    if new_rows:
+        # The long statement (tokenizing every new paper); it runs without the GIL.
+        await conn.execute(_INDEX_NEW_PAPERS, (next_id,))
+    if member_rows:
+        await conn.execute(_APPLY_NEW_TOPICS)
+        await conn.execute(_APPLY_MEMBERS)
+        await conn.execute(_CLEAR_STAGED_MEMBERS)
+    if note_rows:
+        await conn.execute(_APPLY_NOTES)
+        await conn.execute(_CLEAR_STAGED_NOTES)
+    log.debug("upsert: %s", outcome.report)
+    return outcome.report
+
+
+async def _load_known(conn: aiosqlite.Connection, papers: Sequence[Paper]) -> tuple[dict[str, Paper], dict[str, int]]:
+    """The stored copy (with topics and notes) of every paper of the batch the store holds, and its row id."""
+    ids_json = to_json(list({paper.arxiv_id: None for paper in papers}))
+    rows = await fetchall(conn, f"SELECT {_PAPER_READ_COLS} FROM papers WHERE arxiv_id IN {IDS_PARAM}", (ids_json,))
+    if not rows:
+        return {}, {}
+    row_ids_json = to_json([row[0] for row in rows])
+    topics: dict[int, list[str]] = {row[0]: [] for row in rows}
+    notes: dict[int, list[Notes]] = {row[0]: [] for row in rows}
+    for row_id, topic in await fetchall(
+        conn, f"SELECT paper_id, topic FROM paper_topics WHERE paper_id IN {IDS_PARAM}", (row_ids_json,)
+    ):
+        topics[row_id].append(topic)
+    for row in await fetchall(conn, f"SELECT {_NOTE_COLS} FROM notes WHERE paper_id IN {IDS_PARAM}", (row_ids_json,)):
+        notes[row[0]].append(note_from_row(row))
+    known = {row[1]: paper_from_row(row, tuple(topics[row[0]]), tuple(notes[row[0]])) for row in rows}
+    return known, {row[1]: row[0] for row in rows}
