@@ -24,12 +24,18 @@ import yaml
 from adapters.slack.settings import DEFAULT_HTTP_PORT
 from bot import cli
 from bot.config import DigestConfig
-from tests.support import ROOT
+from tests.support import ROOT, cli_logging_undone
 
 DOCKERFILE = ROOT / "Dockerfile"
 COMPOSE = ROOT / "docker-compose.yml"
 UNIT = ROOT / "config" / "paperbot.service"
 DATA_VOLUME = "/data"
+
+
+@pytest.fixture(autouse=True)
+def _logging_as_in_a_fresh_process():
+    with cli_logging_undone():  # these tests run `cli.main` in-process
+        yield
 
 
 def dockerfile_instructions(text: str = "") -> list[tuple[str, str]]:
