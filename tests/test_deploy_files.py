@@ -38,10 +38,9 @@ def _logging_as_in_a_fresh_process():
         yield
 
 
-def dockerfile_instructions(text: str = "") -> list[tuple[str, str]]:
+def dockerfile_instructions() -> list[tuple[str, str]]:
     """(INSTRUCTION, arguments) in order, continuation lines joined, comments dropped."""
-    text = text or DOCKERFILE.read_text()
-    lines = [line for line in text.splitlines() if not line.lstrip().startswith("#")]
+    lines = [line for line in DOCKERFILE.read_text().splitlines() if not line.lstrip().startswith("#")]
     joined = re.sub(r"\\\n", " ", "\n".join(lines))
     found = []
     for line in joined.splitlines():
