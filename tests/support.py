@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import io
-import logging
 from datetime import datetime, timedelta
 import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import AsyncIterator, Iterator
+from typing import AsyncIterator
 
 from adapters.console import ConsoleAdapter
 from bot.app import Runtime, build_service, open_store, seed_example_data
 from bot.commands import CommandRouter
 from bot.config import FileConfig
-from bot.logs import NOISY_LOGGERS, UtcFormatter
 from bot.models import Paper
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,24 +29,6 @@ async def console_bot(db_path: Path, config: FileConfig | None = None, *, seed: 
         if seed:
             await seed_example_data(store)
         yield ConsoleAdapter(CommandRouter(build_service(store, config)), stdout=io.StringIO())
-
-
-@contextlib.contextmanager
-def cli_logging_undone() -> Iterator[None]:
-    """Undo what an in-process `cli.main` does to the process's logging: its handlers and levels.
-
-    Left in place, the root logger stays at INFO, and a later test that expects a
-    library's INFO line to be filtered out (as in a fresh process) sees it."""
-    root = logging.getLogger()
-    levels = {name: logging.getLogger(name).level for name in ("", *NOISY_LOGGERS)}
-    try:
-        yield
-    finally:
-        for handler in [h for h in root.handlers if isinstance(h.formatter, UtcFormatter)]:
-            root.removeHandler(handler)
-            handler.close()
-        for name, level in levels.items():
-            logging.getLogger(name).setLevel(level)
 
 
 def run_paperbot(*args: str, db: Path, input_text: str | None = None, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess:

@@ -24,18 +24,12 @@ import yaml
 from adapters.slack.settings import DEFAULT_HTTP_PORT
 from bot import cli
 from bot.config import DigestConfig
-from tests.support import ROOT, cli_logging_undone
+from tests.support import ROOT
 
 DOCKERFILE = ROOT / "Dockerfile"
 COMPOSE = ROOT / "docker-compose.yml"
 UNIT = ROOT / "config" / "paperbot.service"
 DATA_VOLUME = "/data"
-
-
-@pytest.fixture(autouse=True)
-def _logging_as_in_a_fresh_process():
-    with cli_logging_undone():  # these tests run `cli.main` in-process
-        yield
 
 
 def dockerfile_instructions() -> list[tuple[str, str]]:

@@ -32,18 +32,12 @@ from bot import cli
 from bot.config import EnvSettings, FileConfig
 from store import schema
 from tests.fake_arxiv import FakeArxiv, FakePaper
-from tests.support import OFFLINE_CONFIG, ROOT, cli_logging_undone
+from tests.support import OFFLINE_CONFIG, ROOT
 
 README = (ROOT / "README.md").read_text()
 SHIPPED_CONFIG = ROOT / "config" / "paperbot.toml"
 EXAMPLE_LIST = ROOT / "bot" / "data" / "example-paper-list.md"
 CLEAN_LIST = ROOT / "tests" / "fixtures" / "paperlists" / "clean.md"
-
-
-@pytest.fixture(autouse=True)
-def _logging_as_in_a_fresh_process():
-    with cli_logging_undone():  # these tests run `cli.main` in-process
-        yield
 
 
 def readme_section(title: str) -> str:
