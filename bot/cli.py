@@ -128,7 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="copy the store consistently, even while the bot or an import writes to it",
         description="Copy the store with SQLite's online backup API: the copy holds everything committed when "
         "the backup started. It is written next to TARGET and renamed over it when complete, so TARGET is "
-        "always a whole store. Restore by stopping the bot and moving the copy to the --db path.",
+        "always a whole store. Restore: stop the bot, delete the store's -wal and -shm files (after a crash they hold "
+        "the old store's last commits, which SQLite would replay onto the copy), then move the copy to the --db path.",
     )
     backup.add_argument("target", type=Path, metavar="TARGET", help="the file to write, e.g. backups/paperbot-2025-06-01.db")
     return parser
