@@ -30,7 +30,7 @@ from pydantic import BaseModel
 from adapters.slack.settings import EVENTS_PATH
 from bot import cli
 from bot.config import EnvSettings, FileConfig
-from store import schema
+from store.sqlite import schema
 from tests.fake_arxiv import FakeArxiv, FakePaper
 from tests.support import OFFLINE_CONFIG, ROOT
 
