@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 
 from bot.arxiv_ids import parse_arxiv_id
-from bot.ingest.errors import IngestError
+from bot.errors import IngestError
 from bot.models import Notes, Paper, TextQuality, Topic, UpsertReport
 from bot.paper_limits import MAX_VERSION, limit_paper
 from bot.ports import PaperStore

@@ -62,8 +62,8 @@ from pathlib import Path
 from typing import AsyncIterable, AsyncIterator, BinaryIO, Callable, Iterable, Iterator, Protocol, Sequence
 
 from bot.arxiv_ids import parse_arxiv_id
+from bot.errors import IngestError
 from bot.ingest.arxiv_query import PaperTokens, TopicMatcher, compile_topic
-from bot.ingest.errors import IngestError
 from bot.models import Paper, TextQuality, Topic, UpsertReport
 from bot.paper_limits import MAX_VERSION, limit_paper
 from bot.progress import MB, Progress, track
