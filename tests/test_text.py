@@ -1,4 +1,4 @@
-"""bot.textsplit: the platform-neutral "fit under a limit, never cut a word or a link" rule."""
+"""bot.text: the platform-neutral "fit under a limit, never cut a word or a link" rule."""
 
 import re
 
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.textsplit import fits, shorten, split_text
+from bot.text import fits, shorten, split_text
 
 
 def no_space(text: str) -> str:

@@ -35,7 +35,7 @@ from bot.commands import REGISTRY, Command, CommandRouter
 from bot.errors import UserError
 from bot.models import ChannelRef, CommandRequest, ErrorReply, PaperListReply, Reply
 from bot.service import DEFAULT_COUNT, MAX_COUNT, MAX_QUERY_CHARS
-from bot.textsplit import shorten
+from bot.text import shorten
 
 log = logging.getLogger(__name__)
 

@@ -44,7 +44,7 @@ How a reply maps to messages
 - `NoticeReply`: one embed, title and lines. `ErrorReply`: one embed in a
   warning colour, the message as title (or description when long) and the hint.
 - Text longer than a container (description 4096, field value 1024, content
-  2000) is split with `bot.textsplit.split_text` into further embeds or fields,
+  2000) is split with `bot.text.split_text` into further embeds or fields,
   at paragraph, line, sentence or word boundaries; never inside a word, a URL
   or a `[label](url)` link. A title over 256 characters is shortened at a word
   and given in full at the top of the description, so no word is lost.
@@ -86,7 +86,7 @@ from bot.models import (
     Reply,
 )
 from bot.plaintext import card_meta_line
-from bot.textsplit import shorten, split_text
+from bot.text import shorten, split_text
 
 __all__ = [
     "DiscordMessage",

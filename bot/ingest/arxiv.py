@@ -51,12 +51,10 @@ as `YYYY-MM-DDTHH:MM:SSZ` (UTC):
 from __future__ import annotations
 
 import asyncio
-import html
 import logging
 import re
 import threading
 import time
-import unicodedata
 import weakref
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
@@ -79,6 +77,7 @@ from bot.ports import Clock, PaperStore, SystemClock
 from bot.progress import Progress, track
 from bot.retry import RetryPolicy, parse_retry_after
 from bot.summarize import find_code_url
+from bot.text import normalize
 from bot.utc import iso, parse_iso_or_none
 
 __all__ = [
@@ -269,20 +268,8 @@ async def last_error(store: PaperStore, topic: Topic | str) -> tuple[datetime | 
 
 # --- from arxiv.Result to Paper ---------------------------------------------------------
 
-# arXiv's metadata sometimes carries HTML entities escaped twice (`&amp;amp;`, `&amp;#233;`),
-# which survive XML parsing as literal `&amp;`, `&#233;`. Only complete entities with their
-# semicolon are decoded, so LaTeX's `&` and "R&D" stay as written.
-_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 # `<category>` also lists ACM and MSC classes ("I.2.10", "68T05"); only arXiv categories count.
 _ARXIV_CATEGORY = re.compile(r"[a-z]+(?:-[a-z]+)*(?:\.[A-Za-z]+(?:-[A-Za-z]+)*)?")
-
-
-def clean_text(text: str | None) -> str:
-    """One line: entities decoded, Unicode NFC, whitespace runs (arXiv's hard wraps) as one space. LaTeX is kept."""
-    if not text:
-        return ""
-    text = _ENTITY.sub(lambda match: html.unescape(match.group(0)), text)
-    return " ".join(unicodedata.normalize("NFC", text).split())
 
 
 def _categories(result: arxiv.Result) -> tuple[str, ...]:
@@ -298,15 +285,16 @@ def paper_from_result(result: arxiv.Result, topic_name: str) -> Paper | None:
     return Paper(
         arxiv_id=parsed.arxiv_id,
         version=parsed.version or 1,
-        title=clean_text(result.title),
-        abstract=clean_text(result.summary),
-        authors=tuple(name for name in (clean_text(author.name) for author in result.authors) if name),
+        # Entities decoded (arXiv escapes some twice), NFC, hard wraps as spaces; LaTeX is kept.
+        title=normalize(result.title),
+        abstract=normalize(result.summary),
+        authors=tuple(name for name in (normalize(author.name) for author in result.authors) if name),
         published=result.published.astimezone(timezone.utc).date().isoformat(),  # <published> is v1's date
         updated=iso(result.updated),
         categories=_categories(result),
-        comment=clean_text(result.comment) or None,
-        journal_ref=clean_text(result.journal_ref) or None,
-        doi=clean_text(result.doi) or None,
+        comment=normalize(result.comment) or None,
+        journal_ref=normalize(result.journal_ref) or None,
+        doi=normalize(result.doi) or None,
         # The raw texts: a URL split by a hard wrap is only recognisable with its line break.
         code_url=find_code_url(result.summary, result.comment),
         text_quality=TextQuality.CLEAN,

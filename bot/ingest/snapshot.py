@@ -68,6 +68,7 @@ from bot.models import Paper, TextQuality, Topic, UpsertReport
 from bot.paper_limits import MAX_VERSION, limit_paper
 from bot.progress import MB, Progress, track
 from bot.summarize import find_code_url
+from bot.text import normalize
 from bot.textfix import repair_text, worst
 
 BATCH_SIZE = 5_000
@@ -602,15 +603,10 @@ def _parse_id(value: object) -> tuple[str, int]:
 
 
 def _text(value: object, name: str) -> str:
-    """Hard-wrapped snapshot text on one line: `and\\n  LHC` -> `and LHC`."""
+    """Snapshot text as every importer stores it (`bot.text.normalize`): `and\\n  LHC` -> `and LHC`."""
     if type(value) is not str:
         raise _wrong_type(name)
-    # Equal to " ".join(value.split()), several times faster for the usual text, whose
-    # only odd whitespace is its line wraps: printable ASCII has no other whitespace.
-    text = value.replace("\n", " ").strip()
-    if "  " in text or not (text.isascii() and text.isprintable()):
-        return " ".join(text.split())
-    return text
+    return normalize(value)
 
 
 def _optional_text(value: object, name: str) -> str | None:
@@ -633,7 +629,8 @@ def _repair(text: str) -> tuple[str, TextQuality]:
     """`text` through `bot.textfix.repair_text` when it may be mojibake, else as it is (clean)."""
     if text.isascii() or _MOJIBAKE_HINT.search(text) is None:
         return text, TextQuality.CLEAN
-    return repair_text(text)
+    repaired, quality = repair_text(text)
+    return normalize(repaired), quality  # the repaired text may be decomposed (NFD)
 
 
 def _repaired(title: str, abstract: str) -> tuple[str, str, TextQuality]:
@@ -691,7 +688,7 @@ def _authors(record: dict) -> tuple[tuple[str, ...], TextQuality]:
             quality = worst((quality, name_quality))
         if "\\" in name or "{" in name:
             name = latex_to_unicode(name)
-        names[index] = name
+        names[index] = normalize(name)
     return tuple(names), quality
 
 
