@@ -11,6 +11,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Union
 
+from bot import plaintext
+
 ABS_URL = "https://arxiv.org/abs/{id}"
 PDF_URL = "https://arxiv.org/pdf/{id}"
 
@@ -270,9 +272,7 @@ class PaperListReply:
 
     @property
     def text(self) -> str:
-        from bot.plaintext import render_text
-
-        return render_text(self)
+        return plaintext.list_text(self)
 
 
 @dataclass(frozen=True)
@@ -293,9 +293,7 @@ class PaperDetailReply:
 
     @property
     def text(self) -> str:
-        from bot.plaintext import render_text
-
-        return render_text(self)
+        return plaintext.detail_text(self)
 
 
 @dataclass(frozen=True)
@@ -307,9 +305,7 @@ class NoticeReply:
 
     @property
     def text(self) -> str:
-        from bot.plaintext import render_text
-
-        return render_text(self)
+        return plaintext.notice_text(self)
 
 
 @dataclass(frozen=True)
@@ -321,9 +317,7 @@ class ErrorReply:
 
     @property
     def text(self) -> str:
-        from bot.plaintext import render_text
-
-        return render_text(self)
+        return plaintext.error_text(self)
 
 
 Reply = Union[PaperListReply, PaperDetailReply, NoticeReply, ErrorReply]
