@@ -46,17 +46,6 @@ RAW_TITLE = decomposed("Café &amp; 自动驾驶：\n  Évaluation of Reward Mod
 RAW_ABSTRACT = decomposed("We study &lt;5% of naïve drivers\n in 北京 with $a & b$ and R&D budgets.")
 
 
-class QuietProgress:
-    def advance(self, amount: int = 1) -> None:
-        pass
-
-    def set_total(self, total: int | None) -> None:
-        pass
-
-    def note(self, text: str) -> None:
-        pass
-
-
 @pytest.fixture
 async def open_store(tmp_path):
     opened: list[SqliteStore] = []
@@ -105,7 +94,7 @@ async def through_the_snapshot(store: SqliteStore, tmp_path) -> None:
     }
     path = tmp_path / "snapshot.jsonl"
     path.write_text(json.dumps(record) + "\n", encoding="utf-8")
-    report = await import_snapshot(store, path, [TOPIC], progress=QuietProgress())
+    report = await import_snapshot(store, path, [TOPIC])
     assert report.papers == 1, report
 
 
