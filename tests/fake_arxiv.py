@@ -32,7 +32,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 from urllib.parse import parse_qsl, urlsplit
 from xml.sax.saxutils import escape, quoteattr
 
@@ -133,6 +133,7 @@ class FakeArxiv:
         self.requests: list[RecordedRequest] = []
         self.in_flight = 0
         self.max_in_flight = 0
+        self.clock: Callable[[], float] = time.monotonic  # what `RecordedRequest.at` is read from
         self._gate = threading.Event()
         self._gate.set()
         self.add(*papers)
@@ -233,7 +234,7 @@ class FakeArxiv:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-                arrived = time.monotonic()
+                arrived = fake.clock()
                 parts = urlsplit(self.path)
                 params = dict(parse_qsl(parts.query, keep_blank_values=True))
                 status, headers, body, delay = fake._answer(parts.path, params)

@@ -1,0 +1,241 @@
+"""One library's trained ranker: scores in [0, 1], a why line per paper, and bytes.
+
+A model is trained once per library (see `bot.rank.train`) and then scores
+many candidate lists: a digest's topic, a whole-store recommendation, a
+`similar` request. It is kept across restarts as bytes, so it must restore
+without the training data and without pickle (bytes read back from a store
+must never run code): the format is a NumPy `.npz` archive of plain arrays and
+one JSON header, loaded with `allow_pickle=False`.
+
+Three kinds, by how much the library says:
+
+- `empty`: no library, or no text at all; every score is 0 and input order
+  is kept, so a caller falls back to newest first.
+- `similarity`: a library of 1-3 papers is too few to learn from; a paper's
+  score is its TF-IDF cosine similarity to the closest library paper.
+- `classifier`: a logistic regression separating the library from a sample
+  of the store (and explicit negatives); a paper's score is the classifier's
+  probability. (Blending in the similarity to the closest library paper
+  ranked worse in `benchmarks/relevance_eval.py`.)
+
+Every score comes from the same fitted vocabulary, weights and formula, so
+scores of one model are comparable with each other, and a retrained model of
+the same library on a similar store gives close scores to the same paper.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+from scipy import sparse
+from sklearn.linear_model import LogisticRegression
+
+from bot.models import Paper
+from bot.rank.fingerprint import Fingerprint
+from bot.rank.vectors import TermList, Vocabulary
+from bot.rank.why import Why, short_title, top_terms
+
+FORMAT_VERSION = 1
+EMPTY, SIMILARITY, CLASSIFIER = "empty", "similarity", "classifier"
+
+
+class ModelFormatError(ValueError):
+    """Bytes that are not a ranking model this version can read; the caller retrains."""
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """One candidate with its score in [0, 1] and, when the library shares any term with it, why."""
+
+    paper: Paper
+    score: float
+    why: Why | None = None
+
+
+@dataclass(frozen=True)
+class ModelParts:
+    """Everything a model is made of, as plain data: what training produces and bytes restore."""
+
+    kind: str
+    fingerprint: Fingerprint
+    terms: TermList
+    idf: np.ndarray  # float32, one per term
+    library_ids: list[str]
+    library_titles: list[str]
+    library_vectors: sparse.csr_matrix  # float32, one l2-normalised row per library paper
+    display: dict[str, str]  # term -> the words it was written as in the library
+    coef: np.ndarray | None = None  # float32, one per term (classifier only)
+    intercept: float = 0.0
+    counts: dict[str, int] | None = None  # what training saw: library, negatives, sample
+
+
+class RankModel:
+    """Scores candidate papers against one library; see the module docstring for the kinds."""
+
+    def __init__(self, parts: ModelParts) -> None:
+        self.parts = parts
+        self.kind = parts.kind
+        self.fingerprint = parts.fingerprint
+        self.library_ids = frozenset(parts.library_ids)
+        self._vocabulary: Vocabulary | None = None
+        self._classifier: LogisticRegression | None = None
+        if parts.kind == EMPTY:
+            return
+        self._vocabulary = Vocabulary(parts.terms, parts.idf)
+        if parts.kind == CLASSIFIER:
+            classifier = LogisticRegression()
+            classifier.classes_ = np.array([0, 1])
+            classifier.coef_ = parts.coef.reshape(1, -1)
+            classifier.intercept_ = np.array([parts.intercept], dtype=np.float32)
+            self._classifier = classifier
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return dict(self.parts.counts or {})
+
+    # --- scoring -----------------------------------------------------------------------
+
+    def _scored(self, papers: Sequence[Paper]) -> tuple[np.ndarray, sparse.csr_matrix | None]:
+        """Each paper's score, and the papers' TF-IDF vectors (None for an empty model)."""
+        if self._vocabulary is None or not papers:
+            return np.zeros(len(papers)), None
+        vectors = self._vocabulary.vectors(papers)
+        if self._classifier is None:
+            return self._closest(vectors)[1], vectors
+        scores = self._classifier.predict_proba(vectors)[:, 1]
+        # A paper with no known term would get the intercept's probability, above many real
+        # candidates; having nothing in common with the library is a score of 0.
+        scores[np.diff(vectors.indptr) == 0] = 0.0
+        return scores, vectors
+
+    def _closest(self, vectors: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+        """Per row: the index of the most similar library paper, and that cosine similarity."""
+        similarities = (vectors @ self.parts.library_vectors.T).toarray()
+        closest = similarities.argmax(axis=1)
+        return closest, np.clip(similarities[np.arange(len(closest)), closest], 0.0, 1.0)
+
+    def score(self, papers: Sequence[Paper]) -> list[float]:
+        """Each paper's score in [0, 1], in input order."""
+        return [float(s) for s in self._scored(papers)[0]]
+
+    def rank(self, papers: Sequence[Paper], limit: int | None = None, exclude_library: bool = False) -> list[Ranked]:
+        """Papers best first (ties keep input order), each with its score and why; at most `limit`.
+
+        `exclude_library` leaves out the library's own papers (for `similar`
+        and `recommend`, which must not offer what the group already has).
+        Only the papers returned are explained, so a digest that shows ten of
+        a thousand candidates pays for ten why lines.
+        """
+        if exclude_library:
+            papers = [p for p in papers if p.arxiv_id not in self.library_ids]
+        scores, vectors = self._scored(papers)
+        order = np.argsort(-scores, kind="stable")
+        if limit is not None:
+            order = order[: max(limit, 0)]
+        if vectors is None:
+            return [Ranked(papers[i], float(scores[i])) for i in order]
+        shown = vectors[order]
+        closest, closeness = self._closest(shown)
+        return [
+            Ranked(papers[i], float(scores[i]), self._why(shown, row, int(closest[row]), closeness[row]))
+            for row, i in enumerate(order)
+        ]
+
+    def _why(self, vectors: sparse.csr_matrix, row: int, closest: int, closeness: float) -> Why | None:
+        if closeness <= 0:
+            return None
+        start, end = vectors.indptr[row], vectors.indptr[row + 1]
+        indices, values = vectors.indices[start:end], vectors.data[start:end]
+        if self.parts.coef is not None:
+            weights = self.parts.coef[indices]
+        else:
+            weights = self.parts.library_vectors[closest].toarray().ravel()[indices]
+        terms = top_terms(indices, values * weights, self.parts.terms, self.parts.display)
+        return Why(self.parts.library_ids[closest], short_title(self.parts.library_titles[closest]), terms)
+
+    def top_terms(self, count: int = 10) -> list[str]:
+        """The terms that weigh most for this library, as words: for `/paper library` and search queries."""
+        if self.kind == EMPTY:
+            return []
+        if self.parts.coef is not None:
+            weights = self.parts.coef
+        else:
+            weights = np.asarray(self.parts.library_vectors.mean(axis=0)).ravel()
+        indices = np.arange(len(weights))
+        return list(top_terms(indices, weights, self.parts.terms, self.parts.display, count))
+
+    # --- bytes ---------------------------------------------------------------------------
+
+    def to_bytes(self) -> bytes:
+        """The model as bytes for the store; `from_bytes` restores a model with identical scores."""
+        p = self.parts
+        header = {
+            "format": FORMAT_VERSION,
+            "kind": p.kind,
+            "fingerprint": p.fingerprint.text,
+            "intercept": p.intercept,
+            "counts": p.counts or {},
+            "library_ids": p.library_ids,
+            "library_titles": p.library_titles,
+            "display": p.display,
+        }
+        vectors = p.library_vectors
+        arrays = {
+            "header": _text_array(json.dumps(header, ensure_ascii=False)),
+            "terms": _text_array(p.terms.text),
+            "idf": p.idf,
+            "coef": p.coef if p.coef is not None else np.zeros(0, dtype=np.float32),
+            "vectors_data": vectors.data,
+            "vectors_indices": vectors.indices,
+            "vectors_indptr": vectors.indptr,
+            "vectors_shape": np.array(vectors.shape, dtype=np.int64),
+        }
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, **arrays)
+        return buffer.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> "RankModel":
+        """Restore a model from `to_bytes`; `ModelFormatError` for anything else (retrain then)."""
+        try:
+            with np.load(io.BytesIO(data), allow_pickle=False) as archive:
+                arrays = {name: archive[name] for name in archive.files}
+            header = json.loads(_array_text(arrays["header"]))
+            if header.get("format") != FORMAT_VERSION:
+                raise ModelFormatError(
+                    f"ranking model format {header.get('format')!r}, this version reads {FORMAT_VERSION}: retrain it"
+                )
+            coef = arrays["coef"]
+            parts = ModelParts(
+                kind=header["kind"],
+                fingerprint=Fingerprint.parse(header["fingerprint"]),
+                terms=TermList.from_text(_array_text(arrays["terms"])),
+                idf=arrays["idf"],
+                library_ids=list(header["library_ids"]),
+                library_titles=list(header["library_titles"]),
+                library_vectors=sparse.csr_matrix(
+                    (arrays["vectors_data"], arrays["vectors_indices"], arrays["vectors_indptr"]),
+                    shape=tuple(int(n) for n in arrays["vectors_shape"]),
+                ),
+                display=dict(header["display"]),
+                coef=coef if coef.size else None,
+                intercept=float(header["intercept"]),
+                counts=dict(header["counts"]),
+            )
+        except ModelFormatError:
+            raise
+        except Exception as error:  # a truncated or foreign blob: zip, JSON or key errors alike
+            raise ModelFormatError(f"not a ranking model ({type(error).__name__}: {error}); retrain it") from error
+        return cls(parts)
+
+
+def _text_array(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+
+
+def _array_text(array: np.ndarray) -> str:
+    return array.tobytes().decode("utf-8")
