@@ -521,7 +521,7 @@ class _Run:
 class ArxivFetcher:
     """Fetches topics from the arXiv API into a PaperStore; see the module docstring for the rules.
 
-    `jitter` spreads backoff waits by up to that fraction (0 in tests);
+    `jitter` spreads backoff waits by up to that fraction (0 in tests; None: `RETRY`'s);
     `limiter` defaults to the process-wide one.
     """
 
@@ -534,7 +534,7 @@ class ArxivFetcher:
         sleep: Sleep = asyncio.sleep,
         *,
         limiter: RequestLimiter | None = None,
-        jitter: float = RETRY.jitter,
+        jitter: float | None = None,
     ) -> None:
         self.store = store
         self.fetch = fetch
@@ -542,7 +542,9 @@ class ArxivFetcher:
         self.clock = clock
         self._sleep = sleep
         self._limiter = limiter or PROCESS_LIMITER
-        self._retry = replace(RETRY, attempts=fetch.retries + 1, first_backoff=fetch.backoff_seconds, jitter=jitter)
+        self._retry = replace(RETRY, attempts=fetch.retries + 1, first_backoff=fetch.backoff_seconds)
+        if jitter is not None:
+            self._retry = replace(self._retry, jitter=jitter)
         self._client = _PageClient(api_url, fetch.timeout_seconds)
 
     def close(self) -> None:
