@@ -18,8 +18,9 @@ supervisor that builds a new one and starts it again, after 5 s, then 10,
 being unreachable at start is such a network problem, retried the same way
 while the rest of the bot runs. Only a person can fix a rejected token or
 refused intents: at start that is a `ConfigError` naming DISCORD_TOKEN, as
-Slack's is (exit status 2); later the adapter gives up and `on_gave_up` (set by `bot.app.run_bot`) ends the process
-with a non-zero status, so a supervisor (systemd, Docker) restarts it.
+Slack's is (exit status 2); later the adapter gives up and `on_gave_up` (set
+by `bot.app.run_bot`) ends the process with a non-zero status, so a
+supervisor (systemd, Docker) restarts it.
 A gateway event discord.py cannot parse (real 2025 interactions lack the
 `attachment_size_limit` it requires) never ends the client: a missing limit
 is filled in with Discord's default, any other bad event is logged in one

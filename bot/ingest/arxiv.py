@@ -14,8 +14,8 @@ thread. So this module drives it one page at a time and keeps the rules here:
 - Failures: HTTP 429 and 5xx, timeouts, dropped connections and arXiv's
   occasional empty page in the middle of a result set are retried with
   exponential backoff (`backoff_seconds * 2**n`, capped, with jitter),
-  waiting at least as long as a Retry-After header asks (`bot.retry`). After the last
-  retry the topic's fetch fails with ONE error log line and a failed
+  waiting at least as long as a Retry-After header asks (`bot.retry`). After
+  the last retry the topic's fetch fails with ONE error log line and a failed
   `FetchReport`; nothing is raised at the caller, so the scheduler survives.
   Malformed XML and other non-feeds fail at once with a clear message.
 - Unreachable: a DNS failure or a refused connection (the machine is
