@@ -28,7 +28,7 @@ import threading
 from typing import Callable, Iterator, TextIO
 
 from adapters.terminal import columns, harmless, render
-from bot.commands import COMMAND_PREFIX, REGISTRY, CommandRouter
+from bot.commands import COMMAND_PREFIX, CommandRouter, Registry
 from bot.logs import set_prompt_guard
 from bot.models import ChannelRef, DeliveryKey, NoticeReply, Reply, Subscription
 
@@ -132,7 +132,9 @@ class ConsoleAdapter:
         """Yield input lines without blocking the event loop and without losing any on cancel."""
         queue: asyncio.Queue[str | None] = asyncio.Queue()
         loop = asyncio.get_running_loop()
-        editor = self._editor = _Readline.for_terminal(self.stdin, self.stdout, self._prompt_shown) if interactive else None
+        editor = self._editor = (
+            _Readline.for_terminal(self.stdin, self.stdout, self._prompt_shown, self.router.registry) if interactive else None
+        )
         wanted = threading.Event()  # with readline the prompt is drawn by the reader: only once the answer is out
 
         def pump() -> None:
@@ -227,11 +229,12 @@ class _Readline:
     only), so readline's idea of the screen stays true.
     """
 
-    def __init__(self, on_prompt_shown: Callable[[], None]) -> None:
+    def __init__(self, on_prompt_shown: Callable[[], None], registry: Registry) -> None:
         import readline
         import termios
 
         self.readline = readline
+        self.registry = registry
         self._saved_terminal = termios.tcgetattr(sys.stdin.fileno())
         readline.set_completer_delims(" \t\n")
         readline.set_completer(self._complete)
@@ -242,11 +245,13 @@ class _Readline:
             self._point = ctypes.c_int.in_dll(ctypes.CDLL(readline.__file__), "rl_point")
 
     @classmethod
-    def for_terminal(cls, stdin: TextIO, stdout: TextIO, on_prompt_shown: Callable[[], None]) -> "_Readline | None":
+    def for_terminal(
+        cls, stdin: TextIO, stdout: TextIO, on_prompt_shown: Callable[[], None], registry: Registry
+    ) -> "_Readline | None":
         if stdin is not sys.stdin or stdout is not sys.stdout or not (_isatty(stdin) and _isatty(stdout)):
             return None
         try:
-            return cls(on_prompt_shown)
+            return cls(on_prompt_shown, registry)
         except (ImportError, OSError):  # no readline in this Python, or no terminal after all
             return None
 
@@ -280,7 +285,7 @@ class _Readline:
         if not before:
             options = [COMMAND_PREFIX + " "]
         elif before == [COMMAND_PREFIX]:
-            options = [name + " " for name in REGISTRY]
+            options = [name + " " for name in self.registry.names()]
         else:
             options = []
         matches = [option for option in options if option.startswith(text)]

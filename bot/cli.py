@@ -22,16 +22,15 @@ from datetime import date
 from importlib import metadata
 from typing import Any, Sequence
 
-from bot import jsonout
 from bot.app import Runtime, build_digest_core, build_service, open_store, run_bot
-from bot.commands import EXAMPLE_TOPIC, CommandRouter, asked_version, for_command_line, parse_command_words
+from bot.commands import CommandRouter, for_command_line
+from bot.commands.command_line import add_lookup_parsers, lookup_words
 from bot.config import DEFAULT_CONFIG_PATH, DEFAULT_DB_PATH, EnvSettings, load_config
 from bot.errors import IngestError, StoreError, UserError
 from bot.ingest.paperlist import import_paperlist
 from bot.ingest.snapshot import import_snapshot, looks_like_snapshot
 from bot.logs import log_to_file, setup_logging
 from bot.models import ErrorReply, Reply, Topic
-from bot.presenter import version_note
 from bot.service import PaperService
 from bot.status import gather_status, render_status, status_json
 
@@ -84,36 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--topic", help="topic name for paper-list papers (default: from the file's heading); not for snapshots"
     )
 
-    def lookup(name: str, help_text: str, description: str | None = None) -> argparse.ArgumentParser:
-        sub = command(name, help=help_text, description=description or help_text)
-        sub.add_argument("--json", action="store_true", help="print machine-readable JSON")
-        return sub
-
-    def topic_and_count(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument("--topic", help="only this topic")
-        sub.add_argument("-n", "--count", type=int, default=None, help="how many (1-25, default 5)")
-
-    latest = lookup(
-        "latest", "the newest papers",
-        "The newest papers. A topic and a count can be given as words, as in chat: "
-        f"`paperbot latest {EXAMPLE_TOPIC} 10`. Reads the store without changing it.",
-    )
-    latest.add_argument("words", nargs="*", metavar="TOPIC|COUNT", help="a topic name and/or a count")
-    topic_and_count(latest)
-
-    search = lookup(
-        "search", "ranked full-text search",
-        "Ranked full-text search. Trailing words are read as a count (a number) and a topic (an exact "
-        f"topic name) when other words remain, as in chat: `paperbot search driving {EXAMPLE_TOPIC} 10`. "
-        "Reads the store without changing it.",
-    )
-    search.add_argument("query", nargs="+", metavar="QUERY")
-    topic_and_count(search)
-
-    show = lookup("show", "one paper in full")
-    show.add_argument("paper", metavar="ID", help="2505.20665, 2505.20665v1, arXiv:2505.20665 or an arxiv.org link")
-
-    lookup("topics", "tracked topics with paper counts")
+    add_lookup_parsers(command)
 
     fetcher = command(
         "fetch",
@@ -217,43 +187,21 @@ async def run_command(args: argparse.Namespace) -> int:
         return await answer_lookup(args, build_service(store, config))
 
 
-def lookup_words(args: argparse.Namespace) -> list[str]:
-    """The lookup as chat words, so the CLI reads its arguments with the chat grammar."""
-    words = [args.command, *getattr(args, "words", ()), *getattr(args, "query", ())]
-    if args.command == "show":
-        words.append(args.paper)
-    if getattr(args, "topic", None) is not None:
-        words += ["--topic", args.topic]
-    if getattr(args, "count", None) is not None:
-        words += ["--count", str(args.count)]
-    return words
-
-
 async def answer_lookup(args: argparse.Namespace, service: PaperService) -> int:
     """latest, search, show or topics: the chat command's answer, as text or JSON."""
-    lang = service.tldr_lang
+    router = CommandRouter(service)
     try:
-        request = parse_command_words(lookup_words(args), frozenset(await service.topic_names()))
+        request = await router.read_words(lookup_words(args))
     except UserError as error:
         if args.json or isinstance(error, StoreError):
             raise  # printed as `error: ...` on stderr, as every failure before the answer
         return print_reply(ErrorReply(error.message, error.hint))
     if not args.json:
-        return print_reply(await CommandRouter(service).dispatch(request))
-    topic, count = request.args.get("topic"), request.args.get("count")
-    if args.command == "latest":
-        print_json([jsonout.paper_json(p, lang) for p in await service.latest(topic, count)])
-    elif args.command == "search":
-        papers = await service.search(str(request.args["query"]), topic, count)
-        print_json([jsonout.paper_json(p, lang) for p in papers])
-    elif args.command == "show":
-        paper = await service.show(args.paper)
-        note = version_note(paper, asked_version(args.paper))
-        if note:
-            print(f"note: {note}", file=sys.stderr)
-        print_json(jsonout.paper_detail_json(paper, lang))
-    elif args.command == "topics":
-        print_json(jsonout.topics_json(await service.topics()))
+        return print_reply((await router.answer(request)).reply)
+    data, notes = await router.answer_json(request)
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    print_json(data)
     return EXIT_OK
 
 

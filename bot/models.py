@@ -8,8 +8,8 @@ markup, so each adapter can render it natively and inside its own limits.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
-from typing import Any, Mapping, Union
+from dataclasses import dataclass
+from typing import Union
 
 from bot import plaintext
 
@@ -229,17 +229,6 @@ class Delivery:
     @property
     def key(self) -> DeliveryKey:
         return DeliveryKey(self.subscription_id, self.period)
-
-
-@dataclass(frozen=True)
-class CommandRequest:
-    """One `/paper ...` request, already parsed (text by the core, typed options by Discord)."""
-
-    action: str
-    args: Mapping[str, Any] = field(default_factory=dict)
-    user: str = ""
-    channel: ChannelRef | None = None
-    is_admin: bool = False
 
 
 # --- replies: data, not markup --------------------------------------------------------

@@ -65,6 +65,10 @@ class PaperStore(Protocol):
         """Every known topic (configured or seen on a paper) with its paper count."""
         ...
 
+    async def topic_names(self) -> list[str]:
+        """Every known topic's name, sorted: what reading a command and checking a topic need, without counting papers."""
+        ...
+
     async def paper_count(self) -> int: ...
 
     async def get_meta(self, key: str) -> str | None:

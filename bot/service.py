@@ -31,7 +31,7 @@ class PaperService:
         self.tldr_lang = tldr_lang
 
     async def topic_names(self) -> list[str]:
-        return [item.topic.name for item in await self.store.topics()]
+        return await self.store.topic_names()
 
     async def check_topic(self, topic: str | None) -> str | None:
         if topic is None:

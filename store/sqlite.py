@@ -433,6 +433,11 @@ class SqliteStore(SubscriptionTables, NotesTables):
             for name, title, query, categories, count, newest in rows
         ]
 
+    async def topic_names(self) -> list[str]:
+        async with self._lock:
+            rows = await self._fetchall("SELECT name FROM topics ORDER BY name", ())
+        return [name for (name,) in rows]
+
     async def paper_count(self) -> int:
         async with self._lock:
             return await self._scalar("SELECT count(*) FROM papers")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.commands import REGISTRY
+from bot.commands import REGISTRY, Completion
 from bot.models import ChannelRef, Paper, Topic
 from tests.discord_harness import discord_bot, fake  # noqa: F401  (fixture)
 from tests.fake_discord import (
@@ -51,8 +51,9 @@ async def test_the_paper_group_is_registered_from_the_registry_and_guild_only(bo
     assert paper["name"] == "paper"
     assert paper["dm_permission"] is False  # guild-only
     subcommands = {option["name"]: option for option in paper["options"]}
-    assert list(subcommands) == list(REGISTRY)
-    for name, spec in REGISTRY.items():
+    assert list(subcommands) == REGISTRY.names()
+    for spec in REGISTRY:
+        name = spec.name
         assert subcommands[name]["description"] == spec.description
         options = {option["name"]: option for option in subcommands[name].get("options", [])}
         assert set(options) == {param.name for param in spec.params}
@@ -60,9 +61,10 @@ async def test_the_paper_group_is_registered_from_the_registry_and_guild_only(bo
             option = options[param.name]
             assert option["description"] == param.description
             assert option["required"] is param.required
-            assert option.get("autocomplete", False) is (param.kind in ("topic", "paper"))
+            assert option.get("autocomplete", False) is (param.completion in (Completion.TOPIC, Completion.PAPER))
+            assert option["type"] == (4 if param.type is int else 3)
     help_choices = {c["value"] for c in subcommands["help"]["options"][0]["choices"]}
-    assert help_choices == set(REGISTRY)
+    assert help_choices == set(REGISTRY.names())
     count = {o["name"]: o for o in subcommands["latest"]["options"]}["count"]
     assert (count["type"], count["min_value"], count["max_value"]) == (4, 1, 25)
 
@@ -93,38 +95,64 @@ async def test_share_in_channel_posts_the_answer_for_everyone(bot, fake):
     assert public and "DriveRX" in message_text(public[0])
 
 
-async def test_search_results_page_with_previous_and_next(bot, fake):
-    record = await answer(fake, "search", {"query": "reward", "count": 2}, with_buttons=True)
+async def test_count_is_the_number_of_results_and_they_come_five_to_a_page(bot, fake):
+    record = await answer(fake, "search", {"query": "reward", "count": 12}, with_buttons=True)
     message = record.messages[-1]
-    assert "page 1/" in message["content"]
-    assert len(message["embeds"]) == 2
+    assert message["content"].endswith("· page 1/3")
+    assert len(message["embeds"]) == 5
     assert list(buttons(message)) == ["Previous", "Next", "Share in channel"]
     assert buttons(message)["Previous"]["disabled"] is True
     first_titles = [embed["title"] for embed in message["embeds"]]
+    seen = list(first_titles)
 
-    turn = await fake.click(message, "Next")
-    await fake.until(lambda: bool(turn.callbacks))
-    assert turn.callbacks[0]["type"] == UPDATE_MESSAGE
-    assert "page 2/" in message["content"]
-    assert [embed["title"] for embed in message["embeds"]] != first_titles
-    assert buttons(message)["Previous"]["disabled"] is False
+    for page in (2, 3):
+        turn = await fake.click(message, "Next")
+        await fake.until(lambda turn=turn: bool(turn.callbacks))
+        assert turn.callbacks[0]["type"] == UPDATE_MESSAGE
+        assert message["content"].endswith(f"· page {page}/3")
+        seen += [embed["title"] for embed in message["embeds"]]
+        assert buttons(message)["Previous"]["disabled"] is False
+    assert buttons(message)["Next"]["disabled"] is True
+    assert len(seen) == len(set(seen)) == 11  # every result once (the example data has 11 for "reward")
+    assert "Papers 11–11 of 11" in message_text(message)
 
     back = await fake.click(message, "Previous")
     await fake.until(lambda: bool(back.callbacks))
-    assert "page 1/" in message["content"]
-    assert [embed["title"] for embed in message["embeds"]] == first_titles
+    assert message["content"].endswith("· page 2/3")
 
 
-async def test_only_the_requester_can_turn_pages(bot, fake):
+async def test_a_count_that_fits_one_page_has_no_pager(bot, fake):
     record = await answer(fake, "search", {"query": "reward", "count": 2}, with_buttons=True)
     message = record.messages[-1]
-    before = message_text(message)
-    intruder = await fake.click(message, "Next", user=OTHER_ID)
-    await fake.until(lambda: intruder.answered())
-    assert intruder.callbacks[0]["type"] == CHANNEL_MESSAGE
-    assert intruder.callbacks[0]["data"]["flags"] & EPHEMERAL
-    assert "belong to the person who ran the command" in intruder.texts()
-    assert message_text(message) == before
+    assert len(message["embeds"]) == 2 and "page" not in message["content"]
+    assert list(buttons(message)) == ["Share in channel"]
+
+
+async def test_buttons_carry_their_command_and_page_within_discords_limit(bot, fake):
+    record = await answer(fake, "latest", {"topic": "reward-model-vlm", "count": 12}, with_buttons=True)
+    ids = {label: button["custom_id"] for label, button in buttons(record.messages[-1]).items()}
+    assert ids == {
+        "Previous": "paper:page:0:latest --topic reward-model-vlm --count 12",
+        "Next": "paper:page:2:latest --topic reward-model-vlm --count 12",
+        "Share in channel": "paper:share:1:latest --topic reward-model-vlm --count 12",
+    }
+    long_query = "reward model preference " * 4  # 8 results, more than a page
+    record = await answer(fake, "search", {"query": long_query, "count": 12})
+    assert all(not buttons(m) for m in record.messages)  # no custom_id can hold it: every result at once, no buttons
+    assert sum(len(m["embeds"]) for m in record.messages) == len(await bot.service.search(long_query, None, 12)) == 8
+    assert "page" not in record.messages[0]["content"]
+
+
+async def test_share_posts_the_page_on_screen(bot, fake):
+    record = await answer(fake, "latest", {"count": 12}, with_buttons=True)
+    message = record.messages[-1]
+    turn = await fake.click(message, "Next")
+    await fake.until(lambda: bool(turn.callbacks))
+    click = await fake.click(message, "Share in channel")
+    await fake.until(lambda: click.answered())
+    [public] = fake.channel_messages(TEXT_CHANNEL)
+    assert public["content"].endswith("· page 2/3") and public["embeds"] == message["embeds"]
+    assert not buttons(public)
 
 
 async def test_a_short_search_has_no_pager(bot, fake):
@@ -298,3 +326,43 @@ async def test_a_command_from_a_direct_message_is_refused_politely(bot, fake):
     await fake.until(lambda: record.answered())
     assert "server channels only" in record.texts()
     assert record.messages[0]["flags"] & EPHEMERAL
+
+
+async def test_buttons_work_after_the_bot_restarted(tmp_path, fake):
+    db = tmp_path / "paperbot.db"
+    async with discord_bot(db, fake) as first:
+        record = await answer(fake, "latest", {"count": 12}, with_buttons=True)
+        first_client = first.adapters["discord"].client
+    message = record.messages[-1]
+    assert message["content"].endswith("· page 1/3")
+    async with discord_bot(db, fake) as restarted:  # a new client and adapter: no view of the first one is left
+        assert restarted.adapters["discord"].client is not first_client
+        turn = await fake.click(message, "Next")
+        await fake.until(lambda: bool(turn.callbacks))
+        assert turn.callbacks[0]["type"] == UPDATE_MESSAGE
+        assert message["content"].endswith("· page 2/3") and len(message["embeds"]) == 5
+        share = await fake.click(message, "Share in channel")
+        await fake.until(lambda: share.answered())
+        [public] = fake.channel_messages(TEXT_CHANNEL)
+        assert public["content"].endswith("· page 2/3") and public["embeds"] == message["embeds"]
+        intruder = await fake.click(message, "Previous", user=OTHER_ID)
+        await fake.until(lambda: intruder.answered())
+        assert "belong to the person who ran the command" in intruder.texts()
+        assert message["content"].endswith("· page 2/3")
+
+
+async def test_a_button_whose_command_no_longer_reads_says_so(bot, fake):
+    record = await answer(fake, "latest", {"count": 12}, with_buttons=True)
+    message = record.messages[-1]
+    [row] = message["components"]
+    next_button = next(child for child in row["components"] if child["label"] == "Next")
+    next_button["custom_id"] = "paper:page:2:frobnicate --count 12"  # as an older version of the bot might have written it
+    press = await fake.click(message, "Next")
+    await fake.until(lambda: press.answered())
+    assert "This button no longer works" in press.texts() and press.messages[0]["flags"] & EPHEMERAL
+    forged = "paper:share:1:subscribe reward-model-vlm"  # a share may only re-run what anyone may share
+    next_button["custom_id"] = forged
+    press = await fake.click(message, "Next", user=MEMBER_ID)
+    await fake.until(lambda: press.answered())
+    assert "This button no longer works" in press.texts()
+    assert await bot.store.subscriptions() == []

@@ -50,7 +50,7 @@ def readme_commands() -> list[str]:
 
 def help_commands() -> list[str]:
     """`/paper ...` in the chat help; `paperbot ...` code spans in the CLI's --help texts."""
-    chat = "\n".join([help_reply().text, *(help_reply(name).text for name in REGISTRY)])
+    chat = "\n".join([help_reply(REGISTRY).text, *(help_reply(REGISTRY, name).text for name in REGISTRY.names())])
     found = [match.group(0).rstrip(".,:;)") for match in CHAT_COMMAND.finditer(chat)]
     parser = cli.build_parser()
     subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
@@ -70,6 +70,9 @@ def test_the_extraction_finds_the_examples():
     assert f"/paper latest {EXAMPLE_TOPIC} 10" in chat and f"/paper search driving {EXAMPLE_TOPIC} 10" in chat
     assert f"/paper subscribe {EXAMPLE_TOPIC} mon 09:00 Europe/Berlin" in chat
     assert f"paperbot search driving {EXAMPLE_TOPIC} 10" in shell and "paperbot status" in shell
+    assert f"paperbot latest {EXAMPLE_TOPIC} 10" in shell
+    broken = [example for example in chat + shell if re.search(r"\w- \w", example)]  # a help text wrapped inside a word
+    assert broken == []
 
 
 async def test_every_chat_example_works_on_the_shipped_config(tmp_path):

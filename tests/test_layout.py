@@ -63,12 +63,14 @@ def module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def runtime_imports(tree: ast.AST, module: str, is_package: bool) -> set[str]:
-    """Every module name an import in `tree` may load at run time, at any depth (inside functions too).
+def runtime_imports(tree: ast.AST, module: str, is_package: bool) -> set[tuple[str, str | None]]:
+    """(module, name) for every import in `tree` that may run, at any depth (inside functions too).
 
-    `if TYPE_CHECKING:` blocks are skipped: the type checker reads them, Python never runs them.
+    `import a.b` gives ("a.b", None); `from a import b, c` gives ("a", "b") and ("a", "c"), as
+    `b` may be a name in `a` or its submodule `a.b`. `if TYPE_CHECKING:` blocks are skipped: the
+    type checker reads them, Python never runs them.
     """
-    found: set[str] = set()
+    found: set[tuple[str, str | None]] = set()
     pending: list[ast.AST] = [tree]
     while pending:
         node = pending.pop()
@@ -76,25 +78,32 @@ def runtime_imports(tree: ast.AST, module: str, is_package: bool) -> set[str]:
             pending.extend(node.orelse)
             continue
         if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
+            found.update((alias.name, None) for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:  # relative: from the module's package, one level up per extra dot
                 package = module.split(".") if is_package else module.split(".")[:-1]
                 package = package[: len(package) - (node.level - 1)]
                 base = ".".join([*package, *([base] if base else [])])
-            found.add(base)
-            found.update(f"{base}.{alias.name}" for alias in node.names)  # `from bot import plaintext`
+            found.update((base, alias.name) for alias in node.names)
         pending.extend(ast.iter_child_nodes(node))
     return found
 
 
 def import_graph() -> dict[str, set[str]]:
+    """Module -> the modules of bot/, store/, adapters/ it imports.
+
+    `from package import submodule` is an edge to the submodule alone: a package is always
+    imported before its submodules, which is no cycle; a name taken from a package is an
+    edge to the package (its `__init__`).
+    """
     paths = {module_name(path): path for package in PACKAGES for path in (ROOT / package).rglob("*.py")}
     graph = {}
     for module, path in paths.items():
-        imports = runtime_imports(ast.parse(path.read_text(encoding="utf-8")), module, path.name == "__init__.py")
-        graph[module] = {name for name in imports if name in paths and name != module}
+        edges = set()
+        for base, name in runtime_imports(ast.parse(path.read_text(encoding="utf-8")), module, path.name == "__init__.py"):
+            edges.add(f"{base}.{name}" if f"{base}.{name}" in paths else base)
+        graph[module] = {name for name in edges if name in paths and name != module}
     return graph
 
 
@@ -151,8 +160,9 @@ def test_the_graph_sees_imports_inside_functions_and_not_those_for_the_type_chec
         "if TYPE_CHECKING:\n    from bot.models import Paper\n"
         "def f():\n    from bot import plaintext\n    from . import sibling\n"
     )
-    assert runtime_imports(tree, "bot.ingest.snapshot", False) >= {"bot.plaintext", "bot.ingest.sibling"}
-    assert "bot.models" not in runtime_imports(tree, "bot.ingest.snapshot", False)
+    found = runtime_imports(tree, "bot.ingest.snapshot", False)
+    assert found >= {("bot", "plaintext"), ("bot.ingest", "sibling")}
+    assert not any(base == "bot.models" for base, _ in found)
 
 
 def test_no_import_cycles_in_bot_store_or_adapters():

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from adapters.slack.interactions import shareable_command
+from adapters.slack.interactions import button_value
 from adapters.slack.limits import block_texts
 from bot.models import ChannelRef
 from tests.fake_slack import FakeSlack, slash_command
@@ -107,7 +107,7 @@ async def test_a_share_button_can_only_run_lookups_and_never_as_admin(slack, fak
     assert refused[0]["response_type"] == "ephemeral" and "no longer works" in refused[0]["text"]
     assert await slack.bot.store.subscriptions() == []
     assert fake.calls_to("users.info") == []
-    assert shareable_command("x" * 3000) is None and shareable_command(None) is None
+    assert button_value("x" * 3000) is None and button_value(None) is None
     bad_lookup = await slack.press_share("show 9999.99999")
     assert bad_lookup[0]["response_type"] == "ephemeral" and "not in the store" in bad_lookup[0]["text"]
 

@@ -309,6 +309,7 @@ class DiscordAdapter:
         guard_parsers(client)
         tree = app_commands.CommandTree(client)
         tree.add_command(build_group(self.commands))
+        client.add_dynamic_items(self.commands.button_type)  # buttons of answers sent before this client
         tree.on_error = self._on_command_error  # type: ignore[method-assign]
         self.tree = tree
         return client

@@ -1,40 +1,50 @@
-"""The `/paper` application-command group, built from the core's command registry.
+"""The `/paper` application-command group, built from the core's command objects.
 
 Why this module exists: Discord wants typed, described options and answers
-within three seconds; the core wants a `CommandRequest` and gives back a
-`Reply`. This module is that translation and nothing else: one subcommand per
-`bot.commands.REGISTRY` entry (names, descriptions, required options and
-option kinds all come from there, so the two cannot drift), autocomplete for
-topics and papers, and the answer rules:
+within three seconds; the core wants a `CommandRequest` and gives back an
+`Answer`. This module is that translation and nothing else: one subcommand
+per registered `Command` (names, descriptions, option types, required
+options, choices and autocomplete all come from its `Param`s, so the two
+cannot drift), and the answer rules, read from the command:
 
-- lookups (latest, search, show, topics) are deferred, answered privately
-  (ephemeral) with a "Share in channel" button; search results come in pages
-  with Previous/Next (the search runs once, for up to 25 results, and `count`
-  is the page size);
-- help, subscriptions and digest previews are private, without buttons;
-- subscribe/unsubscribe need Manage Server, checked here at run time (the
+- a public command (subscribe/unsubscribe) is a quick store write: answered
+  directly, public on success, private on error;
+- every other command is deferred and answered privately (ephemeral); a
+  shareable one gets a "Share in channel" button, and an answer the core
+  cuts into pages (`count` results, a page size from the core) gets
+  Previous/Next (`adapters.discord.views`: the buttons carry the command
+  text, so they work after a restart);
+- a command for admins needs Manage Server, checked here at run time (the
   `default_permissions` declaration is only a hint: Discord applies it to
-  top-level commands, not to subcommands of a group); they are quick store
-  writes, so they answer directly: public on success, private on error.
+  top-level commands, not to subcommands of a group).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
 import logging
 import re
-from typing import Any, Awaitable, Callable, Optional
+from typing import Any, Callable, Coroutine, Optional
 
 import discord
 from discord import app_commands
 
 from adapters.discord.render import one_line, render_messages, to_send_kwargs
-from adapters.discord.views import DEFAULT_TIMEOUT, LookupView, paginate, send_private
-from bot.commands import REGISTRY, Command, CommandRouter
+from adapters.discord.views import (
+    BUTTON_GONE,
+    DEFAULT_TIMEOUT,
+    PAGE,
+    button_type,
+    buttons_view,
+    fits_one_message,
+    lookup_buttons,
+    send_private,
+    state_fits,
+)
+from bot.commands import Access, Answer, Command, CommandRouter, Completion, Param, Visibility
 from bot.errors import UserError
-from bot.models import ChannelRef, CommandRequest, ErrorReply, PaperListReply, Reply
-from bot.service import DEFAULT_COUNT, MAX_COUNT, MAX_QUERY_CHARS
+from bot.models import ChannelRef, ErrorReply, Reply
+from bot.service import MAX_COUNT, MAX_QUERY_CHARS
 from bot.text import shorten
 
 log = logging.getLogger(__name__)
@@ -46,46 +56,20 @@ MAX_CHOICE_NAME = 100
 MAX_CHOICE_VALUE = 100
 MAX_DESCRIPTION = 100  # Discord's limit for command and option descriptions
 
-LOOKUPS = frozenset({"latest", "search", "show", "topics"})
-ADMIN_ONLY = frozenset(name for name, command in REGISTRY.items() if command.admin_only)
-NEEDS_MANAGE_SERVER = ErrorReply(
-    "Only members with the Manage Server permission can change this channel's digests.",
-    "Ask a server admin; anyone can see them with /paper subscriptions.",
-)
 NOT_IN_A_SERVER = ErrorReply("/paper works in server channels only.", "Use it in a channel of a server the bot is in.")
 _ID_PREFIX = re.compile(r"^\d{2,4}(\.\d{0,5})?$")
 
-OPTION_TYPES: dict[str, Any] = {
-    "text": str,
-    "topic": str,
-    "paper": str,
-    "when": str,
-    "command": str,
-    "count": app_commands.Range[int, 1, MAX_COUNT],
-}
+
+def needs_manage_server(command: Command) -> ErrorReply:
+    task = command.admin_task or f"use /paper {command.name}"
+    return ErrorReply(f"Only members with the Manage Server permission can {task}.", "Ask a server admin.")
 
 
-def option_type_problem(spec: Command, options: dict[str, Any]) -> ErrorReply | None:
-    """An option whose value is not of its declared type (a client or a stale command list sent it): which, and the usage.
-
-    discord.py passes option values through as Discord sent them; the core
-    would fail on them with a bug's "something went wrong". The value itself
-    is not echoed.
-    """
-    for param in spec.params:
-        value = options.get(param.name)
-        if value is None:
-            continue
-        if param.kind == "count":
-            if isinstance(value, int) and not isinstance(value, bool):
-                continue
-            expected = f"a whole number from 1 to {MAX_COUNT}"
-        elif isinstance(value, str):
-            continue
-        else:
-            expected = "text"
-        return ErrorReply(f"The {param.name} option must be {expected}.", f"Usage: {spec.usage}")
-    return None
+def option_type(param: Param) -> Any:
+    """The annotation discord.py turns into the option's type (a bounded integer, or a string)."""
+    if param.type is int:
+        return app_commands.Range[int, param.bounds[0], param.bounds[1]] if param.bounds else int
+    return str
 
 
 def is_admin(permissions: discord.Permissions) -> bool:
@@ -103,17 +87,9 @@ def channel_ref(guild_id: int | None, channel: Any, channel_id: int | None) -> C
     return ChannelRef("discord", str(channel_id), str(guild_id))
 
 
-def command_request(action: str, options: dict[str, Any], interaction: discord.Interaction) -> CommandRequest:
-    """The neutral request for one invocation: typed options as args, who, where, and admin or not."""
-    args = {name: value for name, value in options.items() if value is not None}
+def where(interaction: discord.Interaction) -> ChannelRef | None:
     channel_id = interaction.channel_id or getattr(interaction.channel, "id", None)
-    return CommandRequest(
-        action,
-        args,
-        user=str(interaction.user.id) if interaction.user else "",
-        channel=channel_ref(interaction.guild_id, interaction.channel, channel_id),
-        is_admin=is_admin(interaction.permissions),
-    )
+    return channel_ref(interaction.guild_id, interaction.channel, channel_id)
 
 
 def _choice_name(text: str) -> str:
@@ -121,73 +97,93 @@ def _choice_name(text: str) -> str:
 
 
 class PaperCommands:
-    """Runs one `/paper` subcommand invocation: request, dispatch, answer."""
+    """Runs one `/paper` subcommand invocation (request, answer) and the presses of its buttons."""
 
     def __init__(self, router: CommandRouter, *, view_timeout: float = DEFAULT_TIMEOUT) -> None:
         self.router = router
         self.service = router.service
         self.view_timeout = view_timeout
+        self.button_type = button_type(self)  # the client registers it, so buttons work after a restart
 
     # --- invocations -------------------------------------------------------------------
 
-    async def run(self, action: str, interaction: discord.Interaction, options: dict[str, Any]) -> None:
+    async def run(self, command: Command, interaction: discord.Interaction, options: dict[str, Any]) -> None:
         if interaction.guild_id is None:
             await send_private(interaction, NOT_IN_A_SERVER)
             return
-        mistyped = option_type_problem(REGISTRY[action], options)
-        if mistyped is not None:
-            log.info("/paper %s refused: %s", action, mistyped.message)
-            await send_private(interaction, mistyped)
+        try:
+            request = self.router.request(
+                command, options, user=str(interaction.user.id) if interaction.user else "", channel=where(interaction),
+                is_admin=is_admin(interaction.permissions),
+            )
+        except UserError as error:
+            log.info("/paper %s refused: %s", command.name, error.message)
+            await send_private(interaction, ErrorReply(error.message, error.hint))
             return
-        request = command_request(action, options, interaction)
-        if action in ADMIN_ONLY:
-            await self._run_admin(request, interaction)
+        if command.admin_only and not request.is_admin:
+            log.info("/paper %s refused: user %s lacks Manage Server in %s", command.name, request.user, request.channel.key if request.channel else "?")
+            await send_private(interaction, needs_manage_server(command))
+            return
+        if command.visibility is Visibility.PUBLIC:
+            await self._answer_directly(interaction, await self.router.answer(request))
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
-        if action == "search":
-            reply, pages = await self._search(request)
-        else:
-            reply = await self.router.dispatch(request)
-            pages = [reply]
-        share = action in LOOKUPS and not isinstance(reply, ErrorReply)
-        await self._answer(interaction, pages, share=share)
+        await self._answer(interaction, await self.router.answer(request))
 
-    async def _run_admin(self, request: CommandRequest, interaction: discord.Interaction) -> None:
-        if not request.is_admin:
-            log.info("/paper %s refused: user %s lacks Manage Server in %s", request.action, request.user, request.channel.key if request.channel else "?")
-            await send_private(interaction, NEEDS_MANAGE_SERVER)
-            return
-        reply = await self.router.dispatch(request)
-        private = isinstance(reply, ErrorReply)
-        for number, message in enumerate(render_messages(reply)):
+    async def _answer_directly(self, interaction: discord.Interaction, answer: Answer) -> None:
+        """The first response itself: public on success, private on error (a deferral would fix one of them)."""
+        private = answer.visibility is not Visibility.PUBLIC
+        for number, message in enumerate(render_messages(answer.reply)):
             if number == 0:
                 await interaction.response.send_message(**to_send_kwargs(message), ephemeral=private)
             else:
                 await interaction.followup.send(**to_send_kwargs(message), ephemeral=private)
 
-    async def _search(self, request: CommandRequest) -> tuple[Reply, list[Reply]]:
-        """One search for up to 25 results, shown `count` per page."""
-        per_page = request.args.get("count", DEFAULT_COUNT)
-        if not isinstance(per_page, int) or not 1 <= per_page <= MAX_COUNT:
-            reply = await self.router.dispatch(request)  # the core phrases the range error
-            return reply, [reply]
-        reply = await self.router.dispatch(dataclasses.replace(request, args={**request.args, "count": MAX_COUNT}))
-        if not isinstance(reply, PaperListReply):
-            return reply, [reply]
-        return reply, list(paginate(reply, per_page))
-
-    async def _answer(self, interaction: discord.Interaction, pages: list[Reply], *, share: bool) -> None:
+    async def _answer(self, interaction: discord.Interaction, answer: Answer) -> None:
         """Followups after the defer: every message of the first page; buttons under the last."""
-        paged = len(pages) > 1
-        view = LookupView(interaction.user.id, pages, timeout=self.view_timeout) if share or paged else None
+        pages = answer.pages(fits_one_message)
+        request = answer.request
+        text = request.text if request is not None and request.command.access is Access.ANYONE else None
+        if not state_fits(text, len(pages)):
+            text, pages = None, [answer.reply]  # no button can carry it: all pages at once
+        share = answer.share_text is not None
+        buttons = lookup_buttons(self.button_type, text, 1, len(pages), share=share) if text is not None else []
+        view = buttons_view(buttons, timeout=self.view_timeout) if buttons else None
         messages = render_messages(pages[0])
         for number, message in enumerate(messages):
-            last = number == len(messages) - 1
             kwargs = to_send_kwargs(message)
-            if last and view is not None:
+            if number == len(messages) - 1 and view is not None:
                 view.message = await interaction.followup.send(**kwargs, ephemeral=True, view=view, wait=True)
             else:
                 await interaction.followup.send(**kwargs, ephemeral=True)
+
+    # --- buttons -----------------------------------------------------------------------
+
+    async def press(self, action: str, page: int, text: str, interaction: discord.Interaction) -> None:
+        """Re-run the button's command as the presser and show (or share) page `page` of its answer."""
+        answer = await self.router.answer_button(
+            text, share=action != PAGE, user=str(interaction.user.id), channel=where(interaction)
+        )
+        if answer is None:
+            await send_private(interaction, BUTTON_GONE)
+            return
+        if answer.failed:
+            await send_private(interaction, answer.reply)
+            return
+        pages = answer.pages(fits_one_message)
+        number = max(1, min(len(pages), page))
+        shown: Reply = pages[number - 1]
+        if action == PAGE:
+            # A page is one message by construction (see bot.commands.paging).
+            message = render_messages(shown)[0]
+            buttons = lookup_buttons(self.button_type, text, number, len(pages), share=answer.share_text is not None)
+            await interaction.response.edit_message(**to_send_kwargs(message), view=buttons_view(buttons, timeout=None))
+            return
+        for index, message in enumerate(render_messages(shown)):
+            if index == 0:
+                await interaction.response.send_message(**to_send_kwargs(message))
+            else:
+                await interaction.followup.send(**to_send_kwargs(message))
 
     # --- autocomplete ------------------------------------------------------------------
 
@@ -237,10 +233,13 @@ class PaperCommands:
 # --- building the group ----------------------------------------------------------------
 
 
-def _guarded(complete: Callable[[discord.Interaction, str], Awaitable[list]]) -> Callable[[discord.Interaction, str], Awaitable[list]]:
+Completer = Callable[[discord.Interaction, str], Coroutine[Any, Any, list[app_commands.Choice[str]]]]
+
+
+def _guarded(complete: Completer) -> Completer:
     """Autocomplete must answer within three seconds even when a lookup fails: no choices, logged."""
 
-    async def autocomplete(interaction: discord.Interaction, current: str) -> list:
+    async def autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         try:
             return await complete(interaction, current)
         except Exception:
@@ -251,14 +250,14 @@ def _guarded(complete: Callable[[discord.Interaction, str], Awaitable[list]]) ->
 
 
 def build_subcommand(spec: Command, handler: PaperCommands) -> app_commands.Command:
-    """One subcommand from a registry entry: its options, their types and descriptions, autocomplete."""
+    """One subcommand from a command object: its options, their types and descriptions, choices, autocomplete."""
 
     async def callback(interaction: discord.Interaction, **options: Any) -> None:
-        await handler.run(spec.name, interaction, options)
+        await handler.run(spec, interaction, options)
 
     parameters = [inspect.Parameter("interaction", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=discord.Interaction)]
     for param in spec.params:
-        annotation = OPTION_TYPES[param.kind]
+        annotation = option_type(param)
         parameters.append(
             inspect.Parameter(
                 param.name,
@@ -271,24 +270,27 @@ def build_subcommand(spec: Command, handler: PaperCommands) -> app_commands.Comm
     callback.__name__ = callback.__qualname__ = spec.name  # a plain function, not a method, to discord.py
     if spec.params:
         app_commands.describe(**{p.name: shorten(p.description, MAX_DESCRIPTION) for p in spec.params})(callback)
-    if any(p.kind == "command" for p in spec.params):
-        names = [app_commands.Choice(name=name, value=name) for name in REGISTRY]
-        app_commands.choices(**{p.name: names for p in spec.params if p.kind == "command"})(callback)
+    named = [p.name for p in spec.params if p.completion is Completion.COMMAND]
+    if named:
+        names = [app_commands.Choice(name=name, value=name) for name in handler.router.registry.names()]
+        app_commands.choices(**{name: names for name in named})(callback)
     if spec.admin_only:
         # A hint only: Discord ignores default_member_permissions on subcommands (see the module docstring).
         app_commands.default_permissions(manage_guild=True)(callback)
-    command = app_commands.Command(name=spec.name, description=shorten(spec.description, MAX_DESCRIPTION), callback=callback)
+    command: app_commands.Command[Any, ..., None] = app_commands.Command(
+        name=spec.name, description=shorten(spec.description, MAX_DESCRIPTION), callback=callback
+    )
     for param in spec.params:
-        if param.kind == "topic":
+        if param.completion is Completion.TOPIC:
             command.autocomplete(param.name)(_guarded(handler.complete_topic))
-        elif param.kind == "paper":
+        elif param.completion is Completion.PAPER:
             command.autocomplete(param.name)(_guarded(handler.complete_paper))
     return command
 
 
 def build_group(handler: PaperCommands) -> app_commands.Group:
-    """`/paper` with one subcommand per registry entry, usable in servers only."""
+    """`/paper` with one subcommand per registered command, usable in servers only."""
     group = app_commands.Group(name=GROUP_NAME, description=GROUP_DESCRIPTION, guild_only=True)
-    for spec in REGISTRY.values():
+    for spec in handler.router.registry:
         group.add_command(build_subcommand(spec, handler))
     return group

@@ -1,14 +1,15 @@
 """The Slack adapter: a slack-bolt `AsyncApp` that answers `/paper` and posts digests.
 
 Why this exists: it is the `ChatAdapter` for Slack. It moves data between
-Slack and the core and decides nothing about papers: commands go to
-`CommandRouter.handle_text`, answers come back as `Reply`s rendered by
-`adapters.slack.render`; visibility and the share button follow
-`adapters.slack.interactions`; digests go through `adapters.slack.digests`.
+Slack and the core and decides nothing about papers: the text of a command
+is read once by `CommandRouter.read`, answered by `CommandRouter.answer`, and
+the `Answer` rendered by `adapters.slack.render`; who sees it and its share
+button follow the command (`adapters.slack.interactions`); digests go through
+`adapters.slack.digests`.
 
 - `/paper <text>`: `ack()` at once (Slack allows 3 seconds), then the answer
-  through `respond` (the response_url). Only subscribe/unsubscribe ask Slack
-  who the user is (`users.info`: admins, owners) or look at
+  through `respond` (the response_url). Only a command for admins asks Slack
+  who the user is (`users.info`: admins, owners) or looks at
   `[slack] admins` in the config.
 - Connection: Socket Mode when `SLACK_APP_TOKEN` is set (a failed reconnect
   is one log line, not a traceback), otherwise an aiohttp server on
@@ -46,8 +47,9 @@ from adapters.slack.settings import EVENTS_PATH, SlackSettings
 from adapters.slack.verify import SlackRequestCheck
 from bot.commands import CommandRouter
 from bot.config import ConfigError, FileConfig
+from bot.errors import UserError
 from bot.logs import one_line_errors
-from bot.models import DeliveryKey, ErrorReply, Reply, Subscription
+from bot.models import DeliveryKey, Reply, Subscription
 
 log = logging.getLogger(__name__)
 
@@ -220,9 +222,15 @@ class SlackAdapter:
 
     async def _answer_command(self, body: dict, respond) -> None:
         text, user, channel_id = interactions.command_fields(body)
-        is_admin = await self._is_admin(user) if interactions.needs_admin_check(text) else False
-        reply = await self.router.handle_text(text, user=user, channel=interactions.channel_of(channel_id), is_admin=is_admin)
-        await self._send(respond, interactions.command_answer(text, reply), what=f"/paper {interactions.command_name(text)}")
+        try:
+            request = await self.router.read(text, user=user, channel=interactions.channel_of(channel_id))
+        except UserError as error:
+            await self._send(respond, interactions.command_answer(self.router.failed(error)), what="/paper")
+            return
+        if request.command.admin_only:
+            request = request.as_admin(await self._is_admin(user))
+        answer = await self.router.answer(request)
+        await self._send(respond, interactions.command_answer(answer), what=f"/paper {request.name}")
 
     async def _on_share(self, ack, body: dict, respond) -> None:
         async with self._answering():
@@ -231,15 +239,16 @@ class SlackAdapter:
 
     async def _answer_share(self, body: dict, respond) -> None:
         value, user, channel_id = interactions.action_fields(body)
-        text = interactions.shareable_command(value)
-        if text is None:
+        text = interactions.button_value(value)
+        answer = None
+        if text is not None:
+            answer = await self.router.answer_button(text, share=True, user=user, channel=interactions.channel_of(channel_id))
+        if answer is None:
             await self._send(respond, [interactions.refusal("This button no longer works; run the command again.")], what="share")
-            return
-        reply: Reply = await self.router.handle_text(text, user=user, channel=interactions.channel_of(channel_id), is_admin=False)
-        if isinstance(reply, ErrorReply):
-            await self._send(respond, interactions.command_answer(text, reply), what="share")
-            return
-        await self._send(respond, interactions.shared_answer(reply), what="share")
+        elif answer.failed:
+            await self._send(respond, interactions.command_answer(answer), what="share")
+        else:
+            await self._send(respond, interactions.shared_answer(answer.reply), what="share")
 
     async def _send(self, respond, answers: list[dict], *, what: str) -> None:
         for answer in answers:

@@ -1,22 +1,22 @@
-"""Pure converters between Slack's interaction payloads and the core's requests and replies.
+"""Pure converters between Slack's interaction payloads and the core's requests and answers.
 
 Why this exists: the bolt handlers in `app.py` should only move data between
-Slack and the core. Which channel a command came from, whether an answer is
-for the requester only or for the whole channel, what the "Share in channel"
-button carries and what a press of it may run are decisions, kept here as
-small functions that tests can call without Slack (bolt-python's own adapters
-are built the same way).
+Slack and the core. Which channel a command came from, how an answer is
+posted and what the "Share in channel" button carries are kept here as
+small functions that tests can call without Slack (bolt-python's own
+adapters are built the same way). Who sees an answer and whether it can be
+shared is the command's own (`bot.commands.model`), read from the `Answer`.
 
 Rules
 -----
-- Lookups (latest, search, show, topics, subscriptions, digest) answer the
-  requester only (`ephemeral`) and carry a "Share in channel" button whose
-  value is the command text, so a press re-runs the same lookup and posts it
-  to the channel. A press can only ever run a lookup, as a non-admin: the
-  value is data from a button, not an authority.
-- A successful subscribe/unsubscribe is announced to the channel
+- A shareable answer goes to the requester only (`ephemeral`) with a "Share
+  in channel" button whose value is the command text, so a press re-runs the
+  same lookup and posts it to the channel. A press can only run a command
+  anyone may share, as a non-admin: the value is data from a button, not an
+  authority.
+- A public answer (a successful subscribe/unsubscribe) goes to the channel
   (`in_channel`): everyone there should know what the channel will get.
-- Errors and help are for the requester only, without a button.
+- Errors and private answers (help) are for the requester only, without a button.
 - Slack accepts at most five answers per response_url; a longer answer is
   cut to four messages and a note.
 """
@@ -27,22 +27,12 @@ from typing import Any, Mapping
 
 from adapters.slack.limits import MAX_BUTTON_VALUE
 from adapters.slack.render import ShareButton, escape_mrkdwn_text, render_messages
-from bot.commands import COMMAND_PREFIX
+from bot.commands import Answer, Visibility
 from bot.models import ChannelRef, ErrorReply, Reply
 
 ADAPTER = "slack"
-LOOKUPS = frozenset({"latest", "search", "show", "topics", "subscriptions", "digest"})
-ADMIN_ACTIONS = frozenset({"subscribe", "unsubscribe"})
 MAX_RESPONSES = 5  # Slack: a response_url takes five answers within 30 minutes
 EPHEMERAL, IN_CHANNEL = "ephemeral", "in_channel"
-
-
-def command_name(text: str) -> str:
-    """The subcommand a `/paper` text asks for, lowercased ("" for none)."""
-    words = text.split()
-    if words and words[0].lower() in (COMMAND_PREFIX, COMMAND_PREFIX.lstrip("/")):
-        words = words[1:]
-    return words[0].lower() if words else ""
 
 
 def channel_of(channel_id: str | None) -> ChannelRef | None:
@@ -55,37 +45,28 @@ def channel_of(channel_id: str | None) -> ChannelRef | None:
     return ChannelRef(ADAPTER, channel_id) if channel_id else None
 
 
-def needs_admin_check(text: str) -> bool:
-    return command_name(text) in ADMIN_ACTIONS
-
-
-def share_value(text: str) -> str | None:
+def share_value(text: str | None) -> str | None:
     """What the share button carries: the normalised command text, if it fits."""
-    value = " ".join(text.split())
+    value = " ".join((text or "").split())
     return value if 0 < len(value) <= MAX_BUTTON_VALUE else None
 
 
-def response_type(text: str, reply: Reply) -> str:
-    if isinstance(reply, ErrorReply):
-        return EPHEMERAL
-    return IN_CHANNEL if command_name(text) in ADMIN_ACTIONS else EPHEMERAL
+def response_type(answer: Answer) -> str:
+    return IN_CHANNEL if answer.visibility is Visibility.PUBLIC else EPHEMERAL
 
 
-def command_answer(text: str, reply: Reply) -> list[dict[str, Any]]:
+def command_answer(answer: Answer) -> list[dict[str, Any]]:
     """The `respond(...)` kwargs that answer a slash command, in order."""
-    kind = response_type(text, reply)
-    share = None
-    if kind == EPHEMERAL and not isinstance(reply, ErrorReply) and command_name(text) in LOOKUPS:
-        value = share_value(text)
-        share = ShareButton(value) if value else None
-    return _responses(render_messages(reply, share=share), kind)
+    value = share_value(answer.share_text)
+    share = ShareButton(value) if value else None
+    return _responses(render_messages(answer.reply, share=share), response_type(answer))
 
 
-def shareable_command(value: Any) -> str | None:
-    """The lookup a share button may re-run, or None if the value is not one."""
+def button_value(value: Any) -> str | None:
+    """The command text a share button carries, or None if the payload holds no such text."""
     if not isinstance(value, str) or not value.strip() or len(value) > MAX_BUTTON_VALUE:
         return None
-    return value if command_name(value) in LOOKUPS else None
+    return value
 
 
 def shared_answer(reply: Reply) -> list[dict[str, Any]]:
@@ -115,6 +96,10 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
 def command_fields(body: Mapping[str, Any]) -> tuple[str, str, str]:
     """(text, user id, channel id) of a slash-command payload."""
     return _text(body.get("text")), _text(body.get("user_id")), _text(body.get("channel_id"))
@@ -122,10 +107,8 @@ def command_fields(body: Mapping[str, Any]) -> tuple[str, str, str]:
 
 def action_fields(body: Mapping[str, Any]) -> tuple[Any, str, str]:
     """(button value, user id, channel id) of a block_actions payload."""
-    actions = body.get("actions") if isinstance(body.get("actions"), list) else []
-    action = actions[0] if actions and isinstance(actions[0], Mapping) else {}
-    user = body.get("user") if isinstance(body.get("user"), Mapping) else {}
-    channel = body.get("channel") if isinstance(body.get("channel"), Mapping) else {}
-    container = body.get("container") if isinstance(body.get("container"), Mapping) else {}
+    actions = body.get("actions")
+    action = _mapping(actions[0] if isinstance(actions, list) and actions else None)
+    user, channel, container = (_mapping(body.get(key)) for key in ("user", "channel", "container"))
     channel_id = _text(channel.get("id")) or _text(container.get("channel_id"))
     return action.get("value"), _text(user.get("id")), channel_id

@@ -1,0 +1,122 @@
+"""This channel's digests: subscribe, unsubscribe, subscriptions, digest (a preview).
+
+Why this exists: one module per family of commands; these need the channel
+the command came from and the subscription service, which the CLI lookups
+have neither of. Changing a subscription is for admins and announced to the
+channel; listing and previewing are for anyone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from bot.commands.model import (
+    COMMAND_PREFIX,
+    Access,
+    Command,
+    CommandContext,
+    CommandRequest,
+    Completion,
+    Param,
+    Visibility,
+)
+from bot.commands.params import EXAMPLE_TOPIC, TOPIC
+from bot.digest import digest_reply
+from bot.errors import UserError
+from bot.models import ChannelRef, NoticeReply, PaperListReply, Reply
+from bot.subscriptions import SubscriptionService, describe_last, describe_next
+
+WHEN = Param(
+    "when", "When to post: 'mon 09:00', 'daily 08:30', or cron, plus an optional timezone (default mon 09:00)",
+    "schedule", rest=True,
+)
+
+
+def _subscriptions(context: CommandContext) -> SubscriptionService:
+    if context.subscriptions is None:
+        raise UserError("Digests are not available here.", "Run the bot with `paperbot run` to use subscriptions.")
+    return context.subscriptions
+
+
+def _channel(request: CommandRequest) -> ChannelRef:
+    if request.channel is None:
+        raise UserError("This command needs a channel.", "Use it in the chat channel that should get the digests.")
+    return request.channel
+
+
+async def _subscribe(context: CommandContext, request: CommandRequest) -> Reply:
+    status = await _subscriptions(context).subscribe(
+        _channel(request), str(request.args.get("topic", "")), request.args.get("when"), is_admin=request.is_admin
+    )
+    sub = status.subscription
+    return NoticeReply(
+        (
+            f"Subscribed: {sub.topic} digests here, {sub.when} {sub.timezone}.",
+            f"Next digest: {describe_next(status)}. Preview it with {COMMAND_PREFIX} digest {sub.topic}.",
+        ),
+    )
+
+
+async def _unsubscribe(context: CommandContext, request: CommandRequest) -> Reply:
+    topic = str(request.args.get("topic", ""))
+    await _subscriptions(context).unsubscribe(_channel(request), topic, is_admin=request.is_admin)
+    return NoticeReply((f"Unsubscribed: no more {topic} digests here.",))
+
+
+async def _list(context: CommandContext, request: CommandRequest) -> Reply:
+    statuses = await _subscriptions(context).statuses(request.channel)
+    if not statuses:
+        return NoticeReply(("No subscriptions in this channel.", f"Add one with {SUBSCRIBE.examples[0]}"), title="Subscriptions")
+    lines = []
+    for status in statuses:
+        sub = status.subscription
+        line = f"• {sub.topic}: {sub.when} {sub.timezone}; next {describe_next(status)}; last {describe_last(status.last_delivery)}"
+        if sub.failing:
+            line += f"; FAILING since {sub.failing_since}: {sub.failing}"
+        lines.append(line)
+    return NoticeReply(tuple(lines), title=f"Subscriptions ({len(statuses)})")
+
+
+async def _preview(context: CommandContext, request: CommandRequest) -> Reply:
+    subscriptions = _subscriptions(context)
+    topic_name = request.args.get("topic")
+    plans = await subscriptions.previews(request.channel, str(topic_name) if topic_name is not None else None)
+    if len(plans) > 1:
+        topics = ", ".join(plan.subscription.topic for plan in plans)
+        raise UserError(
+            f"This channel has {len(plans)} subscriptions; preview one at a time.",
+            f"Use {COMMAND_PREFIX} digest <topic> with one of: {topics}.",
+        )
+    plan = plans[0]
+    topic = subscriptions.engine.topic(plan.subscription.topic)
+    reply = digest_reply(topic, plan.period, plan.papers, plan.total, plan.subscription.language, plan.schedule.cadence)
+    note = "Preview only: nothing was posted or recorded."
+    if isinstance(reply, PaperListReply):
+        return replace(reply, header=f"Preview: {reply.header}", footer=reply.footer + (note,))
+    if isinstance(reply, NoticeReply):
+        return NoticeReply(reply.lines + (note,), title="Preview")
+    return reply
+
+
+SUBSCRIBE = Command(
+    "subscribe", "Post this topic's digest in this channel on a schedule (admins)", _subscribe,
+    (Param("topic", "The topic to follow (see /paper topics)", "topic", required=True, completion=Completion.TOPIC), WHEN),
+    examples=(f"{COMMAND_PREFIX} subscribe {EXAMPLE_TOPIC} mon 09:00 Europe/Berlin",),
+    access=Access.ADMIN, visibility=Visibility.PUBLIC, admin_task="change subscriptions",
+)
+UNSUBSCRIBE = Command(
+    "unsubscribe", "Stop this topic's digest in this channel (admins)", _unsubscribe,
+    (Param("topic", "The topic to stop", "topic", required=True, completion=Completion.TOPIC),),
+    examples=(f"{COMMAND_PREFIX} unsubscribe {EXAMPLE_TOPIC}",),
+    access=Access.ADMIN, visibility=Visibility.PUBLIC, admin_task="change subscriptions",
+)
+SUBSCRIPTIONS = Command(
+    "subscriptions", "This channel's digests: schedule, next run, last delivery", _list,
+    examples=(f"{COMMAND_PREFIX} subscriptions",), visibility=Visibility.SHAREABLE,
+)
+DIGEST = Command(
+    "digest", "Preview the next digest for this channel (only you see it; nothing is recorded)", _preview, (TOPIC,),
+    examples=(f"{COMMAND_PREFIX} digest {EXAMPLE_TOPIC}",), visibility=Visibility.SHAREABLE,
+)
+
+COMMANDS = (SUBSCRIBE, UNSUBSCRIBE, SUBSCRIPTIONS, DIGEST)
