@@ -10,7 +10,7 @@ never before closing punctuation), continuation lines hang under the text of
 a numbered or bulleted line, and titles and headings are bold. Anywhere else
 (a pipe, a file) the text stays plain and unwrapped, so it greps as it is.
 
-`bot.textsplit` cuts text to character limits for chat payloads, preferring
+`bot.text` cuts text to character limits for chat payloads, preferring
 sentence ends; a terminal needs display columns and greedy filling, hence
 this separate, smaller rule.
 """

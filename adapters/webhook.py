@@ -18,8 +18,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from dataclasses import replace
 from datetime import datetime, timezone
-from typing import Any, Mapping
+from typing import Any, Awaitable, Callable, Mapping
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -28,14 +29,15 @@ from adapters.discord import render as discord_render
 from adapters.slack import render as slack_render
 from bot.errors import DeliveryError, UserError
 from bot.models import DeliveryKey, Reply, Subscription
-from bot.retry_after import parse_retry_after
+from bot.retry import RetryPolicy, retry_after_seconds
 from bot.subscriptions import webhook_url
 
 log = logging.getLogger(__name__)
 
 # Answers that mean "someone has to fix the webhook", not "try again later".
 PERMANENT_STATUSES = {400, 401, 403, 404, 410}
-MAX_RETRY_AFTER = 300.0  # a longer wait is the next scheduler sweep's job, not this request's
+# A longer Retry-After than `max_retry_after` is the next scheduler sweep's job, not this request's.
+RETRY = RetryPolicy(attempts=4, first_backoff=2.0, max_backoff=300.0, max_retry_after=300.0)
 
 
 def webhook_platform(url: str) -> str:
@@ -43,13 +45,6 @@ def webhook_platform(url: str) -> str:
     path = urlsplit(url).path
     # discord.com/api/webhooks/<id>/<token>, also with an API version: /api/v10/webhooks/...
     return "discord" if "/api/webhooks/" in path or ("/api/v" in path and "/webhooks/" in path) else "slack"
-
-
-def retry_after_seconds(headers: Mapping[str, str], body: Any = None) -> float | None:
-    """Seconds to wait: Discord's JSON `retry_after` (sub-second) first, else the Retry-After header."""
-    if isinstance(body, dict) and isinstance(body.get("retry_after"), (int, float)):
-        return max(0.0, float(body["retry_after"]))
-    return parse_retry_after(headers.get("Retry-After"), datetime.now(timezone.utc))
 
 
 class WebhookAdapter:
@@ -61,13 +56,14 @@ class WebhookAdapter:
         self,
         env: Mapping[str, str],
         *,
-        max_attempts: int = 4,
-        backoff_seconds: float = 2.0,
+        max_attempts: int = RETRY.attempts,
+        backoff_seconds: float = RETRY.first_backoff,
         timeout_seconds: float = 30.0,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.env = env
-        self.max_attempts = max_attempts
-        self.backoff_seconds = backoff_seconds
+        self.retry = replace(RETRY, attempts=max_attempts, first_backoff=backoff_seconds)
+        self.sleep = sleep  # the waits between attempts; tests record them instead
         self.timeout = aiohttp.ClientTimeout(total=timeout_seconds)
         self._session: aiohttp.ClientSession | None = None
 
@@ -111,8 +107,9 @@ class WebhookAdapter:
     async def _post(self, url: str, payload: dict, label: str, params: dict | None = None) -> Any:
         """POST with retries on 429 (after Retry-After), 5xx and network errors (with backoff)."""
         last_problem = ""
-        for attempt in range(1, self.max_attempts + 1):
-            wait = self.backoff_seconds * 2 ** (attempt - 1)
+        attempts = self.retry.attempts
+        for attempt in range(1, attempts + 1):
+            asked = None
             try:
                 async with self._http().post(url, json=payload, params=params) as response:
                     text = await response.text()
@@ -121,9 +118,14 @@ class WebhookAdapter:
                         return body
                     detail = _error_detail(body, text)
                     if response.status == 429:
-                        retry_after = retry_after_seconds(response.headers, body)
-                        wait = min(MAX_RETRY_AFTER, retry_after if retry_after is not None else wait)
+                        asked = retry_after_seconds(response.headers, datetime.now(timezone.utc), body)
                         last_problem = f"rate limited (429{detail})"
+                        if self.retry.too_long(asked):
+                            raise DeliveryError(
+                                f"{label}: {last_problem}; it asks to wait {asked:.0f} s, longer than a delivery "
+                                f"waits ({self.retry.max_retry_after:.0f} s): the next sweep retries",
+                                permanent=False,
+                            )
                     elif response.status in PERMANENT_STATUSES:
                         what = "deleted or revoked" if response.status in (401, 403, 404, 410) else "rejected the message"
                         raise DeliveryError(f"{label} answered {response.status}{detail}: the webhook was {what}; fix the URL and the digest is retried", permanent=response.status != 400)
@@ -133,10 +135,11 @@ class WebhookAdapter:
                         raise DeliveryError(f"{label} answered {response.status}{detail}", permanent=False)
             except (aiohttp.ClientError, asyncio.TimeoutError) as error:
                 last_problem = f"network error ({type(error).__name__})"
-            if attempt < self.max_attempts:
-                log.warning("%s: %s; retrying in %.1fs (attempt %d of %d)", label, last_problem, wait, attempt, self.max_attempts)
-                await asyncio.sleep(wait)
-        raise DeliveryError(f"{label}: {last_problem} after {self.max_attempts} attempts", permanent=False)
+            if self.retry.may_retry(attempt):
+                wait = self.retry.wait(attempt, asked)
+                log.warning("%s: %s; retrying in %.1fs (attempt %d of %d)", label, last_problem, wait, attempt, attempts)
+                await self.sleep(wait)
+        raise DeliveryError(f"{label}: {last_problem} after {attempts} attempts", permanent=False)
 
 
 def _json_or_none(response: aiohttp.ClientResponse, text: str) -> Any:

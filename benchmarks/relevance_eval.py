@@ -48,7 +48,7 @@ import numpy as np  # noqa: E402
 from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: E402
 from sklearn.svm import LinearSVC  # noqa: E402
 
-from bot.ingest.errors import IngestError  # noqa: E402
+from bot.errors import IngestError  # noqa: E402
 from bot.ingest.paperlist import parse_paperlist, topic_slug  # noqa: E402
 from bot.ingest.snapshot import SnapshotReader, open_snapshot  # noqa: E402
 from bot.models import Paper  # noqa: E402

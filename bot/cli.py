@@ -25,9 +25,8 @@ from typing import Any, Sequence
 from bot.app import Runtime, build_digest_core, build_service, open_store, run_bot
 from bot.commands import CommandRouter, for_command_line
 from bot.commands.command_line import add_lookup_parsers, lookup_words
-from bot.config import DEFAULT_CONFIG_PATH, DEFAULT_DB_PATH, ConfigError, EnvSettings, load_config
-from bot.errors import StoreError, UserError
-from bot.ingest.errors import IngestError
+from bot.config import DEFAULT_CONFIG_PATH, DEFAULT_DB_PATH, EnvSettings, load_config
+from bot.errors import IngestError, StoreError, UserError
 from bot.ingest.paperlist import import_paperlist
 from bot.ingest.snapshot import import_snapshot, looks_like_snapshot
 from bot.logs import log_to_file, setup_logging
@@ -362,7 +361,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging("DEBUG" if args.verbose else "INFO")
     try:
         return asyncio.run(run_command(args))
-    except (ConfigError, UserError, IngestError) as error:
+    except UserError as error:  # ConfigError, IngestError, StoreError, QuerySyntaxError
         print(f"error: {for_command_line(str(error))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

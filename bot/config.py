@@ -17,7 +17,7 @@ from typing import Iterable, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bot.errors import UserError
+from bot.errors import ConfigError, UserError
 from bot.ingest.arxiv_query import QuerySyntaxError, compile_topic, parse_query
 from bot.models import ChannelRef, Subscription, Topic
 from bot.schedule import Schedule, parse_timezone, parse_when
@@ -25,17 +25,6 @@ from bot.schedule import Schedule, parse_timezone, parse_when
 DEFAULT_DB_PATH = "data/paperbot.db"
 DEFAULT_CONFIG_PATH = "config/paperbot.toml"
 DEFAULT_ARXIV_API_URL = "https://export.arxiv.org/api/query"
-
-
-class ConfigError(Exception):
-    """A config problem, phrased for the person who wrote the file."""
-
-    def __init__(self, source: str, key: str | None, message: str) -> None:
-        self.source = source
-        self.key = key
-        self.message = message
-        where = f"{source}: {key}: " if key else f"{source}: "
-        super().__init__(where + message)
 
 
 class _Strict(BaseModel):

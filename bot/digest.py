@@ -45,7 +45,7 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import AsyncIterator, Callable, Mapping
 
 from bot.errors import DeliveryError, UserError
@@ -53,6 +53,7 @@ from bot.models import Delivery, DeliveryKey, NoticeReply, Paper, PaperListReply
 from bot.ports import ChatAdapter, Clock, PaperStore, SubscriptionStore
 from bot.presenter import paper_list
 from bot.schedule import Schedule, parse_when
+from bot.utc import iso, parse_iso
 
 log = logging.getLogger(__name__)
 
@@ -60,15 +61,6 @@ DEFAULT_MAX_LATENESS = timedelta(days=2)
 # Under Docker's default 10 s between SIGTERM and SIGKILL, with time left to close the adapters.
 DEFAULT_STOP_GRACE = timedelta(seconds=8)
 CADENCE_WORDS = {"weekly": "this week", "daily": "today", "cron": "this period"}
-
-
-def iso(moment: datetime) -> str:
-    """The store's timestamp format: UTC, seconds, `Z`."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_iso(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 @dataclass(frozen=True)

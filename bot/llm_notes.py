@@ -19,10 +19,10 @@ logged once, and stays a candidate for a later run. Two kinds:
   overloaded server makes it worse. The papers keep their place.
 
 Retries of one request (429, 5xx, timeouts, connection errors) are done here,
-not by the openai client (`max_retries=0`): a 429's Retry-After is honoured
-up to `MAX_RETRY_AFTER_SECONDS` whatever the client version would do (some
-versions ignore long ones and retry sooner), and waits go through an
-injectable `sleep`, so tests see them without waiting.
+by the one policy of `bot.retry`, not by the openai client (`max_retries=0`):
+a 429's Retry-After is honoured up to `RETRY.max_retry_after` whatever the
+client version would do (some versions ignore long ones and retry sooner),
+and waits go through an injectable `sleep`, so tests see them without waiting.
 
 The daily budget counts papers asked about per UTC day, taken before the
 request and given back when the request never reached a model (connection
@@ -33,8 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timezone
 from typing import Any, Awaitable, Callable, Mapping
 
@@ -42,29 +41,30 @@ import openai
 from openai import AsyncOpenAI
 
 from bot.config import NotesConfig
-from bot.errors import UserError
-from bot.ingest.arxiv import parse_retry_after
+from bot.errors import RemoteError, UserError
 from bot.models import Notes, Paper
 from bot.notes_prompt import InvalidNotes, build_messages, correction_message, parse_notes_answer
 from bot.ports import Clock, NotesStore, SystemClock
 from bot.progress import Progress
+from bot.retry import RetryPolicy, retry_after_seconds
+from bot.utc import iso
 
 log = logging.getLogger("paperbot.notes")
 
 SOURCE = "llm"
-MAX_RETRY_AFTER_SECONDS = 300.0  # a server asking for a longer pause is retried on the next run
-FIRST_BACKOFF_SECONDS = 1.0
-MAX_BACKOFF_SECONDS = 30.0
+# A server asking for a longer pause than `max_retry_after` is retried on the next run;
+# the number of retries is the config's (`[notes] max_retries`).
+RETRY = RetryPolicy(first_backoff=1.0, max_backoff=30.0, max_retry_after=300.0)
 MAX_ERROR_CHARS = 300
 
 Sleep = Callable[[float], Awaitable[None]]
 
 
-class PaperFailed(Exception):
+class PaperFailed(RemoteError):
     """No usable notes for this paper this time; other papers may still work."""
 
 
-class ServiceFailed(Exception):
+class ServiceFailed(RemoteError):
     """The notes server cannot be used for now; `reached_model` says whether the model did any work."""
 
     def __init__(self, message: str, *, reached_model: bool) -> None:
@@ -150,6 +150,7 @@ class NotesWriter:
         self.config = config
         self.clock = clock or SystemClock()
         self.sleep = sleep
+        self.retry = replace(RETRY, attempts=config.max_retries + 1)
 
     async def close(self) -> None:
         await self.client.close()
@@ -230,7 +231,7 @@ class NotesWriter:
         request: dict[str, Any] = {"model": self.config.model, "messages": messages}
         if self.config.json_mode:
             request["response_format"] = {"type": "json_object"}
-        attempt = 0
+        attempt = 1
         while True:
             try:
                 completion = await self.client.chat.completions.create(**request)
@@ -238,7 +239,7 @@ class NotesWriter:
                     raise _NotACompletion("not a chat completion")
             except (openai.APIError, ValueError) as error:  # ValueError: a 200 whose body is not JSON
                 failure, wait = self._transient(error, attempt)
-                if attempt >= self.config.max_retries:
+                if not self.retry.may_retry(attempt):
                     raise failure from None
                 log.debug("notes server: %s; retrying in %.1f s", failure, wait)
                 await self.sleep(wait)
@@ -248,7 +249,7 @@ class NotesWriter:
 
     def _transient(self, error: Exception, attempt: int) -> tuple[ServiceFailed, float]:
         """What went wrong and how long to wait before retrying; raises ServiceFailed when a retry cannot help."""
-        backoff = min(FIRST_BACKOFF_SECONDS * 2**attempt, MAX_BACKOFF_SECONDS)
+        backoff = self.retry.backoff(attempt)
         if isinstance(error, openai.APITimeoutError):
             return ServiceFailed(f"no answer within {self.config.timeout_seconds:g} s", reached_model=True), backoff
         if isinstance(error, openai.APIConnectionError):
@@ -258,12 +259,12 @@ class NotesWriter:
             status = error.status_code
             detail = self._detail(_status_message(error))
             if status == 429:
-                wait = retry_after_seconds(error.response.headers, self.clock)
-                if wait is not None and wait > MAX_RETRY_AFTER_SECONDS:
+                asked = retry_after_seconds(error.response.headers, self.clock.now())
+                if self.retry.too_long(asked):
                     raise ServiceFailed(
-                        f"rate limited (HTTP 429); the server asks to wait {wait:.0f} s", reached_model=False
+                        f"rate limited (HTTP 429); the server asks to wait {asked:.0f} s", reached_model=False
                     ) from None
-                return ServiceFailed(f"rate limited (HTTP 429: {detail})", reached_model=False), backoff if wait is None else wait
+                return ServiceFailed(f"rate limited (HTTP 429: {detail})", reached_model=False), self.retry.wait(attempt, asked)
             if status >= 500 or status == 408:
                 return ServiceFailed(f"server error (HTTP {status}: {detail})", reached_model=False), backoff
             hint = ""
@@ -287,20 +288,7 @@ class NotesWriter:
         return _short(text)
 
     def _now(self) -> str:
-        return self.clock.now().astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def retry_after_seconds(headers: Mapping[str, str], clock: Clock) -> float | None:
-    """The pause a 429 asks for: `retry-after-ms` (OpenAI's) or `Retry-After` (seconds or an HTTP date)."""
-    millis = headers.get("retry-after-ms")
-    if millis:
-        try:
-            value = float(millis) / 1000
-        except ValueError:
-            value = math.nan
-        if math.isfinite(value) and value >= 0:
-            return value
-    return parse_retry_after(headers.get("retry-after"), clock.now())
+        return iso(self.clock.now())
 
 
 def _status_message(error: openai.APIStatusError) -> str:

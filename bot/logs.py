@@ -22,11 +22,11 @@ import logging
 import os
 import re
 import sys
-import time
 from pathlib import Path
 from typing import Callable, ContextManager
 
 from bot.errors import UserError
+from bot.utc import iso_millis
 
 # Environment variables whose values are secrets, by name.
 SECRET_NAME = re.compile(r"(TOKEN|SECRET|PASSWORD|API_KEY|HOOK)", re.IGNORECASE)
@@ -80,13 +80,11 @@ class RedactSecrets(logging.Filter):
 class UtcFormatter(logging.Formatter):
     """`2025-06-08T09:30:00.123Z INFO name: message`, whatever the host's time zone."""
 
-    converter = time.gmtime
-
     def __init__(self) -> None:
         super().__init__(LINE_FORMAT)
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802 (logging's name)
-        return time.strftime("%Y-%m-%dT%H:%M:%S", self.converter(record.created)) + f".{int(record.msecs):03d}Z"
+        return iso_millis(record.created)
 
 
 class OneLineErrors(logging.Filter):

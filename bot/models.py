@@ -11,6 +11,8 @@ import enum
 from dataclasses import dataclass
 from typing import Union
 
+from bot import plaintext
+
 ABS_URL = "https://arxiv.org/abs/{id}"
 PDF_URL = "https://arxiv.org/pdf/{id}"
 
@@ -259,9 +261,7 @@ class PaperListReply:
 
     @property
     def text(self) -> str:
-        from bot.plaintext import render_text
-
-        return render_text(self)
+        return plaintext.list_text(self)
 
 
 @dataclass(frozen=True)
@@ -282,9 +282,7 @@ class PaperDetailReply:
 
     @property
     def text(self) -> str:
-        from bot.plaintext import render_text
-
-        return render_text(self)
+        return plaintext.detail_text(self)
 
 
 @dataclass(frozen=True)
@@ -296,9 +294,7 @@ class NoticeReply:
 
     @property
     def text(self) -> str:
-        from bot.plaintext import render_text
-
-        return render_text(self)
+        return plaintext.notice_text(self)
 
 
 @dataclass(frozen=True)
@@ -310,9 +306,7 @@ class ErrorReply:
 
     @property
     def text(self) -> str:
-        from bot.plaintext import render_text
-
-        return render_text(self)
+        return plaintext.error_text(self)
 
 
 Reply = Union[PaperListReply, PaperDetailReply, NoticeReply, ErrorReply]

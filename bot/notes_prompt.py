@@ -20,7 +20,7 @@ from typing import Final
 
 from bot.models import NOTE_FIELDS, Paper
 from bot.summarize import normalize_text
-from bot.textsplit import _CJK as _CJK_CHAR  # the most complete CJK class: Han, kana, Hangul, CJK punctuation
+from bot.text import CJK_CHAR, IDEOGRAPH
 
 LANGUAGE_NAMES: Final = {"zh": "Simplified Chinese", "en": "English"}
 
@@ -43,7 +43,6 @@ ZH_MIN_SHARE_SECTION: Final = 0.2
 EN_MAX_SHARE_OVERALL: Final = 0.05
 EN_MAX_SHARE_SECTION: Final = 0.1
 
-_CJK_LETTER = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
 _LATIN_LETTER = re.compile(r"[A-Za-z\u00c0-\u024f]")
 # Reasoning models served by llama.cpp or vLLM often put their thinking in the answer itself.
 _THINKING = re.compile(r"<think>.*?</think>", re.S | re.I)
@@ -128,7 +127,7 @@ def weighted_length(text: str) -> int:
     """The length of `text` in Latin-letter equivalents: each CJK character counts `CJK_CHAR_WEIGHT` times."""
     if text.isascii():
         return len(text)
-    return len(text) + (CJK_CHAR_WEIGHT - 1) * len(_CJK_CHAR.findall(text))
+    return len(text) + (CJK_CHAR_WEIGHT - 1) * len(CJK_CHAR.findall(text))
 
 
 def _describe_length(text: str, length: int) -> str:
@@ -139,7 +138,7 @@ def _describe_length(text: str, length: int) -> str:
 
 def cjk_share(text: str) -> float | None:
     """CJK letters among all CJK and Latin letters of `text`; None when it has neither."""
-    cjk = len(_CJK_LETTER.findall(text))
+    cjk = len(IDEOGRAPH.findall(text))
     latin = len(_LATIN_LETTER.findall(text))
     return cjk / (cjk + latin) if cjk + latin else None
 

@@ -2,13 +2,17 @@
 
 This is the fallback every reply carries (`reply.text`), what the console
 adapter prints, and what Slack shows in notifications. Pure functions only.
+
+`bot.models` gives each reply its `text` from here, so this module needs the
+reply types for type checking only: at run time it imports nothing of ours.
 """
 
 from __future__ import annotations
 
-from functools import singledispatch
+from typing import TYPE_CHECKING
 
-from bot.models import ErrorReply, NoticeReply, PaperCard, PaperDetailReply, PaperListReply
+if TYPE_CHECKING:
+    from bot.models import ErrorReply, NoticeReply, PaperCard, PaperDetailReply, PaperListReply
 
 MAX_AUTHORS_SHOWN = 3
 
@@ -38,13 +42,7 @@ def render_card(card: PaperCard, number: int | None = None) -> str:
     return "\n".join(lines)
 
 
-@singledispatch
-def render_text(reply: object) -> str:
-    raise TypeError(f"not a reply: {type(reply).__name__}")
-
-
-@render_text.register
-def _(reply: PaperListReply) -> str:
+def list_text(reply: PaperListReply) -> str:
     blocks = [reply.header]
     if reply.cards:
         blocks.extend(render_card(card, number) for number, card in enumerate(reply.cards, 1))
@@ -54,8 +52,7 @@ def _(reply: PaperListReply) -> str:
     return "\n\n".join(blocks)
 
 
-@render_text.register
-def _(reply: PaperDetailReply) -> str:
+def detail_text(reply: PaperDetailReply) -> str:
     card = reply.card
     links = [card.url]
     if card.pdf_url:
@@ -80,14 +77,12 @@ def _(reply: PaperDetailReply) -> str:
     return "\n\n".join(blocks)
 
 
-@render_text.register
-def _(reply: NoticeReply) -> str:
+def notice_text(reply: NoticeReply) -> str:
     lines = list(reply.lines)
     if reply.title:
         lines.insert(0, reply.title)
     return "\n".join(lines)
 
 
-@render_text.register
-def _(reply: ErrorReply) -> str:
+def error_text(reply: ErrorReply) -> str:
     return f"{reply.message}\n{reply.hint}" if reply.hint else reply.message

@@ -20,6 +20,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.digest import DigestEngine
 from bot.schedule import Schedule, parse_when
+from bot.utc import iso
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ class BotScheduler:
         last = await self.last_fetch() if self.last_fetch else None
         previous_fire = self.fetch_schedule.previous_fire(self.engine.clock.now()) if self.fetch_schedule else None
         overdue = last is None or (previous_fire is not None and last < previous_fire)
-        log.info("last arXiv fetch: %s; %s", last.isoformat() if last else "never", "fetching now" if overdue else "next on schedule")
+        log.info("last arXiv fetch: %s; %s", iso(last) if last else "never", "fetching now" if overdue else "next on schedule")
         return overdue
 
     def _spawn(self, coroutine: Awaitable[None], what: str) -> None:

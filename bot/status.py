@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Mapping
 
-from bot.digest import iso
 from bot.models import Delivery, Subscription, Topic
 from bot.subscriptions import SubscriptionService, SubscriptionStatus, delivery_blocker, describe_last, describe_next
+from bot.utc import iso, shown
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,7 @@ def _key(sub: Subscription) -> tuple[str, str]:
 
 
 def _time(moment: datetime | None) -> str:
-    return iso(moment).replace("T", " ").replace("Z", " UTC") if moment else "never"
+    return shown(moment) if moment else "never"
 
 
 def _where(sub: Subscription) -> str:
@@ -115,7 +115,7 @@ def render_status(status: BotStatus) -> str:
         lines.append(f"      next run: {describe_next(item)}")
         lines.append(f"      last:     {describe_last(item.last_delivery)}")
         if sub.failing:
-            since = (sub.failing_since or "").replace("T", " ").replace("Z", " UTC")
+            since = shown(sub.failing_since or "")
             lines.append(f"      FAILING since {since}: {sub.failing}")
         if _key(sub) in status.blocked:
             lines.append(f"      NOT DELIVERABLE: {status.blocked[_key(sub)]}")

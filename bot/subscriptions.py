@@ -21,11 +21,12 @@ from datetime import datetime
 from typing import Awaitable, Callable, Collection, Iterable, Mapping
 from urllib.parse import urlsplit
 
-from bot.digest import DigestEngine, DigestPlan, iso, parse_iso
+from bot.digest import DigestEngine, DigestPlan
 from bot.errors import UserError
 from bot.models import ChannelRef, Delivery, Subscription
 from bot.schedule import parse_timezone, parse_when
 from bot.service import PaperService
+from bot.utc import iso, parse_iso, shown
 
 log = logging.getLogger(__name__)
 
@@ -228,7 +229,7 @@ def describe_next(status: SubscriptionStatus) -> str:
 def describe_last(delivery: Delivery | None) -> str:
     if delivery is None:
         return "none yet"
-    when = (delivery.sent_at or delivery.fire_time).replace("T", " ").replace("Z", " UTC")
+    when = shown(delivery.sent_at or delivery.fire_time)
     if delivery.state == "sent":
         return f"{delivery.period}, {len(delivery.paper_ids)} papers, sent {when}"
     if delivery.state == "empty":

@@ -23,6 +23,7 @@ from typing import Final, Literal, get_args
 from urllib.parse import urlsplit
 
 from bot.models import Paper, TextQuality
+from bot.text import CJK_CHAR, CJK_RANGES, shorten
 
 __all__ = [
     "DEFAULT_TLDR_LANG",
@@ -95,15 +96,6 @@ def _check_limit(limit: int) -> None:
 
 # --- text normalisation -----------------------------------------------------------------
 
-# Ideographs, kana, CJK punctuation and full-width forms: scripts written without
-# spaces, where a line break or a cut between two characters does not split a word.
-_CJK_RANGES = (
-    "\u2e80-\u2fdf\u3000-\u303f\u3040-\u30ff\u3100-\u312f\u31a0-\u31ff"
-    "\u3200-\u4dbf\u4e00-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef"
-    "\U00020000-\U0003134f"
-)
-_CJK_CHAR = re.compile(f"[{_CJK_RANGES}]")
-
 _GREEK_AND_SYMBOLS = {
     "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "varepsilon": "ε",
     "zeta": "ζ", "eta": "η", "theta": "θ", "kappa": "κ", "lambda": "λ", "mu": "μ", "nu": "ν",
@@ -126,7 +118,8 @@ _DISPLAY_MATH = re.compile(r"\$\$(.+?)\$\$", re.S)
 _INLINE_MATH = re.compile(r"\$(?=\S)([^$]*?\S)\$")
 _LATEX_TILDE = re.compile(r"(?<=[\w.,])~(?=[\w(])")
 _HYPHEN_WRAP = re.compile(r"(?<=[^\W\d_]-)[ \t]*\r?\n[ \t]*(?=[^\W\d_])")
-_CJK_WRAP = re.compile(f"(?<=[{_CJK_RANGES}])[ \\t]*\\r?\\n[ \\t]*(?=[{_CJK_RANGES}])")
+# In a script written without spaces (`bot.text.CJK_CHAR`), a line break is no word break.
+_CJK_WRAP = re.compile(f"(?<=[{CJK_RANGES}])[ \\t]*\\r?\\n[ \\t]*(?=[{CJK_RANGES}])")
 _MARKDOWN_NOISE = re.compile(r"\*\*|__|`")
 
 
@@ -193,7 +186,7 @@ _ABBREVIATIONS = frozenset(
 # the sentence only when it does not run straight into the next word.
 _SENTENCE_END = re.compile(
     r"[.!?…]+[\"'”’)\]]*(?=\s)"
-    f"|[。！？]+(?:[」』）]|[”’)\"'](?=\\s|$|[{_CJK_RANGES}]))*"
+    f"|[。！？]+(?:[」』）]|[”’)\"'](?=\\s|$|[{CJK_RANGES}]))*"
 )
 _INITIALS = re.compile(r"(?:[A-Za-z]\.)+")
 
@@ -228,7 +221,7 @@ def _ends_sentence(text: str, punct_start: int, end: int) -> bool:
     first = following[0]
     if first in "\"'“‘([" and len(following) > 1:
         first = following[1]
-    if not (first.isupper() or first.isdigit() or _CJK_CHAR.match(first)):
+    if not (first.isupper() or first.isdigit() or CJK_CHAR.match(first)):
         return False
     if text[punct_start] != ".":
         return True
@@ -348,89 +341,28 @@ def _join(parts: list[str]) -> str:
     # Chinese sentences run on without a space; everything else gets one.
     out = parts[0] if parts else ""
     for part in parts[1:]:
-        cjk = _CJK_CHAR.match(out[-1]) and _CJK_CHAR.match(part[0])
+        cjk = CJK_CHAR.match(out[-1]) and CJK_CHAR.match(part[0])
         out += part if cjk else " " + part
     return out
 
 
 # --- cutting to a limit ---------------------------------------------------------------
 
-_TRAILING_JUNK = " ,;:–—([{（【「『《“‘"
-
 
 def fit(text: str, limit: int) -> str:
     """`text` if it fits in `limit` characters, else its longest word-safe prefix plus "…".
 
-    Cuts fall on whitespace, or between two characters of a script written
-    without spaces (Chinese, Japanese); never inside a URL or a grapheme. Only a
-    text with no such boundary in reach (one enormous token) is cut mid-token,
-    at a grapheme boundary, because the limit is a hard one.
+    The cut is `bot.text.shorten`'s: on whitespace, or between two characters of
+    a script written without spaces (Chinese, Japanese); never inside a URL or
+    a grapheme. Only a text with no such boundary in reach (one enormous token)
+    is cut mid-token, at a grapheme boundary, because the limit is a hard one.
     """
     _check_limit(limit)
     if len(text) <= limit:
         return text
-    budget = limit - len(ELLIPSIS)
-    cut = _last_word_break(text, budget)
-    if cut is None:
-        cut = _last_grapheme_break(text, budget)
-    head = text[:cut].rstrip()
-    return (head.rstrip(_TRAILING_JUNK) or head) + ELLIPSIS
-
-
-def _last_word_break(text: str, budget: int) -> int | None:
-    urls = [m.span() for m in _ANY_URL.finditer(text)]
-    for i in range(budget, 0, -1):
-        if text[i].isspace():
-            if text[:i].strip():
-                return i
-            continue
-        if not (_CJK_CHAR.match(text[i - 1]) or _CJK_CHAR.match(text[i])):
-            continue
-        if text[i - 1] in "（【「『《“‘(" or not _is_grapheme_break(text, i):
-            continue
-        if not any(start < i < end for start, end in urls):
-            return i
-    return None
-
-
-def _last_grapheme_break(text: str, budget: int) -> int:
-    for i in range(budget, 0, -1):
-        if _is_grapheme_break(text, i):
-            return i
-    return 0
-
-
-def _is_grapheme_break(text: str, i: int) -> bool:
-    """An approximation of UAX #29 good enough for cutting: never before a mark or joiner."""
-    char, before = text[i], text[i - 1]
-    if before == "\u200d" or _extends_grapheme(char):
-        return False
-    if _is_regional_indicator(char) and _is_regional_indicator(before):
-        # Flags are pairs of regional indicators; cut only between pairs.
-        run = 0
-        while i - run - 1 >= 0 and _is_regional_indicator(text[i - run - 1]):
-            run += 1
-        return run % 2 == 0
-    # Hangul syllables built from conjoining jamo.
-    if "\u1160" <= char <= "\u11ff" and ("\u1100" <= before <= "\u11ff" or "\uac00" <= before <= "\ud7a3"):
-        return False
-    return True
-
-
-def _extends_grapheme(char: str) -> bool:
-    code = ord(char)
-    return (
-        unicodedata.category(char) in ("Mn", "Me", "Mc")
-        or char == "\u200d"
-        or 0xFE00 <= code <= 0xFE0F
-        or 0xE0100 <= code <= 0xE01EF
-        or 0x1F3FB <= code <= 0x1F3FF
-        or 0xE0020 <= code <= 0xE007F
-    )
-
-
-def _is_regional_indicator(char: str) -> bool:
-    return 0x1F1E6 <= ord(char) <= 0x1F1FF
+    if limit <= len(ELLIPSIS):
+        return ELLIPSIS  # no room for any text
+    return shorten(text, limit, ELLIPSIS, strip=False)
 
 
 # --- code links -----------------------------------------------------------------------
@@ -441,7 +373,7 @@ _EXCLUDED_HOSTS = ("arxiv.org", "doi.org")
 _PAGE_SUFFIXES = (".github.io", ".gitlab.io")
 _BARE_HOSTS = r"(?:www\.)?(?:github\.com|gitlab\.com|bitbucket\.org|codeberg\.org|gitee\.com|huggingface\.co|hf\.co|sites\.google\.com)|[\w-]+(?:\.[\w-]+)*\.git(?:hub|lab)\.io"
 # URL characters: no whitespace, no wrappers (<>, {}, quotes), no CJK text or punctuation.
-_URL_CHARS = f"[^\\s<>\"'`{{}}|\\\\^{_CJK_RANGES}]"
+_URL_CHARS = f"[^\\s<>\"'`{{}}|\\\\^{CJK_RANGES}]"
 _ANY_URL = re.compile(
     rf"(?:https?|ftp)://{_URL_CHARS}+"
     rf"|(?<![\w@./:-])(?:{_BARE_HOSTS})(?:/{_URL_CHARS}*)?(?![\w.-]*\w)"

@@ -10,19 +10,10 @@ this module so they can never disagree about what a CJK run is.
 
 from __future__ import annotations
 
-import re
-
-# Han ideographs (URO, extensions A-F, compatibility) and kana: scripts written
-# without spaces. Hangul is left out on purpose: Korean separates words with
-# spaces, which the ordinary tokenizer already handles.
-CJK_CHARS = (
-    "\u3040-\u309f\u30a1-\u30fa\u30fc-\u30ff"  # hiragana, katakana (not the ・ and ゠ punctuation)
-    "\u3400-\u4dbf"  # extension A
-    "\u4e00-\u9fff"  # unified ideographs
-    "\uf900-\ufaff"  # compatibility ideographs
-    "\U00020000-\U0003134f"  # extensions B-G
-)
-CJK_RUN = re.compile(f"[{CJK_CHARS}]+")
+# Runs of Han and kana, the scripts written without spaces: the core's one CJK table.
+# Hangul is left out on purpose: Korean separates words with spaces, which the ordinary
+# tokenizer already handles.
+from bot.text import CJK_RUN
 
 
 def run_bigrams(run: str) -> list[str]:

@@ -22,7 +22,6 @@ from bot.ingest.arxiv import (
     RequestLimiter,
     last_error,
     last_fetch,
-    parse_retry_after,
     read_cursor,
     resolve_api_url,
 )
@@ -510,14 +509,6 @@ async def test_an_unexpected_error_fails_one_topic_and_the_others_still_run(fake
     assert [(r.topic, r.ok) for r in reports] == [(TOPIC.name, False), ("other", False)]
     assert "OSError: disk full" in reports[0].error
     assert len(errors(caplog)) == 2 and await read_cursor(store, TOPIC) is None
-
-
-def test_retry_after_as_seconds_or_http_date():
-    assert parse_retry_after("120", NOW) == 120
-    assert parse_retry_after("Sun, 08 Jun 2025 12:00:30 GMT", NOW) == 30
-    assert parse_retry_after("Sun, 08 Jun 2025 11:00:00 GMT", NOW) == 0
-    assert parse_retry_after("soon", NOW) is None and parse_retry_after(None, NOW) is None
-    assert parse_retry_after("-5", NOW) is None
 
 
 # --- the endpoint -------------------------------------------------------------------------------

@@ -99,7 +99,10 @@ async def test_a_rejected_token_is_a_clear_error_and_never_logged(tmp_path, capl
     finally:
         await server.close()
     assert "token was rejected (401 Unauthorized)" in raised.value.message
-    assert TOKEN not in caplog.text
+    # The same error Slack raises for its rejected token: a ConfigError naming the variable.
+    assert isinstance(raised.value, ConfigError) and raised.value.key == "DISCORD_TOKEN"
+    assert str(raised.value).startswith("environment: DISCORD_TOKEN: ")
+    assert TOKEN not in caplog.text and TOKEN not in str(raised.value)
     assert Route.BASE == "https://discord.com/api/v10"
 
 

@@ -18,7 +18,7 @@ import pytest
 from bot.config import NotesConfig
 from bot.digest import digest_reply
 from bot.errors import UserError
-from bot.llm_notes import NotesWriter, client_from_env, retry_after_seconds
+from bot.llm_notes import NotesWriter, client_from_env
 from bot.models import Notes, TextQuality, Topic
 from bot.presenter import paper_detail
 from bot.summarize import extractive_tldr, tldr
@@ -405,14 +405,6 @@ def test_the_client_needs_a_key_or_a_local_server():
         client_from_env(config, {"OPENAI_BASE_URL": "localhost:8000"})
     local = client_from_env(config, {"OPENAI_BASE_URL": "http://127.0.0.1:11434/v1"})
     assert str(local.base_url).startswith("http://127.0.0.1:11434/v1") and local.max_retries == 0
-
-
-def test_retry_after_reads_seconds_milliseconds_and_dates(clock):
-    assert retry_after_seconds({"retry-after": "7"}, clock) == 7.0
-    assert retry_after_seconds({"retry-after-ms": "1500", "retry-after": "7"}, clock) == 1.5
-    assert retry_after_seconds({"retry-after": "Mon, 09 Jun 2025 08:31:00 GMT"}, clock) == 60.0
-    assert retry_after_seconds({"retry-after": "soon"}, clock) is None
-    assert retry_after_seconds({}, clock) is None
 
 
 async def test_two_different_problems_are_both_reported(store, fake, make_writer):

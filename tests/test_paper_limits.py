@@ -19,7 +19,8 @@ from bot.config import FetchConfig
 from bot.ingest.arxiv import ArxivFetcher, RequestLimiter
 from bot.ingest.paperlist import PaperListError, import_paperlist, parse_paperlist
 from bot.models import Notes, Paper, Topic
-from bot.paper_limits import FIELD_CHARS, MAX_AUTHORS, NOTES_SECTION_CHARS, clean_text, limit_paper
+from bot.paper_limits import FIELD_CHARS, MAX_AUTHORS, NOTES_SECTION_CHARS, limit_paper
+from bot.text import without_controls
 from store.sqlite import SqliteStore
 from tests.fake_arxiv import FakeArxiv, FakePaper
 from tests.support import FakeClock
@@ -85,7 +86,7 @@ def test_limiting_twice_changes_nothing_more(title, abstract, authors):
     paper = Paper("2506.00001", title or "x", abstract=abstract * 5, authors=tuple(authors))
     once, _ = limit_paper(paper)
     assert limit_paper(once) == (once, [])
-    assert all(clean_text(text) == text for text in (once.title, once.abstract, *once.authors))
+    assert all(without_controls(text) == text for text in (once.title, once.abstract, *once.authors))
 
 
 async def test_the_store_enforces_the_limits_whoever_calls_it_and_warns(store, caplog):

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.ingest.errors import IngestError
+from bot.errors import IngestError
 from bot.ingest.paperlist import (
     TOPIC_FROM_BIB,
     TOPIC_FROM_FILE,

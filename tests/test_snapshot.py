@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 
 from bot import progress as progress_module
 from bot.ingest import snapshot, snapshot_worker
-from bot.ingest.errors import IngestError
+from bot.errors import IngestError
 from bot.ingest.snapshot import (
     SAMPLE_LINES,
     SnapshotProgress,

@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 
 from bot.models import Notes, Paper, TextQuality
 from bot.summarize import (
-    _CJK_CHAR,
     ELLIPSIS,
     TLDR_LANGS,
     extractive_tldr,
@@ -22,6 +21,7 @@ from bot.summarize import (
     split_sentences,
     tldr,
 )
+from bot.text import CJK_CHAR
 
 # --- extractive TLDRs from whole abstracts ----------------------------------------------
 
@@ -338,7 +338,7 @@ def _words(text: str) -> list[str]:
     """
     out: list[str] = []
     for token in text.split():
-        out.extend(re.findall(f"{_CJK_CHAR.pattern}|(?:(?!{_CJK_CHAR.pattern}).)+", token))
+        out.extend(re.findall(f"{CJK_CHAR.pattern}|(?:(?!{CJK_CHAR.pattern}).)+", token))
     return out
 
 

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from adapters.webhook import WebhookAdapter, retry_after_seconds, webhook_platform
+from adapters.webhook import WebhookAdapter, webhook_platform
 from bot.digest import DigestEngine
 from bot.models import ChannelRef, Subscription, Topic
 from bot.scheduler import BotScheduler
@@ -78,14 +78,6 @@ def test_the_url_shape_picks_the_platform():
     assert webhook_platform("https://hooks.slack.com/services/T1/B2/xyz") == "slack"
     assert webhook_platform("https://discord.com/api/webhooks/123/abc") == "discord"
     assert webhook_platform("https://discord.com/api/v10/webhooks/123/abc") == "discord"
-
-
-def test_retry_after_from_headers_and_discord_bodies():
-    assert retry_after_seconds({"Retry-After": "7"}) == 7.0
-    assert retry_after_seconds({}, {"retry_after": 0.25, "global": False}) == 0.25
-    assert retry_after_seconds({"Retry-After": "soon"}) is None
-    assert retry_after_seconds({"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}) == 0.0  # a past date: no wait
-    assert retry_after_seconds({}) is None
 
 
 async def test_a_digest_reaches_a_slack_webhook_as_block_kit(setup):
@@ -164,6 +156,25 @@ async def test_a_5xx_storm_fails_cleanly_and_the_period_is_retried_later(setup, 
     [body] = setup.hooks.bodies("slack")
     assert all(i in str(body["blocks"]) for i in ids)
     assert (await setup.store.subscriptions.get_subscription(1)).failing is None
+
+
+async def test_a_429_asking_for_longer_than_a_delivery_waits_is_left_to_the_next_sweep(setup):
+    waits = []
+
+    async def record_sleep(seconds):
+        waits.append(seconds)
+
+    setup.adapter = WebhookAdapter(setup.env, max_attempts=3, backoff_seconds=0.01, sleep=record_sleep)
+    setup.engine.adapters["webhook"] = setup.adapter
+    await setup.subscribe("DISCORD_HOOK")
+    await setup.papers_then_fire()
+    setup.hooks.fail_next("discord", Failure(429, {"Retry-After": "3600"}, {"message": "You are being rate limited.", "retry_after": 3600.0}))
+    await setup.engine.run_due()
+    assert waits == [] and len(setup.hooks.attempts) == 1  # not a wait of minutes in the middle of a sweep
+    assert "asks to wait 3600 s" in (await setup.store.get_subscription(1)).failing
+    setup.clock.advance(minutes=15)  # the next sweep
+    await setup.engine.run_due()
+    assert len(setup.hooks.received) == 1 and (await setup.store.get_subscription(1)).failing is None
 
 
 @pytest.mark.parametrize("platform,status,answer", [

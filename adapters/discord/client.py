@@ -17,9 +17,10 @@ supervisor that builds a new one and starts it again, after 5 s, then 10,
 20, ... up to 5 minutes (back to 5 s once a client reached READY). Discord
 being unreachable at start is such a network problem, retried the same way
 while the rest of the bot runs. Only a person can fix a rejected token or
-refused intents: at start that is a `UserError` (exit status 2); later the
-adapter gives up and `on_gave_up` (set by `bot.app.run_bot`) ends the process
-with a non-zero status, so a supervisor (systemd, Docker) restarts it.
+refused intents: at start that is a `ConfigError` naming DISCORD_TOKEN, as
+Slack's is (exit status 2); later the adapter gives up and `on_gave_up` (set
+by `bot.app.run_bot`) ends the process with a non-zero status, so a
+supervisor (systemd, Docker) restarts it.
 A gateway event discord.py cannot parse (real 2025 interactions lack the
 `attachment_size_limit` it requires) never ends the client: a missing limit
 is filled in with Discord's default, any other bad event is logged in one
@@ -68,19 +69,20 @@ from adapters.discord.views import send_private
 from adapters.discord.render import escape_text, forum_post_title, nonce_for, render_messages, to_send_kwargs
 from bot.commands import CommandRouter
 from bot.config import ConfigError, FileConfig
-from bot.errors import DeliveryError, UserError
+from bot.errors import DeliveryError
 from bot.logs import one_line_errors
 from bot.models import DeliveryKey, ErrorReply, Reply, Subscription
 from bot.ports import PaperStore
+from bot.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
 
 COMMAND_HASH_KEY = "discord.command_hash"
 DEFAULT_READY_TIMEOUT = 60.0
 DEFAULT_HISTORY_LIMIT = 50
-MAX_RATELIMIT_WAIT = 300.0
-RESTART_FIRST_DELAY = 5.0
-RESTART_MAX_DELAY = 300.0
+# Restarts of a client that ended: after 5 s, then 10, 20, ... up to 5 minutes. A rate limit
+# longer than `max_retry_after` is not waited out by discord.py: the next digest sweep retries.
+RETRY = RetryPolicy(first_backoff=5.0, max_backoff=300.0, max_retry_after=300.0)
 # Gateway close codes no restart can get past: bad token, bad shard settings, API version, refused intents.
 FATAL_CLOSE_CODES = frozenset({4004, 4010, 4011, 4012, 4013, 4014})
 # discord.py requires it on every interaction; Discord's 2025 payloads do not always carry it.
@@ -295,7 +297,7 @@ class DiscordAdapter:
             intents=discord.Intents(guilds=True),  # channels and threads; no message content, no members
             allowed_mentions=discord.AllowedMentions.none(),
             # A longer wait than this is the next digest sweep's job: RateLimited -> a temporary DeliveryError.
-            max_ratelimit_timeout=MAX_RATELIMIT_WAIT,
+            max_ratelimit_timeout=RETRY.max_retry_after,
         )
         if self.shards is not None:
             client: discord.Client = ShardedPaperbotClient(
@@ -329,7 +331,8 @@ class DiscordAdapter:
         fatal = first_failure.result() if first_failure.done() else None
         if fatal is not None:
             await self.stop()
-            raise UserError(fatal, "Check DISCORD_TOKEN (and DISCORD_API_URL if you set it).")
+            # The same error as Slack's for its rejected token: the variable to fix, exit status 2.
+            raise ConfigError("environment", "DISCORD_TOKEN", fatal, "Check DISCORD_TOKEN (and DISCORD_API_URL if you set it).")
         if not first_failure.done():
             log.warning("discord: no READY from the gateway within %.0fs (%s); still trying", self.ready_timeout, self.rest_base or "Discord")
         # Not connected yet, for a network reason: the supervisor keeps trying while the rest of the bot runs.
@@ -352,7 +355,7 @@ class DiscordAdapter:
                     self._give_up(problem)
                 return
             failures = 1 if self._ready.is_set() else failures + 1
-            delay = min(RESTART_MAX_DELAY, RESTART_FIRST_DELAY * 2 ** (failures - 1))
+            delay = RETRY.backoff(failures)
             if starting is not None and not starting.done():
                 starting.set_result(None)  # start() returns: a network problem is retried here
             log.warning("%s; starting a new client in %.0f s", problem, delay)

@@ -45,7 +45,7 @@ from bot.commands import Access, Answer, Command, CommandRouter, Completion, Par
 from bot.errors import UserError
 from bot.models import ChannelRef, ErrorReply, Reply
 from bot.service import MAX_COUNT, MAX_QUERY_CHARS
-from bot.textsplit import shorten
+from bot.text import shorten
 
 log = logging.getLogger(__name__)
 

@@ -44,7 +44,7 @@ How a reply maps to messages
 - `NoticeReply`: one embed, title and lines. `ErrorReply`: one embed in a
   warning colour, the message as title (or description when long) and the hint.
 - Text longer than a container (description 4096, field value 1024, content
-  2000) is split with `bot.textsplit.split_text` into further embeds or fields,
+  2000) is split with `bot.text.split_text` into further embeds or fields,
   at paragraph, line, sentence or word boundaries; never inside a word, a URL
   or a `[label](url)` link. A title over 256 characters is shortened at a word
   and given in full at the top of the description, so no word is lost.
@@ -71,7 +71,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import re
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 import discord
 from discord.utils import escape_markdown
@@ -86,7 +86,7 @@ from bot.models import (
     Reply,
 )
 from bot.plaintext import card_meta_line
-from bot.textsplit import shorten, split_text
+from bot.text import shorten, split_text
 
 __all__ = [
     "DiscordMessage",
@@ -505,6 +505,16 @@ def _too_long(where: str, value: Any, limit: int, *, required: bool = False) -> 
     return []
 
 
+def _objects(items: list[Any], where: str, problems: list[str]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Each object of a payload list with its place (`where[n]`); anything else is noted in `problems`."""
+    for number, item in enumerate(items):
+        spot = f"{where}[{number}]"
+        if isinstance(item, dict):
+            yield spot, item
+        else:
+            problems.append(f"{spot}: not an object")
+
+
 def _raw_mentions(where: str, value: Any) -> list[str]:
     if isinstance(value, str) and _RAW_MENTION.search(value):
         return [f"{where}: raw mention {_RAW_MENTION.search(value).group(0)!r} in text"]
@@ -534,11 +544,7 @@ def _check_embed(index: int, embed: Any) -> tuple[list[str], int]:
         fields = []
     if len(fields) > MAX_FIELDS:
         problems.append(f"{where}.fields: {len(fields)} fields, limit {MAX_FIELDS}")
-    for number, field in enumerate(fields):
-        spot = f"{where}.fields[{number}]"
-        if not isinstance(field, dict):
-            problems.append(f"{spot}: not an object")
-            continue
+    for spot, field in _objects(fields, f"{where}.fields", problems):
         problems += _too_long(f"{spot}.name", field.get("name"), MAX_FIELD_NAME, required=True)
         problems += _too_long(f"{spot}.value", field.get("value"), MAX_FIELD_VALUE, required=True)
         if "inline" in field and not isinstance(field["inline"], bool):
@@ -590,11 +596,7 @@ def _check_components(rows: Any) -> list[str]:
             continue
         if not 1 <= len(children) <= MAX_ROW_COMPONENTS:
             problems.append(f"components[{number}]: {len(children)} components, must be 1..{MAX_ROW_COMPONENTS}")
-        for place, child in enumerate(children):
-            spot = f"components[{number}].components[{place}]"
-            if not isinstance(child, dict):
-                problems.append(f"{spot}: not an object")
-                continue
+        for spot, child in _objects(children, f"components[{number}].components", problems):
             problems += _too_long(f"{spot}.label", child.get("label"), MAX_BUTTON_LABEL)
             problems += _too_long(f"{spot}.custom_id", child.get("custom_id"), MAX_CUSTOM_ID)
     return problems

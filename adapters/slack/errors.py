@@ -23,14 +23,13 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
 from bot.errors import DeliveryError
-from bot.retry_after import parse_retry_after
+from bot.retry import RetryPolicy, retry_after_seconds
 
 log = logging.getLogger(__name__)
 
-MAX_RATE_LIMIT_RETRIES = 3
-# A longer wait is the next scheduler sweep's job, not this request's.
-MAX_RETRY_AFTER = 60.0
-DEFAULT_RETRY_AFTER = 1.0
+# Rate limits only: 3 retries, each after Slack's Retry-After (1 s when it names none). A longer
+# wait than `max_retry_after` is the next scheduler sweep's job, not this request's.
+RATE_LIMIT_RETRY = RetryPolicy(attempts=4, first_backoff=1.0, max_backoff=1.0, max_retry_after=60.0)
 
 # Error codes that will not go away by retrying: someone has to invite the bot,
 # unarchive the channel, add a scope or replace the token.
@@ -64,7 +63,7 @@ def explain(code: str, channel: str, needed: str | None = None) -> str:
         scope = f" {needed}" if needed else ""
         return f"Slack: the app lacks the scope{scope} (missing_scope); add it as in config/slack-manifest.yaml and reinstall the app"
     if code == "ratelimited":
-        return f"Slack rate-limited posts to {channel} (ratelimited) even after {MAX_RATE_LIMIT_RETRIES} retries"
+        return f"Slack rate-limited posts to {channel} (ratelimited) even after {RATE_LIMIT_RETRY.attempts - 1} retries"
     return f"Slack refused the post to {channel} ({code})"
 
 
@@ -85,31 +84,28 @@ def delivery_error(error: Exception, channel: str) -> DeliveryError:
 
 
 class BoundedRateLimitRetryHandler(AsyncRetryHandler):
-    """Retries a 429 after Slack's Retry-After, a bounded number of times, never longer than MAX_RETRY_AFTER.
+    """Retries a 429 after Slack's Retry-After, as `RATE_LIMIT_RETRY` says.
 
     slack_sdk's own handler sleeps whatever Retry-After says and cannot read an
-    HTTP-date; this one gives up instead, and the scheduler's next sweep
-    retries the digest. `sleep` is a seam so tests can see the waits.
+    HTTP-date; this one gives up on a wait longer than the policy's
+    `max_retry_after` instead, and the scheduler's next sweep retries the
+    digest. `sleep` is a seam so tests can see the waits.
     """
 
     def __init__(
         self,
-        max_retry_count: int = MAX_RATE_LIMIT_RETRIES,
+        policy: RetryPolicy = RATE_LIMIT_RETRY,
         *,
-        max_wait: float = MAX_RETRY_AFTER,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        super().__init__(max_retry_count=max_retry_count)
-        self.max_wait = max_wait
+        super().__init__(max_retry_count=policy.attempts - 1)
+        self.policy = policy
         self.sleep = sleep
 
     @staticmethod
     def _retry_after(response: HttpResponse) -> float | None:
         headers = {name: values[0] for name, values in response.headers.items() if values}
-        for name, value in headers.items():
-            if name.lower() == "retry-after":
-                return parse_retry_after(value, datetime.now(timezone.utc))
-        return None
+        return retry_after_seconds(headers, datetime.now(timezone.utc))
 
     async def _can_retry_async(
         self,
@@ -121,8 +117,7 @@ class BoundedRateLimitRetryHandler(AsyncRetryHandler):
     ) -> bool:
         if response is None or response.status_code != 429:
             return False
-        wait = self._retry_after(response)
-        return wait is None or wait <= self.max_wait
+        return not self.policy.too_long(self._retry_after(response))
 
     async def prepare_for_next_attempt_async(
         self,
@@ -132,8 +127,8 @@ class BoundedRateLimitRetryHandler(AsyncRetryHandler):
         response: Optional[HttpResponse] = None,
         error: Optional[Exception] = None,
     ) -> None:
-        wait = self._retry_after(response) if response is not None else None
-        wait = DEFAULT_RETRY_AFTER if wait is None else wait
+        asked = self._retry_after(response) if response is not None else None
+        wait = self.policy.wait(state.current_attempt + 1, asked)
         log.warning("Slack rate limit on %s; retrying in %.1fs", request.url.rsplit("/", 1)[-1], wait)
         state.next_attempt_requested = True
         await self.sleep(wait)

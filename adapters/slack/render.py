@@ -28,7 +28,7 @@ Rules
   <= 12,000 characters of block text, fallback `text` <= 3000. A reply that
   does not fit is split into several messages between blocks; long texts
   (abstract, notes, notice lines) are split into several sections with
-  `bot.textsplit.split_text`, at paragraph/sentence/word boundaries, never
+  `bot.text.split_text`, at paragraph/sentence/word boundaries, never
   inside a word, an `&amp;` entity or a `<url|label>` link.
 - Escaping: `&`, `<`, `>` become entities in every piece of paper or user
   text, so nothing from a paper can form `<!here>`, `<@U…>`, `<#C…>` or a
@@ -76,7 +76,7 @@ from adapters.slack.limits import (
 )
 from bot.models import ErrorReply, NoticeReply, PaperCard, PaperDetailReply, PaperListReply, Reply
 from bot.plaintext import authors_line, render_card
-from bot.textsplit import shorten, split_text
+from bot.text import shorten, split_text
 
 __all__ = [
     "DIGEST_EVENT_TYPE",

@@ -14,8 +14,8 @@ thread. So this module drives it one page at a time and keeps the rules here:
 - Failures: HTTP 429 and 5xx, timeouts, dropped connections and arXiv's
   occasional empty page in the middle of a result set are retried with
   exponential backoff (`backoff_seconds * 2**n`, capped, with jitter),
-  waiting at least as long as a Retry-After header asks. After the last
-  retry the topic's fetch fails with ONE error log line and a failed
+  waiting at least as long as a Retry-After header asks (`bot.retry`). After
+  the last retry the topic's fetch fails with ONE error log line and a failed
   `FetchReport`; nothing is raised at the caller, so the scheduler survives.
   Malformed XML and other non-feeds fail at once with a clear message.
 - Unreachable: a DNS failure or a refused connection (the machine is
@@ -51,16 +51,13 @@ as `YYYY-MM-DDTHH:MM:SSZ` (UTC):
 from __future__ import annotations
 
 import asyncio
-import html
 import logging
-import random
 import re
 import threading
 import time
-import unicodedata
 import weakref
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, timezone
 from datetime import time as clock_time
 from typing import AsyncIterator, Awaitable, Callable, Iterable
@@ -73,13 +70,15 @@ from urllib3.exceptions import NewConnectionError
 
 from bot.arxiv_ids import parse_arxiv_id
 from bot.config import ConfigError, EnvSettings, FetchConfig, FileConfig
-from bot.errors import UserError
+from bot.errors import RemoteError, UserError
 from bot.ingest.atom_check import FeedCheck, FeedError, check_feed
 from bot.models import Paper, TextQuality, Topic, UpsertReport
 from bot.ports import Clock, PaperStore, SystemClock
 from bot.progress import Progress, track
-from bot.retry_after import parse_retry_after
+from bot.retry import RetryPolicy, parse_retry_after
 from bot.summarize import find_code_url
+from bot.text import normalize
+from bot.utc import iso, parse_iso_or_none
 
 __all__ = [
     "ArxivFetchError",
@@ -96,7 +95,6 @@ __all__ = [
     "last_error",
     "last_fetch",
     "paper_from_result",
-    "parse_retry_after",
     "read_cursor",
     "resolve_api_url",
     "search_query",
@@ -108,22 +106,20 @@ CURSOR_KEY = "arxiv.cursor.{topic}"
 LAST_SUCCESS_KEY = "arxiv.last_success.{topic}"
 LAST_ERROR_KEY = "arxiv.last_error.{topic}"
 
-TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 QUERY_TIME_FORMAT = "%Y%m%d%H%M"  # arXiv's date-range syntax: GMT, to the minute
 OVERLAP = timedelta(days=1)
-MAX_BACKOFF_SECONDS = 300.0
-# A longer Retry-After means "not today": give up now and let the next scheduled run try.
-MAX_RETRY_AFTER_SECONDS = 900.0
+# A longer Retry-After than `max_retry_after` means "not today": give up now and let the next
+# scheduled run try. Attempts and the first backoff are the config's (`[fetch] retries, backoff_seconds`).
+RETRY = RetryPolicy(max_backoff=300.0, max_retry_after=900.0, jitter=0.1)
 
 Sleep = Callable[[float], Awaitable[None]]
 
 
-class ArxivFetchError(Exception):
+class ArxivFetchError(RemoteError):
     """arXiv could not give us a page: after the last retry, or at once when retrying cannot help."""
 
     def __init__(self, message: str, attempts: int = 1) -> None:
         super().__init__(message)
-        self.message = message
         self.attempts = attempts
 
 
@@ -243,20 +239,6 @@ def _endpoint_label(api_url: str) -> str:
 # --- meta: cursors and fetch times ----------------------------------------------------
 
 
-def _format_time(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime(TIME_FORMAT)
-
-
-def _parse_time(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    try:
-        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-
-
 def _topic_name(topic: Topic | str) -> str:
     return topic.name if isinstance(topic, Topic) else topic
 
@@ -264,7 +246,7 @@ def _topic_name(topic: Topic | str) -> str:
 async def read_cursor(store: PaperStore, topic: Topic | str) -> datetime | None:
     """The newest lastUpdatedDate seen for the topic; None before its first successful fetch."""
     text = await store.get_meta(CURSOR_KEY.format(topic=_topic_name(topic)))
-    cursor = _parse_time(text)
+    cursor = parse_iso_or_none(text)
     if text and cursor is None:
         log.warning("ignoring an unreadable arXiv cursor for topic %s: %r", _topic_name(topic), text)
     return cursor
@@ -272,7 +254,7 @@ async def read_cursor(store: PaperStore, topic: Topic | str) -> datetime | None:
 
 async def last_fetch(store: PaperStore, topic: Topic | str) -> datetime | None:
     """When the topic's last successful fetch finished; None if it never succeeded."""
-    return _parse_time(await store.get_meta(LAST_SUCCESS_KEY.format(topic=_topic_name(topic))))
+    return parse_iso_or_none(await store.get_meta(LAST_SUCCESS_KEY.format(topic=_topic_name(topic))))
 
 
 async def last_error(store: PaperStore, topic: Topic | str) -> tuple[datetime | None, str] | None:
@@ -281,25 +263,13 @@ async def last_error(store: PaperStore, topic: Topic | str) -> tuple[datetime | 
     if not text:
         return None
     stamp, _, message = text.partition(" ")
-    return _parse_time(stamp), message
+    return parse_iso_or_none(stamp), message
 
 
 # --- from arxiv.Result to Paper ---------------------------------------------------------
 
-# arXiv's metadata sometimes carries HTML entities escaped twice (`&amp;amp;`, `&amp;#233;`),
-# which survive XML parsing as literal `&amp;`, `&#233;`. Only complete entities with their
-# semicolon are decoded, so LaTeX's `&` and "R&D" stay as written.
-_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 # `<category>` also lists ACM and MSC classes ("I.2.10", "68T05"); only arXiv categories count.
 _ARXIV_CATEGORY = re.compile(r"[a-z]+(?:-[a-z]+)*(?:\.[A-Za-z]+(?:-[A-Za-z]+)*)?")
-
-
-def clean_text(text: str | None) -> str:
-    """One line: entities decoded, Unicode NFC, whitespace runs (arXiv's hard wraps) as one space. LaTeX is kept."""
-    if not text:
-        return ""
-    text = _ENTITY.sub(lambda match: html.unescape(match.group(0)), text)
-    return " ".join(unicodedata.normalize("NFC", text).split())
 
 
 def _categories(result: arxiv.Result) -> tuple[str, ...]:
@@ -315,15 +285,16 @@ def paper_from_result(result: arxiv.Result, topic_name: str) -> Paper | None:
     return Paper(
         arxiv_id=parsed.arxiv_id,
         version=parsed.version or 1,
-        title=clean_text(result.title),
-        abstract=clean_text(result.summary),
-        authors=tuple(name for name in (clean_text(author.name) for author in result.authors) if name),
+        # Entities decoded (arXiv escapes some twice), NFC, hard wraps as spaces; LaTeX is kept.
+        title=normalize(result.title),
+        abstract=normalize(result.summary),
+        authors=tuple(name for name in (normalize(author.name) for author in result.authors) if name),
         published=result.published.astimezone(timezone.utc).date().isoformat(),  # <published> is v1's date
-        updated=_format_time(result.updated),
+        updated=iso(result.updated),
         categories=_categories(result),
-        comment=clean_text(result.comment) or None,
-        journal_ref=clean_text(result.journal_ref) or None,
-        doi=clean_text(result.doi) or None,
+        comment=normalize(result.comment) or None,
+        journal_ref=normalize(result.journal_ref) or None,
+        doi=normalize(result.doi) or None,
         # The raw texts: a URL split by a hard wrap is only recognisable with its line break.
         code_url=find_code_url(result.summary, result.comment),
         text_quality=TextQuality.CLEAN,
@@ -550,7 +521,7 @@ class _Run:
 class ArxivFetcher:
     """Fetches topics from the arXiv API into a PaperStore; see the module docstring for the rules.
 
-    `jitter` spreads backoff waits by up to that fraction (0 in tests);
+    `jitter` spreads backoff waits by up to that fraction (0 in tests; None: `RETRY`'s);
     `limiter` defaults to the process-wide one.
     """
 
@@ -563,7 +534,7 @@ class ArxivFetcher:
         sleep: Sleep = asyncio.sleep,
         *,
         limiter: RequestLimiter | None = None,
-        jitter: float = 0.1,
+        jitter: float | None = None,
     ) -> None:
         self.store = store
         self.fetch = fetch
@@ -571,7 +542,9 @@ class ArxivFetcher:
         self.clock = clock
         self._sleep = sleep
         self._limiter = limiter or PROCESS_LIMITER
-        self._jitter = jitter
+        self._retry = replace(RETRY, attempts=fetch.retries + 1, first_backoff=fetch.backoff_seconds)
+        if jitter is not None:
+            self._retry = replace(self._retry, jitter=jitter)
         self._client = _PageClient(api_url, fetch.timeout_seconds)
 
     def close(self) -> None:
@@ -613,7 +586,7 @@ class ArxivFetcher:
         query = search_query(topic, start, end)
         run = _Run(cursor=cursor)
         log.info("fetching topic %s from arXiv (%s): updated %s to %s", topic.name, self._client.endpoint,
-                 _format_time(start), _format_time(end))  # fmt: skip
+                 iso(start), iso(end))  # fmt: skip
         try:
             with track(f"fetch {topic.name}", log=log) as progress:
                 await self._fetch_pages(topic, query, run, progress)
@@ -659,7 +632,7 @@ class ArxivFetcher:
 
     async def _page(self, query: str, start: int, size: int, known_total: int | None) -> _Page:
         """One page, retried as the rules say; raises ArxivFetchError when it cannot be had."""
-        attempts = self.fetch.retries + 1
+        attempts = self._retry.attempts
         for attempt in range(1, attempts + 1):
             async with self._limiter.slot(self.fetch.delay_seconds, self._sleep):
                 try:
@@ -673,7 +646,7 @@ class ArxivFetcher:
             where = f"{failure.message} (page start={start})"
             if failure.unreachable:
                 raise ArxivUnreachable(where, attempts=attempt)
-            if not failure.retryable or attempt == attempts:
+            if not failure.retryable or not self._retry.may_retry(attempt):
                 raise ArxivFetchError(where, attempts=attempt)
             wait = self._retry_wait(attempt, failure, where)
             log.info("arXiv: %s, attempt %d of %d; retrying in %.1f s", where, attempt, attempts, wait)
@@ -681,24 +654,20 @@ class ArxivFetcher:
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     def _retry_wait(self, attempt: int, failure: _Failure, where: str) -> float:
-        backoff = min(MAX_BACKOFF_SECONDS, self.fetch.backoff_seconds * 2 ** (attempt - 1))
-        backoff *= 1 + self._jitter * random.random()  # so many clients do not come back in step
         asked = parse_retry_after(failure.retry_after, self.clock.now())
-        if asked is None:
-            return backoff
-        if asked > MAX_RETRY_AFTER_SECONDS:
+        if self._retry.too_long(asked):
             raise ArxivFetchError(
                 f"{where}; arXiv asked to wait {asked:.0f} s (Retry-After), longer than a fetch waits "
-                f"({MAX_RETRY_AFTER_SECONDS:.0f} s)",
+                f"({self._retry.max_retry_after:.0f} s)",
                 attempts=attempt,
             )
-        return max(backoff, asked)
+        return self._retry.wait(attempt, asked)
 
     async def _succeeded(self, topic: Topic, run: _Run, window_start: datetime, started: float) -> FetchReport:
         cursor_after = max((c for c in (run.cursor, run.newest) if c is not None), default=None)
         if cursor_after is not None and cursor_after != run.cursor:
-            await self.store.set_meta(CURSOR_KEY.format(topic=topic.name), _format_time(cursor_after))
-        await self.store.set_meta(LAST_SUCCESS_KEY.format(topic=topic.name), _format_time(self.clock.now()))
+            await self.store.set_meta(CURSOR_KEY.format(topic=topic.name), iso(cursor_after))
+        await self.store.set_meta(LAST_SUCCESS_KEY.format(topic=topic.name), iso(self.clock.now()))
         report = self._report(topic, run, window_start, started, ok=True, cursor_after=cursor_after)
         log.info("%s", report.summary())
         return report
@@ -718,7 +687,7 @@ class ArxivFetcher:
 
     async def _record_failure(self, topic: Topic, message: str, unreachable: str | None = None) -> FetchReport:
         """Keep the failure for `status`; the report for a topic that was not even tried."""
-        await self.store.set_meta(LAST_ERROR_KEY.format(topic=topic.name), f"{_format_time(self.clock.now())} {message}")
+        await self.store.set_meta(LAST_ERROR_KEY.format(topic=topic.name), f"{iso(self.clock.now())} {message}")
         return FetchReport(topic.name, ok=False, error=message, unreachable=unreachable)
 
     def _report(self, topic: Topic, run: _Run, window_start: datetime, started: float, *, ok: bool,
@@ -732,11 +701,11 @@ class ArxivFetcher:
             updated=run.upsert.updated,
             unchanged=run.upsert.unchanged,
             error=error,
-            cursor_before=_format_time(run.cursor) if run.cursor else None,
-            cursor_after=_format_time(cursor_after) if cursor_after else None,
+            cursor_before=iso(run.cursor) if run.cursor else None,
+            cursor_after=iso(cursor_after) if cursor_after else None,
             duration=time.monotonic() - started,
             total=run.total,
-            window_start=_format_time(window_start),
+            window_start=iso(window_start),
             unreachable=unreachable,
         )
 

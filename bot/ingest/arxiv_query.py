@@ -56,7 +56,7 @@ from operator import attrgetter
 from typing import Callable, Iterable
 
 from bot.arxiv_ids import parse_arxiv_id
-from bot.errors import UserError
+from bot.errors import QuerySyntaxError
 from bot.ingest.text_tokens import fold, stem_set, stems, words
 from bot.models import Paper, Topic
 
@@ -71,27 +71,6 @@ _CATEGORY_RE = re.compile(r"[A-Za-z]+(?:-[A-Za-z]+)*(?:\.[A-Za-z]+(?:-[A-Za-z]+)
 _CATEGORY_PREFIX_RE = re.compile(r"[A-Za-z][A-Za-z.-]*")
 _ID_PREFIX_RE = re.compile(r"[A-Za-z0-9./-]+")
 _TEXT_FIELDS = ("ti", "abs", "au", "co", "jr", "cat")  # what `all:` searches
-
-
-class QuerySyntaxError(UserError, ValueError):
-    """A query arXiv would reject or misread; `position` is the 0-based offset of the problem.
-
-    A ValueError too, so a pydantic validator that lets it through reports it as bad input.
-    """
-
-    def __init__(self, message: str, position: int, query: str = "") -> None:
-        super().__init__(message)
-        self.position = position
-        self.query = query
-
-    @property
-    def column(self) -> int:
-        return self.position + 1
-
-    def pointer(self) -> str:
-        """The query with a caret under the problem, for multi-line error output."""
-        line = " ".join(self.query.split("\n"))
-        return f"{line}\n{' ' * self.position}^"
 
 
 # --- the syntax tree --------------------------------------------------------------------

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from bot.errors import RemoteError
+
 ATOM = "http://www.w3.org/2005/Atom"
 OPENSEARCH = "http://a9.com/-/spec/opensearch/1.1/"
 _NS = {"atom": ATOM, "opensearch": OPENSEARCH}
@@ -30,7 +32,7 @@ _ERROR_ID_MARK = "/api/errors"
 _SNIPPET = 80
 
 
-class FeedError(Exception):
+class FeedError(RemoteError):
     """A response that is not a usable arXiv Atom page; `str()` is the message for logs and reports."""
 
 

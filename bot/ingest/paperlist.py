@@ -22,7 +22,10 @@ the store. `import_paperlist` then writes the papers with a single
 Mojibake (UTF-8 read as cp1252 and saved again) is repaired line by line
 before parsing (`bot.textfix`); each paper and each set of notes carries the
 quality of its own lines, so one damaged paper does not taint the others and
-the store can keep a clean copy over a worse one.
+the store can keep a clean copy over a worse one. A title and an abstract are
+then normalised as every importer's are (`bot.text.normalize`: entities, NFC,
+one line), so a paper stores the same text whether a list, the snapshot or
+the arXiv API brought it; notes keep their lines and characters as written.
 
 Topic names: the heading's terms (or `--topic`) made into a slug: NFKC,
 lowercase, every run of characters that are not letters or digits becomes one
@@ -45,11 +48,12 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 
 from bot.arxiv_ids import parse_arxiv_id
-from bot.ingest.errors import IngestError
+from bot.errors import IngestError
 from bot.models import Notes, Paper, TextQuality, Topic, UpsertReport
 from bot.paper_limits import MAX_VERSION, limit_paper
 from bot.ports import PaperStore
 from bot.summarize import _strip_trailing as strip_url_punctuation
+from bot.text import IDEOGRAPH, normalize
 from bot.textfix import NotTextError, decode_text, repair_lines, worst
 
 SOURCE = "paperlist"
@@ -72,7 +76,6 @@ _MONTH = re.compile(r"^\[(?P<yy>\d{2})/(?P<mm>\d{1,2})\]\s*")
 # stray `.)`/`,)` the generator copied from the PDF after a URL stay inside it, to be trimmed
 # like any URL found in prose (`bot.summarize`).
 _LINK = re.compile(r"\[\[(?P<label>[^\[\]]*)\]\((?P<url>[^\s\[\]]*?)\)\]")
-_CJK = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]")
 
 # Notes sections are known by their leading emoji, whatever language the heading is in.
 NOTE_EMOJI = {
@@ -637,7 +640,7 @@ def _title(title_part: str, item: _Item, parser: _Parser, truncated_hint: str | 
     raw = _MONTH.sub("", _BULLET.match(title_part).group("rest").strip())  # type: ignore[union-attr]
     if raw.count("**") % 2:
         raise parser.error("the item's **title** is not closed", item.number, truncated_hint)
-    title = " ".join(raw.replace("**", "").split())
+    title = normalize(raw.replace("**", ""))
     if not title:
         raise parser.error("the item has no title", item.number, truncated_hint)
     return title
@@ -684,7 +687,7 @@ def _notes(section: _Section, parser: _Parser) -> tuple[Notes | None, list[_Line
         return None, []
     text = " ".join(value for value in fields.values() if value)
     notes = Notes(
-        lang="zh" if _CJK.search(text) else "en",
+        lang="zh" if IDEOGRAPH.search(text) else "en",
         source=SOURCE,
         origin=PurePath(parser.filename).name,
         text_quality=worst(line.quality for line in lines),
@@ -715,8 +718,8 @@ def _markdown_body(lines: list[_Line]) -> str | None:
 
 
 def _paragraph(lines: list[_Line]) -> str:
-    """An abstract hard-wrapped at ~80 columns, as one paragraph."""
-    return " ".join(" ".join(line.text.split()) for line in lines if line.text.strip())
+    """An abstract hard-wrapped at ~80 columns, as one paragraph (`bot.text.normalize`)."""
+    return normalize("\n".join(line.text for line in lines))
 
 
 def _published(item: _Item, arxiv_id: str, parser: _Parser) -> str:

@@ -62,12 +62,14 @@ from pathlib import Path
 from typing import AsyncIterable, AsyncIterator, BinaryIO, Callable, Iterable, Iterator, Protocol, Sequence
 
 from bot.arxiv_ids import parse_arxiv_id
+from bot.errors import IngestError
 from bot.ingest.arxiv_query import PaperTokens, TopicMatcher, compile_topic
-from bot.ingest.errors import IngestError
+from bot.ingest.snapshot_worker import WORKER_MIN_BYTES, worker_batches
 from bot.models import Paper, TextQuality, Topic, UpsertReport
 from bot.paper_limits import MAX_VERSION, limit_paper
 from bot.progress import MB, Progress, track
 from bot.summarize import find_code_url
+from bot.text import normalize
 from bot.textfix import repair_text, worst
 
 BATCH_SIZE = 5_000
@@ -240,8 +242,6 @@ async def import_snapshot(
     Raises `SnapshotError` (an `IngestError`) for a file that cannot be read
     or is not a snapshot; then nothing was written.
     """
-    from bot.ingest.snapshot_worker import WORKER_MIN_BYTES, worker_batches
-
     started = time.perf_counter()
     name = str(path)
     topics = list(topics)
@@ -251,9 +251,9 @@ async def import_snapshot(
         if parse_in_worker is None:
             parse_in_worker = (size or 0) >= WORKER_MIN_BYTES
         if parse_in_worker:
-            batches = worker_batches(path, topics, batch_size, counters)
+            batches = worker_batches(path, topics, batch_size, counters, read=read_batches, error=SnapshotError)
         else:
-            batches = _batches(SnapshotReader(source, name, topics, counters), batch_size)
+            batches = _batches(source, name, topics, batch_size, counters)
         with contextlib.ExitStack() as stack:
             if progress is None:
                 progress = stack.enter_context(track(f"import {Path(name).name}", total=size, unit=MB))
@@ -286,14 +286,29 @@ async def _write_batches(store: object, batches: AsyncIterator[list[Paper]]) -> 
     return report
 
 
-async def _batches(reader: "SnapshotReader", batch_size: int) -> AsyncIterator[list[Paper]]:
+async def _batches(
+    source: "SnapshotSource", name: str, topics: Sequence[Topic], batch_size: int, counters: SnapshotProgress
+) -> AsyncIterator[list[Paper]]:
     # Async so the store's bulk path pulls batch k+1 (parsing it here, on this
     # core) while SQLite indexes batch k in its own thread.
+    for batch in _read(source, name, topics, batch_size, counters):
+        yield batch
+
+
+def read_batches(path: str, topics: Sequence[Topic], batch_size: int, counters: SnapshotProgress) -> Iterator[list[Paper]]:
+    """The file's papers in batches of `batch_size`; what `bot.ingest.snapshot_worker` runs in its process."""
+    with open_snapshot(path) as source:
+        yield from _read(source, path, topics, batch_size, counters)
+
+
+def _read(
+    source: "SnapshotSource", name: str, topics: Sequence[Topic], batch_size: int, counters: SnapshotProgress
+) -> Iterator[list[Paper]]:
     batch: list[Paper] = []
-    for paper in reader:
+    for paper in SnapshotReader(source, name, topics, counters):
         batch.append(paper)
         if len(batch) >= batch_size:
-            reader.counters.bytes_read = reader.source.position()
+            counters.bytes_read = source.position()
             yield batch
             batch = []
     if batch:
@@ -602,15 +617,10 @@ def _parse_id(value: object) -> tuple[str, int]:
 
 
 def _text(value: object, name: str) -> str:
-    """Hard-wrapped snapshot text on one line: `and\\n  LHC` -> `and LHC`."""
+    """Snapshot text as every importer stores it (`bot.text.normalize`): `and\\n  LHC` -> `and LHC`."""
     if type(value) is not str:
         raise _wrong_type(name)
-    # Equal to " ".join(value.split()), several times faster for the usual text, whose
-    # only odd whitespace is its line wraps: printable ASCII has no other whitespace.
-    text = value.replace("\n", " ").strip()
-    if "  " in text or not (text.isascii() and text.isprintable()):
-        return " ".join(text.split())
-    return text
+    return normalize(value)
 
 
 def _optional_text(value: object, name: str) -> str | None:
@@ -633,7 +643,8 @@ def _repair(text: str) -> tuple[str, TextQuality]:
     """`text` through `bot.textfix.repair_text` when it may be mojibake, else as it is (clean)."""
     if text.isascii() or _MOJIBAKE_HINT.search(text) is None:
         return text, TextQuality.CLEAN
-    return repair_text(text)
+    repaired, quality = repair_text(text)
+    return normalize(repaired), quality  # the repaired text may be decomposed (NFD)
 
 
 def _repaired(title: str, abstract: str) -> tuple[str, str, TextQuality]:
@@ -691,7 +702,7 @@ def _authors(record: dict) -> tuple[tuple[str, ...], TextQuality]:
             quality = worst((quality, name_quality))
         if "\\" in name or "{" in name:
             name = latex_to_unicode(name)
-        names[index] = name
+        names[index] = normalize(name)
     return tuple(names), quality
 
 

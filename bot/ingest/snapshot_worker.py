@@ -10,6 +10,10 @@ Errors keep their meaning: a file that is not a snapshot fails before the
 first batch arrives (so nothing is written), and a worker that dies is an
 error naming the file, never a silent short import.
 
+What to parse is the caller's (`bot.ingest.snapshot` passes its reader and
+its error type), so this module knows processes, not snapshots, and the
+importer can import it without either importing the other.
+
 The worker never outlives this process, however it ends. A normal end, an
 error or Ctrl-C stop it from `worker_batches`; for SIGKILL and SIGTERM (which
 run no Python code here) the worker asks Linux for SIGKILL when its parent
@@ -33,9 +37,14 @@ import sys
 import threading
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import AsyncIterator, Sequence
+from typing import Any, AsyncIterator, Callable, Iterator, Sequence
 
+from bot.errors import IngestError
 from bot.models import Paper, Topic
+
+# (path, topics, batch_size, counters) -> the file's papers in batches, updating `counters` as it goes.
+# It runs in the worker process, so it must be a module-level function (pickled by its name).
+ReadBatches = Callable[[str, Sequence[Topic], int, Any], Iterator[list[Paper]]]
 
 WORKER_MIN_BYTES = 32 * 1024 * 1024  # below this, starting a process costs more than it saves
 QUEUE_BATCHES = 3
@@ -63,52 +72,48 @@ def _exit_when_closed(lifeline: Connection) -> None:
 
 
 def _parse(
-    path: str, topics: Sequence[Topic], batch_size: int, out: multiprocessing.Queue, parent_pid: int, lifeline: Connection
-) -> None:
+    read: ReadBatches, path: str, topics: Sequence[Topic], batch_size: int, counters: Any,
+    out: multiprocessing.Queue, parent_pid: int, lifeline: Connection,
+) -> None:  # fmt: skip
     """The worker: parse the file and send (kind, payload, counters) messages.
 
     Counters go as copies: the queue pickles in a background thread, later,
     when the live object has already moved on.
     """
     _die_with_parent(parent_pid, lifeline)
-    from bot.ingest.snapshot import SnapshotError, SnapshotProgress, SnapshotReader, open_snapshot
-
-    counters = SnapshotProgress()
     try:
-        with open_snapshot(path) as source:
-            batch: list[Paper] = []
-            for paper in SnapshotReader(source, path, topics, counters):
-                batch.append(paper)
-                if len(batch) >= batch_size:
-                    counters.bytes_read = source.position()
-                    out.put(("batch", batch, copy.deepcopy(counters)))
-                    batch = []
+        for batch in read(path, topics, batch_size, counters):
             out.put(("batch", batch, copy.deepcopy(counters)))
         out.put(("done", None, copy.deepcopy(counters)))
-    except SnapshotError as error:
+    except IngestError as error:
         out.put(("error", (error.message, error.line, error.hint), copy.deepcopy(counters)))
     except BaseException as error:  # noqa: BLE001 - reported to the parent, which raises it
         out.put(("crash", f"{type(error).__name__}: {error}", copy.deepcopy(counters)))
 
 
-async def worker_batches(path: Path | str, topics: Sequence[Topic], batch_size: int, counters) -> AsyncIterator[list[Paper]]:
-    """The file's papers in batches, parsed by a worker process; `counters` follow its progress."""
-    from bot.ingest.snapshot import SnapshotError
+async def worker_batches(
+    path: Path | str, topics: Sequence[Topic], batch_size: int, counters: Any, *,
+    read: ReadBatches, error: type[IngestError],
+) -> AsyncIterator[list[Paper]]:  # fmt: skip
+    """The file's papers in batches, `read` by a worker process; `counters` follow its progress.
 
+    The worker starts from a copy of `counters`; a failure is raised as `error`, naming the file.
+    """
     name = str(path)
     context = multiprocessing.get_context("spawn")  # no fork: this process runs threads (aiosqlite)
     out: multiprocessing.Queue = context.Queue(maxsize=QUEUE_BATCHES)
     watched, lifeline = context.Pipe(duplex=False)
     worker = context.Process(
-        target=_parse, args=(name, list(topics), batch_size, out, os.getpid(), watched), daemon=True, name="snapshot-parser"
-    )
+        target=_parse, args=(read, name, list(topics), batch_size, counters, out, os.getpid(), watched),
+        daemon=True, name="snapshot-parser",
+    )  # fmt: skip
     # Started from the event loop's thread, which lives as long as the process: Linux sends
     # the parent-death signal when the *thread* that started the worker ends.
     worker.start()
     watched.close()  # only the worker may hold this end, or the pipe would never close
     try:
         while True:
-            kind, payload, state = await asyncio.to_thread(_next_message, out, worker, name)
+            kind, payload, state = await asyncio.to_thread(_next_message, out, worker, name, error)
             _copy_counters(state, counters)
             if kind == "batch":
                 if payload:
@@ -117,9 +122,9 @@ async def worker_batches(path: Path | str, topics: Sequence[Topic], batch_size: 
                 return
             elif kind == "error":
                 message, line, hint = payload
-                raise SnapshotError(name, message, line=line, hint=hint)
+                raise error(name, message, line=line, hint=hint)
             else:
-                raise SnapshotError(name, f"the parser failed: {payload}")
+                raise error(name, f"the parser failed: {payload}")
     finally:
         if worker.is_alive():
             worker.terminate()
@@ -128,15 +133,13 @@ async def worker_batches(path: Path | str, topics: Sequence[Topic], batch_size: 
         lifeline.close()
 
 
-def _next_message(out: multiprocessing.Queue, worker, name: str):
-    from bot.ingest.snapshot import SnapshotError
-
+def _next_message(out: multiprocessing.Queue, worker: Any, name: str, error: type[IngestError]) -> Any:
     while True:
         try:
             return out.get(timeout=_POLL_SECONDS)
         except queue_module.Empty:
             if not worker.is_alive() and out.empty():
-                raise SnapshotError(name, f"the parser process died (exit code {worker.exitcode})") from None
+                raise error(name, f"the parser process died (exit code {worker.exitcode})") from None
 
 
 def _copy_counters(source, target) -> None:

@@ -16,7 +16,6 @@ as, so an explanation can say "driving" and not the stem "drive".
 
 from __future__ import annotations
 
-import re
 import string
 from functools import lru_cache
 from itertools import filterfalse
@@ -27,11 +26,8 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from bot.ingest.text_tokens import stems, words
 from bot.models import NOTE_FIELDS, Paper
+from bot.text import CJK_RUN  # the runs search spells as bigrams (store/cjk.py uses the same)
 
-# Han ideographs and kana, as in store/cjk.py (bot/ must not import store/); Hangul is spaced.
-_CJK_RUN = re.compile(
-    "[\u3040-\u309f\u30a1-\u30fa\u30fc-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]+"
-)
 TITLE_WEIGHT = 2
 
 
@@ -72,8 +68,8 @@ def _split(text: str) -> tuple[list[str], list[str]]:
             english.append(word)
             continue
         # A non-ASCII word may mix scripts ("grpo算法"): CJK runs become bigrams, the rest stays a word.
-        english.extend(_CJK_RUN.sub(" ", word).split())
-        for run in _CJK_RUN.findall(word):
+        english.extend(CJK_RUN.sub(" ", word).split())
+        for run in CJK_RUN.findall(word):
             cjk.extend(cjk_bigrams(run))
     return english, cjk
 

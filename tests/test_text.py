@@ -1,12 +1,13 @@
-"""bot.textsplit: the platform-neutral "fit under a limit, never cut a word or a link" rule."""
+"""bot.text: the CJK table, normalising, and the platform-neutral "fit under a limit, never cut a word or a link" rule."""
 
 import re
+import unicodedata
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.textsplit import fits, shorten, split_text
+from bot.text import CJK_CHAR, CJK_RUN, IDEOGRAPH, fits, normalize, shorten, split_text
 
 
 def no_space(text: str) -> str:
@@ -177,3 +178,77 @@ def test_property_shorten_fits(text, limit):
 
 def test_fits():
     assert fits("abc", 3) and not fits("abcd", 3)
+
+
+# --- cuts the renderers and the TLDR share ------------------------------------------------
+
+
+def test_korean_is_cut_at_its_spaces_like_any_spaced_script():
+    words = ["자율주행", "자동차의", "보상", "모델"] * 20
+    pieces = split_text(" ".join(words), 30)
+    assert len(pieces) > 1
+    assert all(set(piece.split()) <= set(words) for piece in pieces)  # no word cut in two
+    kept = shorten(" ".join(words), 30).removesuffix("…").split()
+    assert kept == words[: len(kept)]
+
+
+@pytest.mark.parametrize("limit", range(2, 12))
+def test_a_forced_cut_keeps_flags_whole(limit):
+    flags = "🇨🇳🇯🇵" * 20
+    body = shorten(flags, limit).removesuffix("…")
+    assert flags.startswith(body) and len(body) % 2 == 0
+    for piece in split_text(flags, limit):
+        assert len(piece) % 2 == 0
+
+
+def test_a_url_ends_where_chinese_text_starts():
+    text = "代码见https://github.com/org/repo，欢迎试用" + "后文" * 50
+    assert shorten(text, 40) == text[:39] + "…"
+    assert split_text(text, 40)[0] == text[:40]
+
+
+def test_no_piece_ends_on_an_opening_bracket():
+    text = "这是一段很长的中文说明「引号里的内容」" * 10
+    for limit in range(5, 30):
+        assert not shorten(text, limit).removesuffix("…").endswith("「")
+
+
+# --- the CJK table ----------------------------------------------------------------------------
+
+
+def test_one_table_three_uses():
+    assert CJK_RUN.findall("自動運転の「報酬」モデル・評価, 한국어") == ["自動運転の", "報酬", "モデル", "評価"]
+    assert CJK_CHAR.match("「") and CJK_CHAR.match("，") and CJK_CHAR.match("ア") and not CJK_CHAR.match("한")
+    assert IDEOGRAPH.match("𠀋") and not IDEOGRAPH.match("の") and not IDEOGRAPH.match("a")
+
+
+# --- normalising -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "stored"),
+    [
+        ("Cafe\u0301 &amp; Re\u0301sume\u0301", "Café & Résumé"),  # NFD accents, an entity
+        ("Escaping &amp;amp; twice", "Escaping &amp; twice"),  # decoded once, never twice
+        ("R&D and $a & b$ and &#233;t&#xE9;", "R&D and $a & b$ and été"),  # only complete entities
+        ("  a hard\n   wrapped\ttitle \n", "a hard wrapped title"),
+        ("自动驾驶\n汽车", "自动驾驶 汽车"),
+        ("", ""),
+    ],
+)
+def test_normalize(raw, stored):
+    assert normalize(raw) == stored
+    assert normalize(stored) == stored or "&amp;" in stored
+
+
+def test_normalize_leaves_control_characters_to_the_paper_limits_which_report_them():
+    assert normalize("a\x00b") == "a\x00b"
+    assert normalize(None) == ""
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from("ab é\u0301\n\t&amp;#;x自"), max_size=40))
+def test_normalized_text_is_one_nfc_line(text):
+    out = normalize(text)
+    assert "\n" not in out and out == out.strip() and "  " not in out
+    assert unicodedata.is_normalized("NFC", out)
