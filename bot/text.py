@@ -67,7 +67,7 @@ import unicodedata
 from typing import Iterable, Iterator
 
 __all__ = [
-    "CJK_CHAR", "CJK_RANGES", "CJK_RUN", "IDEOGRAPH", "IDEOGRAPHS", "KANA", "CJK_MARKS",
+    "CJK_CHAR", "CJK_RANGES", "CJK_RUN", "bigrams", "IDEOGRAPH", "IDEOGRAPHS", "KANA", "CJK_MARKS",
     "normalize", "without_controls", "has_controls", "is_grapheme_break",
     "split_text", "shorten", "fits",
 ]  # fmt: skip
@@ -90,6 +90,12 @@ CJK_RANGES = IDEOGRAPHS + KANA + CJK_MARKS
 CJK_CHAR = re.compile(f"[{CJK_RANGES}]")
 CJK_RUN = re.compile(f"[{IDEOGRAPHS}{KANA}]+")
 IDEOGRAPH = re.compile(f"[{IDEOGRAPHS}]")
+
+
+def bigrams(run: str) -> list[str]:
+    """Overlapping two-character words of one CJK run, how search and ranking read Chinese:
+    自动驾驶 -> 自动 动驾 驾驶 (a one-character run has none)."""
+    return [run[i : i + 2] for i in range(len(run) - 1)]
 
 # --- normalising ----------------------------------------------------------------------------
 

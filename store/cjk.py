@@ -13,12 +13,7 @@ from __future__ import annotations
 # Runs of Han and kana, the scripts written without spaces: the core's one CJK table.
 # Hangul is left out on purpose: Korean separates words with spaces, which the ordinary
 # tokenizer already handles.
-from bot.text import CJK_RUN
-
-
-def run_bigrams(run: str) -> list[str]:
-    """Overlapping two-character words of one CJK run: 自动驾驶 -> 自动 动驾 驾驶."""
-    return [run[i : i + 2] for i in range(len(run) - 1)]
+from bot.text import CJK_RUN, bigrams
 
 
 def index_words(run: str) -> list[str]:
@@ -28,7 +23,7 @@ def index_words(run: str) -> list[str]:
     some indexed word, so a one-character query (a prefix query) finds it
     wherever it sits, including at the end of a run.
     """
-    return run_bigrams(run) + [run[-1]]
+    return bigrams(run) + [run[-1]]
 
 
 def cjk_index_text(*texts: str | None) -> str:

@@ -26,16 +26,14 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from bot.ingest.text_tokens import stems, words
 from bot.models import NOTE_FIELDS, Paper
-from bot.text import CJK_RUN  # the runs search spells as bigrams (store/cjk.py uses the same)
+from bot.text import CJK_RUN, bigrams  # the runs and words search uses too (store/cjk.py)
 
 TITLE_WEIGHT = 2
 
 
 def cjk_bigrams(run: str) -> list[str]:
-    """Overlapping two-character words of one CJK run (a lone character stands for itself)."""
-    if len(run) < 2:
-        return [run]
-    return [run[i : i + 2] for i in range(len(run) - 1)]
+    """Search's two-character words of one CJK run; a lone character stands for itself."""
+    return bigrams(run) or [run]
 
 
 def _stop_stems() -> frozenset[str]:

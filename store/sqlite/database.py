@@ -20,7 +20,6 @@ import contextlib
 import logging
 import os
 import sqlite3
-from datetime import timezone
 from typing import Any, AsyncIterator, Iterable, TypedDict
 from urllib.parse import quote
 
@@ -28,6 +27,7 @@ import aiosqlite
 
 from bot.errors import StoreError
 from bot.ports import Clock, SystemClock
+from bot.utc import iso
 from store.errors import as_store_errors, check_location, not_a_store
 from store.sqlite import schema
 from store.sqlite.serving_lock import ServingLock
@@ -128,7 +128,7 @@ class Database:
 
     def now(self) -> str:
         """The clock's time in the store's timestamp format: UTC, seconds, `Z`."""
-        return self.clock.now().astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return iso(self.clock.now())
 
 
 async def fetchall(conn: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()) -> list[tuple]:

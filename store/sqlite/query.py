@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from store.cjk import CJK_RUN, run_bigrams
+from bot.text import CJK_RUN, bigrams
 
 MAX_QUERY_CHARS = 1000
 MAX_TERMS = 32
@@ -69,7 +69,7 @@ def cjk_term(run: str) -> str:
     """A CJK run as a query on the bigram column."""
     if len(run) == 1:
         return f"{CJK_COLUMN} : {quote(run)}*"
-    return f"{CJK_COLUMN} : {quote(' '.join(run_bigrams(run)))}"
+    return f"{CJK_COLUMN} : {quote(' '.join(bigrams(run)))}"
 
 
 def match_terms(text: str) -> list[str]:
