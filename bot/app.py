@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import AsyncIterator, Callable, Mapping, TextIO
 
 from bot.commands import CommandRouter
-from bot.config import DEFAULT_DB_PATH, ConfigError, FileConfig
+from bot.config import DEFAULT_DB_PATH, FileConfig
 from bot.digest import DigestEngine
 from bot.ingest.paperlist import import_paperlist
 from bot.models import DeliveryKey

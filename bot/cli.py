@@ -16,10 +16,10 @@ import json
 import logging
 import os
 import sys
-from pathlib import Path
 from dataclasses import replace
 from datetime import date
 from importlib import metadata
+from pathlib import Path
 from typing import Any, Sequence
 
 from bot.app import Runtime, build_digest_core, build_service, open_store, run_bot

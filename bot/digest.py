@@ -49,7 +49,7 @@ from datetime import datetime, timedelta
 from typing import AsyncIterator, Callable, Mapping
 
 from bot.errors import DeliveryError, UserError
-from bot.models import Delivery, DeliveryKey, NoticeReply, Paper, PaperListReply, Reply, Subscription, Topic
+from bot.models import Delivery, DeliveryKey, NoticeReply, Paper, Reply, Subscription, Topic
 from bot.ports import ChatAdapter, Clock, PaperStore, SubscriptionStore
 from bot.presenter import paper_list
 from bot.schedule import Schedule, parse_when

@@ -101,7 +101,8 @@ def track(description: str, *, total: int | None = None, unit: str = "papers", l
         yield reporter
         return
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress as RichBar, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import Progress as RichBar
 
     with RichBar(
         TextColumn("[bold]{task.description}"),

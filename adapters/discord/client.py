@@ -65,8 +65,8 @@ from discord import app_commands
 
 from adapters.discord import endpoint
 from adapters.discord.commands import PaperCommands, build_group
-from adapters.discord.views import send_private
 from adapters.discord.render import escape_text, forum_post_title, nonce_for, render_messages, to_send_kwargs
+from adapters.discord.views import send_private
 from bot.commands import CommandRouter
 from bot.config import ConfigError, FileConfig
 from bot.errors import DeliveryError

@@ -21,7 +21,6 @@ from functools import lru_cache
 from itertools import filterfalse
 
 import numpy as np
-
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from bot.ingest.text_tokens import stems, words
