@@ -19,6 +19,7 @@ from bot.ingest.arxiv import ArxivFetcher, RequestLimiter
 from bot.ingest.paperlist import import_paperlist
 from bot.ingest.snapshot import import_snapshot
 from bot.models import Topic
+from bot.ports import PaperStore
 from store.sqlite import SqliteStore
 from tests.fake_arxiv import FakeArxiv, FakePaper, utc
 from tests.support import FakeClock
@@ -50,18 +51,18 @@ RAW_ABSTRACT = decomposed("We study &lt;5% of naïve drivers\n in 北京 with $a
 async def open_store(tmp_path):
     opened: list[SqliteStore] = []
 
-    async def make(name: str) -> SqliteStore:
+    async def make(name: str) -> PaperStore:
         store = await SqliteStore.open(tmp_path / f"{name}.db", clock=FakeClock(NOW))
-        await store.upsert_topics([TOPIC])
         opened.append(store)
-        return store
+        await store.papers.upsert_topics([TOPIC])
+        return store.papers
 
     yield make
     for store in opened:
         await store.close()
 
 
-async def through_the_api(store: SqliteStore) -> None:
+async def through_the_api(store: PaperStore) -> None:
     xml_escaped = {"&": "&amp;", "<": "&lt;"}
     # arXiv escapes some entities twice: `&amp;amp;` in the feed is a literal `&amp;` after XML parsing.
     title_xml = "".join(xml_escaped.get(c, c) for c in RAW_TITLE)
@@ -83,7 +84,7 @@ async def through_the_api(store: SqliteStore) -> None:
     assert report.ok and report.new == 1, report
 
 
-async def through_the_snapshot(store: SqliteStore, tmp_path) -> None:
+async def through_the_snapshot(store: PaperStore, tmp_path) -> None:
     record = {
         "id": ARXIV_ID,
         "title": RAW_TITLE,
@@ -98,7 +99,7 @@ async def through_the_snapshot(store: SqliteStore, tmp_path) -> None:
     assert report.papers == 1, report
 
 
-async def through_the_paper_list(store: SqliteStore, tmp_path) -> None:
+async def through_the_paper_list(store: PaperStore, tmp_path) -> None:
     title = RAW_TITLE.replace("\n  ", " ")  # an item's title is one line of markdown
     abstract_lines = RAW_ABSTRACT.split("\n")
     text = "\n".join([

@@ -171,10 +171,10 @@ async def test_a_429_asking_for_longer_than_a_delivery_waits_is_left_to_the_next
     setup.hooks.fail_next("discord", Failure(429, {"Retry-After": "3600"}, {"message": "You are being rate limited.", "retry_after": 3600.0}))
     await setup.engine.run_due()
     assert waits == [] and len(setup.hooks.attempts) == 1  # not a wait of minutes in the middle of a sweep
-    assert "asks to wait 3600 s" in (await setup.store.get_subscription(1)).failing
+    assert "asks to wait 3600 s" in (await setup.store.subscriptions.get_subscription(1)).failing
     setup.clock.advance(minutes=15)  # the next sweep
     await setup.engine.run_due()
-    assert len(setup.hooks.received) == 1 and (await setup.store.get_subscription(1)).failing is None
+    assert len(setup.hooks.received) == 1 and (await setup.store.subscriptions.get_subscription(1)).failing is None
 
 
 @pytest.mark.parametrize("platform,status,answer", [
