@@ -1,10 +1,11 @@
-"""POSTing JSON to an incoming webhook, with `bot.retry`'s policy: the one HTTP path under
+"""POSTing a digest to an incoming webhook, with `bot.retry`'s policy: the one HTTP path under
 `adapters/slack/webhook.py` and `adapters/discord/webhook.py`.
 
 Why one module: both platforms' webhooks answer the same ways (429 with
 Retry-After, 5xx, network errors, 4xx for a revoked webhook), so waiting,
-retrying and turning answers into `DeliveryError`s is written once; each
-platform's poster only renders its messages and reads its own answer.
+retrying and turning answers into `DeliveryError`s is written once, as is
+posting a digest's messages in order (`RenderedWebhook`); each platform's
+module only names its renderer.
 
 - 429: wait for its Retry-After and retry; a longer wait than the policy's
   `max_retry_after` is the next scheduler sweep's job (a temporary failure).
@@ -27,6 +28,7 @@ from typing import Any, Awaitable, Callable
 import aiohttp
 
 from bot.errors import DeliveryError
+from bot.models import DigestReply, Reply, digest_mark
 from bot.retry import RetryPolicy, retry_after_seconds
 
 log = logging.getLogger(__name__)
@@ -102,6 +104,33 @@ class WebhookHttp:
                 log.warning("%s: %s; retrying in %.1fs (attempt %d of %d)", label, last_problem, wait, attempt, attempts)
                 await self.sleep(wait)
         raise DeliveryError(f"{label}: {last_problem} after {attempts} attempts", permanent=False)
+
+
+class RenderedWebhook:
+    """A platform's webhook poster (`bot.webhooks.WebhookPoster`): its renderer's messages, POSTed in order.
+
+    The recorded id of a message is the one the platform answers with (Discord,
+    asked with `wait=true`), else a stand-in `<name>:<period>:<part>` (Slack
+    answers `ok`)."""
+
+    def __init__(
+        self, name: str, render: Callable[[Reply], list[dict[str, Any]]], http: WebhookHttp, params: dict | None = None
+    ) -> None:
+        self.name = name
+        self.render = render
+        self.http = http
+        self.params = params
+
+    async def post_digest(self, url: str, reply: DigestReply, label: str) -> list[str]:
+        period = digest_mark(reply).key.period
+        ids = []
+        for part, message in enumerate(self.render(reply)):
+            body = await self.http.post(url, message, label, params=self.params)
+            ids.append(str(body["id"]) if isinstance(body, dict) and body.get("id") else f"{self.name}:{period}:{part}")
+        return ids
+
+    async def close(self) -> None:
+        await self.http.close()
 
 
 def _json_or_none(response: aiohttp.ClientResponse, text: str) -> Any:

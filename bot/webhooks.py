@@ -32,6 +32,8 @@ from bot.subscriptions import webhook_url
 class WebhookPoster(Protocol):
     """One platform's incoming webhooks."""
 
+    name: str
+
     async def post_digest(self, url: str, reply: DigestReply, label: str) -> list[str]:
         """Post every part of the digest; the message ids (or stand-ins where the platform returns none)."""
         ...

@@ -15,8 +15,8 @@ from typing import AsyncIterator, Awaitable, Callable
 
 from adapters.console import ConsoleAdapter
 from adapters.discord.plugin import is_discord_webhook
-from adapters.discord.webhook import DiscordWebhook
-from adapters.slack.webhook import SlackWebhook
+from adapters.discord.webhook import discord_webhook
+from adapters.slack.webhook import slack_webhook
 from adapters.webhook_http import RETRY, WebhookHttp
 from bot.app import Runtime, assemble, open_store
 from bot.config import FileConfig
@@ -47,8 +47,8 @@ def webhook_adapter(
         return WebhookHttp(retry=replace(RETRY, attempts=attempts, first_backoff=backoff), sleep=sleep)
 
     return WebhookAdapter(env, [
-        WebhookRoute("discord-webhook", is_discord_webhook, DiscordWebhook(http())),
-        WebhookRoute("slack-webhook", None, SlackWebhook(http())),
+        WebhookRoute("discord-webhook", is_discord_webhook, discord_webhook(http())),
+        WebhookRoute("slack-webhook", None, slack_webhook(http())),
     ])
 
 

@@ -14,7 +14,14 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from adapters.discord.digests import PartMark, digest_messages, digest_parts, read_marks
-from adapters.discord.render import MAX_EMBED_TOTAL, check_message_limits, embed_size, forum_post_title, nonce_for, render_messages
+from adapters.discord.render import (
+    MAX_EMBED_TOTAL,
+    check_message_limits,
+    embed_size,
+    forum_post_title,
+    nonce_for,
+    render_messages,
+)
 from bot import presenter
 from bot.digest import digest_reply
 from bot.errors import DeliveryError
@@ -257,7 +264,8 @@ def test_marking_keeps_every_message_within_discords_limits_even_when_packed_ful
     """Cards sized so an unreserved message is within a marker's length of 6000 characters."""
     mark = PartMark(KEY, 1, 1).text
     for size in range(1300, 1500):
-        card = PaperCard("2506.00001", "A paper title", "https://arxiv.org/abs/2506.00001", "2025-06-01", tldr="word " * (size // 5))
+        tldr = "word " * (size // 5)
+        card = PaperCard("2506.00001", "A paper title", "https://arxiv.org/abs/2506.00001", "2025-06-01", tldr=tldr)
         reply = PaperListReply("12 new papers on rm · 2025-W23", (card,) * 12, digest=DigestMark(KEY, Topic("rm"), 12))
         if any(MAX_EMBED_TOTAL - sum(embed_size(e) for e in m["embeds"]) <= len(mark) for m in render_messages(reply)):
             break

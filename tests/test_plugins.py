@@ -166,8 +166,14 @@ async def test_a_webhook_poster_whose_extra_is_missing_leaves_the_rest_of_the_bo
 
 def test_paperbot_run_with_a_token_but_without_the_extra_exits_2_before_creating_a_store(tmp_path):
     db = tmp_path / "first-run.db"
-    code = "import sys\nsys.modules['slack_bolt'] = sys.modules['slack_sdk'] = None\nfrom bot.cli import main\nsys.exit(main(['run']))"
-    env = {"PATH": "/usr/bin:/bin", "PAPERBOT_DB": str(db), "PAPERBOT_CONFIG": str(OFFLINE_CONFIG), "SLACK_BOT_TOKEN": SLACK_TOKEN}
+    code = "\n".join([
+        "import sys",
+        "sys.modules['slack_bolt'] = sys.modules['slack_sdk'] = None  # installed without the [slack] extra",
+        "from bot.cli import main",
+        "sys.exit(main(['run']))",
+    ])
+    env = {"PATH": "/usr/bin:/bin", "PAPERBOT_DB": str(db), "PAPERBOT_CONFIG": str(OFFLINE_CONFIG)}
+    env["SLACK_BOT_TOKEN"] = SLACK_TOKEN
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120, env=env)
     assert result.returncode == 2, result.stderr
     assert "error: environment: SLACK_BOT_TOKEN: the slack adapter needs the Python package slack_bolt" in result.stderr
