@@ -253,7 +253,7 @@ def check_chat_adapters_load(runtime: Runtime) -> None:
 def build_notes_writer(runtime: Runtime, store: NotesStore) -> NotesWriter | None:
     """The notes writer for the running bot; None (and a warning) when it cannot run here."""
     try:
-        with needs_extra("llm", "machine-written notes", runtime.config.source, "[notes] enabled"):
+        with needs_extra("llm", "writing machine notes", runtime.config.source, "[notes] enabled"):
             from bot.llm_notes import NotesWriter, client_from_env
         client = client_from_env(runtime.config.notes, runtime.env)
     except UserError as error:

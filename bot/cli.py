@@ -338,7 +338,7 @@ async def write_machine_notes(runtime: Runtime, topic: str | None, limit: int | 
     config = runtime.config
     if not config.notes.enabled:
         raise UserError("machine-written notes are disabled in the config ([notes] enabled = false)")
-    with needs_extra("llm", "machine-written notes", config.source, "[notes] enabled"):
+    with needs_extra("llm", "writing machine notes", config.source, "[notes] enabled"):
         from bot.llm_notes import NotesWriter, client_from_env
     client = client_from_env(config.notes, runtime.env)  # a missing key is reported before any work
     try:

@@ -19,6 +19,7 @@ from importlib import metadata
 
 import pytest
 
+from bot import cli
 from bot.app import Runtime, assemble, open_store
 from bot.config import load_config
 from bot.errors import ConfigError
@@ -179,6 +180,18 @@ def test_paperbot_run_with_a_token_but_without_the_extra_exits_2_before_creating
     assert "error: environment: SLACK_BOT_TOKEN: the slack adapter needs the Python package slack_bolt" in result.stderr
     assert "pip install 'paperbot[slack]'" in result.stderr and SLACK_TOKEN not in result.stderr
     assert not db.exists()
+
+
+def test_machine_notes_without_the_llm_extra_are_exit_status_2_naming_pip_install(tmp_path, monkeypatch, capsys):
+    monkeypatch.delitem(sys.modules, "bot.llm_notes", raising=False)
+    monkeypatch.setitem(sys.modules, "openai", None)
+    config = tmp_path / "notes.toml"
+    config.write_text(OFFLINE_CONFIG.read_text(encoding="utf-8") + '\n[notes]\nenabled = true\nmodel = "m"\n', encoding="utf-8")
+    db = tmp_path / "notes.db"
+    assert cli.main(["notes", "--config", str(config), "--db", str(db)]) == 2
+    error = capsys.readouterr().err
+    assert "[notes] enabled: writing machine notes needs the Python package openai" in error
+    assert "pip install 'paperbot[llm]'" in error and not db.exists()
 
 
 # --- plugins from elsewhere --------------------------------------------------------------------------

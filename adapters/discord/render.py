@@ -13,7 +13,8 @@ API
   message payloads shaped like the JSON body of Discord's "create message"
   call: `{"content": str, "embeds": [embed dict, ...], "allowed_mentions":
   {"parse": []}}`. Send them in order. Rendering one page of search results
-  is rendering that page's `PaperListReply`.
+  is rendering that page's `PaperListReply`. `reserve=N` keeps N embed
+  characters free in every message (a digest's marker, `adapters.discord.digests`).
 - `to_send_kwargs(message) -> dict`: `content`, `embeds` (as `discord.Embed`)
   and `allowed_mentions=AllowedMentions.none()`, ready for
   `channel.send(**kwargs)` / `interaction.response.send_message(**kwargs)`.
