@@ -181,7 +181,7 @@ class Plugins:
         if scheme not in entries:
             known = ", ".join(sorted(entries)) or "none"
             raise ConfigError(
-                "--db (or PAPERBOT_DB)", None, f"no store for {scheme}:// locations is installed (installed: {known})",
+                "--db (or PAPERBOT_DB)", None, f"no store for {scheme}:// locations is installed (installed: {known}).",
                 "Give a file path for a SQLite store, or install the package that provides this store.",
             )
         return self._load(entries[scheme], "store")
