@@ -31,7 +31,7 @@ from bot.config import DEFAULT_DB_PATH, FileConfig
 from bot.digest import DigestEngine
 from bot.ingest.paperlist import import_paperlist
 from bot.models import DeliveryKey
-from bot.ports import ChatAdapter, Clock, NotesStore, PaperStore, Store, SystemClock
+from bot.ports import ChatAdapter, Clock, FullTextStore, NotesStore, PaperStore, Store, SystemClock
 from bot.progress import show_bars
 from bot.scheduler import BotScheduler
 from bot.service import PaperService
@@ -75,8 +75,8 @@ async def open_store(runtime: Runtime, *, read_only: bool = False, serving: bool
         await store.close()
 
 
-def build_service(store: PaperStore, config: FileConfig) -> PaperService:
-    return PaperService(store, tldr_lang=config.tldr_lang)
+def build_service(store: PaperStore, config: FileConfig, fulltext: FullTextStore | None = None) -> PaperService:
+    return PaperService(store, tldr_lang=config.tldr_lang, fulltext=fulltext)
 
 
 def example_topic() -> str:
@@ -128,12 +128,12 @@ async def build_digest_core(
     """The service, the digest engine (no adapters yet) and the subscriptions, synced with the config
     file when `sync_config` (only `run` syncs; `status` reads the store as it is)."""
     config = runtime.config
-    service = build_service(store.papers, config)
+    service = build_service(store.papers, config, store.fulltext)
     topics = {item.topic.name: item.topic for item in await store.papers.topics()}
     engine = DigestEngine(
         store.subscriptions, store.papers, {}, topics, clock=runtime.clock,
         max_lateness=timedelta(hours=config.digest.max_lateness_hours),
-        stop_grace=timedelta(seconds=config.digest.stop_grace_seconds), on_step=on_step,
+        stop_grace=timedelta(seconds=config.digest.stop_grace_seconds), on_step=on_step, fulltext=store.fulltext,
     )
     subscriptions = SubscriptionService(
         service, engine, default_timezone=config.timezone, default_language=config.tldr_lang,

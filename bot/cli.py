@@ -185,7 +185,7 @@ async def run_command(args: argparse.Namespace) -> int:
     async with open_store(runtime, read_only=read_only) as store:
         if args.command == "status":
             return await print_status(runtime, store, args.json)
-        return await answer_lookup(args, build_service(store.papers, config))
+        return await answer_lookup(args, build_service(store.papers, config, store.fulltext))
 
 
 async def answer_lookup(args: argparse.Namespace, service: PaperService) -> int:
