@@ -187,7 +187,7 @@ def parse_notes_answer(content: str | None, lang: str) -> dict[str, str]:
     a section given as a list of strings (joined one per line), extra keys
     (ignored). Everything else about the rules is strict.
     """
-    data = _json_object(content)
+    data = json_object(content)
     missing = [name for name in NOTE_FIELDS if name not in data]
     if missing:
         raise InvalidNotes(f"missing section{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))}")
@@ -248,7 +248,8 @@ def check_language(sections: dict[str, str], lang: str) -> None:
         raise ValueError(f"notes language must be 'zh' or 'en', not {lang!r}")
 
 
-def _json_object(content: str | None) -> dict:
+def json_object(content: str | None) -> dict:
+    """The JSON object in a model's answer (fenced, after <think>, or inside a sentence); InvalidNotes if none."""
     if content is None or not content.strip():
         raise InvalidNotes("the answer is empty")
     text = _THINKING.sub("", content).strip()

@@ -118,7 +118,7 @@ class FakeArxivWeb:
                 sent += len(chunk)
                 self.bytes_sent[request.path] = sent
             await response.write_eof()
-        except (ConnectionResetError, asyncio.CancelledError, RuntimeError):
+        except (ConnectionError, asyncio.CancelledError, RuntimeError):
             pass  # the client stopped reading, as it should past its cap
         return response
 

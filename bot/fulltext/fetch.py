@@ -249,12 +249,12 @@ class FullTextFetcher:
                     raise FullTextUnavailable(f"arXiv refused the {what} (HTTP {status})")
                 length = response.content_length
                 if length is not None and length > self.cap:
-                    raise _TooLarge(self._too_large(what, f"{length / MB:.1f} MB"))
+                    raise _TooLarge(f"the {what} is {length / MB:.1f} MB, over {self._cap_words}; skipped")
                 chunks, size = [], 0
                 async for chunk in response.content.iter_chunked(CHUNK_BYTES):
                     size += len(chunk)
                     if size > self.cap:
-                        raise _TooLarge(self._too_large(what, f"over {self.config.max_mb:g} MB"))
+                        raise _TooLarge(f"the {what} passed {self._cap_words} while downloading; skipped")
                     chunks.append(chunk)
                 return _Body(b"".join(chunks), str(response.url))
         except asyncio.TimeoutError:
@@ -266,8 +266,9 @@ class FullTextFetcher:
         except aiohttp.ClientError as error:
             return _Retry(f"connection problem ({type(error).__name__})")
 
-    def _too_large(self, what: str, size: str) -> str:
-        return f"the {what} is {size}, over the {self.config.max_mb:g} MB cap ([fulltext] max_mb); skipped"
+    @property
+    def _cap_words(self) -> str:
+        return f"the {self.config.max_mb:g} MB cap ([fulltext] max_mb)"
 
 
 def _where(url: str) -> str:
