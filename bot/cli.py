@@ -371,7 +371,7 @@ async def write_machine_notes(runtime: Runtime, topic: str | None, limit: int | 
     try:
         async with open_store(runtime) as store:
             topic = await build_service(store.papers, config).check_topic(topic)
-            writer = NotesWriter(store.notes, client, config.notes, clock=runtime.clock)
+            writer = NotesWriter(store.notes, client, config.notes, clock=runtime.clock, fulltext=store.fulltext)
             with track("notes", unit="papers", log=log) as progress:
                 report = await writer.run(topic, limit, progress)
     finally:

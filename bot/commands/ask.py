@@ -13,7 +13,7 @@ to share an answer copies it, passage and all.
 
 from __future__ import annotations
 
-from bot.ask import BudgetSpent, answer_reply
+from bot.ask import BudgetSpent, answer_reply, check_question
 from bot.commands.model import COMMAND_PREFIX, Command, CommandContext, CommandRequest, Completion, Param, Visibility
 from bot.llm_notes import PaperFailed, ServiceFailed
 from bot.models import ErrorReply, Reply
@@ -25,11 +25,12 @@ NOT_SET_UP = ErrorReply(
 
 
 async def _ask(context: CommandContext, request: CommandRequest) -> Reply:
+    paper = await context.service.show(str(request.args.get("paper", "")))
+    question = check_question(str(request.args.get("question", "")))
     if context.asker is None:
         return NOT_SET_UP
-    paper = await context.service.show(str(request.args.get("paper", "")))
     try:
-        answer = await context.asker.ask(paper, str(request.args.get("question", "")))
+        answer = await context.asker.ask(paper, question)
     except BudgetSpent as error:
         return ErrorReply(f"No answer now: {error.message}.", "Try again tomorrow, or ask the bot's owner to raise [notes] daily_budget.")
     except ServiceFailed as error:
