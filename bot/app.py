@@ -123,7 +123,7 @@ class Bot:
     adapters: dict[str, ChatAdapter]
     fetcher: object | None = None
     notes: object | None = None  # bot.llm_notes.NotesWriter when [notes] is enabled and usable
-    fulltext: object | None = None  # bot.fulltext.fetch.FullTextFetcher: full text for notes, questions and figures
+    fulltext: FullTextFetcher | None = None  # full text for notes, questions and key figures
 
 
 async def build_digest_core(

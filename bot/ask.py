@@ -71,9 +71,13 @@ class PaperAnswer:
 def check_question(question: str) -> str:
     question = " ".join(question.split())
     if not question:
-        raise UserError("Ask needs a question.", "Usage: /paper ask <id> <question>, e.g. /paper ask 2505.20665 which datasets are used?")
+        raise UserError(
+            "Ask needs a question.", "Usage: /paper ask <id> <question>, e.g. /paper ask 2505.20665 which datasets are used?"
+        )
     if len(question) > MAX_QUESTION_CHARS:
-        raise UserError(f"That question is {len(question)} characters long; the limit is {MAX_QUESTION_CHARS}.", "Ask something shorter.")
+        raise UserError(
+            f"That question is {len(question)} characters long; the limit is {MAX_QUESTION_CHARS}.", "Ask something shorter."
+        )
     return question
 
 
@@ -90,7 +94,9 @@ def answer_reply(answer: PaperAnswer, url: str) -> NoticeReply:
 class PaperAsker:
     """Answers questions about papers through the notes writer's model and budget."""
 
-    def __init__(self, writer: NotesWriter, fulltext: FullTextStore | None = None, fetcher: FullTextFetcher | None = None) -> None:
+    def __init__(
+        self, writer: NotesWriter, fulltext: FullTextStore | None = None, fetcher: FullTextFetcher | None = None
+    ) -> None:
         self.writer = writer
         self.fulltext = fulltext
         self.fetcher = fetcher  # for a single question about a paper whose full text is not stored yet
@@ -127,7 +133,9 @@ class PaperAsker:
             if not error.reached_model:
                 await store.return_notes_budget(day)
             raise
-        return PaperAnswer(paper.arxiv_id, paper.title, question, parsed.known, parsed.answer, parsed.quote, prompt.basis, self.model)
+        return PaperAnswer(
+            paper.arxiv_id, paper.title, question, parsed.known, parsed.answer, parsed.quote, prompt.basis, self.model
+        )
 
     async def _answer(self, messages: list[dict[str, str]], source: str) -> ParsedAnswer:
         answer = await self.writer.complete(messages)
@@ -193,7 +201,7 @@ class AskRunReport:
 
     def summary(self) -> str:
         known = sum(1 for a in self.answers.values() if a.known)
-        parts = [f"{len(self.answers)} answered ({known} from the paper, {len(self.answers) - known} \"I don't know\")"]
+        parts = [f'{len(self.answers)} answered ({known} from the paper, {len(self.answers) - known} "I don\'t know")']
         if self.failed:
             parts.append(f"{len(self.failed)} failed")
         if self.not_asked:
@@ -219,5 +227,11 @@ class AskRunReport:
                 from_abstract += 1
                 out += ["_From the abstract only: no full text stored._", ""]
         if from_abstract:
-            out += ["---", "", f"{from_abstract} answer(s) rest on the abstract alone; `paperbot fulltext --topic {topic}` fetches the full text.", ""]
+            out += [
+                "---",
+                "",
+                f"{from_abstract} answer(s) rest on the abstract alone; "
+                f"`paperbot fulltext --topic {topic}` fetches the full text.",
+                "",
+            ]
         return "\n".join(out)

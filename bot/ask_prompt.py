@@ -20,8 +20,8 @@ from typing import Final
 
 from bot.fulltext.document import FullText
 from bot.fulltext.sections import estimate_tokens
-from bot.notes_prompt import ABSTRACT, FULL_TEXT, InvalidNotes, Prompt, full_text_within, json_object, paper_lines
 from bot.models import Paper
+from bot.notes_prompt import ABSTRACT, FULL_TEXT, InvalidNotes, Prompt, full_text_within, json_object, paper_lines
 from bot.summarize import normalize_text, split_sentences
 
 MAX_QUESTION_CHARS: Final = 500
@@ -62,7 +62,9 @@ def build_ask_prompt(paper: Paper, question: str, full_text: FullText | None, *,
     if body:
         lines += [heading, body]
     lines.append(closing)
-    return Prompt([{"role": "system", "content": SYSTEM}, {"role": "user", "content": "\n".join(lines)}], FULL_TEXT if body else ABSTRACT)
+    return Prompt(
+        [{"role": "system", "content": SYSTEM}, {"role": "user", "content": "\n".join(lines)}], FULL_TEXT if body else ABSTRACT
+    )
 
 
 def correction(error: InvalidNotes) -> dict[str, str]:

@@ -93,7 +93,12 @@ class FakeArxivWeb:
         rule = self._rule_for(path)
         if rule is not None and rule.kind == "fail":
             headers = {"Retry-After": rule.retry_after} if rule.retry_after is not None else {}
-            return web.Response(status=rule.status, text=f"<html><body>HTTP {rule.status}</body></html>", content_type="text/html", headers=headers)
+            return web.Response(
+                status=rule.status,
+                text=f"<html><body>HTTP {rule.status}</body></html>",
+                content_type="text/html",
+                headers=headers,
+            )
         if rule is not None and rule.kind == "huge":
             return await self._stream_huge(request, rule)
         found = self.documents.get(path)
@@ -184,9 +189,10 @@ def _para(text: str, ident: str) -> str:
 
 def _figure(src: str, caption: str, ident: str, number: int) -> str:
     return (
-        f'<figure class="ltx_figure" id="{ident}"><img alt="Refer to caption" class="ltx_graphics ltx_centering ltx_img_landscape" '
-        f'height="300" id="{ident}.g1" src="{src}" width="600"/>'
-        f'<figcaption class="ltx_caption ltx_centering"><span class="ltx_tag ltx_tag_figure">Figure {number}: </span>{caption}</figcaption>'
+        f'<figure class="ltx_figure" id="{ident}"><img alt="Refer to caption" '
+        f'class="ltx_graphics ltx_centering ltx_img_landscape" height="300" id="{ident}.g1" src="{src}" width="600"/>'
+        f'<figcaption class="ltx_caption ltx_centering"><span class="ltx_tag ltx_tag_figure">Figure {number}: </span>'
+        f"{caption}</figcaption>"
         "</figure>"
     )
 
@@ -216,7 +222,9 @@ def latexml_page(
     """An arXiv HTML page as LaTeXML writes it (the parts paperbot reads, with their real classes)."""
     counter = [0]
     body = [_section(sec, f"S{n}", str(n), 1, counter) for n, sec in enumerate(sections, 1)]
-    bib = "".join(f'<li class="ltx_bibitem" id="bib.bib{n}"><span class="ltx_bibblock">{r}</span></li>' for n, r in enumerate(references, 1))
+    bib = "".join(
+        f'<li class="ltx_bibitem" id="bib.bib{n}"><span class="ltx_bibblock">{r}</span></li>' for n, r in enumerate(references, 1)
+    )
     appendix_html = "".join(
         f'<section class="ltx_appendix" id="A{n}"><h2 class="ltx_title ltx_title_appendix">'
         f'<span class="ltx_tag ltx_tag_appendix">Appendix {chr(64 + n)} </span>Details</h2>{_para(text, f"A{n}.p1")}</section>'

@@ -38,7 +38,9 @@ def fake():
 @pytest.fixture
 async def store(tmp_path):
     opened = await SqliteStore.open(tmp_path / "papers.db", clock=FakeClock(NOW))
-    await opened.papers.upsert_papers([make_paper(f"2506.0000{i}", ("reward-vlm",), published=f"2025-06-0{i}") for i in (1, 2, 3)])
+    await opened.papers.upsert_papers(
+        [make_paper(f"2506.0000{i}", ("reward-vlm",), published=f"2025-06-0{i}") for i in (1, 2, 3)]
+    )
     yield opened
     await opened.close()
 
@@ -70,14 +72,18 @@ async def test_an_answer_quotes_the_passage_of_the_full_text_it_rests_on(store, 
     await store.fulltext.save_fulltext(stored("2506.00001"))
     asker = asker_for(store, fake)
     try:
-        reply = (await router_for(store, asker).answer_text("ask 2506.00001 how many annotated reasoning chains train the critic?")).reply
+        reply = (
+            await router_for(store, asker).answer_text("ask 2506.00001 how many annotated reasoning chains train the critic?")
+        ).reply
     finally:
         await asker.writer.close()
     assert reply.title.endswith("(2506.00001)")
     assert reply.lines[0] == "Q: how many annotated reasoning chains train the critic?"
     assert reply.lines[1] == f"A: According to the paper: {BODY_ONLY}"
     assert reply.lines[2] == f"From the paper: “{BODY_ONLY}”"
-    assert reply.lines[3].startswith("Answered by fake-notes-1 from its full text; check against the paper: https://arxiv.org/abs/2506.00001")
+    assert reply.lines[3].startswith(
+        "Answered by fake-notes-1 from its full text; check against the paper: https://arxiv.org/abs/2506.00001"
+    )
     assert BODY_ONLY in fake.requests[0].messages[1]["content"]
     assert await store.notes.notes_budget_spent("2025-06-09") == 1  # the notes' daily budget
 
@@ -101,15 +107,22 @@ async def test_a_quote_not_in_the_paper_is_sent_back_once_then_the_question_fail
     finally:
         await asker.writer.close()
     assert reply.message == (
-        "No usable answer about 2506.00002: unusable answer twice (the quote is not in the paper's text; copy a passage word for word)."
+        "No usable answer about 2506.00002: unusable answer twice "
+        "(the quote is not in the paper's text; copy a passage word for word)."
     )
     assert "copied word for word" in fake.requests[1].messages[-1]["content"]
 
 
 def test_a_paraphrased_quote_becomes_the_papers_own_sentence():
     source = "Reward models judge answers. The critic is trained on 40,000 annotated chains. It works."
-    assert find_passage("the critic is trained on 40,000 annotated chains", source) == "the critic is trained on 40,000 annotated chains"
-    assert find_passage("The critic was trained on 40,000 annotated chains", source) == "The critic is trained on 40,000 annotated chains."
+    assert (
+        find_passage("the critic is trained on 40,000 annotated chains", source)
+        == "the critic is trained on 40,000 annotated chains"
+    )
+    assert (
+        find_passage("The critic was trained on 40,000 annotated chains", source)
+        == "The critic is trained on 40,000 annotated chains."
+    )
     assert find_passage("Reward models judge … annotated chains", source) == "Reward models judge … annotated chains"
     assert find_passage("GPUs were used for a week of training", source) is None
 
@@ -151,7 +164,9 @@ async def test_a_single_question_fetches_the_full_text_it_lacks(store, fake):
         fetcher = FullTextFetcher(store.fulltext, FullTextConfig(), web.url, sleep=no_wait, limiter=RequestLimiter())
         asker = asker_for(store, fake, fetcher=fetcher)
         try:
-            answer = await asker.ask(await store.papers.get("2506.00003"), "how many annotated reasoning chains train the critic?")
+            answer = await asker.ask(
+                await store.papers.get("2506.00003"), "how many annotated reasoning chains train the critic?"
+            )
         finally:
             await asker.writer.close()
             await fetcher.close()

@@ -55,7 +55,9 @@ def db(tmp_path) -> Path:
 
     async def seed() -> None:
         async with await SqliteStore.open(path) as store:
-            await store.papers.upsert_papers(make_paper(f"2506.0000{i}", ("reward-vlm",), published=f"2025-06-0{i}") for i in (1, 2, 3))
+            await store.papers.upsert_papers(
+                make_paper(f"2506.0000{i}", ("reward-vlm",), published=f"2025-06-0{i}") for i in (1, 2, 3)
+            )
 
     asyncio.run(seed())
     return path
@@ -111,7 +113,7 @@ def test_ask_a_topic_writes_one_report(servers, db, config, tmp_path):
     assert asked.returncode == 0, asked.stderr
     assert asked.stdout.splitlines() == [
         f"report written to {report}",
-        "ask (fake-notes-1): 3 papers: 3 answered (1 from the paper, 2 \"I don't know\")",
+        'ask (fake-notes-1): 3 papers: 3 answered (1 from the paper, 2 "I don\'t know")',
     ]
     text = report.read_text(encoding="utf-8")
     assert f"> {BODY_ONLY}" in text and text.count("_I don't know from this paper._") == 2
@@ -130,7 +132,9 @@ def test_usage_errors_exit_2_and_ask_nothing(servers, db, config, tmp_path):
     bad_prompt = tmp_path / "bad.toml"
     bad_prompt.write_text(CONFIG + 'prompt_file = "prompt.txt"\n', encoding="utf-8")
     refused = paperbot("notes", db=db, config=bad_prompt, servers=servers)
-    assert refused.returncode == 2 and "notes.prompt_file" in refused.stderr and "unknown placeholder {abstrakt}" in refused.stderr
+    assert (
+        refused.returncode == 2 and "notes.prompt_file" in refused.stderr and "unknown placeholder {abstrakt}" in refused.stderr
+    )
     assert llm.requests == []
 
 

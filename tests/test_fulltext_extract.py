@@ -28,7 +28,8 @@ def paper_page(**kwargs) -> bytes:
 def test_latexml_sections_keep_headings_math_and_captions_and_drop_references_and_appendix():
     sections, figure = html.extract(paper_page(appendix=["APPENDIX-ONLY text."]), PAGE_URL)
     assert [(s.heading, s.level) for s in sections] == [
-        ("Abstract", 1), ("1 Introduction", 1), ("2 Method", 1), ("2.1 Step scores", 2), ("3 Experiments", 1), ("4 Conclusion", 1),
+        ("Abstract", 1), ("1 Introduction", 1), ("2 Method", 1), ("2.1 Step scores", 2),
+        ("3 Experiments", 1), ("4 Conclusion", 1),
     ]  # fmt: skip
     text = "\n".join(s.body for s in sections)
     assert BODY_ONLY in text
@@ -64,7 +65,8 @@ PDF_PAGES = [
 def test_pdf_text_is_split_at_headings_with_the_front_matter_and_references_dropped():
     sections = pdf.extract_sections(make_pdf(PDF_PAGES))
     assert [(s.heading, s.level) for s in sections] == [
-        ("Abstract", 1), ("1 Introduction", 1), ("2 Method", 1), ("2.1 Step scores", 2), ("3 Experiments", 1), ("4 Conclusion", 1),
+        ("Abstract", 1), ("1 Introduction", 1), ("2 Method", 1), ("2.1 Step scores", 2),
+        ("3 Experiments", 1), ("4 Conclusion", 1),
     ]  # fmt: skip
     assert sections[1].body == "Reward models are hardened by training."  # the hyphenated line break joined
     text = "\n".join(s.body for s in sections)

@@ -12,9 +12,9 @@ from datetime import datetime, timezone
 import pytest
 
 from bot.config import FullTextConfig
+from bot.errors import ConfigError
 from bot.fulltext.fetch import FullTextFetcher, resolve_web_url
 from bot.ingest.arxiv import RequestLimiter
-from bot.errors import ConfigError
 from store.sqlite import SqliteStore
 from tests.fake_arxiv_web import FakeArxivWeb, Sec, latexml_page, make_pdf
 from tests.support import FakeClock, make_paper
@@ -58,14 +58,18 @@ def web():
 @pytest.fixture
 async def store():
     async with await SqliteStore.open(":memory:", clock=FakeClock(datetime(2025, 6, 9, tzinfo=timezone.utc))) as opened:
-        await opened.papers.upsert_papers([make_paper(f"2501.0000{i}", ("reward-vlm",), published=f"2025-01-0{i}") for i in (1, 2, 3)])
+        await opened.papers.upsert_papers(
+            [make_paper(f"2501.0000{i}", ("reward-vlm",), published=f"2025-01-0{i}") for i in (1, 2, 3)]
+        )
         yield opened
 
 
 def fetcher_for(store, web, waits: Waits, **config) -> FullTextFetcher:
     settings = FullTextConfig(**{"delay_seconds": 3.0, "retries": 2, **config})
     clock = FakeClock(datetime(2025, 6, 9, tzinfo=timezone.utc))
-    return FullTextFetcher(store.fulltext, settings, web.url, clock=clock, sleep=waits.sleep, limiter=RequestLimiter(waits.monotonic))
+    return FullTextFetcher(
+        store.fulltext, settings, web.url, clock=clock, sleep=waits.sleep, limiter=RequestLimiter(waits.monotonic)
+    )
 
 
 async def test_html_is_preferred_pdf_is_the_fallback_and_neither_is_recorded(store, web):
@@ -80,7 +84,13 @@ async def test_html_is_preferred_pdf_is_the_fallback_and_neither_is_recorded(sto
     assert report.stored == {"2501.00003": "html", "2501.00002": "pdf"}
     assert report.unavailable == {"2501.00001": "arXiv has no HTML rendering, and no PDF (HTTP 404)"}
     assert report.summary() == "full text: 2 stored (1 from HTML, 1 from PDF), 1 without full text (notes use their abstract)"
-    assert web.requests == ["/html/2501.00003v1", "/html/2501.00002v1", "/pdf/2501.00002v1", "/html/2501.00001v1", "/pdf/2501.00001v1"]
+    assert web.requests == [
+        "/html/2501.00003v1",
+        "/html/2501.00002v1",
+        "/pdf/2501.00002v1",
+        "/html/2501.00001v1",
+        "/pdf/2501.00001v1",
+    ]
     assert waits.waits == [3.0] * 4  # one request at a time, 3 s between starts: politeness, not retries
 
     html_text = await store.fulltext.fulltext("2501.00003")
@@ -173,7 +183,9 @@ async def test_a_truncated_pdf_is_recorded_as_unreadable(store, web):
 
 
 async def test_an_html_error_page_falls_back_to_the_pdf(store, web):
-    web.add_html("2501.00003v1", "<html><body><p>Conversion to HTML had a fatal error.</p></body></html>").add_pdf("2501.00003v1", PDF)
+    web.add_html("2501.00003v1", "<html><body><p>Conversion to HTML had a fatal error.</p></body></html>").add_pdf(
+        "2501.00003v1", PDF
+    )
     fetcher = fetcher_for(store, web, Waits())
     try:
         report = await fetcher.run(limit=1)
@@ -185,7 +197,9 @@ async def test_an_html_error_page_falls_back_to_the_pdf(store, web):
 async def test_an_unreachable_server_stops_the_run_at_once(store):
     waits = Waits()
     settings = FullTextConfig(retries=3)
-    fetcher = FullTextFetcher(store.fulltext, settings, "http://127.0.0.1:9", sleep=waits.sleep, limiter=RequestLimiter(waits.monotonic))
+    fetcher = FullTextFetcher(
+        store.fulltext, settings, "http://127.0.0.1:9", sleep=waits.sleep, limiter=RequestLimiter(waits.monotonic)
+    )
     try:
         report = await fetcher.run()
     finally:

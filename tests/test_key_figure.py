@@ -72,7 +72,9 @@ async def test_a_digest_shows_figures_only_for_subscriptions_that_set_figures(tm
         await store.papers.upsert_papers([make_paper("2506.00001", ("rm",), published="2025-05-30")])
         await store.fulltext.save_fulltext(FullText("2506.00001", 1, "html", (Section("1 Intro", "Text."),), FIGURE))
         console = ConsoleAdapter(router=None, stdout=io.StringIO())  # type: ignore[arg-type]
-        engine = DigestEngine(store.subscriptions, store.papers, {"console": console}, {"rm": Topic("rm")}, clock=clock, fulltext=store.fulltext)
+        engine = DigestEngine(
+            store.subscriptions, store.papers, {"console": console}, {"rm": Topic("rm")}, clock=clock, fulltext=store.fulltext
+        )
         clock.set(MONDAY + timedelta(minutes=1))
         await engine.run_due()
     posted = {where.channel: reply for where, reply in console.posted}

@@ -48,7 +48,9 @@ def fake():
 @pytest.fixture
 async def store(tmp_path):
     opened = await SqliteStore.open(tmp_path / "papers.db", clock=FakeClock(NOW))
-    await opened.papers.upsert_papers([make_paper("2506.00001", ("reward-vlm",)), make_paper("2506.00002", ("reward-vlm",), published="2025-05-01")])
+    await opened.papers.upsert_papers(
+        [make_paper("2506.00001", ("reward-vlm",)), make_paper("2506.00002", ("reward-vlm",), published="2025-05-01")]
+    )
     yield opened
     await opened.close()
 
@@ -110,8 +112,12 @@ def test_a_long_paper_is_cut_to_max_input_tokens_section_by_section():
 
 
 async def test_a_prompt_file_replaces_our_user_prompt(store, fake, tmp_path):
-    (tmp_path / "prompt.txt").write_text("Paper: {title}\nRead this:\n{full_text}\nNotes in {language}, JSON {{as asked}}.", encoding="utf-8")
-    (tmp_path / "paperbot.toml").write_text('[notes]\nenabled = true\nmodel = "fake-notes-1"\nprompt_file = "prompt.txt"\n', encoding="utf-8")
+    (tmp_path / "prompt.txt").write_text(
+        "Paper: {title}\nRead this:\n{full_text}\nNotes in {language}, JSON {{as asked}}.", encoding="utf-8"
+    )
+    (tmp_path / "paperbot.toml").write_text(
+        '[notes]\nenabled = true\nmodel = "fake-notes-1"\nprompt_file = "prompt.txt"\n', encoding="utf-8"
+    )
     config = load_config(tmp_path / "paperbot.toml", explicit=True)
     await store.fulltext.save_fulltext(full_text("2506.00001"))
     writer = writer_for(store, fake)
@@ -121,7 +127,9 @@ async def test_a_prompt_file_replaces_our_user_prompt(store, fake, tmp_path):
     finally:
         await writer.close()
     user = fake.requests[0].messages[1]["content"]
-    assert user.startswith("Paper: Paper 2506.00001") and BODY_ONLY in user and user.endswith("Notes in English, JSON {as asked}.")
+    assert (
+        user.startswith("Paper: Paper 2506.00001") and BODY_ONLY in user and user.endswith("Notes in English, JSON {as asked}.")
+    )
     assert "five string fields" in fake.requests[0].messages[0]["content"]  # the answer's contract stays ours
 
 
@@ -149,4 +157,3 @@ def test_a_missing_prompt_file_is_a_config_error(tmp_path):
     (tmp_path / "c.toml").write_text('[notes]\nprompt_file = "nowhere.txt"\n', encoding="utf-8")
     with pytest.raises(ConfigError, match="nowhere.txt does not exist"):
         load_config(tmp_path / "c.toml", explicit=True)
-

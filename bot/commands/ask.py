@@ -32,7 +32,9 @@ async def _ask(context: CommandContext, request: CommandRequest) -> Reply:
     try:
         answer = await context.asker.ask(paper, question)
     except BudgetSpent as error:
-        return ErrorReply(f"No answer now: {error.message}.", "Try again tomorrow, or ask the bot's owner to raise [notes] daily_budget.")
+        return ErrorReply(
+            f"No answer now: {error.message}.", "Try again tomorrow, or ask the bot's owner to raise [notes] daily_budget."
+        )
     except ServiceFailed as error:
         return ErrorReply(f"No answer now: the language model cannot be reached ({error.message}).", "Try again later.")
     except PaperFailed as error:
@@ -41,11 +43,17 @@ async def _ask(context: CommandContext, request: CommandRequest) -> Reply:
 
 
 ASK = Command(
-    "ask", "Ask a question about one paper; answered from its full text, quoting it", _ask,
+    "ask",
+    "Ask a question about one paper; answered from its full text, quoting it",
+    _ask,
     (
         Param(
-            "paper", "An arXiv id such as 2505.20665, or an arxiv.org link", "paper id",
-            required=True, completion=Completion.PAPER, metavar="ID",
+            "paper",
+            "An arXiv id such as 2505.20665, or an arxiv.org link",
+            "paper id",
+            required=True,
+            completion=Completion.PAPER,
+            metavar="ID",
         ),
         Param("question", "What you want to know about the paper", "question", required=True, rest=True),
     ),

@@ -147,7 +147,7 @@ def _document(data: bytes) -> etree._Element:
         raise NotLatexml(f"not an HTML document ({error})") from None
     article = next((el for el in root.iter("article") if "ltx_document" in _classes(el)), None)
     if article is None:
-        raise NotLatexml("no LaTeXML document in the page (no <article class=\"ltx_document\">)")
+        raise NotLatexml('no LaTeXML document in the page (no <article class="ltx_document">)')
     return article
 
 

@@ -72,7 +72,7 @@ def _is_heading(line: str) -> bool:
         return True
     match = _NUMBERED.match(line)
     # "3 Method" but not "2 We show that ..." (a numbered sentence) nor "2019 IEEE ..." (too many digits).
-    return bool(match) and len(match.group(1).split()) <= 10
+    return match is not None and len(match.group(1).split()) <= 10
 
 
 def split_sections(text: str) -> tuple[Section, ...]:

@@ -37,7 +37,13 @@ _KINDS: Final = (
     ("introduction", re.compile(r"introduction|overview|motivation", re.I)),
     ("conclusion", re.compile(r"conclu|discussion|limitation|future work|summary|broader impact", re.I)),
     ("experiments", re.compile(r"experiment|evaluat|result|benchmark|empirical|ablation|analys|study|comparison", re.I)),
-    ("method", re.compile(r"method|approach|model|framework|architecture|algorithm|design|system|training|formulation|proposed|pipeline|learning", re.I)),
+    (
+        "method",
+        re.compile(
+            r"method|approach|model|framework|architecture|algorithm|design|system|training|formulation|proposed|pipeline|learning",
+            re.I,
+        ),
+    ),
 )
 _NUMBER: Final = re.compile(r"^\s*(?:\d+(?:\.\d+)*\.?|[IVX]+\.|[A-Z]\.)\s*")
 
@@ -126,16 +132,16 @@ def fit_sections(sections: Sequence[Section], budget: int, *, skip_abstract: boo
     """The sections as prompt text within `budget` tokens (see the module docstring).
 
     `skip_abstract`: leave the paper's own Abstract section out (the prompt gives the abstract already)."""
-    chosen = [(s, k) for s, k in zip(sections, section_kinds(sections)) if not (skip_abstract and k == "abstract")]
+    chosen = [(s, k) for s, k in zip(sections, section_kinds(sections), strict=True) if not (skip_abstract and k == "abstract")]
     costs = [estimate_tokens(render(s, s.body)) for s, _ in chosen]
     needs: dict[str, int] = {}
-    for (_, kind), cost in zip(chosen, costs):
+    for (_, kind), cost in zip(chosen, costs, strict=True):
         needs[kind] = needs.get(kind, 0) + cost
     given = allot(needs, max(0, budget - len(chosen)))  # a token for each blank line between sections
     parts: list[str] = []
     used = kept = 0
     cut = False
-    for (section, kind), cost in zip(chosen, costs):
+    for (section, kind), cost in zip(chosen, costs, strict=True):
         room = given[kind] * cost // needs[kind] if needs[kind] else 0
         if room >= cost:
             text = render(section, section.body)

@@ -44,8 +44,9 @@ class FullTextTables:
     async def papers_needing_fulltext(self, topic: str | None = None, limit: int = 100) -> list[Paper]:
         if limit <= 0:
             return []
+        params: tuple[str, ...] = ()
         if topic is None:
-            source, order, params = "papers AS p", "p.published DESC, p.arxiv_id DESC", ()
+            source, order = "papers AS p", "p.published DESC, p.arxiv_id DESC"
         else:
             source = "paper_topics AS t JOIN papers AS p ON p.id = t.paper_id"
             order, params = "t.published DESC, t.arxiv_id DESC", (topic,)
@@ -92,7 +93,8 @@ class FullTextTables:
         async with self.db.locked() as conn:
             rows = await fetchall(
                 conn,
-                "SELECT f.error FROM fulltext AS f JOIN papers AS p ON p.id = f.paper_id WHERE p.arxiv_id = ? AND f.source = 'none'",
+                "SELECT f.error FROM fulltext AS f JOIN papers AS p ON p.id = f.paper_id "
+                "WHERE p.arxiv_id = ? AND f.source = 'none'",
                 (arxiv_id,),
             )
         return rows[0][0] if rows else None
