@@ -30,6 +30,8 @@ from typing import Any, Sequence
 
 from aiohttp import web
 
+from tests.threaded_server import ThreadedServer
+
 
 @dataclass
 class _Rule:
@@ -130,38 +132,13 @@ class FakeArxivWeb:
     # --- lifecycle --------------------------------------------------------------------
 
     def __enter__(self) -> "FakeArxivWeb":
-        started = threading.Event()
-        self._loop = asyncio.new_event_loop()
-
-        async def serve() -> None:
-            app = web.Application()
-            app.router.add_get("/{tail:.*}", self._serve)
-            self._runner = web.AppRunner(app, shutdown_timeout=0.1)
-            await self._runner.setup()
-            site = web.TCPSite(self._runner, "127.0.0.1", 0)
-            await site.start()
-            self.port = site._server.sockets[0].getsockname()[1]
-            started.set()
-
-        def run() -> None:
-            asyncio.set_event_loop(self._loop)
-            self._loop.run_until_complete(serve())
-            self._loop.run_forever()
-
-        self._thread = threading.Thread(target=run, name="fake-arxiv-web", daemon=True)
-        self._thread.start()
-        if not started.wait(10):
-            raise RuntimeError("fake arXiv web server did not start")
+        self._server = ThreadedServer("fake-arxiv-web")
+        self._server.start(lambda app: app.router.add_get("/{tail:.*}", self._serve))
+        self.port = self._server.port
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        future = asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop)
-        try:
-            future.result(10)
-        finally:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(10)
-            self._loop.close()
+        self._server.stop()
 
     @property
     def url(self) -> str:

@@ -39,6 +39,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.threaded_server import ThreadedServer
+
 COMPLETIONS_PATH = "/v1/chat/completions"
 
 EN_NOTES = {
@@ -183,45 +185,22 @@ class FakeOpenAI:
     # --- lifecycle ------------------------------------------------------------------
 
     def __enter__(self) -> "FakeOpenAI":
-        started = threading.Event()
-        self._loop = asyncio.new_event_loop()
-
-        async def serve() -> None:
-            app = web.Application()
-            app.router.add_post(COMPLETIONS_PATH, self._completions)
-            self._runner = web.AppRunner(app, shutdown_timeout=0.1)
-            await self._runner.setup()
-            site = web.TCPSite(self._runner, "127.0.0.1", 0)
-            await site.start()
-            self.port = site._server.sockets[0].getsockname()[1]
-            started.set()
-
-        def run() -> None:
-            asyncio.set_event_loop(self._loop)
-            self._loop.run_until_complete(serve())
-            self._loop.run_forever()
-
-        self._thread = threading.Thread(target=run, name="fake-openai", daemon=True)
-        self._thread.start()
-        if not started.wait(10):
-            raise RuntimeError("fake OpenAI server did not start")
+        self._server = ThreadedServer("fake-openai")
+        self._server.start(lambda app: app.router.add_post(COMPLETIONS_PATH, self._completions))
+        self.port = self._server.port
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        future = asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop)
-        try:
-            future.result(10)
-        finally:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(10)
-            self._loop.close()
+        self._server.stop()
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
 
 
-_STOPWORDS = frozenset("a an the of in on for to and or is are was were what which how does do did this that with by from it its as be".split())
+_STOPWORDS = frozenset(
+    "a an the of in on for to and or is are was were what which how does do did this that with by from it its as be".split()
+)
 
 
 def _content_words(text: str) -> set[str]:
@@ -231,7 +210,8 @@ def _content_words(text: str) -> set[str]:
 def _answer_question(prompt: str, question: str) -> str:
     """Like a careful model: quote the paper sentence that shares the most words with the question."""
     paper = prompt[: prompt.rfind("Question:")]
-    sentences = [s.strip() for s in re.split(r"(?<=[.!?])\s+|\n", paper) if s.strip() and not s.startswith(("#", "Title:", "Authors:"))]
+    pieces = (s.strip() for s in re.split(r"(?<=[.!?])\s+|\n", paper))
+    sentences = [s for s in pieces if s and not s.startswith(("#", "Title:", "Authors:"))]
     wanted = _content_words(question)
     scored = sorted(((len(wanted & _content_words(s)), -n, s) for n, s in enumerate(sentences)), reverse=True)
     if not scored or scored[0][0] < 2:
