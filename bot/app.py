@@ -4,9 +4,10 @@
 patched afterwards:
 
     store (opened by the caller) -> paper service -> digest planner ->
-    subscription service (synced with the config file) -> command router ->
-    adapters (found through `bot.plugins`) -> digest engine (delivers through
-    them) -> notes writer, arXiv fetcher -> scheduler
+    subscription service (synced with the config file) -> notes writer,
+    full-text fetcher, question asker -> command router -> adapters (found
+    through `bot.plugins`) -> digest engine (delivers through them) -> arXiv
+    fetch job -> scheduler
 
 Two notices cross that order the other way, each handed to both ends when they
 are built: `SubscriptionChanges` (a chat subscription change makes the
@@ -22,7 +23,7 @@ input is a terminal, a pipe or a file (not /dev/null, as under `docker run -d`).
 `Bot.running()` starts the adapters in order, then the scheduler (reconcile,
 catch-up; a stop meanwhile does not wait for all of that); on leaving it stops
 the scheduler first (the digest being posted gets its grace), then the
-adapters in reverse, then the fetcher and the notes writer. `paperbot run` and
+adapters in reverse, then the fetchers and the notes writer. `paperbot run` and
 the test harnesses use it.
 """
 
@@ -44,19 +45,23 @@ from bot.errors import ConfigError, UserError
 from bot.ingest.paperlist import import_paperlist, parse_paperlist
 from bot.models import DeliveryKey
 from bot.plugins import AdapterContext, AdapterPlugin, needs_extra, shown_location
-from bot.ports import ChatAdapter, NotesStore, PaperStore, Store
+from bot.ports import ChatAdapter, PaperStore, Store
 from bot.progress import show_bars
-from bot.runtime import Runtime, build_service, open_store
+from bot.runtime import Runtime, build_fulltext_fetcher, build_service, open_store
 from bot.scheduler import BotScheduler, SubscriptionChanges
 from bot.service import PaperService
 from bot.subscriptions import SubscriptionService
 from bot.webhooks import WebhookAdapter, WebhookRoute
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # built lazily: their HTTP and model clients load only where they run
+    from bot.fulltext.fetch import FullTextFetcher
     from bot.ingest.arxiv import ArxivFetcher
     from bot.llm_notes import NotesWriter
 
-__all__ = ["Bot", "Runtime", "StopRequest", "assemble", "build_digest_core", "build_service", "open_store", "run_bot"]
+__all__ = [
+    "Bot", "Runtime", "StopRequest", "assemble", "build_digest_core", "build_fulltext_fetcher", "build_service",
+    "open_store", "run_bot",
+]
 
 log = logging.getLogger("paperbot")
 
@@ -115,6 +120,7 @@ class Bot:
     where: str  # the store's location as logs may show it
     fetcher: ArxivFetcher | None = None
     notes: NotesWriter | None = None  # when [notes] is enabled and usable
+    fulltext: FullTextFetcher | None = None  # full text for notes, questions and key figures
 
     @contextlib.asynccontextmanager
     async def running(self, *, schedule: bool = True) -> AsyncIterator[Bot]:
@@ -151,6 +157,8 @@ class Bot:
                 self.fetcher.close()
             if self.notes is not None:
                 await self.notes.close()
+            if self.fulltext is not None:
+                await self.fulltext.close()
 
     async def _log_running(self) -> None:
         webhooks_used = any(s.channel.adapter == "webhook" for s in await self.store.subscriptions.subscriptions())
@@ -166,7 +174,7 @@ async def build_digest_core(
     """The service, the digest planner and the subscriptions (telling `on_change` of every change),
     synced with the config file when `sync_config` (only `run` syncs; `status` reads the store as it is)."""
     config = runtime.config
-    service = build_service(store.papers, config)
+    service = build_service(store.papers, config, store.fulltext)
     topics = {item.topic.name: item.topic for item in await store.papers.topics()}
     planner = DigestPlanner(store.subscriptions, store.papers, topics, clock=runtime.clock)
     subscriptions = SubscriptionService(
@@ -195,7 +203,14 @@ async def assemble(
         await seed_example_data(store.papers)
     changes = SubscriptionChanges()
     service, planner, subscriptions = await build_digest_core(runtime, store, on_change=changes.notify)
-    router = CommandRouter(service, subscriptions)
+    notes = build_notes_writer(runtime, store) if config.notes.enabled else None
+    fulltext = build_fulltext_fetcher(runtime, store) if config.fulltext.enabled else None
+    asker = None
+    if notes is not None:
+        from bot.ask import PaperAsker
+
+        asker = PaperAsker(notes, store.fulltext, fulltext)
+    router = CommandRouter(service, subscriptions, asker=asker)
     context = AdapterContext(
         router, store.papers, config, runtime.env, runtime.sleep,
         stdin=stdin, stdout=stdout, on_eof=stop.stop, on_gave_up=stop.adapter_gave_up,
@@ -205,10 +220,9 @@ async def assemble(
     engine = DigestEngine(
         store.subscriptions, store.papers, adapters, planner.topics, clock=runtime.clock,
         max_lateness=timedelta(hours=config.digest.max_lateness_hours),
-        stop_grace=timedelta(seconds=config.digest.stop_grace_seconds), on_step=on_step,
+        stop_grace=timedelta(seconds=config.digest.stop_grace_seconds), on_step=on_step, fulltext=store.fulltext,
     )
-    notes = build_notes_writer(runtime, store.notes) if config.notes.enabled else None
-    fetch = FetchJob.build(runtime, store.papers, notes) if config.fetch.enabled else None
+    fetch = FetchJob.build(runtime, store.papers, notes, fulltext) if config.fetch.enabled else None
     scheduler = BotScheduler(
         engine, changes=changes,
         fetch=fetch.run if fetch else None,
@@ -217,7 +231,7 @@ async def assemble(
     )
     return Bot(
         store, service, engine, subscriptions, router, scheduler, adapters, stop, shown_location(runtime.db_path),
-        fetch.fetcher if fetch else None, notes,
+        fetch.fetcher if fetch else None, notes, fulltext,
     )
 
 
@@ -250,7 +264,7 @@ def check_chat_adapters_load(runtime: Runtime) -> None:
             plugin.load(name)
 
 
-def build_notes_writer(runtime: Runtime, store: NotesStore) -> NotesWriter | None:
+def build_notes_writer(runtime: Runtime, store: Store) -> NotesWriter | None:
     """The notes writer for the running bot; None (and a warning) when it cannot run here."""
     try:
         with needs_extra("llm", "writing machine notes", runtime.config.source, "[notes] enabled"):
@@ -259,37 +273,50 @@ def build_notes_writer(runtime: Runtime, store: NotesStore) -> NotesWriter | Non
     except UserError as error:
         log.warning("machine-written notes are enabled but cannot run: %s", error)
         return None
-    return NotesWriter(store, client, runtime.config.notes, clock=runtime.clock)
+    return NotesWriter(store.notes, client, runtime.config.notes, clock=runtime.clock, fulltext=store.fulltext)
 
 
 @dataclass(frozen=True)
 class FetchJob:
-    """The scheduled arXiv fetch of the configured topics with a query, and machine notes after it."""
+    """The scheduled arXiv fetch of the configured topics with a query, then (for machine notes) the new
+    papers' full text and their notes."""
 
     fetcher: ArxivFetcher
     runtime: Runtime
     papers: PaperStore
     notes: NotesWriter | None
+    fulltext: FullTextFetcher | None
 
     @classmethod
-    def build(cls, runtime: Runtime, papers: PaperStore, notes: NotesWriter | None) -> FetchJob | None:
+    def build(
+        cls, runtime: Runtime, papers: PaperStore, notes: NotesWriter | None, fulltext: FullTextFetcher | None
+    ) -> FetchJob | None:
         """None when no configured topic has a query."""
         from bot.ingest.arxiv import ArxivFetcher, resolve_api_url
 
         config = runtime.config
         if not any(topic.query for topic in config.topic_list()):
             return None
-        return cls(ArxivFetcher(papers, config.fetch, resolve_api_url(config), clock=runtime.clock), runtime, papers, notes)
+        fetcher = ArxivFetcher(papers, config.fetch, resolve_api_url(config), clock=runtime.clock)
+        return cls(fetcher, runtime, papers, notes, fulltext)
 
     async def run(self) -> None:
         from bot.ingest.arxiv import fetchable_topics
 
         await self.fetcher.fetch_topics(fetchable_topics(self.runtime.config))  # it logs each topic's outcome itself
-        if self.notes is not None:  # new papers get their notes before the next digest
+        if self.notes is None:
+            return
+        # New papers get their full text, then their notes, before the next digest; a failure of
+        # either is logged and never stops the fetch job.
+        if self.fulltext is not None:
             try:
-                log.info("%s", (await self.notes.run()).summary())
-            except Exception:  # a notes failure never stops the fetch job
-                log.exception("writing machine notes failed")
+                log.info("%s", (await self.fulltext.run()).summary())
+            except Exception:
+                log.exception("fetching full text failed")
+        try:
+            log.info("%s", (await self.notes.run()).summary())
+        except Exception:
+            log.exception("writing machine notes failed")
 
     async def oldest_fetch(self) -> datetime | None:
         from bot.ingest.arxiv import last_fetch

@@ -50,8 +50,8 @@ from datetime import datetime, timedelta
 from typing import AsyncIterator, Callable, Mapping
 
 from bot.errors import DeliveryError, UserError
-from bot.models import Delivery, DeliveryKey, DigestMark, DigestReply, NoticeReply, Paper, Subscription, Topic
-from bot.ports import ChatAdapter, Clock, PaperStore, SubscriptionStore
+from bot.models import Delivery, DeliveryKey, DigestMark, DigestReply, Figure, NoticeReply, Paper, Subscription, Topic
+from bot.ports import ChatAdapter, Clock, FullTextStore, PaperStore, SubscriptionStore
 from bot.presenter import paper_list
 from bot.schedule import Schedule, parse_when
 from bot.utc import iso, parse_iso
@@ -88,9 +88,10 @@ class DigestPlan:
 
 def digest_reply(
     topic: Topic, period: str, papers: list[Paper] | tuple[Paper, ...], total: int, lang: str, cadence: str,
-    *, key: DeliveryKey | None = None,
-) -> DigestReply:
-    """The post: header with topic, period and count; one card per paper; "and N more".
+    figures: Mapping[str, Figure] | None = None, *, key: DeliveryKey | None = None,
+) -> DigestReply:  # fmt: skip
+    """The post: header with topic, period and count; one card per paper (with its key figure, when
+    `figures` has it: subscriptions with `figures = true`); "and N more".
 
     With `key` (a delivery, not a preview) the reply carries its `DigestMark`, which
     adapters read a posted digest back by; the wording here is for people only."""
@@ -102,7 +103,7 @@ def digest_reply(
     footer: tuple[str, ...] = ()
     if total > len(papers):
         footer = (f"and {total - len(papers)} more — /paper latest {topic.name}",)
-    reply = paper_list(f"{count} on {title} · {period}", list(papers), lang, empty_text="", footer=footer)
+    reply = paper_list(f"{count} on {title} · {period}", list(papers), lang, empty_text="", footer=footer, figures=figures)
     return replace(reply, digest=mark)
 
 
@@ -181,8 +182,10 @@ class DigestEngine(DigestPlanner):
         max_lateness: timedelta = DEFAULT_MAX_LATENESS,
         stop_grace: timedelta = DEFAULT_STOP_GRACE,
         on_step: Callable[[str, DeliveryKey], None] | None = None,
+        fulltext: FullTextStore | None = None,
     ) -> None:
         super().__init__(store, papers, topics, clock=clock)
+        self.fulltext = fulltext  # key figures for subscriptions with `figures = true`
         self.adapters = adapters
         self.max_lateness = max_lateness
         self.stop_grace = stop_grace
@@ -273,7 +276,7 @@ class DigestEngine(DigestPlanner):
         self.on_step("claimed", key)
         reply = digest_reply(
             self.topic(subscription.topic), plan.period, plan.papers, plan.total, subscription.language,
-            plan.schedule.cadence, key=key,
+            plan.schedule.cadence, await self._figures(subscription, plan.papers), key=key,
         )
         await self._send_and_record(subscription, key, reply, len(plan.papers))
 
@@ -313,6 +316,16 @@ class DigestEngine(DigestPlanner):
         await self._succeeded(subscription)
         self.on_step("recorded", key)
         log.info("digest %s for %s delivered: %d paper%s", key.period, where, count, "" if count == 1 else "s")
+
+    async def _figures(self, subscription: Subscription, papers: list[Paper] | tuple[Paper, ...]) -> dict[str, Figure]:
+        """The papers' key figures when the subscription wants them; a store failure costs the figures, not the digest."""
+        if not subscription.figures or self.fulltext is None or not papers:
+            return {}
+        try:
+            return await self.fulltext.figures(p.arxiv_id for p in papers)
+        except Exception as error:
+            log.warning("digest for %s: key figures not read (%s); posting without them", self._where(subscription), self._reason(error) or type(error).__name__)
+            return {}
 
     async def _release(self, key: DeliveryKey) -> None:
         """Give a claim's papers back after a failed send; if the store cannot, remember to."""
@@ -418,7 +431,7 @@ class DigestEngine(DigestPlanner):
         schedule = parse_when(subscription.when, subscription.timezone)
         reply = digest_reply(
             self.topic(subscription.topic), delivery.period, papers, max(delivery.total, len(papers)), subscription.language,
-            schedule.cadence, key=delivery.key,
+            schedule.cadence, await self._figures(subscription, papers), key=delivery.key,
         )
         log.info(
             "digest %s for %s was claimed but not recorded before a restart; %s",

@@ -11,12 +11,15 @@ import asyncio
 import contextlib
 import os
 from dataclasses import dataclass, field
-from typing import AsyncIterator, Mapping
+from typing import TYPE_CHECKING, AsyncIterator, Mapping
 
 from bot.config import FileConfig
 from bot.plugins import Plugins, Sleep
-from bot.ports import Clock, PaperStore, Store, SystemClock
+from bot.ports import Clock, FullTextStore, PaperStore, Store, SystemClock
 from bot.service import PaperService
+
+if TYPE_CHECKING:
+    from bot.fulltext.fetch import FullTextFetcher
 
 
 @dataclass(frozen=True)
@@ -53,5 +56,12 @@ async def open_store(runtime: Runtime, *, read_only: bool = False, serving: bool
         await store.close()
 
 
-def build_service(store: PaperStore, config: FileConfig) -> PaperService:
-    return PaperService(store, tldr_lang=config.tldr_lang)
+def build_service(store: PaperStore, config: FileConfig, fulltext: FullTextStore | None = None) -> PaperService:
+    return PaperService(store, tldr_lang=config.tldr_lang, fulltext=fulltext)
+
+
+def build_fulltext_fetcher(runtime: Runtime, store: Store) -> FullTextFetcher:
+    """The full-text fetcher, pointed at ARXIV_WEB_URL (checked: a bad URL is a ConfigError at start)."""
+    from bot.fulltext.fetch import FullTextFetcher, resolve_web_url  # its HTTP client, only where it is used
+
+    return FullTextFetcher(store.fulltext, runtime.config.fulltext, resolve_web_url(runtime.env), clock=runtime.clock)

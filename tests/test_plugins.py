@@ -21,11 +21,12 @@ import pytest
 
 from bot import cli
 from bot.app import Runtime, assemble, open_store
+from bot.commands.ask import NOT_SET_UP
 from bot.config import load_config
 from bot.errors import ConfigError
 from bot.plugins import ADAPTERS, STORES, AdapterContext, AdapterPlugin, Plugins, shown_location, store_scheme
 from store.sqlite.plugin import sqlite_path
-from tests.support import OFFLINE_CONFIG, ROOT, run_paperbot
+from tests.support import OFFLINE_CONFIG, ROOT, console_bot, run_paperbot
 
 PYPROJECT = ROOT / "pyproject.toml"
 SDKS = ("slack_bolt", "slack_sdk", "discord", "openai", "aiohttp")
@@ -47,7 +48,7 @@ def offline_config():
 
 def test_the_core_install_has_no_platform_sdk_and_each_extra_brings_its_own():
     project = tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))["project"]
-    assert requirement_names(project["dependencies"]).isdisjoint({"discord.py", "slack-bolt", "slack-sdk", "openai", "aiohttp"})
+    assert requirement_names(project["dependencies"]).isdisjoint({"discord.py", "slack-bolt", "slack-sdk", "openai"})
     extras = project["optional-dependencies"]
     assert requirement_names(extras["slack"]) == {"slack-bolt", "slack-sdk", "aiohttp"}
     assert requirement_names(extras["discord"]) == {"discord.py"}
@@ -192,6 +193,16 @@ def test_machine_notes_without_the_llm_extra_are_exit_status_2_naming_pip_instal
     error = capsys.readouterr().err
     assert "[notes] enabled: writing machine notes needs the Python package openai" in error
     assert "pip install 'paperbot[llm]'" in error and not db.exists()
+
+
+async def test_without_the_llm_extra_every_command_answers_and_ask_says_no_model_is_set_up(tmp_path, monkeypatch):
+    for name in ("bot.ask", "bot.llm_notes"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    monkeypatch.setitem(sys.modules, "openai", None)
+    async with console_bot(tmp_path / "p.db") as console:
+        assert "Latest papers" in (await console.say("/paper latest")).text
+        reply = await console.say("/paper ask 2505.20665 which datasets are used?")
+    assert reply == NOT_SET_UP
 
 
 # --- plugins from elsewhere --------------------------------------------------------------------------

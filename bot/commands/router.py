@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from bot.commands.model import (
     COMMAND_PREFIX,
@@ -31,6 +32,9 @@ from bot.errors import StoreError, UserError
 from bot.models import ChannelRef, ErrorReply, PaperListReply, Reply
 from bot.service import PaperService
 from bot.subscriptions import SubscriptionService
+
+if TYPE_CHECKING:
+    from bot.ask import PaperAsker
 
 log = logging.getLogger(__name__)
 
@@ -85,12 +89,13 @@ class CommandRouter:
     """Reads and answers `/paper` requests against the services, with the commands of `registry`."""
 
     def __init__(
-        self, service: PaperService, subscriptions: SubscriptionService | None = None, *, registry: Registry = REGISTRY
-    ) -> None:
+        self, service: PaperService, subscriptions: SubscriptionService | None = None, *, registry: Registry = REGISTRY,
+        asker: PaperAsker | None = None,
+    ) -> None:  # fmt: skip
         self.service = service
         self.subscriptions = subscriptions
         self.registry = registry
-        self.context = CommandContext(service, subscriptions, registry)
+        self.context = CommandContext(service, subscriptions, registry, asker)
 
     # --- reading ------------------------------------------------------------------------
 
