@@ -23,7 +23,6 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Sequence
 
-from bot.app import Runtime, build_digest_core, build_fulltext_fetcher, build_service, open_store, run_bot
 from bot.commands import CommandRouter, for_command_line
 from bot.commands.command_line import add_lookup_parsers, lookup_words
 from bot.config import DEFAULT_CONFIG_PATH, DEFAULT_DB_PATH, EnvSettings, load_config
@@ -32,8 +31,9 @@ from bot.ingest.paperlist import import_paperlist
 from bot.ingest.snapshot import import_snapshot, looks_like_snapshot
 from bot.logs import log_to_file, setup_logging
 from bot.models import ErrorReply, Reply, Topic
+from bot.plugins import needs_extra
+from bot.runtime import Runtime, build_fulltext_fetcher, build_service, open_store
 from bot.service import PaperService
-from bot.status import gather_status, render_status, status_json
 
 EXIT_OK, EXIT_BUG, EXIT_USAGE = 0, 1, 2
 EXIT_FETCH_FAILED = 1  # a remote failure is not a usage error
@@ -193,6 +193,8 @@ async def run_command(args: argparse.Namespace) -> int:
     runtime = Runtime(db_path=db, config=config)
 
     if args.command == "run":
+        from bot.app import run_bot  # the composition: scheduler, digest engine, adapter plugins
+
         return await run_bot(runtime)
     if args.command == "fetch":
         return await fetch_papers(runtime, args.topic, args.since)
@@ -211,7 +213,7 @@ async def run_command(args: argparse.Namespace) -> int:
     # Lookups change nothing: they open the store read-only, and a store that does
     # not exist yet is answered as the empty store it would be, without creating it.
     read_only = True
-    if db.strip() and not Path(db).exists():
+    if db.strip() and not runtime.store_exists():
         print(f"note: there is no store at {db} yet; `paperbot import FILE` or `paperbot run` creates it", file=sys.stderr)
         runtime, read_only = replace(runtime, db_path=":memory:"), False
     async with open_store(runtime, read_only=read_only) as store:
@@ -247,14 +249,16 @@ def print_reply(reply: Reply) -> int:
 
 
 async def backup(runtime: Runtime, target: Path) -> int:
-    from store.sqlite.backup import backup_store
-
-    report = await asyncio.to_thread(backup_store, runtime.db_path, str(target))
+    plugin = runtime.plugins.store(runtime.db_path)
+    report = await asyncio.to_thread(plugin.backup, runtime.db_path, str(target))
     print(report.summary())
     return EXIT_OK
 
 
 async def print_status(runtime: Runtime, store: Any, as_json: bool) -> int:
+    from bot.app import build_digest_core
+    from bot.status import gather_status, render_status, status_json
+
     _, _, subscriptions = await build_digest_core(runtime, store, sync_config=False)
     status = await gather_status(subscriptions, [t for t in runtime.config.topic_list() if t.query], runtime.env)
     if as_json:
@@ -361,12 +365,13 @@ def _positive_int(text: str) -> int:
 
 
 async def write_machine_notes(runtime: Runtime, topic: str | None, limit: int | None) -> int:
-    from bot.llm_notes import NotesWriter, client_from_env
     from bot.progress import track
 
     config = runtime.config
     if not config.notes.enabled:
         raise UserError("machine-written notes are disabled in the config ([notes] enabled = false)")
+    with needs_extra("llm", "writing machine notes", config.source, "[notes] enabled"):
+        from bot.llm_notes import NotesWriter, client_from_env
     client = client_from_env(config.notes, runtime.env)  # a missing key is reported before any work
     try:
         async with open_store(runtime) as store:
@@ -404,13 +409,14 @@ async def fetch_full_texts(runtime: Runtime, topic: str | None, limit: int | Non
 
 async def ask_papers(runtime: Runtime, args: argparse.Namespace) -> int:
     """`paperbot ask ID QUESTION [--json]` or `paperbot ask --topic NAME QUESTION [-o FILE]`."""
-    from bot.ask import BudgetSpent, PaperAsker, answer_reply, check_question
-    from bot.llm_notes import NotesWriter, PaperFailed, ServiceFailed, client_from_env
     from bot.progress import track
 
     config = runtime.config
     if not config.notes.enabled:
         raise UserError("questions need the language model of [notes], which is disabled in the config ([notes] enabled = false)")
+    with needs_extra("llm", "asking questions", config.source, "[notes] enabled"):
+        from bot.ask import BudgetSpent, PaperAsker, answer_reply, check_question
+        from bot.llm_notes import NotesWriter, PaperFailed, ServiceFailed, client_from_env
     if args.topic is None and args.output is not None:
         raise UserError("-o/--output is for a topic's report; add --topic NAME, or leave -o out")
     if args.topic is None and len(args.words) < 2:

@@ -6,8 +6,9 @@ Delivering a period is three steps, each durable before the next:
 1. claim: one transaction writes the (subscription, period) delivery row and
    reserves the (channel, paper) rows, so no other digest can take those
    papers and no restart can claim the period again;
-2. send: the adapter posts, tagged with the delivery key (Slack message
-   metadata, a Discord nonce) where the platform allows it;
+2. send: the adapter posts; the reply carries its `DigestMark` (delivery
+   key, topic, paper count) and the adapter writes it as a marker its
+   platform keeps (Slack message metadata, a Discord embed footer);
 3. record: the platform's message ids go into the delivery row.
 
 Content: a digest takes the papers that joined its topic after the previous
@@ -44,12 +45,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import AsyncIterator, Callable, Mapping
 
 from bot.errors import DeliveryError, UserError
-from bot.models import Delivery, DeliveryKey, Figure, NoticeReply, Paper, Reply, Subscription, Topic
+from bot.models import Delivery, DeliveryKey, DigestMark, DigestReply, Figure, NoticeReply, Paper, Subscription, Topic
 from bot.ports import ChatAdapter, Clock, FullTextStore, PaperStore, SubscriptionStore
 from bot.presenter import paper_list
 from bot.schedule import Schedule, parse_when
@@ -87,55 +88,38 @@ class DigestPlan:
 
 def digest_reply(
     topic: Topic, period: str, papers: list[Paper] | tuple[Paper, ...], total: int, lang: str, cadence: str,
-    figures: Mapping[str, Figure] | None = None,
-) -> Reply:  # fmt: skip
+    figures: Mapping[str, Figure] | None = None, *, key: DeliveryKey | None = None,
+) -> DigestReply:  # fmt: skip
     """The post: header with topic, period and count; one card per paper (with its key figure, when
-    `figures` has it: subscriptions with `figures = true`); "and N more"."""
+    `figures` has it: subscriptions with `figures = true`); "and N more".
+
+    With `key` (a delivery, not a preview) the reply carries its `DigestMark`, which
+    adapters read a posted digest back by; the wording here is for people only."""
     title = topic.display_title
+    mark = DigestMark(key, topic, len(papers)) if key is not None else None
     if not papers:
-        return NoticeReply((f"No new papers on {title} {CADENCE_WORDS.get(cadence, 'this period')} ({period}).",))
+        return NoticeReply((f"No new papers on {title} {CADENCE_WORDS.get(cadence, 'this period')} ({period}).",), digest=mark)
     count = f"{total} new paper{'s' if total != 1 else ''}"
     footer: tuple[str, ...] = ()
     if total > len(papers):
         footer = (f"and {total - len(papers)} more — /paper latest {topic.name}",)
-    return paper_list(f"{count} on {title} · {period}", list(papers), lang, empty_text="", footer=footer, figures=figures)
+    reply = paper_list(f"{count} on {title} · {period}", list(papers), lang, empty_text="", footer=footer, figures=figures)
+    return replace(reply, digest=mark)
 
 
-class DigestEngine:
-    """Decides which digests are due, builds them, and delivers each period exactly once."""
+class DigestPlanner:
+    """What the next digest of a subscription contains and when it is due: reads only, never posts.
 
-    def __init__(
-        self,
-        store: SubscriptionStore,
-        papers: PaperStore,
-        adapters: Mapping[str, ChatAdapter],
-        topics: Mapping[str, Topic],
-        *,
-        clock: Clock,
-        max_lateness: timedelta = DEFAULT_MAX_LATENESS,
-        stop_grace: timedelta = DEFAULT_STOP_GRACE,
-        on_step: Callable[[str, DeliveryKey], None] | None = None,
-        fulltext: FullTextStore | None = None,
-    ) -> None:
+    Why it is apart from the engine: `/paper subscribe` and `/paper digest` (the
+    subscription service) need plans before any adapter exists, and the adapters
+    need those commands; so the composition builds a planner, then the adapters,
+    then the engine that delivers through them."""
+
+    def __init__(self, store: SubscriptionStore, papers: PaperStore, topics: Mapping[str, Topic], *, clock: Clock) -> None:
         self.store = store
         self.papers = papers
-        self.fulltext = fulltext  # key figures for subscriptions with `figures = true`
-        self.adapters = adapters
         self.topics = topics
         self.clock = clock
-        self.max_lateness = max_lateness
-        self.stop_grace = stop_grace
-        # Test seam for crash injection between the steps of a delivery.
-        self.on_step = on_step or (lambda step, key: None)
-        # One delivery at a time: two digests for one channel must not both take the same paper.
-        self._lock = asyncio.Lock()
-        self._passes: set[asyncio.Task] = set()  # tasks inside run_due/reconcile, for stop to wait on
-        self._stopping = False
-        # Store writes owed after a store failure, retried before every pass and at stop:
-        # digests posted but not recorded (message ids, sent_at), and claims to release.
-        self._unrecorded: dict[DeliveryKey, tuple[tuple[str, ...], str]] = {}
-        self._unreleased: set[DeliveryKey] = set()
-        self._last_failure: dict[int, str] = {}
 
     # --- planning (pure reads) --------------------------------------------------------
 
@@ -182,6 +166,40 @@ class DigestEngine:
         if fire is None or (subscription.created_at and fire < parse_iso(subscription.created_at)):
             return None
         return fire
+
+
+class DigestEngine(DigestPlanner):
+    """Decides which digests are due, builds them, and delivers each period exactly once."""
+
+    def __init__(
+        self,
+        store: SubscriptionStore,
+        papers: PaperStore,
+        adapters: Mapping[str, ChatAdapter],
+        topics: Mapping[str, Topic],
+        *,
+        clock: Clock,
+        max_lateness: timedelta = DEFAULT_MAX_LATENESS,
+        stop_grace: timedelta = DEFAULT_STOP_GRACE,
+        on_step: Callable[[str, DeliveryKey], None] | None = None,
+        fulltext: FullTextStore | None = None,
+    ) -> None:
+        super().__init__(store, papers, topics, clock=clock)
+        self.fulltext = fulltext  # key figures for subscriptions with `figures = true`
+        self.adapters = adapters
+        self.max_lateness = max_lateness
+        self.stop_grace = stop_grace
+        # Test seam for crash injection between the steps of a delivery.
+        self.on_step = on_step or (lambda step, key: None)
+        # One delivery at a time: two digests for one channel must not both take the same paper.
+        self._lock = asyncio.Lock()
+        self._passes: set[asyncio.Task] = set()  # tasks inside run_due/reconcile, for stop to wait on
+        self._stopping = False
+        # Store writes owed after a store failure, retried before every pass and at stop:
+        # digests posted but not recorded (message ids, sent_at), and claims to release.
+        self._unrecorded: dict[DeliveryKey, tuple[tuple[str, ...], str]] = {}
+        self._unreleased: set[DeliveryKey] = set()
+        self._last_failure: dict[int, str] = {}
 
     # --- running ----------------------------------------------------------------------
 
@@ -257,18 +275,18 @@ class DigestEngine:
             return
         self.on_step("claimed", key)
         reply = digest_reply(
-            self.topic(subscription.topic), plan.period, plan.papers, plan.total, subscription.language, plan.schedule.cadence,
-            await self._figures(subscription, plan.papers),
+            self.topic(subscription.topic), plan.period, plan.papers, plan.total, subscription.language,
+            plan.schedule.cadence, await self._figures(subscription, plan.papers), key=key,
         )
         await self._send_and_record(subscription, key, reply, len(plan.papers))
 
-    async def _send_and_record(self, subscription: Subscription, key: DeliveryKey, reply: Reply, count: int) -> None:
+    async def _send_and_record(self, subscription: Subscription, key: DeliveryKey, reply: DigestReply, count: int) -> None:
         where = self._where(subscription)
         adapter = self.adapters.get(subscription.channel.adapter)
         try:
             if adapter is None:
                 raise DeliveryError(f"the {subscription.channel.adapter} adapter is not running (missing token?)", permanent=True)
-            message_ids = await adapter.post_digest(subscription, reply, key)
+            message_ids = await adapter.post_digest(subscription, reply)
         except DeliveryError as error:
             await self._release(key)
             # The sweep retries every 15 minutes: the first failure is an error, the same one again is not news.
@@ -413,7 +431,7 @@ class DigestEngine:
         schedule = parse_when(subscription.when, subscription.timezone)
         reply = digest_reply(
             self.topic(subscription.topic), delivery.period, papers, max(delivery.total, len(papers)), subscription.language,
-            schedule.cadence, await self._figures(subscription, papers),
+            schedule.cadence, await self._figures(subscription, papers), key=delivery.key,
         )
         log.info(
             "digest %s for %s was claimed but not recorded before a restart; %s",

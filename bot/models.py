@@ -246,6 +246,21 @@ class Delivery:
 
 
 @dataclass(frozen=True)
+class DigestMark:
+    """Which digest a reply is, as data: its delivery key, its topic and how many papers it shows.
+
+    Adapters turn it into a machine marker their platform keeps (Slack message
+    metadata, a Discord embed footer) and find a posted digest again by that
+    marker alone, never by the reply's wording. How many messages a digest
+    takes is each adapter's own split, so the part count is in each marker.
+    """
+
+    key: DeliveryKey
+    topic: Topic
+    papers: int
+
+
+@dataclass(frozen=True)
 class PaperCard:
     """A paper as one entry of a list: what every list and digest shows."""
 
@@ -270,6 +285,7 @@ class PaperListReply:
     cards: tuple[PaperCard, ...] = ()
     footer: tuple[str, ...] = ()
     empty_text: str = "No papers."
+    digest: DigestMark | None = None  # set on a scheduled digest, never on a command's answer
 
     @property
     def text(self) -> str:
@@ -303,6 +319,7 @@ class NoticeReply:
 
     lines: tuple[str, ...]
     title: str | None = None
+    digest: DigestMark | None = None  # an empty digest ("No new papers ...") is a notice
 
     @property
     def text(self) -> str:
@@ -322,3 +339,12 @@ class ErrorReply:
 
 
 Reply = Union[PaperListReply, PaperDetailReply, NoticeReply, ErrorReply]
+DigestReply = Union[PaperListReply, NoticeReply]  # what a digest is posted as
+
+
+def digest_mark(reply: Reply) -> DigestMark:
+    """The mark of a digest reply; posting a reply without one as a digest is a bug."""
+    mark = getattr(reply, "digest", None)
+    if mark is None:
+        raise ValueError(f"not a digest: a {type(reply).__name__} without a DigestMark")
+    return mark

@@ -6,7 +6,7 @@ so each piece of the core is given only the part it uses (the digest engine a
 subscription store and a paper store, the notes writer a notes store).
 `adapters/` implement `ChatAdapter`, and `Clock` lets tests run weeks of
 schedule in milliseconds. The core imports only these, never the concrete
-classes (only `bot/app.py` and `bot/cli.py` do). What to keep when a paper
+classes: those are found through entry points (`bot.plugins`). What to keep when a paper
 arrives again is not a store's choice: every store applies `bot.merge`.
 """
 
@@ -20,10 +20,10 @@ from bot.models import (
     ChannelRef,
     Delivery,
     DeliveryKey,
+    DigestReply,
     Figure,
     Notes,
     Paper,
-    Reply,
     Subscription,
     Topic,
     TopicStats,
@@ -247,10 +247,12 @@ class Store(Protocol):
 class ChatAdapter(Protocol):
     """A chat platform: answers `/paper` requests on its own, posts digests for the scheduler.
 
-    `post_digest` returns the platform's message ids or raises
-    `bot.errors.DeliveryError`. `find_digest` looks for a digest already posted
-    for `key` (after a crash between send and record): the ids when found, []
-    when surely not posted, None when the platform gives no way to check (the
+    `post_digest` posts a digest reply (it carries its `DigestMark`, which the
+    adapter writes as its own marker where the platform keeps one) and returns
+    the platform's message ids or raises `bot.errors.DeliveryError`.
+    `find_digest` looks for a digest already posted for `key` (after a crash
+    between send and record) by that marker alone: the ids when found, [] when
+    surely not posted, None when the platform gives no way to check (the
     scheduler then resends once).
     """
 
@@ -260,6 +262,6 @@ class ChatAdapter(Protocol):
 
     async def stop(self) -> None: ...
 
-    async def post_digest(self, subscription: Subscription, reply: Reply, key: DeliveryKey) -> list[str]: ...
+    async def post_digest(self, subscription: Subscription, reply: DigestReply) -> list[str]: ...
 
     async def find_digest(self, subscription: Subscription, key: DeliveryKey) -> list[str] | None: ...

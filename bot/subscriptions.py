@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Awaitable, Callable, Collection, Iterable, Mapping
 from urllib.parse import urlsplit
 
-from bot.digest import DigestEngine, DigestPlan
+from bot.digest import DigestPlan, DigestPlanner
 from bot.errors import UserError
 from bot.models import ChannelRef, Delivery, Subscription
 from bot.schedule import parse_timezone, parse_when
@@ -73,7 +73,7 @@ class SubscriptionService:
     def __init__(
         self,
         service: PaperService,
-        engine: DigestEngine,
+        engine: DigestPlanner,  # a DigestEngine is one too; planning is all this needs
         *,
         default_timezone: str = "UTC",
         default_language: str = "en",

@@ -13,7 +13,8 @@ API
   message payloads shaped like the JSON body of Discord's "create message"
   call: `{"content": str, "embeds": [embed dict, ...], "allowed_mentions":
   {"parse": []}}`. Send them in order. Rendering one page of search results
-  is rendering that page's `PaperListReply`.
+  is rendering that page's `PaperListReply`. `reserve=N` keeps N embed
+  characters free in every message (a digest's marker, `adapters.discord.digests`).
 - `to_send_kwargs(message) -> dict`: `content`, `embeds` (as `discord.Embed`)
   and `allowed_mentions=AllowedMentions.none()`, ready for
   `channel.send(**kwargs)` / `interaction.response.send_message(**kwargs)`.
@@ -413,13 +414,13 @@ def reply_parts(reply: Reply) -> tuple[str, list[dict]]:
     raise TypeError(f"not a reply: {type(reply).__name__}")
 
 
-def pack_embeds(embeds: list[dict]) -> list[list[dict]]:
-    """Greedy groups of at most 10 embeds and 6000 characters; each embed already fits alone."""
+def pack_embeds(embeds: list[dict], total: int = MAX_EMBED_TOTAL) -> list[list[dict]]:
+    """Greedy groups of at most 10 embeds and `total` characters; each embed already fits alone."""
     groups: list[list[dict]] = []
     size = 0
     for embed in embeds:
         needed = embed_size(embed)
-        if not groups or len(groups[-1]) >= MAX_EMBEDS or size + needed > MAX_EMBED_TOTAL:
+        if not groups or len(groups[-1]) >= MAX_EMBEDS or size + needed > total:
             groups.append([])
             size = 0
         groups[-1].append(embed)
@@ -431,13 +432,14 @@ def message(content: str, embeds: list[dict]) -> DiscordMessage:
     return {"content": content, "embeds": embeds, "allowed_mentions": {"parse": []}}
 
 
-def render_messages(reply: Reply) -> list[DiscordMessage]:
-    """The Discord message payloads for one reply, in sending order, each within every limit."""
+def render_messages(reply: Reply, *, reserve: int = 0) -> list[DiscordMessage]:
+    """The Discord message payloads for one reply, in sending order, each within every limit,
+    with `reserve` embed characters left free in each message (for a digest's marker)."""
     header, embeds = reply_parts(reply)
     if not header and not embeds:  # e.g. an ErrorReply with no words: still say something
         embeds = text_embeds(escape_text(reply.text.strip()) or "…", NOTICE_COLOUR)
     header_parts = split_text(header, MAX_CONTENT)
-    groups = pack_embeds(embeds)
+    groups = pack_embeds(embeds, MAX_EMBED_TOTAL - reserve)
     # A header too long for one content goes first on its own; its last part rides with the first embeds.
     lead, last = (header_parts[:-1], header_parts[-1]) if header_parts and groups else (header_parts, "")
     messages = [message(part, []) for part in lead]

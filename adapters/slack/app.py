@@ -49,7 +49,8 @@ from bot.commands import CommandRouter
 from bot.config import ConfigError, FileConfig
 from bot.errors import UserError
 from bot.logs import one_line_errors
-from bot.models import DeliveryKey, Reply, Subscription
+from bot.models import DeliveryKey, DigestReply, Subscription
+from bot.plugins import AdapterContext
 
 log = logging.getLogger(__name__)
 
@@ -282,8 +283,13 @@ class SlackAdapter:
 
     # --- digests ----------------------------------------------------------------------
 
-    async def post_digest(self, subscription: Subscription, reply: Reply, key: DeliveryKey) -> list[str]:
-        return await digests.post_digest(self.client, subscription, reply, key)
+    async def post_digest(self, subscription: Subscription, reply: DigestReply) -> list[str]:
+        return await digests.post_digest(self.client, subscription, reply)
 
     async def find_digest(self, subscription: Subscription, key: DeliveryKey) -> list[str] | None:
         return await digests.find_digest(self.client, subscription, key)
+
+
+def build(context: AdapterContext) -> SlackAdapter:
+    """The `slack` plugin's factory (`adapters.slack.plugin`)."""
+    return SlackAdapter.from_env(context.router, context.config, context.env)

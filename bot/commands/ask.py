@@ -13,9 +13,7 @@ to share an answer copies it, passage and all.
 
 from __future__ import annotations
 
-from bot.ask import BudgetSpent, answer_reply, check_question
 from bot.commands.model import COMMAND_PREFIX, Command, CommandContext, CommandRequest, Completion, Param, Visibility
-from bot.llm_notes import PaperFailed, ServiceFailed
 from bot.models import ErrorReply, Reply
 
 NOT_SET_UP = ErrorReply(
@@ -26,6 +24,15 @@ NOT_SET_UP = ErrorReply(
 
 async def _ask(context: CommandContext, request: CommandRequest) -> Reply:
     paper = await context.service.show(str(request.args.get("paper", "")))
+    # Loaded only now: it brings the model's client (openai, the [llm] extra), which a bot
+    # without a model may not have installed; every other command works without it.
+    try:
+        from bot.ask import BudgetSpent, answer_reply, check_question
+        from bot.llm_notes import PaperFailed, ServiceFailed
+    except ModuleNotFoundError as error:
+        if (error.name or "").split(".")[0] == "bot":
+            raise
+        return NOT_SET_UP
     question = check_question(str(request.args.get("question", "")))
     if context.asker is None:
         return NOT_SET_UP
