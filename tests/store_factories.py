@@ -4,8 +4,9 @@ Why this module exists: the contract tests talk to a store only through the
 ports of `bot.ports` (`Store` and its parts), so one test proves a promise for
 every store. A test module takes the fixtures with
 `pytest_plugins = ["tests.store_factories"]` and must define a `clock`
-fixture (a `FakeClock`). Another store (PostgreSQL, issue 17) is one more
-entry in `STORE_FACTORIES`; no test is copied.
+fixture (a `FakeClock`). Each store is one entry in `STORE_FACTORIES`
+(PostgreSQL: a database of its own per test on one server, `tests.pg_server`);
+no test is copied.
 
 - `store`: a fresh, empty store of each kind.
 - `store_factory`: opens more stores of the same kind (`await store_factory.open("other")`);
@@ -59,9 +60,26 @@ class SqliteMemoryFactory(StoreFactory):
         return await SqliteStore.open(":memory:", clock=self.clock)
 
 
+class PostgresFactory(StoreFactory):
+    """A database of its own per name on the run's one server (`tests.pg_server`)."""
+
+    def __init__(self, directory: Path, clock: Clock) -> None:
+        super().__init__(directory, clock)
+        self._urls: dict[str, str] = {}
+
+    async def _open(self, name: str) -> Store:
+        from store.postgres import PostgresStore
+        from tests.pg_server import fresh_database, shared_server
+
+        if name not in self._urls:
+            self._urls[name] = await fresh_database(shared_server())
+        return await PostgresStore.open(self._urls[name], clock=self.clock)
+
+
 STORE_FACTORIES: dict[str, type[StoreFactory]] = {
     "sqlite-file": SqliteFileFactory,
     "sqlite-memory": SqliteMemoryFactory,
+    "postgres": PostgresFactory,
 }
 PERSISTENT = sorted(name for name, factory in STORE_FACTORIES.items() if factory.persistent)
 
