@@ -30,3 +30,11 @@ def logging_left_as_found():
     for name, logger in list(logging.root.manager.loggerDict.items()):
         if isinstance(logger, logging.Logger):
             logger.setLevel(levels.get(name, logging.NOTSET))
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """The run's one throwaway PostgreSQL server (`tests.pg_server`), started on first use; never skipped."""
+    from tests.pg_server import shared_server
+
+    return shared_server()

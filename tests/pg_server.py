@@ -67,7 +67,7 @@ def shared_server() -> Server:
 
 
 async def _make_template(server: Server) -> None:
-    from store.postgres import PostgresStore
+    from store.postgres.store import PostgresStore
 
     await admin(server, f"CREATE DATABASE {TEMPLATE}")
     store = await PostgresStore.open(server.url(TEMPLATE))

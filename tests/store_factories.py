@@ -68,7 +68,7 @@ class PostgresFactory(StoreFactory):
         self._urls: dict[str, str] = {}
 
     async def _open(self, name: str) -> Store:
-        from store.postgres import PostgresStore
+        from store.postgres.store import PostgresStore
         from tests.pg_server import fresh_database, shared_server
 
         if name not in self._urls:

@@ -52,6 +52,10 @@ _CONNECTION_LOST = (
 )
 
 
+class _Dropped(Exception):
+    """The connection closed under an operation (asyncpg said so with an InterfaceError)."""
+
+
 @dataclass(frozen=True)
 class Server:
     """What a `postgresql://` URL names, for messages: never the password."""
@@ -73,7 +77,9 @@ def parse_location(location: str) -> Server:
         parts = urlsplit(location.strip())
         port = parts.port or 5432
     except ValueError:
-        raise StoreError(f"{shown} is not a valid PostgreSQL URL; write postgresql://USER:PASSWORD@HOST:PORT/DATABASE", shown) from None
+        raise StoreError(
+            f"{shown} is not a valid PostgreSQL URL; write postgresql://USER:PASSWORD@HOST:PORT/DATABASE", shown
+        ) from None
     query = dict(item.partition("=")[::2] for item in parts.query.split("&") if item)
     host = unquote(parts.hostname or query.get("host", "") or "localhost")
     user = unquote(parts.username or query.get("user", "") or "postgres")
@@ -85,7 +91,13 @@ class Database:
     """The pool of one PostgreSQL database, shared by the store's parts."""
 
     def __init__(
-        self, pool: asyncpg.Pool, server: Server, location: str, clock: Clock, *, read_only: bool = False,
+        self,
+        pool: asyncpg.Pool,
+        server: Server,
+        location: str,
+        clock: Clock,
+        *,
+        read_only: bool = False,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.pool = pool
@@ -99,8 +111,13 @@ class Database:
 
     @classmethod
     async def open(
-        cls, location: str, *, clock: Clock | None = None, read_only: bool = False,
-        migrations: list[schema.Migration] | None = None, sleep: Sleep = asyncio.sleep,
+        cls,
+        location: str,
+        *,
+        clock: Clock | None = None,
+        read_only: bool = False,
+        migrations: list[schema.Migration] | None = None,
+        sleep: Sleep = asyncio.sleep,
     ) -> "Database":
         """Connect and (writable) migrate; every failure the user can fix is a `StoreError`."""
         server = parse_location(location)
@@ -117,6 +134,9 @@ class Database:
                     await _check_readable_schema(conn, migrations, shown)
                 else:
                     await schema.migrate(conn, migrations, location=shown)
+        except asyncpg.exceptions.InsufficientPrivilegeError as error:
+            await pool.close()
+            raise not_allowed(error, server, shown) from None
         except BaseException:
             await pool.close()
             raise
@@ -132,9 +152,16 @@ class Database:
         while True:
             try:
                 async with self.pool.acquire() as conn:
-                    async with conn.transaction(readonly=self.read_only or not write):
-                        return await work(conn)
-            except _CONNECTION_LOST as error:
+                    try:
+                        async with conn.transaction(readonly=self.read_only or not write):
+                            return await work(conn)
+                    except asyncpg.exceptions.InterfaceError as error:
+                        # asyncpg's own complaint: a dropped connection when it is closed (ending the
+                        # transaction of one says so), else a bug, raised as it is.
+                        if not _closed(conn):
+                            raise
+                        raise _Dropped(str(error)) from error
+            except (*_CONNECTION_LOST, _Dropped) as error:
                 if not RECONNECT.may_retry(attempt):
                     raise StoreError(
                         f"lost the connection to the PostgreSQL server at {self.server.address} and could not "
@@ -146,10 +173,19 @@ class Database:
                 attempt += 1
             except asyncpg.exceptions.ReadOnlySQLTransactionError:
                 raise StoreError(f"cannot write to {self.path}: it was opened read-only (a lookup)", self.path) from None
+            except asyncpg.exceptions.InsufficientPrivilegeError as error:
+                raise not_allowed(error, self.server, self.path) from None
 
     def now(self) -> str:
         """The clock's time in the store's timestamp format: UTC, seconds, `Z`."""
         return iso(self.clock.now())
+
+
+def _closed(conn: asyncpg.Connection) -> bool:
+    try:
+        return conn.is_closed()
+    except asyncpg.exceptions.InterfaceError:  # the pool already took the dead connection back
+        return True
 
 
 def connect_error(error: BaseException, server: Server, shown: str) -> StoreError | BaseException:
@@ -176,6 +212,14 @@ def connect_error(error: BaseException, server: Server, shown: str) -> StoreErro
     if isinstance(error, ValueError):  # the URL itself (asyncpg's parser)
         return StoreError(f"{shown} is not a valid PostgreSQL URL; write postgresql://USER:PASSWORD@HOST:PORT/DATABASE", shown)
     return error
+
+
+def not_allowed(error: asyncpg.exceptions.InsufficientPrivilegeError, server: Server, shown: str) -> StoreError:
+    return StoreError(
+        f"user {server.user!r} may not use the tables of database {server.database!r} at {server.address} ({error}); "
+        f"grant it the privileges (or make it the database's owner), or use the role that created the store",
+        shown,
+    )
 
 
 async def _check_readable_schema(conn: asyncpg.Connection, migrations: list[schema.Migration] | None, shown: str) -> None:

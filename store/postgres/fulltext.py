@@ -35,8 +35,9 @@ class FullTextTables:
     async def papers_needing_fulltext(self, topic: str | None = None, limit: int = 100) -> list[Paper]:
         if limit <= 0:
             return []
+        params: tuple[str, ...] = ()
         if topic is None:
-            source, order, params = "papers AS p", "p.published DESC, p.arxiv_id DESC", ()
+            source, order = "papers AS p", "p.published DESC, p.arxiv_id DESC"
         else:
             source = "paper_topics AS t JOIN papers AS p ON p.id = t.paper_id"
             order, params = "t.published DESC, t.arxiv_id DESC", (topic,)
@@ -83,7 +84,9 @@ class FullTextTables:
         return FullText(arxiv_id, version, source, decompress_sections(body), figure, fetched_at)
 
     async def fulltext_failure(self, arxiv_id: str) -> str | None:
-        sql = "SELECT f.error FROM fulltext AS f JOIN papers AS p ON p.id = f.paper_id WHERE p.arxiv_id = $1 AND f.source = 'none'"
+        sql = (
+            "SELECT f.error FROM fulltext AS f JOIN papers AS p ON p.id = f.paper_id WHERE p.arxiv_id = $1 AND f.source = 'none'"
+        )
         rows = await self.db.run(lambda conn: fetch(conn, sql, arxiv_id), write=False)
         return rows[0][0] if rows else None
 

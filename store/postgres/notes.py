@@ -80,7 +80,10 @@ class NotesTables:
                 "SELECT id, $1, 1, $2, $3 FROM papers WHERE arxiv_id = $4 "
                 "ON CONFLICT (paper_id, lang) DO UPDATE SET attempts = a.attempts + 1, "
                 "last_error = excluded.last_error, last_tried_at = excluded.last_tried_at",
-                lang, error[:500], at, arxiv_id,
+                lang,
+                error[:500],
+                at,
+                arxiv_id,
             )
         )
 
@@ -102,7 +105,9 @@ class NotesTables:
             if taken:
                 await conn.execute(
                     "DELETE FROM meta WHERE key >= $1 AND key < $2 AND key != $3",
-                    BUDGET_KEY_PREFIX, BUDGET_KEY_PREFIX + "\uffff", key,
+                    BUDGET_KEY_PREFIX,
+                    BUDGET_KEY_PREFIX + "\uffff",
+                    key,
                 )
             return taken
 
@@ -116,5 +121,7 @@ class NotesTables:
         )
 
     async def notes_budget_spent(self, day: str) -> int:
-        value = await self.db.run(lambda conn: conn.fetchval("SELECT value FROM meta WHERE key = $1", BUDGET_KEY_PREFIX + day), write=False)
+        value = await self.db.run(
+            lambda conn: conn.fetchval("SELECT value FROM meta WHERE key = $1", BUDGET_KEY_PREFIX + day), write=False
+        )
         return int(value) if value else 0

@@ -77,7 +77,9 @@ class PaperTables:
             return None
 
         async def read(conn: asyncpg.Connection) -> list[Paper]:
-            return await read_papers(conn, await fetch(conn, f"SELECT {PAPER_READ_COLS} FROM papers WHERE arxiv_id = $1", arxiv_id))
+            return await read_papers(
+                conn, await fetch(conn, f"SELECT {PAPER_READ_COLS} FROM papers WHERE arxiv_id = $1", arxiv_id)
+            )
 
         papers = await self.db.run(read, write=False)
         return papers[0] if papers else None
@@ -146,5 +148,7 @@ class PaperTables:
         return int(await self.db.run(lambda conn: conn.fetchval("SELECT count(*) FROM papers"), write=False))
 
     async def get_meta(self, key: str) -> str | None:
-        value: str | None = await self.db.run(lambda conn: conn.fetchval("SELECT value FROM meta WHERE key = $1", key), write=False)
+        value: str | None = await self.db.run(
+            lambda conn: conn.fetchval("SELECT value FROM meta WHERE key = $1", key), write=False
+        )
         return value

@@ -17,14 +17,14 @@ from bot.plugins import BackupReport, needs_extra, shown_location
 from bot.ports import Clock
 
 if TYPE_CHECKING:
-    from store.postgres import PostgresStore
+    from store.postgres.store import PostgresStore
 
 
 class PostgresPlugin:
     async def open(self, location: str, *, clock: Clock, read_only: bool = False, serving: bool = False) -> PostgresStore:
         # The driver is imported only here: without the extra, this is a ConfigError naming it.
         with needs_extra("postgres", "a postgresql:// store", "--db (or PAPERBOT_DB)", None):
-            from store.postgres import PostgresStore
+            from store.postgres.store import PostgresStore
         return await PostgresStore.open(location, clock=clock, read_only=read_only)
 
     def exists(self, location: str) -> bool:

@@ -104,13 +104,17 @@ class SubscriptionTables:
     async def set_subscription_failure(self, subscription_id: int, error: str | None, at: str) -> None:
         if error is None:
             await self.db.run(
-                lambda conn: conn.execute("UPDATE subscriptions SET failing = NULL, failing_since = NULL WHERE id = $1", subscription_id)
+                lambda conn: conn.execute(
+                    "UPDATE subscriptions SET failing = NULL, failing_since = NULL WHERE id = $1", subscription_id
+                )
             )
             return
         await self.db.run(
             lambda conn: conn.execute(
                 "UPDATE subscriptions SET failing = $1, failing_since = coalesce(failing_since, $2) WHERE id = $3",
-                error, at, subscription_id,
+                error,
+                at,
+                subscription_id,
             )
         )
 
@@ -120,8 +124,15 @@ class SubscriptionTables:
         return int(await self.db.run(lambda conn: conn.fetchval("SELECT coalesce(max(seq), 0) FROM paper_topics"), write=False))
 
     async def digest_candidates(
-        self, topic: str, channel_key: str, since: str | None, until: str | None, limit: int,
-        *, after_seq: int = 0, upto_seq: int | None = None,
+        self,
+        topic: str,
+        channel_key: str,
+        since: str | None,
+        until: str | None,
+        limit: int,
+        *,
+        after_seq: int = 0,
+        upto_seq: int | None = None,
     ) -> tuple[list[Paper], int]:
         where = "FROM paper_topics AS t WHERE t.topic = $1 AND t.seq > $2"
         params: list[object] = [topic, after_seq]
@@ -130,7 +141,10 @@ class SubscriptionTables:
                 params.append(value)
                 where += f" AND {condition} ${len(params)}"
         params.append(channel_key)
-        where += f" AND NOT EXISTS (SELECT 1 FROM channel_papers AS c WHERE c.channel_key = ${len(params)} AND c.paper_id = t.paper_id)"
+        where += (
+            f" AND NOT EXISTS (SELECT 1 FROM channel_papers AS c WHERE c.channel_key = ${len(params)} "
+            "AND c.paper_id = t.paper_id)"
+        )
         page = f"SELECT t.paper_id {where} ORDER BY t.published DESC, t.arxiv_id DESC LIMIT ${len(params) + 1}"
 
         async def read(conn: asyncpg.Connection) -> tuple[list[Paper], int]:
@@ -143,8 +157,14 @@ class SubscriptionTables:
     # --- deliveries -----------------------------------------------------------------------
 
     async def claim_delivery(
-        self, key: DeliveryKey, fire_time: str, channel_key: str, paper_ids: tuple[str, ...], total: int,
-        state: str = "claimed", until_seq: int | None = None,
+        self,
+        key: DeliveryKey,
+        fire_time: str,
+        channel_key: str,
+        paper_ids: tuple[str, ...],
+        total: int,
+        state: str = "claimed",
+        until_seq: int | None = None,
     ) -> bool:
         now = self.db.clock.now()
         lease_until = iso(now + LEASE)
@@ -153,8 +173,16 @@ class SubscriptionTables:
             inserted = await conn.fetchval(
                 f"INSERT INTO deliveries ({_DELIVERY_COLUMNS}, owner, lease_until) "
                 "VALUES ($1, $2, $3, $4, $5, $6, '[]', $7, NULL, 0, NULL, $8, $9, $10) ON CONFLICT DO NOTHING RETURNING 1",
-                key.subscription_id, key.period, fire_time, state, json.dumps(list(paper_ids)), total, iso(now), until_seq,
-                self.db.owner, lease_until,
+                key.subscription_id,
+                key.period,
+                fire_time,
+                state,
+                json.dumps(list(paper_ids)),
+                total,
+                iso(now),
+                until_seq,
+                self.db.owner,
+                lease_until,
             )
             if inserted is None:
                 return False
@@ -162,7 +190,10 @@ class SubscriptionTables:
                 await conn.execute(
                     "INSERT INTO channel_papers (channel_key, paper_id, subscription_id, period) "
                     "SELECT $1, id, $2, $3 FROM papers WHERE arxiv_id = ANY($4::text[])",
-                    channel_key, key.subscription_id, key.period, list(paper_ids),
+                    channel_key,
+                    key.subscription_id,
+                    key.period,
+                    list(paper_ids),
                 )
             return True
 
@@ -172,23 +203,34 @@ class SubscriptionTables:
         await self.db.run(
             lambda conn: conn.execute(
                 "UPDATE deliveries SET state = 'sent', message_ids = $1, sent_at = $2 WHERE subscription_id = $3 AND period = $4",
-                json.dumps(list(message_ids)), at, key.subscription_id, key.period,
+                json.dumps(list(message_ids)),
+                at,
+                key.subscription_id,
+                key.period,
             )
         )
 
     async def release_delivery(self, key: DeliveryKey) -> None:
         async def release(conn: asyncpg.Connection) -> None:
-            await conn.execute("DELETE FROM channel_papers WHERE subscription_id = $1 AND period = $2", key.subscription_id, key.period)
-            await conn.execute("DELETE FROM deliveries WHERE subscription_id = $1 AND period = $2", key.subscription_id, key.period)
+            await conn.execute(
+                "DELETE FROM channel_papers WHERE subscription_id = $1 AND period = $2", key.subscription_id, key.period
+            )
+            await conn.execute(
+                "DELETE FROM deliveries WHERE subscription_id = $1 AND period = $2", key.subscription_id, key.period
+            )
 
         await self.db.run(release)
 
     async def record_skipped(self, subscription_id: int, period: str, fire_time: str, note: str) -> None:
         await self.db.run(
             lambda conn: conn.execute(
-                f"INSERT INTO deliveries ({_DELIVERY_COLUMNS}) VALUES ($1, $2, $3, 'skipped', '[]', 0, '[]', $4, NULL, 0, $5, NULL) "
-                "ON CONFLICT DO NOTHING",
-                subscription_id, period, fire_time, self.db.now(), note,
+                f"INSERT INTO deliveries ({_DELIVERY_COLUMNS}) "
+                "VALUES ($1, $2, $3, 'skipped', '[]', 0, '[]', $4, NULL, 0, $5, NULL) ON CONFLICT DO NOTHING",
+                subscription_id,
+                period,
+                fire_time,
+                self.db.now(),
+                note,
             )
         )
 
@@ -196,8 +238,12 @@ class SubscriptionTables:
         """Count a (re)send; the replica making it takes the claim over with a fresh lease."""
         await self.db.run(
             lambda conn: conn.execute(
-                "UPDATE deliveries SET attempts = attempts + 1, owner = $1, lease_until = $2 WHERE subscription_id = $3 AND period = $4",
-                self.db.owner, iso(self.db.clock.now() + LEASE), key.subscription_id, key.period,
+                "UPDATE deliveries SET attempts = attempts + 1, owner = $1, lease_until = $2 "
+                "WHERE subscription_id = $3 AND period = $4",
+                self.db.owner,
+                iso(self.db.clock.now() + LEASE),
+                key.subscription_id,
+                key.period,
             )
         )
 
@@ -234,7 +280,8 @@ async def _release_unsent(conn: asyncpg.Connection, channel: ChannelRef, topic: 
     """Inside a transaction: the active subscription's id, after giving the papers of its unsent claims back."""
     subscription_id = await conn.fetchval(
         f"SELECT id FROM subscriptions WHERE {_CHANNEL} AND topic = $5 AND retired_at IS NULL FOR UPDATE",
-        *_channel_values(channel), topic,
+        *_channel_values(channel),
+        topic,
     )
     if subscription_id is None:
         return None

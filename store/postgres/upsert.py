@@ -74,7 +74,7 @@ async def write_batch(conn: asyncpg.Connection, batch: PreparedBatch) -> UpsertR
     changed_note_rows: list[tuple] = []
     if outcome.new:
         ids = await conn.fetchval("SELECT array_agg(nextval('papers_id_seq')) FROM generate_series(1, $1)", len(outcome.new))
-        for row_id, paper in zip(ids, outcome.new):
+        for row_id, paper in zip(ids, outcome.new, strict=True):
             first, tail = batch.first_rows[paper.arxiv_id]
             new_rows.append(pg_row(row_id, paper, tail if paper is first else paper_row_tail(paper, now)))
             member_rows.extend((row_id, topic, now, paper.published, paper.arxiv_id) for topic in paper.topics)
