@@ -12,6 +12,7 @@ arrives again is not a store's choice: every store applies `bot.merge`.
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timezone
 from typing import AsyncIterable, Iterable, Protocol
 
@@ -240,6 +241,11 @@ class Store(Protocol):
 
     @property
     def fulltext(self) -> FullTextStore: ...
+
+    def exclusive(self, job: str) -> AbstractAsyncContextManager[bool]:
+        """Held while `job` (the arXiv fetch with its notes) runs: True when this process may run it,
+        False while another process sharing the store runs it. A crashed holder's hold ends with it."""
+        ...
 
     async def close(self) -> None: ...
 

@@ -16,12 +16,14 @@ refused login, a missing database, a database from a newer paperbot.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import hashlib
 import logging
 import os
 import secrets
 import socket
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, TypeVar
+from typing import Any, AsyncIterator, Awaitable, Callable, TypeVar
 from urllib.parse import unquote, urlsplit
 
 import asyncpg
@@ -175,6 +177,21 @@ class Database:
                 raise StoreError(f"cannot write to {self.path}: it was opened read-only (a lookup)", self.path) from None
             except asyncpg.exceptions.InsufficientPrivilegeError as error:
                 raise not_allowed(error, self.server, self.path) from None
+
+    @contextlib.asynccontextmanager
+    async def exclusive(self, job: str) -> AsyncIterator[bool]:
+        """A session advisory lock named after `job`, held on a connection of its own while the block runs:
+        True when taken, False while another process holds it. The server frees it when its holder's
+        connection ends, so a replica that crashed (or lost its connection) never blocks the job for good."""
+        key = int.from_bytes(hashlib.blake2b(job.encode(), digest_size=8).digest(), "big", signed=True)
+        async with self.pool.acquire() as conn:
+            ours = bool(await conn.fetchval("SELECT pg_try_advisory_lock($1)", key))
+            try:
+                yield ours
+            finally:
+                if ours:
+                    with contextlib.suppress(*_CONNECTION_LOST, asyncpg.exceptions.InterfaceError):
+                        await conn.execute("SELECT pg_advisory_unlock($1)", key)
 
     def now(self) -> str:
         """The clock's time in the store's timestamp format: UTC, seconds, `Z`."""

@@ -14,6 +14,7 @@ the driver comes with the `[postgres]` extra.
 from __future__ import annotations
 
 import asyncio
+from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING
 
 from bot.ports import Clock, Store
@@ -56,6 +57,10 @@ class PostgresStore:
     @property
     def read_only(self) -> bool:
         return self.db.read_only
+
+    def exclusive(self, job: str) -> AbstractAsyncContextManager[bool]:
+        """One replica at a time runs `job` (a PostgreSQL advisory lock, `Database.exclusive`)."""
+        return self.db.exclusive(job)
 
     async def close(self) -> None:
         await self.db.close()
