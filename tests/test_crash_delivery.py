@@ -116,7 +116,9 @@ def _ids(text: str) -> set[str]:
     return {part.split('"')[0].split(")")[0].split("|")[0] for part in text.split("arxiv.org/abs/")[1:]}
 
 
-async def run_service(db: Path | str, config: Path, now: datetime, env: dict[str, str], crash_at: str | None = None) -> tuple[int, str]:
+async def run_service(
+    db: Path | str, config: Path, now: datetime, env: dict[str, str], crash_at: str | None = None
+) -> tuple[int, str]:
     """Start the service; it is SIGKILLed at `crash_at`, or stopped with SIGTERM once it is up."""
     args = ["--db", str(db), "--config", str(config), "--now", now.strftime("%Y-%m-%dT%H:%M:%SZ")]
     if crash_at:

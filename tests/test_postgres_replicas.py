@@ -94,7 +94,8 @@ async def test_the_fetch_job_runs_on_one_replica_at_a_time_and_a_dead_holder_fre
     # The holder dies without releasing (its connections are cut, as when its process is killed).
     admin = await asyncpg.connect(postgres_server.url())
     await admin.execute(
-        "SELECT pg_terminate_backend(l.pid) FROM pg_locks AS l WHERE l.locktype = 'advisory' AND l.granted AND l.pid <> pg_backend_pid()"
+        "SELECT pg_terminate_backend(l.pid) FROM pg_locks AS l "
+        "WHERE l.locktype = 'advisory' AND l.granted AND l.pid <> pg_backend_pid()"
     )
     await admin.close()
     async with second.exclusive("fetch") as theirs:
@@ -121,7 +122,8 @@ async def test_a_replica_killed_at_each_step_leaves_nothing_undelivered_and_noth
 
         # The survivor runs from before the fire, sweeping often; its clock moves only on SIGUSR1.
         after_lease = MONDAY + timedelta(hours=1) + LEASE + timedelta(minutes=1)
-        await survivor.start(db, config, MONDAY - timedelta(minutes=30), env, "--sweep-every", "0.3", "--now-on-usr1", iso(after_lease))
+        options = ("--sweep-every", "0.3", "--now-on-usr1", iso(after_lease))
+        await survivor.start(db, config, MONDAY - timedelta(minutes=30), env, *options)
         await survivor.wait_for_line("paperbot running with")
         await survivor.wait_for_line("crash-runner: swept at")
 
