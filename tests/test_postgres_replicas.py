@@ -87,10 +87,8 @@ async def test_the_fetch_job_runs_on_one_replica_at_a_time_and_a_dead_holder_fre
             assert other_job  # another job's lock is its own
     async with second.exclusive("fetch") as theirs:
         assert theirs  # released at the end of the block
-    holder = await first.db.pool.acquire()
     key_holder = first.exclusive("fetch")
     assert await key_holder.__aenter__()
-    await first.db.pool.release(holder)
     # The holder dies without releasing (its connections are cut, as when its process is killed).
     admin = await asyncpg.connect(postgres_server.url())
     await admin.execute(

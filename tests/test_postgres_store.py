@@ -17,7 +17,7 @@ import asyncpg
 import pytest
 
 from bot.errors import ConfigError, StoreError
-from bot.models import Paper
+from bot.models import ChannelRef, Paper, Subscription
 from bot.plugins import Plugins, shown_location
 from store.postgres.database import RECONNECT, Database
 from store.postgres.store import PostgresStore, schema
@@ -276,3 +276,85 @@ async def test_a_server_that_stays_away_is_a_store_error_after_the_retries(postg
         await db.run(always_dropped)
     assert len(waits) == RECONNECT.attempts - 1
     await db.close()
+
+
+# --- paperbot migrate --to postgresql://… ------------------------------------------------------------
+
+
+async def sqlite_store_with_history(path: Path) -> None:
+    """A SQLite store with papers, notes, full text, a retired and an active subscription, and deliveries."""
+    from bot.fulltext.document import FullText, Section
+    from bot.models import DeliveryKey, Figure, Notes, Topic
+    from store.sqlite import SqliteStore
+
+    store = await SqliteStore.open(path, clock=CLOCK)
+    await store.papers.upsert_topics([Topic("rm", "Reward models")])
+    await store.papers.upsert_papers(
+        [paper(f"2506.{i:05d}", topics=("rm",), notes=(Notes("zh", headline=f"自动驾驶 {i}"),)) for i in range(1, 31)]
+    )
+    await store.papers.set_meta("fetch.cursor.rm", "2025-06-01")
+    await store.notes.record_notes_failure("2506.00002", "en", "no JSON", "2025-06-02T09:00:00Z")
+    await store.fulltext.save_fulltext(
+        FullText("2506.00001", 1, "html", (Section("Intro", "Body text."),), Figure("https://x/f.png", "A figure"))
+    )
+    here = ChannelRef("slack", "C1", "T1")
+    sub = await store.subscriptions.save_subscription(Subscription(id=0, channel=here, topic="rm"))
+    gone = await store.subscriptions.save_subscription(Subscription(id=0, channel=ChannelRef("slack", "C2", "T1"), topic="rm"))
+    await store.subscriptions.retire_subscription(gone.channel, "rm", "2025-06-02T10:00:00Z")
+    upto = await store.subscriptions.membership_sequence()
+    key = DeliveryKey(sub.id, "2025-W23")
+    assert await store.subscriptions.claim_delivery(
+        key, "2025-06-02T09:00:00Z", here.key, ("2506.00001", "2506.00002"), 30, until_seq=upto
+    )
+    await store.subscriptions.record_delivery(key, ("m1",), "2025-06-02T09:00:05Z")
+    await store.close()
+
+
+async def test_migrate_copies_a_sqlite_store_with_its_history_and_the_copy_goes_on_where_it_stopped(
+    postgres_server: Server, tmp_path: Path
+):
+    from store.postgres.migrate import copy_sqlite_store
+
+    source = tmp_path / "paperbot.db"
+    await sqlite_store_with_history(source)
+    before = source.read_bytes()
+    url = await fresh_database(postgres_server, migrated=False)
+    report = await copy_sqlite_store(str(source), url, clock=CLOCK)
+    assert report.counts["papers"] == 30 and report.counts["subscriptions"] == 2 and report.counts["channel_papers"] == 2
+    assert source.read_bytes() == before  # the source is only read
+
+    store = await PostgresStore.open(url, clock=CLOCK)
+    copied = await store.papers.get("2506.00001")
+    assert copied.topics == ("rm",) and copied.notes[0].headline == "自动驾驶 1"
+    assert [p.arxiv_id for p in await store.papers.search("驾驶 1")][:1] == ["2506.00001"]  # the index came along
+    assert (await store.fulltext.fulltext("2506.00001")).sections[0].body == "Body text."
+    assert await store.notes.notes_failures("en") == {"2506.00002": (1, "no JSON")}
+    assert await store.papers.get_meta("fetch.cursor.rm") == "2025-06-01"
+    [sub] = await store.subscriptions.subscriptions()
+    assert [(d.period, d.state) for d in await store.subscriptions.deliveries(sub.id)] == [("2025-W23", "sent")]
+    # What was posted stays posted, and the next digest's window starts where the last one stopped.
+    last = await store.subscriptions.last_delivery(sub.id)
+    papers, total = await store.subscriptions.digest_candidates("rm", sub.channel.key, None, None, 50, after_seq=last.until_seq)
+    assert (papers, total) == ([], 0)
+    papers, total = await store.subscriptions.digest_candidates("rm", sub.channel.key, None, None, 50)
+    assert total == 28 and "2506.00001" not in [p.arxiv_id for p in papers]
+    # New rows get new ids: nothing collides with the copied ones.
+    await store.papers.upsert_papers([paper("2507.00001", topics=("rm",))])
+    assert await store.subscriptions.membership_sequence() > last.until_seq
+    again = await store.subscriptions.save_subscription(Subscription(id=0, channel=ChannelRef("slack", "C9", "T1"), topic="rm"))
+    assert again.id > sub.id
+    await store.close()
+
+
+def test_paperbot_migrate_refuses_a_target_that_holds_papers_and_changes_nothing(postgres_server: Server, tmp_path: Path):
+    source = tmp_path / "paperbot.db"
+    asyncio.run(sqlite_store_with_history(source))
+    url = asyncio.run(fresh_database(postgres_server))
+    first = run_paperbot("migrate", "--to", url, db=source)
+    assert first.returncode == 0, first.stderr
+    assert "counted again: meta 1, topics 1, papers 30," in first.stdout
+    second = run_paperbot("migrate", db=source, env={"PAPERBOT_MIGRATE_TO": url})
+    assert second.returncode == 2
+    assert "already holds papers and subscriptions; migrate into an empty database" in second.stderr
+    missing = run_paperbot("migrate", db=source)
+    assert missing.returncode == 2 and "migrate needs the target store: --to URL (or PAPERBOT_MIGRATE_TO)" in missing.stderr

@@ -13,8 +13,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.errors import StoreError
-from bot.plugins import BackupReport, needs_extra, shown_location
+from bot.plugins import BackupReport, needs_extra, shown_location, store_scheme
 from bot.ports import Clock
+from store.sqlite.plugin import sqlite_path
 
 if TYPE_CHECKING:
     from store.postgres.store import PostgresStore
@@ -26,6 +27,14 @@ class PostgresPlugin:
         with needs_extra("postgres", "a postgresql:// store", "--db (or PAPERBOT_DB)", None):
             from store.postgres.store import PostgresStore
         return await PostgresStore.open(location, clock=clock, read_only=read_only)
+
+    async def copy_from(self, source: str, location: str, *, clock: Clock) -> BackupReport:
+        """`paperbot migrate`: the SQLite store at `source` copied into the empty database at `location`."""
+        if store_scheme(source) != "sqlite":
+            raise StoreError(f"migrate copies a SQLite store into PostgreSQL; --db {shown_location(source)} is not one", source)
+        with needs_extra("postgres", "a postgresql:// store", "--to", None):
+            from store.postgres.migrate import copy_sqlite_store
+        return await copy_sqlite_store(sqlite_path(source), location, clock=clock)
 
     def exists(self, location: str) -> bool:
         # A server is asked at open; a lookup on an empty database then says so itself.
