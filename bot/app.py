@@ -30,7 +30,7 @@ from bot.commands import CommandRouter
 from bot.config import DEFAULT_DB_PATH, FileConfig
 from bot.digest import DigestEngine
 from bot.ingest.paperlist import import_paperlist
-from bot.models import DeliveryKey
+from bot.models import DeliveryKey, Topic
 from bot.ports import ChatAdapter, Clock, NotesStore, PaperStore, Store, SystemClock
 from bot.progress import show_bars
 from bot.scheduler import BotScheduler
@@ -160,30 +160,32 @@ async def assemble(
     service, engine, subscriptions = await build_digest_core(runtime, store, on_step=on_step)
     scheduler = BotScheduler(engine)
     subscriptions.on_change = scheduler.rebuild
-    router = CommandRouter(service, subscriptions)
+    fetcher = None
+    if config.fetch.enabled:  # the scheduled fetch's, and `/paper add`'s: one limiter spaces every request to arXiv
+        from bot.ingest.arxiv import ArxivFetcher, resolve_api_url
+
+        fetcher = ArxivFetcher(store.papers, config.fetch, resolve_api_url(config), clock=runtime.clock)
+    router = CommandRouter(service, subscriptions, arxiv=fetcher)
     adapters = build_adapters(runtime, router, store.papers, stdin=stdin, stdout=stdout, on_console_eof=on_console_eof)
     engine.adapters.update(adapters)
     await subscriptions.report_undeliverable(runtime.env, adapters)
 
     notes = build_notes_writer(runtime, store.notes) if config.notes.enabled else None
-    fetcher = None
-    if config.fetch.enabled:
-        from bot.ingest.arxiv import ArxivFetcher, fetchable_topics, last_fetch, resolve_api_url
+    if fetcher is not None:
+        from bot.ingest.arxiv import last_fetch, topics_to_fetch
 
-        fetch_topics = [t for t in config.topic_list() if t.query]
-        if fetch_topics:
-            fetcher = ArxivFetcher(store.papers, config.fetch, resolve_api_url(config), clock=runtime.clock)
+        async def fetch_topics() -> list[Topic]:  # with the topics made in chat from `terms`
+            return topics_to_fetch(config, [stats.topic for stats in await store.papers.topics()])
 
-            async def fetch() -> None:
-                await fetcher.fetch_topics(fetchable_topics(config))  # it logs each topic's outcome itself
-                if notes is not None:  # new papers get their notes before the next digest
-                    await write_notes(notes)
+        async def fetch() -> None:
+            if await fetcher.fetch_topics(await fetch_topics()) and notes is not None:  # it logs each topic's outcome
+                await write_notes(notes)  # new papers get their notes before the next digest
 
-            async def oldest_fetch() -> datetime | None:
-                times = [await last_fetch(store.papers, topic) for topic in fetch_topics]
-                return None if any(t is None for t in times) else min(times)
+        async def oldest_fetch() -> datetime | None:
+            times = [await last_fetch(store.papers, topic) for topic in await fetch_topics()]
+            return None if any(t is None for t in times) else min(times, default=runtime.clock.now())
 
-            scheduler.fetch, scheduler.fetch_schedule, scheduler.last_fetch = fetch, config.fetch_schedule(), oldest_fetch
+        scheduler.fetch, scheduler.fetch_schedule, scheduler.last_fetch = fetch, config.fetch_schedule(), oldest_fetch
     return Bot(store, service, engine, subscriptions, router, scheduler, adapters, fetcher, notes)
 
 

@@ -13,9 +13,21 @@ arrives again is not a store's choice: every store applies `bot.merge`.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import AsyncIterable, Iterable, Protocol
+from typing import AsyncIterable, Iterable, Protocol, Sequence
 
-from bot.models import ChannelRef, Delivery, DeliveryKey, Notes, Paper, Reply, Subscription, Topic, TopicStats, UpsertReport
+from bot.models import (
+    ChannelRef,
+    Delivery,
+    DeliveryKey,
+    IdLookup,
+    Notes,
+    Paper,
+    Reply,
+    Subscription,
+    Topic,
+    TopicStats,
+    UpsertReport,
+)
 
 
 class Clock(Protocol):
@@ -198,6 +210,21 @@ class Store(Protocol):
     def notes(self) -> NotesStore: ...
 
     async def close(self) -> None: ...
+
+
+class ArxivLookup(Protocol):
+    """Papers from the arXiv API by id or by title, for imports and `/paper add`; the caller writes them.
+
+    Both raise `bot.errors.RemoteError` when arXiv cannot answer (after the
+    fetch's retries; at once when it cannot be reached at all)."""
+
+    async def papers_by_id(self, ids: Sequence[str], topic: str = "") -> IdLookup:
+        """The papers of versionless `ids` (in `topic`, none for ""); the ids arXiv does not know or refuses."""
+        ...
+
+    async def search_title(self, title: str) -> list[Paper]:
+        """Candidates for a title (the caller picks the match: `bot.ingest.title_match.best_match`)."""
+        ...
 
 
 class ChatAdapter(Protocol):

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from bot.models import ChannelRef, Reply
 
 if TYPE_CHECKING:  # only for annotations: the model needs no service at run time
+    from bot.ports import ArxivLookup
     from bot.service import PaperService
     from bot.subscriptions import SubscriptionService
 
@@ -92,11 +93,12 @@ class Param:
 
 @dataclass(frozen=True)
 class CommandContext:
-    """What handlers work with: the services, and the registry (help lists it)."""
+    """What handlers work with: the services, the registry (help lists it), and arXiv for `add` (None when off)."""
 
     service: PaperService
     subscriptions: SubscriptionService | None
     registry: Registry
+    arxiv: ArxivLookup | None = None
 
 
 Handler = Callable[[CommandContext, "CommandRequest"], Awaitable[Reply]]

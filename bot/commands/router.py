@@ -29,6 +29,7 @@ from bot.commands.parse import bind, command_text, read_text, read_words
 from bot.commands.registry import REGISTRY
 from bot.errors import StoreError, UserError
 from bot.models import ChannelRef, ErrorReply, PaperListReply, Reply
+from bot.ports import ArxivLookup
 from bot.service import PaperService
 from bot.subscriptions import SubscriptionService
 
@@ -85,12 +86,13 @@ class CommandRouter:
     """Reads and answers `/paper` requests against the services, with the commands of `registry`."""
 
     def __init__(
-        self, service: PaperService, subscriptions: SubscriptionService | None = None, *, registry: Registry = REGISTRY
-    ) -> None:
+        self, service: PaperService, subscriptions: SubscriptionService | None = None, *, registry: Registry = REGISTRY,
+        arxiv: ArxivLookup | None = None,
+    ) -> None:  # fmt: skip
         self.service = service
         self.subscriptions = subscriptions
         self.registry = registry
-        self.context = CommandContext(service, subscriptions, registry)
+        self.context = CommandContext(service, subscriptions, registry, arxiv)
 
     # --- reading ------------------------------------------------------------------------
 
