@@ -16,8 +16,9 @@ Per entry:
   (`bot.textfix`), normalised like every importer's (`bot.text.normalize`);
 - authors in order, `Last, First` and `First von Last` alike (bibtexparser's
   name splitting), shown `First von Last Jr`; `and others` is dropped;
-- `published`: `year` and `month` (`may`, `5`, `May`) as `YYYY-MM`, else the
-  year, else the month a new-style id encodes;
+- `published`: the month a new-style id encodes (its first version's, which
+  `published` means; an entry's date is of the version it saved), else `year`
+  and `month` (`may`, `5`, `May`) as `YYYY-MM`, else the year;
 - a DOI that is not arXiv's own is the paper's `doi`; an `@article`'s journal
   (other than "arXiv preprint") is its `journal_ref`; `primaryClass` its category.
 
@@ -107,7 +108,7 @@ class BibEntry:
             title=self.title,
             abstract=self.abstract,
             authors=self.authors,
-            published=self.published or id_month(chosen),
+            published=id_month(chosen) or self.published,
             categories=self.categories,
             doi=self.doi,
             journal_ref=self.journal_ref,
