@@ -10,7 +10,7 @@ with `a`, `b`, ... on clashes, given in the order the papers come, so the
 same papers always get the same keys. Text goes through
 `bot.ingest.latex.escape_latex`, titles inside a second pair of braces so
 styles keep their capitals; authors are `Last, First` (braced whole when a
-name holds a comma or the word "and"), in order.
+name holds a comma, the word "and" or a LaTeX special), in order.
 """
 
 from __future__ import annotations
@@ -94,9 +94,10 @@ def _entry(paper: Paper, key: str) -> str:
 
 
 def _person(name: str) -> str:
-    """`Ada King Lovelace` -> `Lovelace, Ada King`; a name BibTeX would split wrongly is braced whole."""
+    """`Ada King Lovelace` -> `Lovelace, Ada King`; a name BibTeX would split wrongly (a comma, the word
+    "and", a LaTeX special) is braced whole."""
     escaped = escape_latex(name)
+    if "," in name or _AND.search(name) or escaped != name:
+        return "{" + escaped + "}"
     words = escaped.split()
-    if "," in name or _AND.search(name) or len(words) < 2:
-        return "{" + escaped + "}" if "," in name or _AND.search(name) else escaped
-    return f"{words[-1]}, {' '.join(words[:-1])}"
+    return f"{words[-1]}, {' '.join(words[:-1])}" if len(words) > 1 else escaped

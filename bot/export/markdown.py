@@ -7,7 +7,7 @@ item with its `[[Paper]] [[Code/Page]] [[TLDR/Notes]]` links per paper, then
 `# TLDR/Notes` with each paper's abstract and its five notes sections under
 headings in the notes' language), plus paperbot's marks: HTML comments the
 importer reads and a renderer hides (an item's text quality, its notes'
-quality, language and author when the format cannot say them, and an
+quality, language, author and origin when the format cannot say them, and an
 end-of-list line). So importing an exported list gives back every paper (to
 the month: the format has no day), its notes and its quality marks.
 
@@ -25,7 +25,7 @@ from urllib.parse import quote
 from bot.ingest.paperlist import NOTE_EMOJI, SOURCE, topic_slug
 from bot.models import NOTE_FIELDS, Notes, Paper, TextQuality, Topic
 from bot.presenter import shown_notes
-from bot.text import IDEOGRAPH
+from bot.text import IDEOGRAPH, protect_entities
 
 NOTES_HEADING = "# TLDR/Notes"
 # The survey tool's headings (Chinese), and the English ones of the project's example list.
@@ -57,7 +57,7 @@ def write_markdown(papers: list[Paper], topic: Topic | None = None, lang: str = 
         notes = shown_notes(paper, lang)
         anchor = _anchor(paper, anchors) if paper.abstract or notes else ""
         month = f"[{paper.published[2:4]}/{paper.published[5:7]}] " if len(paper.published) >= 7 else ""
-        lines.append(f"- {month}**{paper.title}**  ")
+        lines.append(f"- {month}**{protect_entities(paper.title)}**  ")
         code = paper.code_url or ""
         lines.append(
             f"[[Paper](http://arxiv.org/pdf/{paper.arxiv_id}v{paper.version})] [[Code/Page]({code})] "
@@ -92,7 +92,9 @@ def _item_mark(paper: Paper, notes: Notes | None) -> str:
         if notes.lang != _detected_lang(notes):
             marks.append(("notes-lang", notes.lang))
         if notes.source != SOURCE:
-            marks += [("notes-source", notes.source), ("notes-origin", notes.origin)]
+            marks.append(("notes-source", notes.source))
+        if notes.origin:  # where they came from, not the exported file: importing it back changes nothing
+            marks.append(("notes-origin", notes.origin))
     if not marks:
         return ""
     return "<!-- paperbot: " + " ".join(f"{key}={quote(value, safe='')}" for key, value in marks) + " -->"
@@ -105,7 +107,7 @@ def _detected_lang(notes: Notes) -> str:
 
 
 def _section(anchor: str, paper: Paper, notes: Notes | None) -> list[str]:
-    lines = [f"## {anchor}", "### Abstract", paper.abstract]
+    lines = [f"## {anchor}", "### Abstract", protect_entities(paper.abstract)]
     if notes is None:
         return lines
     headings = _HEADINGS["zh" if notes.lang == "zh" else "en"]

@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 
 from bot.ingest.snapshot import latex_accents
-from bot.text import normalize
+from bot.text import normalize, protect_entities
 
 # Text commands with a one-character meaning: what Zotero and BibTeX styles write for specials.
 _TEXT_COMMANDS = {
@@ -116,5 +116,5 @@ def _math_end(text: str, start: int) -> int | None:
 
 
 def escape_latex(text: str) -> str:
-    """Stored text as a BibTeX value that `decode_latex` reads back unchanged."""
-    return _SPECIAL.sub(lambda match: _ESCAPES[match.group()], text)
+    """Stored text as a BibTeX value that `decode_latex` reads back unchanged (an entity-like `&lt;` included)."""
+    return _SPECIAL.sub(lambda match: _ESCAPES[match.group()], protect_entities(text))

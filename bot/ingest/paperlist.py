@@ -42,8 +42,8 @@ heading alone is a cut file and is refused.
 paperbot's own marks (`paperbot export --format md`, `bot.export.markdown`) are
 HTML comments, so the list renders as the generator's would: a line under an
 item keeps what the list format cannot say, the text quality of the paper and
-of its notes and who wrote the notes (`<!-- paperbot: quality=repaired
-notes-quality=damaged notes-source=llm notes-origin=gpt-4o-mini -->`), and
+of its notes, who wrote the notes and where they came from (`<!-- paperbot:
+quality=repaired notes-quality=damaged notes-source=llm notes-origin=gpt-4o-mini -->`), and
 the last line says the list is complete (`<!-- paperbot: end of list, 12
 papers -->`), so a last paper with fewer notes sections than the others is not
 taken for a cut file.
@@ -730,7 +730,7 @@ def _notes(section: _Section, parser: _Parser, item: _Item) -> tuple[Notes | Non
     notes = Notes(
         lang=item.marks.get("notes-lang") or ("zh" if IDEOGRAPH.search(text) else "en"),
         source=source,
-        origin=item.marks.get("notes-origin", "") if source != SOURCE else PurePath(parser.filename).name,
+        origin=item.marks.get("notes-origin") or ("" if source != SOURCE else PurePath(parser.filename).name),
         text_quality=worst([*(line.quality for line in lines), _marked(item, "notes-quality", parser)]),
         **fields,
     )
