@@ -296,11 +296,11 @@ class FakeSlack:
                            "size": len(known["data"])})  # fmt: skip
         channel = args.get("channel_id")
         if channel:
-            message = {"type": "message", "text": args.get("initial_comment") or "", "blocks": None, "metadata": None}
-            problems = self._check(message, "files.completeUploadExternal")
+            comment = {"text": args.get("initial_comment") or ""}
+            problems = self._check(comment, "files.completeUploadExternal")
             if problems:
                 return {"ok": False, "error": "invalid_arguments", "errors": problems}
-            self._store_message(str(channel), {**message, "user": BOT_USER, "files": shared, "upload": True})
+            self._store_message(str(channel), {"type": "message", **comment, "user": BOT_USER, "files": shared, "upload": True})
         return {"ok": True, "files": shared}
 
     async def _upload(self, request: web.Request) -> web.Response:
