@@ -18,7 +18,8 @@ from bot.ingest.by_id import read_refs
 from bot.models import ErrorReply, NoticeReply
 from bot.service import PaperService
 from store.sqlite import SqliteStore
-from tests.discord_harness import discord_bot, fake as discord_fake  # noqa: F401  (fixture)
+from tests.discord_harness import discord_bot
+from tests.discord_harness import fake as discord_fake  # noqa: F401  (a fixture)
 from tests.fake_arxiv import FakeArxiv, FakePaper, utc
 from tests.fake_discord import ADMIN_ID, MEMBER_ID
 from tests.support import run_paperbot
@@ -43,7 +44,8 @@ def arxiv():
 @pytest.fixture
 async def router(tmp_path, arxiv):
     store = await SqliteStore.open(tmp_path / "p.db")
-    client = ArxivFetcher(store.papers, FetchConfig(delay_seconds=0, retries=0), arxiv.url, sleep=no_sleep, limiter=RequestLimiter())
+    fetch = FetchConfig(delay_seconds=0, retries=0)
+    client = ArxivFetcher(store.papers, fetch, arxiv.url, sleep=no_sleep, limiter=RequestLimiter())
     yield CommandRouter(PaperService(store.papers), arxiv=client)
     client.close()
     await store.close()
@@ -58,7 +60,9 @@ async def test_admins_add_papers_and_unknown_ids_are_named(router, arxiv):
     reply = await router.handle_text("/paper add 2505.20665 hep-th/9901001v1 2501.99999 hello --topic driving", is_admin=True)
 
     assert isinstance(reply, NoticeReply) and reply.title == "Added papers"
-    assert reply.lines[0] == "Added 2 papers to topic driving from arXiv (2 new, 0 updated, 0 unchanged): 2505.20665, hep-th/9901001"
+    assert reply.lines[0] == (
+        "Added 2 papers to topic driving from arXiv (2 new, 0 updated, 0 unchanged): 2505.20665, hep-th/9901001"
+    )
     assert reply.lines[1] == "arXiv does not know: 2501.99999"
     assert reply.lines[2].startswith("Not arXiv ids (not sent): 'hello'")
     assert [r.params["id_list"] for r in arxiv.requests] == ["2505.20665,hep-th/9901001,2501.99999"]

@@ -16,7 +16,8 @@ from bot.export import export_file, papers_of_topic
 from bot.ingest.bibtex import parse_bibtex
 from bot.ingest.paperlist import parse_paperlist
 from bot.models import ChannelRef, ErrorReply, FileReply
-from tests.discord_harness import discord_bot, fake as discord_fake  # noqa: F401  (fixture)
+from tests.discord_harness import discord_bot
+from tests.discord_harness import fake as discord_fake  # noqa: F401  (a fixture)
 from tests.fake_discord import CHANNEL_MESSAGE, MEMBER_ID
 from tests.fake_slack import FakeSlack
 from tests.slack_support import BOT_TOKEN, CHANNEL, running_slack_bot

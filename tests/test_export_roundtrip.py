@@ -12,14 +12,15 @@ from __future__ import annotations
 import csv
 import io
 import json
+from dataclasses import replace
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.arxiv_ids import id_month
-from bot.export import Selection, export_file, papers_by_ids, papers_of_topic, saved_papers
 from bot.errors import UserError
+from bot.export import Selection, export_file, papers_by_ids, papers_of_topic, saved_papers
 from bot.ingest.bibtex import parse_bibtex
 from bot.ingest.paperlist import parse_paperlist
 from bot.models import Notes, Paper, TextQuality, Topic
@@ -75,7 +76,8 @@ PAPERS = [
           doi="10.1103/physrevd.1", text_quality=TextQuality.REPAIRED,
           notes=(Notes("en", headline=None, motivation="Only a motivation.", source="llm", origin="qwen2.5 7b",
                        text_quality=TextQuality.DAMAGED),)),
-    Paper("2502.14191", "Same title", abstract="One.", published="2025-02", notes=(Notes("en", results="中文 in English notes.", origin="x.md"),)),
+    Paper("2502.14191", "Same title", abstract="One.", published="2025-02",
+          notes=(Notes("en", results="中文 in English notes.", origin="x.md"),)),
     Paper("2502.14192", "Same title", published="2025-02"),  # no abstract, no notes: no section, and last
 ]  # fmt: skip
 
@@ -148,7 +150,9 @@ def _title_ok(text: str) -> bool:
 
 titles = text_chars.map(normalize).filter(_title_ok)
 abstracts = st.one_of(st.just(""), text_chars.map(normalize).filter(lambda t: not t.startswith(("#", "<!--"))))
-body_lines = st.text(alphabet=_LETTERS + _ODD, max_size=40).map(str.rstrip).filter(lambda line: not line.lstrip().startswith(("#", "<!--")))
+body_lines = st.text(alphabet=_LETTERS + _ODD, max_size=40).map(str.rstrip).filter(
+    lambda line: not line.lstrip().startswith(("#", "<!--"))
+)
 bodies = st.one_of(st.none(), st.lists(body_lines, min_size=1, max_size=4).map(lambda lines: "\n".join(lines).strip() or None))
 qualities = st.sampled_from(list(TextQuality))
 
@@ -180,6 +184,9 @@ names = st.lists(st.text(alphabet=_LETTERS + "{}%&.-' ", min_size=1, max_size=12
                  min_size=1, max_size=3).map(" ".join).filter(lambda name: name.lower() != "others")  # fmt: skip
 
 
+journals = text_chars.map(normalize).filter(lambda t: bool(t) and not t.lower().startswith(("arxiv", "corr")))
+
+
 @st.composite
 def papers(draw) -> Paper:
     arxiv_id, published = draw(arxiv_ids())
@@ -189,7 +196,7 @@ def papers(draw) -> Paper:
         authors=tuple(draw(st.lists(names, max_size=4))), published=published,
         code_url=draw(st.one_of(st.none(), st.from_regex(r"https://github\.com/[a-z0-9]{1,8}(/[a-z0-9]{1,8})?", fullmatch=True))),
         doi=draw(st.one_of(st.none(), st.from_regex(r"10\.[0-9]{4}/[a-z0-9.]{1,10}[a-z0-9]", fullmatch=True))),
-        journal_ref=draw(st.one_of(st.none(), text_chars.map(normalize).filter(lambda t: t and not t.lower().startswith(("arxiv", "corr"))))),
+        journal_ref=draw(st.one_of(st.none(), journals)),
         categories=draw(st.sampled_from([(), ("cs.CV",), ("hep-th", "gr-qc")])),
         text_quality=draw(qualities), notes=(note,) if note else (),
     )  # fmt: skip
@@ -219,8 +226,7 @@ def test_property_bibtex_round_trip(listed):
 @pytest.fixture
 async def store(tmp_path):
     opened = await SqliteStore.open(tmp_path / "p.db")
-    await opened.papers.upsert_papers([Paper(p.arxiv_id, p.title, version=p.version, abstract=p.abstract, authors=p.authors,
-                                             published=p.published, topics=(TOPIC.name,), notes=p.notes) for p in PAPERS])  # fmt: skip
+    await opened.papers.upsert_papers([replace(p, topics=(TOPIC.name,)) for p in PAPERS])
     await opened.papers.upsert_topics([TOPIC])
     yield opened.papers
     await opened.close()

@@ -55,7 +55,6 @@ async def _subscribe(context: CommandContext, request: CommandRequest) -> Reply:
     if shorthand is not None:  # `terms = ["reward model", "vlm"] mon 09:00`: the topic those terms mean
         parse_when(shorthand[1] or DEFAULT_WHEN, subscriptions.default_timezone)  # a bad schedule makes no topic
         adopted = await adopt_terms(context.service.store, shorthand[0])
-        subscriptions.engine.topics.setdefault(adopted.name, adopted)  # digests show its title
         topic, when = adopted.name, shorthand[1] or None
     status = await subscriptions.subscribe(channel, topic, when, is_admin=request.is_admin)
     sub = status.subscription

@@ -49,7 +49,7 @@ async def _export(context: CommandContext, request: CommandRequest) -> Reply:
     source = str(request.args.get("source") or "")
     fmt = check_format(str(request.args.get("format") or "md"))
     if fmt not in CHAT_FORMATS:
-        raise UserError(f"In chat, export as {' or '.join(CHAT_FORMATS)}.", "Use `paperbot export --format csv|json` for the others.")
+        raise UserError(f"In chat, export as {' or '.join(CHAT_FORMATS)}.", "Use `paperbot export --format csv|json` for those.")
     if not source:
         raise UserError("Export what? Name a topic, or saved for this channel's reading list.", EXPORT.usage_hint())
     store = context.service.store
@@ -67,7 +67,8 @@ ADD = Command(
     "add", "Add papers by arXiv id or link, fetched from arXiv (admins)", _add,
     (
         Param("papers", "arXiv ids or links, e.g. 2505.20665 hep-th/9901001", "paper id", required=True, rest=True),
-        Param("topic", "Add them to this topic (made if new)", "topic", flag=True, completion=Completion.TOPIC, example=EXAMPLE_TOPIC),
+        Param("topic", "Add them to this topic (made if new)", "topic",
+              flag=True, completion=Completion.TOPIC, example=EXAMPLE_TOPIC),
     ),
     examples=(f"{COMMAND_PREFIX} add 2505.20665 https://arxiv.org/abs/2502.14191 --topic {EXAMPLE_TOPIC}",),
     access=Access.ADMIN, visibility=Visibility.PRIVATE, admin_task="add papers",
@@ -75,7 +76,8 @@ ADD = Command(
 EXPORT = Command(
     "export", "Upload a topic's papers (or this channel's saved list) as a paper list (md) or BibTeX (bib)", _export,
     (
-        Param("source", "A topic, or saved for this channel's reading list", "topic", completion=Completion.TOPIC, example=EXAMPLE_TOPIC),
+        Param("source", "A topic, or saved for this channel's reading list", "topic",
+              completion=Completion.TOPIC, example=EXAMPLE_TOPIC),
         Param("format", "md (a paper list, default) or bib (BibTeX)", "format", example="bib"),
     ),
     examples=(f"{COMMAND_PREFIX} export {EXAMPLE_TOPIC} bib",),

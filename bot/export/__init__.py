@@ -75,7 +75,8 @@ def export_file(selection: Selection, fmt: str, lang: str = "en") -> ExportFile:
         text = write_json(papers, selection.topic, lang)
     media_type, name = FORMATS[fmt]
     count = f"{len(papers)} paper{'s' if len(papers) != 1 else ''}"
-    return ExportFile(f"{selection.stem}.{fmt}", text.encode("utf-8"), media_type, len(papers), f"{count} of {selection.label} as {name}")
+    description = f"{count} of {selection.label} as {name}"
+    return ExportFile(f"{selection.stem}.{fmt}", text.encode("utf-8"), media_type, len(papers), description)
 
 
 async def papers_of_topic(store: PaperStore, name: str) -> Selection:
@@ -93,9 +94,9 @@ async def papers_by_ids(store: PaperStore, words: Sequence[str]) -> Selection:
     """The stored papers the words name, in that order; a UserError naming the ones that are not ids or not stored."""
     ids, not_ids = read_refs(words)
     if not_ids:
-        raise UserError(f"Not arXiv ids: {', '.join(not_ids[:5])}.", "Give ids like 2505.20665 or hep-th/9901001, or arxiv.org links.")
+        raise UserError(f"Not arXiv ids: {', '.join(not_ids[:5])}.", "Give ids like 2505.20665 or hep-th/9901001, or links.")
     papers = [await store.get(arxiv_id) for arxiv_id in ids]
-    missing = [arxiv_id for arxiv_id, paper in zip(ids, papers) if paper is None]
+    missing = [arxiv_id for arxiv_id, paper in zip(ids, papers, strict=True) if paper is None]
     if missing:
         raise UserError(f"Not in the store: {', '.join(missing[:10])}.", "Add them first with `paperbot add ID...`.")
     return Selection([p for p in papers if p is not None], "the ids given", "papers")

@@ -69,7 +69,8 @@ def write_markdown(papers: list[Paper], topic: Topic | None = None, lang: str = 
         lines.append("")
         if anchor:
             sections += _section(anchor, paper, notes)
-    lines += ["", "", NOTES_HEADING, *sections, f"<!-- paperbot: end of list, {len(papers)} paper{'s' if len(papers) != 1 else ''} -->", ""]
+    end = f"<!-- paperbot: end of list, {len(papers)} paper{'s' if len(papers) != 1 else ''} -->"
+    lines += ["", "", NOTES_HEADING, *sections, end, ""]
     return "\n".join(lines)
 
 

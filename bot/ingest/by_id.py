@@ -43,9 +43,10 @@ class AddReport:
 
     def lines(self) -> list[str]:
         where = f" to topic {self.topic}" if self.topic else ""
+        listed = f": {', '.join(self.added)}" if self.added else ""
         lines = [
             f"Added {len(self.added)} paper{'s' if len(self.added) != 1 else ''}{where} from arXiv "
-            f"({self.new} new, {self.updated} updated, {self.unchanged} unchanged)" + (f": {', '.join(self.added)}" if self.added else "")
+            f"({self.new} new, {self.updated} updated, {self.unchanged} unchanged){listed}"
         ]
         if self.unknown:
             lines.append(f"arXiv does not know: {', '.join(self.unknown)}")
