@@ -7,8 +7,6 @@ not ids never reach it.
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from bot.commands import CommandRouter
@@ -22,17 +20,13 @@ from tests.discord_harness import discord_bot
 from tests.discord_harness import fake as discord_fake  # noqa: F401  (a fixture)
 from tests.fake_arxiv import FakeArxiv, FakePaper, utc
 from tests.fake_discord import ADMIN_ID, MEMBER_ID
-from tests.support import run_paperbot
+from tests.support import RecordedSleeps, run_paperbot
 
 PAPERS = (
     FakePaper("2505.20665", title="DriveRX: A Vision-Language Reasoning Model", published=utc(2025, 5, 27)),
     FakePaper("hep-th/9901001", version=2, title="An old-style paper", primary_category="hep-th", published=utc(1999, 1, 4)),
     FakePaper("2502.14191", title="Multimodal RewardBench", published=utc(2025, 2, 20)),
 )
-
-
-async def no_sleep(seconds: float) -> None:
-    await asyncio.sleep(0)
 
 
 @pytest.fixture
@@ -45,7 +39,7 @@ def arxiv():
 async def router(tmp_path, arxiv):
     store = await SqliteStore.open(tmp_path / "p.db")
     fetch = FetchConfig(delay_seconds=0, retries=0)
-    client = ArxivFetcher(store.papers, fetch, arxiv.url, sleep=no_sleep, limiter=RequestLimiter())
+    client = ArxivFetcher(store.papers, fetch, arxiv.url, sleep=RecordedSleeps(), limiter=RequestLimiter())
     yield CommandRouter(PaperService(store.papers), arxiv=client)
     client.close()
     await store.close()

@@ -9,7 +9,6 @@ of those answers, spaced and retried by the same rules as a topic fetch.
 
 from __future__ import annotations
 
-import asyncio
 import socket
 
 import pytest
@@ -18,15 +17,7 @@ from bot.config import FetchConfig
 from bot.ingest.arxiv import ID_BATCH, ArxivFetcher, ArxivFetchError, ArxivUnreachable, RequestLimiter
 from bot.ingest.title_match import MATCH_THRESHOLD, best_match, title_query, title_similarity
 from tests.fake_arxiv import FakeArxiv, FakePaper, utc
-
-
-class Sleeps:
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
-        await asyncio.sleep(0)
+from tests.support import RecordedSleeps as Sleeps
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ exports (Zotero's braces, escapes and `note = {arXiv:...}`, Scholar's
 
 from __future__ import annotations
 
-import asyncio
 import socket
 from pathlib import Path
 
@@ -25,18 +24,10 @@ from bot.text import normalize
 from store.sqlite import SqliteStore
 from tests.fake_arxiv import FakeArxiv, FakePaper, utc
 from tests.support import FIXTURES, run_paperbot
+from tests.support import RecordedSleeps as Sleeps
 
 BIB = FIXTURES / "bibtex"
 MIMO = "MiMo: Unlocking the Reasoning Potential of Language Model -- From Pretraining to Posttraining"
-
-
-class Sleeps:
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
-        await asyncio.sleep(0)
 
 
 @pytest.fixture
