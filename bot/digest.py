@@ -49,8 +49,8 @@ from datetime import datetime, timedelta
 from typing import AsyncIterator, Callable, Mapping
 
 from bot.errors import DeliveryError, UserError
-from bot.models import Delivery, DeliveryKey, NoticeReply, Paper, Reply, Subscription, Topic
-from bot.ports import ChatAdapter, Clock, PaperStore, SubscriptionStore
+from bot.models import Delivery, DeliveryKey, Figure, NoticeReply, Paper, Reply, Subscription, Topic
+from bot.ports import ChatAdapter, Clock, FullTextStore, PaperStore, SubscriptionStore
 from bot.presenter import paper_list
 from bot.schedule import Schedule, parse_when
 from bot.utc import iso, parse_iso
@@ -85,8 +85,12 @@ class DigestPlan:
         return DeliveryKey(self.subscription.id, self.period)
 
 
-def digest_reply(topic: Topic, period: str, papers: list[Paper] | tuple[Paper, ...], total: int, lang: str, cadence: str) -> Reply:
-    """The post: header with topic, period and count; one card per paper; "and N more"."""
+def digest_reply(
+    topic: Topic, period: str, papers: list[Paper] | tuple[Paper, ...], total: int, lang: str, cadence: str,
+    figures: Mapping[str, Figure] | None = None,
+) -> Reply:  # fmt: skip
+    """The post: header with topic, period and count; one card per paper (with its key figure, when
+    `figures` has it: subscriptions with `figures = true`); "and N more"."""
     title = topic.display_title
     if not papers:
         return NoticeReply((f"No new papers on {title} {CADENCE_WORDS.get(cadence, 'this period')} ({period}).",))
@@ -94,7 +98,7 @@ def digest_reply(topic: Topic, period: str, papers: list[Paper] | tuple[Paper, .
     footer: tuple[str, ...] = ()
     if total > len(papers):
         footer = (f"and {total - len(papers)} more — /paper latest {topic.name}",)
-    return paper_list(f"{count} on {title} · {period}", list(papers), lang, empty_text="", footer=footer)
+    return paper_list(f"{count} on {title} · {period}", list(papers), lang, empty_text="", footer=footer, figures=figures)
 
 
 class DigestEngine:
@@ -111,9 +115,11 @@ class DigestEngine:
         max_lateness: timedelta = DEFAULT_MAX_LATENESS,
         stop_grace: timedelta = DEFAULT_STOP_GRACE,
         on_step: Callable[[str, DeliveryKey], None] | None = None,
+        fulltext: FullTextStore | None = None,
     ) -> None:
         self.store = store
         self.papers = papers
+        self.fulltext = fulltext  # key figures for subscriptions with `figures = true`
         self.adapters = adapters
         self.topics = topics
         self.clock = clock
@@ -250,7 +256,10 @@ class DigestEngine:
         ):
             return
         self.on_step("claimed", key)
-        reply = digest_reply(self.topic(subscription.topic), plan.period, plan.papers, plan.total, subscription.language, plan.schedule.cadence)
+        reply = digest_reply(
+            self.topic(subscription.topic), plan.period, plan.papers, plan.total, subscription.language, plan.schedule.cadence,
+            await self._figures(subscription, plan.papers),
+        )
         await self._send_and_record(subscription, key, reply, len(plan.papers))
 
     async def _send_and_record(self, subscription: Subscription, key: DeliveryKey, reply: Reply, count: int) -> None:
@@ -289,6 +298,16 @@ class DigestEngine:
         await self._succeeded(subscription)
         self.on_step("recorded", key)
         log.info("digest %s for %s delivered: %d paper%s", key.period, where, count, "" if count == 1 else "s")
+
+    async def _figures(self, subscription: Subscription, papers: list[Paper] | tuple[Paper, ...]) -> dict[str, Figure]:
+        """The papers' key figures when the subscription wants them; a store failure costs the figures, not the digest."""
+        if not subscription.figures or self.fulltext is None or not papers:
+            return {}
+        try:
+            return await self.fulltext.figures(p.arxiv_id for p in papers)
+        except Exception as error:
+            log.warning("digest for %s: key figures not read (%s); posting without them", self._where(subscription), self._reason(error) or type(error).__name__)
+            return {}
 
     async def _release(self, key: DeliveryKey) -> None:
         """Give a claim's papers back after a failed send; if the store cannot, remember to."""
@@ -392,7 +411,10 @@ class DigestEngine:
         await self.store.note_delivery_attempt(delivery.key)
         papers = [paper for paper in [await self.papers.get(arxiv_id) for arxiv_id in delivery.paper_ids] if paper]
         schedule = parse_when(subscription.when, subscription.timezone)
-        reply = digest_reply(self.topic(subscription.topic), delivery.period, papers, max(delivery.total, len(papers)), subscription.language, schedule.cadence)
+        reply = digest_reply(
+            self.topic(subscription.topic), delivery.period, papers, max(delivery.total, len(papers)), subscription.language,
+            schedule.cadence, await self._figures(subscription, papers),
+        )
         log.info(
             "digest %s for %s was claimed but not recorded before a restart; %s",
             delivery.period, where, "not found on the platform, sending it" if found == [] else "cannot check this platform, resending once",

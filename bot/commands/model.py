@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from bot.models import ChannelRef, Reply
 
 if TYPE_CHECKING:  # only for annotations: the model needs no service at run time
+    from bot.ask import PaperAsker
     from bot.ports import ArxivLookup
     from bot.service import PaperService
     from bot.subscriptions import SubscriptionService
@@ -98,7 +99,8 @@ class CommandContext:
     service: PaperService
     subscriptions: SubscriptionService | None
     registry: Registry
-    arxiv: ArxivLookup | None = None
+    asker: PaperAsker | None = None  # questions through the language model, when [notes] is set up
+    arxiv: ArxivLookup | None = None  # `/paper add`'s arXiv client, when [fetch] is on
 
 
 Handler = Callable[[CommandContext, "CommandRequest"], Awaitable[Reply]]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from bot.commands.model import (
     COMMAND_PREFIX,
@@ -32,6 +33,9 @@ from bot.models import ChannelRef, ErrorReply, PaperListReply, Reply
 from bot.ports import ArxivLookup
 from bot.service import PaperService
 from bot.subscriptions import SubscriptionService
+
+if TYPE_CHECKING:
+    from bot.ask import PaperAsker
 
 log = logging.getLogger(__name__)
 
@@ -87,12 +91,13 @@ class CommandRouter:
 
     def __init__(
         self, service: PaperService, subscriptions: SubscriptionService | None = None, *, registry: Registry = REGISTRY,
+        asker: PaperAsker | None = None,
         arxiv: ArxivLookup | None = None,
     ) -> None:  # fmt: skip
         self.service = service
         self.subscriptions = subscriptions
         self.registry = registry
-        self.context = CommandContext(service, subscriptions, registry, arxiv)
+        self.context = CommandContext(service, subscriptions, registry, asker, arxiv)
 
     # --- reading ------------------------------------------------------------------------
 
