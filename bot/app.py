@@ -43,7 +43,7 @@ from bot.commands import CommandRouter
 from bot.digest import DigestEngine, DigestPlanner
 from bot.errors import ConfigError, UserError
 from bot.ingest.paperlist import import_paperlist, parse_paperlist
-from bot.models import DeliveryKey
+from bot.models import DeliveryKey, Topic
 from bot.plugins import AdapterContext, AdapterPlugin, needs_extra, shown_location
 from bot.ports import ChatAdapter, PaperStore, Store
 from bot.progress import show_bars
@@ -210,7 +210,9 @@ async def assemble(
         from bot.ask import PaperAsker
 
         asker = PaperAsker(notes, store.fulltext, fulltext)
-    router = CommandRouter(service, subscriptions, asker=asker)
+    # The scheduled fetch's fetcher is also `/paper add`'s: one limiter spaces every request to arXiv.
+    fetch = FetchJob.build(runtime, store.papers, notes, fulltext) if config.fetch.enabled else None
+    router = CommandRouter(service, subscriptions, asker=asker, arxiv=fetch.fetcher if fetch else None)
     context = AdapterContext(
         router, store.papers, config, runtime.env, runtime.sleep,
         stdin=stdin, stdout=stdout, on_eof=stop.stop, on_gave_up=stop.adapter_gave_up,
@@ -222,7 +224,6 @@ async def assemble(
         max_lateness=timedelta(hours=config.digest.max_lateness_hours),
         stop_grace=timedelta(seconds=config.digest.stop_grace_seconds), on_step=on_step, fulltext=store.fulltext,
     )
-    fetch = FetchJob.build(runtime, store.papers, notes, fulltext) if config.fetch.enabled else None
     scheduler = BotScheduler(
         engine, changes=changes,
         fetch=fetch.run if fetch else None,
@@ -278,8 +279,8 @@ def build_notes_writer(runtime: Runtime, store: Store) -> NotesWriter | None:
 
 @dataclass(frozen=True)
 class FetchJob:
-    """The scheduled arXiv fetch of the configured topics with a query, then (for machine notes) the new
-    papers' full text and their notes."""
+    """The scheduled arXiv fetch of the topics with a query (configured, or made in chat from `terms`),
+    then (for machine notes) the new papers' full text and their notes."""
 
     fetcher: ArxivFetcher
     runtime: Runtime
@@ -290,21 +291,21 @@ class FetchJob:
     @classmethod
     def build(
         cls, runtime: Runtime, papers: PaperStore, notes: NotesWriter | None, fulltext: FullTextFetcher | None
-    ) -> FetchJob | None:
-        """None when no configured topic has a query."""
+    ) -> FetchJob:
         from bot.ingest.arxiv import ArxivFetcher, resolve_api_url
 
         config = runtime.config
-        if not any(topic.query for topic in config.topic_list()):
-            return None
         fetcher = ArxivFetcher(papers, config.fetch, resolve_api_url(config), clock=runtime.clock)
         return cls(fetcher, runtime, papers, notes, fulltext)
 
-    async def run(self) -> None:
-        from bot.ingest.arxiv import fetchable_topics
+    async def topics(self) -> list[Topic]:
+        from bot.ingest.arxiv import topics_to_fetch
 
-        await self.fetcher.fetch_topics(fetchable_topics(self.runtime.config))  # it logs each topic's outcome itself
-        if self.notes is None:
+        return topics_to_fetch(self.runtime.config, [stats.topic for stats in await self.papers.topics()])
+
+    async def run(self) -> None:
+        fetched = await self.fetcher.fetch_topics(await self.topics())  # it logs each topic's outcome itself
+        if not fetched or self.notes is None:
             return
         # New papers get their full text, then their notes, before the next digest; a failure of
         # either is logged and never stops the fetch job.
@@ -321,9 +322,9 @@ class FetchJob:
     async def oldest_fetch(self) -> datetime | None:
         from bot.ingest.arxiv import last_fetch
 
-        times = [await last_fetch(self.papers, topic) for topic in self.runtime.config.topic_list() if topic.query]
+        times = [await last_fetch(self.papers, topic) for topic in await self.topics()]
         known = [time for time in times if time is not None]
-        return min(known) if len(known) == len(times) else None
+        return min(known, default=self.runtime.clock.now()) if len(known) == len(times) else None
 
 
 @contextlib.contextmanager

@@ -19,6 +19,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.errors import ConfigError, UserError
 from bot.ingest.arxiv_query import QuerySyntaxError, compile_topic, parse_query
+from bot.ingest.terms import EXAMPLE as TERMS_EXAMPLE
+from bot.ingest.terms import terms_query, terms_topic
 from bot.models import ChannelRef, Subscription, Topic
 from bot.schedule import Schedule, parse_timezone, parse_when
 
@@ -36,7 +38,33 @@ class TopicConfig(_Strict):
     name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
     title: str = ""
     query: str | None = None
+    # The seed tool's shorthand (`bot.ingest.terms`): ["reward model", "vlm"] is a query, a name and a title.
+    terms: list[str] = []
     categories: list[str] = []
+
+    @model_validator(mode="before")
+    @classmethod
+    def _terms_name_the_topic(cls, data: object) -> object:
+        if not isinstance(data, dict) or "terms" not in data:
+            return data
+        if not isinstance(data["terms"], list):
+            raise ValueError(f"terms must be a list in brackets, like {TERMS_EXAMPLE}")
+        if data["terms"] and "name" not in data:
+            return {**data, "name": terms_topic(data["terms"]).name}
+        return data
+
+    @field_validator("terms")
+    @classmethod
+    def _terms_make_a_query(cls, terms: list[str]) -> list[str]:
+        if terms:
+            terms_query(terms)  # TermsError is a ValueError: reported with the key
+        return terms
+
+    @model_validator(mode="after")
+    def _terms_or_query(self) -> "TopicConfig":
+        if self.terms and self.query:
+            raise ValueError("give either terms or query, not both (terms is the query (ti:... AND ...) OR (abs:... AND ...))")
+        return self
 
     @field_validator("query")
     @classmethod
@@ -56,6 +84,9 @@ class TopicConfig(_Strict):
         return categories
 
     def to_topic(self) -> Topic:
+        if self.terms:
+            topic = terms_topic(self.terms, self.name, self.title or None)
+            return Topic(topic.name, topic.title, topic.query, tuple(self.categories))
         return Topic(self.name, self.title, self.query, tuple(self.categories))
 
 

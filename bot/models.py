@@ -154,6 +154,16 @@ class UpsertReport:
         )
 
 
+@dataclass(frozen=True)
+class IdLookup:
+    """What arXiv said about a list of ids: the papers it has, the ids it does not know,
+    and the ids it refused as malformed (with its words)."""
+
+    papers: tuple[Paper, ...] = ()
+    unknown: tuple[str, ...] = ()
+    refused: tuple[tuple[str, str], ...] = ()
+
+
 # --- chat: who asked, where, and what -------------------------------------------------
 
 
@@ -324,6 +334,19 @@ class NoticeReply:
     @property
     def text(self) -> str:
         return plaintext.notice_text(self)
+
+
+@dataclass(frozen=True)
+class FileReply(NoticeReply):
+    """A file for the channel (an export), with the notice lines that say what it is.
+
+    Each adapter uploads it its own way (Slack's files.uploadV2 flow, a Discord
+    attachment; the console prints it); anything that only knows notices shows
+    the lines, so a file never turns into an empty answer."""
+
+    filename: str = ""
+    content: bytes = b""
+    media_type: str = "text/plain"
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ arrives again is not a store's choice: every store applies `bot.merge`.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import AsyncIterable, Iterable, Protocol
+from typing import AsyncIterable, Iterable, Protocol, Sequence
 
 from bot.fulltext.document import FullText
 from bot.models import (
@@ -22,6 +22,7 @@ from bot.models import (
     DeliveryKey,
     DigestReply,
     Figure,
+    IdLookup,
     Notes,
     Paper,
     Subscription,
@@ -242,6 +243,21 @@ class Store(Protocol):
     def fulltext(self) -> FullTextStore: ...
 
     async def close(self) -> None: ...
+
+
+class ArxivLookup(Protocol):
+    """Papers from the arXiv API by id or by title, for imports and `/paper add`; the caller writes them.
+
+    Both raise `bot.errors.RemoteError` when arXiv cannot answer (after the
+    fetch's retries; at once when it cannot be reached at all)."""
+
+    async def papers_by_id(self, ids: Sequence[str], topic: str = "") -> IdLookup:
+        """The papers of versionless `ids` (in `topic`, none for ""); the ids arXiv does not know or refuses."""
+        ...
+
+    async def search_title(self, title: str) -> list[Paper]:
+        """Candidates for a title (the caller picks the match: `bot.ingest.title_match.best_match`)."""
+        ...
 
 
 class ChatAdapter(Protocol):

@@ -32,9 +32,10 @@ CHAT_COMMAND = re.compile(r"/paper(?: [^\s`—]+)*")
 PLACEHOLDER = re.compile(r"[<\[]|\.\.\.|…|\b(?:FILE|QUERY|ID|PATH|NAME|N|TOPIC|COUNT|COMMAND|TARGET|YYYY-MM-DD)\b")
 UNKNOWN = ("unknown topic", "unknown command", "invalid choice", "unrecognized arguments")
 # Commands that reach the network or run until stopped: checked by parsing only.
-NOT_RUN_HERE = ("run", "fetch", "notes", "fulltext", "ask")
-# Chat commands that reach the language model: read (checked) here, answered in tests/test_ask.py against the fake.
-CHAT_NOT_RUN_HERE = ("ask",)
+NOT_RUN_HERE = ("run", "fetch", "notes", "fulltext", "ask", "add")
+# Chat commands that reach the language model or arXiv: read (checked) here, answered in tests/test_ask.py and
+# tests/test_add_papers.py against the fakes.
+CHAT_NOT_RUN_HERE = ("ask", "add")
 
 
 def readme_commands() -> list[str]:

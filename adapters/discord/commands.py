@@ -22,6 +22,7 @@ cannot drift), and the answer rules, read from the command:
 from __future__ import annotations
 
 import inspect
+import io
 import logging
 import re
 from typing import Any, Callable, Coroutine, Optional
@@ -43,7 +44,7 @@ from adapters.discord.views import (
 )
 from bot.commands import Access, Answer, Command, CommandRouter, Completion, Param, Visibility
 from bot.errors import UserError
-from bot.models import ChannelRef, ErrorReply, Reply
+from bot.models import ChannelRef, ErrorReply, FileReply, Reply
 from bot.service import MAX_COUNT, MAX_QUERY_CHARS
 from bot.text import shorten
 
@@ -56,8 +57,16 @@ MAX_CHOICE_NAME = 100
 MAX_CHOICE_VALUE = 100
 MAX_DESCRIPTION = 100  # Discord's limit for command and option descriptions
 
+MAX_ATTACHMENT_BYTES = 8 * 2**20  # what any bot may attach, boosted server or not (Discord allows 10 MiB now)
 NOT_IN_A_SERVER = ErrorReply("/paper works in server channels only.", "Use it in a channel of a server the bot is in.")
 _ID_PREFIX = re.compile(r"^\d{2,4}(\.\d{0,5})?$")
+
+
+def attachment(reply: Reply) -> dict[str, Any]:
+    """discord.py's `file=` for a FileReply (sent as a multipart attachment); nothing for other replies."""
+    if not isinstance(reply, FileReply):
+        return {}
+    return {"file": discord.File(io.BytesIO(reply.content), filename=reply.filename)}
 
 
 def needs_manage_server(command: Command) -> ErrorReply:
@@ -131,11 +140,16 @@ class PaperCommands:
         await self._answer(interaction, await self.router.answer(request))
 
     async def _answer_directly(self, interaction: discord.Interaction, answer: Answer) -> None:
-        """The first response itself: public on success, private on error (a deferral would fix one of them)."""
+        """The first response itself: public on success, private on error (a deferral would fix one of them).
+        An export's file rides on it as an attachment."""
+        if isinstance(answer.reply, FileReply) and len(answer.reply.content) > MAX_ATTACHMENT_BYTES:
+            too_large = f"{answer.reply.filename} is larger than Discord takes from a bot ({MAX_ATTACHMENT_BYTES // 2**20} MB)."
+            answer = Answer(ErrorReply(too_large, "Use `paperbot export` on the server."))
         private = answer.visibility is not Visibility.PUBLIC
         for number, message in enumerate(render_messages(answer.reply)):
             if number == 0:
-                await interaction.response.send_message(**to_send_kwargs(message), ephemeral=private)
+                kwargs = {**to_send_kwargs(message), **attachment(answer.reply)}
+                await interaction.response.send_message(**kwargs, ephemeral=private)
             else:
                 await interaction.followup.send(**to_send_kwargs(message), ephemeral=private)
 

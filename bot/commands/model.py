@@ -21,6 +21,7 @@ from bot.models import ChannelRef, Reply
 
 if TYPE_CHECKING:  # only for annotations: the model needs no service at run time
     from bot.ask import PaperAsker
+    from bot.ports import ArxivLookup
     from bot.service import PaperService
     from bot.subscriptions import SubscriptionService
 
@@ -93,12 +94,13 @@ class Param:
 
 @dataclass(frozen=True)
 class CommandContext:
-    """What handlers work with: the services, and the registry (help lists it)."""
+    """What handlers work with: the services, the registry (help lists it), and arXiv for `add` (None when off)."""
 
     service: PaperService
     subscriptions: SubscriptionService | None
     registry: Registry
     asker: PaperAsker | None = None  # questions through the language model, when [notes] is set up
+    arxiv: ArxivLookup | None = None  # `/paper add`'s arXiv client, when [fetch] is on
 
 
 Handler = Callable[[CommandContext, "CommandRequest"], Awaitable[Reply]]

@@ -30,6 +30,7 @@ from bot.commands.parse import bind, command_text, read_text, read_words
 from bot.commands.registry import REGISTRY
 from bot.errors import StoreError, UserError
 from bot.models import ChannelRef, ErrorReply, PaperListReply, Reply
+from bot.ports import ArxivLookup
 from bot.service import PaperService
 from bot.subscriptions import SubscriptionService
 
@@ -91,11 +92,12 @@ class CommandRouter:
     def __init__(
         self, service: PaperService, subscriptions: SubscriptionService | None = None, *, registry: Registry = REGISTRY,
         asker: PaperAsker | None = None,
+        arxiv: ArxivLookup | None = None,
     ) -> None:  # fmt: skip
         self.service = service
         self.subscriptions = subscriptions
         self.registry = registry
-        self.context = CommandContext(service, subscriptions, registry, asker)
+        self.context = CommandContext(service, subscriptions, registry, asker, arxiv)
 
     # --- reading ------------------------------------------------------------------------
 
