@@ -33,6 +33,7 @@ from bot.ingest.paperlist import import_paperlist
 from bot.models import DeliveryKey
 from bot.ports import ChatAdapter, Clock, NotesStore, PaperStore, Store, SystemClock
 from bot.progress import show_bars
+from bot.ranking import Ranking
 from bot.scheduler import BotScheduler
 from bot.service import PaperService
 from bot.subscriptions import SubscriptionService
@@ -79,6 +80,11 @@ def build_service(store: PaperStore, config: FileConfig) -> PaperService:
     return PaperService(store, tldr_lang=config.tldr_lang)
 
 
+def build_ranking(service: PaperService, store: Store, config: FileConfig, *, save_models: bool = True) -> Ranking:
+    """Libraries and their models; `save_models=False` for a read-only store (models are used, not kept)."""
+    return Ranking(service, store.libraries, save_models=save_models, config_source=config.source)
+
+
 def example_topic() -> str:
     """The topic the example paper list is imported under."""
     from bot.ingest.paperlist import parse_paperlist
@@ -119,6 +125,7 @@ class Bot:
     adapters: dict[str, ChatAdapter]
     fetcher: object | None = None
     notes: object | None = None  # bot.llm_notes.NotesWriter when [notes] is enabled and usable
+    ranking: Ranking | None = None
 
 
 async def build_digest_core(
@@ -158,9 +165,12 @@ async def assemble(
     if config.example_data:
         await seed_example_data(store.papers)
     service, engine, subscriptions = await build_digest_core(runtime, store, on_step=on_step)
+    ranking = build_ranking(service, store, config)
+    await ranking.sync_config(config.library_list())
+    engine.ranker = ranking
     scheduler = BotScheduler(engine)
     subscriptions.on_change = scheduler.rebuild
-    router = CommandRouter(service, subscriptions)
+    router = CommandRouter(service, subscriptions, ranking=ranking)
     adapters = build_adapters(runtime, router, store.papers, stdin=stdin, stdout=stdout, on_console_eof=on_console_eof)
     engine.adapters.update(adapters)
     await subscriptions.report_undeliverable(runtime.env, adapters)
@@ -178,13 +188,26 @@ async def assemble(
                 await fetcher.fetch_topics(fetchable_topics(config))  # it logs each topic's outcome itself
                 if notes is not None:  # new papers get their notes before the next digest
                     await write_notes(notes)
+                await prepare_ranked_digests(engine)
 
             async def oldest_fetch() -> datetime | None:
                 times = [await last_fetch(store.papers, topic) for topic in fetch_topics]
                 return None if any(t is None for t in times) else min(times)
 
             scheduler.fetch, scheduler.fetch_schedule, scheduler.last_fetch = fetch, config.fetch_schedule(), oldest_fetch
-    return Bot(store, service, engine, subscriptions, router, scheduler, adapters, fetcher, notes)
+    return Bot(store, service, engine, subscriptions, router, scheduler, adapters, fetcher, notes, ranking)
+
+
+async def prepare_ranked_digests(engine: DigestEngine) -> None:
+    """After new papers arrive: plan the ranked digests once, so their papers are cut into terms
+    (cached) now and not when the digest fires. A failure only costs that speed."""
+    try:
+        planned = await engine.plan_ranked()
+    except Exception:
+        log.exception("preparing ranked digests failed; they are ranked from scratch when they fire")
+        return
+    if planned:
+        log.info("prepared %d ranked digest%s", planned, "" if planned == 1 else "s")
 
 
 def build_notes_writer(runtime: Runtime, store: NotesStore) -> object | None:

@@ -22,7 +22,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Sequence
 
-from bot.app import Runtime, build_digest_core, build_service, open_store, run_bot
+from bot.app import Runtime, build_digest_core, build_ranking, build_service, open_store, run_bot
 from bot.commands import CommandRouter, for_command_line
 from bot.commands.command_line import add_lookup_parsers, lookup_words
 from bot.config import DEFAULT_CONFIG_PATH, DEFAULT_DB_PATH, EnvSettings, load_config
@@ -31,6 +31,7 @@ from bot.ingest.paperlist import import_paperlist
 from bot.ingest.snapshot import import_snapshot, looks_like_snapshot
 from bot.logs import log_to_file, setup_logging
 from bot.models import ErrorReply, Reply, Topic
+from bot.ranking import Ranking
 from bot.service import PaperService
 from bot.status import gather_status, render_status, status_json
 
@@ -185,12 +186,13 @@ async def run_command(args: argparse.Namespace) -> int:
     async with open_store(runtime, read_only=read_only) as store:
         if args.command == "status":
             return await print_status(runtime, store, args.json)
-        return await answer_lookup(args, build_service(store.papers, config))
+        service = build_service(store.papers, config)
+        return await answer_lookup(args, service, build_ranking(service, store, config, save_models=not read_only))
 
 
-async def answer_lookup(args: argparse.Namespace, service: PaperService) -> int:
-    """latest, search, show or topics: the chat command's answer, as text or JSON."""
-    router = CommandRouter(service)
+async def answer_lookup(args: argparse.Namespace, service: PaperService, ranking: Ranking | None = None) -> int:
+    """A lookup (latest, search, show, topics, similar, recommend): the chat command's answer, as text or JSON."""
+    router = CommandRouter(service, ranking=ranking)
     try:
         request = await router.read_words(lookup_words(args))
     except UserError as error:

@@ -39,7 +39,14 @@ def render_card(card: PaperCard, number: int | None = None) -> str:
     lines = [f"{prefix}{card.title}", f"{indent}{card_meta_line(card)}", f"{indent}{card.url}"]
     if card.tldr:
         lines.append(f"{indent}TLDR: {card.tldr}")
+    if card.why:
+        lines.append(f"{indent}{why_line(card)}")
     return "\n".join(lines)
+
+
+def why_line(card: PaperCard) -> str:
+    """A ranked card's reason, `Why: like DriveRX · reward model, driving` ("" when not ranked)."""
+    return f"Why: {card.why}" if card.why else ""
 
 
 def list_text(reply: PaperListReply) -> str:

@@ -6,6 +6,8 @@ paper looks the same in `/paper latest`, `/paper search` and a weekly post.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Mapping, Sequence
+
 from bot.models import (
     DetailSection,
     Notes,
@@ -19,6 +21,9 @@ from bot.models import (
 )
 from bot.summarize import tldr
 
+if TYPE_CHECKING:  # the ranker pulls in scikit-learn: only what ranks imports it
+    from bot.rank import Ranked
+
 NOTE_HEADINGS = {
     "headline": "🌟 Headline",
     "motivation": "📌 Motivation",
@@ -29,7 +34,7 @@ NOTE_HEADINGS = {
 LANGUAGE_NAMES = {"zh": "Chinese", "en": "English"}
 
 
-def paper_card(paper: Paper, lang: str = "en") -> PaperCard:
+def paper_card(paper: Paper, lang: str = "en", why: str = "") -> PaperCard:
     return PaperCard(
         arxiv_id=paper.arxiv_id,
         title=paper.title,
@@ -41,16 +46,30 @@ def paper_card(paper: Paper, lang: str = "en") -> PaperCard:
         version=paper.version,
         pdf_url=paper.pdf_url,
         topics=paper.topics,
+        why=why,
     )
 
 
-def paper_list(header: str, papers: list[Paper], lang: str, *, empty_text: str, footer: tuple[str, ...] = ()) -> PaperListReply:
+def paper_list(
+    header: str, papers: list[Paper], lang: str, *, empty_text: str, footer: tuple[str, ...] = (),
+    whys: Mapping[str, str] | None = None,
+) -> PaperListReply:  # fmt: skip
+    """Cards for `papers`; `whys` (by arxiv_id) gives a ranked list's cards their why lines."""
+    whys = whys or {}
     return PaperListReply(
         header=header,
-        cards=tuple(paper_card(paper, lang) for paper in papers),
+        cards=tuple(paper_card(paper, lang, whys.get(paper.arxiv_id, "")) for paper in papers),
         footer=footer,
         empty_text=empty_text,
     )
+
+
+def ranked_list(
+    header: str, ranked: Sequence[Ranked], lang: str, *, empty_text: str, footer: tuple[str, ...] = ()
+) -> PaperListReply:
+    """A list ranked by a library's model, best first, each card with its why line."""
+    whys = {r.paper.arxiv_id: r.why.text for r in ranked if r.why is not None}
+    return paper_list(header, [r.paper for r in ranked], lang, empty_text=empty_text, footer=footer, whys=whys)
 
 
 def shown_notes(paper: Paper, lang: str) -> Notes | None:

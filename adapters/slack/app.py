@@ -227,7 +227,7 @@ class SlackAdapter:
         except UserError as error:
             await self._send(respond, interactions.command_answer(self.router.failed(error)), what="/paper")
             return
-        if request.command.admin_only:
+        if request.admin_only:
             request = request.as_admin(await self._is_admin(user))
         answer = await self.router.answer(request)
         await self._send(respond, interactions.command_answer(answer), what=f"/paper {request.name}")
