@@ -237,8 +237,9 @@ class LibraryStore(Protocol):
         not_shown_in: str | None = None, exclude: Sequence[str] = (),
     ) -> list[Paper]:
         """Papers holding any of `terms`, best search match first (newest matches when very many
-        match), at most `limit`: in `topic`, published on or after `since`, never claimed for a digest
-        of channel key `not_shown_in`, and not in `exclude` (arXiv ids), where given."""
+        match), then, when fewer than `limit` match, the newest other papers; at most `limit`, all
+        in `topic`, published on or after `since`, never claimed for a digest of channel key
+        `not_shown_in`, and not in `exclude` (arXiv ids), where given."""
         ...
 
     async def load_model(self, key: str) -> tuple[str, bytes] | None:

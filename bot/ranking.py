@@ -283,6 +283,8 @@ class Ranking:
         """The store's papers most like the given ones taken together, best first; never the given ones."""
         limit = check_count(count)
         topic = await self.service.check_topic(topic)
+        if not refs:
+            raise UserError("similar needs a paper id.", "e.g. /paper similar 2505.20665; several ids are taken together.")
         invalid = [ref for ref in refs if parse_arxiv_id(ref) is None]
         ids = list(dict.fromkeys(parsed.arxiv_id for ref in refs if (parsed := parse_arxiv_id(ref)) is not None))
         if len(ids) > MAX_ASKED:
@@ -291,7 +293,7 @@ class Ranking:
         known = {paper.arxiv_id for paper in asked}
         unknown = [arxiv_id for arxiv_id in ids if arxiv_id not in known]
         if not asked:
-            named = ", ".join(unknown + invalid) or "none given"
+            named = ", ".join(unknown + invalid)
             raise UserError(
                 f"None of these papers is in the store: {named}.",
                 "Give arXiv ids of stored papers, e.g. /paper similar 2505.20665; find some with /paper search <words>.",

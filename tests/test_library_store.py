@@ -130,11 +130,19 @@ async def candidate_store(store) -> None:
 
 async def test_candidates_hold_any_of_the_terms_and_match_words_phrases_and_chinese(store):
     await candidate_store(store)
-    found = ids(await store.libraries.candidates(["reward model", "lattice", "驾驶"], 10))
+    found = ids(await store.libraries.candidates(["reward model", "lattice", "驾驶"], 4))
     assert sorted(found) == ["2505.00001", "2505.00002", "2505.00003", "2505.00004"]
-    assert set(ids(await store.libraries.candidates(["driving"], 10))) == {"2505.00001", "2505.00005"}  # stemmed like search
+    assert set(ids(await store.libraries.candidates(["driving"], 2))) == {"2505.00001", "2505.00005"}  # stemmed like search
     assert ids(await store.libraries.candidates(["driving"], 1)) in (["2505.00001"], ["2505.00005"])
-    assert await store.libraries.candidates([], 10) == [] and await store.libraries.candidates(["reward"], 0) == []
+    assert await store.libraries.candidates(["reward"], 0) == []
+
+
+async def test_when_few_papers_match_the_newest_others_fill_up_the_candidates(store):
+    await candidate_store(store)
+    found = ids(await store.libraries.candidates(["lattice"], 3))
+    assert found == ["2505.00002", "2505.00003", "2505.00004"]  # the match, then the newest two others
+    assert ids(await store.libraries.candidates([], 2)) == ["2505.00003", "2505.00004"]
+    assert ids(await store.libraries.candidates(["lattice"], 3, topic="rm")) == ["2505.00003", "2505.00001"]
 
 
 async def test_candidates_filter_by_topic_date_exclusion_and_what_a_channel_was_shown(store):
@@ -143,7 +151,7 @@ async def test_candidates_filter_by_topic_date_exclusion_and_what_a_channel_was_
     terms = ["reward", "driving", "lattice"]
     assert set(ids(await libraries.candidates(terms, 10, topic="rm"))) == {"2505.00001", "2505.00003"}
     # A month-only date counts as the whole month.
-    assert set(ids(await libraries.candidates(terms, 10, since="2025-03-01"))) == {"2505.00002", "2505.00003"}
+    assert set(ids(await libraries.candidates(terms, 10, since="2025-03-01"))) == {"2505.00002", "2505.00003", "2505.00004"}
     assert set(ids(await libraries.candidates(terms, 10, since="2025-05-20"))) == {"2505.00003"}
     assert "2505.00002" not in ids(await libraries.candidates(terms, 10, exclude=["2505.00002"]))
     subscription = await store.subscriptions.save_subscription(Subscription(id=0, channel=PAPERS, topic="rm"))

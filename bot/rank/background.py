@@ -82,4 +82,6 @@ class Background:
         all_df = np.concatenate([df, np.asarray(extra_df, dtype=np.float64)])
         idf = (np.log((1 + documents) / (1 + all_df)) + 1).astype(np.float32)
         hashes = np.concatenate([self._hashes, np.fromiter(map(hash, extra), dtype=np.int64, count=len(extra))])
-        return Vocabulary(self._terms.extended(extra), idf, hashes)
+        # A candidate's term missing here was in at most one sample paper: weigh it as found in one.
+        unknown_idf = float(np.log((1 + documents) / 2) + 1)
+        return Vocabulary(self._terms.extended(extra), idf, hashes, unknown_idf=unknown_idf)

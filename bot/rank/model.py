@@ -71,6 +71,8 @@ class ModelParts:
     coef: np.ndarray | None = None  # float32, one per term (classifier only)
     intercept: float = 0.0
     counts: dict[str, int] | None = None  # what training saw: library, negatives, sample
+    # The idf a paper's terms outside the vocabulary count with in its length (see `Vocabulary`); None: not counted.
+    unknown_idf: float | None = None
 
 
 class RankModel:
@@ -84,7 +86,7 @@ class RankModel:
         self.library_ids = frozenset(parts.library_ids)
         self._vocabulary: Vocabulary | None = None
         if parts.kind != EMPTY:
-            self._vocabulary = vocabulary or Vocabulary(parts.terms, parts.idf)
+            self._vocabulary = vocabulary or Vocabulary(parts.terms, parts.idf, unknown_idf=parts.unknown_idf)
 
     @property
     def empty(self) -> bool:
@@ -211,6 +213,7 @@ class RankModel:
             "fingerprint": p.fingerprint.text,
             "intercept": p.intercept,
             "counts": p.counts or {},
+            "unknown_idf": p.unknown_idf,
             "library_ids": p.library_ids,
             "library_titles": p.library_titles,
             "display": p.display,
@@ -257,6 +260,7 @@ class RankModel:
                 coef=coef if coef.size else None,
                 intercept=float(header["intercept"]),
                 counts=dict(header["counts"]),
+                unknown_idf=header.get("unknown_idf"),
             )
         except ModelFormatError:
             raise

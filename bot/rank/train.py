@@ -164,7 +164,7 @@ def train_similar(library: Sequence[Paper], background: Background, negatives: S
     return RankModel(
         ModelParts(
             SIMILARITY, fingerprint, vocabulary.terms, vocabulary.idf, library_ids, [p.title for p in positives],
-            library_vectors, _display(positives, library_terms), counts=counts,
+            library_vectors, _display(positives, library_terms), counts=counts, unknown_idf=vocabulary.unknown_idf,
         ),
         vocabulary,
     )

@@ -92,9 +92,16 @@ class Vocabulary:
     ranking time.
     """
 
-    def __init__(self, terms: TermList, idf: np.ndarray, hashes: np.ndarray | None = None) -> None:
+    def __init__(
+        self, terms: TermList, idf: np.ndarray, hashes: np.ndarray | None = None, *, unknown_idf: float | None = None
+    ) -> None:
+        """`unknown_idf`: a paper's terms outside the vocabulary still count in its length, with this
+        idf (a term no training paper had is at least as rare as the rarest they had); a vocabulary
+        fitted on only a sample of the store would otherwise make a paper full of words it never
+        saw look as close to the library as one about the library's subject alone."""
         self.terms = terms
         self.idf = idf
+        self.unknown_idf = unknown_idf
         if hashes is None:
             hashes = np.fromiter(map(hash, terms.as_list()), dtype=np.int64, count=len(terms))
         self._order = np.argsort(hashes, kind="stable")
@@ -103,10 +110,15 @@ class Vocabulary:
     def weights(self, papers: Sequence[Paper]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Each known term of each paper as (row, column, TF-IDF weight), unsorted and not yet
         normalised, and each row's length (0 for a paper sharing no term with the vocabulary)."""
-        rows, columns, counts = _known_entries([term_counts(paper) for paper in papers], self._sorted_hashes, self._order)
+        per_paper = [term_counts(paper) for paper in papers]
+        rows, columns, counts, unknown = _known_entries(per_paper, self._sorted_hashes, self._order)
         weights = (1.0 + np.log(counts)) * self.idf[columns]
-        norms = np.sqrt(np.bincount(rows, weights * weights, minlength=len(papers)))
-        return rows, columns, weights, norms
+        squares = np.bincount(rows, weights * weights, minlength=len(papers))
+        if self.unknown_idf is not None and len(unknown[0]):
+            unknown_weights = (1.0 + np.log(unknown[1])) * self.unknown_idf
+            squares = squares + np.bincount(unknown[0], unknown_weights * unknown_weights, minlength=len(papers))
+            # Sharing no term with the vocabulary still scores 0 (a length, but nothing in common).
+        return rows, columns, weights, np.sqrt(squares)
 
     def vectors(self, papers: Sequence[Paper]) -> sparse.csr_matrix:
         rows, columns, weights, norms = self.weights(papers)
@@ -154,16 +166,21 @@ class Vocabulary:
 
 def _known_entries(
     per_paper: list[tuple[np.ndarray, np.ndarray]], sorted_hashes: np.ndarray, columns: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(row, column, count) of every term of the papers that is in the vocabulary."""
-    if not per_paper or not len(sorted_hashes):
-        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32)
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """(row, column, count) of every term of the papers that is in the vocabulary, and (row, count)
+    of every term that is not."""
+    nothing = np.zeros(0, np.int64)
+    if not per_paper:
+        return nothing, nothing, np.zeros(0, np.float32), (nothing, np.zeros(0, np.float32))
     hashes = np.concatenate([h for h, _ in per_paper])
     counts = np.concatenate([c for _, c in per_paper]).astype(np.float32)
     lengths = np.fromiter((len(h) for h, _ in per_paper), dtype=np.int64, count=len(per_paper))
+    rows = np.repeat(np.arange(len(per_paper)), lengths)
+    if not len(sorted_hashes):
+        return nothing, nothing, np.zeros(0, np.float32), (rows, counts)
     position = np.minimum(np.searchsorted(sorted_hashes, hashes), len(sorted_hashes) - 1)
     known = sorted_hashes[position] == hashes
-    return np.repeat(np.arange(len(per_paper)), lengths)[known], columns[position[known]], counts[known]
+    return rows[known], columns[position[known]], counts[known], (rows[~known], counts[~known])
 
 
 def _count_matrix(
@@ -172,7 +189,7 @@ def _count_matrix(
     rows = len(per_paper)
     if not rows or not width:
         return sparse.csr_matrix((rows, width), dtype=np.float32)
-    row_of, column_of, counts = _known_entries(per_paper, sorted_hashes, columns)
+    row_of, column_of, counts, _ = _known_entries(per_paper, sorted_hashes, columns)
     matrix = sparse.csr_matrix((counts, (row_of, column_of)), shape=(rows, width))
     matrix.sort_indices()
     return matrix

@@ -158,28 +158,37 @@ class LibraryTables:
         self, terms: Sequence[str], limit: int, *, topic: str | None = None, since: str | None = None,
         not_shown_in: str | None = None, exclude: Sequence[str] = (),
     ) -> list[Paper]:  # fmt: skip
-        match = any_term_query(terms)
-        if match is None or limit <= 0:
+        if limit <= 0:
             return []
-        wanted = (limit + len(exclude)) * _CANDIDATE_OVERFETCH
+        match = any_term_query(terms)
+        where = f"p.arxiv_id NOT IN {IDS_PARAM}"
+        params: tuple = (json.dumps(list(exclude)),)
+        if since is not None:
+            # A month-only date ("2025-06") counts as that whole month.
+            where += " AND (p.published >= ? OR (length(p.published) = 7 AND p.published >= substr(?, 1, 7)))"
+            params += (since, since)
+        if not_shown_in is not None:
+            where += " AND NOT EXISTS (SELECT 1 FROM channel_papers AS c WHERE c.channel_key = ? AND c.paper_id = p.id)"
+            params += (not_shown_in,)
         async with self.db.locked() as conn:
-            try:
-                ranked = await WindowedSearch(conn, match, topic).ranked_ids(wanted)
-            except sqlite3.OperationalError as error:  # any_term_query quotes every term: a bug, not input
-                if not str(error).startswith("fts5:"):
-                    raise
-                return []
-            where = f"id IN {IDS_PARAM} AND arxiv_id NOT IN {IDS_PARAM}"
-            params: tuple = (json.dumps(ranked), json.dumps(list(exclude)))
-            if since is not None:
-                # A month-only date ("2025-06") counts as that whole month.
-                where += " AND (published >= ? OR (length(published) = 7 AND published >= substr(?, 1, 7)))"
-                params += (since, since)
-            if not_shown_in is not None:
-                where += " AND NOT EXISTS (SELECT 1 FROM channel_papers AS c WHERE c.channel_key = ? AND c.paper_id = papers.id)"
-                params += (not_shown_in,)
-            kept = {row_id for (row_id,) in await fetchall(conn, f"SELECT id FROM papers WHERE {where}", params)}
-            return await papers_by_ids(conn, [row_id for row_id in ranked if row_id in kept][:limit])
+            ranked: list[int] = []
+            if match is not None:
+                try:
+                    wanted = (limit + len(exclude)) * _CANDIDATE_OVERFETCH
+                    ranked = await WindowedSearch(conn, match, topic).ranked_ids(wanted)
+                except sqlite3.OperationalError as error:  # any_term_query quotes every term: a bug, not input
+                    if not str(error).startswith("fts5:"):
+                        raise
+            rows = await fetchall(
+                conn, f"SELECT p.id FROM papers AS p WHERE p.id IN {IDS_PARAM} AND {where}", (json.dumps(ranked), *params)
+            )
+            kept = {row_id for (row_id,) in rows}
+            found = [row_id for row_id in ranked if row_id in kept][:limit]
+            if len(found) < limit:
+                # Few papers share the terms (a small store, a narrow library): the newest others fill up.
+                others = (where + f" AND p.id NOT IN {IDS_PARAM}", (*params, json.dumps(found)))
+                found += await _newest(conn, *others, topic, limit - len(found))
+            return await papers_by_ids(conn, found)
 
     # --- stored models --------------------------------------------------------------------
 
@@ -196,6 +205,18 @@ class LibraryTables:
                 "trained_at = excluded.trained_at",
                 (key, fingerprint, data, self.db.now()),
             )
+
+
+async def _newest(conn: aiosqlite.Connection, where: str, params: tuple, topic: str | None, limit: int) -> list[int]:
+    """Row ids of the newest papers (in `topic`) meeting `where` (on `p`), at most `limit`."""
+    if topic is None:
+        sql = f"SELECT p.id FROM papers AS p WHERE {where} ORDER BY p.published DESC, p.arxiv_id DESC LIMIT ?"
+        return [row_id for (row_id,) in await fetchall(conn, sql, (*params, limit))]
+    sql = (
+        f"SELECT p.id FROM paper_topics AS t JOIN papers AS p ON p.id = t.paper_id WHERE t.topic = ? AND {where} "
+        "ORDER BY t.published DESC, t.arxiv_id DESC LIMIT ?"
+    )
+    return [row_id for (row_id,) in await fetchall(conn, sql, (topic, *params, limit))]
 
 
 async def _draw_ids(conn: aiosqlite.Connection, rng: random.Random, low: int, high: int, size: int) -> list[int]:
