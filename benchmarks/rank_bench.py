@@ -242,37 +242,36 @@ async def store_rows(args: argparse.Namespace) -> tuple[list[tuple[str, str, str
             began = time.perf_counter()
             await ranking().model_of([library_topic(number)])
             retrains.append(time.perf_counter() - began)
-        add((f"retrain a {args.library}-paper library from a {total:,}-paper store, median",
-                     f"{statistics.median(retrains):.2f} s", f"<= {RETRAIN_TARGET_S:.0f} s"))  # fmt: skip
+        add((f"retrain a {args.library}-paper library, the first in a process (cuts the sample too), median",
+             f"{statistics.median(retrains):.2f} s", f"<= {RETRAIN_TARGET_S:.0f} s"))  # fmt: skip
 
         print("training every library ...", file=sys.stderr, flush=True)
         served = ranking()
+        await served.model_of([library_topic(0)])
         began = time.perf_counter()
-        for number in range(args.libraries):
+        for number in range(1, args.libraries):
             await served.model_of([library_topic(number)])
-        add((f"train all {args.libraries} libraries (kept in the store)", f"{time.perf_counter() - began:.1f} s", "reported"))
+        later = (time.perf_counter() - began) / max(1, args.libraries - 1)
+        add((f"retrain a {args.library}-paper library, any later one (mean of {args.libraries - 1})",
+             f"{later:.2f} s", f"<= {RETRAIN_TARGET_S:.0f} s"))  # fmt: skip
 
         print("timing similar and recommend ...", file=sys.stderr, flush=True)
         rng = random.Random(5)
         # store_bench's ids have seven digits, which `similar`'s id check refuses: ask with the papers.
-        asked = [(await store.libraries.sample_papers(1, rng.randrange(10**9)))[0] for _ in range(args.runs + 1)]
-        began = time.perf_counter()
-        await served.similar_to([asked[0]], None, 10)
-        first_similar = (time.perf_counter() - began) * 1000
-        similar = await timed_calls([lambda p=p: served.similar_to([p], None, 10) for p in asked[1:]])
+        asked = [(await store.libraries.sample_papers(1, rng.randrange(10**9)))[0] for _ in range(args.runs)]
+        similar = await timed_calls([lambda p=p: served.similar_to([p], None, 10) for p in asked])
         channels = max(1, args.subscriptions // len(TOPICS))
         asks = []
-        for k in range(args.runs):
+        for _ in range(args.runs):
             channel_number = rng.randrange(channels)
             channel = ChannelRef("console", f"bench-{channel_number:04d}")
             topics = [library_topic(channel_number % args.libraries)]
             asks.append(lambda c=channel, t=topics: served.recommend(t, channel=c, count=10))
         recommend = await timed_calls(asks)
-        add(("similar <id> (first: fits the store sample's word statistics)", f"{first_similar:.0f} ms", "reported"))
-        add(("similar <id>, a random stored paper each time, p50 / p95",
-                     f"{statistics.median(similar):.0f} / {percentile(similar, 0.95):.0f} ms", f"<= {SIMILAR_TARGET_MS:.0f} ms"))  # fmt: skip
-        add(("recommend in a random channel, p50 / p95",
-                     f"{statistics.median(recommend):.0f} / {percentile(recommend, 0.95):.0f} ms", f"<= {SIMILAR_TARGET_MS:.0f} ms"))  # fmt: skip
+        target = f"<= {SIMILAR_TARGET_MS:.0f} ms"
+        answers = (("similar <id>, a random stored paper each time", similar), ("recommend in a random channel", recommend))
+        for name, samples in answers:
+            add((f"{name}, p50 / p95", f"{statistics.median(samples):.0f} / {percentile(samples, 0.95):.0f} ms", target))
 
         print("planning every digest ...", file=sys.stderr, flush=True)
         subscriptions = await store.subscriptions.subscriptions()

@@ -21,7 +21,7 @@ import pytest
 
 from adapters.console import CONSOLE_CHANNEL, ConsoleAdapter
 from bot.app import Runtime, build_ranking, build_service, open_store, seed_example_data
-from bot.commands import CommandRouter
+from bot.commands import REGISTRY, CommandRouter
 from bot.config import FileConfig, parse_config
 from bot.errors import ConfigError
 from bot.ingest.paperlist import import_paperlist
@@ -103,6 +103,9 @@ async def test_library_bad_input_changes_nothing(tmp_path):
         assert "Unknown topic 'nope'" in (await bot.say("/paper library use nope")).text
         assert "Name the topic" in (await bot.say("/paper library use")).text
         assert "Unknown library action 'nonsense'" in (await bot.say("/paper library nonsense")).text
+        # A platform form (Discord's options) can give topics without saying what to do with them.
+        request = bot.router.request(REGISTRY["library"], {"topics": "reading-list"}, channel=CONSOLE_CHANNEL)
+        assert (await bot.router.answer(request)).reply.message == "Say what to do with those topics."
         assert "no library" in (await bot.say("/paper library")).text
 
 
@@ -136,7 +139,7 @@ async def test_recommend_names_a_library_and_filters_by_topic_and_date(tmp_path)
 
 
 async def test_help_lists_the_new_commands():
-    from bot.commands import REGISTRY, help_reply
+    from bot.commands import help_reply
 
     text = help_reply(REGISTRY).text
     for usage in ("/paper similar <papers> [topic] [count]", "/paper recommend [count] [topic] [library] [since]",
@@ -287,11 +290,17 @@ def test_an_unknown_library_topic_stops_the_start_before_a_store_is_made(tmp_pat
 def test_run_syncs_the_config_files_libraries_and_ranks_by_them(tmp_path):
     db, config = tmp_path / "p.db", tmp_path / "c.toml"
     fill(db)
-    config.write_text("example_data = true\n[fetch]\nenabled = false\n" + SUBSCRIPTION.format(channel="console", extra='library = ["reading-list"]'))
-    ran = run_paperbot("--config", str(config), "run", db=db, input_text="/paper library\n/paper library off\n")
+    settings = 'library = ["reading-list"]\nmin_score = 0.01'
+    config.write_text("example_data = true\n[fetch]\nenabled = false\n" + SUBSCRIPTION.format(channel="console", extra=settings))
+    ran = run_paperbot(
+        "--config", str(config), "run", db=db, input_text="/paper library\n/paper library off\n/paper digest reward-model-vlm\n"
+    )
     assert ran.returncode == 0, ran.stderr
     assert "• topic reading-list: 4 papers" in ran.stdout and "Set in the config file" in ran.stdout
     assert "is set in the config file" in ran.stdout
+    assert "ranked by this channel's library" in ran.stdout and "Why: like " in ran.stdout  # the preview is ranked
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT min_score FROM subscriptions").fetchall() == [(0.01,)]
     config.write_text("example_data = true\n[fetch]\nenabled = false\n" + SUBSCRIPTION.format(channel="console", extra=""))
     again = run_paperbot("--config", str(config), "run", db=db, input_text="/paper library\n")
     assert "This channel has no library" in again.stdout  # gone from the file: gone from the store

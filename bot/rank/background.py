@@ -43,16 +43,16 @@ class Background:
 
     @classmethod
     def fit(cls, sample: Sequence[Paper], store_size: int) -> "Background":
-        per_paper = [term_counts(paper) for paper in sample]
+        names: dict[int, str] = {}
+        per_paper = []
+        for paper in sample:  # each paper cut into terms once: its counts are cached from its terms
+            terms = paper_terms(paper)
+            names.update(zip(map(hash, terms), terms, strict=True))
+            per_paper.append(term_counts(paper))
         hashes = np.concatenate([h for h, _ in per_paper]) if per_paper else np.zeros(0, np.int64)
         distinct, df = np.unique(hashes, return_counts=True)
         kept = df >= MIN_SAMPLE_DF
-        counted = dict(zip(distinct[kept].tolist(), df[kept].tolist(), strict=True))
-        found: dict[str, int] = {}
-        for paper in sample:
-            for term in paper_terms(paper):
-                if term not in found and (count := counted.get(hash(term))) is not None:
-                    found[term] = count
+        found = {names[h]: count for h, count in zip(distinct[kept].tolist(), df[kept].tolist(), strict=True)}
         # Sorted by term, so two processes fitting the same sample build the same vocabulary.
         terms = sorted(found)
         return cls(terms, np.array([found[t] for t in terms], dtype=np.float64), len(sample), store_size)
