@@ -24,19 +24,23 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from importlib import resources
 from pathlib import Path
-from typing import AsyncIterator, Callable, Mapping, TextIO
+from typing import TYPE_CHECKING, AsyncIterator, Callable, Mapping, TextIO
 
 from bot.commands import CommandRouter
 from bot.config import DEFAULT_DB_PATH, FileConfig
 from bot.digest import DigestEngine
 from bot.ingest.paperlist import import_paperlist
 from bot.models import DeliveryKey
-from bot.ports import ChatAdapter, Clock, NotesStore, PaperStore, Store, SystemClock
+from bot.ports import ChatAdapter, Clock, FullTextStore, PaperStore, Store, SystemClock
 from bot.progress import show_bars
 from bot.ranking import Ranking
 from bot.scheduler import BotScheduler
 from bot.service import PaperService
 from bot.subscriptions import SubscriptionService
+
+if TYPE_CHECKING:  # built lazily: the lookups' start-up does not load the HTTP and model clients
+    from bot.fulltext.fetch import FullTextFetcher
+    from bot.llm_notes import NotesWriter
 
 log = logging.getLogger("paperbot")
 
@@ -76,8 +80,8 @@ async def open_store(runtime: Runtime, *, read_only: bool = False, serving: bool
         await store.close()
 
 
-def build_service(store: PaperStore, config: FileConfig) -> PaperService:
-    return PaperService(store, tldr_lang=config.tldr_lang)
+def build_service(store: PaperStore, config: FileConfig, fulltext: FullTextStore | None = None) -> PaperService:
+    return PaperService(store, tldr_lang=config.tldr_lang, fulltext=fulltext)
 
 
 def build_ranking(service: PaperService, store: Store, config: FileConfig, *, save_models: bool = True) -> Ranking:
@@ -125,6 +129,7 @@ class Bot:
     adapters: dict[str, ChatAdapter]
     fetcher: object | None = None
     notes: object | None = None  # bot.llm_notes.NotesWriter when [notes] is enabled and usable
+    fulltext: FullTextFetcher | None = None  # full text for notes, questions and key figures
     ranking: Ranking | None = None
 
 
@@ -135,12 +140,12 @@ async def build_digest_core(
     """The service, the digest engine (no adapters yet) and the subscriptions, synced with the config
     file when `sync_config` (only `run` syncs; `status` reads the store as it is)."""
     config = runtime.config
-    service = build_service(store.papers, config)
+    service = build_service(store.papers, config, store.fulltext)
     topics = {item.topic.name: item.topic for item in await store.papers.topics()}
     engine = DigestEngine(
         store.subscriptions, store.papers, {}, topics, clock=runtime.clock,
         max_lateness=timedelta(hours=config.digest.max_lateness_hours),
-        stop_grace=timedelta(seconds=config.digest.stop_grace_seconds), on_step=on_step,
+        stop_grace=timedelta(seconds=config.digest.stop_grace_seconds), on_step=on_step, fulltext=store.fulltext,
     )
     subscriptions = SubscriptionService(
         service, engine, default_timezone=config.timezone, default_language=config.tldr_lang,
@@ -170,12 +175,18 @@ async def assemble(
     engine.ranker = ranking
     scheduler = BotScheduler(engine)
     subscriptions.on_change = scheduler.rebuild
-    router = CommandRouter(service, subscriptions, ranking=ranking)
+    notes = build_notes_writer(runtime, store) if config.notes.enabled else None
+    fulltext = build_fulltext_fetcher(runtime, store) if config.fulltext.enabled else None
+    asker = None
+    if notes is not None:
+        from bot.ask import PaperAsker
+
+        asker = PaperAsker(notes, store.fulltext, fulltext)
+    router = CommandRouter(service, subscriptions, asker=asker, ranking=ranking)
     adapters = build_adapters(runtime, router, store.papers, stdin=stdin, stdout=stdout, on_console_eof=on_console_eof)
     engine.adapters.update(adapters)
     await subscriptions.report_undeliverable(runtime.env, adapters)
 
-    notes = build_notes_writer(runtime, store.notes) if config.notes.enabled else None
     fetcher = None
     if config.fetch.enabled:
         from bot.ingest.arxiv import ArxivFetcher, fetchable_topics, last_fetch, resolve_api_url
@@ -186,7 +197,9 @@ async def assemble(
 
             async def fetch() -> None:
                 await fetcher.fetch_topics(fetchable_topics(config))  # it logs each topic's outcome itself
-                if notes is not None:  # new papers get their notes before the next digest
+                if notes is not None:  # new papers get their full text, then their notes, before the next digest
+                    if fulltext is not None:
+                        await fetch_full_texts(fulltext)
                     await write_notes(notes)
                 await prepare_ranked_digests(engine)
 
@@ -195,7 +208,7 @@ async def assemble(
                 return None if any(t is None for t in times) else min(times)
 
             scheduler.fetch, scheduler.fetch_schedule, scheduler.last_fetch = fetch, config.fetch_schedule(), oldest_fetch
-    return Bot(store, service, engine, subscriptions, router, scheduler, adapters, fetcher, notes, ranking)
+    return Bot(store, service, engine, subscriptions, router, scheduler, adapters, fetcher, notes, fulltext, ranking)
 
 
 async def prepare_ranked_digests(engine: DigestEngine) -> None:
@@ -210,7 +223,7 @@ async def prepare_ranked_digests(engine: DigestEngine) -> None:
         log.info("prepared %d ranked digest%s", planned, "" if planned == 1 else "s")
 
 
-def build_notes_writer(runtime: Runtime, store: NotesStore) -> object | None:
+def build_notes_writer(runtime: Runtime, store: Store) -> NotesWriter | None:
     """The notes writer for the running bot; None (and a warning) when the environment lacks the server."""
     from bot.errors import UserError
     from bot.llm_notes import NotesWriter, client_from_env
@@ -220,7 +233,22 @@ def build_notes_writer(runtime: Runtime, store: NotesStore) -> object | None:
     except UserError as error:
         log.warning("machine-written notes are enabled but cannot run: %s", error)
         return None
-    return NotesWriter(store, client, runtime.config.notes, clock=runtime.clock)
+    return NotesWriter(store.notes, client, runtime.config.notes, clock=runtime.clock, fulltext=store.fulltext)
+
+
+def build_fulltext_fetcher(runtime: Runtime, store: Store) -> FullTextFetcher:
+    """The full-text fetcher, pointed at ARXIV_WEB_URL (checked: a bad URL is a ConfigError at start)."""
+    from bot.fulltext.fetch import FullTextFetcher, resolve_web_url
+
+    return FullTextFetcher(store.fulltext, runtime.config.fulltext, resolve_web_url(runtime.env), clock=runtime.clock)
+
+
+async def fetch_full_texts(fetcher: FullTextFetcher) -> None:
+    """One full-text run after a fetch; its failures are logged and never stop the fetch job."""
+    try:
+        log.info("%s", (await fetcher.run()).summary())
+    except Exception:
+        log.exception("fetching full text failed")
 
 
 async def write_notes(notes: object) -> None:
@@ -322,6 +350,8 @@ async def run_bot(
                 bot.fetcher.close()
             if bot.notes is not None:
                 await bot.notes.close()
+            if bot.fulltext is not None:
+                await bot.fulltext.close()
             for signum in (signal.SIGTERM, signal.SIGINT):
                 with contextlib.suppress(NotImplementedError, RuntimeError):
                     loop.remove_signal_handler(signum)

@@ -4,7 +4,8 @@ Exit status: 0 on success, 2 for anything the user can fix (bad input, a
 malformed file, a config error, a store problem such as a full disk or a
 read-only or busy store: `bot.errors.StoreError`), 1 for a bug, and for `fetch` also when
 arXiv failed for a topic (the other topics are still fetched), for `notes`
-when a paper's notes failed or the notes server could not be used. Lookups print the same text the
+when a paper's notes failed or the notes server could not be used, for
+`fulltext` when arXiv could not be used, for `ask` when an answer failed. Lookups print the same text the
 chat adapters show, or JSON with `--json`, and open the store read-only: they never write.
 """
 
@@ -22,7 +23,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Sequence
 
-from bot.app import Runtime, build_digest_core, build_ranking, build_service, open_store, run_bot
+from bot.app import Runtime, build_digest_core, build_fulltext_fetcher, build_ranking, build_service, open_store, run_bot
 from bot.commands import CommandRouter, for_command_line
 from bot.commands.command_line import add_lookup_parsers, lookup_words
 from bot.config import DEFAULT_CONFIG_PATH, DEFAULT_DB_PATH, EnvSettings, load_config
@@ -109,6 +110,33 @@ def build_parser() -> argparse.ArgumentParser:
     )
     notes.add_argument("--topic", help="only papers of this topic")
     notes.add_argument("--limit", type=_positive_int, metavar="N", help="at most N papers (default: the daily budget)")
+    fulltext = command(
+        "fulltext",
+        help="fetch papers' full text from arXiv (HTML rendering, else PDF) for notes, questions and key figures",
+        description="Fetch the full text of papers that have none stored (or only an older version's), newest first, "
+        "from ARXIV_WEB_URL (default https://arxiv.org): the HTML rendering when arXiv has one, else the PDF; one "
+        "request at a time, [fulltext] delay_seconds apart. A paper without either, or over [fulltext] max_mb, is "
+        "recorded and not tried again until a new version. Exit status: 0 when the run finished, 1 when arXiv could "
+        "not be used (the papers left are fetched next run), 2 for a usage or config error.",
+    )
+    fulltext.add_argument("--topic", help="only papers of this topic")
+    fulltext.add_argument(
+        "--limit", type=_positive_int, metavar="N", help="at most N papers (default: [fulltext] max_per_run)"
+    )
+    ask = command(
+        "ask",
+        help="ask a question about a paper, or about every paper of a topic, through the [notes] model",
+        description="`paperbot ask ID QUESTION`: an answer from the paper's full text (fetched when not stored), "
+        "quoting the passage it rests on, or \"I don't know from this paper\". `paperbot ask --topic NAME QUESTION "
+        "[-o report.md]`: the question to every paper of the topic (stored full text, else the abstract), "
+        "[notes] max_concurrency at a time, as one markdown report. Each paper counts against [notes] daily_budget, "
+        "shared with notes. Exit status: 0 when every paper asked got an answer, 1 when some failed or the budget or "
+        "the server stopped the run, 2 for a usage or config error.",
+    )
+    ask.add_argument("words", nargs="+", metavar="ID QUESTION", help="the paper's id and the question (with --topic: the question)")
+    ask.add_argument("--topic", help="ask every paper of this topic")
+    ask.add_argument("-o", "--output", type=Path, metavar="FILE", help="with --topic: write the report here (default: standard output)")
+    ask.add_argument("--json", action="store_true", help="print machine-readable JSON")
     command(
         "run",
         help="run the bot (console adapter unless chat tokens are set)",
@@ -171,6 +199,10 @@ async def run_command(args: argparse.Namespace) -> int:
         return await fetch_papers(runtime, args.topic, args.since)
     if args.command == "notes":
         return await write_machine_notes(runtime, args.topic, args.limit)
+    if args.command == "fulltext":
+        return await fetch_full_texts(runtime, args.topic, args.limit)
+    if args.command == "ask":
+        return await ask_papers(runtime, args)
     if args.command == "backup":
         return await backup(runtime, args.target)
     if args.command == "import":
@@ -186,7 +218,7 @@ async def run_command(args: argparse.Namespace) -> int:
     async with open_store(runtime, read_only=read_only) as store:
         if args.command == "status":
             return await print_status(runtime, store, args.json)
-        service = build_service(store.papers, config)
+        service = build_service(store.papers, config, store.fulltext)
         return await answer_lookup(args, service, build_ranking(service, store, config, save_models=not read_only))
 
 
@@ -341,7 +373,7 @@ async def write_machine_notes(runtime: Runtime, topic: str | None, limit: int | 
     try:
         async with open_store(runtime) as store:
             topic = await build_service(store.papers, config).check_topic(topic)
-            writer = NotesWriter(store.notes, client, config.notes, clock=runtime.clock)
+            writer = NotesWriter(store.notes, client, config.notes, clock=runtime.clock, fulltext=store.fulltext)
             with track("notes", unit="papers", log=log) as progress:
                 report = await writer.run(topic, limit, progress)
     finally:
@@ -350,6 +382,93 @@ async def write_machine_notes(runtime: Runtime, topic: str | None, limit: int | 
     for arxiv_id, reason in report.failed.items():
         print(f"  {arxiv_id}: {reason}")
     return EXIT_OK if report.ok else EXIT_FETCH_FAILED
+
+
+async def fetch_full_texts(runtime: Runtime, topic: str | None, limit: int | None) -> int:
+    from bot.progress import track
+
+    config = runtime.config
+    if not config.fulltext.enabled:
+        raise UserError("fetching full text is disabled in the config ([fulltext] enabled = false)")
+    async with open_store(runtime) as store:
+        topic = await build_service(store.papers, config).check_topic(topic)
+        fetcher = build_fulltext_fetcher(runtime, store)
+        try:
+            with track("full text", unit="papers", log=log) as progress:
+                report = await fetcher.run(topic, limit, progress)
+        finally:
+            await fetcher.close()
+    print(report.summary())
+    for arxiv_id, reason in report.unavailable.items():
+        print(f"  {arxiv_id}: {reason}")
+    return EXIT_OK if report.ok else EXIT_FETCH_FAILED
+
+
+async def ask_papers(runtime: Runtime, args: argparse.Namespace) -> int:
+    """`paperbot ask ID QUESTION [--json]` or `paperbot ask --topic NAME QUESTION [-o FILE]`."""
+    from bot.ask import BudgetSpent, PaperAsker, answer_reply, check_question
+    from bot.llm_notes import NotesWriter, PaperFailed, ServiceFailed, client_from_env
+    from bot.progress import track
+
+    config = runtime.config
+    if not config.notes.enabled:
+        raise UserError("questions need the language model of [notes], which is disabled in the config ([notes] enabled = false)")
+    if args.topic is None and args.output is not None:
+        raise UserError("-o/--output is for a topic's report; add --topic NAME, or leave -o out")
+    if args.topic is None and len(args.words) < 2:
+        raise UserError("ask needs a paper id and a question, e.g. paperbot ask 2505.20665 which datasets are used?")
+    question = check_question(" ".join(args.words if args.topic is not None else args.words[1:]))
+    client = client_from_env(config.notes, runtime.env)
+    try:
+        async with open_store(runtime) as store:
+            service = build_service(store.papers, config)
+            writer = NotesWriter(store.notes, client, config.notes, clock=runtime.clock, fulltext=store.fulltext)
+            if args.topic is None:
+                paper = await service.show(args.words[0])
+                fetcher = build_fulltext_fetcher(runtime, store) if config.fulltext.enabled else None
+                try:
+                    answer = await PaperAsker(writer, store.fulltext, fetcher).ask(paper, question)
+                except (BudgetSpent, ServiceFailed, PaperFailed) as error:
+                    print(f"no answer: {error.message}", file=sys.stderr)
+                    return EXIT_FETCH_FAILED
+                finally:
+                    if fetcher is not None:
+                        await fetcher.close()
+                if args.json:
+                    print_json(answer.as_json())
+                    return EXIT_OK
+                return print_reply(answer_reply(answer, paper.url))
+            topic = await service.check_topic(args.topic)
+            count = next((t.paper_count for t in await store.papers.topics() if t.topic.name == topic), 0)
+            papers = await store.papers.latest(topic, count) if count else []
+            if not papers:
+                raise UserError(f"topic '{topic}' has no papers to ask about")
+            with track("ask", unit="papers", log=log) as progress:
+                report = await PaperAsker(writer, store.fulltext).ask_topic(papers, question, progress)
+    finally:
+        await client.close()
+    text = report.markdown(topic or "", runtime.clock.now().date().isoformat())
+    if args.json:
+        print_json({"question": question, "topic": topic, "answers": [a.as_json() for a in report.answers.values()],
+                    "failed": report.failed, "not_asked": [p.arxiv_id for p in report.not_asked], "stopped": report.stopped})
+    elif args.output is not None:
+        write_report(args.output, text)
+        print(f"report written to {args.output}")
+    else:
+        print(text)
+    print(report.summary(), file=sys.stderr if args.output is None else sys.stdout)
+    return EXIT_OK if report.ok else EXIT_FETCH_FAILED
+
+
+def write_report(path: Path, text: str) -> None:
+    """Write beside the target, then rename over it: a failed write never leaves half a report."""
+    partial = path.with_name(path.name + ".partial")
+    try:
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(path)
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        raise UserError(f"cannot write the report to {path}: {error.strerror or error}") from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -25,6 +25,7 @@ from bot.schedule import Schedule, parse_timezone, parse_when
 DEFAULT_DB_PATH = "data/paperbot.db"
 DEFAULT_CONFIG_PATH = "config/paperbot.toml"
 DEFAULT_ARXIV_API_URL = "https://export.arxiv.org/api/query"
+DEFAULT_ARXIV_WEB_URL = "https://arxiv.org"
 
 
 class _Strict(BaseModel):
@@ -95,6 +96,7 @@ class SubscriptionConfig(_Strict):
     max_papers: int = Field(10, ge=1, le=50)
     post_empty: bool = False
     webhook_env: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    figures: bool = False  # each card shows the paper's key figure (from `paperbot fulltext`)
     # The topics whose papers are the channel's taste: its digests are ranked by them (one library a channel).
     library: list[str] = []
     min_score: float | None = Field(None, ge=0, le=1)  # ranked digests: papers scoring below are only counted
@@ -122,6 +124,7 @@ class SubscriptionConfig(_Strict):
             post_empty=self.post_empty,
             webhook_env=self.webhook_env,
             source="config",
+            figures=self.figures,
             min_score=self.min_score,
         )
 
@@ -161,12 +164,34 @@ class NotesConfig(_Strict):
     timeout_seconds: float = Field(120.0, gt=0)
     max_retries: int = Field(2, ge=0, le=10)  # per request, for 429, 5xx, timeouts and connection errors
     json_mode: bool = True  # send response_format json_object; turn off for servers that reject it
+    # What a prompt may hold (estimated; `bot.fulltext.sections`): the full text is cut, section-aware, to fit.
+    max_input_tokens: int = Field(12000, ge=1000, le=1_000_000)
+    # A template replacing our user prompt ({title}, {abstract}, {full_text}, {language});
+    # relative to the config file's folder. Checked when the config is loaded.
+    prompt_file: str = ""
+    _prompt_template: str | None = PrivateAttr(None)
 
     @model_validator(mode="after")
     def _model_when_enabled(self) -> "NotesConfig":
         if self.enabled and not self.model.strip():
             raise ValueError("notes are enabled but no model is named; set model = \"...\" (the name your server knows)")
         return self
+
+    @property
+    def prompt_template(self) -> str | None:
+        """The custom prompt's text, once `load_config` has read and checked `prompt_file`."""
+        return self._prompt_template
+
+
+class FullTextConfig(_Strict):
+    """Fetching papers' full text from arXiv's HTML rendering or PDF (`bot.fulltext`)."""
+
+    enabled: bool = True  # `run` fetches full text for new papers when [notes] is enabled
+    delay_seconds: float = Field(3.0, ge=0)  # between requests to arXiv, shared with the API fetcher
+    timeout_seconds: float = Field(60.0, gt=0)
+    retries: int = Field(3, ge=0, le=10)
+    max_mb: float = Field(50.0, gt=0, le=1000)  # larger files are skipped, not read
+    max_per_run: int = Field(50, ge=1)  # papers per scheduled run (each is a request or two, 3 s apart)
 
 
 class LoggingConfig(_Strict):
@@ -186,6 +211,7 @@ class FileConfig(_Strict):
     slack: SlackConfig = SlackConfig()
     discord: DiscordConfig = DiscordConfig()
     notes: NotesConfig = NotesConfig()
+    fulltext: FullTextConfig = FullTextConfig()
     logging: LoggingConfig = LoggingConfig()
     topics: list[TopicConfig] = []
     subscriptions: list[SubscriptionConfig] = []
@@ -243,6 +269,7 @@ class EnvSettings(BaseSettings):
     paperbot_db: str = DEFAULT_DB_PATH
     paperbot_config: str = DEFAULT_CONFIG_PATH
     arxiv_api_url: str | None = None
+    arxiv_web_url: str | None = None
     paperbot_log_file: str | None = None
 
 
@@ -319,4 +346,27 @@ def load_config(path: str | Path, *, explicit: bool) -> FileConfig:
         text = config_path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(str(config_path), None, f"cannot read: {error}") from None
-    return parse_config(text, str(config_path))
+    config = parse_config(text, str(config_path))
+    if config.notes.prompt_file:
+        config.notes._prompt_template = _read_prompt_file(config.notes.prompt_file, config_path)
+    return config
+
+
+def _read_prompt_file(name: str, config_path: Path) -> str:
+    """The `[notes] prompt_file` template, read and checked; a ConfigError names the key and the fix."""
+    from bot.notes_prompt import check_template
+
+    path = Path(name).expanduser()
+    if not path.is_absolute():
+        path = config_path.parent / path
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(str(config_path), "notes.prompt_file", f"{path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(str(config_path), "notes.prompt_file", f"cannot read {path}: {error}") from None
+    try:
+        check_template(text)
+    except ValueError as error:
+        raise ConfigError(str(config_path), "notes.prompt_file", f"{path}: {error}") from None
+    return text

@@ -57,8 +57,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, AsyncIterator, Callable, Mapping, Protocol, Sequence
 
 from bot.errors import DeliveryError, UserError
-from bot.models import ChannelRef, Delivery, DeliveryKey, NoticeReply, Paper, Reply, Subscription, Topic
-from bot.ports import ChatAdapter, Clock, PaperStore, SubscriptionStore
+from bot.models import ChannelRef, Delivery, DeliveryKey, Figure, NoticeReply, Paper, Reply, Subscription, Topic
+from bot.ports import ChatAdapter, Clock, FullTextStore, PaperStore, SubscriptionStore
 from bot.presenter import paper_list
 from bot.schedule import Schedule, parse_when
 from bot.utc import iso, parse_iso
@@ -109,10 +109,11 @@ class DigestPlan:
 
 def digest_reply(
     topic: Topic, period: str, papers: Sequence[Paper], total: int, lang: str, cadence: str,
-    whys: Mapping[str, str] | None = None,
+    figures: Mapping[str, Figure] | None = None, whys: Mapping[str, str] | None = None,
 ) -> Reply:  # fmt: skip
-    """The post: header with topic, period and count; one card per paper (with its why line when
-    ranked); "and N more"."""
+    """The post: header with topic, period and count; one card per paper (with its key figure, when
+    `figures` has it: subscriptions with `figures = true`; with its why line when ranked: `whys`);
+    "and N more"."""
     title = topic.display_title
     when = CADENCE_WORDS.get(cadence, "this period")
     count = f"{total} new paper{'s' if total != 1 else ''}"
@@ -126,7 +127,7 @@ def digest_reply(
     if total > len(papers):
         footer = (f"and {total - len(papers)} more — /paper latest {topic.name}",)
     header = f"{count} on {title} · {period}" + (" · ranked by this channel's library" if whys is not None else "")
-    return paper_list(header, list(papers), lang, empty_text="", footer=footer, whys=whys)
+    return paper_list(header, list(papers), lang, empty_text="", footer=footer, figures=figures, whys=whys)
 
 
 class DigestEngine:
@@ -143,10 +144,12 @@ class DigestEngine:
         max_lateness: timedelta = DEFAULT_MAX_LATENESS,
         stop_grace: timedelta = DEFAULT_STOP_GRACE,
         on_step: Callable[[str, DeliveryKey], None] | None = None,
+        fulltext: FullTextStore | None = None,
         ranker: DigestRanker | None = None,
     ) -> None:
         self.store = store
         self.papers = papers
+        self.fulltext = fulltext  # key figures for subscriptions with `figures = true`
         self.adapters = adapters
         self.topics = topics
         self.clock = clock
@@ -305,8 +308,10 @@ class DigestEngine:
         ):
             return
         self.on_step("claimed", key)
-        topic = self.topic(subscription.topic)
-        reply = digest_reply(topic, plan.period, plan.papers, plan.total, subscription.language, plan.schedule.cadence, plan.whys)
+        reply = digest_reply(
+            self.topic(subscription.topic), plan.period, plan.papers, plan.total, subscription.language, plan.schedule.cadence,
+            await self._figures(subscription, plan.papers), plan.whys,
+        )
         await self._send_and_record(subscription, key, reply, len(plan.papers))
 
     async def _send_and_record(self, subscription: Subscription, key: DeliveryKey, reply: Reply, count: int) -> None:
@@ -345,6 +350,16 @@ class DigestEngine:
         await self._succeeded(subscription)
         self.on_step("recorded", key)
         log.info("digest %s for %s delivered: %d paper%s", key.period, where, count, "" if count == 1 else "s")
+
+    async def _figures(self, subscription: Subscription, papers: list[Paper] | tuple[Paper, ...]) -> dict[str, Figure]:
+        """The papers' key figures when the subscription wants them; a store failure costs the figures, not the digest."""
+        if not subscription.figures or self.fulltext is None or not papers:
+            return {}
+        try:
+            return await self.fulltext.figures(p.arxiv_id for p in papers)
+        except Exception as error:
+            log.warning("digest for %s: key figures not read (%s); posting without them", self._where(subscription), self._reason(error) or type(error).__name__)
+            return {}
 
     async def _release(self, key: DeliveryKey) -> None:
         """Give a claim's papers back after a failed send; if the store cannot, remember to."""
@@ -452,7 +467,7 @@ class DigestEngine:
         whys = {r.paper.arxiv_id: r.why.text for r in model.rank(papers) if r.why is not None} if model is not None else None
         reply = digest_reply(
             self.topic(subscription.topic), delivery.period, papers, max(delivery.total, len(papers)), subscription.language,
-            schedule.cadence, whys,
+            schedule.cadence, await self._figures(subscription, papers), whys,
         )
         log.info(
             "digest %s for %s was claimed but not recorded before a restart; %s",

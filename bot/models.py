@@ -51,6 +51,8 @@ class Notes:
     origin: str = ""
     text_quality: TextQuality = TextQuality.CLEAN
     created_at: str | None = None
+    # What a model read to write them: "full_text" or "abstract" (None for notes from a paper list).
+    basis: str | None = None
 
     @property
     def machine_written(self) -> bool:
@@ -103,6 +105,14 @@ class Paper:
         candidates = [n for n in self.notes if n.lang == lang and not n.is_empty()]
         candidates.sort(key=lambda n: (n.machine_written, -n.text_quality.rank))
         return candidates[0] if candidates else None
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A paper's key figure: its image on arXiv's HTML rendering and its caption (`bot.fulltext`)."""
+
+    url: str
+    caption: str = ""
 
 
 @dataclass(frozen=True)
@@ -190,6 +200,7 @@ class Subscription:
     created_at: str = ""
     failing: str | None = None
     failing_since: str | None = None
+    figures: bool = False  # digest cards show each paper's key figure
     min_score: float | None = None
 
 
@@ -265,6 +276,7 @@ class PaperCard:
     version: int = 1
     pdf_url: str = ""
     topics: tuple[str, ...] = ()
+    figure: Figure | None = None
     why: str = ""  # why a ranked list shows it ("like DriveRX · reward model"); "" when not ranked
 
 

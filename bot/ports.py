@@ -1,7 +1,7 @@
 """The ports the core needs from the outside world, as Protocols.
 
-`store/` implements `Store`: one object per opened store, made of four parts
-that are ports of their own (`PaperStore`, `SubscriptionStore`, `NotesStore`,
+`store/` implements `Store`: one object per opened store, made of parts
+that are ports of their own (`PaperStore`, `SubscriptionStore`, `NotesStore`, `FullTextStore`,
 `LibraryStore`),
 so each piece of the core is given only the part it uses (the digest engine a
 subscription store and a paper store, the notes writer a notes store).
@@ -16,10 +16,12 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import AsyncIterable, Iterable, Protocol, Sequence
 
+from bot.fulltext.document import FullText
 from bot.models import (
     ChannelRef,
     Delivery,
     DeliveryKey,
+    Figure,
     Library,
     Notes,
     Paper,
@@ -198,6 +200,34 @@ class NotesStore(Protocol):
     async def notes_budget_spent(self, day: str) -> int: ...
 
 
+class FullTextStore(Protocol):
+    """Papers' full text (`bot.fulltext`): one per paper, for its newest fetched version, stored compressed."""
+
+    async def papers_needing_fulltext(self, topic: str | None = None, limit: int = 100) -> list[Paper]:
+        """Papers never tried, or whose stored text (or failure) is for an older version; newest first."""
+        ...
+
+    async def save_fulltext(self, text: FullText) -> bool:
+        """Store it in place of an older version's (never over a newer one's); False if the paper is unknown."""
+        ...
+
+    async def record_fulltext_failure(self, arxiv_id: str, version: int, reason: str, at: str) -> None:
+        """Remember that this version has no usable full text (not retried until a new version appears)."""
+        ...
+
+    async def fulltext(self, arxiv_id: str) -> FullText | None:
+        """The stored full text, or None (never fetched, or this version had none)."""
+        ...
+
+    async def fulltext_failure(self, arxiv_id: str) -> str | None:
+        """Why the stored version has no full text, when it has none after a try."""
+        ...
+
+    async def figures(self, arxiv_ids: Iterable[str]) -> dict[str, Figure]:
+        """The key figure of each of these papers that has one."""
+        ...
+
+
 class LibraryStore(Protocol):
     """Channel libraries and what ranking by them reads and keeps (`bot.ranking`)."""
 
@@ -250,7 +280,7 @@ class LibraryStore(Protocol):
 
 
 class Store(Protocol):
-    """One opened store: its four parts, and closing it (which ends them all)."""
+    """One opened store: its parts, and closing it (which ends them all)."""
 
     @property
     def papers(self) -> PaperStore: ...
@@ -260,6 +290,9 @@ class Store(Protocol):
 
     @property
     def notes(self) -> NotesStore: ...
+
+    @property
+    def fulltext(self) -> FullTextStore: ...
 
     @property
     def libraries(self) -> LibraryStore: ...

@@ -20,6 +20,7 @@ from bot.app import Runtime, assemble, open_store
 from bot.config import parse_config
 from store.sqlite import SqliteStore
 from tests.fake_arxiv import FakeArxiv, FakePaper
+from tests.fake_arxiv_web import FakeArxivWeb, Sec, latexml_page
 from tests.fake_openai import EN_NOTES, FakeOpenAI
 from tests.support import make_paper, run_paperbot
 
@@ -167,12 +168,16 @@ query = 'abs:"reward model"'
 """
 
 
-async def test_the_service_writes_notes_after_each_fetch(fake, tmp_path):
+async def test_the_service_fetches_full_text_then_writes_notes_from_it_after_each_fetch(fake, tmp_path):
     recent = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=2)
-    with FakeArxiv() as arxiv:
+    body_only = "The step critic is trained on 40,000 annotated chains."
+    with FakeArxiv() as arxiv, FakeArxivWeb() as web:
         arxiv.add(FakePaper("2506.01234", title="Step rewards", summary="We propose StepRM.", published=recent))
-        config = parse_config(SERVICE_CONFIG.format(arxiv_url=arxiv.url), "test")
-        runtime = Runtime(db_path=str(tmp_path / "p.db"), config=config, env={"OPENAI_BASE_URL": fake.base_url})
+        web.add_html("2506.01234v1", latexml_page("Step rewards", "We propose StepRM.", [Sec("Method", [body_only])], ref="2506.01234v1"))
+        fake.require_in_prompt(body_only)
+        config = parse_config(SERVICE_CONFIG.format(arxiv_url=arxiv.url) + "\n[fulltext]\ndelay_seconds = 0\n", "test")
+        env = {"OPENAI_BASE_URL": fake.base_url, "ARXIV_WEB_URL": web.url}
+        runtime = Runtime(db_path=str(tmp_path / "p.db"), config=config, env=env)
         async with open_store(runtime) as store:
             bot = await assemble(runtime, store, stdin=io.StringIO(""), stdout=io.StringIO())
             try:
@@ -181,8 +186,10 @@ async def test_the_service_writes_notes_after_each_fetch(fake, tmp_path):
             finally:
                 bot.fetcher.close()
                 await bot.notes.close()
+                await bot.fulltext.close()
             paper = await store.papers.get("2506.01234")
-    assert paper is not None and paper.notes_in("zh").source == "llm"
+    assert web.requests == ["/html/2506.01234v1"] and fake.missing == 0
+    assert paper is not None and paper.notes_in("zh").source == "llm" and paper.notes_in("zh").basis == "full_text"
     assert paper.notes_in("zh").headline == "Step rewards：会检查推理过程的奖励模型"
     assert fake.requests[0].authorization == "Bearer not-needed"  # local servers need no key
 

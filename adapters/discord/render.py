@@ -37,7 +37,8 @@ How a reply maps to messages
   packed greedily, at most 10 and 6000 characters a message; later messages
   say `(continued 2/3)`. An empty list is one embed with `empty_text`.
 - `PaperDetailReply`: a paper embed (title linked; description = links line and
-  TLDR; fields Authors, arXiv, Published, Topics), an `Abstract` embed, a notes
+  TLDR; fields Authors, arXiv, Published, Topics), a `Key figure` embed (the
+  image, the caption as description) when the paper has one, an `Abstract` embed, a notes
   embed (title = the notes label, one field per notes section; a section over
   1024 characters continues in fields named `… (cont.)`, and the notes go on in
   further embeds past 25 fields or 6000 characters), footer lines last.
@@ -78,6 +79,7 @@ from discord.utils import escape_markdown
 
 from bot.models import (
     DetailSection,
+    Figure,
     ErrorReply,
     NoticeReply,
     PaperCard,
@@ -301,7 +303,27 @@ def card_embeds(card: PaperCard) -> list[dict]:
         paragraphs.append(escape_text(card.tldr))
     if card.why:
         paragraphs.append(f"*{escape_text(one_line(why_line(card)))}*")
-    return text_embeds("\n".join(p for p in paragraphs if p), PAPER_COLOUR, title=shown, url=url)
+    embeds = text_embeds("\n".join(p for p in paragraphs if p), PAPER_COLOUR, title=shown, url=url)
+    image = figure_image(card.figure)
+    if image is not None:
+        embeds[-1] = {**embeds[-1], "image": image}
+    return embeds
+
+
+def figure_image(figure: Figure | None) -> dict | None:
+    """An embed `image` for a key figure whose URL Discord can fetch (http(s), not absurdly long)."""
+    target = link_target(figure.url) if figure is not None else None
+    return {"url": target} if target else None
+
+
+def figure_embeds(figure: Figure | None) -> list[dict]:
+    """The key figure as an embed of its own: the image, its caption as the description."""
+    image = figure_image(figure)
+    if figure is None or image is None:
+        return []
+    embeds = text_embeds(escape_text(figure.caption), PAPER_COLOUR, title="Key figure")
+    embeds[-1] = {**embeds[-1], "image": image}
+    return embeds
 
 
 def list_embeds(reply: PaperListReply) -> list[dict]:
@@ -357,6 +379,7 @@ def detail_embeds(reply: PaperDetailReply) -> list[dict]:
         paragraphs.append(f"**TLDR:** {escape_text(card.tldr)}")
     paper = text_embeds("\n\n".join(p for p in paragraphs if p), PAPER_COLOUR, title=shown, url=link_target(card.url))
     embeds = with_fields(paper, detail_fields(card), PAPER_COLOUR)
+    embeds += figure_embeds(card.figure)
     if reply.abstract.strip():
         embeds += text_embeds(escape_text(reply.abstract), PAPER_COLOUR, title="Abstract")
     embeds += notes_embeds(reply)

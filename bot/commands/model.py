@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from bot.models import ChannelRef, Reply
 
 if TYPE_CHECKING:  # only for annotations: the model needs no service at run time
+    from bot.ask import PaperAsker
     from bot.ranking import Ranking
     from bot.service import PaperService
     from bot.subscriptions import SubscriptionService
@@ -98,6 +99,7 @@ class CommandContext:
     service: PaperService
     subscriptions: SubscriptionService | None
     registry: Registry
+    asker: PaperAsker | None = None  # questions through the language model, when [notes] is set up
     ranking: Ranking | None = None
 
 

@@ -33,6 +33,7 @@ from bot.service import PaperService
 from bot.subscriptions import SubscriptionService
 
 if TYPE_CHECKING:
+    from bot.ask import PaperAsker
     from bot.ranking import Ranking
 
 log = logging.getLogger(__name__)
@@ -89,12 +90,12 @@ class CommandRouter:
 
     def __init__(
         self, service: PaperService, subscriptions: SubscriptionService | None = None, *, registry: Registry = REGISTRY,
-        ranking: Ranking | None = None,
+        asker: PaperAsker | None = None, ranking: Ranking | None = None,
     ) -> None:  # fmt: skip
         self.service = service
         self.subscriptions = subscriptions
         self.registry = registry
-        self.context = CommandContext(service, subscriptions, registry, ranking)
+        self.context = CommandContext(service, subscriptions, registry, asker, ranking)
 
     # --- reading ------------------------------------------------------------------------
 
