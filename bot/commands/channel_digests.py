@@ -99,7 +99,8 @@ async def _preview(context: CommandContext, request: CommandRequest) -> Reply:
         )
     plan = plans[0]
     topic = subscriptions.engine.topic(plan.subscription.topic)
-    reply = digest_reply(topic, plan.period, plan.papers, plan.total, plan.subscription.language, plan.schedule.cadence)
+    subscription = plan.subscription
+    reply = digest_reply(topic, plan.period, plan.papers, plan.total, subscription.language, plan.schedule.cadence, whys=plan.whys)
     note = "Preview only: nothing was posted or recorded."
     if isinstance(reply, PaperListReply):
         return replace(reply, header=f"Preview: {reply.header}", footer=reply.footer + (note,))
