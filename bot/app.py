@@ -335,13 +335,7 @@ class FetchJob:
                 log.info("%s", (await self.notes.run()).summary())
             except Exception:
                 log.exception("writing machine notes failed")
-        try:
-            planned = await self.planner.plan_ranked()
-        except Exception:
-            log.exception("preparing ranked digests failed; they are ranked from scratch when they fire")
-        else:
-            if planned:
-                log.info("prepared %d ranked digest%s", planned, "" if planned == 1 else "s")
+        await prepare_ranked_digests(self.planner)
 
     async def oldest_fetch(self) -> datetime | None:
         from bot.ingest.arxiv import last_fetch
@@ -349,6 +343,18 @@ class FetchJob:
         times = [await last_fetch(self.papers, topic) for topic in await self.topics()]
         known = [time for time in times if time is not None]
         return min(known, default=self.runtime.clock.now()) if len(known) == len(times) else None
+
+
+async def prepare_ranked_digests(planner: DigestPlanner) -> None:
+    """After new papers arrive: plan the ranked digests once, so their papers are cut into terms
+    (cached) now and not when the digest fires. A failure only costs that speed."""
+    try:
+        planned = await planner.plan_ranked()
+    except Exception:
+        log.exception("preparing ranked digests failed; they are ranked from scratch when they fire")
+        return
+    if planned:
+        log.info("prepared %d ranked digest%s", planned, "" if planned == 1 else "s")
 
 
 @contextlib.contextmanager

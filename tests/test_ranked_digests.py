@@ -20,7 +20,6 @@ import pytest
 from adapters.console import ConsoleAdapter
 from adapters.discord.render import render_messages as discord_messages
 from adapters.slack.render import render_messages as slack_messages
-from adapters.webhook import WebhookAdapter
 from bot.app import prepare_ranked_digests
 from bot.digest import DigestEngine
 from bot.models import ChannelRef, Library, NoticeReply, Paper, PaperListReply, Subscription, Topic
@@ -29,7 +28,7 @@ from bot.ranking import Ranking
 from bot.service import PaperService
 from store.sqlite import SqliteStore
 from tests.fake_webhooks import FakeWebhooks
-from tests.support import FakeClock
+from tests.support import FakeClock, webhook_adapter
 from tests.test_rank import DISEASE, GAMES
 
 UTC = timezone.utc
@@ -214,7 +213,7 @@ async def test_a_webhook_digest_carries_the_why_lines_to_slack_and_discord(tmp_p
     hooks = await FakeWebhooks().start()
     clock = FakeClock(MONDAY - timedelta(days=10))
     store = await SqliteStore.open(tmp_path / "hooks.db", clock=clock)
-    adapter = WebhookAdapter({"SLACK_HOOK": hooks.slack_url, "DISCORD_HOOK": hooks.discord_url}, max_attempts=1)
+    adapter = webhook_adapter({"SLACK_HOOK": hooks.slack_url, "DISCORD_HOOK": hooks.discord_url}, attempts=1)
     try:
         await store.papers.upsert_topics(TOPICS.values())
         await store.papers.upsert_papers(as_topic(LIBRARY, "reading"))

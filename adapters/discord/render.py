@@ -80,8 +80,8 @@ from discord.utils import escape_markdown
 
 from bot.models import (
     DetailSection,
-    Figure,
     ErrorReply,
+    Figure,
     NoticeReply,
     PaperCard,
     PaperDetailReply,
