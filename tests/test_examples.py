@@ -82,8 +82,8 @@ async def test_every_chat_example_works_on_the_shipped_config(tmp_path):
     runtime = Runtime(db_path=str(tmp_path / "paperbot.db"), config=load_config(SHIPPED_CONFIG, explicit=True))
     async with open_store(runtime) as store:
         await seed_example_data(store.papers)
-        service, _, subscriptions, _ = await build_digest_core(runtime, store)
-        router = CommandRouter(service, subscriptions)
+        service, _, subscriptions, ranking = await build_digest_core(runtime, store)
+        router = CommandRouter(service, subscriptions, ranking=ranking)
         # subscribe first and unsubscribe last, as a user would
         order = {"subscribe": 0, "unsubscribe": 2}
         for example in sorted(examples("/paper"), key=lambda text: order.get(text.split()[1], 1)):
