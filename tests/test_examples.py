@@ -84,9 +84,14 @@ async def test_every_chat_example_works_on_the_shipped_config(tmp_path):
         await seed_example_data(store.papers)
         service, _, subscriptions, ranking = await build_digest_core(runtime, store)
         router = CommandRouter(service, subscriptions, ranking=ranking)
-        # subscribe first and unsubscribe last, as a user would
-        order = {"subscribe": 0, "unsubscribe": 2}
-        for example in sorted(examples("/paper"), key=lambda text: order.get(text.split()[1], 1)):
+        # subscribe first, unsubscribe and turning the library off last, as a user would
+        order = {"subscribe": 0, "unsubscribe": 2, "library off": 2}
+
+        def step(text: str) -> int:
+            words = text.split()
+            return order.get(" ".join(words[1:3]), order.get(words[1], 1))
+
+        for example in sorted(examples("/paper"), key=step):
             if example.split()[1] in CHAT_NOT_RUN_HERE:
                 if len(example.split()) > 2:
                     await router.read(example)
