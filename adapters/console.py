@@ -31,7 +31,7 @@ from typing import Callable, Iterator, TextIO
 from adapters.terminal import columns, harmless, render
 from bot.commands import COMMAND_PREFIX, CommandRouter, Registry
 from bot.logs import set_prompt_guard
-from bot.models import ChannelRef, DeliveryKey, DigestReply, NoticeReply, Reply, Subscription, digest_mark
+from bot.models import ChannelRef, DeliveryKey, DigestReply, FileReply, NoticeReply, Reply, Subscription, digest_mark
 from bot.plugins import AdapterContext, AdapterPlugin
 
 log = logging.getLogger(__name__)
@@ -178,6 +178,9 @@ class ConsoleAdapter:
     # --- output ---------------------------------------------------------------------
 
     def _render(self, reply: Reply) -> str:
+        if isinstance(reply, FileReply):  # no uploads here: the file's text follows the line saying what it is
+            content = harmless(reply.content.decode("utf-8", "replace"))
+            return f"{self._render(NoticeReply(reply.lines, reply.title))}\n\n{content}"
         if not _isatty(self.stdout):
             return render(reply)
         try:

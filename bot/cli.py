@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -21,7 +22,7 @@ from dataclasses import replace
 from datetime import date
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from bot.commands import CommandRouter, for_command_line
 from bot.commands.command_line import add_lookup_parsers, lookup_words
@@ -32,8 +33,11 @@ from bot.ingest.snapshot import import_snapshot, looks_like_snapshot
 from bot.logs import log_to_file, setup_logging
 from bot.models import ErrorReply, Reply, Topic
 from bot.plugins import needs_extra, store_scheme
-from bot.runtime import Runtime, build_fulltext_fetcher, build_service, open_store
+from bot.runtime import Runtime, build_fulltext_fetcher, build_ranking, build_service, open_store
 from bot.service import PaperService
+
+if TYPE_CHECKING:  # scikit-learn loads only where a library is used
+    from bot.ranking import Ranking
 
 EXIT_OK, EXIT_BUG, EXIT_USAGE = 0, 1, 2
 EXIT_FETCH_FAILED = 1  # a remote failure is not a usage error
@@ -74,15 +78,47 @@ def build_parser() -> argparse.ArgumentParser:
 
     importer = command(
         "import",
-        help="import paper-list markdown files or arXiv metadata snapshots (.jsonl, .jsonl.gz)",
-        description="Paper-list markdown: one transaction per file. arXiv metadata snapshot (JSON lines, "
-        "optionally gzipped): streamed in batches, topics decided by the configured topics' queries, "
-        "malformed lines skipped and reported.",
+        help="import paper-list markdown, BibTeX (.bib) or arXiv metadata snapshots (.jsonl, .jsonl.gz)",
+        description="Paper-list markdown and BibTeX: one transaction per file. BibTeX entries with an arXiv id "
+        "import from their own fields and are refreshed from the arXiv API when it answers; entries without one "
+        "are looked up on arXiv by title and reported as unmatched when no title is close. arXiv metadata "
+        "snapshot (JSON lines, optionally gzipped): streamed in batches, topics decided by the configured topics' "
+        "queries, malformed lines skipped and reported.",
     )
     importer.add_argument("files", nargs="+", type=Path, metavar="FILE")
     importer.add_argument(
-        "--topic", help="topic name for paper-list papers (default: from the file's heading); not for snapshots"
+        "--topic", help="topic name for paper-list and BibTeX papers (default: the list's heading, the .bib file's name); "
+        "not for snapshots",
     )
+    importer.add_argument("--offline", action="store_true", help="BibTeX: do not ask arXiv (no refresh, no title lookups)")
+
+    adder = command(
+        "add",
+        help="add papers by arXiv id or link, fetched from the arXiv API",
+        description="Fetch the papers from the arXiv API (id_list, 100 ids a request, spaced and retried as a "
+        "fetch) and store them. Ids arXiv does not know, or words that are not ids, are reported; the others are "
+        "still added. Exit status: 0 when every one was added, 2 when some were not (the others are stored), "
+        "1 when arXiv could not be asked.",
+    )
+    adder.add_argument(
+        "refs", nargs="+", metavar="ID", help="2505.20665, arXiv:2505.20665v2, hep-th/9901001, or an arxiv.org link"
+    )
+    adder.add_argument("--topic", help="add them to this topic (created if new)")
+
+    exporter = command(
+        "export",
+        help="write a topic's papers (or chosen ids) as a paper list, BibTeX, CSV or JSON",
+        description="Write the papers newest first (ids: in the order given) to FILE or standard output. md is the "
+        "paper-list format `import` reads (notes and quality marks included); bib is BibTeX with arXiv's fields; "
+        "csv and json carry every field. The same papers always give the same bytes.",
+    )
+    chosen = exporter.add_mutually_exclusive_group()
+    chosen.add_argument("--topic", help="every paper of this topic")
+    chosen.add_argument("--library", metavar="NAME", help="the papers of this library")
+    chosen.add_argument("--saved", metavar="CHANNEL", help="a channel's saved reading list (its key, e.g. slack:-:C0123)")
+    exporter.add_argument("ids", nargs="*", metavar="ID", help="these papers (from the store), in this order")
+    exporter.add_argument("--format", default="md", type=str.lower, choices=("md", "bib", "csv", "json"))
+    exporter.add_argument("-o", "--output", type=Path, metavar="FILE", help="write here instead of standard output")
 
     add_lookup_parsers(command)
 
@@ -219,7 +255,12 @@ async def run_command(args: argparse.Namespace) -> int:
         return await migrate_store(runtime, args.to or os.environ.get("PAPERBOT_MIGRATE_TO", ""))
     if args.command == "import":
         async with open_store(runtime) as store:
-            return await import_files(store.papers, args.files, args.topic, config.topic_list())
+            with arxiv_lookup(runtime, store.papers, args.offline, args.files) as lookup:
+                return await import_files(store.papers, args.files, args.topic, config.topic_list(), arxiv=lookup)
+    if args.command == "add":
+        return await add_by_id(runtime, args.refs, args.topic)
+    if args.command == "export":
+        return await export_papers(runtime, args)
 
     # Lookups change nothing: they open the store read-only, and a store that does
     # not exist yet is answered as the empty store it would be, without creating it.
@@ -230,12 +271,13 @@ async def run_command(args: argparse.Namespace) -> int:
     async with open_store(runtime, read_only=read_only) as store:
         if args.command == "status":
             return await print_status(runtime, store, args.json)
-        return await answer_lookup(args, build_service(store.papers, config, store.fulltext))
+        service = build_service(store.papers, config, store.fulltext)
+        return await answer_lookup(args, service, build_ranking(service, store, config, save_models=not read_only))
 
 
-async def answer_lookup(args: argparse.Namespace, service: PaperService) -> int:
-    """latest, search, show or topics: the chat command's answer, as text or JSON."""
-    router = CommandRouter(service)
+async def answer_lookup(args: argparse.Namespace, service: PaperService, ranking: Ranking | None = None) -> int:
+    """A lookup (latest, search, show, topics, similar, recommend): the chat command's answer, as text or JSON."""
+    router = CommandRouter(service, ranking=ranking)
     try:
         request = await router.read_words(lookup_words(args))
     except UserError as error:
@@ -282,7 +324,7 @@ async def print_status(runtime: Runtime, store: Any, as_json: bool) -> int:
     from bot.app import build_digest_core
     from bot.status import gather_status, render_status, status_json
 
-    _, _, subscriptions = await build_digest_core(runtime, store, sync_config=False)
+    subscriptions = (await build_digest_core(runtime, store, sync_config=False)).subscriptions
     status = await gather_status(subscriptions, [t for t in runtime.config.topic_list() if t.query], runtime.env)
     if as_json:
         print_json(status_json(status))
@@ -291,13 +333,45 @@ async def print_status(runtime: Runtime, store: Any, as_json: bool) -> int:
     return EXIT_ATTENTION if status.needs_attention else EXIT_OK
 
 
-async def import_files(store: Any, files: Sequence[Path], topic: str | None, topics: Sequence[Topic] = ()) -> int:
+class Lookup:
+    """The arXiv lookup an import may use, or why there is none (`offline`)."""
+
+    def __init__(self, client: Any = None, offline: str | None = None) -> None:
+        self.client, self.offline = client, offline
+
+
+@contextlib.contextmanager
+def arxiv_lookup(runtime: Runtime, store: Any, offline: bool, files: Sequence[Path] = ()) -> Iterator[Lookup]:
+    """An arXiv client for BibTeX imports, unless `--offline`, fetching is off, or no file is BibTeX."""
+    from bot.ingest.bibtex import looks_like_bibtex
+
+    if offline:
+        yield Lookup(offline="--offline")
+        return
+    if not runtime.config.fetch.enabled:
+        yield Lookup(offline="fetching from arXiv is disabled in the config ([fetch] enabled = false)")
+        return
+    if not any(looks_like_bibtex(path) for path in files):
+        yield Lookup()
+        return
+    from bot.ingest.arxiv import ArxivFetcher, resolve_api_url
+
+    client = ArxivFetcher(store, runtime.config.fetch, resolve_api_url(runtime.config, EnvSettings()), clock=runtime.clock)
+    try:
+        yield Lookup(client)
+    finally:
+        client.close()
+
+
+async def import_files(
+    store: Any, files: Sequence[Path], topic: str | None, topics: Sequence[Topic] = (), *, arxiv: Lookup | None = None
+) -> int:
     """Import each file with the importer its name or content calls for; 2 if any file was refused.
 
     Ctrl-C is passed on (exit status 130) after saying how to resume.
     """
     try:
-        return await _import_each(store, files, topic, topics)
+        return await _import_each(store, files, topic, topics, arxiv or Lookup(offline="no arXiv lookup here"))
     except (KeyboardInterrupt, asyncio.CancelledError):
         print(
             "interrupted: what was committed is kept (whole paper lists, and the finished batches of a snapshot). "
@@ -307,12 +381,29 @@ async def import_files(store: Any, files: Sequence[Path], topic: str | None, top
         raise
 
 
-async def _import_each(store: Any, files: Sequence[Path], topic: str | None, topics: Sequence[Topic]) -> int:
+async def _import_each(
+    store: Any, files: Sequence[Path], topic: str | None, topics: Sequence[Topic], arxiv: Lookup
+) -> int:
+    from bot.ingest.bibtex import import_bibtex, looks_like_bibtex
+
     status = EXIT_OK
     for path in files:
         if looks_like_snapshot(path):
             if not await import_snapshot_file(store, path, topic, topics):
                 status = EXIT_USAGE
+            continue
+        if looks_like_bibtex(path):
+            try:
+                bib = await import_bibtex(store, path, topic, arxiv.client, offline=arxiv.offline)
+            except IngestError as error:
+                print(f"error: {error}", file=sys.stderr)
+                status = EXIT_USAGE
+                continue
+            print("\n".join(bib.summary_lines()))
+            for note in filter(None, [bib.topic_note]):
+                print(f"  note: {note}", file=sys.stderr)
+            for warning in bib.warnings:
+                print(f"  warning: {warning}", file=sys.stderr)
             continue
         try:
             report = await import_paperlist(store, path, topic)
@@ -349,6 +440,71 @@ async def import_snapshot_file(store: Any, path: Path, topic: str | None, topics
     return True
 
 
+async def add_by_id(runtime: Runtime, refs: Sequence[str], topic: str | None) -> int:
+    from bot.errors import RemoteError
+    from bot.ingest.arxiv import ArxivFetcher, resolve_api_url
+    from bot.ingest.by_id import add_papers
+
+    config = runtime.config
+    if not config.fetch.enabled:
+        raise UserError("fetching from arXiv is disabled in the config ([fetch] enabled = false)")
+    api_url = resolve_api_url(config, EnvSettings())
+    async with open_store(runtime) as store:
+        client = ArxivFetcher(store.papers, config.fetch, api_url, clock=runtime.clock)
+        try:
+            report = await add_papers(store.papers, client, refs, topic)
+        except RemoteError as error:
+            print(f"error: arXiv could not be asked: {error.message}; nothing was added", file=sys.stderr)
+            return EXIT_FETCH_FAILED
+        finally:
+            client.close()
+    print("\n".join(report.lines()))
+    return EXIT_OK if report.complete else EXIT_USAGE
+
+
+async def export_papers(runtime: Runtime, args: argparse.Namespace) -> int:
+    from bot.export import export_file, library_papers, papers_by_ids, papers_of_topic, saved_papers
+
+    chosen = [bool(args.topic), bool(args.library), bool(args.saved), bool(args.ids)]
+    if sum(chosen) != 1:
+        raise UserError("export needs exactly one of --topic NAME, --library NAME, --saved CHANNEL or IDs",
+                        "e.g. paperbot export --topic reward-model-vlm --format bib -o refs.bib")  # fmt: skip
+    if args.output is not None and args.output.is_dir():
+        raise UserError(f"{args.output} is a directory", "Give a file name, e.g. -o refs.bib.")
+    db = runtime.db_path
+    if db.strip() and not Path(db).exists():
+        raise UserError(f"there is no store at {db} yet: nothing to export", "Import or add papers first.")
+    async with open_store(runtime, read_only=True) as store:
+        if args.topic:
+            selection = await papers_of_topic(store.papers, args.topic)
+        elif args.library:
+            selection = await library_papers(store.papers, args.library)
+        elif args.saved:
+            selection = await saved_papers(store.papers, args.saved)
+        else:
+            selection = await papers_by_ids(store.papers, args.ids)
+    file = export_file(selection, args.format, runtime.config.tldr_lang)
+    if args.output is None:
+        sys.stdout.buffer.write(file.content)
+        sys.stdout.flush()
+    else:
+        _write_atomically(args.output, file.content)
+    print(f"{file.description}" + (f" -> {args.output}" if args.output else ""), file=sys.stderr)
+    return EXIT_OK
+
+
+def _write_atomically(path: Path, content: bytes) -> None:
+    """Write beside `path`, then rename over it: a failed write never leaves half a file there."""
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        partial.write_bytes(content)
+        os.replace(partial, path)
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        hint = "Check that its directory exists and is writable."
+        raise UserError(f"cannot write {path}: {error.strerror or error}", hint) from None
+
+
 def _since_date(text: str) -> date:
     try:
         return date.fromisoformat(text)
@@ -362,11 +518,12 @@ async def fetch_papers(runtime: Runtime, topic: str | None, since: date | None) 
     config = runtime.config
     if not config.fetch.enabled:
         raise UserError("fetching from arXiv is disabled in the config ([fetch] enabled = false)")
-    topics = fetchable_topics(config, topic)
     if since is not None and since > runtime.clock.now().date():
         raise UserError(f"--since {since.isoformat()} is in the future")
     api_url = resolve_api_url(config, EnvSettings())
     async with open_store(runtime) as store:
+        # With the topics made in chat from `terms`.
+        topics = fetchable_topics(config, topic, [stats.topic for stats in await store.papers.topics()])
         fetcher = ArxivFetcher(store.papers, config.fetch, api_url, clock=runtime.clock)
         try:
             reports = await fetcher.fetch_topics(topics, since)

@@ -19,7 +19,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.errors import ConfigError, UserError
 from bot.ingest.arxiv_query import QuerySyntaxError, compile_topic, parse_query
-from bot.models import ChannelRef, Subscription, Topic
+from bot.ingest.terms import EXAMPLE as TERMS_EXAMPLE
+from bot.ingest.terms import terms_query, terms_topic
+from bot.models import ChannelRef, Library, Subscription, Topic
 from bot.schedule import Schedule, parse_timezone, parse_when
 
 DEFAULT_DB_PATH = "data/paperbot.db"
@@ -36,7 +38,33 @@ class TopicConfig(_Strict):
     name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
     title: str = ""
     query: str | None = None
+    # The seed tool's shorthand (`bot.ingest.terms`): ["reward model", "vlm"] is a query, a name and a title.
+    terms: list[str] = []
     categories: list[str] = []
+
+    @model_validator(mode="before")
+    @classmethod
+    def _terms_name_the_topic(cls, data: object) -> object:
+        if not isinstance(data, dict) or "terms" not in data:
+            return data
+        if not isinstance(data["terms"], list):
+            raise ValueError(f"terms must be a list in brackets, like {TERMS_EXAMPLE}")
+        if data["terms"] and "name" not in data:
+            return {**data, "name": terms_topic(data["terms"]).name}
+        return data
+
+    @field_validator("terms")
+    @classmethod
+    def _terms_make_a_query(cls, terms: list[str]) -> list[str]:
+        if terms:
+            terms_query(terms)  # TermsError is a ValueError: reported with the key
+        return terms
+
+    @model_validator(mode="after")
+    def _terms_or_query(self) -> "TopicConfig":
+        if self.terms and self.query:
+            raise ValueError("give either terms or query, not both (terms is the query (ti:... AND ...) OR (abs:... AND ...))")
+        return self
 
     @field_validator("query")
     @classmethod
@@ -56,6 +84,9 @@ class TopicConfig(_Strict):
         return categories
 
     def to_topic(self) -> Topic:
+        if self.terms:
+            topic = terms_topic(self.terms, self.name, self.title or None)
+            return Topic(topic.name, topic.title, topic.query, tuple(self.categories))
         return Topic(self.name, self.title, self.query, tuple(self.categories))
 
 
@@ -97,6 +128,9 @@ class SubscriptionConfig(_Strict):
     post_empty: bool = False
     webhook_env: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     figures: bool = False  # each card shows the paper's key figure (from `paperbot fulltext`)
+    # The topics whose papers are the channel's taste: its digests are ranked by them (one library a channel).
+    library: list[str] = []
+    min_score: float | None = Field(None, ge=0, le=1)  # ranked digests: papers scoring below are only counted
 
     _when_is_valid = field_validator("when")(_check_when)
 
@@ -112,7 +146,7 @@ class SubscriptionConfig(_Strict):
         schedule = parse_when(self.when, default_timezone)
         return Subscription(
             id=0,
-            channel=ChannelRef(self.adapter, self.channel, self.workspace, self.thread),
+            channel=self.channel_ref(),
             topic=self.topic,
             when=schedule.text,
             timezone=schedule.timezone_name,
@@ -122,7 +156,11 @@ class SubscriptionConfig(_Strict):
             webhook_env=self.webhook_env,
             source="config",
             figures=self.figures,
+            min_score=self.min_score,
         )
+
+    def channel_ref(self) -> ChannelRef:
+        return ChannelRef(self.adapter, self.channel, self.workspace, self.thread)
 
 
 class DigestConfig(_Strict):
@@ -232,16 +270,26 @@ class FileConfig(_Strict):
     def subscription_list(self) -> list[Subscription]:
         return [s.to_subscription(self.timezone, self.tldr_lang) for s in self.subscriptions]
 
+    def library_list(self) -> list[Library]:
+        """The channels' libraries the subscriptions set (at most one a channel: checked when read)."""
+        libraries: dict[str, Library] = {}
+        for entry in self.subscriptions:
+            if entry.library:
+                channel = entry.channel_ref()
+                libraries.setdefault(channel.key, Library(channel, tuple(dict.fromkeys(entry.library)), "config"))
+        return list(libraries.values())
+
     def check_subscription_topics(self, known: Iterable[str]) -> None:
-        """A ConfigError naming the file and the first `[[subscriptions]]` entry whose topic is unknown."""
+        """A ConfigError naming the file and the first `[[subscriptions]]` entry whose topic (or library topic) is unknown."""
         names = set(known)
         for number, entry in enumerate(self.subscriptions, 1):
-            if entry.topic not in names:
-                raise ConfigError(
-                    self.source, f"[[subscriptions]] #{number}",
-                    f"unknown topic '{entry.topic}'; known topics: {', '.join(sorted(names)) or 'none'} "
-                    "(a [[topics]] entry, or a topic a paper list was imported under)",
-                )
+            for topic, what in [(entry.topic, "topic"), *((name, "library topic") for name in entry.library)]:
+                if topic not in names:
+                    raise ConfigError(
+                        self.source, f"[[subscriptions]] #{number}",
+                        f"unknown {what} '{topic}'; known topics: {', '.join(sorted(names)) or 'none'} "
+                        "(a [[topics]] entry, or a topic a paper list was imported under)",
+                    )
 
 
 class EnvSettings(BaseSettings):
@@ -295,8 +343,27 @@ def parse_config(text: str, source: str) -> FileConfig:
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
         raise ConfigError(source, "topics", f"topic names must be unique; repeated: {', '.join(duplicates)}")
+    _check_one_library_per_channel(config, source)
     config._source = source
     return config
+
+
+def _check_one_library_per_channel(config: FileConfig, source: str) -> None:
+    """A channel has at most one library: two subscriptions there may not name different ones."""
+    first: dict[str, tuple[int, list[str]]] = {}
+    for number, entry in enumerate(config.subscriptions, 1):
+        if not entry.library:
+            continue
+        key = entry.channel_ref().key
+        if key not in first:
+            first[key] = (number, entry.library)
+        elif set(first[key][1]) != set(entry.library):
+            earlier, topics = first[key]
+            raise ConfigError(
+                source, f"[[subscriptions]] #{number}.library",
+                f"channel {entry.channel} already has the library {topics} (#{earlier}); a channel has one library, "
+                "which all its digests are ranked by: give both entries the same list, or leave it out of one",
+            )
 
 
 def load_config(path: str | Path, *, explicit: bool) -> FileConfig:

@@ -154,6 +154,16 @@ class UpsertReport:
         )
 
 
+@dataclass(frozen=True)
+class IdLookup:
+    """What arXiv said about a list of ids: the papers it has, the ids it does not know,
+    and the ids it refused as malformed (with its words)."""
+
+    papers: tuple[Paper, ...] = ()
+    unknown: tuple[str, ...] = ()
+    refused: tuple[tuple[str, str], ...] = ()
+
+
 # --- chat: who asked, where, and what -------------------------------------------------
 
 
@@ -183,7 +193,8 @@ class Subscription:
     the timezone. `webhook_env` names the environment variable that holds a
     webhook URL (webhook adapter only); the URL itself is never stored.
     `source` is "config" or "chat". `failing` carries the last delivery error
-    until a delivery succeeds again.
+    until a delivery succeeds again. `min_score` (set in the config file) leaves
+    papers the channel's library scores below it out of a ranked digest's cards.
     """
 
     id: int
@@ -200,6 +211,22 @@ class Subscription:
     failing: str | None = None
     failing_since: str | None = None
     figures: bool = False  # digest cards show each paper's key figure
+    min_score: float | None = None
+
+
+@dataclass(frozen=True)
+class Library:
+    """What a channel's taste is built from: the papers of `topics` (a reading list imported as a topic).
+
+    A channel has at most one. `source` is "config" (a subscription's `library`
+    in the config file) or "chat" (`/paper library use`); `set_by` names who set it in chat.
+    """
+
+    channel: ChannelRef
+    topics: tuple[str, ...]
+    source: str = "chat"
+    set_by: str = ""
+    updated_at: str = ""
 
 
 @dataclass(frozen=True)
@@ -275,6 +302,7 @@ class PaperCard:
     pdf_url: str = ""
     topics: tuple[str, ...] = ()
     figure: Figure | None = None
+    why: str = ""  # why a ranked list shows it ("like DriveRX · reward model"); "" when not ranked
 
 
 @dataclass(frozen=True)
@@ -324,6 +352,19 @@ class NoticeReply:
     @property
     def text(self) -> str:
         return plaintext.notice_text(self)
+
+
+@dataclass(frozen=True)
+class FileReply(NoticeReply):
+    """A file for the channel (an export), with the notice lines that say what it is.
+
+    Each adapter uploads it its own way (Slack's files.uploadV2 flow, a Discord
+    attachment; the console prints it); anything that only knows notices shows
+    the lines, so a file never turns into an empty answer."""
+
+    filename: str = ""
+    content: bytes = b""
+    media_type: str = "text/plain"
 
 
 @dataclass(frozen=True)

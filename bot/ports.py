@@ -1,7 +1,8 @@
 """The ports the core needs from the outside world, as Protocols.
 
 `store/` implements `Store`: one object per opened store, made of parts
-that are ports of their own (`PaperStore`, `SubscriptionStore`, `NotesStore`, `FullTextStore`),
+that are ports of their own (`PaperStore`, `SubscriptionStore`, `NotesStore`, `FullTextStore`,
+`LibraryStore`),
 so each piece of the core is given only the part it uses (the digest engine a
 subscription store and a paper store, the notes writer a notes store).
 `adapters/` implement `ChatAdapter`, and `Clock` lets tests run weeks of
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timezone
-from typing import AsyncIterable, Iterable, Protocol
+from typing import AsyncIterable, Iterable, Protocol, Sequence
 
 from bot.fulltext.document import FullText
 from bot.models import (
@@ -23,6 +24,8 @@ from bot.models import (
     DeliveryKey,
     DigestReply,
     Figure,
+    IdLookup,
+    Library,
     Notes,
     Paper,
     Subscription,
@@ -227,6 +230,57 @@ class FullTextStore(Protocol):
         ...
 
 
+class LibraryStore(Protocol):
+    """Channel libraries and what ranking by them reads and keeps (`bot.ranking`)."""
+
+    async def library(self, channel: ChannelRef) -> Library | None: ...
+
+    async def libraries(self) -> list[Library]: ...
+
+    async def save_library(self, library: Library) -> Library:
+        """Insert or replace the channel's library (a channel has at most one); returns it with `updated_at`."""
+        ...
+
+    async def remove_library(self, channel: ChannelRef) -> bool: ...
+
+    async def topic_paper_ids(self, topics: Sequence[str], limit: int) -> list[str]:
+        """The ids of the papers `topic_papers` gives, sorted: what a model's fingerprint is made of."""
+        ...
+
+    async def topic_papers(self, topics: Sequence[str], limit: int) -> list[Paper]:
+        """The papers of any of `topics`, each once, newest first, at most `limit`."""
+        ...
+
+    async def papers_by_arxiv_ids(self, arxiv_ids: Sequence[str]) -> list[Paper]:
+        """The known papers among `arxiv_ids` (versionless), in that order; unknown ids are left out."""
+        ...
+
+    async def sample_papers(self, size: int, seed: int) -> list[Paper]:
+        """Up to `size` papers drawn at random from the whole store; the same seed and store give the
+        same papers. Costs about the same at any store size (no scan of the store)."""
+        ...
+
+    async def store_version(self) -> tuple[int, int]:
+        """(newest paper row, newest topic membership): changes whenever a paper or a membership arrives."""
+        ...
+
+    async def candidates(
+        self, terms: Sequence[str], limit: int, *, topic: str | None = None, since: str | None = None,
+        not_shown_in: str | None = None, exclude: Sequence[str] = (),
+    ) -> list[Paper]:
+        """Papers holding any of `terms`, best search match first (newest matches when very many
+        match), then, when fewer than `limit` match, the newest other papers; at most `limit`, all
+        in `topic`, published on or after `since`, never claimed for a digest of channel key
+        `not_shown_in`, and not in `exclude` (arXiv ids), where given."""
+        ...
+
+    async def load_model(self, key: str) -> tuple[str, bytes] | None:
+        """A stored ranking model: (its fingerprint text, its bytes), or None."""
+        ...
+
+    async def save_model(self, key: str, fingerprint: str, data: bytes) -> None: ...
+
+
 class Store(Protocol):
     """One opened store: its parts, and closing it (which ends them all)."""
 
@@ -242,12 +296,30 @@ class Store(Protocol):
     @property
     def fulltext(self) -> FullTextStore: ...
 
+    @property
+    def libraries(self) -> LibraryStore: ...
+
     def exclusive(self, job: str) -> AbstractAsyncContextManager[bool]:
         """Held while `job` (the arXiv fetch with its notes) runs: True when this process may run it,
         False while another process sharing the store runs it. A crashed holder's hold ends with it."""
         ...
 
     async def close(self) -> None: ...
+
+
+class ArxivLookup(Protocol):
+    """Papers from the arXiv API by id or by title, for imports and `/paper add`; the caller writes them.
+
+    Both raise `bot.errors.RemoteError` when arXiv cannot answer (after the
+    fetch's retries; at once when it cannot be reached at all)."""
+
+    async def papers_by_id(self, ids: Sequence[str], topic: str = "") -> IdLookup:
+        """The papers of versionless `ids` (in `topic`, none for ""); the ids arXiv does not know or refuses."""
+        ...
+
+    async def search_title(self, title: str) -> list[Paper]:
+        """Candidates for a title (the caller picks the match: `bot.ingest.title_match.best_match`)."""
+        ...
 
 
 class ChatAdapter(Protocol):

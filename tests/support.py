@@ -95,3 +95,13 @@ def make_paper(arxiv_id: str, topics: tuple[str, ...], *, published: str = "2025
         categories=("cs.CV",),
         topics=topics,
     )
+
+
+class RecordedSleeps:
+    """An injectable async sleep that records each wait and returns at once (arXiv lookups' spacing and backoff)."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
