@@ -213,7 +213,31 @@ CREATE TABLE fulltext (
 );
 """
 
-MIGRATIONS: list[Migration] = [V1_STORE]
+# Channel libraries and trained ranking models (`store.postgres.libraries`); subscriptions' min_score.
+V2_LIBRARIES_RANK_MODELS = """
+CREATE TABLE libraries (
+    adapter    TEXT COLLATE "C" NOT NULL,
+    workspace  TEXT COLLATE "C" NOT NULL DEFAULT '',
+    channel    TEXT COLLATE "C" NOT NULL,
+    thread     TEXT COLLATE "C" NOT NULL DEFAULT '',
+    topics     TEXT NOT NULL,
+    source     TEXT NOT NULL CHECK (source IN ('config', 'chat')),
+    set_by     TEXT NOT NULL DEFAULT '',
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (adapter, workspace, channel, thread)
+);
+
+CREATE TABLE rank_models (
+    key         TEXT PRIMARY KEY,
+    fingerprint TEXT NOT NULL,
+    model       BYTEA NOT NULL,
+    trained_at  TEXT NOT NULL
+);
+
+ALTER TABLE subscriptions ADD COLUMN min_score DOUBLE PRECISION;
+"""
+
+MIGRATIONS: list[Migration] = [V1_STORE, V2_LIBRARIES_RANK_MODELS]
 
 VERSION_TABLE = "CREATE TABLE IF NOT EXISTS paperbot_schema (version INTEGER NOT NULL)"
 
