@@ -153,3 +153,22 @@ async def test_a_replica_killed_at_each_step_leaves_nothing_undelivered_and_noth
 
 def iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+async def test_a_fetch_job_is_skipped_on_a_replica_while_another_runs_it(postgres_server: Server):
+    from bot.app import one_process_at_a_time
+
+    clock = FakeClock(T0)
+    first, second = await two_replicas(postgres_server, clock)
+    ran: list[str] = []
+
+    async def fetch() -> None:
+        ran.append("fetched")
+
+    async with first.exclusive("fetch"):
+        await one_process_at_a_time(second, "fetch", fetch)()
+    assert ran == []
+    await one_process_at_a_time(second, "fetch", fetch)()
+    assert ran == ["fetched"]
+    await first.close()
+    await second.close()
