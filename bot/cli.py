@@ -175,8 +175,9 @@ def build_parser() -> argparse.ArgumentParser:
     command(
         "run",
         help="run the bot (console adapter unless chat tokens are set)",
-        description="Run the bot until SIGTERM, Ctrl-C or the end of the console's input. One `run` per store: "
-        "a second one on the same store refuses to start; lookups and imports work beside it.",
+        description="Run the bot until SIGTERM, Ctrl-C or the end of the console's input. One `run` per SQLite store: "
+        "a second one on the same store refuses to start; lookups and imports work beside it. Any number may serve "
+        "one PostgreSQL store (replicas): each digest period is still delivered once.",
     )
     status = command(
         "status",

@@ -23,28 +23,21 @@ from bot.text import CJK_RUN, bigrams
 from store.postgres.database import Database, fetch
 from store.postgres.search import CJK_PREFIX, CJK_WORDS, ENGLISH, RANK_WEIGHTS
 from store.postgres.upsert import papers_by_ids
+from store.sqlite.libraries import (
+    _CANDIDATE_OVERFETCH,
+    _LIBRARY_COLUMNS,
+    _OVERDRAW,
+    _channel_params,
+    _library,
+    draw_ids,
+)
 from store.sqlite.query import clean_query_text, has_word_chars
 
-_LIBRARY_COLUMNS = "adapter, workspace, channel, thread, topics, source, set_by, updated_at"
 _CHANNEL_MATCH = "adapter = $1 AND workspace = $2 AND channel = $3 AND thread = $4"
-_OVERDRAW = 1.05
-_MAX_ROUNDS = 8
-_CANDIDATE_OVERFETCH = 2
 _NEWEST_MEMBERS = (
     "SELECT {columns} FROM paper_topics WHERE topic = ANY($1::text[]) "
     "GROUP BY paper_id ORDER BY max(published) DESC, max(arxiv_id) DESC LIMIT $2"
 )
-
-
-def _channel_params(channel: ChannelRef) -> tuple[str, str, str, str]:
-    return (channel.adapter, channel.workspace or "", channel.channel, channel.thread or "")
-
-
-def _library(row: tuple) -> Library:
-    adapter, workspace, channel, thread, topics, source, set_by, updated_at = row
-    return Library(
-        ChannelRef(adapter, channel, workspace or None, thread or None), tuple(json.loads(topics)), source, set_by, updated_at
-    )
 
 
 def any_term_tsquery(terms: Sequence[str], first_param: int) -> tuple[str, list[str]] | None:
@@ -215,24 +208,7 @@ class LibraryTables:
 
 
 async def _draw_ids(conn: asyncpg.Connection, rng: random.Random, low: int, high: int, size: int) -> list[int]:
-    """`size` distinct existing row ids drawn uniformly from [low, high]."""
-    chosen: dict[int, None] = {}
-    tried: set[int] = set()
-    for _ in range(_MAX_ROUNDS):
-        missing = size - len(chosen)
-        if missing <= 0:
-            break
-        room = high - low + 1 - len(tried)
-        draws: list[int] = []
-        while len(draws) < min(room, int(missing * _OVERDRAW) + 8):
-            row_id = rng.randint(low, high)
-            if row_id not in tried:
-                tried.add(row_id)
-                draws.append(row_id)
-        if not draws:
-            break
-        found = {row_id for (row_id,) in await fetch(conn, "SELECT id FROM papers WHERE id = ANY($1::bigint[])", draws)}
-        for row_id in draws:
-            if row_id in found and len(chosen) < size:
-                chosen[row_id] = None
-    return list(chosen)
+    async def existing(draws: list[int]) -> set[int]:
+        return {row_id for (row_id,) in await fetch(conn, "SELECT id FROM papers WHERE id = ANY($1::bigint[])", draws)}
+
+    return await draw_ids(rng, low, high, size, existing)
