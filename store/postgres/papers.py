@@ -56,8 +56,9 @@ class PaperTables:
         async def write(conn: asyncpg.Connection) -> None:
             await conn.executemany(
                 "INSERT INTO topics (name, title, query, categories) VALUES ($1, $2, $3, $4) "
-                "ON CONFLICT (name) DO UPDATE SET title = excluded.title, query = excluded.query, "
-                "categories = excluded.categories",
+                # A definition without a title (a [[topics]] entry without `title`) keeps the one an import gave.
+                "ON CONFLICT (name) DO UPDATE SET title = CASE WHEN excluded.title <> '' THEN excluded.title "
+                "ELSE topics.title END, query = excluded.query, categories = excluded.categories",
                 rows,
             )
 
