@@ -142,8 +142,9 @@ def shown_location(location: str) -> str:
     if parts.password is None and query == parts.query:
         return location
     netloc = parts.netloc
-    if parts.password is not None:  # a Unix-socket URL has no host: `postgresql://bob:pw@/db?host=/run/pg`
-        netloc = f"{parts.username or ''}:***@{parts.hostname or ''}" + (f":{parts.port}" if parts.port else "")
+    if parts.password is not None:  # the host part as written: none for a socket URL, a port that may be a typo
+        userinfo, _, host = netloc.rpartition("@")
+        netloc = f"{userinfo.partition(':')[0]}:***@{host}"
     return urlunsplit(parts._replace(netloc=netloc, query=query))
 
 

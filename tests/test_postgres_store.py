@@ -130,6 +130,7 @@ async def test_without_the_driver_a_postgresql_store_is_a_config_error_naming_th
             "postgresql://bot@db:5433/papers?password=***&sslmode=require",
         ),
         (f"postgres://bot:{PASSWORD}@db/papers", "postgres://bot:***@db/papers"),
+        (f"postgresql://bot:{PASSWORD}@db:54x2/papers", "postgresql://bot:***@db:54x2/papers"),
     ],
 )
 def test_a_socket_url_or_a_password_parameter_is_shown_without_the_password(url, shown):
@@ -144,6 +145,13 @@ async def test_an_unreachable_server_is_named_by_host_and_port_without_the_passw
     assert f"cannot reach the PostgreSQL server at 127.0.0.1:{port}" in message and "right host and port" in message
     assert PASSWORD not in message and PASSWORD not in caught.value.path
     assert caught.value.__cause__ is None and caught.value.__suppress_context__  # no traceback carrying the URL
+
+
+def test_a_malformed_url_is_exit_status_2_without_the_password(tmp_path: Path):
+    result = run_paperbot("latest", db=tmp_path / "unused.db", env={"PAPERBOT_DB": f"postgresql://bot:{PASSWORD}@db:54x2/papers"})
+    assert result.returncode == 2, result.stderr
+    assert "postgresql://bot:***@db:54x2/papers is not a valid PostgreSQL URL" in result.stderr
+    assert PASSWORD not in result.stderr + result.stdout
 
 
 def test_paperbot_exits_2_naming_an_unreachable_server_and_never_prints_the_password(tmp_path: Path):
