@@ -100,7 +100,9 @@ def merge_notes(known: Sequence[Notes], incoming: Iterable[Notes]) -> tuple[tupl
         key = note_key(note)
         held = kept.get(key)
         # The same notes from another file (a copy of a list) or run are not news: the first origin stays.
-        if held is not None and (note_quality.rank < held.text_quality.rank or replace(note, origin=held.origin, created_at=held.created_at) == held):
+        if held is not None and (
+            note_quality.rank < held.text_quality.rank or replace(note, origin=held.origin, created_at=held.created_at) == held
+        ):
             continue
         kept[key] = note
         changed.add(key)
