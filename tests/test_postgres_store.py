@@ -366,3 +366,38 @@ def test_paperbot_migrate_refuses_a_target_that_holds_papers_and_changes_nothing
     assert "already holds papers and subscriptions; migrate into an empty database" in second.stderr
     missing = run_paperbot("migrate", db=source)
     assert missing.returncode == 2 and "migrate needs the target store: --to URL (or PAPERBOT_MIGRATE_TO)" in missing.stderr
+
+
+# --- the search plan -------------------------------------------------------------------------------
+
+
+async def test_a_common_word_is_ranked_among_its_newest_matches_and_a_rare_one_over_all(
+    postgres_server: Server, monkeypatch: pytest.MonkeyPatch
+):
+    from store.postgres import search as search_plan
+
+    store = await PostgresStore.open(await fresh_database(postgres_server), clock=CLOCK)
+    old_title_hits = [paper(f"2501.0000{i}", title=f"Zebra {i}") for i in range(1, 4)]
+    new_abstract_hits = [paper(f"2506.0000{i}", title=f"Study {i}", abstract="A zebra here.") for i in range(1, 4)]
+    await store.papers.upsert_papers(old_title_hits)
+    await store.papers.upsert_papers(new_abstract_hits)
+    everything = [p.arxiv_id for p in await store.papers.search("zebra", limit=6)]
+    assert everything[:3] == ["2501.00003", "2501.00002", "2501.00001"]  # fewer matches than the pool: all ranked
+    monkeypatch.setattr(search_plan, "RANKED_POOL", 3)
+    assert sorted(p.arxiv_id for p in await store.papers.search("zebra", limit=6)) == ["2506.00001", "2506.00002", "2506.00003"]
+    await store.close()
+
+
+async def test_a_chinese_phrase_is_checked_after_the_pool_is_chosen_by_its_words(postgres_server: Server):
+    from bot.models import Notes
+
+    store = await PostgresStore.open(await fresh_database(postgres_server), clock=CLOCK)
+    await store.papers.upsert_papers(
+        [
+            paper("2506.00001", notes=(Notes("zh", headline="自动驾驶"),)),
+            paper("2506.00002", notes=(Notes("zh", headline="驾驶自动"),)),  # both words, not in that order
+        ]
+    )
+    assert [p.arxiv_id for p in await store.papers.search("自动驾驶")] == ["2506.00001"]
+    assert [p.arxiv_id for p in await store.papers.search("near-term")] == []
+    await store.close()

@@ -21,7 +21,7 @@ import asyncpg
 from bot.models import ChannelRef, Library, Paper
 from bot.text import CJK_RUN, bigrams
 from store.postgres.database import Database, fetch
-from store.postgres.search import CJK_PREFIX, CJK_WORDS, ENGLISH, RANK_WEIGHTS
+from store.postgres.search import CJK_PREFIX, CJK_WORDS, ENGLISH, ranked_sql
 from store.postgres.upsert import papers_by_ids
 from store.sqlite.libraries import (
     _CANDIDATE_OVERFETCH,
@@ -168,10 +168,7 @@ class LibraryTables:
             found: list[int] = []
             if query is not None:
                 tsquery, values = query
-                ranked = (
-                    f"SELECT p.id FROM {source}, (SELECT {tsquery} AS query) AS q WHERE p.search @@ q.query AND {where} "
-                    f"ORDER BY ts_rank({RANK_WEIGHTS}, p.search, q.query) DESC, p.id DESC LIMIT ${len(params) + 1}"
-                )
+                ranked = ranked_sql(tsquery, f"${len(params) + 1}", source, where)
                 found = [row_id for (row_id,) in await fetch(conn, ranked, *params, min(wanted, limit), *values)]
             if len(found) < limit:
                 # Few papers share the terms: the newest others fill up.

@@ -3,8 +3,8 @@
 Writes go through `store.postgres.upsert` (rules: `bot.merge`), one
 transaction per batch; `bulk_upsert` is the same per batch, so a snapshot
 import loads with `COPY`. Reads: `get`, `latest` (off an index), `search`
-(`store.postgres.search`: a GIN-indexed `@@`, ranked by `ts_rank` with the
-title weighted up), `topics` (counts kept by the write path), meta values.
+(`store.postgres.search`: a GIN-indexed `@@`, the newest matches ranked by
+`ts_rank` with the title weighted up), `topics` (counts kept by the write path), meta values.
 """
 
 from __future__ import annotations
@@ -15,13 +15,27 @@ import asyncpg
 
 from bot.models import Paper, Topic, TopicStats, UpsertReport
 from store.postgres.database import Database, fetch
-from store.postgres.search import RANK_WEIGHTS, query_terms, tsquery_sql
+from store.postgres.search import query_terms, ranked_sql, tsquery_sql
 from store.postgres.upsert import PAPER_READ_COLS, papers_by_ids, read_papers, write_batch
 from store.sqlite.papers import _aiter, clamp_limit
 from store.sqlite.rows import from_json_list, to_json
 from store.sqlite.upsert import prepare
 
 PAPER_READ_COLS_P = ", ".join(f"p.{name.strip()}" for name in PAPER_READ_COLS.split(","))
+
+
+def storable(text: object) -> bool:
+    """Whether PostgreSQL can hold this string (no NUL, no lone surrogate): a lookup by one that
+    is not finds nothing, as it could never have been stored, instead of failing."""
+    if not isinstance(text, str):
+        return False
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class PaperTables:
@@ -74,7 +88,7 @@ class PaperTables:
     # --- reads ----------------------------------------------------------------------
 
     async def get(self, arxiv_id: str) -> Paper | None:
-        if not isinstance(arxiv_id, str):
+        if not storable(arxiv_id):
             return None
 
         async def read(conn: asyncpg.Connection) -> list[Paper]:
@@ -88,7 +102,7 @@ class PaperTables:
     async def latest(self, topic: str | None = None, limit: int = 5) -> list[Paper]:
         """Newest first (`published`, then `arxiv_id`, both descending), read off an index."""
         limit = clamp_limit(limit)
-        if not limit:
+        if not limit or (topic is not None and not storable(topic)):
             return []
         if topic is None:
             sql = f"SELECT {PAPER_READ_COLS} FROM papers ORDER BY published DESC, arxiv_id DESC LIMIT $1"
@@ -109,19 +123,15 @@ class PaperTables:
         """Ranked search (`store.postgres.search`); any string is safe, no usable terms -> []."""
         terms = query_terms(query)
         limit = clamp_limit(limit)
-        if not terms or not limit or (topic is not None and not isinstance(topic, str)):
+        if not terms or not limit or (topic is not None and not storable(topic)):
             return []
         tsquery, params = tsquery_sql(terms, first_param=2)
-        source = "papers AS p"
-        where = "p.search @@ q.query"
         values: list[object] = [limit, *params]
+        source = "papers AS p"
         if topic is not None:
-            source += f" JOIN paper_topics AS t ON t.paper_id = p.id AND t.topic = ${len(values) + 1}"
             values.append(topic)
-        sql = (
-            f"SELECT p.id FROM {source}, (SELECT {tsquery} AS query) AS q WHERE {where} "
-            f"ORDER BY ts_rank({RANK_WEIGHTS}, p.search, q.query) DESC, p.id DESC LIMIT $1"
-        )
+            source += f" JOIN paper_topics AS t ON t.paper_id = p.id AND t.topic = ${len(values)}"
+        sql = ranked_sql(tsquery, "$1", source)
 
         async def read(conn: asyncpg.Connection) -> list[Paper]:
             ids = [row[0] for row in await fetch(conn, sql, *values)]
