@@ -133,7 +133,7 @@ def digest_reply(
     if total > len(papers):
         footer = (f"and {total - len(papers)} more — /paper latest {topic.name}",)
     header = f"{count} on {title} · {period}" + (" · ranked by this channel's library" if whys is not None else "")
-    reply = paper_list(header, list(papers), lang, empty_text="", footer=footer, figures=figures, whys=whys)
+    reply = paper_list(header, list(papers), lang, empty_text="", footer=footer, figures=figures, whys=whys, votable=True)
     return replace(reply, digest=mark)
 
 

@@ -314,6 +314,8 @@ class PaperListReply:
     footer: tuple[str, ...] = ()
     empty_text: str = "No papers."
     digest: DigestMark | None = None  # set on a scheduled digest, never on a command's answer
+    # Its cards take 👍/👎/🔖 votes (`bot.votes`): platforms with buttons put them under each card.
+    votable: bool = False
 
     @property
     def text(self) -> str:
