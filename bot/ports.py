@@ -300,7 +300,8 @@ class VoteStore(Protocol):
         ...
 
     async def saved(self, channel: ChannelRef | str, limit: int) -> list[SavedPaper]:
-        """The channel's reading list, newest save first; a bare id matches that channel (or thread) on any platform."""
+        """The channel's reading list, newest save first; a string matches a channel (or thread) by its id, on
+        any platform, or by its `ChannelRef.key`."""
         ...
 
     async def votes_version(self) -> int:

@@ -81,3 +81,19 @@ def test_paperbot_saved_prints_a_channels_reading_list(tmp_path) -> None:
     assert empty.returncode == 0 and "Nothing saved yet" in empty.stdout
     missing = run_paperbot("saved", db=db)
     assert missing.returncode == 2 and "paperbot saved --channel" in missing.stdout
+
+
+def test_paperbot_export_saved_names_the_reading_list_by_key_or_id(tmp_path) -> None:
+    db = tmp_path / "p.db"
+
+    async def save() -> None:
+        async with console(db) as alice:
+            await alice.handle("/paper save 2505.20665")
+
+    asyncio.run(save())
+    missing = run_paperbot("export", "--saved", "slack:-:C1", db=db)
+    assert missing.returncode == 2 and "no saved reading list for slack:-:C1" in missing.stderr
+    for name in (CONSOLE_CHANNEL.key, CONSOLE_CHANNEL.channel):
+        exported = run_paperbot("export", "--saved", name, "--format", "json", db=db)
+        assert exported.returncode == 0, exported.stderr
+        assert [p["arxiv_id"] for p in json.loads(exported.stdout)["papers"]] == ["2505.20665"]

@@ -23,6 +23,11 @@ from store.sqlite.database import Database, fetchall
 from store.sqlite.papers import papers_by_ids
 
 _CHANNEL_MATCH = "v.adapter = ? AND v.workspace = ? AND v.channel = ? AND v.thread = ?"
+# `ChannelRef.key` in SQL, so a reading list can be named by its key as well as by its channel id.
+_KEY = (
+    "(v.adapter || ':' || (CASE v.workspace WHEN '' THEN '-' ELSE v.workspace END) || ':' || v.channel"
+    " || (CASE v.thread WHEN '' THEN '' ELSE ':' || v.thread END))"
+)
 _VERSION_KEY = "votes_version"
 _BUMP_VERSION = (
     "INSERT INTO meta (key, value) VALUES (?, '1') "
@@ -89,7 +94,7 @@ class VoteTables:
         if isinstance(channel, ChannelRef):
             where, params = _CHANNEL_MATCH, _channel_params(channel)
         else:
-            where, params = "(v.channel = ? OR v.thread = ?)", (channel, channel)
+            where, params = f"(v.channel = ? OR v.thread = ? OR {_KEY} = ?)", (channel, channel, channel)
         async with self.db.locked() as conn:
             rows = await fetchall(
                 conn,
