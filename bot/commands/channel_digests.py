@@ -100,7 +100,7 @@ async def _preview(context: CommandContext, request: CommandRequest) -> Reply:
     plan = plans[0]
     topic = subscriptions.engine.topic(plan.subscription.topic)
     subscription = plan.subscription
-    reply = digest_reply(topic, plan.period, plan.papers, plan.total, subscription.language, plan.schedule.cadence, whys=plan.whys)
+    reply = digest_reply(topic, plan.period, plan.papers, plan.total, subscription.language, plan.schedule.cadence, whys=plan.whys, ranked=plan.ranked)
     note = "Preview only: nothing was posted or recorded."
     if isinstance(reply, PaperListReply):
         return replace(reply, header=f"Preview: {reply.header}", footer=reply.footer + (note,))
