@@ -111,3 +111,34 @@ async def test_a_digest_drops_filtered_papers_from_cards_and_count_and_pins_foll
         assert digest.footer == ("and 3 more — /paper latest news",)
     finally:
         await store.close()
+
+
+async def test_admins_set_filters_in_chat_and_anyone_sees_them(tmp_path) -> None:
+    from tests.support import console_bot
+
+    async with console_bot(tmp_path / "chat.db") as console:
+        router = console.router
+        channel = ChannelRef("console", "main")
+
+        async def say(text: str, admin: bool = True):
+            return await router.handle_text(text, user="U1", channel=channel, is_admin=admin)
+
+        subscribed = await say("/paper subscribe reward-model-vlm mon 09:00 --exclude 'ti:survey OR abs:\"medical\"' --authors \"Csaba Balázs; Y. LeCun\"")
+        assert "Subscribed: reward-model-vlm" in subscribed.text
+        assert 'Exclude: ti:survey OR abs:"medical"' in subscribed.text and "Followed authors: Csaba Balázs; Y. LeCun" in subscribed.text
+        shown = await say("/paper filters reward-model-vlm", admin=False)
+        assert "Include: every paper of the topic" in shown.text and "Followed authors: Csaba Balázs; Y. LeCun" in shown.text
+        changed = await say("/paper subscribe reward-model-vlm --authors none")  # only that filter changes
+        assert "Followed authors: none" in changed.text and "Exclude: ti:survey" in changed.text
+        [sub] = await console.router.context.subscriptions.store.subscriptions(channel)
+        assert (sub.when, sub.exclude, sub.authors) == ("mon 09:00", 'ti:survey OR abs:"medical"', ())
+        refused = await say("/paper subscribe reward-model-vlm --exclude 'ti:(survey'")
+        assert "exclude query does not read" in refused.text
+        unclosed = await say("/paper subscribe reward-model-vlm --exclude 'ti:survey")
+        assert "never closed" in unclosed.text
+        member = await say("/paper subscribe reward-model-vlm --exclude ti:survey", admin=False)
+        assert "Only admins" in member.text
+        [after] = await console.router.context.subscriptions.store.subscriptions(channel)
+        assert after == sub  # bad input changed nothing
+        missing = await say("/paper filters robots", admin=False)
+        assert "not subscribed to 'robots'" in missing.text
