@@ -190,6 +190,7 @@ async def build_digest_core(
     planner = DigestPlanner(store.subscriptions, store.papers, topics, clock=runtime.clock, ranker=ranking)
     subscriptions = SubscriptionService(
         service, planner, default_timezone=config.timezone, default_language=config.tldr_lang,
+        default_when=config.digest.default_when,
         on_change=on_change, config_source=config.source, configured=config.subscription_list(),
     )
     if sync_config:

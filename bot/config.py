@@ -91,9 +91,10 @@ class TopicConfig(_Strict):
         return Topic(self.name, self.title, self.query, tuple(self.categories))
 
 
-def _check_when(value: str) -> str:
+def _check_when(value: str | None) -> str | None:
     try:
-        parse_when(value)
+        if value is not None:  # unset: [digest] default_when
+            parse_when(value)
     except UserError as error:
         raise ValueError(str(error)) from None
     return value
@@ -123,7 +124,7 @@ class SubscriptionConfig(_Strict):
     workspace: str | None = None
     thread: str | None = None
     topic: str = Field(min_length=1)
-    when: str = "mon 09:00"
+    when: str | None = None  # unset: [digest] default_when
     language: Literal["en", "zh"] | None = None
     max_papers: int = Field(10, ge=1, le=50)
     post_empty: bool = False
@@ -163,8 +164,8 @@ class SubscriptionConfig(_Strict):
             raise ValueError("webhook_env is only for adapter = \"webhook\"")
         return self
 
-    def to_subscription(self, default_timezone: str, default_language: str) -> Subscription:
-        schedule = parse_when(self.when, default_timezone)
+    def to_subscription(self, default_timezone: str, default_language: str, default_when: str) -> Subscription:
+        schedule = parse_when(self.when or default_when, default_timezone)
         return Subscription(
             id=0,
             channel=self.channel_ref(),
@@ -292,7 +293,7 @@ class FileConfig(_Strict):
         return parse_when(self.fetch.schedule, self.timezone)
 
     def subscription_list(self) -> list[Subscription]:
-        return [s.to_subscription(self.timezone, self.tldr_lang) for s in self.subscriptions]
+        return [s.to_subscription(self.timezone, self.tldr_lang, self.digest.default_when) for s in self.subscriptions]
 
     def library_list(self) -> list[Library]:
         """The channels' libraries the subscriptions set (at most one a channel: checked when read)."""

@@ -29,7 +29,7 @@ from bot.ingest.terms import EXAMPLE as TERMS_EXAMPLE
 from bot.ingest.terms import adopt_terms, read_terms
 from bot.models import ChannelRef, NoticeReply, PaperListReply, Reply
 from bot.schedule import parse_when
-from bot.subscriptions import DEFAULT_WHEN, SubscriptionService, describe_last, describe_next
+from bot.subscriptions import SubscriptionService, describe_last, describe_next
 
 WHEN = Param(
     "when", "When to post: 'mon 09:00', 'daily 08:30', or cron, plus an optional timezone (default mon 09:00)",
@@ -55,7 +55,7 @@ async def _subscribe(context: CommandContext, request: CommandRequest) -> Reply:
     shorthand = read_terms(" ".join(part for part in (topic, when) if part))
     adopted = None
     if shorthand is not None:  # `terms = ["reward model", "vlm"] mon 09:00`: the topic those terms mean
-        parse_when(shorthand[1] or DEFAULT_WHEN, subscriptions.default_timezone)  # a bad schedule makes no topic
+        parse_when(shorthand[1] or subscriptions.default_when, subscriptions.default_timezone)  # a bad schedule makes no topic
         adopted = await adopt_terms(context.service.store, shorthand[0])
         topic, when = adopted.name, shorthand[1] or None
     filters = _filters(request)
