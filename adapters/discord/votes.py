@@ -16,7 +16,6 @@ card); row 0 stays free for the paging buttons.
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Sequence
 from typing import Any, ClassVar, Protocol
@@ -24,10 +23,10 @@ from typing import Any, ClassVar, Protocol
 import discord
 
 from adapters.discord.render import DiscordMessage, link_target
+from adapters.discord.views import answer_press
 from bot.models import PaperListReply, Reply
 from bot.votes import VoteAction
 
-log = logging.getLogger(__name__)
 
 VOTE, UNDO = "vote", "undo"
 VOTE_TEMPLATE = r"paper:(?P<op>vote|undo):(?P<action>up|down|save):(?P<guild>[0-9]{0,20}):(?P<paper>[^\s]{1,60})"
@@ -61,19 +60,9 @@ class VoteButton(discord.ui.DynamicItem[discord.ui.Button], template=VOTE_TEMPLA
         return cls(match["op"], VoteAction(match["action"]), match["guild"], match["paper"], label=label)
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        from adapters.discord.views import BUTTON_GONE, SOMETHING_WENT_WRONG, send_private
-
-        try:
-            if self.presses is None:
-                await send_private(interaction, BUTTON_GONE)
-                return
-            await self.presses.vote(self.action, self.arxiv_id, self.guild, self.op == UNDO, interaction)
-        except Exception as error:
-            log.error("vote button %s failed: %s", self.item.custom_id, error, exc_info=error)
-            try:
-                await send_private(interaction, SOMETHING_WENT_WRONG)
-            except discord.HTTPException:
-                pass
+        presses = self.presses
+        press = (lambda: presses.vote(self.action, self.arxiv_id, self.guild, self.op == UNDO, interaction)) if presses else None
+        await answer_press(interaction, f"vote {self.item.custom_id}", press)
 
 
 def vote_button_type(presses: VotePresses) -> type[VoteButton]:
