@@ -224,16 +224,16 @@ class Ranking:
 
     async def model_of(self, topics: Sequence[str], channel: ChannelRef | None = None) -> RankModel:
         """The model of a library of these topics (and `channel`'s votes): from memory, from the store, or trained now."""
-        cache_key = model_key(topics) + (f"|channel:{channel.key}" if channel is not None else "")
-        lock = self._locks.setdefault(cache_key, asyncio.Lock())
+        votes = await self.channel_votes(channel)
+        # Only a channel with votes needs a model of its own; the others share their topics'.
+        key = model_key(topics) + (f"|votes:{channel.key}" if votes and channel is not None else "")
+        lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:
-            version = (*await self.libraries.store_version(), await self.votes.votes_version() if self.votes else 0)
-            known = self._models.get(cache_key)
+            votes_version = await self.votes.votes_version() if votes and self.votes is not None else 0
+            version = (*await self.libraries.store_version(), votes_version)
+            known = self._models.get(key)
             if known is not None and known.version == version:
                 return known.model
-            votes = await self.channel_votes(channel)
-            # Only a channel with votes needs a model of its own; the others share their topics'.
-            key = model_key(topics) + (f"|votes:{channel.key}" if votes and channel is not None else "")
             negatives = set(votes.negatives)
             topic_ids = await self.libraries.topic_paper_ids(sorted(set(topics)), LIBRARY_LIMIT)
             library_ids = sorted((set(topic_ids) | set(votes.positives)) - negatives)
@@ -243,7 +243,7 @@ class Ranking:
                 model = known.model
             else:
                 model = await self._stored(key, fingerprint) or await self._train(key, sorted(set(topics)), size, votes)
-            self._models[cache_key] = _Known(model, version)
+            self._models[key] = _Known(model, version)
             return model
 
     async def _stored(self, key: str, fingerprint: Fingerprint) -> RankModel | None:
