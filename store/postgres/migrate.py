@@ -43,6 +43,7 @@ def _as_bools(*positions: int) -> Callable[[Row], Row]:
 _SUBSCRIPTION_COLUMNS = (
     "id", "adapter", "workspace", "channel", "thread", "topic", "schedule", "timezone", "language", "max_papers",
     "post_empty", "webhook_env", "source", "created_at", "failing", "failing_since", "figures", "retired_at", "min_score",
+    "include_query", "exclude_query", "authors",
 )  # fmt: skip
 _DELIVERY_COLUMNS = (
     "subscription_id", "period", "fire_time", "state", "paper_ids", "total", "message_ids", "claimed_at", "sent_at",
@@ -73,6 +74,11 @@ TABLES = (
     Table("note_attempts", ("paper_id", "lang", "attempts", "last_error", "last_tried_at")),
     Table("libraries", ("adapter", "workspace", "channel", "thread", "topics", "source", "set_by", "updated_at")),
     Table("rank_models", ("key", "fingerprint", "model", "trained_at")),
+    Table(
+        "votes",
+        ("adapter", "workspace", "channel", "thread", "paper_id", "user", "kind", "value", "at"),
+        ("adapter", "workspace", "channel", "thread", "paper_id", "user_id", "kind", "value", "at"),
+    ),
     Table(
         "fulltext",
         ("paper_id", "version", "source", "body", "chars", "figure_url", "figure_caption", "error", "fetched_at"),

@@ -237,7 +237,29 @@ CREATE TABLE rank_models (
 ALTER TABLE subscriptions ADD COLUMN min_score DOUBLE PRECISION;
 """
 
-MIGRATIONS: list[Migration] = [V1_STORE, V2_LIBRARIES_RANK_MODELS]
+# Votes and saves from chat (`store.postgres.votes`; `user_id`: `user` is a reserved word here);
+# subscriptions' include/exclude filters and followed authors.
+V3_VOTES_FILTERS = """
+CREATE TABLE votes (
+    adapter   TEXT COLLATE "C" NOT NULL,
+    workspace TEXT COLLATE "C" NOT NULL DEFAULT '',
+    channel   TEXT COLLATE "C" NOT NULL,
+    thread    TEXT COLLATE "C" NOT NULL DEFAULT '',
+    paper_id  BIGINT NOT NULL REFERENCES papers (id) ON DELETE CASCADE,
+    user_id   TEXT COLLATE "C" NOT NULL,
+    kind      TEXT NOT NULL CHECK (kind IN ('vote', 'save')),
+    value     TEXT NOT NULL CHECK (value IN ('up', 'down', 'save')),
+    at        TEXT COLLATE "C" NOT NULL,
+    PRIMARY KEY (adapter, workspace, channel, thread, paper_id, user_id, kind)
+);
+CREATE INDEX votes_by_channel_id ON votes (channel);
+
+ALTER TABLE subscriptions ADD COLUMN include_query TEXT;
+ALTER TABLE subscriptions ADD COLUMN exclude_query TEXT;
+ALTER TABLE subscriptions ADD COLUMN authors TEXT NOT NULL DEFAULT '[]';
+"""
+
+MIGRATIONS: list[Migration] = [V1_STORE, V2_LIBRARIES_RANK_MODELS, V3_VOTES_FILTERS]
 
 VERSION_TABLE = "CREATE TABLE IF NOT EXISTS paperbot_schema (version INTEGER NOT NULL)"
 

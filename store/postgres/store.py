@@ -3,7 +3,7 @@
 `PostgresStore` is the `bot.ports.Store` port over one asyncpg pool
 (`store.postgres.database.Database`: transactions, reconnects, errors as
 sentences), composed into the same parts as the SQLite store: `papers`,
-`subscriptions`, `notes`, `fulltext`, `libraries`. The merge rules are the core's
+`subscriptions`, `notes`, `fulltext`, `libraries`, `votes`. The merge rules are the core's
 (`bot.merge`) and the row encoding is shared with SQLite (`store.sqlite.rows`),
 so both stores keep the same papers from the same copies; the contract tests
 (tests/test_store_contract.py) run unchanged against both. Selected by a
@@ -25,6 +25,7 @@ from store.postgres.libraries import LibraryTables
 from store.postgres.notes import NotesTables
 from store.postgres.papers import PaperTables
 from store.postgres.subscriptions import SubscriptionTables
+from store.postgres.votes import VoteTables
 
 
 class PostgresStore:
@@ -37,6 +38,7 @@ class PostgresStore:
         self.notes = NotesTables(db)
         self.fulltext = FullTextTables(db)
         self.libraries = LibraryTables(db)
+        self.votes = VoteTables(db)
 
     @classmethod
     async def open(

@@ -66,17 +66,20 @@ class SubscriptionTables:
             bool(subscription.post_empty), subscription.webhook_env, subscription.source,
             subscription.created_at or self.db.now(), subscription.failing, subscription.failing_since,
             bool(subscription.figures), subscription.min_score,
+            subscription.include, subscription.exclude, json.dumps(list(subscription.authors), ensure_ascii=False),
         )  # fmt: skip
         sql = (
             "INSERT INTO subscriptions (adapter, workspace, channel, thread, topic, schedule, timezone, language, "
-            "max_papers, post_empty, webhook_env, source, created_at, failing, failing_since, figures, min_score) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) "
+            "max_papers, post_empty, webhook_env, source, created_at, failing, failing_since, figures, min_score, "
+            "include_query, exclude_query, authors) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) "
             "ON CONFLICT (adapter, workspace, channel, thread, topic) DO UPDATE SET "
             "schedule = excluded.schedule, timezone = excluded.timezone, language = excluded.language, "
             "max_papers = excluded.max_papers, post_empty = excluded.post_empty, "
             "webhook_env = excluded.webhook_env, source = excluded.source, "
             "failing = excluded.failing, failing_since = excluded.failing_since, figures = excluded.figures, "
-            "min_score = excluded.min_score, "
+            "min_score = excluded.min_score, include_query = excluded.include_query, "
+            "exclude_query = excluded.exclude_query, authors = excluded.authors, "
             # A retired subscription comes back with its history; it is active from now on.
             "created_at = CASE WHEN subscriptions.retired_at IS NULL THEN subscriptions.created_at ELSE excluded.created_at END, "
             f"retired_at = NULL RETURNING {_SUBSCRIPTION_COLUMNS}"
