@@ -157,6 +157,11 @@ class Database:
                     try:
                         async with conn.transaction(readonly=self.read_only or not write):
                             return await work(conn)
+                    except asyncpg.exceptions.InternalClientError as error:
+                        # The server ended an idle connection (its FATAL notice arrived unasked) and the client
+                        # met it at the next statement: the connection is unusable and nothing was committed.
+                        conn.terminate()
+                        raise _Dropped(str(error)) from error
                     except asyncpg.exceptions.InterfaceError as error:
                         # asyncpg's own complaint: a dropped connection when it is closed (ending the
                         # transaction of one says so), else a bug, raised as it is.

@@ -41,7 +41,10 @@ class VoteTables:
                 return None
             before = await conn.fetchval(
                 f"SELECT v.value FROM votes AS v WHERE {_CHANNEL_MATCH} AND v.paper_id = $5 AND v.user_id = $6 AND v.kind = $7",
-                *where, paper_id, user, action.kind,
+                *where,
+                paper_id,
+                user,
+                action.kind,
             )
             change = VoteChange(action, VoteAction(before) if before else None)
             if change.changed:
@@ -50,7 +53,12 @@ class VoteTables:
                     "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
                     "ON CONFLICT (adapter, workspace, channel, thread, paper_id, user_id, kind) "
                     "DO UPDATE SET value = excluded.value, at = excluded.at",
-                    *where, paper_id, user, action.kind, action.value, self.db.now(),
+                    *where,
+                    paper_id,
+                    user,
+                    action.kind,
+                    action.value,
+                    self.db.now(),
                 )
                 await conn.execute(_BUMP_VERSION, _VERSION_KEY)
             return change
@@ -61,10 +69,15 @@ class VoteTables:
         async def remove(conn: asyncpg.Connection) -> bool:
             removed = await fetch(
                 conn,
-                "DELETE FROM votes AS v WHERE " + _CHANNEL_MATCH
+                "DELETE FROM votes AS v WHERE "
+                + _CHANNEL_MATCH
                 + " AND v.paper_id = (SELECT id FROM papers WHERE arxiv_id = $5) AND v.user_id = $6 AND v.kind = $7 "
                 "AND v.value = $8 RETURNING 1",
-                *_channel_params(channel), arxiv_id, user, action.kind, action.value,
+                *_channel_params(channel),
+                arxiv_id,
+                user,
+                action.kind,
+                action.value,
             )
             if removed:
                 await conn.execute(_BUMP_VERSION, _VERSION_KEY)
