@@ -94,6 +94,7 @@ class VoteTables:
         return [(str(a), str(u), str(v)) for a, u, v in rows]
 
     async def saved(self, channel: ChannelRef | str, limit: int) -> list[SavedPaper]:
+        params: tuple[str, ...]
         if isinstance(channel, ChannelRef):
             where, params = _CHANNEL_MATCH, _channel_params(channel)
         else:
