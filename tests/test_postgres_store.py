@@ -22,7 +22,7 @@ from bot.plugins import Plugins, shown_location
 from store.postgres.database import RECONNECT, Database
 from store.postgres.store import PostgresStore, schema
 from tests.pg_server import Server, admin, fresh_database
-from tests.support import FakeClock, run_paperbot
+from tests.support import FakeClock, RecordedSleeps, run_paperbot
 
 CLOCK = FakeClock(datetime(2025, 6, 2, 9, 0, tzinfo=timezone.utc))
 PASSWORD = "s3cret-Pa55word"
@@ -234,12 +234,8 @@ async def terminate_backends(server: Server, url: str) -> int:
 
 async def test_work_whose_connection_the_server_drops_is_retried_on_a_new_one(postgres_server: Server):
     url = await fresh_database(postgres_server)
-    waits: list[float] = []
-
-    async def record(seconds: float) -> None:
-        waits.append(seconds)
-
-    db = await Database.open(url, clock=CLOCK, sleep=record)
+    sleeps = RecordedSleeps()
+    db = await Database.open(url, clock=CLOCK, sleep=sleeps)
     backends: list[int] = []
 
     async def work(conn: asyncpg.Connection) -> str:
@@ -253,7 +249,7 @@ async def test_work_whose_connection_the_server_drops_is_retried_on_a_new_one(po
         return await conn.fetchval("SELECT value FROM meta WHERE key = 'attempt'")
 
     assert await db.run(work) == "2"
-    assert len(set(backends)) == 2 and waits == [RECONNECT.backoff(1)]
+    assert len(set(backends)) == 2 and sleeps.waits == [RECONNECT.backoff(1)]
     await db.close()
 
 
@@ -270,19 +266,15 @@ async def test_a_store_whose_connections_were_all_dropped_goes_on_and_loses_noth
 
 async def test_a_server_that_stays_away_is_a_store_error_after_the_retries(postgres_server: Server):
     url = await fresh_database(postgres_server)
-    waits: list[float] = []
-
-    async def record(seconds: float) -> None:
-        waits.append(seconds)
-
-    db = await Database.open(url, clock=CLOCK, sleep=record)
+    sleeps = RecordedSleeps()
+    db = await Database.open(url, clock=CLOCK, sleep=sleeps)
 
     async def always_dropped(conn: asyncpg.Connection) -> None:
         await conn.execute("SELECT pg_terminate_backend(pg_backend_pid())")
 
     with pytest.raises(StoreError, match=r"lost the connection to the PostgreSQL server at .* could not reconnect"):
         await db.run(always_dropped)
-    assert len(waits) == RECONNECT.attempts - 1
+    assert len(sleeps.waits) == RECONNECT.attempts - 1
     await db.close()
 
 
