@@ -28,8 +28,8 @@ sys.path.insert(0, str(ROOT))
 
 from adapters.discord.render import render_messages  # noqa: E402
 from bot.models import PaperCard, PaperListReply  # noqa: E402
-from tests.discord_harness import discord_bot  # noqa: E402
-from tests.fake_discord import FakeDiscord  # noqa: E402
+from tests.support.discord_harness import discord_bot  # noqa: E402
+from tests.support.fake_discord import FakeDiscord  # noqa: E402
 
 COMMANDS = [
     ("latest", {"count": 10}),

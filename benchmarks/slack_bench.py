@@ -4,7 +4,7 @@
     python benchmarks/slack_bench.py --commands 500 --concurrency 50
 
 Slack gives a slash command 3 seconds to be acknowledged. The bot runs as in
-the tests (`tests/slack_support.running_slack_bot`: `assemble` + HTTP mode on
+the tests (`tests/support/slack_harness.running_slack_bot`: `assemble` + HTTP mode on
 127.0.0.1, the bundled example store) against the fake Slack Web API; each
 command is a signed form POST to /slack/events. "ack" is the time to the HTTP
 200 (bolt's `ack()`), "answer" the time until the answer arrived at the
@@ -26,8 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.fake_slack import FakeSlack, sign, slash_command  # noqa: E402
-from tests.slack_support import BOT_TOKEN, SIGNING_SECRET, running_slack_bot  # noqa: E402
+from tests.support.fake_slack import FakeSlack, sign, slash_command  # noqa: E402
+from tests.support.slack_harness import BOT_TOKEN, SIGNING_SECRET, running_slack_bot  # noqa: E402
 
 MIX = ["search driving", "latest 10", "show 2505.20665", "topics", "search reward model 10", "search 自动驾驶"]
 

@@ -31,7 +31,7 @@ from bot.app import Runtime, build_service, open_store
 from bot.commands import CommandRouter
 from bot.config import FileConfig
 from bot.models import ChannelRef, DeliveryKey, PaperCard, PaperListReply, Subscription
-from tests.fake_arxiv import FakeArxiv, FakePaper
+from tests.support.fake_arxiv import FakeArxiv, FakePaper
 from tests.support import OFFLINE_CONFIG, ROOT, console_bot, make_paper, run_paperbot
 
 ESCAPES = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")

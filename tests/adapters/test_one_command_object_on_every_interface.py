@@ -3,8 +3,8 @@
 The throwaway commands below are registered in the core's registry for one
 test only; nothing in an adapter names them. They are then used the way users
 use commands: typed into the console, sent to the real Slack app as signed
-requests (tests/fake_slack.py), sent to the real discord.py client as
-INTERACTION_CREATE events (tests/fake_discord.py), and run through the CLI.
+requests (tests/support/fake_slack.py), sent to the real discord.py client as
+INTERACTION_CREATE events (tests/support/fake_discord.py), and run through the CLI.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from bot.commands import (
     read_text,
 )
 from bot.models import NoticeReply, Reply
-from tests.discord_harness import discord_bot, fake  # noqa: F401  (fixture)
-from tests.fake_discord import (
+from tests.support.discord_harness import discord_bot, fake  # noqa: F401  (fixture)
+from tests.support.fake_discord import (
     ADMIN_ID,
     CHANNEL_MESSAGE,
     EPHEMERAL,
@@ -37,8 +37,8 @@ from tests.fake_discord import (
     TEXT_CHANNEL,
     buttons,
 )
-from tests.fake_slack import FakeSlack
-from tests.slack_support import BOT_TOKEN, running_slack_bot
+from tests.support.fake_slack import FakeSlack
+from tests.support.slack_harness import BOT_TOKEN, running_slack_bot
 from tests.support import ROOT, console_bot
 
 

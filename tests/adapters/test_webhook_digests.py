@@ -2,7 +2,7 @@
 
 The real pieces run: SqliteStore, DigestEngine, WebhookAdapter with aiohttp,
 the Slack and Discord renderers; only the platforms are local
-(tests/fake_webhooks.py) and time is injected.
+(tests/support/fake_webhooks.py) and time is injected.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from bot.scheduler import BotScheduler
 from bot.status import BotStatus, render_status
 from bot.subscriptions import SubscriptionStatus
 from store.sqlite import SqliteStore
-from tests.fake_webhooks import Failure, FakeWebhooks
+from tests.support.fake_webhooks import Failure, FakeWebhooks
 from tests.support import FakeClock, make_paper
 
 UTC = timezone.utc

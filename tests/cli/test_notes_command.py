@@ -1,7 +1,7 @@
 """`paperbot notes` as a subprocess, and the running service writing notes after a fetch.
 
 The CLI runs in its own process, so the fake OpenAI server serves from a
-thread (tests/fake_openai.py) and the subprocess finds it through
+thread (tests/support/fake_openai.py) and the subprocess finds it through
 OPENAI_BASE_URL, like a real deployment finds vLLM, llama.cpp or Ollama.
 """
 
@@ -19,8 +19,8 @@ import pytest
 from bot.app import Runtime, assemble, open_store
 from bot.config import parse_config
 from store.sqlite import SqliteStore
-from tests.fake_arxiv import FakeArxiv, FakePaper
-from tests.fake_openai import EN_NOTES, FakeOpenAI
+from tests.support.fake_arxiv import FakeArxiv, FakePaper
+from tests.support.fake_openai import EN_NOTES, FakeOpenAI
 from tests.support import make_paper, run_paperbot
 
 KEY = "sk-cli-secret-key-9876543210"
@@ -224,5 +224,5 @@ def test_notes_are_off_by_default_and_the_shipped_config_keeps_them_off():
     from bot.config import FileConfig, load_config
 
     assert FileConfig().notes.enabled is False
-    shipped = load_config(Path(__file__).resolve().parents[1] / "config" / "paperbot.toml", explicit=True)
+    shipped = load_config(Path(__file__).resolve().parents[2] / "config" / "paperbot.toml", explicit=True)
     assert shipped.notes.enabled is False and shipped.notes.max_concurrency == 2

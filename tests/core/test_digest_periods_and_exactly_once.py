@@ -25,7 +25,7 @@ from bot.subscriptions import SubscriptionService
 from store.sqlite import SqliteStore, schema
 from store.sqlite.database import fetchall
 from tests.support import FakeClock, make_paper
-from tests.test_schedule import returns_within
+from tests.unit.test_schedules_across_dst import returns_within
 
 UTC = timezone.utc
 # Monday 2025-06-02 09:00 UTC is a fire time of "mon 09:00".

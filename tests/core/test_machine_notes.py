@@ -23,7 +23,7 @@ from bot.models import Notes, TextQuality, Topic
 from bot.presenter import paper_detail
 from bot.summarize import extractive_tldr, tldr
 from store.sqlite import SqliteStore
-from tests.fake_openai import EN_NOTES, ZH_NOTES, FakeOpenAI
+from tests.support.fake_openai import EN_NOTES, ZH_NOTES, FakeOpenAI
 from tests.support import FakeClock, make_paper
 
 NOW = datetime(2025, 6, 9, 8, 30, tzinfo=timezone.utc)

@@ -2,7 +2,7 @@
 
 Three faults, each with the real pieces (the `paperbot` CLI and bot in
 subprocesses, SqliteStore, DigestEngine, the webhook adapter with aiohttp
-against tests/fake_webhooks.py on 127.0.0.1):
+against tests/support/fake_webhooks.py on 127.0.0.1):
 
 1. `paperbot import` of a synthetic arXiv snapshot is SIGKILLed at random
    points, then run again to the end: the store must hold every paper once and
@@ -14,7 +14,7 @@ against tests/fake_webhooks.py on 127.0.0.1):
    digest job runs. At one minute the disk fills between a digest's claim and
    its record; imports and digests fail until space is freed; failed imports
    are re-run, as a user would.
-3. The bot (`paperbot run`, tests/crash_runner.py, fixed clock) is stopped with
+3. The bot (`paperbot run`, tests/support/crash_runner.py, fixed clock) is stopped with
    SIGTERM while its digest POST is held by the fake, which answers after the
    stop began; a later run must post only what is new.
 
@@ -54,7 +54,7 @@ from bot.digest import DigestEngine  # noqa: E402
 from bot.models import ChannelRef, DeliveryKey, Subscription, Topic  # noqa: E402
 from store.sqlite import SqliteStore  # noqa: E402
 from store.sqlite.database import fetchall  # noqa: E402
-from tests.fake_webhooks import FakeWebhooks  # noqa: E402
+from tests.support.fake_webhooks import FakeWebhooks  # noqa: E402
 from tests.support import FakeClock, make_paper  # noqa: E402
 
 UTC = timezone.utc
@@ -311,7 +311,7 @@ async def sigterm_mid_post(db: Path, hooks: FakeWebhooks, work: Path, serial: in
         release = hooks.hold() if held else None
         hooks.arrived.clear()
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "tests.crash_runner", "--db", str(db), "--config", str(config),
+            sys.executable, "-m", "tests.support.crash_runner", "--db", str(db), "--config", str(config),
             "--now", now.strftime("%Y-%m-%dT%H:%M:%SZ"), cwd=ROOT, env=env,
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
         )

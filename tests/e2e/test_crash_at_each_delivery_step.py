@@ -1,6 +1,6 @@
 """Crash injection: the service is SIGKILLed right after the claim, the send or the record.
 
-Each case runs the real service in subprocesses (tests/crash_runner.py, which
+Each case runs the real service in subprocesses (tests/support/crash_runner.py, which
 is `paperbot run` with a fixed clock): once before the fire to seed the store
 and sync the config's subscription, once past Monday's fire that dies at the
 chosen step, and once more after the restart. A local fake of the platform
@@ -27,9 +27,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.fake_slack import FakeSlack
-from tests.fake_webhooks import FakeWebhooks
-from tests.slack_support import BOT_TOKEN, SIGNING_SECRET
+from tests.support.fake_slack import FakeSlack
+from tests.support.fake_webhooks import FakeWebhooks
+from tests.support.slack_harness import BOT_TOKEN, SIGNING_SECRET
 from tests.support import ROOT
 
 UTC = timezone.utc
@@ -122,7 +122,7 @@ async def run_service(db: Path, config: Path, now: datetime, env: dict[str, str]
     if crash_at:
         args += ["--crash-at", crash_at]
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tests.crash_runner", *args, cwd=ROOT,
+        sys.executable, "-m", "tests.support.crash_runner", *args, cwd=ROOT,
         env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), **env},
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
     )
@@ -198,7 +198,7 @@ async def test_a_kill_at_each_step_of_a_delivery_loses_nothing(tmp_path, platfor
 
 
 class Service:
-    """`paperbot run` (tests/crash_runner.py) in a subprocess, with its log lines as they come."""
+    """`paperbot run` (tests/support/crash_runner.py) in a subprocess, with its log lines as they come."""
 
     def __init__(self) -> None:
         self.lines: list[str] = []
@@ -207,7 +207,7 @@ class Service:
 
     async def start(self, db: Path, config: Path, now: datetime, env: dict[str, str]) -> None:
         self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "tests.crash_runner", "--db", str(db), "--config", str(config),
+            sys.executable, "-m", "tests.support.crash_runner", "--db", str(db), "--config", str(config),
             "--now", now.strftime("%Y-%m-%dT%H:%M:%SZ"), cwd=ROOT,
             env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), **env},
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,

@@ -27,7 +27,7 @@ from bot.ingest.arxiv import (
 )
 from bot.models import Topic
 from store.sqlite import SqliteStore
-from tests.fake_arxiv import FakeArxiv, FakePaper, utc
+from tests.support.fake_arxiv import FakeArxiv, FakePaper, utc
 from tests.support import run_paperbot
 
 NOW = utc(2025, 6, 8, 12)

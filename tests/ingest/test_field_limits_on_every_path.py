@@ -1,6 +1,6 @@
 """Field limits (bot/paper_limits.py): the rules, and that every ingest path goes through them.
 
-The snapshot path is tested in test_snapshot.py (NUL bytes and an 11 MB title
+The snapshot path is tested in tests/ingest/test_snapshot_import.py (NUL bytes and an 11 MB title
 from JSON lines); here are the rules themselves, the store that enforces them
 whatever the caller, the arXiv API path (a real fetch from the fake arXiv on
 127.0.0.1) and the paper-list path.
@@ -22,7 +22,7 @@ from bot.models import Notes, Paper, Topic
 from bot.paper_limits import FIELD_CHARS, MAX_AUTHORS, NOTES_SECTION_CHARS, limit_paper
 from bot.text import without_controls
 from store.sqlite import SqliteStore
-from tests.fake_arxiv import FakeArxiv, FakePaper
+from tests.support.fake_arxiv import FakeArxiv, FakePaper
 from tests.support import FakeClock
 
 START = datetime(2025, 6, 8, 12, tzinfo=timezone.utc)

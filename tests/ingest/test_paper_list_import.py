@@ -30,7 +30,7 @@ from bot.ingest.paperlist import (
 from bot.models import Notes, Paper, TextQuality, Topic
 from tests.support import FakeClock, run_paperbot
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "paperlists"
 EXAMPLE = ROOT / "bot" / "data" / "example-paper-list.md"
 CLEAN, REPAIRED, DAMAGED = TextQuality.CLEAN, TextQuality.REPAIRED, TextQuality.DAMAGED

@@ -21,7 +21,7 @@ from bot.ingest.snapshot import import_snapshot
 from bot.models import Topic
 from bot.ports import PaperStore
 from store.sqlite import SqliteStore
-from tests.fake_arxiv import FakeArxiv, FakePaper, utc
+from tests.support.fake_arxiv import FakeArxiv, FakePaper, utc
 from tests.support import FakeClock
 
 NOW = datetime(2025, 6, 8, 12, tzinfo=timezone.utc)

@@ -31,7 +31,7 @@ from adapters.slack.settings import EVENTS_PATH
 from bot import cli
 from bot.config import EnvSettings, FileConfig
 from store.sqlite import schema
-from tests.fake_arxiv import FakeArxiv, FakePaper
+from tests.support.fake_arxiv import FakeArxiv, FakePaper
 from tests.support import OFFLINE_CONFIG, ROOT
 
 README = (ROOT / "README.md").read_text()

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.store_writer import BATCH
+from tests.support.store_writer import BATCH
 from tests.support import ROOT, run_paperbot
 
 EXAMPLE = ROOT / "bot" / "data" / "example-paper-list.md"
@@ -24,7 +24,7 @@ def test_a_backup_taken_while_another_process_writes_is_whole_and_consistent(tmp
     assert run_paperbot("import", str(EXAMPLE), db=db).returncode == 0
     example_papers = query(db, "SELECT count(*) FROM papers")[0][0]
     writer = subprocess.Popen(
-        [sys.executable, "-m", "tests.store_writer", str(db)], stdout=subprocess.PIPE, text=True, cwd=ROOT
+        [sys.executable, "-m", "tests.support.store_writer", str(db)], stdout=subprocess.PIPE, text=True, cwd=ROOT
     )
     try:
         committed_before = 0

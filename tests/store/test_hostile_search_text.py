@@ -5,9 +5,9 @@ so nothing a user types can raise from the store; the service turns an empty
 or oversized query into a usage message (`UserError`), and the CLI and the
 console answer with a message, never a traceback. Counts out of range, an
 unknown id on `show` and the common hostile strings through the console are
-in tests/test_console_behaviour.py and tests/test_cli.py; this file adds the
+in tests/adapters/test_console_replies.py and tests/cli/test_command_line.py; this file adds the
 store-level and property-based checks and what those two leave out. The
-store-level ones run against every store of `tests.store_factories`.
+store-level ones run against every store of `tests.support.store_factories`.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from bot.service import PaperService
 from store.sqlite.query import MAX_TERMS, build_match_query
 from tests.support import OFFLINE_CONFIG, ROOT, FakeClock, console_bot, run_paperbot
 
-pytest_plugins = ["tests.store_factories"]
+pytest_plugins = ["tests.support.store_factories"]
 
 PAPERS = [
     Paper("2506.00001", "Learning to drive with world models", abstract="Driving policies from video.", authors=("Grace Hopper",), published="2025-06-01", topics=("rm",)),

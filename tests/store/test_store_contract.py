@@ -3,14 +3,14 @@
 
 Everything above the "SQLite specifics" line talks to the store only through
 the ports, via the `store` and `store_factory` fixtures, and runs once per
-store in `tests.store_factories.STORE_FACTORIES`; another implementation plugs
+store in `tests.support.store_factories.STORE_FACTORIES`; another implementation plugs
 in by adding a factory there. The SQLite-only part checks what the ports
 cannot express: schema versioning, WAL, and that the newest-slice search
 plan (`store.sqlite.search.WindowedSearch`) returns what plain FTS5 bm25 returns.
 Digest behaviour over time (periods, coalescing, exactly-once across
-failures) is tested end to end in tests/test_digest.py; here are the ports'
+failures) is tested end to end in tests/core/test_digest_periods_and_exactly_once.py; here are the ports'
 own promises, one call at a time. The rules themselves are unit-tested in
-tests/test_merge_rules.py.
+tests/unit/test_merge_rules.py.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from store.sqlite.query import build_match_query
 from store.sqlite.search import RANK_EXPRESSION
 from tests.support import FakeClock
 
-pytest_plugins = ["tests.store_factories"]
+pytest_plugins = ["tests.support.store_factories"]
 
 START = datetime(2025, 6, 2, 9, 0, tzinfo=timezone.utc)
 CLEAN, REPAIRED, DAMAGED = TextQuality.CLEAN, TextQuality.REPAIRED, TextQuality.DAMAGED

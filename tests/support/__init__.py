@@ -17,7 +17,7 @@ from bot.commands import CommandRouter
 from bot.config import FileConfig
 from bot.models import Paper
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
 OFFLINE_CONFIG = FIXTURES / "config" / "offline.toml"
 

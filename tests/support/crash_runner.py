@@ -7,7 +7,7 @@ recorded, the DigestEngine's `on_step` seam) the process dies the way a
 power cut kills it: no cleanup, no flush beyond what SQLite committed.
 Otherwise it runs until SIGTERM, which the test sends once start-up is over.
 
-    python -m tests.crash_runner --db D --config C --now 2025-06-02T10:00:00Z [--crash-at sent]
+    python -m tests.support.crash_runner --db D --config C --now 2025-06-02T10:00:00Z [--crash-at sent]
 """
 
 from __future__ import annotations

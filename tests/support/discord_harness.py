@@ -19,7 +19,7 @@ from bot.app import Bot, Runtime, assemble, open_store
 from bot.config import FileConfig, load_config, parse_config
 from bot.models import DeliveryKey
 from bot.ports import Clock, SystemClock
-from tests.fake_discord import TOKEN, FakeDiscord
+from tests.support.fake_discord import TOKEN, FakeDiscord
 from tests.support import OFFLINE_CONFIG
 
 

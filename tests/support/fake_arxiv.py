@@ -36,7 +36,7 @@ from typing import Callable, Iterable
 from urllib.parse import parse_qsl, urlsplit
 from xml.sax.saxutils import escape, quoteattr
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "arxiv"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "arxiv"
 API_PATH = "/api/query"
 _WINDOW = re.compile(r"lastUpdatedDate:\[(\d{12}) TO (\d{12})\]")
 _ARXIV_NS = 'xmlns:arxiv="http://arxiv.org/schemas/atom"'

@@ -24,7 +24,7 @@ from bot.app import Bot, Runtime, assemble, open_store
 from bot.config import parse_config
 from bot.models import DeliveryKey
 from bot.ports import Clock, SystemClock
-from tests.fake_slack import FakeSlack, block_action, sign, slash_command
+from tests.support.fake_slack import FakeSlack, block_action, sign, slash_command
 
 BOT_TOKEN = "xoxb-1111-2222-fakebottokenvalue"
 APP_TOKEN = "xapp-1-A0PAPERBOT-1234-abcdef0123456789"

@@ -3,7 +3,7 @@
 Why this module exists: the contract tests talk to a store only through the
 ports of `bot.ports` (`Store` and its parts), so one test proves a promise for
 every store. A test module takes the fixtures with
-`pytest_plugins = ["tests.store_factories"]` and must define a `clock`
+`pytest_plugins = ["tests.support.store_factories"]` and must define a `clock`
 fixture (a `FakeClock`). Another store (PostgreSQL, issue 17) is one more
 entry in `STORE_FACTORIES`; no test is copied.
 

@@ -1,6 +1,6 @@
 """A second process that keeps writing papers into a store, for tests of what must work beside it.
 
-    python -m tests.store_writer DB
+    python -m tests.support.store_writer DB
 
 Commits batches of `BATCH` new papers through the real store, one transaction each, and
 after each commit prints how many papers it has committed so far. Runs until killed.

@@ -6,7 +6,7 @@ import pytest
 
 from bot.config import ConfigError, FileConfig, load_config, parse_config
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_shipped_config_is_valid():

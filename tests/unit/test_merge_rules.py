@@ -1,7 +1,7 @@
 """The upsert rules of `bot.merge`, as pure functions over `Paper` and `Notes` values.
 
 Every store applies these rules; here each is checked on values alone, with no
-database. That the stores write what the rules decide is tests/test_store_contract.py.
+database. That the stores write what the rules decide is tests/store/test_store_contract.py.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from bot.notes_prompt import (
     parse_notes_answer,
     weighted_length,
 )
-from tests.fake_openai import EN_NOTES, ZH_NOTES
+from tests.support.fake_openai import EN_NOTES, ZH_NOTES
 
 EN = {name: text.format(title="StepRM") for name, text in EN_NOTES.items()}
 ZH = {name: text.format(title="StepRM") for name, text in ZH_NOTES.items()}

@@ -25,7 +25,7 @@ from bot.rank.model import CLASSIFIER, EMPTY, SIMILARITY
 from bot.rank.vectors import TermList
 from bot.rank.why import short_title
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests" / "fixtures" / "rank" / "two_topics.jsonl"
 
 

@@ -17,8 +17,8 @@ from adapters.discord.client import digest_message_ids
 from adapters.discord.render import forum_post_title, nonce_for
 from bot.errors import DeliveryError
 from bot.models import ChannelRef, DeliveryKey, NoticeReply
-from tests.discord_harness import config_with, discord_bot, fake  # noqa: F401  (fixture)
-from tests.fake_discord import FORUM, GUILD_ID, SECRET_CHANNEL, TEXT_CHANNEL, THREAD, message_text
+from tests.support.discord_harness import config_with, discord_bot, fake  # noqa: F401  (fixture)
+from tests.support.fake_discord import FORUM, GUILD_ID, SECRET_CHANNEL, TEXT_CHANNEL, THREAD, message_text
 from tests.support import FakeClock
 
 MONDAY = datetime(2025, 6, 2, 9, 0, tzinfo=timezone.utc)  # a fire time of "mon 09:00"

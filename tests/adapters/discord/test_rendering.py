@@ -1,6 +1,6 @@
 """Discord rendering: golden payloads, Discord's limits, escaping and the payload checker.
 
-Golden files live in tests/golden/discord/; `UPDATE_GOLDEN=1 pytest tests/test_discord_render.py`
+Golden files live in tests/golden/discord/; `UPDATE_GOLDEN=1 pytest tests/adapters/discord/test_rendering.py`
 rewrites them (read the diff before committing it).
 """
 
@@ -31,7 +31,7 @@ from adapters.discord.render import (
 )
 from bot.models import DetailSection, ErrorReply, NoticeReply, PaperCard, PaperDetailReply, PaperListReply
 
-GOLDEN = Path(__file__).resolve().parent / "golden" / "discord"
+GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "discord"
 NO_PINGS = {"parse": []}
 
 

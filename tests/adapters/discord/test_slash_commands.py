@@ -3,7 +3,7 @@
 Each user action is what Discord would send over the gateway (INTERACTION_CREATE
 of type 2 for a command, 4 for autocomplete, 3 for a button); each assertion is
 on what the bot sent back over REST. The fake checks every message body
-against Discord's limits and `allowed_mentions` (see tests/discord_harness.py).
+against Discord's limits and `allowed_mentions` (see tests/support/discord_harness.py).
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import pytest
 
 from bot.commands import REGISTRY, Completion
 from bot.models import ChannelRef, Paper, Topic
-from tests.discord_harness import discord_bot, fake  # noqa: F401  (fixture)
-from tests.fake_discord import (
+from tests.support.discord_harness import discord_bot, fake  # noqa: F401  (fixture)
+from tests.support.fake_discord import (
     ADMIN_ID,
     CHANNEL_MESSAGE,
     DEFERRED_MESSAGE,

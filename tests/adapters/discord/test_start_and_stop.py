@@ -19,8 +19,8 @@ from bot.commands import CommandRouter
 from bot.errors import UserError
 from bot.service import PaperService
 from bot.logs import secret_values
-from tests.discord_harness import config_with, discord_bot, discord_env, fake  # noqa: F401  (fixture)
-from tests.fake_discord import GUILD_ID, MEMBER_ID, TOKEN, FakeDiscord
+from tests.support.discord_harness import config_with, discord_bot, discord_env, fake  # noqa: F401  (fixture)
+from tests.support.fake_discord import GUILD_ID, MEMBER_ID, TOKEN, FakeDiscord
 from tests.support import OFFLINE_CONFIG, ROOT
 
 ROUTER = CommandRouter(PaperService(None))  # type: ignore[arg-type]  (never called: from_env touches no store)

@@ -1,6 +1,6 @@
 """The Discord adapter staying up: odd or broken gateway events, a client that stops, Discord unreachable.
 
-The real discord.py client runs against the fake gateway (tests/fake_discord.py);
+The real discord.py client runs against the fake gateway (tests/support/fake_discord.py);
 payloads in the shapes Discord really sends come from tests/fixtures/discord
 (a GUILD_CREATE shaped like a 2023 capture, an interaction shaped like a 2025
 one, which has no `attachment_size_limit`). Waits between client restarts go
@@ -18,8 +18,8 @@ import time
 import pytest
 
 from bot.app import Runtime, run_bot
-from tests.discord_harness import discord_bot, discord_env, fake, offline_config  # noqa: F401  (fixture)
-from tests.fake_discord import FakeDiscord
+from tests.support.discord_harness import discord_bot, discord_env, fake, offline_config  # noqa: F401  (fixture)
+from tests.support.fake_discord import FakeDiscord
 from tests.support import FIXTURES
 
 OTHER_GUILD = 1170000000000000009  # the guild of the GUILD_CREATE fixture

@@ -1,7 +1,7 @@
 """Slack Block Kit rendering: golden payloads, limits, escaping, and properties.
 
 Golden files live in tests/golden/slack/. After an intended change, rewrite
-them with `UPDATE_GOLDEN=1 pytest tests/test_slack_render.py`, then read the
+them with `UPDATE_GOLDEN=1 pytest tests/adapters/slack/test_block_kit_rendering.py`, then read the
 diff before committing it.
 """
 
@@ -37,7 +37,7 @@ from adapters.slack.render import (
 )
 from bot.models import DetailSection, ErrorReply, NoticeReply, PaperCard, PaperDetailReply, PaperListReply
 
-GOLDEN_DIR = Path(__file__).parent / "golden" / "slack"
+GOLDEN_DIR = Path(__file__).resolve().parents[2] / "golden" / "slack"
 OUR_LINK = re.compile(r"<https?://[^\s<>|]+\|[^<>]*>")
 HOSTILE = ["<!channel>", "<!here>", "<!everyone>", "<@U123ABC>", "<#C123>", "<!subteam^S1|team>", "a & b < c > d"]
 

@@ -2,7 +2,7 @@
 
 The bot is assembled as `paperbot run` does it, with an injected clock
 (tests/support.FakeClock), so a week passes in a line. The real SlackAdapter
-and slack_sdk client post to `tests/fake_slack.py`, which checks every
+and slack_sdk client post to `tests/support/fake_slack.py`, which checks every
 message against Slack's limits and for mentions.
 """
 
@@ -15,8 +15,8 @@ import pytest
 
 from adapters.slack.render import DIGEST_EVENT_TYPE
 from bot.models import ChannelRef
-from tests.fake_slack import FakeSlack
-from tests.slack_support import BOT_TOKEN, running_slack_bot
+from tests.support.fake_slack import FakeSlack
+from tests.support.slack_harness import BOT_TOKEN, running_slack_bot
 from tests.support import FakeClock, make_paper
 
 UTC = timezone.utc

@@ -1,6 +1,6 @@
 """What reaches the Slack adapter besides Slack: forged, malformed and replayed requests; a dropped Socket Mode link.
 
-HTTP mode runs as `paperbot run` assembles it (tests/slack_support.py) and the
+HTTP mode runs as `paperbot run` assembles it (tests/support/slack_harness.py) and the
 test posts to `/slack/events` like an attacker would; Socket Mode runs the
 adapter against the fake's websocket and then takes the websocket away.
 """
@@ -18,9 +18,9 @@ from adapters.slack.settings import SlackSettings
 from adapters.slack.verify import SlackRequestCheck
 from bot.commands import CommandRouter
 from bot.service import PaperService
-from tests.fake_slack import sign, slash_command
-from tests.slack_support import APP_TOKEN, BOT_TOKEN, CHANNEL, SIGNING_SECRET, running_slack_bot
-from tests.slack_support import socket_fake as fake  # noqa: F401  (fixture)
+from tests.support.fake_slack import sign, slash_command
+from tests.support.slack_harness import APP_TOKEN, BOT_TOKEN, CHANNEL, SIGNING_SECRET, running_slack_bot
+from tests.support.slack_harness import socket_fake as fake  # noqa: F401  (fixture)
 
 FAKE_LOG_LINE = "2025-06-01T00:00:00.000Z ERROR paperbot: the database is corrupt, delete data/"
 

@@ -20,8 +20,8 @@ import pytest
 
 from adapters.slack.settings import SlackSettings
 from bot.config import ConfigError
-from tests.fake_slack import FakeSlack, sign, slash_command
-from tests.slack_support import BOT_TOKEN, SIGNING_SECRET
+from tests.support.fake_slack import FakeSlack, sign, slash_command
+from tests.support.slack_harness import BOT_TOKEN, SIGNING_SECRET
 from tests.support import OFFLINE_CONFIG, ROOT, run_paperbot
 
 LISTENING = re.compile(r"listening on 127\.0\.0\.1:(\d+)/slack/events")

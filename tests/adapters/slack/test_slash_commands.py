@@ -1,7 +1,7 @@
 """`/paper` on Slack, end to end: signed requests in, answers through the response_url out.
 
 The bot runs as `paperbot run` assembles it (HTTP mode on 127.0.0.1), with the
-real slack-bolt app and slack_sdk clients talking to `tests/fake_slack.py`.
+real slack-bolt app and slack_sdk clients talking to `tests/support/fake_slack.py`.
 Every answer the fake receives is checked against Slack's Block Kit limits
 and for mentions; the `fake` fixture fails the test on any violation.
 """
@@ -17,8 +17,8 @@ import pytest
 from adapters.slack.interactions import button_value
 from adapters.slack.limits import block_texts
 from bot.models import ChannelRef
-from tests.fake_slack import FakeSlack, slash_command
-from tests.slack_support import BOT_TOKEN, CHANNEL, SIGNING_SECRET, running_slack_bot
+from tests.support.fake_slack import FakeSlack, slash_command
+from tests.support.slack_harness import BOT_TOKEN, CHANNEL, SIGNING_SECRET, running_slack_bot
 
 SLACK_CHANNEL = ChannelRef("slack", CHANNEL)
 TOPIC = "reward-model-vlm"  # the topic of the bundled example list
@@ -223,7 +223,7 @@ async def test_a_config_subscription_is_the_same_channel_as_a_chat_one(tmp_path,
 
 def test_share_payloads_in_the_fake_are_what_the_adapter_reads():
     from adapters.slack.interactions import action_fields, command_fields
-    from tests.fake_slack import block_action
+    from tests.support.fake_slack import block_action
     from urllib.parse import parse_qs
 
     payload = json.loads(parse_qs(block_action("latest", user="U1", channel="C1", response_url="http://x/"))["payload"][0])

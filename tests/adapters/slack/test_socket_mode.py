@@ -11,9 +11,9 @@ from __future__ import annotations
 import pytest
 
 from bot.config import ConfigError
-from tests.fake_slack import FakeSlack
-from tests.slack_support import APP_TOKEN, BOT_TOKEN, running_slack_bot
-from tests.slack_support import socket_fake as fake  # noqa: F401  (fixture)
+from tests.support.fake_slack import FakeSlack
+from tests.support.slack_harness import APP_TOKEN, BOT_TOKEN, running_slack_bot
+from tests.support.slack_harness import socket_fake as fake  # noqa: F401  (fixture)
 
 
 def socket_env(fake: FakeSlack) -> dict[str, str]:
@@ -62,7 +62,7 @@ async def test_slack_unreachable_at_start_is_not_fatal(tmp_path, fake, caplog):
 
 
 async def test_a_busy_http_port_is_a_config_error(tmp_path, fake):
-    from tests.slack_support import slack_env
+    from tests.support.slack_harness import slack_env
 
     async with running_slack_bot(tmp_path, fake) as first:
         env = slack_env(fake, PAPERBOT_HTTP_PORT=str(first.adapter.http_port))
