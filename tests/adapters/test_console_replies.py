@@ -2,41 +2,33 @@
 
 import pytest
 
-from tests.support import console_bot
+
+async def test_search_driving_finds_driverx(console):
+    assert "DriveRX" in (await console.say("/paper search driving")).text
 
 
-@pytest.fixture
-async def bot(tmp_path):
-    async with console_bot(tmp_path / "paperbot.db") as console:
-        yield console
+async def test_search_in_chinese(console):
+    assert "DriveRX" in (await console.say("/paper search 自动驾驶")).text
 
 
-async def test_search_driving_finds_driverx(bot):
-    assert "DriveRX" in (await bot.say("/paper search driving")).text
-
-
-async def test_search_in_chinese(bot):
-    assert "DriveRX" in (await bot.say("/paper search 自动驾驶")).text
-
-
-async def test_show_accepts_every_id_spelling(bot):
+async def test_show_accepts_every_id_spelling(console):
     for spelling in ("2505.20665", "2505.20665v1", "arXiv:2505.20665", "https://arxiv.org/abs/2505.20665", "http://arxiv.org/pdf/2505.20665v1"):
-        text = (await bot.say(f"/paper show {spelling}")).text
+        text = (await console.say(f"/paper show {spelling}")).text
         assert "DriveRX" in text, spelling
         assert "https://arxiv.org/abs/2505.20665" in text
 
 
-async def test_show_unknown_id_says_so(bot):
-    text = (await bot.say("/paper show 2101.00001")).text
+async def test_show_unknown_id_says_so(console):
+    text = (await console.say("/paper show 2101.00001")).text
     assert "2101.00001 is not in the store" in text
 
 
-async def test_show_not_an_id(bot):
-    assert "is not an arXiv id" in (await bot.say("/paper show banana")).text
+async def test_show_not_an_id(console):
+    assert "is not an arXiv id" in (await console.say("/paper show banana")).text
 
 
-async def test_latest_is_newest_first_with_default_count(bot):
-    reply = await bot.say("/paper latest")
+async def test_latest_is_newest_first_with_default_count(console):
+    reply = await console.say("/paper latest")
     assert len(reply.cards) == 5
     keys = [(card.published, card.arxiv_id) for card in reply.cards]
     assert keys == sorted(keys, reverse=True)
@@ -44,53 +36,53 @@ async def test_latest_is_newest_first_with_default_count(bot):
 
 
 @pytest.mark.parametrize("count", ["0", "26", "-3", "1000000000000"])
-async def test_counts_out_of_range(bot, count):
-    assert "count must be between 1 and 25" in (await bot.say(f"/paper latest {count}")).text
-    assert "count must be between 1 and 25" in (await bot.say(f"/paper search driving {count}")).text
+async def test_counts_out_of_range(console, count):
+    assert "count must be between 1 and 25" in (await console.say(f"/paper latest {count}")).text
+    assert "count must be between 1 and 25" in (await console.say(f"/paper search driving {count}")).text
 
 
-async def test_topics_lists_the_example_topic_with_its_count(bot):
-    text = (await bot.say("/paper topics")).text
+async def test_topics_lists_the_example_topic_with_its_count(console):
+    text = (await console.say("/paper topics")).text
     assert "paper" in text
     assert "Topics (1)" in text
 
 
-async def test_unknown_topic_lists_known_ones(bot):
-    text = (await bot.say("/paper latest no-such-topic")).text
+async def test_unknown_topic_lists_known_ones(console):
+    text = (await console.say("/paper latest no-such-topic")).text
     assert "Unknown topic 'no-such-topic'" in text
     assert "Known topics:" in text
 
 
-async def test_help_and_unknown_subcommand(bot):
-    assert "/paper search" in (await bot.say("/paper help")).text
-    text = (await bot.say("/paper lates")).text
+async def test_help_and_unknown_subcommand(console):
+    assert "/paper search" in (await console.say("/paper help")).text
+    text = (await console.say("/paper lates")).text
     assert "Did you mean /paper latest?" in text
 
 
-async def test_empty_search_is_a_usage_message(bot):
-    text = (await bot.say("/paper search")).text
+async def test_empty_search_is_a_usage_message(console):
+    text = (await console.say("/paper search")).text
     assert "Search needs some words" in text
 
 
-async def test_lines_without_the_prefix_get_a_hint(bot):
-    assert "Commands start with /paper" in (await bot.say("hello")).text
+async def test_lines_without_the_prefix_get_a_hint(console):
+    assert "Commands start with /paper" in (await console.say("hello")).text
 
 
 @pytest.mark.parametrize(
     "query",
     ['"', "AND", "-x", "a:b", "NEAR(", "*", "\x00", "x" * 10_000, "🚗🚗", "' OR 1=1; --", "title:driving", "OR OR"],
 )
-async def test_hostile_search_strings_get_an_answer_not_an_exception(bot, query):
-    reply = await bot.say(f"/paper search {query}")
+async def test_hostile_search_strings_get_an_answer_not_an_exception(console, query):
+    reply = await console.say(f"/paper search {query}")
     assert "went wrong" not in reply.text
 
 
-async def test_chat_hints_name_chat_commands(bot):
-    text = (await bot.say("/paper show 9999.99999")).text
+async def test_chat_hints_name_chat_commands(console):
+    text = (await console.say("/paper show 9999.99999")).text
     assert "/paper search <words> or /paper latest" in text and "paperbot search" not in text
 
 
-async def test_show_says_which_version_it_shows(bot):
-    text = (await bot.say("/paper show 2505.20665v3")).text
+async def test_show_says_which_version_it_shows(console):
+    text = (await console.say("/paper show 2505.20665v3")).text
     assert "DriveRX" in text and "v3 of 2505.20665 is not stored; this is v1, the version the store has." in text
-    assert "is not stored" not in (await bot.say("/paper show 2505.20665v1")).text
+    assert "is not stored" not in (await console.say("/paper show 2505.20665v1")).text

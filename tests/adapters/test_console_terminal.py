@@ -31,8 +31,8 @@ from bot.app import Runtime, build_service, open_store
 from bot.commands import CommandRouter
 from bot.config import FileConfig
 from bot.models import ChannelRef, DeliveryKey, PaperCard, PaperListReply, Subscription
-from tests.support.fake_arxiv import FakeArxiv, FakePaper
 from tests.support import OFFLINE_CONFIG, ROOT, console_bot, make_paper, run_paperbot
+from tests.support.fake_arxiv import FakeArxiv, FakePaper
 
 ESCAPES = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 
 import pytest
 
@@ -28,7 +27,8 @@ from bot.commands import (
     read_text,
 )
 from bot.models import NoticeReply, Reply
-from tests.support.discord_harness import discord_bot, fake  # noqa: F401  (fixture)
+from tests.support import SHIPPED_CONFIG
+from tests.support.discord_harness import discord_bot
 from tests.support.fake_discord import (
     ADMIN_ID,
     CHANNEL_MESSAGE,
@@ -37,9 +37,7 @@ from tests.support.fake_discord import (
     TEXT_CHANNEL,
     buttons,
 )
-from tests.support.fake_slack import FakeSlack
-from tests.support.slack_harness import BOT_TOKEN, running_slack_bot
-from tests.support import ROOT, console_bot
+from tests.support.slack_harness import running_slack_bot
 
 
 async def _echo(context: CommandContext, request: CommandRequest) -> Reply:
@@ -88,24 +86,13 @@ async def test_the_grammar_and_help_have_it(throwaway):
     assert "Example: /paper echo hello there" in help_reply(REGISTRY, "echo").text
 
 
-async def test_the_console_has_it(throwaway, tmp_path):
-    async with console_bot(tmp_path / "paperbot.db") as console:
-        assert "echo: hello there (1 topics known)" in (await console.say("/paper echo hello there")).text
-        assert (await console.say("/paper announce hi")).text == "Announcement: hi"  # the console's user owns the bot
+async def test_the_console_has_it(throwaway, console):
+    assert "echo: hello there (1 topics known)" in (await console.say("/paper echo hello there")).text
+    assert (await console.say("/paper announce hi")).text == "Announcement: hi"  # the console's user owns the bot
 
 
-@pytest.fixture
-def logging_kept():
-    """`cli.main` sets up logging for a process; in this one, later tests must find it as it was."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-
-
-def test_the_command_line_has_a_lookup_with_a_json_form(throwaway, logging_kept, tmp_path, capsys):
-    base = ["--db", str(tmp_path / "p.db"), "--config", str(ROOT / "config" / "paperbot.toml")]
+def test_the_command_line_has_a_lookup_with_a_json_form(throwaway, tmp_path, capsys):
+    base = ["--db", str(tmp_path / "p.db"), "--config", str(SHIPPED_CONFIG)]
     assert cli.main([*base, "echo", "hello", "there", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == {"echo": "hello there"}
     assert cli.main([*base, "echo", "hi"]) == 0
@@ -118,15 +105,6 @@ def test_the_command_line_has_a_lookup_with_a_json_form(throwaway, logging_kept,
 # --- Slack ----------------------------------------------------------------------------------
 
 
-@pytest.fixture
-async def slack_fake():
-    slack = await FakeSlack(BOT_TOKEN).start()
-    slack.users.update({"U0ADMIN": {"is_admin": True}, "U0MEMBER": {"is_admin": False, "is_owner": False}})
-    yield slack
-    await slack.close()
-    assert slack.violations == []
-
-
 def _texts(answers: list[dict]) -> str:
     return "\n".join(answer["text"] for answer in answers)
 
@@ -135,8 +113,8 @@ def _share_values(answers: list[dict]) -> list[str]:
     return [e["value"] for a in answers for b in a.get("blocks", []) if b["type"] == "actions" for e in b["elements"]]
 
 
-async def test_slack_has_it_with_its_visibility_and_share_button(throwaway, tmp_path, slack_fake):
-    async with running_slack_bot(tmp_path, slack_fake) as slack:
+async def test_slack_has_it_with_its_visibility_and_share_button(throwaway, tmp_path, fake_slack):
+    async with running_slack_bot(tmp_path, fake_slack) as slack:
         answers = await slack.command("echo hello there")
         assert "echo: hello there" in _texts(answers) and answers[0]["response_type"] == "ephemeral"
         assert _share_values(answers) == ["echo hello there"]
@@ -144,21 +122,21 @@ async def test_slack_has_it_with_its_visibility_and_share_button(throwaway, tmp_
         assert "echo: hello there" in _texts(shared) and shared[0]["response_type"] == "in_channel"
 
 
-async def test_a_new_admin_command_is_allowed_for_slack_admins_and_refused_to_members(throwaway, tmp_path, slack_fake):
-    async with running_slack_bot(tmp_path, slack_fake) as slack:
+async def test_a_new_admin_command_is_allowed_for_slack_admins_and_refused_to_members(throwaway, tmp_path, fake_slack):
+    async with running_slack_bot(tmp_path, fake_slack) as slack:
         allowed = await slack.command("announce lunch at noon", user="U0ADMIN")
         assert _texts(allowed) == "Announcement: lunch at noon" and allowed[0]["response_type"] == "in_channel"
         listed = await slack.command("announce lunch at noon", user="U0LISTED")  # in [slack] admins of the config
         assert _texts(listed) == "Announcement: lunch at noon"
         refused = await slack.command("announce lunch at noon", user="U0MEMBER")
         assert "Only admins can use /paper announce." in _texts(refused) and refused[0]["response_type"] == "ephemeral"
-        assert [call.args["user"] for call in slack_fake.calls_to("users.info")] == ["U0ADMIN", "U0MEMBER"]
+        assert [call.args["user"] for call in fake_slack.calls_to("users.info")] == ["U0ADMIN", "U0MEMBER"]
         not_by_button = await slack.press_share("announce lunch", user="U0ADMIN")
         assert "no longer works" in _texts(not_by_button)
 
 
-async def test_slack_reads_a_command_once_and_asks_only_for_topic_names(tmp_path, slack_fake):
-    async with running_slack_bot(tmp_path, slack_fake) as slack:
+async def test_slack_reads_a_command_once_and_asks_only_for_topic_names(tmp_path, fake_slack):
+    async with running_slack_bot(tmp_path, fake_slack) as slack:
         store = slack.bot.store.papers
         calls: list[str] = []
         for name in ("topics", "topic_names"):
@@ -183,25 +161,25 @@ async def test_slack_reads_a_command_once_and_asks_only_for_topic_names(tmp_path
 # --- Discord --------------------------------------------------------------------------------
 
 
-async def test_discord_has_it_in_the_synced_tree_and_answers_it(throwaway, tmp_path, fake):  # noqa: F811
-    async with discord_bot(tmp_path / "paperbot.db", fake):
-        [paper] = fake.commands["global"]
+async def test_discord_has_it_in_the_synced_tree_and_answers_it(throwaway, tmp_path, fake_discord):
+    async with discord_bot(tmp_path / "paperbot.db", fake_discord):
+        [paper] = fake_discord.commands["global"]
         echo = next(option for option in paper["options"] if option["name"] == "echo")
         assert echo["description"] == "Say the words back"
         assert [(o["name"], o["type"], o["required"]) for o in echo["options"]] == [("words", 3, True)]
 
-        record = await fake.slash("echo", {"words": "hello there"})
-        await fake.until(lambda: record.answered() and bool(buttons(record.messages[-1])))
+        record = await fake_discord.slash("echo", {"words": "hello there"})
+        await fake_discord.until(lambda: record.answered() and bool(buttons(record.messages[-1])))
         assert "echo: hello there" in record.texts() and record.messages[-1]["flags"] & EPHEMERAL
         assert buttons(record.messages[-1])["Share in channel"]["custom_id"] == "paper:share:1:echo -- hello there"
-        click = await fake.click(record.messages[-1], "Share in channel")
-        await fake.until(lambda: click.answered())
+        click = await fake_discord.click(record.messages[-1], "Share in channel")
+        await fake_discord.until(lambda: click.answered())
         assert "echo: hello there" in click.texts() and not click.callbacks[0]["data"].get("flags", 0) & EPHEMERAL
 
-        refused = await fake.slash("announce", {"words": "lunch"}, user=MEMBER_ID)
-        await fake.until(lambda: refused.answered())
+        refused = await fake_discord.slash("announce", {"words": "lunch"}, user=MEMBER_ID)
+        await fake_discord.until(lambda: refused.answered())
         assert "Manage Server" in refused.texts() and refused.callbacks[0]["data"]["flags"] & EPHEMERAL
-        allowed = await fake.slash("announce", {"words": "lunch"}, user=ADMIN_ID)
-        await fake.until(lambda: allowed.answered())
+        allowed = await fake_discord.slash("announce", {"words": "lunch"}, user=ADMIN_ID)
+        await fake_discord.until(lambda: allowed.answered())
         assert allowed.callbacks[0]["type"] == CHANNEL_MESSAGE and "Announcement: lunch" in allowed.texts()
-        assert "Announcement: lunch" in "\n".join(m["content"] + json.dumps(m["embeds"]) for m in fake.channel_messages(TEXT_CHANNEL))
+        assert "Announcement: lunch" in "\n".join(m["content"] + json.dumps(m["embeds"]) for m in fake_discord.channel_messages(TEXT_CHANNEL))

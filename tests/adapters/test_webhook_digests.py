@@ -21,19 +21,12 @@ from bot.scheduler import BotScheduler
 from bot.status import BotStatus, render_status
 from bot.subscriptions import SubscriptionStatus
 from store.sqlite import SqliteStore
+from tests.support import MONDAY, FakeClock, make_paper
 from tests.support.fake_webhooks import Failure, FakeWebhooks
-from tests.support import FakeClock, make_paper
 
-UTC = timezone.utc
-MONDAY = datetime(2025, 6, 2, 9, 0, tzinfo=UTC)  # a fire time of "mon 09:00"
 TOPICS = {"rm": Topic("rm", "Reward models")}
 
-
-@pytest.fixture
-async def hooks():
-    server = await FakeWebhooks().start()
-    yield server
-    await server.stop()
+pytestmark = pytest.mark.now(MONDAY - timedelta(days=6))
 
 
 class Setup:
@@ -64,14 +57,11 @@ class Setup:
 
 
 @pytest.fixture
-async def setup(tmp_path, hooks):
-    clock = FakeClock(MONDAY - timedelta(days=6))
-    store = await SqliteStore.open(tmp_path / "hooks.db", clock=clock)
+async def setup(store, clock, fake_webhooks):
     await store.papers.upsert_topics(TOPICS.values())
-    value = Setup(store, clock, hooks)
+    value = Setup(store, clock, fake_webhooks)
     yield value
     await value.adapter.stop()
-    await store.close()
 
 
 def test_the_url_shape_picks_the_platform():
@@ -218,8 +208,8 @@ async def test_a_missing_environment_variable_is_a_clear_failure(setup):
     assert await setup.store.subscriptions.delivery(1, "2025-W23") is None
 
 
-async def test_one_broken_webhook_does_not_stop_the_others(setup, hooks):
-    setup.env["GONE_HOOK"] = hooks.base_url + "/services/T0/B0/deleted"
+async def test_one_broken_webhook_does_not_stop_the_others(setup):
+    setup.env["GONE_HOOK"] = setup.hooks.base_url + "/services/T0/B0/deleted"
     await setup.subscribe("GONE_HOOK", channel="#gone")
     await setup.subscribe("DISCORD_HOOK", channel="#papers")
     await setup.papers_then_fire()
@@ -263,7 +253,7 @@ async def test_a_stop_while_a_scheduled_digest_is_posted_waits_for_it_and_never_
     await scheduler.start()
     release = setup.hooks.hold()
     setup.clock.set(MONDAY + timedelta(minutes=1))
-    scheduler.scheduler.modify_job("digest:1", next_run_time=datetime.now(UTC))  # APScheduler runs the job now
+    scheduler.scheduler.modify_job("digest:1", next_run_time=datetime.now(timezone.utc))  # APScheduler runs the job now
     await asyncio.wait_for(setup.hooks.arrived.wait(), 30)
     caplog.set_level("INFO")
     stopping = asyncio.create_task(scheduler.shutdown())  # SIGTERM's path in run_bot, mid-POST

@@ -7,26 +7,25 @@ import sys
 import time
 
 from bot.cli import build_parser
-from tests.support import OFFLINE_CONFIG, ROOT, run_paperbot
+from tests.support import EXAMPLE_LIST, OFFLINE_CONFIG, ROOT, run_paperbot
 
-EXAMPLE = ROOT / "bot" / "data" / "example-paper-list.md"
 LIST_KEYS = {"arxiv_id", "version", "title", "authors", "published", "url", "pdf_url", "code_url", "topics", "tldr"}
 SHOW_KEYS = LIST_KEYS | {"abstract", "notes", "notes_lang", "text_quality"}
 
 
 def test_import_then_reimport_reports_zero_new(tmp_path):
     db = tmp_path / "p.db"
-    first = run_paperbot("import", str(EXAMPLE), db=db)
+    first = run_paperbot("import", str(EXAMPLE_LIST), db=db)
     assert first.returncode == 0, first.stderr
-    assert " new," in first.stdout and not first.stdout.startswith(f"{EXAMPLE}: 0 new")
-    second = run_paperbot("import", str(EXAMPLE), db=db)
+    assert " new," in first.stdout and not first.stdout.startswith(f"{EXAMPLE_LIST}: 0 new")
+    second = run_paperbot("import", str(EXAMPLE_LIST), db=db)
     assert second.returncode == 0, second.stderr
-    assert f"{EXAMPLE}: 0 new, 0 updated" in second.stdout
+    assert f"{EXAMPLE_LIST}: 0 new, 0 updated" in second.stdout
 
 
 def test_json_output_has_the_promised_keys(tmp_path):
     db = tmp_path / "p.db"
-    assert run_paperbot("import", str(EXAMPLE), db=db).returncode == 0
+    assert run_paperbot("import", str(EXAMPLE_LIST), db=db).returncode == 0
 
     latest = run_paperbot("latest", "--json", "--count", "3", db=db)
     papers = json.loads(latest.stdout)
@@ -60,7 +59,7 @@ def test_user_errors_exit_2_with_a_message(tmp_path):
 
 def test_bad_file_exits_2_names_the_file_and_changes_nothing(tmp_path):
     db = tmp_path / "p.db"
-    assert run_paperbot("import", str(EXAMPLE), db=db).returncode == 0
+    assert run_paperbot("import", str(EXAMPLE_LIST), db=db).returncode == 0
     before = run_paperbot("topics", "--json", db=db).stdout
     binary = tmp_path / "photo.md"
     binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
@@ -135,7 +134,7 @@ def test_version_and_global_options_after_the_command(tmp_path):
     version = run_paperbot("--version", db=tmp_path / "p.db")
     assert version.returncode == 0 and version.stdout.startswith("paperbot ")
     db = tmp_path / "after.db"
-    assert run_paperbot("import", str(EXAMPLE), "--db", str(db), db=tmp_path / "unused.db").returncode == 0
+    assert run_paperbot("import", str(EXAMPLE_LIST), "--db", str(db), db=tmp_path / "unused.db").returncode == 0
     assert db.exists() and not (tmp_path / "unused.db").exists()
     latest = run_paperbot("latest", "--db", str(db), "-v", "--config", str(OFFLINE_CONFIG), "-n", "2", "--json", db=tmp_path / "unused.db")
     assert latest.returncode == 0, latest.stderr
@@ -149,7 +148,7 @@ def test_version_and_global_options_after_the_command(tmp_path):
 
 def test_trailing_topic_and_count_are_read_as_in_chat(tmp_path):
     db = tmp_path / "p.db"
-    assert run_paperbot("import", str(EXAMPLE), db=db).returncode == 0
+    assert run_paperbot("import", str(EXAMPLE_LIST), db=db).returncode == 0
     found = json.loads(run_paperbot("search", "driving", "reward-model-vlm", "2", "--json", db=db).stdout)
     assert len(found) == 2 and all("reward-model-vlm" in paper["topics"] for paper in found)
     latest = json.loads(run_paperbot("latest", "3", "reward-model-vlm", "--json", db=db).stdout)
@@ -160,7 +159,7 @@ def test_trailing_topic_and_count_are_read_as_in_chat(tmp_path):
 
 def test_a_topic_given_twice_is_a_usage_error(tmp_path):
     db = tmp_path / "p.db"
-    assert run_paperbot("import", str(EXAMPLE), db=db).returncode == 0
+    assert run_paperbot("import", str(EXAMPLE_LIST), db=db).returncode == 0
     result = run_paperbot("latest", "reward-model-vlm", "--topic", "other", db=db)
     assert result.returncode == 2
     assert "latest takes at most a topic and a count" in result.stdout
@@ -169,7 +168,7 @@ def test_a_topic_given_twice_is_a_usage_error(tmp_path):
 
 def test_hints_name_the_command_line_not_chat(tmp_path):
     db = tmp_path / "p.db"
-    assert run_paperbot("import", str(EXAMPLE), db=db).returncode == 0
+    assert run_paperbot("import", str(EXAMPLE_LIST), db=db).returncode == 0
     missing = run_paperbot("show", "9999.99999", db=db)
     assert missing.returncode == 2
     assert "paperbot search <words> or paperbot latest" in missing.stdout and "/paper" not in missing.stdout
@@ -179,7 +178,7 @@ def test_hints_name_the_command_line_not_chat(tmp_path):
 
 def test_show_says_when_the_asked_version_is_not_stored(tmp_path):
     db = tmp_path / "p.db"
-    assert run_paperbot("import", str(EXAMPLE), db=db).returncode == 0
+    assert run_paperbot("import", str(EXAMPLE_LIST), db=db).returncode == 0
     text = run_paperbot("show", "2505.20665v7", db=db)
     assert text.returncode == 0 and "DriveRX" in text.stdout
     assert "v7 of 2505.20665 is not stored; this is v1, the version the store has." in text.stdout

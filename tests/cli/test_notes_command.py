@@ -19,9 +19,9 @@ import pytest
 from bot.app import Runtime, assemble, open_store
 from bot.config import parse_config
 from store.sqlite import SqliteStore
-from tests.support.fake_arxiv import FakeArxiv, FakePaper
+from tests.support import SHIPPED_CONFIG, make_paper, run_paperbot
+from tests.support.fake_arxiv import FakePaper
 from tests.support.fake_openai import EN_NOTES, FakeOpenAI
-from tests.support import make_paper, run_paperbot
 
 KEY = "sk-cli-secret-key-9876543210"
 
@@ -44,16 +44,8 @@ max_retries = 1
 
 
 @pytest.fixture
-def fake():
-    with FakeOpenAI() as server:
-        yield server
-
-
-@pytest.fixture
-def config_path(tmp_path) -> Path:
-    path = tmp_path / "paperbot.toml"
-    path.write_text(NOTES_CONFIG, encoding="utf-8")
-    return path
+def config_path(config_file) -> Path:
+    return config_file(NOTES_CONFIG)
 
 
 @pytest.fixture
@@ -76,12 +68,12 @@ def notes(*args: str, db: Path, config: Path, fake: FakeOpenAI | None = None, **
     return run_paperbot("--config", str(config), *args, db=db, env=environment)
 
 
-def test_notes_backfills_and_show_labels_them_machine_written(fake, db, config_path):
-    result = notes("notes", "--topic", "reward-vlm", db=db, config=config_path, fake=fake)
+def test_notes_backfills_and_show_labels_them_machine_written(fake_openai, db, config_path):
+    result = notes("notes", "--topic", "reward-vlm", db=db, config=config_path, fake=fake_openai)
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "notes (en, fake-notes-1): 3 written"
-    assert len(fake.requests) == 3 and {r.authorization for r in fake.requests} == {f"Bearer {KEY}"}
+    assert len(fake_openai.requests) == 3 and {r.authorization for r in fake_openai.requests} == {f"Bearer {KEY}"}
 
     show = run_paperbot("--config", str(config_path), "show", "2506.00002", db=db)
     assert show.returncode == 0
@@ -89,35 +81,35 @@ def test_notes_backfills_and_show_labels_them_machine_written(fake, db, config_p
     detail = json.loads(run_paperbot("--config", str(config_path), "show", "2506.00002", "--json", db=db).stdout)
     assert detail["notes_source"] == "llm" and detail["tldr"] == detail["notes"]["headline"]
 
-    again = notes("notes", "--topic", "reward-vlm", db=db, config=config_path, fake=fake)
+    again = notes("notes", "--topic", "reward-vlm", db=db, config=config_path, fake=fake_openai)
     assert again.returncode == 0 and again.stdout.strip() == "notes (en, fake-notes-1): no paper needs notes"
 
 
-def test_limit_takes_the_newest_papers_first(fake, db, config_path):
-    result = notes("notes", "--limit", "1", db=db, config=config_path, fake=fake)
+def test_limit_takes_the_newest_papers_first(fake_openai, db, config_path):
+    result = notes("notes", "--limit", "1", db=db, config=config_path, fake=fake_openai)
     assert result.returncode == 0 and "1 written" in result.stdout
-    assert "Title: Paper 2506.00009" in fake.requests[0].messages[1]["content"]
+    assert "Title: Paper 2506.00009" in fake_openai.requests[0].messages[1]["content"]
 
 
-def test_usage_errors_exit_2_and_ask_nothing(fake, db, config_path, tmp_path):
-    unknown = notes("notes", "--topic", "nope", db=db, config=config_path, fake=fake)
+def test_usage_errors_exit_2_and_ask_nothing(fake_openai, db, config_path, tmp_path):
+    unknown = notes("notes", "--topic", "nope", db=db, config=config_path, fake=fake_openai)
     assert unknown.returncode == 2 and "Unknown topic 'nope'" in unknown.stderr
-    bad_limit = notes("notes", "--limit", "0", db=db, config=config_path, fake=fake)
+    bad_limit = notes("notes", "--limit", "0", db=db, config=config_path, fake=fake_openai)
     assert bad_limit.returncode == 2 and "at least 1" in bad_limit.stderr
     no_server = notes("notes", db=db, config=config_path, fake=None, OPENAI_API_KEY="")
     assert no_server.returncode == 2 and "need OPENAI_API_KEY" in no_server.stderr
-    disabled = run_paperbot("notes", db=db, env={"OPENAI_BASE_URL": fake.base_url})  # the offline config
+    disabled = run_paperbot("notes", db=db, env={"OPENAI_BASE_URL": fake_openai.base_url})  # the offline config
     assert disabled.returncode == 2 and "disabled in the config ([notes] enabled = false)" in disabled.stderr
     no_model = tmp_path / "no-model.toml"
     no_model.write_text("[notes]\nenabled = true\n", encoding="utf-8")
-    bad_config = notes("notes", db=db, config=no_model, fake=fake)
+    bad_config = notes("notes", db=db, config=no_model, fake=fake_openai)
     assert bad_config.returncode == 2 and "notes: notes are enabled but no model is named" in bad_config.stderr
-    assert fake.requests == []
+    assert fake_openai.requests == []
 
 
-def test_a_failed_paper_is_listed_exits_1_and_succeeds_on_the_next_run(fake, db, config_path):
-    fake.answer("I would rather not use JSON.", times=2)
-    first = notes("notes", "--topic", "reward-vlm", "--limit", "1", db=db, config=config_path, fake=fake)
+def test_a_failed_paper_is_listed_exits_1_and_succeeds_on_the_next_run(fake_openai, db, config_path):
+    fake_openai.answer("I would rather not use JSON.", times=2)
+    first = notes("notes", "--topic", "reward-vlm", "--limit", "1", db=db, config=config_path, fake=fake_openai)
     assert first.returncode == 1
     assert first.stdout.splitlines() == [
         "notes (en, fake-notes-1): 0 written, 1 failed (kept their extractive TLDR; retried on a later run)",
@@ -127,19 +119,19 @@ def test_a_failed_paper_is_listed_exits_1_and_succeeds_on_the_next_run(fake, db,
     latest = run_paperbot("--config", str(config_path), "latest", "reward-vlm", "--json", db=db)
     assert [p["arxiv_id"] for p in json.loads(latest.stdout)][0] == "2506.00003"  # still listed
 
-    second = notes("notes", "--topic", "reward-vlm", db=db, config=config_path, fake=fake)
+    second = notes("notes", "--topic", "reward-vlm", db=db, config=config_path, fake=fake_openai)
     assert second.returncode == 0 and "3 written" in second.stdout
 
 
-def test_429_with_retry_after_is_waited_out(fake, db, config_path):
-    fake.fail(429, retry_after="1", message="slow down")
-    result = notes("notes", "--limit", "1", db=db, config=config_path, fake=fake)
-    assert result.returncode == 0 and "1 written" in result.stdout and len(fake.requests) == 2
+def test_429_with_retry_after_is_waited_out(fake_openai, db, config_path):
+    fake_openai.fail(429, retry_after="1", message="slow down")
+    result = notes("notes", "--limit", "1", db=db, config=config_path, fake=fake_openai)
+    assert result.returncode == 0 and "1 written" in result.stdout and len(fake_openai.requests) == 2
 
 
-def test_the_api_key_never_reaches_output_or_logs(fake, db, config_path):
-    fake.fail(401, message=f"Incorrect API key provided: {KEY}. You can find your key in your account.")
-    result = notes("-v", "notes", db=db, config=config_path, fake=fake)
+def test_the_api_key_never_reaches_output_or_logs(fake_openai, db, config_path):
+    fake_openai.fail(401, message=f"Incorrect API key provided: {KEY}. You can find your key in your account.")
+    result = notes("-v", "notes", db=db, config=config_path, fake=fake_openai)
     assert result.returncode == 1 and "HTTP 401" in result.stdout and "check OPENAI_API_KEY" in result.stdout
     assert KEY not in result.stdout and KEY not in result.stderr
 
@@ -167,24 +159,23 @@ query = 'abs:"reward model"'
 """
 
 
-async def test_the_service_writes_notes_after_each_fetch(fake, tmp_path):
+async def test_the_service_writes_notes_after_each_fetch(fake_openai, fake_arxiv, tmp_path):
     recent = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=2)
-    with FakeArxiv() as arxiv:
-        arxiv.add(FakePaper("2506.01234", title="Step rewards", summary="We propose StepRM.", published=recent))
-        config = parse_config(SERVICE_CONFIG.format(arxiv_url=arxiv.url), "test")
-        runtime = Runtime(db_path=str(tmp_path / "p.db"), config=config, env={"OPENAI_BASE_URL": fake.base_url})
-        async with open_store(runtime) as store:
-            bot = await assemble(runtime, store, stdin=io.StringIO(""), stdout=io.StringIO())
-            try:
-                assert bot.notes is not None and bot.scheduler.fetch is not None
-                await bot.scheduler.fetch()
-            finally:
-                bot.fetcher.close()
-                await bot.notes.close()
-            paper = await store.papers.get("2506.01234")
+    fake_arxiv.add(FakePaper("2506.01234", title="Step rewards", summary="We propose StepRM.", published=recent))
+    config = parse_config(SERVICE_CONFIG.format(arxiv_url=fake_arxiv.url), "test")
+    runtime = Runtime(db_path=str(tmp_path / "p.db"), config=config, env={"OPENAI_BASE_URL": fake_openai.base_url})
+    async with open_store(runtime) as store:
+        bot = await assemble(runtime, store, stdin=io.StringIO(""), stdout=io.StringIO())
+        try:
+            assert bot.notes is not None and bot.scheduler.fetch is not None
+            await bot.scheduler.fetch()
+        finally:
+            bot.fetcher.close()
+            await bot.notes.close()
+        paper = await store.papers.get("2506.01234")
     assert paper is not None and paper.notes_in("zh").source == "llm"
     assert paper.notes_in("zh").headline == "Step rewards：会检查推理过程的奖励模型"
-    assert fake.requests[0].authorization == "Bearer not-needed"  # local servers need no key
+    assert fake_openai.requests[0].authorization == "Bearer not-needed"  # local servers need no key
 
 
 async def test_the_service_runs_without_a_notes_server_and_says_why(tmp_path, caplog):
@@ -224,5 +215,5 @@ def test_notes_are_off_by_default_and_the_shipped_config_keeps_them_off():
     from bot.config import FileConfig, load_config
 
     assert FileConfig().notes.enabled is False
-    shipped = load_config(Path(__file__).resolve().parents[2] / "config" / "paperbot.toml", explicit=True)
+    shipped = load_config(SHIPPED_CONFIG, explicit=True)
     assert shipped.notes.enabled is False and shipped.notes.max_concurrency == 2

@@ -24,15 +24,14 @@ from bot.service import PaperService
 from bot.subscriptions import SubscriptionService
 from store.sqlite import SqliteStore, schema
 from store.sqlite.database import fetchall
-from tests.support import FakeClock, make_paper
-from tests.unit.test_schedules_across_dst import returns_within
+from tests.support import MONDAY, FakeClock, make_paper, returns_within
 
 UTC = timezone.utc
-# Monday 2025-06-02 09:00 UTC is a fire time of "mon 09:00".
-MONDAY = datetime(2025, 6, 2, 9, 0, tzinfo=UTC)
 TOPICS = {"rm": Topic("rm", "Reward models"), "vlm": Topic("vlm", "Vision-language models")}
 PAPERS_CHANNEL = ChannelRef("console", "papers")
 OTHER_CHANNEL = ChannelRef("console", "other")
+
+pytestmark = pytest.mark.now(MONDAY - timedelta(days=10))
 
 
 class Harness:
@@ -61,12 +60,9 @@ class Harness:
 
 
 @pytest.fixture
-async def bot(tmp_path):
-    clock = FakeClock(MONDAY - timedelta(days=10))
-    store = await SqliteStore.open(tmp_path / "digest.db", clock=clock)
+async def bot(store, clock):
     await store.papers.upsert_topics(TOPICS.values())
-    yield Harness(store, clock)
-    await store.close()
+    return Harness(store, clock)
 
 
 async def test_first_digest_covers_one_period_back_and_runs_once_per_period(bot):
@@ -356,7 +352,7 @@ async def test_papers_committed_at_every_offset_around_a_fire_land_in_exactly_on
     bot.clock.set(MONDAY + timedelta(milliseconds=700))
     arrived["0.7 s after, same second"] = await bot.add_papers(1)
     # Another process's import stamped its rows before the fire but committed after the read.
-    slow_writer = await SqliteStore.open(tmp_path / "digest.db", clock=FakeClock(MONDAY - timedelta(seconds=5)))
+    slow_writer = await SqliteStore.open(bot.store.db.path, clock=FakeClock(MONDAY - timedelta(seconds=5)))
     await slow_writer.papers.upsert_papers([make_paper("2506.09999", ("rm",))])
     await slow_writer.close()
     arrived["stamped before, committed after"] = ["2506.09999"]

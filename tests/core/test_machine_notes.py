@@ -22,53 +22,24 @@ from bot.llm_notes import NotesWriter, client_from_env
 from bot.models import Notes, TextQuality, Topic
 from bot.presenter import paper_detail
 from bot.summarize import extractive_tldr, tldr
-from store.sqlite import SqliteStore
-from tests.support.fake_openai import EN_NOTES, ZH_NOTES, FakeOpenAI
-from tests.support import FakeClock, make_paper
+from tests.support import make_paper
+from tests.support.fake_openai import EN_NOTES, ZH_NOTES
 
 NOW = datetime(2025, 6, 9, 8, 30, tzinfo=timezone.utc)
 KEY = "sk-test-notes-key-0123456789"
 LOGGER = "paperbot.notes"
 
 
-class Sleeps:
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
+pytestmark = pytest.mark.now(NOW)
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(NOW)
-
-
-@pytest.fixture
-async def store(tmp_path, clock):
-    opened = await SqliteStore.open(tmp_path / "papers.db", clock=clock)
-    yield opened
-    await opened.close()
-
-
-@pytest.fixture
-def fake():
-    with FakeOpenAI() as server:
-        yield server
-
-
-@pytest.fixture
-def sleeps() -> Sleeps:
-    return Sleeps()
-
-
-@pytest.fixture
-async def make_writer(store, fake, clock, sleeps):
+async def make_writer(store, fake_openai, clock, sleeps):
     made: list[NotesWriter] = []
 
     def make(base_url: str | None = None, **settings) -> NotesWriter:
         config = NotesConfig(**({"enabled": True, "model": "fake-notes-1", "timeout_seconds": 5.0} | settings))
-        client = client_from_env(config, {"OPENAI_BASE_URL": base_url or fake.base_url, "OPENAI_API_KEY": KEY})
+        client = client_from_env(config, {"OPENAI_BASE_URL": base_url or fake_openai.base_url, "OPENAI_API_KEY": KEY})
         writer = NotesWriter(store.notes, client, config, clock=clock, sleep=sleeps)
         made.append(writer)
         return writer
@@ -96,7 +67,7 @@ def failure_logs(caplog, arxiv_id: str) -> list[logging.LogRecord]:
 # --- a good answer --------------------------------------------------------------------------
 
 
-async def test_a_good_answer_is_stored_with_provenance_and_shown_as_machine_written(store, fake, make_writer):
+async def test_a_good_answer_is_stored_with_provenance_and_shown_as_machine_written(store, fake_openai, make_writer):
     await add_papers(store, "2506.00001")
     before = await store.papers.get("2506.00001")
     report = await make_writer().run()
@@ -108,7 +79,7 @@ async def test_a_good_answer_is_stored_with_provenance_and_shown_as_machine_writ
     assert notes is not None and notes.origin == "fake-notes-1" and notes.created_at == "2025-06-09T08:30:00Z"
     assert notes.method == EN_NOTES["method"] and notes.headline.startswith("Paper 2506.00001 on reward models")
 
-    (request,) = fake.requests
+    (request,) = fake_openai.requests
     assert request.body["model"] == "fake-notes-1"
     assert request.body["response_format"] == {"type": "json_object"}
     assert request.authorization == f"Bearer {KEY}"
@@ -146,29 +117,29 @@ async def test_chinese_notes_serve_a_chinese_digest_and_leave_the_english_tldr_e
 # --- unusable answers: one retry with the validation error ------------------------------------
 
 
-async def test_invalid_json_then_a_good_answer_is_stored(store, fake, make_writer):
+async def test_invalid_json_then_a_good_answer_is_stored(store, fake_openai, make_writer):
     await add_papers(store, "2506.00001")
-    fake.answer("Sure! The paper proposes a step-level reward model.")
+    fake_openai.answer("Sure! The paper proposes a step-level reward model.")
     report = await make_writer().run()
 
     assert report.ok and report.written == ["2506.00001"]
-    first, second = fake.requests
+    first, second = fake_openai.requests
     assert second.messages[:2] == first.messages
     assert second.messages[2] == {"role": "assistant", "content": "Sure! The paper proposes a step-level reward model."}
     assert second.messages[3]["role"] == "user" and "not JSON" in second.messages[3]["content"]
     assert await store.notes.notes_budget_spent("2025-06-09") == 1  # one paper, however many requests
 
 
-async def test_a_missing_section_twice_fails_the_paper_which_keeps_its_extractive_tldr(store, fake, make_writer, caplog):
+async def test_a_missing_section_twice_fails_the_paper_which_keeps_its_extractive_tldr(store, fake_openai, make_writer, caplog):
     await add_papers(store, "2506.00001", "2506.00002")
     no_takeaways = {k: v.format(title="X") for k, v in EN_NOTES.items() if k != "takeaways"}
-    fake.answer(no_takeaways, times=2)  # the first paper asked about is the newest: 2506.00002
+    fake_openai.answer(no_takeaways, times=2)  # the first paper asked about is the newest: 2506.00002
     caplog.set_level(logging.DEBUG, LOGGER)
     report = await make_writer(max_concurrency=1).run()
 
     assert report.written == ["2506.00001"] and not report.ok
     assert report.failed == {"2506.00002": "unusable answer twice (missing section 'takeaways')"}
-    assert "missing section 'takeaways'" in fake.requests[1].messages[3]["content"]
+    assert "missing section 'takeaways'" in fake_openai.requests[1].messages[3]["content"]
     failed = await store.papers.get("2506.00002")
     assert machine_notes(failed, "en") is None and tldr(failed, "en") == extractive_tldr(failed.abstract)
     assert [p.arxiv_id for p in await store.papers.latest()] == ["2506.00002", "2506.00001"]  # never hidden
@@ -176,30 +147,30 @@ async def test_a_missing_section_twice_fails_the_paper_which_keeps_its_extractiv
     assert len(failure_logs(caplog, "2506.00002")) == 1
 
 
-async def test_a_wrong_language_is_corrected_once_or_fails(store, fake, make_writer):
+async def test_a_wrong_language_is_corrected_once_or_fails(store, fake_openai, make_writer):
     await add_papers(store, "2506.00001", "2506.00002")
     english = {k: v.format(title="X") for k, v in EN_NOTES.items()}
-    fake.answer(english, times=3)  # paper 2: English twice (fails); paper 1: English, then Chinese
+    fake_openai.answer(english, times=3)  # paper 2: English twice (fails); paper 1: English, then Chinese
     report = await make_writer(language="zh", max_concurrency=1).run()
 
     assert report.written == ["2506.00001"]
     assert report.failed["2506.00002"].startswith("unusable answer twice (the notes are not in Chinese (only 0% of the letters are Chinese))")
-    assert "not in Chinese" in fake.requests[3].messages[3]["content"]
+    assert "not in Chinese" in fake_openai.requests[3].messages[3]["content"]
     assert machine_notes(await store.papers.get("2506.00001"), "zh").headline.endswith("会检查推理过程的奖励模型")
 
 
-async def test_a_refusal_fails_the_paper_without_asking_again(store, fake, make_writer):
+async def test_a_refusal_fails_the_paper_without_asking_again(store, fake_openai, make_writer):
     await add_papers(store, "2506.00001")
-    fake.refuse("I can't help with that request.")
+    fake_openai.refuse("I can't help with that request.")
     report = await make_writer().run()
 
     assert report.failed == {"2506.00001": "the model refused: I can't help with that request."}
-    assert len(fake.requests) == 1
+    assert len(fake_openai.requests) == 1
 
 
-async def test_a_failed_paper_is_retried_on_the_next_run_after_papers_never_tried(store, fake, make_writer):
+async def test_a_failed_paper_is_retried_on_the_next_run_after_papers_never_tried(store, fake_openai, make_writer):
     await add_papers(store, "2506.00001")
-    fake.answer("nope", times=2)
+    fake_openai.answer("nope", times=2)
     first = await make_writer().run()
     assert list(first.failed) == ["2506.00001"]
 
@@ -213,23 +184,23 @@ async def test_a_failed_paper_is_retried_on_the_next_run_after_papers_never_trie
 # --- the server misbehaves -----------------------------------------------------------------------
 
 
-async def test_429_retry_after_is_honoured_then_the_answer_is_stored(store, fake, make_writer, sleeps):
+async def test_429_retry_after_is_honoured_then_the_answer_is_stored(store, fake_openai, make_writer, sleeps):
     await add_papers(store, "2506.00001")
-    fake.fail(429, retry_after="7")
+    fake_openai.fail(429, retry_after="7")
     report = await make_writer().run()
 
     assert report.ok and report.written == ["2506.00001"]
-    assert sleeps.waits == [7.0] and len(fake.requests) == 2
+    assert sleeps.waits == [7.0] and len(fake_openai.requests) == 2
 
 
-async def test_a_429_asking_for_too_long_a_wait_stops_the_run_and_returns_the_budget(store, fake, make_writer, sleeps, caplog):
+async def test_a_429_asking_for_too_long_a_wait_stops_the_run_and_returns_the_budget(store, fake_openai, make_writer, sleeps, caplog):
     await add_papers(store, "2506.00001", "2506.00002")
-    fake.fail(429, retry_after="3600")
+    fake_openai.fail(429, retry_after="3600")
     report = await make_writer(max_concurrency=1).run()
 
     assert report.stopped == "rate limited (HTTP 429); the server asks to wait 3600 s" and report.stopped_by_failure
     assert report.written == [] and report.failed == {} and report.left == 2
-    assert sleeps.waits == [] and len(fake.requests) == 1
+    assert sleeps.waits == [] and len(fake_openai.requests) == 1
     assert await store.notes.notes_budget_spent("2025-06-09") == 0
     assert await store.notes.notes_failures("en") == {}  # not the paper's fault: it keeps its place
     assert [r.getMessage() for r in caplog.records if r.name == LOGGER and r.levelno >= logging.WARNING] == [
@@ -237,21 +208,21 @@ async def test_a_429_asking_for_too_long_a_wait_stops_the_run_and_returns_the_bu
     ]
 
 
-async def test_a_500_then_success_is_retried_with_backoff(store, fake, make_writer, sleeps):
+async def test_a_500_then_success_is_retried_with_backoff(store, fake_openai, make_writer, sleeps):
     await add_papers(store, "2506.00001")
-    fake.fail(500)
+    fake_openai.fail(500)
     report = await make_writer().run()
     assert report.ok and sleeps.waits == [1.0]
 
 
-async def test_500s_past_the_retries_stop_the_run_and_the_papers_are_written_next_time(store, fake, make_writer, sleeps):
+async def test_500s_past_the_retries_stop_the_run_and_the_papers_are_written_next_time(store, fake_openai, make_writer, sleeps):
     await add_papers(store, "2506.00001", "2506.00002", "2506.00003")
-    fake.fail(503, times=3, message="overloaded")
+    fake_openai.fail(503, times=3, message="overloaded")
     report = await make_writer(max_retries=2, max_concurrency=1).run()
 
     assert report.stopped == "server error (HTTP 503: overloaded)" and not report.ok
     assert report.written == [] and report.left == 3 and sleeps.waits == [1.0, 2.0]
-    assert len(fake.requests) == 3  # then no further paper is tried against a failing server
+    assert len(fake_openai.requests) == 3  # then no further paper is tried against a failing server
     for paper in await store.papers.latest():
         assert machine_notes(paper, "en") is None and tldr(paper, "en") == extractive_tldr(paper.abstract)
     assert await store.notes.notes_budget_spent("2025-06-09") == 0
@@ -260,9 +231,9 @@ async def test_500s_past_the_retries_stop_the_run_and_the_papers_are_written_nex
     assert again.ok and sorted(again.written) == ["2506.00001", "2506.00002", "2506.00003"]
 
 
-async def test_a_timeout_stops_the_run_and_counts_against_the_budget(store, fake, make_writer):
+async def test_a_timeout_stops_the_run_and_counts_against_the_budget(store, fake_openai, make_writer):
     await add_papers(store, "2506.00001")
-    fake.hang(3.0)
+    fake_openai.hang(3.0)
     report = await make_writer(timeout_seconds=0.3, max_retries=0).run()
 
     assert report.stopped == "no answer within 0.3 s" and report.stopped_by_failure
@@ -281,32 +252,32 @@ async def test_an_unreachable_server_stops_the_run(store, make_writer):
     assert await store.notes.notes_budget_spent("2025-06-09") == 0
 
 
-async def test_a_refused_key_stops_at_once_and_the_key_never_shows(store, fake, make_writer, sleeps):
+async def test_a_refused_key_stops_at_once_and_the_key_never_shows(store, fake_openai, make_writer, sleeps):
     await add_papers(store, "2506.00001", "2506.00002")
-    fake.fail(401, message=f"Incorrect API key provided: {KEY}.")
+    fake_openai.fail(401, message=f"Incorrect API key provided: {KEY}.")
     report = await make_writer(max_concurrency=1).run()
 
     assert report.stopped == "the server refused the request (HTTP 401: Incorrect API key provided: ***.); check OPENAI_API_KEY"
-    assert len(fake.requests) == 1 and sleeps.waits == []
+    assert len(fake_openai.requests) == 1 and sleeps.waits == []
 
 
-async def test_a_400_suggests_turning_json_mode_off_and_json_mode_off_sends_no_response_format(store, fake, make_writer):
+async def test_a_400_suggests_turning_json_mode_off_and_json_mode_off_sends_no_response_format(store, fake_openai, make_writer):
     await add_papers(store, "2506.00001")
-    fake.fail(400, message="response_format is not supported")
+    fake_openai.fail(400, message="response_format is not supported")
     report = await make_writer().run()
     assert "set json_mode = false in [notes]" in report.stopped
 
     assert (await make_writer(json_mode=False).run()).ok
-    assert "response_format" not in fake.requests[-1].body
+    assert "response_format" not in fake_openai.requests[-1].body
 
 
 @pytest.mark.parametrize(
     ("body", "content_type"),
     [("<html><body>Welcome to the hotel wifi</body></html>", "text/html"), ('{"choices": [', "application/json"), ("[]", "application/json")],
 )
-async def test_a_200_that_is_no_completion_stops_the_run_and_crashes_nothing(store, fake, make_writer, body, content_type):
+async def test_a_200_that_is_no_completion_stops_the_run_and_crashes_nothing(store, fake_openai, make_writer, body, content_type):
     await add_papers(store, "2506.00001")
-    fake.raw(body, content_type, times=3)
+    fake_openai.raw(body, content_type, times=3)
     report = await make_writer(max_retries=0).run()
     assert report.stopped.startswith("unexpected response from the notes server") and report.left == 1
     assert await store.notes.notes_failures("en") == {}
@@ -315,7 +286,7 @@ async def test_a_200_that_is_no_completion_stops_the_run_and_crashes_nothing(sto
 # --- budget and concurrency --------------------------------------------------------------------
 
 
-async def test_the_daily_budget_stops_the_run_and_a_new_utc_day_continues(store, fake, make_writer, clock, caplog):
+async def test_the_daily_budget_stops_the_run_and_a_new_utc_day_continues(store, fake_openai, make_writer, clock, caplog):
     await add_papers(store, "2506.00001", "2506.00002", "2506.00003")
     caplog.set_level(logging.INFO, LOGGER)
     first = await make_writer(daily_budget=2, max_concurrency=1).run(limit=3)
@@ -328,27 +299,27 @@ async def test_the_daily_budget_stops_the_run_and_a_new_utc_day_continues(store,
     assert sum("daily budget" in r.getMessage() for r in caplog.records) == 1
 
     same_day = await make_writer(daily_budget=2).run()
-    assert same_day.written == [] and "daily budget" in same_day.stopped and len(fake.requests) == 2
+    assert same_day.written == [] and "daily budget" in same_day.stopped and len(fake_openai.requests) == 2
 
     clock.advance(hours=16)  # 00:30 UTC the next day
     next_day = await make_writer(daily_budget=2).run()
-    assert next_day.written == ["2506.00001"] and len(fake.requests) == 3
+    assert next_day.written == ["2506.00001"] and len(fake_openai.requests) == 3
     assert await store.papers.get_meta("notes.spent.2025-06-09") is None  # old counters are dropped
 
 
-async def test_two_concurrent_runs_never_overspend_the_budget(store, fake, make_writer):
+async def test_two_concurrent_runs_never_overspend_the_budget(store, fake_openai, make_writer):
     await add_papers(store, *(f"2506.000{i:02d}" for i in range(1, 7)))
     reports = await asyncio.gather(make_writer(daily_budget=3).run(), make_writer(daily_budget=3).run())
-    assert len(fake.requests) == 3 and await store.notes.notes_budget_spent("2025-06-09") == 3
+    assert len(fake_openai.requests) == 3 and await store.notes.notes_budget_spent("2025-06-09") == 3
     assert sum(len(r.written) for r in reports) == 3
 
 
-async def test_requests_in_flight_never_exceed_max_concurrency(store, fake, make_writer):
+async def test_requests_in_flight_never_exceed_max_concurrency(store, fake_openai, make_writer):
     await add_papers(store, *(f"2506.000{i:02d}" for i in range(1, 6)))
-    fake.hold(2, times=5)  # each answer waits until two requests are open at once
+    fake_openai.hold(2, times=5)  # each answer waits until two requests are open at once
     report = await make_writer(max_concurrency=2).run()
     assert report.ok and len(report.written) == 5
-    assert fake.max_in_flight == 2
+    assert fake_openai.max_in_flight == 2
 
 
 async def test_limit_and_topic_choose_the_papers(store, make_writer):
@@ -361,11 +332,11 @@ async def test_limit_and_topic_choose_the_papers(store, make_writer):
 # --- human notes are never replaced -------------------------------------------------------------
 
 
-async def test_papers_with_human_notes_in_the_language_are_not_asked_about(store, fake, make_writer):
+async def test_papers_with_human_notes_in_the_language_are_not_asked_about(store, fake_openai, make_writer):
     human = Notes("en", headline="Hand-written headline for this paper", motivation="Because.", origin="list.md")
     await store.papers.upsert_papers([replace(make_paper("2506.00001", ("reward-vlm",)), notes=(human,))])
     report = await make_writer().run()
-    assert report.candidates == 0 and fake.requests == []
+    assert report.candidates == 0 and fake_openai.requests == []
 
 
 async def test_machine_notes_go_beside_human_notes_and_never_replace_them(store, make_writer):
@@ -407,10 +378,10 @@ def test_the_client_needs_a_key_or_a_local_server():
     assert str(local.base_url).startswith("http://127.0.0.1:11434/v1") and local.max_retries == 0
 
 
-async def test_two_different_problems_are_both_reported(store, fake, make_writer):
+async def test_two_different_problems_are_both_reported(store, fake_openai, make_writer):
     await add_papers(store, "2506.00001")
-    fake.answer({k: v.format(title="X") for k, v in EN_NOTES.items() if k != "takeaways"})
-    fake.answer({k: v.format(title="X") for k, v in ZH_NOTES.items()})
+    fake_openai.answer({k: v.format(title="X") for k, v in EN_NOTES.items() if k != "takeaways"})
+    fake_openai.answer({k: v.format(title="X") for k, v in ZH_NOTES.items()})
     report = await make_writer().run()
     assert report.failed == {
         "2506.00001": "unusable answer twice (missing section 'takeaways'; "

@@ -54,8 +54,8 @@ from bot.digest import DigestEngine  # noqa: E402
 from bot.models import ChannelRef, DeliveryKey, Subscription, Topic  # noqa: E402
 from store.sqlite import SqliteStore  # noqa: E402
 from store.sqlite.database import fetchall  # noqa: E402
-from tests.support.fake_webhooks import FakeWebhooks  # noqa: E402
 from tests.support import FakeClock, make_paper  # noqa: E402
+from tests.support.fake_webhooks import FakeWebhooks  # noqa: E402
 
 UTC = timezone.utc
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

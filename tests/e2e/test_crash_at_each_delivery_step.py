@@ -27,10 +27,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import ROOT
 from tests.support.fake_slack import FakeSlack
 from tests.support.fake_webhooks import FakeWebhooks
 from tests.support.slack_harness import BOT_TOKEN, SIGNING_SECRET
-from tests.support import ROOT
 
 UTC = timezone.utc
 MONDAY = datetime(2025, 6, 2, 9, 0, tzinfo=UTC)

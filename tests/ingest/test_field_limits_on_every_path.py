@@ -21,19 +21,13 @@ from bot.ingest.paperlist import PaperListError, import_paperlist, parse_paperli
 from bot.models import Notes, Paper, Topic
 from bot.paper_limits import FIELD_CHARS, MAX_AUTHORS, NOTES_SECTION_CHARS, limit_paper
 from bot.text import without_controls
-from store.sqlite import SqliteStore
-from tests.support.fake_arxiv import FakeArxiv, FakePaper
-from tests.support import FakeClock
+from tests.support.fake_arxiv import FakePaper
 
 START = datetime(2025, 6, 8, 12, tzinfo=timezone.utc)
 BIG = "Reward models for VLMs " * 5_000  # 115,000 characters
 
 
-@pytest.fixture
-async def store(tmp_path):
-    opened = await SqliteStore.open(tmp_path / "papers.db", clock=FakeClock(START))
-    yield opened.papers
-    await opened.close()
+pytestmark = pytest.mark.now(START)
 
 
 def test_a_paper_within_the_limits_comes_back_as_it_is():
@@ -89,30 +83,29 @@ def test_limiting_twice_changes_nothing_more(title, abstract, authors):
     assert all(without_controls(text) == text for text in (once.title, once.abstract, *once.authors))
 
 
-async def test_the_store_enforces_the_limits_whoever_calls_it_and_warns(store, caplog):
+async def test_the_store_enforces_the_limits_whoever_calls_it_and_warns(paper_store, caplog):
     caplog.set_level(logging.WARNING, logger="bot.merge")
-    await store.upsert_papers([Paper("2506.00001", "A\x00 title", abstract=BIG)])
-    stored = await store.get("2506.00001")
+    await paper_store.upsert_papers([Paper("2506.00001", "A\x00 title", abstract=BIG)])
+    stored = await paper_store.get("2506.00001")
     assert stored.title == "A title" and len(stored.abstract) <= FIELD_CHARS["abstract"]
     assert [r.getMessage() for r in caplog.records] == [
         "2506.00001: control characters removed from title; abstract cut to 10,000 characters"
     ]
 
 
-async def test_a_huge_title_from_the_arxiv_api_is_stored_cut(store, caplog):
+async def test_a_huge_title_from_the_arxiv_api_is_stored_cut(paper_store, fake_arxiv, clock, caplog):
     caplog.set_level(logging.WARNING, logger="bot.merge")
     topic = Topic("reward-vlm", query='abs:"reward model"')
-    with FakeArxiv([FakePaper("2506.00001", title=BIG, summary="A reward model. " * 2_000)]) as fake:
-        fetcher = ArxivFetcher(
-            store, FetchConfig(delay_seconds=0, retries=0), fake.url, clock=FakeClock(START),
-            limiter=RequestLimiter(), jitter=0,
-        )  # fmt: skip
-        try:
-            report = await fetcher.fetch_topic(topic)
-        finally:
-            fetcher.close()
+    fake_arxiv.add(FakePaper("2506.00001", title=BIG, summary="A reward model. " * 2_000))
+    fetcher = ArxivFetcher(
+        paper_store, FetchConfig(delay_seconds=0, retries=0), fake_arxiv.url, clock=clock, limiter=RequestLimiter(), jitter=0,
+    )  # fmt: skip
+    try:
+        report = await fetcher.fetch_topic(topic)
+    finally:
+        fetcher.close()
     assert report.ok and report.new == 1
-    stored = await store.get("2506.00001")
+    stored = await paper_store.get("2506.00001")
     assert len(stored.title) <= FIELD_CHARS["title"] and stored.title.startswith("Reward models for VLMs")
     assert any("2506.00001: title cut to 1,000 characters" in r.getMessage() for r in caplog.records)
 
@@ -126,14 +119,14 @@ def paper_list(title: str, results: str) -> bytes:
     ).encode("utf-8")
 
 
-async def test_a_paper_list_item_is_brought_within_the_limits_with_a_warning_naming_its_line(store, tmp_path):
+async def test_a_paper_list_item_is_brought_within_the_limits_with_a_warning_naming_its_line(paper_store, tmp_path):
     path = tmp_path / "list.md"
     path.write_bytes(paper_list("A title\x1b[0m " + BIG, "Better\x07 than before."))
-    report = await import_paperlist(store, path)
+    report = await import_paperlist(paper_store, path)
     assert f"{path}:2: control characters removed from title" in report.warnings
     assert f"{path}:2: title cut to 1,000 characters" in report.warnings
     assert f"{path}:2: control characters removed from the notes' results" in report.warnings
-    stored = await store.get("2506.00001")
+    stored = await paper_store.get("2506.00001")
     assert stored.title.startswith("A title[0m Reward") and len(stored.title) <= FIELD_CHARS["title"]
     assert stored.notes[0].results == "Better than before."
 

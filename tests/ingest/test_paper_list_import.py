@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -28,13 +27,10 @@ from bot.ingest.paperlist import (
     topic_slug,
 )
 from bot.models import Notes, Paper, TextQuality, Topic
-from tests.support import FakeClock, run_paperbot
+from tests.support import EXAMPLE_LIST, FIXTURES, run_paperbot
 
-ROOT = Path(__file__).resolve().parents[2]
-FIXTURES = ROOT / "tests" / "fixtures" / "paperlists"
-EXAMPLE = ROOT / "bot" / "data" / "example-paper-list.md"
+LISTS = FIXTURES / "paperlists"
 CLEAN, REPAIRED, DAMAGED = TextQuality.CLEAN, TextQuality.REPAIRED, TextQuality.DAMAGED
-START = datetime(2025, 6, 2, 9, 0, tzinfo=timezone.utc)  # the stores' injected clock: timestamps compare exactly
 
 DRIVERX = "2505.20665"
 BENCH = "2502.14191"  # English notes with curly quotes and a dash: repairable, never lossy
@@ -43,7 +39,7 @@ PREFS = "1706.03741"  # Chinese notes whose bytes include ones cp1252 drops
 
 
 def fixture_bytes(name: str) -> bytes:
-    return (FIXTURES / name).read_bytes()
+    return (LISTS / name).read_bytes()
 
 
 def parse(name: str, topic: str | None = None) -> ParsedPaperList:
@@ -69,7 +65,7 @@ def without_quality(paper: Paper) -> Paper:
 
 
 def test_example_list_is_a_clean_list_of_real_papers():
-    parsed = parse_paperlist(EXAMPLE.read_bytes(), EXAMPLE.name)
+    parsed = parse_paperlist(EXAMPLE_LIST.read_bytes(), EXAMPLE_LIST.name)
     assert parsed.warnings == []
     assert parsed.topic == Topic(name="reward-model-vlm", title="reward model+vlm")
     papers = by_id(parsed.papers)
@@ -437,97 +433,88 @@ def test_the_parser_only_ever_raises_ingest_errors(data):
 # --- importing into a store ----------------------------------------------------------------
 
 
-@pytest.fixture
-async def store(tmp_path):
-    from store.sqlite import SqliteStore
-
-    real = await SqliteStore.open(str(tmp_path / "papers.db"), clock=FakeClock(START))
-    yield real.papers
-    await real.close()
-
-
 def write(tmp_path: Path, name: str, data: bytes) -> Path:
     path = tmp_path / name
     path.write_bytes(data)
     return path
 
 
-async def snapshot(store) -> tuple:
+async def snapshot(paper_store) -> tuple:
     """Everything an import could change, in comparable form."""
     papers = []
-    for stats in await store.topics():
-        papers.extend(await store.latest(stats.topic.name, limit=100))
+    for stats in await paper_store.topics():
+        papers.extend(await paper_store.latest(stats.topic.name, limit=100))
     ids = sorted({p.arxiv_id for p in papers})
-    full = [await store.get(i) for i in ids]
-    topics = sorted((s.topic, s.paper_count) for s in await store.topics())
-    return await store.paper_count(), topics, full
+    full = [await paper_store.get(i) for i in ids]
+    topics = sorted((s.topic, s.paper_count) for s in await paper_store.topics())
+    return await paper_store.paper_count(), topics, full
 
 
-async def test_import_the_example_then_reimport_changes_nothing(store):
-    first = await import_paperlist(store, EXAMPLE)
+async def test_import_the_example_then_reimport_changes_nothing(paper_store):
+    first = await import_paperlist(paper_store, EXAMPLE_LIST)
     assert (first.papers, first.new, first.updated, first.unchanged) == (12, 12, 0, 0)
-    assert first.topic.name == "reward-model-vlm" and first.filename == str(EXAMPLE)
-    before = await snapshot(store)
-    again = await import_paperlist(store, EXAMPLE)
+    assert first.topic.name == "reward-model-vlm" and first.filename == str(EXAMPLE_LIST)
+    before = await snapshot(paper_store)
+    again = await import_paperlist(paper_store, EXAMPLE_LIST)
     assert (again.new, again.updated, again.unchanged) == (0, 0, 12)
-    assert await snapshot(store) == before
-    driverx = await store.get(DRIVERX)
+    assert await snapshot(paper_store) == before
+    driverx = await paper_store.get(DRIVERX)
     assert driverx.title.startswith("DriveRX") and driverx.notes[0].headline.startswith("DriveRX：")
-    assert {s.topic.name: s.paper_count for s in await store.topics()}["reward-model-vlm"] == 12
+    assert {s.topic.name: s.paper_count for s in await paper_store.topics()}["reward-model-vlm"] == 12
 
 
-async def test_topic_override_on_import(store, tmp_path):
-    report = await import_paperlist(store, FIXTURES / "no-heading.md", topic="Driving RL")
+async def test_topic_override_on_import(paper_store, tmp_path):
+    report = await import_paperlist(paper_store, LISTS / "no-heading.md", topic="Driving RL")
     assert (report.topic.name, report.new) == ("driving-rl", 2)
-    assert (await store.get("2412.16201")).topics == ("driving-rl",)
+    assert (await paper_store.get("2412.16201")).topics == ("driving-rl",)
 
 
-async def test_a_configured_topic_keeps_its_query(store):
+async def test_a_configured_topic_keeps_its_query(paper_store):
     configured = Topic("reward-model-vlm", "Reward models for VLMs", query='all:"reward model"', categories=("cs.CV",))
-    await store.upsert_topics([configured])
-    await import_paperlist(store, FIXTURES / "clean.md")
-    topics = {s.topic.name: s.topic for s in await store.topics()}
+    await paper_store.upsert_topics([configured])
+    await import_paperlist(paper_store, LISTS / "clean.md")
+    topics = {s.topic.name: s.topic for s in await paper_store.topics()}
     assert topics["reward-model-vlm"] == configured
 
 
 @pytest.mark.parametrize("errors", ["strict", "ignore", "replace"])
-async def test_a_clean_copy_is_never_overwritten_by_a_worse_one(store, tmp_path, errors):
-    await import_paperlist(store, FIXTURES / "clean.md")
-    before = await snapshot(store)
+async def test_a_clean_copy_is_never_overwritten_by_a_worse_one(paper_store, tmp_path, errors):
+    await import_paperlist(paper_store, LISTS / "clean.md")
+    before = await snapshot(paper_store)
     # The worse copy even claims newer versions, which would otherwise win.
     worse = mojibake(fixture_bytes("clean.md"), errors).replace(b"v1)]", b"v2)]")
-    await import_paperlist(store, write(tmp_path, "worse.md", worse))
+    await import_paperlist(paper_store, write(tmp_path, "worse.md", worse))
     for arxiv_id in (DRIVERX, PREFS):
-        stored = await store.get(arxiv_id)
+        stored = await paper_store.get(arxiv_id)
         was = next(p for p in before[2] if p.arxiv_id == arxiv_id)
         assert stored.text_quality is CLEAN
         assert (stored.title, stored.abstract) == (was.title, was.abstract)
         assert [n for n in stored.notes if n.lang == "zh"] == [n for n in was.notes if n.lang == "zh"]
 
 
-async def test_a_clean_copy_replaces_a_damaged_one(store, tmp_path):
-    await import_paperlist(store, write(tmp_path, "lossy.md", mojibake(fixture_bytes("clean.md"), "ignore")))
-    assert (await store.get(PREFS)).text_quality is DAMAGED
-    report = await import_paperlist(store, FIXTURES / "clean.md")
+async def test_a_clean_copy_replaces_a_damaged_one(paper_store, tmp_path):
+    await import_paperlist(paper_store, write(tmp_path, "lossy.md", mojibake(fixture_bytes("clean.md"), "ignore")))
+    assert (await paper_store.get(PREFS)).text_quality is DAMAGED
+    report = await import_paperlist(paper_store, LISTS / "clean.md")
     assert report.new == 0
-    stored = await store.get(PREFS)
+    stored = await paper_store.get(PREFS)
     assert stored.text_quality is CLEAN
     assert stored.notes_in("zh").text_quality is CLEAN and "\ufffd" not in stored.notes_in("zh").method
 
 
-async def test_a_damaged_copy_does_not_overwrite_a_repaired_one(store, tmp_path):
-    await import_paperlist(store, write(tmp_path, "repaired.md", mojibake(fixture_bytes("clean.md"))))
-    await import_paperlist(store, write(tmp_path, "lossy.md", mojibake(fixture_bytes("clean.md"), "replace")))
-    stored = await store.get(PREFS)
+async def test_a_damaged_copy_does_not_overwrite_a_repaired_one(paper_store, tmp_path):
+    await import_paperlist(paper_store, write(tmp_path, "repaired.md", mojibake(fixture_bytes("clean.md"))))
+    await import_paperlist(paper_store, write(tmp_path, "lossy.md", mojibake(fixture_bytes("clean.md"), "replace")))
+    stored = await paper_store.get(PREFS)
     assert stored.text_quality is REPAIRED
     assert stored.notes_in("zh").text_quality is REPAIRED and "\ufffd" not in stored.notes_in("zh").method
 
 
 @pytest.mark.parametrize("order", [("versions-v1.md", "versions-v2.md"), ("versions-v2.md", "versions-v1.md")])
-async def test_two_versions_in_two_files(store, order):
+async def test_two_versions_in_two_files(paper_store, order):
     for name in order:
-        await import_paperlist(store, FIXTURES / name)
-    paper = await store.get("2304.05977")
+        await import_paperlist(paper_store, LISTS / name)
+    paper = await paper_store.get("2304.05977")
     assert paper.version == 2
     assert "second version" in paper.abstract
     assert paper.code_url == "https://github.com/THUDM/ImageReward"
@@ -546,40 +533,40 @@ BAD_ON_DISK = {
 
 
 @pytest.mark.parametrize("name", sorted(BAD_ON_DISK))
-async def test_a_bad_file_changes_nothing_in_the_store(store, tmp_path, name):
-    await import_paperlist(store, EXAMPLE)
-    before = await snapshot(store)
+async def test_a_bad_file_changes_nothing_in_the_store(paper_store, tmp_path, name):
+    await import_paperlist(paper_store, EXAMPLE_LIST)
+    before = await snapshot(paper_store)
     path = write(tmp_path, name, BAD_ON_DISK[name])
     with pytest.raises(IngestError) as caught:
-        await import_paperlist(store, path)
+        await import_paperlist(paper_store, path)
     assert str(caught.value).startswith(str(path))
-    assert await snapshot(store) == before
+    assert await snapshot(paper_store) == before
 
 
-async def test_unreadable_paths_are_refused_naming_them(store, tmp_path):
+async def test_unreadable_paths_are_refused_naming_them(paper_store, tmp_path):
     cases = [(tmp_path / "missing.md", "cannot be read"), (tmp_path, "is a directory")]
     if Path("/dev/zero").exists():
         cases.append((Path("/dev/zero"), "is not a regular file"))
     for path, message in cases:
         with pytest.raises(IngestError) as caught:
-            await import_paperlist(store, path)
+            await import_paperlist(paper_store, path)
         assert str(caught.value).startswith(f"{path}: ") and message in str(caught.value)
-    assert await store.paper_count() == 0 and await store.topics() == []
+    assert await paper_store.paper_count() == 0 and await paper_store.topics() == []
 
 
 @pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root reads any file")
-async def test_a_file_without_read_permission_is_refused(store, tmp_path):
+async def test_a_file_without_read_permission_is_refused(paper_store, tmp_path):
     path = write(tmp_path, "secret.md", fixture_bytes("clean.md"))
     path.chmod(0)
     with pytest.raises(IngestError, match="cannot be read"):
-        await import_paperlist(store, path)
+        await import_paperlist(paper_store, path)
 
 
-async def test_an_empty_list_imports_as_zero_papers_and_changes_nothing(store):
-    report = await import_paperlist(store, FIXTURES / "empty-list.md")
+async def test_an_empty_list_imports_as_zero_papers_and_changes_nothing(paper_store):
+    report = await import_paperlist(paper_store, LISTS / "empty-list.md")
     assert (report.papers, report.new, report.updated, report.unchanged) == (0, 0, 0, 0)
     assert report.summary.endswith("empty-list.md: 0 papers: the list is empty, nothing imported")
-    assert await store.paper_count() == 0 and await store.topics() == []
+    assert await paper_store.paper_count() == 0 and await paper_store.topics() == []
 
 
 # --- the CLI, on the shapes the survey tool really writes ------------------------------------
@@ -587,7 +574,7 @@ async def test_an_empty_list_imports_as_zero_papers_and_changes_nothing(store):
 
 def test_cli_imports_parenthesised_anchors_and_code_links_with_stray_punctuation(tmp_path):
     db = tmp_path / "p.db"
-    result = run_paperbot("import", str(FIXTURES / "parentheses-and-stray-punctuation.md"), db=db)
+    result = run_paperbot("import", str(LISTS / "parentheses-and-stray-punctuation.md"), db=db)
     assert result.returncode == 0, result.stderr
     assert "3 new, 0 updated, 0 unchanged (topic vlm-grounding)" in result.stdout
     shown = run_paperbot("show", "2508.22222", "--json", db=db)
@@ -597,16 +584,16 @@ def test_cli_imports_parenthesised_anchors_and_code_links_with_stray_punctuation
 
 
 def test_cli_says_0_papers_for_an_empty_list_and_exits_0(tmp_path):
-    result = run_paperbot("import", str(FIXTURES / "empty-list.md"), db=tmp_path / "p.db")
+    result = run_paperbot("import", str(LISTS / "empty-list.md"), db=tmp_path / "p.db")
     assert result.returncode == 0, result.stderr
-    assert result.stdout == f"{FIXTURES / 'empty-list.md'}: 0 papers: the list is empty, nothing imported\n"
+    assert result.stdout == f"{LISTS / 'empty-list.md'}: 0 papers: the list is empty, nothing imported\n"
 
 
 def test_cli_imports_bib_and_bare_headed_lists_and_says_which_topic_it_used(tmp_path):
     bare = write(tmp_path, "agents.md", fixture_bytes("bib-heading.md").replace(
         b"# Paper List from BIB File: tmpq7_x2k9a.bib", b"# Paper List"))
     db = tmp_path / "p.db"
-    result = run_paperbot("import", str(FIXTURES / "bib-heading.md"), str(bare), db=db)
+    result = run_paperbot("import", str(LISTS / "bib-heading.md"), str(bare), db=db)
     assert result.returncode == 0, result.stderr
     assert "2 new, 0 updated, 0 unchanged (topic bib-heading)" in result.stdout
     assert "0 new, 2 updated, 0 unchanged (topic agents)" in result.stdout

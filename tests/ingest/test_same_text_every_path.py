@@ -20,9 +20,7 @@ from bot.ingest.paperlist import import_paperlist
 from bot.ingest.snapshot import import_snapshot
 from bot.models import Topic
 from bot.ports import PaperStore
-from store.sqlite import SqliteStore
 from tests.support.fake_arxiv import FakeArxiv, FakePaper, utc
-from tests.support import FakeClock
 
 NOW = datetime(2025, 6, 8, 12, tzinfo=timezone.utc)
 ARXIV_ID = "2506.04242"
@@ -47,22 +45,16 @@ RAW_TITLE = decomposed("Café &amp; 自动驾驶：\n  Évaluation of Reward Mod
 RAW_ABSTRACT = decomposed("We study &lt;5% of naïve drivers\n in 北京 with $a & b$ and R&D budgets.")
 
 
-@pytest.fixture
-async def open_store(tmp_path):
-    opened: list[SqliteStore] = []
-
-    async def make(name: str) -> PaperStore:
-        store = await SqliteStore.open(tmp_path / f"{name}.db", clock=FakeClock(NOW))
-        opened.append(store)
-        await store.papers.upsert_topics([TOPIC])
-        return store.papers
-
-    yield make
-    for store in opened:
-        await store.close()
+pytestmark = pytest.mark.now(NOW)
 
 
-async def through_the_api(store: PaperStore) -> None:
+async def open_store(store_factory, name: str) -> PaperStore:
+    store = await store_factory.open(name)
+    await store.papers.upsert_topics([TOPIC])
+    return store.papers
+
+
+async def through_the_api(store: PaperStore, fake: FakeArxiv, clock) -> None:
     xml_escaped = {"&": "&amp;", "<": "&lt;"}
     # arXiv escapes some entities twice: `&amp;amp;` in the feed is a literal `&amp;` after XML parsing.
     title_xml = "".join(xml_escaped.get(c, c) for c in RAW_TITLE)
@@ -71,16 +63,15 @@ async def through_the_api(store: PaperStore) -> None:
         ARXIV_ID, title_xml=title_xml, summary_xml=summary_xml, authors=tuple(decomposed(a) for a in AUTHORS),
         published=utc(2025, 6, 1, 12),
     )
-    with FakeArxiv() as fake:
-        fake.add(paper)
-        fetcher = ArxivFetcher(
-            store, FetchConfig(delay_seconds=0, backoff_seconds=0.001, retries=0, timeout_seconds=5.0), fake.url,
-            clock=FakeClock(NOW), limiter=RequestLimiter(), jitter=0,
-        )  # fmt: skip
-        try:
-            report = await fetcher.fetch_topic(TOPIC, since=date(2025, 5, 30))
-        finally:
-            fetcher.close()
+    fake.add(paper)
+    fetcher = ArxivFetcher(
+        store, FetchConfig(delay_seconds=0, backoff_seconds=0.001, retries=0, timeout_seconds=5.0), fake.url,
+        clock=clock, limiter=RequestLimiter(), jitter=0,
+    )  # fmt: skip
+    try:
+        report = await fetcher.fetch_topic(TOPIC, since=date(2025, 5, 30))
+    finally:
+        fetcher.close()
     assert report.ok and report.new == 1, report
 
 
@@ -118,9 +109,9 @@ async def through_the_paper_list(store: PaperStore, tmp_path) -> None:
     assert report.new == 1, report
 
 
-async def test_the_same_paper_stores_the_same_text_whichever_path_brought_it(open_store, tmp_path):
-    api, snapshot, paper_list = await open_store("api"), await open_store("snapshot"), await open_store("list")
-    await through_the_api(api)
+async def test_the_same_paper_stores_the_same_text_whichever_path_brought_it(store_factory, fake_arxiv, clock, tmp_path):
+    api, snapshot, paper_list = [await open_store(store_factory, name) for name in ("api", "snapshot", "list")]
+    await through_the_api(api, fake_arxiv, clock)
     await through_the_snapshot(snapshot, tmp_path)
     await through_the_paper_list(paper_list, tmp_path)
 

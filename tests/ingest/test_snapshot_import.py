@@ -20,7 +20,6 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -28,8 +27,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot import progress as progress_module
-from bot.ingest import snapshot, snapshot_worker
 from bot.errors import IngestError
+from bot.ingest import snapshot, snapshot_worker
 from bot.ingest.snapshot import (
     SAMPLE_LINES,
     SnapshotProgress,
@@ -43,9 +42,9 @@ from bot.ingest.snapshot import (
 from bot.models import TextQuality, Topic, UpsertReport
 from bot.summarize import find_code_url
 from store.sqlite import SqliteStore
-from tests.support import ROOT, FakeClock, run_paperbot
+from tests.support import EXAMPLE_LIST, FIXTURES, ROOT, run_paperbot
 
-SAMPLE = ROOT / "tests" / "fixtures" / "snapshot" / "sample.jsonl"
+SAMPLE = FIXTURES / "snapshot" / "sample.jsonl"
 TOPICS = [
     Topic(
         "reward-model-vlm",
@@ -81,21 +80,15 @@ class QuietProgress:
         pass
 
 
-# Every store gets the same injected clock, so two imports of the same file give equal papers,
-# `added_at` included, however long the imports take.
-START = datetime(2025, 6, 2, 9, 0, tzinfo=timezone.utc)
-
-
 @pytest.fixture
-async def store(tmp_path):
-    opened = await SqliteStore.open(tmp_path / "store.db", clock=FakeClock(START))
-    await opened.papers.upsert_topics(TOPICS)
-    yield opened.papers
-    await opened.close()
+async def paper_store(paper_store):
+    """The papers part of the test's store, with the config's topics in it as `paperbot` syncs them."""
+    await paper_store.upsert_topics(TOPICS)
+    return paper_store
 
 
-async def load(store, path, topics=TOPICS, **kwargs):
-    return await import_snapshot(store, path, topics, progress=QuietProgress(), **kwargs)
+async def load(paper_store, path, topics=TOPICS, **kwargs):
+    return await import_snapshot(paper_store, path, topics, progress=QuietProgress(), **kwargs)
 
 
 def record(**fields) -> dict:
@@ -121,9 +114,9 @@ def write_lines(path: Path, records: list, compress: bool = False) -> Path:
 # --- mapping --------------------------------------------------------------------------------
 
 
-async def test_every_field_of_the_real_example_line(store):
-    await load(store, SAMPLE)
-    paper = await store.get("0704.0001")
+async def test_every_field_of_the_real_example_line(paper_store):
+    await load(paper_store, SAMPLE)
+    paper = await paper_store.get("0704.0001")
     assert paper.title == "Calculation of prompt diphoton production cross sections at Tevatron and LHC energies"
     assert paper.abstract.startswith("A fully differential calculation in perturbative quantum chromodynamics is presented")
     assert paper.authors == ("C. Balázs", "E. L. Berger", "P. M. Nadolsky", "C.-P. Yuan")
@@ -139,32 +132,32 @@ async def test_every_field_of_the_real_example_line(store):
     assert paper.topics == ()
 
 
-async def test_old_style_ids_three_versions_and_latex_authors(store):
-    await load(store, SAMPLE)
-    branes = await store.get("hep-th/9901001")
+async def test_old_style_ids_three_versions_and_latex_authors(paper_store):
+    await load(paper_store, SAMPLE)
+    branes = await paper_store.get("hep-th/9901001")
     assert branes.url == "https://arxiv.org/abs/hep-th/9901001"
     # No authors_parsed: the string is split on commas and " and ", affiliations dropped.
     assert branes.authors == ("J. Roe", "R. Doe")
     assert (branes.version, branes.published, branes.updated) == (1, "1999-01-01", "1999-01-01T10:00:00Z")
-    knots = await store.get("math.GT/0309136")
+    knots = await paper_store.get("math.GT/0309136")
     assert knots.authors == ("M. Schölkopf", "A. Benítez")
     assert (knots.version, knots.published, knots.updated) == (3, "2003-09-08", "2004-12-01T16:45:10Z")
     assert knots.categories == ("math.GT", "math.AT")
 
 
-async def test_version_suffix_unicode_authors_code_links_and_mojibake(store):
-    await load(store, SAMPLE)
-    suffixed = await store.get("2505.01234")
+async def test_version_suffix_unicode_authors_code_links_and_mojibake(paper_store):
+    await load(paper_store, SAMPLE)
+    suffixed = await paper_store.get("2505.01234")
     assert suffixed is not None and suffixed.version == 2
     # The link is cut by the snapshot's line wrap; found whole all the same.
     assert suffixed.code_url == "https://github.com/hopper/pref-vlm"
-    assert (await store.get("2506.03517")).code_url == "https://github.com/example/rm-vlm"
-    robots = await store.get("2401.00001")
+    assert (await paper_store.get("2506.03517")).code_url == "https://github.com/example/rm-vlm"
+    robots = await paper_store.get("2401.00001")
     assert robots.authors == ("Zoë Müller", "Li Wei") and "≥ 20 cm" in robots.abstract
     assert robots.text_quality is TextQuality.CLEAN
-    cafe = await store.get("2403.00005")
+    cafe = await paper_store.get("2403.00005")
     assert cafe.title == "Café models of coffee" and cafe.text_quality is TextQuality.REPAIRED
-    erdos = await store.get("2402.00002")
+    erdos = await paper_store.get("2402.00002")
     assert erdos.journal_ref == "Publ. Math. Debrecen 6 (1959) 290" and erdos.doi == "10.5486/PMD.1959.6.3-4.12"
 
 
@@ -243,16 +236,16 @@ def test_whitespace_normalisation_equals_split_join(text):
 # --- topics ---------------------------------------------------------------------------------
 
 
-async def test_topics_are_decided_by_each_topics_query(store):
-    report = await load(store, SAMPLE)
+async def test_topics_are_decided_by_each_topics_query(paper_store):
+    report = await load(paper_store, SAMPLE)
     assert report.topic_matches == {"reward-model-vlm": 2, "robotics": 1}
-    rm = {p.arxiv_id for p in await store.latest("reward-model-vlm", 10)}
+    rm = {p.arxiv_id for p in await paper_store.latest("reward-model-vlm", 10)}
     assert rm == {"2506.03517", "2505.01234"}
-    assert [p.arxiv_id for p in await store.latest("robotics", 10)] == ["2401.00001"]
-    assert await store.latest("my-reading-list", 10) == []
+    assert [p.arxiv_id for p in await paper_store.latest("robotics", 10)] == ["2401.00001"]
+    assert await paper_store.latest("my-reading-list", 10) == []
     # Papers in no topic are stored all the same: search covers the whole snapshot.
-    assert (await store.get("2402.00002")).topics == ()
-    assert await store.paper_count() == len(SAMPLE_IDS)
+    assert (await paper_store.get("2402.00002")).topics == ()
+    assert await paper_store.paper_count() == len(SAMPLE_IDS)
 
 
 def test_category_filter_and_query_both_have_to_match():
@@ -266,8 +259,8 @@ def test_category_filter_and_query_both_have_to_match():
 # --- the summary, bad lines and bad files -----------------------------------------------------
 
 
-async def test_summary_counts_and_line_numbers(store):
-    report = await load(store, SAMPLE)
+async def test_summary_counts_and_line_numbers(paper_store):
+    report = await load(paper_store, SAMPLE)
     assert (report.lines, report.papers, report.blank_lines) == (16, len(SAMPLE_IDS), 1)
     assert (report.new, report.updated, report.unchanged) == (len(SAMPLE_IDS), 0, 0)
     assert {reason: s.sample for reason, s in report.skipped.items()} == SAMPLE_SKIPS
@@ -278,48 +271,48 @@ async def test_summary_counts_and_line_numbers(store):
     assert "skipped 1 (not JSON): line 7" in details
 
 
-async def test_gzip_gives_the_same_import(store, tmp_path):
+async def test_gzip_gives_the_same_import(paper_store, tmp_path):
     packed = tmp_path / "arxiv-metadata.jsonl.gz"
     packed.write_bytes(gzip.compress(SAMPLE.read_bytes()))
-    report = await load(store, packed)
+    report = await load(paper_store, packed)
     assert (report.papers, report.new, report.lines) == (len(SAMPLE_IDS), len(SAMPLE_IDS), 16)
     assert {reason: s.sample for reason, s in report.skipped.items()} == SAMPLE_SKIPS
-    assert (await store.get("math.GT/0309136")).version == 3
+    assert (await paper_store.get("math.GT/0309136")).version == 3
 
 
-async def test_gzip_is_recognised_by_its_bytes_whatever_the_name(store, tmp_path):
+async def test_gzip_is_recognised_by_its_bytes_whatever_the_name(paper_store, tmp_path):
     disguised = tmp_path / "snapshot.jsonl"
     disguised.write_bytes(gzip.compress(SAMPLE.read_bytes()))
-    assert (await load(store, disguised)).new == len(SAMPLE_IDS)
+    assert (await load(paper_store, disguised)).new == len(SAMPLE_IDS)
 
 
-async def test_a_cut_off_gzip_keeps_what_arrived_and_says_so(store, tmp_path):
+async def test_a_cut_off_gzip_keeps_what_arrived_and_says_so(paper_store, tmp_path):
     lines = [record(id=f"2501.{i:05d}", title=f"Paper {i}", abstract=f"Text {i} " * 50) for i in range(2000)]
     full = gzip.compress("".join(json.dumps(r) + "\n" for r in lines).encode())
     cut = tmp_path / "cut.jsonl.gz"
     cut.write_bytes(full[: len(full) // 2])
-    report = await load(store, cut, batch_size=100)
+    report = await load(paper_store, cut, batch_size=100)
     assert 0 < report.papers < 2000
     assert list(report.skipped) in (["file ends early (truncated compressed data)"],
                                     ["truncated last line", "file ends early (truncated compressed data)"])  # fmt: skip
-    assert await store.paper_count() == report.papers
+    assert await paper_store.paper_count() == report.papers
 
 
-async def test_reimport_changes_nothing(store):
-    await load(store, SAMPLE)
-    again = await load(store, SAMPLE)
+async def test_reimport_changes_nothing(paper_store):
+    await load(paper_store, SAMPLE)
+    again = await load(paper_store, SAMPLE)
     assert (again.new, again.updated, again.unchanged) == (0, 0, len(SAMPLE_IDS))
 
 
-async def test_a_later_snapshot_with_a_new_version_updates_the_paper(store, tmp_path):
-    await load(store, SAMPLE)
+async def test_a_later_snapshot_with_a_new_version_updates_the_paper(paper_store, tmp_path):
+    await load(paper_store, SAMPLE)
     line = json.loads(SAMPLE.read_text().splitlines()[2])
     line["versions"].append({"version": "v4", "created": "Thu, 5 May 2005 05:05:05 GMT"})
     line["title"] = "Knots in three-manifolds, revisited"
     later = write_lines(tmp_path / "later.jsonl", [line])
-    report = await load(store, later)
+    report = await load(paper_store, later)
     assert (report.new, report.updated, report.unchanged) == (0, 1, 0)
-    knots = await store.get("math.GT/0309136")
+    knots = await paper_store.get("math.GT/0309136")
     assert (knots.version, knots.title, knots.updated) == (4, "Knots in three-manifolds, revisited", "2005-05-05T05:05:05Z")
     assert knots.published == "2003-09-08"
 
@@ -336,27 +329,27 @@ async def test_a_later_snapshot_with_a_new_version_updates_the_paper(store, tmp_
     ],
     ids=["binary", "empty", "blank", "markdown", "broken-gzip", "json-array"],
 )
-async def test_a_file_that_is_not_a_snapshot_is_refused_and_nothing_is_written(store, tmp_path, content, message):
+async def test_a_file_that_is_not_a_snapshot_is_refused_and_nothing_is_written(paper_store, tmp_path, content, message):
     path = tmp_path / "arxiv.jsonl"
     path.write_bytes(content)
     with pytest.raises(IngestError) as caught:
-        await load(store, path)
+        await load(paper_store, path)
     assert str(path) in str(caught.value) and message in str(caught.value)
-    assert await store.paper_count() == 0
+    assert await paper_store.paper_count() == 0
 
 
-async def test_a_missing_file_is_an_ingest_error(store, tmp_path):
+async def test_a_missing_file_is_an_ingest_error(paper_store, tmp_path):
     with pytest.raises(IngestError, match="cannot read the file"):
-        await load(store, tmp_path / "nope.jsonl")
+        await load(paper_store, tmp_path / "nope.jsonl")
 
 
-async def test_a_hundred_bad_lines_before_any_paper_is_not_a_snapshot(store, tmp_path):
+async def test_a_hundred_bad_lines_before_any_paper_is_not_a_snapshot(paper_store, tmp_path):
     path = write_lines(tmp_path / "x.jsonl", ["nope"] * 100 + [record()])
     with pytest.raises(IngestError, match="no paper in its first 100 lines"):
-        await load(store, path)
-    assert await store.paper_count() == 0
+        await load(paper_store, path)
+    assert await paper_store.paper_count() == 0
     fine = write_lines(tmp_path / "y.jsonl", ["nope"] * 99 + [record()])
-    assert (await load(store, fine)).papers == 1
+    assert (await load(paper_store, fine)).papers == 1
 
 
 @pytest.mark.parametrize(
@@ -399,15 +392,15 @@ HOSTILE_LINES = {
 
 @pytest.mark.parametrize("in_worker", [False, True], ids=["here", "worker"])
 @pytest.mark.parametrize("kind", sorted(HOSTILE_LINES))
-async def test_a_hostile_line_is_a_skipped_line_with_its_reason(store, tmp_path, kind, in_worker):
+async def test_a_hostile_line_is_a_skipped_line_with_its_reason(paper_store, tmp_path, kind, in_worker):
     hostile, reason = HOSTILE_LINES[kind]
     lines = [record(id="2501.00001", title="A good paper before"), {**hostile, "id": hostile["id"].replace("00001", "00002")},
              record(id="2501.00003", title="A good paper after")]  # fmt: skip
     path = write_lines(tmp_path / "hostile.jsonl", lines)
-    report = await load(store, path, parse_in_worker=in_worker)
+    report = await load(paper_store, path, parse_in_worker=in_worker)
     assert {reason: s.sample for reason, s in report.skipped.items()} == {reason: [2]}
     assert (report.papers, report.new) == (2, 2)
-    assert {p.arxiv_id for p in await store.search("good paper", limit=10)} == {"2501.00001", "2501.00003"}
+    assert {p.arxiv_id for p in await paper_store.search("good paper", limit=10)} == {"2501.00001", "2501.00003"}
 
 
 FAULT = """\
@@ -429,7 +422,7 @@ snapshot.paper_from_record = paper_from_record
 
 
 @pytest.mark.parametrize("in_worker", [False, True], ids=["here", "worker"])
-async def test_any_other_failure_on_one_line_is_a_skip_with_its_reason(store, tmp_path, monkeypatch, in_worker):
+async def test_any_other_failure_on_one_line_is_a_skip_with_its_reason(paper_store, tmp_path, monkeypatch, in_worker):
     if in_worker:
         faults = tmp_path / "faults"
         faults.mkdir()
@@ -439,23 +432,23 @@ async def test_any_other_failure_on_one_line_is_a_skip_with_its_reason(store, tm
         monkeypatch.setattr(snapshot, "paper_from_record", snapshot.paper_from_record)  # restored after the test
         exec(FAULT, {})
     lines = [record(id="2501.00001"), record(id="2501.00002", title="explode"), record(id="2501.00003")]
-    report = await load(store, write_lines(tmp_path / "s.jsonl", lines), parse_in_worker=in_worker)
+    report = await load(paper_store, write_lines(tmp_path / "s.jsonl", lines), parse_in_worker=in_worker)
     assert {reason: s.sample for reason, s in report.skipped.items()} == {"unexpected error (ZeroDivisionError)": [2]}
-    assert report.new == 2 and await store.paper_count() == 2
+    assert report.new == 2 and await paper_store.paper_count() == 2
 
 
-async def test_nul_and_control_characters_are_removed_and_huge_fields_cut(store, tmp_path):
+async def test_nul_and_control_characters_are_removed_and_huge_fields_cut(paper_store, tmp_path):
     huge = "Reward models for VLMs " * 500_000  # 11.5 MB
     lines = [
         record(id="2501.00001", title="Null\u0000 bytes\u001b[31m in a title", abstract="Tab\tand\u0007 bell"),
         record(id="2501.00002", title=huge, abstract=huge, comments=huge),
         record(id="2501.00003", title="An ordinary paper"),
     ]
-    report = await load(store, write_lines(tmp_path / "s.jsonl", lines))
+    report = await load(paper_store, write_lines(tmp_path / "s.jsonl", lines))
     assert report.skipped == {} and report.new == 3
-    nul = await store.get("2501.00001")
+    nul = await paper_store.get("2501.00001")
     assert (nul.title, nul.abstract) == ("Null bytes[31m in a title", "Tab and bell")
-    big = await store.get("2501.00002")
+    big = await paper_store.get("2501.00002")
     assert len(big.title) <= 1_000 and big.title.startswith("Reward models") and big.title.endswith("Reward…")
     assert len(big.abstract) <= 10_000 and len(big.comment) <= 2_000
     assert {change: cut.sample for change, cut in report.cut.items()} == {
@@ -496,15 +489,15 @@ async def test_a_big_file_is_streamed_in_batches_and_the_skip_samples_stay_bound
         for i in range(50_000):
             out.write("{broken\n" if i % 10 == 9 else json.dumps(record(id=f"2502.{i:05d}")) + "\n")
     size = path.stat().st_size
-    store = CountingStore(path)
+    paper_store = CountingStore(path)
     seen: list[tuple[int, int]] = []
 
     def on_batch(progress: SnapshotProgress) -> None:
         seen.append((progress.papers, progress.bytes_read))
 
-    report = await load(store, path, batch_size=1_000, on_batch=on_batch)
+    report = await load(paper_store, path, batch_size=1_000, on_batch=on_batch)
     assert (report.papers, report.lines) == (45_000, 50_000)
-    assert store.papers == 45_000 and store.largest == 1_000 and store.batches == 45
+    assert paper_store.papers == 45_000 and paper_store.largest == 1_000 and paper_store.batches == 45
     # The store had batches while most of the file was still unread: nothing waits for the end.
     assert seen[0][0] == 1_000 and seen[0][1] < size / 10
     assert [papers for papers, _ in seen] == sorted(papers for papers, _ in seen)
@@ -514,7 +507,7 @@ async def test_a_big_file_is_streamed_in_batches_and_the_skip_samples_stay_bound
     assert "(4,980 more)" in broken.describe()
 
 
-async def test_an_interrupted_import_keeps_committed_batches_and_resumes_by_running_again(store, tmp_path):
+async def test_an_interrupted_import_keeps_committed_batches_and_resumes_by_running_again(paper_store, tmp_path):
     path = write_lines(tmp_path / "s.jsonl", [record(id=f"2503.{i:05d}", title=f"Paper {i}") for i in range(50)])
 
     class Interrupted(Exception):
@@ -525,12 +518,12 @@ async def test_an_interrupted_import_keeps_committed_batches_and_resumes_by_runn
             raise Interrupted
 
     with pytest.raises(Interrupted):
-        await load(store, path, batch_size=10, on_batch=interrupt)
-    committed = await store.paper_count()
+        await load(paper_store, path, batch_size=10, on_batch=interrupt)
+    committed = await paper_store.paper_count()
     assert 10 <= committed < 50 and committed % 10 == 0  # whole batches only
-    resumed = await load(store, path, batch_size=10)
+    resumed = await load(paper_store, path, batch_size=10)
     assert (resumed.new, resumed.unchanged) == (50 - committed, committed)
-    assert await store.paper_count() == 50
+    assert await paper_store.paper_count() == 50
 
 
 async def test_a_store_without_the_bulk_path_gets_one_upsert_per_batch(tmp_path):
@@ -620,7 +613,7 @@ def test_cli_refuses_a_binary_jsonl_with_exit_2_and_still_imports_markdown(tmp_p
     db = tmp_path / "p.db"
     binary = tmp_path / "dump.jsonl"
     binary.write_bytes(b"\x00\x01\x02" * 100)
-    example = ROOT / "bot" / "data" / "example-paper-list.md"
+    example = EXAMPLE_LIST
     result = run_paperbot("import", str(binary), str(example), db=db)
     assert result.returncode == 2
     assert f"{binary}: is a binary file" in result.stderr
@@ -644,43 +637,45 @@ def test_files_are_dispatched_by_name_then_content(tmp_path):
 # --- parsing in a worker process (big files) -------------------------------------------------
 
 
-async def test_the_worker_process_gives_the_same_import_as_parsing_here(store, tmp_path):
-    opened = await SqliteStore.open(tmp_path / "here.db", clock=FakeClock(START))
+async def test_the_worker_process_gives_the_same_import_as_parsing_here(paper_store, tmp_path, clock):
+    # The same injected clock as `store`'s, so two imports of the same file give equal papers,
+    # `added_at` included, however long the imports take.
+    opened = await SqliteStore.open(tmp_path / "here.db", clock=clock)
     here = opened.papers
     await here.upsert_topics(TOPICS)
     try:
         expected = await load(here, SAMPLE, parse_in_worker=False)
-        report = await load(store, SAMPLE, parse_in_worker=True)
+        report = await load(paper_store, SAMPLE, parse_in_worker=True)
         assert (report.lines, report.papers, report.blank_lines, report.new) == (expected.lines, expected.papers, expected.blank_lines, expected.new)
         assert {r: s.sample for r, s in report.skipped.items()} == SAMPLE_SKIPS
         assert report.topic_matches == expected.topic_matches
         for arxiv_id in SAMPLE_IDS:
-            assert await store.get(arxiv_id) == await here.get(arxiv_id)
+            assert await paper_store.get(arxiv_id) == await here.get(arxiv_id)
     finally:
         await opened.close()
 
 
-async def test_the_worker_refuses_a_non_snapshot_before_anything_is_written(store, tmp_path):
+async def test_the_worker_refuses_a_non_snapshot_before_anything_is_written(paper_store, tmp_path):
     path = write_lines(tmp_path / "x.jsonl", ["nope"] * 100 + [record()])
     with pytest.raises(IngestError, match="no paper in its first 100 lines") as caught:
-        await load(store, path, parse_in_worker=True)
+        await load(paper_store, path, parse_in_worker=True)
     assert str(path) in str(caught.value)
-    assert await store.paper_count() == 0
+    assert await paper_store.paper_count() == 0
 
 
-async def test_the_worker_streams_batches_and_keeps_a_cut_off_gzip(store, tmp_path):
+async def test_the_worker_streams_batches_and_keeps_a_cut_off_gzip(paper_store, tmp_path):
     lines = [record(id=f"2501.{i:05d}", title=f"Paper {i}", abstract=f"Text {i} " * 50) for i in range(3000)]
     full = gzip.compress("".join(json.dumps(r) + "\n" for r in lines).encode())
     cut = tmp_path / "cut.jsonl.gz"
     cut.write_bytes(full[: len(full) // 2])
     seen: list[int] = []
-    report = await load(store, cut, batch_size=200, parse_in_worker=True, on_batch=lambda p: seen.append(p.papers))
-    assert 0 < report.papers < 3000 and await store.paper_count() == report.papers
+    report = await load(paper_store, cut, batch_size=200, parse_in_worker=True, on_batch=lambda p: seen.append(p.papers))
+    assert 0 < report.papers < 3000 and await paper_store.paper_count() == report.papers
     assert "file ends early (truncated compressed data)" in report.skipped
     assert seen[0] == 200 and seen == sorted(seen)
 
 
-async def test_an_interrupted_worker_import_stops_the_worker_and_resumes(store, tmp_path):
+async def test_an_interrupted_worker_import_stops_the_worker_and_resumes(paper_store, tmp_path):
     path = write_lines(tmp_path / "s.jsonl", [record(id=f"2503.{i:05d}", title=f"Paper {i}") for i in range(500)])
 
     def interrupt(progress: SnapshotProgress) -> None:
@@ -688,25 +683,25 @@ async def test_an_interrupted_worker_import_stops_the_worker_and_resumes(store, 
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        await load(store, path, batch_size=50, on_batch=interrupt, parse_in_worker=True)
+        await load(paper_store, path, batch_size=50, on_batch=interrupt, parse_in_worker=True)
     import multiprocessing
 
     assert not [p for p in multiprocessing.active_children() if p.name == "snapshot-parser"]
-    resumed = await load(store, path, batch_size=50, parse_in_worker=True)
-    assert resumed.papers == 500 and await store.paper_count() == 500
+    resumed = await load(paper_store, path, batch_size=50, parse_in_worker=True)
+    assert resumed.papers == 500 and await paper_store.paper_count() == 500
 
 
 # --- progress, Ctrl-C and killed imports (real subprocesses) ---------------------------------
 
 
-async def test_progress_is_the_compressed_file_read_in_mb(store, tmp_path, monkeypatch, caplog):
+async def test_progress_is_the_compressed_file_read_in_mb(paper_store, tmp_path, monkeypatch, caplog):
     monkeypatch.setattr(progress_module, "LOG_EVERY_SECONDS", 0)  # a log line per batch, not per 10 s
     caplog.set_level(logging.INFO, logger="paperbot.progress")
     # Hex digests: text gzip halves, so compressed and unpacked sizes differ clearly in MB.
     lines = [record(id=f"2501.{i:05d}", abstract=hashlib.sha512(str(i).encode()).hexdigest() * 8) for i in range(1_500)]
     path = write_lines(tmp_path / "s.jsonl.gz", lines, compress=True)
     unpacked_mb = len(gzip.decompress(path.read_bytes())) / 2**20
-    await import_snapshot(store, path, TOPICS, batch_size=500)
+    await import_snapshot(paper_store, path, TOPICS, batch_size=500)
     size = f"{path.stat().st_size / 2**20:,.1f}"
     assert size != f"{unpacked_mb:,.1f}"  # so the figures below can only be the compressed bytes
     messages = [r.getMessage() for r in caplog.records]

@@ -3,7 +3,8 @@
 import ast
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support import ROOT
+
 FORBIDDEN_IN_CORE = {"discord", "slack_bolt", "slack_sdk", "aiosqlite", "sqlite3", "store", "adapters"}
 # The composition root and the CLI may know concrete classes, but only import them lazily.
 COMPOSITION = {"app.py", "cli.py"}

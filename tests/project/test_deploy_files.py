@@ -24,7 +24,7 @@ import yaml
 from adapters.slack.settings import DEFAULT_HTTP_PORT
 from bot import cli
 from bot.config import DigestConfig
-from tests.support import ROOT
+from tests.support import EXAMPLE_LIST, ROOT
 
 DOCKERFILE = ROOT / "Dockerfile"
 COMPOSE = ROOT / "docker-compose.yml"
@@ -151,7 +151,7 @@ def test_the_healthcheck_command_is_healthy_only_when_status_has_nothing_to_repo
     db = tmp_path / "paperbot.db"
     fine = tmp_path / "fine.toml"
     fine.write_text('example_data = false\n[fetch]\nenabled = false\n')
-    assert cli.main(["--db", str(db), "--config", str(fine), "import", str(ROOT / "bot" / "data" / "example-paper-list.md")]) == 0
+    assert cli.main(["--db", str(db), "--config", str(fine), "import", str(EXAMPLE_LIST)]) == 0
     command = healthcheck_command()
 
     def health(config: Path, store: Path = db) -> int:

@@ -13,7 +13,6 @@ import argparse
 import re
 import shlex
 import tomllib
-from pathlib import Path
 
 import pytest
 
@@ -22,9 +21,8 @@ from bot.app import Runtime, build_digest_core, open_store, seed_example_data
 from bot.commands import EXAMPLE_TOPIC, REGISTRY, CommandRouter, help_reply
 from bot.config import load_config
 from bot.models import ChannelRef, ErrorReply
-from tests.support import ROOT
+from tests.support import EXAMPLE_LIST, ROOT, SHIPPED_CONFIG
 
-SHIPPED_CONFIG = ROOT / "config" / "paperbot.toml"
 README = ROOT / "README.md"
 
 CHAT_COMMAND = re.compile(r"/paper(?: [^\s`—]+)*")
@@ -94,7 +92,7 @@ async def test_every_chat_example_works_on_the_shipped_config(tmp_path):
 def test_every_command_line_example_works_on_the_shipped_config(tmp_path, capsys):
     db = tmp_path / "paperbot.db"
     base = ["--db", str(db), "--config", str(SHIPPED_CONFIG)]
-    assert cli.main([*base, "import", str(ROOT / "bot" / "data" / "example-paper-list.md")]) == 0
+    assert cli.main([*base, "import", str(EXAMPLE_LIST)]) == 0
     topics = {topic.name for topic in load_config(SHIPPED_CONFIG, explicit=True).topic_list()}
     for example in examples("paperbot"):
         words = shlex.split(example)[1:]

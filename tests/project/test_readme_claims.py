@@ -23,7 +23,6 @@ import typing
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import pytest
 import yaml
 from pydantic import BaseModel
 
@@ -31,12 +30,10 @@ from adapters.slack.settings import EVENTS_PATH
 from bot import cli
 from bot.config import EnvSettings, FileConfig
 from store.sqlite import schema
+from tests.support import EXAMPLE_LIST, OFFLINE_CONFIG, ROOT, SHIPPED_CONFIG
 from tests.support.fake_arxiv import FakeArxiv, FakePaper
-from tests.support import OFFLINE_CONFIG, ROOT
 
 README = (ROOT / "README.md").read_text()
-SHIPPED_CONFIG = ROOT / "config" / "paperbot.toml"
-EXAMPLE_LIST = ROOT / "bot" / "data" / "example-paper-list.md"
 CLEAN_LIST = ROOT / "tests" / "fixtures" / "paperlists" / "clean.md"
 
 

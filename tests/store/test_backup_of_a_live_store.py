@@ -8,10 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.support import EXAMPLE_LIST, ROOT, run_paperbot
 from tests.support.store_writer import BATCH
-from tests.support import ROOT, run_paperbot
-
-EXAMPLE = ROOT / "bot" / "data" / "example-paper-list.md"
 
 
 def query(db: Path, sql: str) -> list[tuple]:
@@ -21,7 +19,7 @@ def query(db: Path, sql: str) -> list[tuple]:
 
 def test_a_backup_taken_while_another_process_writes_is_whole_and_consistent(tmp_path):
     db = tmp_path / "live.db"
-    assert run_paperbot("import", str(EXAMPLE), db=db).returncode == 0
+    assert run_paperbot("import", str(EXAMPLE_LIST), db=db).returncode == 0
     example_papers = query(db, "SELECT count(*) FROM papers")[0][0]
     writer = subprocess.Popen(
         [sys.executable, "-m", "tests.support.store_writer", str(db)], stdout=subprocess.PIPE, text=True, cwd=ROOT
@@ -54,7 +52,7 @@ def test_a_backup_taken_while_another_process_writes_is_whole_and_consistent(tmp
 
 def test_a_backup_replaces_an_old_one_and_never_overwrites_the_store(tmp_path):
     db = tmp_path / "p.db"
-    assert run_paperbot("import", str(EXAMPLE), db=db).returncode == 0
+    assert run_paperbot("import", str(EXAMPLE_LIST), db=db).returncode == 0
     target = tmp_path / "copy.db"
     target.write_text("yesterday's backup")
     assert run_paperbot("backup", str(target), db=db).returncode == 0

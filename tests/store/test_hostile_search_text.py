@@ -27,9 +27,9 @@ from bot.models import Notes, Paper
 from bot.ports import PaperStore
 from bot.service import PaperService
 from store.sqlite.query import MAX_TERMS, build_match_query
-from tests.support import OFFLINE_CONFIG, ROOT, FakeClock, console_bot, run_paperbot
+from tests.support import EXAMPLE_LIST, OFFLINE_CONFIG, ROOT, run_paperbot
 
-pytest_plugins = ["tests.support.store_factories"]
+pytestmark = pytest.mark.now(datetime(2025, 6, 9, tzinfo=timezone.utc))
 
 PAPERS = [
     Paper("2506.00001", "Learning to drive with world models", abstract="Driving policies from video.", authors=("Grace Hopper",), published="2025-06-01", topics=("rm",)),
@@ -52,11 +52,6 @@ HOSTILE = [
     "", " ", "   ", "\n\t ",
     "C++", "AND/OR", "near-term", "title:",
 ]
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(datetime(2025, 6, 9, tzinfo=timezone.utc))
 
 
 @pytest.fixture
@@ -180,7 +175,7 @@ def test_no_string_makes_search_raise(store_factory, caplog):
 @pytest.fixture(scope="module")
 def cli_db(tmp_path_factory):
     db = tmp_path_factory.mktemp("cli") / "p.db"
-    example = ROOT / "bot" / "data" / "example-paper-list.md"
+    example = EXAMPLE_LIST
     assert run_paperbot("import", str(example), db=db).returncode == 0
     return db
 
@@ -237,19 +232,13 @@ def test_the_cli_show_refuses_a_hostile_id(cli_db):
     assert result.returncode == 2 and "is not an arXiv id" in result.stdout and "Traceback" not in result.stderr
 
 
-@pytest.fixture
-async def bot(tmp_path):
-    async with console_bot(tmp_path / "paperbot.db") as console:
-        yield console
-
-
 @pytest.mark.parametrize("query", ["NEAR(", '"unbalanced', "OR", "NOT", "^", "(x)", "!!!", "\udcff", "。"])
-async def test_the_console_answers_hostile_searches(bot, query):
-    text = (await bot.say(f"/paper search {query}")).text
+async def test_the_console_answers_hostile_searches(console, query):
+    text = (await console.say(f"/paper search {query}")).text
     assert "went wrong" not in text
     assert "No papers match" in text or "Search results" in text
 
 
-async def test_the_console_says_what_is_wrong_with_an_oversized_query(bot):
-    text = (await bot.say("/paper search " + "x" * 10_000)).text
+async def test_the_console_says_what_is_wrong_with_an_oversized_query(console):
+    text = (await console.say("/paper search " + "x" * 10_000)).text
     assert "the limit is 300" in text

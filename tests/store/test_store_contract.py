@@ -20,7 +20,6 @@ import contextlib
 import dataclasses
 import os
 import sqlite3
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -30,17 +29,8 @@ from store.sqlite import SqliteStore, schema
 from store.sqlite import search as search_plan
 from store.sqlite.query import build_match_query
 from store.sqlite.search import RANK_EXPRESSION
-from tests.support import FakeClock
 
-pytest_plugins = ["tests.support.store_factories"]
-
-START = datetime(2025, 6, 2, 9, 0, tzinfo=timezone.utc)
 CLEAN, REPAIRED, DAMAGED = TextQuality.CLEAN, TextQuality.REPAIRED, TextQuality.DAMAGED
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(START)
 
 
 def paper(arxiv_id: str, **fields) -> Paper:

@@ -25,9 +25,8 @@ import pytest
 
 from bot import cli
 from store.sqlite import SqliteStore, schema
-from tests.support import OFFLINE_CONFIG, ROOT, make_paper, run_paperbot
+from tests.support import EXAMPLE_LIST, OFFLINE_CONFIG, ROOT, make_paper, run_paperbot
 
-EXAMPLE = ROOT / "bot" / "data" / "example-paper-list.md"
 SECOND_LIST = ROOT / "tests" / "fixtures" / "paperlists" / "clean.md"
 LOOKUPS = (("latest",), ("search", "driving"), ("show", "2505.20665"), ("topics",))
 
@@ -37,7 +36,7 @@ def no_traceback(result: subprocess.CompletedProcess) -> bool:
 
 
 def imported_store(db: Path) -> Path:
-    result = run_paperbot("import", str(EXAMPLE), db=db)
+    result = run_paperbot("import", str(EXAMPLE_LIST), db=db)
     assert result.returncode == 0, result.stderr
     return db
 
@@ -83,7 +82,7 @@ def test_a_file_that_is_not_a_database_is_named_and_left_untouched(tmp_path):
     readme = tmp_path / "README.md"
     readme.write_text("# notes\n" * 200)
     before = digest(readme)
-    for command in (("latest",), ("import", str(EXAMPLE)), ("run",)):
+    for command in (("latest",), ("import", str(EXAMPLE_LIST)), ("run",)):
         result = run_paperbot("--db", str(readme), *command, db=tmp_path / "unused.db", input_text="")
         assert result.returncode == 2, (command, result.stderr)
         assert f"{readme} is not a paperbot store" in result.stderr and "check the --db path" in result.stderr
@@ -104,7 +103,7 @@ def test_a_directory_an_empty_path_and_a_mistyped_directory(tmp_path):
         assert result.returncode == 2 and "the store path is empty" in result.stderr, empty
 
     typo = tmp_path / "dta" / "paperbot.db"
-    written = run_paperbot("--db", str(typo), "import", str(EXAMPLE), db=tmp_path / "unused.db")
+    written = run_paperbot("--db", str(typo), "import", str(EXAMPLE_LIST), db=tmp_path / "unused.db")
     assert written.returncode == 2
     assert f"the directory {typo.parent} does not exist" in written.stderr and f"mkdir -p {typo.parent}" in written.stderr
     read = run_paperbot("--db", str(typo), "latest", db=tmp_path / "unused.db")
@@ -116,7 +115,7 @@ def test_a_directory_an_empty_path_and_a_mistyped_directory(tmp_path):
 def test_the_default_data_directory_is_created(tmp_path):
     env = {key: value for key, value in os.environ.items() if key not in ("PAPERBOT_DB", "PAPERBOT_CONFIG")}
     result = subprocess.run(
-        [sys.executable, "-m", "bot", "import", str(EXAMPLE)], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=60
+        [sys.executable, "-m", "bot", "import", str(EXAMPLE_LIST)], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=60
     )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "data" / "paperbot.db").is_file()
@@ -189,7 +188,7 @@ def test_an_older_schema_is_not_migrated_by_a_lookup_and_says_how_to_upgrade(tmp
     assert f"schema version 1, older than this paperbot's {len(schema.MIGRATIONS)}" in result.stderr
     assert "run `paperbot run` or `paperbot import FILE` once to upgrade it" in result.stderr
     assert _user_version(db) == 1
-    assert run_paperbot("import", str(EXAMPLE), db=db).returncode == 0
+    assert run_paperbot("import", str(EXAMPLE_LIST), db=db).returncode == 0
     assert _user_version(db) == len(schema.MIGRATIONS)
     assert run_paperbot("latest", db=db).returncode == 0
 
@@ -198,7 +197,7 @@ def test_a_store_from_a_newer_paperbot_is_a_clear_error(tmp_path):
     db = tmp_path / "future.db"
     with contextlib.closing(sqlite3.connect(db)) as conn:
         conn.execute("PRAGMA user_version = 99")
-    for command in (("latest",), ("import", str(EXAMPLE))):
+    for command in (("latest",), ("import", str(EXAMPLE_LIST))):
         result = run_paperbot(*command, db=db)
         assert result.returncode == 2 and no_traceback(result), command
         assert f"{db} has database schema version 99, newer than this paperbot knows" in result.stderr
@@ -409,6 +408,6 @@ def test_a_damaged_store_is_one_sentence_in_the_cli_and_in_chat(tmp_path, caplog
 
 def test_a_new_store_in_a_read_only_directory_is_refused_clearly(read_only_db):
     beside = read_only_db.parent / "new.db"
-    result = run_paperbot("import", str(EXAMPLE), db=beside)
+    result = run_paperbot("import", str(EXAMPLE_LIST), db=beside)
     assert result.returncode == 2 and no_traceback(result)
     assert f"cannot create {beside}: its directory {read_only_db.parent} is read-only" in result.stderr

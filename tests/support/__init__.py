@@ -1,17 +1,28 @@
-"""Shared test helpers: a real store in a temp dir, seeded with the example list, and a console bot."""
+"""Helpers the tests share: paths, a console bot on the example data, `paperbot` in this
+process or in a subprocess, the injected clock and sleep, and a small paper.
+
+The fakes of remote services and the harnesses that start the bot against them are the
+other modules of this package; tests/conftest.py turns the common ones into fixtures.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
-from datetime import datetime, timedelta
 import os
+import signal
 import subprocess
 import sys
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import AsyncIterator
+from typing import AsyncIterator, Iterator
+
+import pytest
 
 from adapters.console import ConsoleAdapter
+from bot import cli
 from bot.app import Runtime, build_service, open_store, seed_example_data
 from bot.commands import CommandRouter
 from bot.config import FileConfig
@@ -20,6 +31,9 @@ from bot.models import Paper
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
 OFFLINE_CONFIG = FIXTURES / "config" / "offline.toml"
+SHIPPED_CONFIG = ROOT / "config" / "paperbot.toml"
+EXAMPLE_LIST = ROOT / "bot" / "data" / "example-paper-list.md"
+MONDAY = datetime(2025, 6, 2, 9, 0, tzinfo=timezone.utc)  # a fire time of "mon 09:00"; the `clock` fixture starts here
 
 
 @contextlib.asynccontextmanager
@@ -45,6 +59,41 @@ def run_paperbot(*args: str, db: Path, input_text: str | None = None, env: dict[
     )
 
 
+@dataclass
+class Finished:
+    """What a `paperbot` run left: the shape of subprocess.CompletedProcess, so either kind of run reads the same."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+class CommandLine:
+    """`paperbot ARGS` through `bot.cli.main` in this process, offline unless `env` says otherwise.
+
+    The same environment as `run_paperbot` (PAPERBOT_DB, the offline PAPERBOT_CONFIG, `env`), set
+    for the one call; output is what the command wrote to stdout and stderr, logging included.
+    A run costs milliseconds instead of a Python start-up; the subprocess stays for what only a
+    process shows (signals, exit on a kill, the installed entry point, stdio encodings).
+    """
+
+    def __init__(self, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+        self.capsys, self.monkeypatch = capsys, monkeypatch
+
+    def __call__(self, *args: str, db: Path, env: dict[str, str] | None = None, input_text: str = "") -> Finished:
+        self.capsys.readouterr()  # what the test printed before is not the command's
+        with self.monkeypatch.context() as patch:
+            for name, value in {"PAPERBOT_DB": str(db), "PAPERBOT_CONFIG": str(OFFLINE_CONFIG), **(env or {})}.items():
+                patch.setenv(name, value)
+            patch.setattr(sys, "stdin", io.StringIO(input_text))
+            try:
+                code = cli.main(list(args))
+            except SystemExit as exit_:  # argparse: usage errors, --help, --version
+                code = exit_.code if isinstance(exit_.code, int) else 0 if exit_.code is None else 1
+        out = self.capsys.readouterr()
+        return Finished(code, out.out, out.err)
+
+
 class FakeClock:
     """The Clock port under the test's control: time moves only when the test says so."""
 
@@ -61,6 +110,34 @@ class FakeClock:
     def set(self, moment: datetime) -> datetime:
         self.current = moment
         return moment
+
+
+class Sleeps:
+    """An injectable sleep that records every wait; it really waits only when `real`."""
+
+    def __init__(self, real: bool = False) -> None:
+        self.real = real
+        self.waits: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        await asyncio.sleep(seconds if self.real else 0)
+
+
+@contextlib.contextmanager
+def returns_within(seconds: float) -> Iterator[None]:
+    """Turn a hang into a failure: a schedule search that loops forever must fail its test, not stall the suite."""
+
+    def stop(signum: int, frame: object) -> None:
+        raise AssertionError(f"did not return within {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def make_paper(arxiv_id: str, topics: tuple[str, ...], *, published: str = "2025-06-01", title: str | None = None) -> Paper:

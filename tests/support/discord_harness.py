@@ -13,14 +13,12 @@ import io
 from pathlib import Path
 from typing import AsyncIterator, Awaitable, Callable
 
-import pytest
-
 from bot.app import Bot, Runtime, assemble, open_store
 from bot.config import FileConfig, load_config, parse_config
 from bot.models import DeliveryKey
 from bot.ports import Clock, SystemClock
-from tests.support.fake_discord import TOKEN, FakeDiscord
 from tests.support import OFFLINE_CONFIG
+from tests.support.fake_discord import TOKEN, FakeDiscord
 
 
 def offline_config() -> FileConfig:
@@ -66,12 +64,3 @@ async def discord_bot(
             for adapter in reversed(started):
                 await adapter.stop()
 
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeDiscord]:
-    server = await FakeDiscord().start()
-    try:
-        yield server
-    finally:
-        await server.close()
-    assert server.problems == [], "payloads the fake Discord received break Discord's rules"

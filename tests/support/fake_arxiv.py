@@ -31,12 +31,13 @@ import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Callable, Iterable
 from urllib.parse import parse_qsl, urlsplit
 from xml.sax.saxutils import escape, quoteattr
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "arxiv"
+from tests.support import FIXTURES as ALL_FIXTURES
+
+FIXTURES = ALL_FIXTURES / "arxiv"
 API_PATH = "/api/query"
 _WINDOW = re.compile(r"lastUpdatedDate:\[(\d{12}) TO (\d{12})\]")
 _ARXIV_NS = 'xmlns:arxiv="http://arxiv.org/schemas/atom"'

@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from adapters.discord.render import check_message_limits as discord_violations
-from adapters.slack.limits import check_message_limits as slack_violations, find_mentions
+from adapters.slack.limits import check_message_limits as slack_violations
+from adapters.slack.limits import find_mentions
 
 
 @dataclass
@@ -94,6 +95,8 @@ class FakeWebhooks:
         return self
 
     async def stop(self) -> None:
+        if self._release is not None:
+            self._release.set()  # a held answer would keep aiohttp's shutdown waiting for 60 s
         if self._runner is not None:
             await self._runner.cleanup()
 

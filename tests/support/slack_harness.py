@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import AsyncIterator, Callable
 
 import aiohttp
-import pytest
 
 from bot.app import Bot, Runtime, assemble, open_store
 from bot.config import parse_config
@@ -30,6 +29,13 @@ BOT_TOKEN = "xoxb-1111-2222-fakebottokenvalue"
 APP_TOKEN = "xapp-1-A0PAPERBOT-1234-abcdef0123456789"
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 CHANNEL = "C0PAPERS"
+# The workspace's people as users.info describes them (tests/conftest.py gives them to `fake_slack`);
+# U0LISTED is an admin by the config's [slack] admins, not by Slack.
+PEOPLE = {
+    "U0ADMIN": {"is_admin": True},
+    "U0OWNER": {"is_owner": True},
+    "U0MEMBER": {"is_admin": False, "is_owner": False},
+}
 
 BASE_CONFIG = """
 tldr_lang = "en"
@@ -41,15 +47,6 @@ enabled = false
 [slack]
 admins = ["U0LISTED"]
 """
-
-
-@pytest.fixture
-async def socket_fake() -> AsyncIterator[FakeSlack]:
-    """A fake Slack that also serves Socket Mode (app token APP_TOKEN); the test fails on any limit violation."""
-    fake = await FakeSlack(BOT_TOKEN, app_token=APP_TOKEN).start()
-    yield fake
-    await fake.close()
-    assert fake.violations == []
 
 
 def slack_env(fake: FakeSlack, **extra: str) -> dict[str, str]:

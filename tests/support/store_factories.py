@@ -1,24 +1,16 @@
-"""The stores the store contract tests run against, one factory each, as pytest fixtures.
+"""The stores the store contract tests run against, one factory each.
 
 Why this module exists: the contract tests talk to a store only through the
 ports of `bot.ports` (`Store` and its parts), so one test proves a promise for
-every store. A test module takes the fixtures with
-`pytest_plugins = ["tests.support.store_factories"]` and must define a `clock`
-fixture (a `FakeClock`). Another store (PostgreSQL, issue 17) is one more
-entry in `STORE_FACTORIES`; no test is copied.
-
-- `store`: a fresh, empty store of each kind.
-- `store_factory`: opens more stores of the same kind (`await store_factory.open("other")`);
-  opening the same name again reopens that store where the kind keeps data.
-- `persistent_store_factory`: the same, only for the kinds that keep data across a reopen.
+every store. tests/store/conftest.py makes the fixtures (`store`,
+`store_factory`, `persistent_store_factory`) from `STORE_FACTORIES`; another
+store (PostgreSQL, issue 17) is one more entry there, and no test is copied.
+Everywhere else, tests/conftest.py's `store` is one SQLite file store.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import AsyncIterator
-
-import pytest
 
 from bot.ports import Clock, Store
 from store.sqlite import SqliteStore
@@ -64,28 +56,3 @@ STORE_FACTORIES: dict[str, type[StoreFactory]] = {
     "sqlite-memory": SqliteMemoryFactory,
 }
 PERSISTENT = sorted(name for name, factory in STORE_FACTORIES.items() if factory.persistent)
-
-
-async def _factory(name: str, tmp_path: Path, clock: Clock) -> AsyncIterator[StoreFactory]:
-    factory = STORE_FACTORIES[name](tmp_path, clock)
-    try:
-        yield factory
-    finally:
-        await factory.close_all()
-
-
-@pytest.fixture(params=sorted(STORE_FACTORIES))
-async def store_factory(request, tmp_path, clock) -> AsyncIterator[StoreFactory]:
-    async for factory in _factory(request.param, tmp_path, clock):
-        yield factory
-
-
-@pytest.fixture(params=PERSISTENT)
-async def persistent_store_factory(request, tmp_path, clock) -> AsyncIterator[StoreFactory]:
-    async for factory in _factory(request.param, tmp_path, clock):
-        yield factory
-
-
-@pytest.fixture
-async def store(store_factory: StoreFactory) -> Store:
-    return await store_factory.open()

@@ -1,16 +1,14 @@
 """Config errors name the file, the key and what is wrong; defaults work with no file."""
 
-from pathlib import Path
 
 import pytest
 
 from bot.config import ConfigError, FileConfig, load_config, parse_config
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support import SHIPPED_CONFIG
 
 
 def test_shipped_config_is_valid():
-    load_config(ROOT / "config" / "paperbot.toml", explicit=True)
+    load_config(SHIPPED_CONFIG, explicit=True)
 
 
 def test_missing_default_file_means_builtin_defaults(tmp_path):

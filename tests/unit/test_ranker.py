@@ -8,11 +8,9 @@ models and games.
 
 from __future__ import annotations
 
-import dataclasses
 import importlib.util
 import json
 import sys
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -24,8 +22,8 @@ from bot.rank.features import cjk_bigrams, paper_terms, surface_words
 from bot.rank.model import CLASSIFIER, EMPTY, SIMILARITY
 from bot.rank.vectors import TermList
 from bot.rank.why import short_title
+from tests.support import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests" / "fixtures" / "rank" / "two_topics.jsonl"
 
 

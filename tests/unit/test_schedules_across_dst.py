@@ -9,9 +9,7 @@ that spins is stopped by `returns_within` and fails the test instead of hanging 
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import signal
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -21,6 +19,7 @@ from hypothesis import strategies as st
 
 from bot.errors import UserError
 from bot.schedule import Schedule, parse_timezone, parse_when
+from tests.support import returns_within
 
 UTC = timezone.utc
 MINUTE = timedelta(minutes=1)
@@ -30,21 +29,6 @@ WHENS = (
     "mon 09:00", "sun 02:30", "daily 01:30", "daily 02:30", "daily 02:15",
     "0 * * * *", "30 * * * *", "*/15 * * * *", "45 2 * * *", "30 1 1 11 *",
 )
-
-
-@contextlib.contextmanager
-def returns_within(seconds: float):
-    """Turn a hang into a failure (the defect this file guards against was an endless loop)."""
-    def stop(signum, frame):
-        raise AssertionError(f"did not return within {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, stop)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 @functools.lru_cache(maxsize=None)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 
@@ -17,11 +17,10 @@ from adapters.discord.client import digest_message_ids
 from adapters.discord.render import forum_post_title, nonce_for
 from bot.errors import DeliveryError
 from bot.models import ChannelRef, DeliveryKey, NoticeReply
-from tests.support.discord_harness import config_with, discord_bot, fake  # noqa: F401  (fixture)
+from tests.support import MONDAY
+from tests.support.discord_harness import config_with, discord_bot
 from tests.support.fake_discord import FORUM, GUILD_ID, SECRET_CHANNEL, TEXT_CHANNEL, THREAD, message_text
-from tests.support import FakeClock
 
-MONDAY = datetime(2025, 6, 2, 9, 0, tzinfo=timezone.utc)  # a fire time of "mon 09:00"
 PERIOD = "2025-W23"
 TOPIC_TITLE = "reward model+vlm"  # the example paper list's terms
 
@@ -36,10 +35,8 @@ def subscription_toml(channel: int, *, thread: int | None = None, max_papers: in
     return "\n".join(lines) + "\n"
 
 
-@pytest.fixture
-def clock():
-    # The example papers enter the store three days before the fire, inside the first window.
-    return FakeClock(MONDAY - timedelta(days=3))
+# The example papers enter the store three days before the fire, inside the first window.
+pytestmark = pytest.mark.now(MONDAY - timedelta(days=3))
 
 
 async def deliver_week(bot, clock):
@@ -49,19 +46,19 @@ async def deliver_week(bot, clock):
     return subscription, await bot.store.subscriptions.delivery(subscription.id, PERIOD)
 
 
-def posts(fake, channel):
-    return fake.calls_to("POST", rf"^/channels/{channel}/messages$")
+def posts(fake_discord, channel):
+    return fake_discord.calls_to("POST", rf"^/channels/{channel}/messages$")
 
 
-async def test_weekly_digest_into_a_channel_with_a_nonce_per_part(tmp_path, fake, clock):
-    async with discord_bot(tmp_path / "db", fake, config=config_with(subscription_toml(TEXT_CHANNEL)), clock=clock) as bot:
+async def test_weekly_digest_into_a_channel_with_a_nonce_per_part(tmp_path, fake_discord, clock):
+    async with discord_bot(tmp_path / "db", fake_discord, config=config_with(subscription_toml(TEXT_CHANNEL)), clock=clock) as bot:
         subscription, delivery = await deliver_week(bot, clock)
         await bot.engine.run_due()  # a second sweep in the same period posts nothing
-    messages = fake.channel_messages(TEXT_CHANNEL)
+    messages = fake_discord.channel_messages(TEXT_CHANNEL)
     assert messages[0]["content"] == f"12 new papers on {TOPIC_TITLE} · {PERIOD}"
     assert sum(len(m["embeds"]) for m in messages) == 10
     assert "and 2 more — /paper latest reward-model-vlm" in message_text(messages[-1])
-    bodies = [call.body for call in posts(fake, TEXT_CHANNEL)]
+    bodies = [call.body for call in posts(fake_discord, TEXT_CHANNEL)]
     assert [body["nonce"] for body in bodies] == [nonce_for(subscription.id, PERIOD, part) for part in range(len(messages))]
     assert all(body["enforce_nonce"] is True and body["allowed_mentions"]["parse"] == [] for body in bodies)
     assert delivery.state == "sent"
@@ -69,71 +66,71 @@ async def test_weekly_digest_into_a_channel_with_a_nonce_per_part(tmp_path, fake
 
 
 @pytest.mark.parametrize("where", [{"channel": TEXT_CHANNEL, "thread": THREAD}, {"channel": THREAD}], ids=["channel+thread", "thread-id-as-channel"])
-async def test_weekly_digest_into_a_thread(tmp_path, fake, clock, where):
+async def test_weekly_digest_into_a_thread(tmp_path, fake_discord, clock, where):
     config = config_with(subscription_toml(where["channel"], thread=where.get("thread")))
-    async with discord_bot(tmp_path / "db", fake, config=config, clock=clock) as bot:
+    async with discord_bot(tmp_path / "db", fake_discord, config=config, clock=clock) as bot:
         _, delivery = await deliver_week(bot, clock)
-    assert fake.channel_messages(TEXT_CHANNEL) == []
-    assert [m["id"] for m in fake.channel_messages(THREAD)] == list(delivery.message_ids)
+    assert fake_discord.channel_messages(TEXT_CHANNEL) == []
+    assert [m["id"] for m in fake_discord.channel_messages(THREAD)] == list(delivery.message_ids)
 
 
-async def test_weekly_digest_into_a_forum_is_one_new_post_titled_with_topic_and_period(tmp_path, fake, clock):
-    async with discord_bot(tmp_path / "db", fake, config=config_with(subscription_toml(FORUM)), clock=clock) as bot:
+async def test_weekly_digest_into_a_forum_is_one_new_post_titled_with_topic_and_period(tmp_path, fake_discord, clock):
+    async with discord_bot(tmp_path / "db", fake_discord, config=config_with(subscription_toml(FORUM)), clock=clock) as bot:
         _, delivery = await deliver_week(bot, clock)
         clock.set(MONDAY + timedelta(days=7, minutes=1))
         await bot.engine.run_due()  # nothing new next week: no second post
-    [post] = fake.forum_posts(FORUM)
+    [post] = fake_discord.forum_posts(FORUM)
     assert post["name"] == forum_post_title(TOPIC_TITLE, PERIOD) == f"{TOPIC_TITLE} — {PERIOD}"
-    thread_messages = fake.channel_messages(int(post["id"]))
+    thread_messages = fake_discord.channel_messages(int(post["id"]))
     assert thread_messages[0]["id"] == post["id"]  # the post's first message
     assert thread_messages[0]["content"].startswith("12 new papers")
     assert list(delivery.message_ids) == [m["id"] for m in thread_messages]
-    assert posts(fake, FORUM) == []  # never a plain message into the forum itself
+    assert posts(fake_discord, FORUM) == []  # never a plain message into the forum itself
 
 
-async def test_a_429_with_retry_after_is_waited_out_and_the_digest_posted_once(tmp_path, fake, clock, caplog):
-    fake.fail("POST", rf"^/channels/{TEXT_CHANNEL}/messages$", 429, body={"message": "You are being rate limited.", "retry_after": 0.05, "global": False})
-    async with discord_bot(tmp_path / "db", fake, config=config_with(subscription_toml(TEXT_CHANNEL)), clock=clock) as bot:
+async def test_a_429_with_retry_after_is_waited_out_and_the_digest_posted_once(tmp_path, fake_discord, clock, caplog):
+    fake_discord.fail("POST", rf"^/channels/{TEXT_CHANNEL}/messages$", 429, body={"message": "You are being rate limited.", "retry_after": 0.05, "global": False})
+    async with discord_bot(tmp_path / "db", fake_discord, config=config_with(subscription_toml(TEXT_CHANNEL)), clock=clock) as bot:
         subscription, delivery = await deliver_week(bot, clock)
-    calls = posts(fake, TEXT_CHANNEL)
+    calls = posts(fake_discord, TEXT_CHANNEL)
     assert [c.status for c in calls][:2] == [429, 200]
     assert calls[0].body["nonce"] == calls[1].body["nonce"] == nonce_for(subscription.id, PERIOD, 0)
-    assert len(fake.channel_messages(TEXT_CHANNEL)) == len(calls) - 1
+    assert len(fake_discord.channel_messages(TEXT_CHANNEL)) == len(calls) - 1
     assert delivery.state == "sent" and subscription.failing is None
     assert "rate limited" in caplog.text
 
 
-async def test_forbidden_marks_the_subscription_failing_with_one_clear_log_line(tmp_path, fake, clock, caplog):
+async def test_forbidden_marks_the_subscription_failing_with_one_clear_log_line(tmp_path, fake_discord, clock, caplog):
     caplog.set_level(logging.INFO)
     config = config_with(subscription_toml(SECRET_CHANNEL))
-    async with discord_bot(tmp_path / "db", fake, config=config, clock=clock) as bot:
+    async with discord_bot(tmp_path / "db", fake_discord, config=config, clock=clock) as bot:
         subscription, delivery = await deliver_week(bot, clock)
         assert delivery is None  # the claim was released: the period is retried after the fix
         assert "403" in subscription.failing and "Send Messages" in subscription.failing
         errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
         assert len(errors) == 1 and str(SECRET_CHANNEL) in errors[0].getMessage()
         # Someone gives the bot access; the next sweep delivers and clears the failure.
-        fake.forbidden.clear()
+        fake_discord.forbidden.clear()
         await bot.engine.run_due()
         [fixed] = await bot.store.subscriptions.subscriptions()
         assert fixed.failing is None
         assert (await bot.store.subscriptions.delivery(fixed.id, PERIOD)).state == "sent"
-    assert fake.channel_messages(SECRET_CHANNEL)
+    assert fake_discord.channel_messages(SECRET_CHANNEL)
 
 
-async def test_a_deleted_channel_is_permanent_while_503_and_endless_429s_are_temporary(tmp_path, fake, clock):
+async def test_a_deleted_channel_is_permanent_while_503_and_endless_429s_are_temporary(tmp_path, fake_discord, clock):
     gone = 1180000000000000999
     config = config_with(subscription_toml(gone))
-    async with discord_bot(tmp_path / "db", fake, config=config, clock=clock) as bot:
+    async with discord_bot(tmp_path / "db", fake_discord, config=config, clock=clock) as bot:
         adapter = bot.adapters["discord"]
         subscription, _ = await deliver_week(bot, clock)
         assert "404" in subscription.failing and "gone" in subscription.failing
-        fake.fail("POST", rf"^/channels/{TEXT_CHANNEL}/messages$", 503)
+        fake_discord.fail("POST", rf"^/channels/{TEXT_CHANNEL}/messages$", 503)
         moved = replace(subscription, channel=ChannelRef("discord", str(TEXT_CHANNEL), str(GUILD_ID)))
         with pytest.raises(DeliveryError) as raised:
             await adapter.post_digest(moved, NoticeReply(("hello",)), DeliveryKey(subscription.id, PERIOD))
         assert raised.value.permanent is False and "503" in raised.value.message
-        fake.fail("POST", rf"^/channels/{TEXT_CHANNEL}/messages$", 429, body={"message": "You are being rate limited.", "retry_after": 0.01, "global": False}, times=5)
+        fake_discord.fail("POST", rf"^/channels/{TEXT_CHANNEL}/messages$", 429, body={"message": "You are being rate limited.", "retry_after": 0.01, "global": False}, times=5)
         with pytest.raises(DeliveryError) as throttled:
             await adapter.post_digest(moved, NoticeReply(("hello",)), DeliveryKey(subscription.id, PERIOD))
         assert throttled.value.permanent is False and "429" in throttled.value.message
@@ -153,38 +150,38 @@ def crash_after_send(step, key):
 
 
 @pytest.mark.parametrize("channel", [TEXT_CHANNEL, FORUM])
-async def test_a_crash_between_send_and_record_is_found_after_restart_not_reposted(tmp_path, fake, clock, channel):
+async def test_a_crash_between_send_and_record_is_found_after_restart_not_reposted(tmp_path, fake_discord, clock, channel):
     config = config_with(subscription_toml(channel))
-    async with discord_bot(tmp_path / "db", fake, config=config, clock=clock, on_step=crash_after_send) as bot:
+    async with discord_bot(tmp_path / "db", fake_discord, config=config, clock=clock, on_step=crash_after_send) as bot:
         subscription, delivery = await deliver_week(bot, clock)
         assert delivery.state == "claimed"  # sent, never recorded
-    sent_before = len(fake.calls_to("POST", r"^/channels/\d+/(messages|threads)$"))
-    async with discord_bot(tmp_path / "db", fake, config=config, clock=clock) as bot:  # restart: reconcile runs at start
+    sent_before = len(fake_discord.calls_to("POST", r"^/channels/\d+/(messages|threads)$"))
+    async with discord_bot(tmp_path / "db", fake_discord, config=config, clock=clock) as bot:  # restart: reconcile runs at start
         delivery = await bot.store.subscriptions.delivery(subscription.id, PERIOD)
-    assert len(fake.calls_to("POST", r"^/channels/\d+/(messages|threads)$")) == sent_before
+    assert len(fake_discord.calls_to("POST", r"^/channels/\d+/(messages|threads)$")) == sent_before
     assert delivery.state == "sent"
-    looked = fake.calls_to("GET", r"^/guilds/\d+/threads/active$" if channel == FORUM else rf"^/channels/{channel}/messages$")
+    looked = fake_discord.calls_to("GET", r"^/guilds/\d+/threads/active$" if channel == FORUM else rf"^/channels/{channel}/messages$")
     assert looked, "reconcile did not look for the digest"
     if channel == FORUM:
-        [post] = fake.forum_posts(FORUM)
-        assert list(delivery.message_ids) == [m["id"] for m in fake.channel_messages(int(post["id"]))]
+        [post] = fake_discord.forum_posts(FORUM)
+        assert list(delivery.message_ids) == [m["id"] for m in fake_discord.channel_messages(int(post["id"]))]
     else:
-        assert list(delivery.message_ids) == [m["id"] for m in fake.channel_messages(TEXT_CHANNEL)]
+        assert list(delivery.message_ids) == [m["id"] for m in fake_discord.channel_messages(TEXT_CHANNEL)]
 
 
-async def test_a_claim_never_sent_is_sent_after_restart(tmp_path, fake, clock):
+async def test_a_claim_never_sent_is_sent_after_restart(tmp_path, fake_discord, clock):
     def crash_after_claim(step, key):
         if step == "claimed":
             raise Crash("killed before sending")
 
     config = config_with(subscription_toml(TEXT_CHANNEL))
-    async with discord_bot(tmp_path / "db", fake, config=config, clock=clock, on_step=crash_after_claim) as bot:
+    async with discord_bot(tmp_path / "db", fake_discord, config=config, clock=clock, on_step=crash_after_claim) as bot:
         subscription, delivery = await deliver_week(bot, clock)
-        assert delivery.state == "claimed" and fake.channel_messages(TEXT_CHANNEL) == []
-    async with discord_bot(tmp_path / "db", fake, config=config, clock=clock) as bot:
+        assert delivery.state == "claimed" and fake_discord.channel_messages(TEXT_CHANNEL) == []
+    async with discord_bot(tmp_path / "db", fake_discord, config=config, clock=clock) as bot:
         delivery = await bot.store.subscriptions.delivery(subscription.id, PERIOD)
     assert delivery.state == "sent"
-    assert list(delivery.message_ids) == [m["id"] for m in fake.channel_messages(TEXT_CHANNEL)]
+    assert list(delivery.message_ids) == [m["id"] for m in fake_discord.channel_messages(TEXT_CHANNEL)]
 
 
 # --- finding a digest in history (pure) ---------------------------------------------------------

@@ -10,7 +10,6 @@ import difflib
 import json
 import os
 import re
-from pathlib import Path
 from urllib.parse import unquote
 
 import discord
@@ -30,8 +29,9 @@ from adapters.discord.render import (
     to_send_kwargs,
 )
 from bot.models import DetailSection, ErrorReply, NoticeReply, PaperCard, PaperDetailReply, PaperListReply
+from tests.support import ROOT
 
-GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "discord"
+GOLDEN = ROOT / "tests" / "golden" / "discord"
 NO_PINGS = {"parse": []}
 
 

@@ -12,7 +12,6 @@ import json
 import os
 import random
 import re
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -36,8 +35,9 @@ from adapters.slack.render import (
     safe_url,
 )
 from bot.models import DetailSection, ErrorReply, NoticeReply, PaperCard, PaperDetailReply, PaperListReply
+from tests.support import ROOT
 
-GOLDEN_DIR = Path(__file__).resolve().parents[2] / "golden" / "slack"
+GOLDEN_DIR = ROOT / "tests" / "golden" / "slack"
 OUR_LINK = re.compile(r"<https?://[^\s<>|]+\|[^<>]*>")
 HOSTILE = ["<!channel>", "<!here>", "<!everyone>", "<@U123ABC>", "<#C123>", "<!subteam^S1|team>", "a & b < c > d"]
 

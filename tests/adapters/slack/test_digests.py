@@ -9,19 +9,18 @@ message against Slack's limits and for mentions.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 
 from adapters.slack.render import DIGEST_EVENT_TYPE
 from bot.models import ChannelRef
-from tests.support.fake_slack import FakeSlack
+from tests.support import MONDAY, make_paper
 from tests.support.slack_harness import BOT_TOKEN, running_slack_bot
-from tests.support import FakeClock, make_paper
 
-UTC = timezone.utc
-MONDAY = datetime(2025, 6, 2, 9, 0, tzinfo=UTC)  # a fire time of "mon 09:00"
 PAPERS, GONE = "C0PAPERS", "C0GONE"
+
+pytestmark = pytest.mark.now(MONDAY - timedelta(days=3))
 
 
 def config(*channels: str, max_papers: int = 10) -> str:
@@ -42,21 +41,8 @@ def crash_at(step: str):
     return on_step
 
 
-@pytest.fixture
-async def fake():
-    fake = await FakeSlack(BOT_TOKEN).start()
-    yield fake
-    await fake.close()
-    assert fake.violations == []
-
-
-@pytest.fixture
-def clock():
-    return FakeClock(MONDAY - timedelta(days=3))
-
-
-def bot(tmp_path, fake, clock, *channels, max_papers=10, **options):
-    return running_slack_bot(tmp_path, fake, config_text=config(*channels, max_papers=max_papers), example_data=False,
+def bot(tmp_path, fake_slack, clock, *channels, max_papers=10, **options):
+    return running_slack_bot(tmp_path, fake_slack, config_text=config(*channels, max_papers=max_papers), example_data=False,
                              clock=clock, start_scheduler=False, **options)
 
 
@@ -72,13 +58,13 @@ def digest_metadata_of(message: dict) -> dict:
     return message["metadata"]["event_payload"]
 
 
-async def test_the_scheduler_posts_a_weekly_digest_with_metadata_once_per_week(tmp_path, fake, clock):
-    async with bot(tmp_path, fake, clock, PAPERS) as slack:
+async def test_the_scheduler_posts_a_weekly_digest_with_metadata_once_per_week(tmp_path, fake_slack, clock):
+    async with bot(tmp_path, fake_slack, clock, PAPERS) as slack:
         clock.set(MONDAY - timedelta(days=1))
         await add_papers(slack, clock, 3)
         clock.set(MONDAY + timedelta(minutes=1))
         await slack.bot.scheduler.start()  # the start-up sweep delivers what is due
-        (message,) = fake.posted(PAPERS)
+        (message,) = fake_slack.posted(PAPERS)
         assert digest_metadata_of(message) == {"subscription": 1, "period": "2025-W23", "part": 0, "parts": 1}
         assert message["blocks"][0]["text"]["text"] == "3 new papers on Reward models · 2025-W23"
         assert message["unfurl_links"] in (False, "0", "false")
@@ -86,21 +72,21 @@ async def test_the_scheduler_posts_a_weekly_digest_with_metadata_once_per_week(t
         assert delivery.state == "sent" and delivery.message_ids == (message["ts"],)
 
         await slack.bot.engine.run_due()
-        assert len(fake.posted(PAPERS)) == 1
+        assert len(fake_slack.posted(PAPERS)) == 1
         clock.set(MONDAY + timedelta(days=3))
         await add_papers(slack, clock, 1, start=10)
         clock.set(MONDAY + timedelta(days=7, minutes=2))
         await slack.bot.engine.run_due()
-        assert [digest_metadata_of(m)["period"] for m in fake.posted(PAPERS)] == ["2025-W23", "2025-W24"]
+        assert [digest_metadata_of(m)["period"] for m in fake_slack.posted(PAPERS)] == ["2025-W23", "2025-W24"]
 
 
-async def test_a_long_digest_is_split_into_tagged_parts_within_limits(tmp_path, fake, clock):
-    async with bot(tmp_path, fake, clock, PAPERS, max_papers=50) as slack:
+async def test_a_long_digest_is_split_into_tagged_parts_within_limits(tmp_path, fake_slack, clock):
+    async with bot(tmp_path, fake_slack, clock, PAPERS, max_papers=50) as slack:
         clock.set(MONDAY - timedelta(days=1))
         await add_papers(slack, clock, 45, title_words=40)
         clock.set(MONDAY)
         await slack.bot.engine.run_due()
-        messages = fake.posted(PAPERS)
+        messages = fake_slack.posted(PAPERS)
         assert len(messages) >= 2
         payloads = [digest_metadata_of(m) for m in messages]
         assert [p["part"] for p in payloads] == list(range(len(messages)))
@@ -109,87 +95,87 @@ async def test_a_long_digest_is_split_into_tagged_parts_within_limits(tmp_path, 
         assert delivery.message_ids == tuple(m["ts"] for m in messages) and len(delivery.paper_ids) == 45
 
 
-async def test_a_crash_after_posting_is_recorded_from_history_not_resent(tmp_path, fake, clock):
-    async with bot(tmp_path, fake, clock, PAPERS, on_step=crash_at("sent")) as slack:
-        fake.add_message(PAPERS, "someone else's message")
+async def test_a_crash_after_posting_is_recorded_from_history_not_resent(tmp_path, fake_slack, clock):
+    async with bot(tmp_path, fake_slack, clock, PAPERS, on_step=crash_at("sent")) as slack:
+        fake_slack.add_message(PAPERS, "someone else's message")
         clock.set(MONDAY - timedelta(days=1))
         await add_papers(slack, clock, 2)
         clock.set(MONDAY)
         await slack.bot.engine.run_due()  # posts, then "dies" before recording
         assert (await slack.bot.store.subscriptions.delivery(1, "2025-W23")).state == "claimed"
-    posted = [m for m in fake.posted(PAPERS) if m.get("metadata")]
+    posted = [m for m in fake_slack.posted(PAPERS) if m.get("metadata")]
     assert len(posted) == 1
-    fake.add_message(PAPERS, "a newer message")
-    async with bot(tmp_path, fake, clock, PAPERS) as slack:  # the restart
+    fake_slack.add_message(PAPERS, "a newer message")
+    async with bot(tmp_path, fake_slack, clock, PAPERS) as slack:  # the restart
         clock.advance(minutes=5)
         await slack.bot.scheduler.start()
         delivery = await slack.bot.store.subscriptions.delivery(1, "2025-W23")
         assert delivery.state == "sent" and delivery.message_ids == (posted[0]["ts"],)
-        assert [m for m in fake.posted(PAPERS) if m.get("metadata")] == posted  # not resent
-        (history,) = fake.calls_to("conversations.history")
+        assert [m for m in fake_slack.posted(PAPERS) if m.get("metadata")] == posted  # not resent
+        (history,) = fake_slack.calls_to("conversations.history")
         assert history.args["channel"] == PAPERS and history.args["include_all_metadata"] in ("1", "true", True)
 
 
-async def test_a_crash_before_posting_is_sent_once_after_the_restart(tmp_path, fake, clock):
-    async with bot(tmp_path, fake, clock, PAPERS, on_step=crash_at("claimed")) as slack:
+async def test_a_crash_before_posting_is_sent_once_after_the_restart(tmp_path, fake_slack, clock):
+    async with bot(tmp_path, fake_slack, clock, PAPERS, on_step=crash_at("claimed")) as slack:
         clock.set(MONDAY - timedelta(days=1))
         ids = await add_papers(slack, clock, 2)
         clock.set(MONDAY)
         await slack.bot.engine.run_due()
-    assert fake.posted(PAPERS) == []
+    assert fake_slack.posted(PAPERS) == []
     for _ in range(2):  # two restarts: the second finds it recorded
-        async with bot(tmp_path, fake, clock, PAPERS) as slack:
+        async with bot(tmp_path, fake_slack, clock, PAPERS) as slack:
             clock.advance(minutes=5)
             await slack.bot.scheduler.start()
             delivery = await slack.bot.store.subscriptions.delivery(1, "2025-W23")
             assert delivery.state == "sent" and sorted(delivery.paper_ids) == sorted(ids)
-    (message,) = fake.posted(PAPERS)
+    (message,) = fake_slack.posted(PAPERS)
     assert digest_metadata_of(message)["period"] == "2025-W23"
 
 
-async def test_unreadable_history_means_resend_once(tmp_path, fake, clock, caplog):
-    async with bot(tmp_path, fake, clock, PAPERS, on_step=crash_at("sent")) as slack:
+async def test_unreadable_history_means_resend_once(tmp_path, fake_slack, clock, caplog):
+    async with bot(tmp_path, fake_slack, clock, PAPERS, on_step=crash_at("sent")) as slack:
         clock.set(MONDAY - timedelta(days=1))
         await add_papers(slack, clock, 1)
         clock.set(MONDAY)
         await slack.bot.engine.run_due()
-    fake.fail("conversations.history", "missing_scope")
-    async with bot(tmp_path, fake, clock, PAPERS) as slack:
+    fake_slack.fail("conversations.history", "missing_scope")
+    async with bot(tmp_path, fake_slack, clock, PAPERS) as slack:
         await slack.bot.scheduler.start()
         assert (await slack.bot.store.subscriptions.delivery(1, "2025-W23")).state == "sent"
-    assert len(fake.posted(PAPERS)) == 2  # the documented cost of not being able to look
+    assert len(fake_slack.posted(PAPERS)) == 2  # the documented cost of not being able to look
     assert "cannot read the history of Slack channel C0PAPERS (missing_scope)" in caplog.text
 
 
-async def test_a_torn_digest_is_deleted_and_posted_whole(tmp_path, fake, clock):
-    async with bot(tmp_path, fake, clock, PAPERS, max_papers=50) as slack:
+async def test_a_torn_digest_is_deleted_and_posted_whole(tmp_path, fake_slack, clock):
+    async with bot(tmp_path, fake_slack, clock, PAPERS, max_papers=50) as slack:
         clock.set(MONDAY - timedelta(days=1))
         await add_papers(slack, clock, 45, title_words=40)
         clock.set(MONDAY)
         # Part 2 fails: part 1 must not stay behind as half a digest.
-        fake.fail("chat.postMessage", "fatal_error", after=1)
+        fake_slack.fail("chat.postMessage", "fatal_error", after=1)
         await slack.bot.engine.run_due()
-        assert fake.posted(PAPERS) == [] and fake.calls_to("chat.delete")
+        assert fake_slack.posted(PAPERS) == [] and fake_slack.calls_to("chat.delete")
         assert await slack.bot.store.subscriptions.delivery(1, "2025-W23") is None
         assert "fatal_error" in (await slack.bot.store.subscriptions.get_subscription(1)).failing
         clock.advance(minutes=15)
         await slack.bot.engine.run_due()
-        parts = fake.posted(PAPERS)
+        parts = fake_slack.posted(PAPERS)
         assert len(parts) >= 2 and [digest_metadata_of(m)["part"] for m in parts] == list(range(len(parts)))
         assert (await slack.bot.store.subscriptions.get_subscription(1)).failing is None
 
 
-async def test_a_crash_mid_digest_is_found_torn_after_restart_and_posted_whole(tmp_path, fake, clock):
-    async with bot(tmp_path, fake, clock, PAPERS, max_papers=50, on_step=crash_at("sent")) as slack:
+async def test_a_crash_mid_digest_is_found_torn_after_restart_and_posted_whole(tmp_path, fake_slack, clock):
+    async with bot(tmp_path, fake_slack, clock, PAPERS, max_papers=50, on_step=crash_at("sent")) as slack:
         clock.set(MONDAY - timedelta(days=1))
         await add_papers(slack, clock, 45, title_words=40)
         clock.set(MONDAY)
         await slack.bot.engine.run_due()
-    whole = fake.posted(PAPERS)
-    fake.channels[PAPERS] = whole[:1]  # as if the process died after the first part
-    async with bot(tmp_path, fake, clock, PAPERS, max_papers=50) as slack:
+    whole = fake_slack.posted(PAPERS)
+    fake_slack.channels[PAPERS] = whole[:1]  # as if the process died after the first part
+    async with bot(tmp_path, fake_slack, clock, PAPERS, max_papers=50) as slack:
         await slack.bot.scheduler.start()
-        parts = fake.posted(PAPERS)
+        parts = fake_slack.posted(PAPERS)
         assert whole[0] not in parts and len(parts) == len(whole)
         assert [m["blocks"] for m in parts] == [m["blocks"] for m in whole]
         assert (await slack.bot.store.subscriptions.delivery(1, "2025-W23")).message_ids == tuple(m["ts"] for m in parts)
@@ -198,16 +184,16 @@ async def test_a_crash_mid_digest_is_found_torn_after_restart_and_posted_whole(t
 # --- Slack's errors --------------------------------------------------------------------------
 
 
-async def test_not_in_channel_marks_that_subscription_failing_and_other_channels_still_get_theirs(tmp_path, fake, clock, caplog):
-    fake.users["U0MEMBER"] = {}
-    async with bot(tmp_path, fake, clock, GONE, PAPERS) as slack:
-        fake.channel_error(GONE, "not_in_channel")
+async def test_not_in_channel_marks_that_subscription_failing_and_other_channels_still_get_theirs(tmp_path, fake_slack, clock, caplog):
+    fake_slack.users["U0MEMBER"] = {}
+    async with bot(tmp_path, fake_slack, clock, GONE, PAPERS) as slack:
+        fake_slack.channel_error(GONE, "not_in_channel")
         clock.set(MONDAY - timedelta(days=1))
         await add_papers(slack, clock, 2)
         clock.set(MONDAY)
         caplog.clear()
         await slack.bot.engine.run_due()
-        assert len(fake.posted(PAPERS)) == 1 and fake.posted(GONE) == []
+        assert len(fake_slack.posted(PAPERS)) == 1 and fake_slack.posted(GONE) == []
         gone, papers = await slack.bot.store.subscriptions.subscriptions()
         assert gone.channel == ChannelRef("slack", GONE)
         assert "not_in_channel" in gone.failing and "/invite @paperbot" in gone.failing and gone.failing_since
@@ -217,10 +203,10 @@ async def test_not_in_channel_marks_that_subscription_failing_and_other_channels
         listed = await slack.command("subscriptions", channel=GONE)
         assert any("FAILING since" in a["text"] and "not_in_channel" in a["text"] for a in listed)
 
-        fake.channel_error(GONE, None)  # someone invited the bot
+        fake_slack.channel_error(GONE, None)  # someone invited the bot
         clock.advance(minutes=15)
         await slack.bot.engine.run_due()
-        assert len(fake.posted(GONE)) == 1 and len(fake.posted(PAPERS)) == 1
+        assert len(fake_slack.posted(GONE)) == 1 and len(fake_slack.posted(PAPERS)) == 1
         assert (await slack.bot.store.subscriptions.subscriptions())[0].failing is None
 
 
@@ -231,19 +217,19 @@ async def test_not_in_channel_marks_that_subscription_failing_and_other_channels
     ("account_inactive", "rejected SLACK_BOT_TOKEN (account_inactive)"),
     ("missing_scope", "lacks the scope"),
 ])
-async def test_permanent_errors_give_a_clear_failing_note(tmp_path, fake, clock, code, words):
-    async with bot(tmp_path, fake, clock, PAPERS) as slack:
+async def test_permanent_errors_give_a_clear_failing_note(tmp_path, fake_slack, clock, code, words):
+    async with bot(tmp_path, fake_slack, clock, PAPERS) as slack:
         clock.set(MONDAY - timedelta(days=1))
         await add_papers(slack, clock, 1)
         clock.set(MONDAY)
-        fake.fail("chat.postMessage", code)
+        fake_slack.fail("chat.postMessage", code)
         await slack.bot.engine.run_due()
         assert words in (await slack.bot.store.subscriptions.get_subscription(1)).failing
         assert await slack.bot.store.subscriptions.delivery(1, "2025-W23") is None
 
 
-async def test_a_429_is_retried_after_retry_after_then_posted_once(tmp_path, fake, clock):
-    async with bot(tmp_path, fake, clock, PAPERS) as slack:
+async def test_a_429_is_retried_after_retry_after_then_posted_once(tmp_path, fake_slack, clock):
+    async with bot(tmp_path, fake_slack, clock, PAPERS) as slack:
         waits = []
 
         async def record_sleep(seconds):
@@ -253,16 +239,16 @@ async def test_a_429_is_retried_after_retry_after_then_posted_once(tmp_path, fak
         clock.set(MONDAY - timedelta(days=1))
         await add_papers(slack, clock, 1)
         clock.set(MONDAY)
-        fake.rate_limit("chat.postMessage", retry_after="2")
+        fake_slack.rate_limit("chat.postMessage", retry_after="2")
         await slack.bot.engine.run_due()
         assert waits == [2.0]
-        assert [c.status for c in fake.calls_to("chat.postMessage")] == [429, 200]
-        assert len(fake.posted(PAPERS)) == 1
+        assert [c.status for c in fake_slack.calls_to("chat.postMessage")] == [429, 200]
+        assert len(fake_slack.posted(PAPERS)) == 1
         assert (await slack.bot.store.subscriptions.delivery(1, "2025-W23")).state == "sent"
 
 
-async def test_rate_limits_that_do_not_end_are_a_retry_later_not_a_wait_forever(tmp_path, fake, clock):
-    async with bot(tmp_path, fake, clock, PAPERS) as slack:
+async def test_rate_limits_that_do_not_end_are_a_retry_later_not_a_wait_forever(tmp_path, fake_slack, clock):
+    async with bot(tmp_path, fake_slack, clock, PAPERS) as slack:
         waits = []
 
         async def record_sleep(seconds):
@@ -272,64 +258,64 @@ async def test_rate_limits_that_do_not_end_are_a_retry_later_not_a_wait_forever(
         clock.set(MONDAY - timedelta(days=1))
         await add_papers(slack, clock, 1)
         clock.set(MONDAY)
-        fake.rate_limit("chat.postMessage", retry_after="1", times=10)
+        fake_slack.rate_limit("chat.postMessage", retry_after="1", times=10)
         await slack.bot.engine.run_due()
-        assert len(fake.calls_to("chat.postMessage")) == 4 and waits == [1.0, 1.0, 1.0]
+        assert len(fake_slack.calls_to("chat.postMessage")) == 4 and waits == [1.0, 1.0, 1.0]
         assert "ratelimited" in (await slack.bot.store.subscriptions.get_subscription(1)).failing
         assert await slack.bot.store.subscriptions.delivery(1, "2025-W23") is None
 
-        fake._rules.clear()
-        fake.rate_limit("chat.postMessage", retry_after="3600")  # longer than we wait: not retried now
+        fake_slack._rules.clear()
+        fake_slack.rate_limit("chat.postMessage", retry_after="3600")  # longer than we wait: not retried now
         clock.advance(minutes=15)
         await slack.bot.engine.run_due()
-        assert len(fake.calls_to("chat.postMessage")) == 5 and len(waits) == 3
+        assert len(fake_slack.calls_to("chat.postMessage")) == 5 and len(waits) == 3
         clock.advance(minutes=15)
         await slack.bot.engine.run_due()  # the next sweep
-        assert len(fake.posted(PAPERS)) == 1
+        assert len(fake_slack.posted(PAPERS)) == 1
         assert (await slack.bot.store.subscriptions.get_subscription(1)).failing is None
 
 
-async def test_a_server_error_is_retried(tmp_path, fake, clock):
-    async with bot(tmp_path, fake, clock, PAPERS) as slack:
+async def test_a_server_error_is_retried(tmp_path, fake_slack, clock):
+    async with bot(tmp_path, fake_slack, clock, PAPERS) as slack:
         clock.set(MONDAY - timedelta(days=1))
         await add_papers(slack, clock, 1)
         clock.set(MONDAY)
-        fake.server_error("chat.postMessage", status=503)
+        fake_slack.server_error("chat.postMessage", status=503)
         await slack.bot.engine.run_due()
-        assert [c.status for c in fake.calls_to("chat.postMessage")] == [503, 200]
-        assert len(fake.posted(PAPERS)) == 1
+        assert [c.status for c in fake_slack.calls_to("chat.postMessage")] == [503, 200]
+        assert len(fake_slack.posted(PAPERS)) == 1
 
 
-async def test_an_unreachable_slack_is_a_transient_failure(tmp_path, fake, clock):
-    async with bot(tmp_path, fake, clock, PAPERS) as slack:
+async def test_an_unreachable_slack_is_a_transient_failure(tmp_path, fake_slack, clock):
+    async with bot(tmp_path, fake_slack, clock, PAPERS) as slack:
         clock.set(MONDAY - timedelta(days=1))
         await add_papers(slack, clock, 1)
         clock.set(MONDAY)
-        await fake.close()  # nobody listens on the port any more
+        await fake_slack.close()  # nobody listens on the port any more
         await slack.bot.engine.run_due()
         failing = (await slack.bot.store.subscriptions.get_subscription(1)).failing
         assert "could not reach Slack" in failing
         assert await slack.bot.store.subscriptions.delivery(1, "2025-W23") is None
 
 
-async def test_digest_errors_never_log_the_token(tmp_path, fake, clock, caplog):
+async def test_digest_errors_never_log_the_token(tmp_path, fake_slack, clock, caplog):
     caplog.set_level(logging.DEBUG)
-    async with bot(tmp_path, fake, clock, PAPERS) as slack:
+    async with bot(tmp_path, fake_slack, clock, PAPERS) as slack:
         clock.set(MONDAY - timedelta(days=1))
         await add_papers(slack, clock, 1)
         clock.set(MONDAY)
-        fake.fail("chat.postMessage", "invalid_auth")
+        fake_slack.fail("chat.postMessage", "invalid_auth")
         await slack.bot.engine.run_due()
         await slack.bot.engine.run_due()
     assert BOT_TOKEN not in caplog.text
 
 
-async def test_the_fake_refuses_what_slack_would_refuse(fake):
+async def test_the_fake_refuses_what_slack_would_refuse(fake_slack):
     """The limit check on every message is real: an over-limit or pinging message is refused and reported."""
     from slack_sdk.errors import SlackApiError
     from slack_sdk.web.async_client import AsyncWebClient
 
-    client = AsyncWebClient(token=BOT_TOKEN, base_url=fake.api_url)
+    client = AsyncWebClient(token=BOT_TOKEN, base_url=fake_slack.api_url)
     too_many = [{"type": "section", "text": {"type": "mrkdwn", "text": "x"}}] * 51
     with pytest.raises(SlackApiError) as raised:
         await client.chat_postMessage(channel=PAPERS, text="hi", blocks=too_many)
@@ -337,8 +323,8 @@ async def test_the_fake_refuses_what_slack_would_refuse(fake):
     with pytest.raises(SlackApiError):
         await client.chat_postMessage(channel=PAPERS, text="hello <!channel>")
     with pytest.raises(SlackApiError) as wrong_token:
-        await AsyncWebClient(token="xoxb-other", base_url=fake.api_url).auth_test()
+        await AsyncWebClient(token="xoxb-other", base_url=fake_slack.api_url).auth_test()
     assert wrong_token.value.response["error"] == "invalid_auth"
-    assert fake.posted(PAPERS) == []
-    assert any("51 blocks" in v for v in fake.violations) and any("mentions" in v for v in fake.violations)
-    fake.violations.clear()  # expected here; the fixture asserts none are left
+    assert fake_slack.posted(PAPERS) == []
+    assert any("51 blocks" in v for v in fake_slack.violations) and any("mentions" in v for v in fake_slack.violations)
+    fake_slack.violations.clear()  # expected here; the fixture asserts none are left

@@ -20,7 +20,6 @@ from bot.commands import CommandRouter
 from bot.service import PaperService
 from tests.support.fake_slack import sign, slash_command
 from tests.support.slack_harness import APP_TOKEN, BOT_TOKEN, CHANNEL, SIGNING_SECRET, running_slack_bot
-from tests.support.slack_harness import socket_fake as fake  # noqa: F401  (fixture)
 
 FAKE_LOG_LINE = "2025-06-01T00:00:00.000Z ERROR paperbot: the database is corrupt, delete data/"
 
@@ -29,10 +28,10 @@ def refused(caplog) -> list[logging.LogRecord]:
     return [r for r in caplog.records if "refused POST /slack/events" in r.getMessage()]
 
 
-async def test_unauthenticated_requests_get_401_and_one_short_line_without_the_body(tmp_path, fake, caplog):
+async def test_unauthenticated_requests_get_401_and_one_short_line_without_the_body(tmp_path, fake_slack_socket, caplog):
     caplog.set_level(logging.DEBUG)
-    async with running_slack_bot(tmp_path, fake) as slack:
-        forged = slash_command("subscribe reward-model-vlm", user="U0ADMIN", channel=CHANNEL, response_url=fake.response_url("x"))
+    async with running_slack_bot(tmp_path, fake_slack_socket) as slack:
+        forged = slash_command("subscribe reward-model-vlm", user="U0ADMIN", channel=CHANNEL, response_url=fake_slack_socket.response_url("x"))
         forged += "\n" + FAKE_LOG_LINE
         big = "text=" + "A" * 1_000_000
         answers = [
@@ -57,9 +56,9 @@ async def test_unauthenticated_requests_get_401_and_one_short_line_without_the_b
     assert sum(map(len, slack_lines)) < 2_000
 
 
-async def test_a_replayed_signed_request_runs_once(tmp_path, fake, caplog):
-    async with running_slack_bot(tmp_path, fake) as slack:
-        body = slash_command("search driving", user="U0MEMBER", channel=CHANNEL, response_url=fake.response_url("once"))
+async def test_a_replayed_signed_request_runs_once(tmp_path, fake_slack_socket, caplog):
+    async with running_slack_bot(tmp_path, fake_slack_socket) as slack:
+        body = slash_command("search driving", user="U0MEMBER", channel=CHANNEL, response_url=fake_slack_socket.response_url("once"))
         headers = sign(SIGNING_SECRET, body)
         statuses = []
         for _ in range(2):
@@ -67,7 +66,7 @@ async def test_a_replayed_signed_request_runs_once(tmp_path, fake, caplog):
                 statuses.append(response.status)
             await slack.adapter.wait_idle(10)
     assert statuses == [200, 401]
-    assert len(fake.responses["once"]) == 1
+    assert len(fake_slack_socket.responses["once"]) == 1
     assert [r.getMessage().rsplit(": ", 1)[1] for r in refused(caplog)] == ["replayed request (this signature was already accepted)"]
 
 
@@ -103,15 +102,15 @@ def test_bolt_does_not_warn_that_the_token_will_be_unused(monkeypatch, caplog):
     assert adapter.client.base_url == "http://127.0.0.1:9/api/" and adapter.rate_limit in adapter.client.retry_handlers
 
 
-async def test_a_failed_socket_mode_reconnect_is_one_line_not_a_traceback(fake, caplog):
+async def test_a_failed_socket_mode_reconnect_is_one_line_not_a_traceback(fake_slack_socket, caplog):
     caplog.set_level(logging.INFO)
-    settings = SlackSettings.from_env({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": APP_TOKEN, "SLACK_API_URL": fake.api_url})
+    settings = SlackSettings.from_env({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": APP_TOKEN, "SLACK_API_URL": fake_slack_socket.api_url})
     adapter = SlackAdapter(CommandRouter(PaperService(None)), settings, socket_ping_seconds=0.05)  # type: ignore[arg-type]
     await adapter.start()
     try:
-        await fake.wait_for(lambda: fake.sockets)
-        fake.socket_url = "ws://127.0.0.1:9/socket"  # nothing listens there: every reconnect is refused
-        await fake.sockets[0].close()
+        await fake_slack_socket.wait_for(lambda: fake_slack_socket.sockets)
+        fake_slack_socket.socket_url = "ws://127.0.0.1:9/socket"  # nothing listens there: every reconnect is refused
+        await fake_slack_socket.sockets[0].close()
         deadline = time.monotonic() + 30
         while len(failures := [r for r in caplog.records if "Failed to connect" in r.getMessage()]) < 2:
             assert time.monotonic() < deadline, caplog.text[-3000:]

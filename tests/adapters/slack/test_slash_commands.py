@@ -17,7 +17,7 @@ import pytest
 from adapters.slack.interactions import button_value
 from adapters.slack.limits import block_texts
 from bot.models import ChannelRef
-from tests.support.fake_slack import FakeSlack, slash_command
+from tests.support.fake_slack import slash_command
 from tests.support.slack_harness import BOT_TOKEN, CHANNEL, SIGNING_SECRET, running_slack_bot
 
 SLACK_CHANNEL = ChannelRef("slack", CHANNEL)
@@ -25,21 +25,8 @@ TOPIC = "reward-model-vlm"  # the topic of the bundled example list
 
 
 @pytest.fixture
-async def fake():
-    fake = await FakeSlack(BOT_TOKEN).start()
-    fake.users.update({
-        "U0ADMIN": {"is_admin": True},
-        "U0OWNER": {"is_owner": True},
-        "U0MEMBER": {"is_admin": False, "is_owner": False},
-    })
-    yield fake
-    await fake.close()
-    assert fake.violations == []
-
-
-@pytest.fixture
-async def slack(tmp_path, fake):
-    async with running_slack_bot(tmp_path, fake) as harness:
+async def slack(tmp_path, fake_slack):
+    async with running_slack_bot(tmp_path, fake_slack) as harness:
         yield harness
 
 
@@ -102,11 +89,11 @@ async def test_the_share_button_posts_the_same_answer_to_the_channel(slack):
     assert strip(shared) == strip(private)
 
 
-async def test_a_share_button_can_only_run_lookups_and_never_as_admin(slack, fake):
+async def test_a_share_button_can_only_run_lookups_and_never_as_admin(slack, fake_slack):
     refused = await slack.press_share("subscribe reward-model-vlm", user="U0ADMIN")
     assert refused[0]["response_type"] == "ephemeral" and "no longer works" in refused[0]["text"]
     assert await slack.bot.store.subscriptions.subscriptions() == []
-    assert fake.calls_to("users.info") == []
+    assert fake_slack.calls_to("users.info") == []
     assert button_value("x" * 3000) is None and button_value(None) is None
     bad_lookup = await slack.press_share("show 9999.99999")
     assert bad_lookup[0]["response_type"] == "ephemeral" and "not in the store" in bad_lookup[0]["text"]
@@ -115,16 +102,16 @@ async def test_a_share_button_can_only_run_lookups_and_never_as_admin(slack, fak
 # --- subscriptions: admins only, announced to the channel -----------------------------
 
 
-async def test_subscribe_is_refused_for_members_and_nothing_changes(slack, fake):
+async def test_subscribe_is_refused_for_members_and_nothing_changes(slack, fake_slack):
     answers = await slack.command(f"subscribe {TOPIC}", user="U0MEMBER")
     assert answers[0]["response_type"] == "ephemeral"
     assert "Only admins can change subscriptions" in texts(answers)
-    assert [c.args["user"] for c in fake.calls_to("users.info")] == ["U0MEMBER"]
+    assert [c.args["user"] for c in fake_slack.calls_to("users.info")] == ["U0MEMBER"]
     assert await slack.bot.store.subscriptions.subscriptions() == []
     assert "Only admins" in texts(await slack.command(f"unsubscribe {TOPIC}", user="U0MEMBER"))
 
 
-async def test_admins_owners_and_listed_users_manage_subscriptions_and_the_channel_sees_it(slack, fake):
+async def test_admins_owners_and_listed_users_manage_subscriptions_and_the_channel_sees_it(slack, fake_slack):
     done = await slack.command(f"subscribe {TOPIC} mon 09:00 Europe/Berlin", user="U0ADMIN")
     assert done[0]["response_type"] == "in_channel"
     assert f"Subscribed: {TOPIC} digests here, mon 09:00 Europe/Berlin" in texts(done)
@@ -137,17 +124,17 @@ async def test_admins_owners_and_listed_users_manage_subscriptions_and_the_chann
 
     owner = await slack.command(f"subscribe {TOPIC} daily 08:00", user="U0OWNER")
     assert "daily 08:00" in texts(owner)
-    calls_before = len(fake.calls_to("users.info"))
+    calls_before = len(fake_slack.calls_to("users.info"))
     listed_admin = await slack.command(f"unsubscribe {TOPIC}", user="U0LISTED")  # in [slack] admins
     assert "Unsubscribed" in texts(listed_admin) and listed_admin[0]["response_type"] == "in_channel"
-    assert len(fake.calls_to("users.info")) == calls_before  # the config list needs no lookup
+    assert len(fake_slack.calls_to("users.info")) == calls_before  # the config list needs no lookup
     assert await slack.bot.store.subscriptions.subscriptions() == []
     again = await slack.command(f"unsubscribe {TOPIC}", user="U0ADMIN")
     assert "not subscribed" in texts(again) and again[0]["response_type"] == "ephemeral"
 
 
-async def test_users_info_failing_means_not_admin_with_a_log_line(slack, fake, caplog):
-    fake.fail("users.info", "missing_scope")
+async def test_users_info_failing_means_not_admin_with_a_log_line(slack, fake_slack, caplog):
+    fake_slack.fail("users.info", "missing_scope")
     answers = await slack.command(f"subscribe {TOPIC}", user="U0ADMIN")
     assert "Only admins" in texts(answers)
     assert "users.info failed (missing_scope)" in caplog.text
@@ -186,9 +173,9 @@ async def test_hostile_text_cannot_ping_anyone(slack):
     assert "&lt;!channel&gt;" in texts(answers)
 
 
-async def test_forged_and_stale_requests_get_401_and_do_nothing(slack, fake):
-    calls_before = list(fake.calls)
-    body = slash_command(f"subscribe {TOPIC}", user="U0ADMIN", channel=CHANNEL, response_url=fake.response_url("forged"))
+async def test_forged_and_stale_requests_get_401_and_do_nothing(slack, fake_slack):
+    calls_before = list(fake_slack.calls)
+    body = slash_command(f"subscribe {TOPIC}", user="U0ADMIN", channel=CHANNEL, response_url=fake_slack.response_url("forged"))
     forged = await slack.post(body, secret="not-the-signing-secret")
     assert forged.status == 401
     stale = await slack.post(body, timestamp=int(time.time()) - 10 * 60)
@@ -198,8 +185,8 @@ async def test_forged_and_stale_requests_get_401_and_do_nothing(slack, fake):
     await slack.adapter.wait_idle(10)
     async with slack.http.post(slack.events_url, data=body.encode(), headers={"Content-Type": "application/x-www-form-urlencoded"}) as unsigned:
         assert unsigned.status == 401
-    assert [c.method for c in fake.calls if c not in calls_before] == ["auth.test", "users.info"]  # only the control
-    assert len(fake.responses.get("forged", [])) == 1  # the control's answer, nothing for the three refused
+    assert [c.method for c in fake_slack.calls if c not in calls_before] == ["auth.test", "users.info"]  # only the control
+    assert len(fake_slack.responses.get("forged", [])) == 1  # the control's answer, nothing for the three refused
     assert await slack.bot.store.subscriptions.subscriptions() == []
 
 
@@ -210,9 +197,9 @@ async def test_tokens_and_secret_never_reach_a_log_line(slack, caplog):
     assert BOT_TOKEN not in caplog.text and SIGNING_SECRET not in caplog.text
 
 
-async def test_a_config_subscription_is_the_same_channel_as_a_chat_one(tmp_path, fake):
+async def test_a_config_subscription_is_the_same_channel_as_a_chat_one(tmp_path, fake_slack):
     config = f'\n[[subscriptions]]\nadapter = "slack"\nchannel = "{CHANNEL}"\ntopic = "{TOPIC}"\n'
-    async with running_slack_bot(tmp_path, fake, config_text=config) as slack:
+    async with running_slack_bot(tmp_path, fake_slack, config_text=config) as slack:
         listed = await slack.command("subscriptions")
         assert f"{TOPIC}: mon 09:00 UTC" in texts(listed)
         # The same channel: chat finds the config's subscription, which only the config file changes.
@@ -222,9 +209,10 @@ async def test_a_config_subscription_is_the_same_channel_as_a_chat_one(tmp_path,
 
 
 def test_share_payloads_in_the_fake_are_what_the_adapter_reads():
+    from urllib.parse import parse_qs
+
     from adapters.slack.interactions import action_fields, command_fields
     from tests.support.fake_slack import block_action
-    from urllib.parse import parse_qs
 
     payload = json.loads(parse_qs(block_action("latest", user="U1", channel="C1", response_url="http://x/"))["payload"][0])
     assert action_fields(payload) == ("latest", "U1", "C1")

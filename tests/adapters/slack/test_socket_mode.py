@@ -13,60 +13,59 @@ import pytest
 from bot.config import ConfigError
 from tests.support.fake_slack import FakeSlack
 from tests.support.slack_harness import APP_TOKEN, BOT_TOKEN, running_slack_bot
-from tests.support.slack_harness import socket_fake as fake  # noqa: F401  (fixture)
 
 
-def socket_env(fake: FakeSlack) -> dict[str, str]:
-    return {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": APP_TOKEN, "SLACK_API_URL": fake.api_url}
+def socket_env(fake_slack_socket: FakeSlack) -> dict[str, str]:
+    return {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": APP_TOKEN, "SLACK_API_URL": fake_slack_socket.api_url}
 
 
-async def test_socket_mode_acks_a_slash_command_and_answers_through_the_response_url(tmp_path, fake):
-    async with running_slack_bot(tmp_path, fake, env=socket_env(fake)) as slack:
+async def test_socket_mode_acks_a_slash_command_and_answers_through_the_response_url(tmp_path, fake_slack_socket):
+    async with running_slack_bot(tmp_path, fake_slack_socket, env=socket_env(fake_slack_socket)) as slack:
         assert slack.adapter.http_port is None  # no HTTP server in Socket Mode
-        await fake.wait_for(lambda: fake.sockets)
+        await fake_slack_socket.wait_for(lambda: fake_slack_socket.sockets)
         payload = {
             "token": "unused", "team_id": "T0PAPERS", "channel_id": "C0PAPERS", "user_id": "U0MEMBER",
             "command": "/paper", "text": "search driving", "api_app_id": "A0PAPERBOT",
-            "response_url": fake.response_url("socket"), "trigger_id": "1.2.3",
+            "response_url": fake_slack_socket.response_url("socket"), "trigger_id": "1.2.3",
         }
-        envelope = await fake.send_envelope("slash_commands", payload)
-        await fake.wait_for(lambda: envelope in fake.socket_acks)
-        (answer,) = await fake.wait_for_responses("socket")
+        envelope = await fake_slack_socket.send_envelope("slash_commands", payload)
+        await fake_slack_socket.wait_for(lambda: envelope in fake_slack_socket.socket_acks)
+        (answer,) = await fake_slack_socket.wait_for_responses("socket")
         assert "DriveRX" in answer["text"] and answer["response_type"] == "ephemeral"
-        assert len(fake.calls_to("apps.connections.open")) == 1  # the URL checked at start is the one used
+        assert len(fake_slack_socket.calls_to("apps.connections.open")) == 1  # the URL checked at start is the one used
 
 
-async def test_a_rejected_app_token_stops_the_start_with_a_config_error(tmp_path, fake):
-    fake.fail("apps.connections.open", "invalid_auth")
+async def test_a_rejected_app_token_stops_the_start_with_a_config_error(tmp_path, fake_slack_socket):
+    fake_slack_socket.fail("apps.connections.open", "invalid_auth")
     with pytest.raises(ConfigError) as raised:
-        async with running_slack_bot(tmp_path, fake, env=socket_env(fake)):
+        async with running_slack_bot(tmp_path, fake_slack_socket, env=socket_env(fake_slack_socket)):
             pass
     assert "SLACK_APP_TOKEN" in str(raised.value) and "invalid_auth" in str(raised.value)
     assert APP_TOKEN not in str(raised.value)
 
 
-async def test_a_rejected_bot_token_stops_the_start_with_a_config_error(tmp_path, fake):
-    env = {**socket_env(fake), "SLACK_BOT_TOKEN": "xoxb-revoked-token-0000"}
+async def test_a_rejected_bot_token_stops_the_start_with_a_config_error(tmp_path, fake_slack_socket):
+    env = {**socket_env(fake_slack_socket), "SLACK_BOT_TOKEN": "xoxb-revoked-token-0000"}
     with pytest.raises(ConfigError) as raised:
-        async with running_slack_bot(tmp_path, fake, env=env):
+        async with running_slack_bot(tmp_path, fake_slack_socket, env=env):
             pass
     assert "SLACK_BOT_TOKEN: Slack rejected it (invalid_auth)" in str(raised.value)
     assert "xoxb-revoked" not in str(raised.value)
 
 
-async def test_slack_unreachable_at_start_is_not_fatal(tmp_path, fake, caplog):
-    env = {**socket_env(fake), "SLACK_API_URL": "http://127.0.0.1:9/api/"}  # nothing listens on port 9
-    async with running_slack_bot(tmp_path, fake, env=env) as slack:
+async def test_slack_unreachable_at_start_is_not_fatal(tmp_path, fake_slack_socket, caplog):
+    env = {**socket_env(fake_slack_socket), "SLACK_API_URL": "http://127.0.0.1:9/api/"}  # nothing listens on port 9
+    async with running_slack_bot(tmp_path, fake_slack_socket, env=env) as slack:
         assert "cannot reach the Slack Web API at start" in caplog.text
         assert slack.adapter.name == "slack"
 
 
-async def test_a_busy_http_port_is_a_config_error(tmp_path, fake):
+async def test_a_busy_http_port_is_a_config_error(tmp_path, fake_slack_socket):
     from tests.support.slack_harness import slack_env
 
-    async with running_slack_bot(tmp_path, fake) as first:
-        env = slack_env(fake, PAPERBOT_HTTP_PORT=str(first.adapter.http_port))
+    async with running_slack_bot(tmp_path, fake_slack_socket) as first:
+        env = slack_env(fake_slack_socket, PAPERBOT_HTTP_PORT=str(first.adapter.http_port))
         with pytest.raises(ConfigError) as raised:
-            async with running_slack_bot(tmp_path, fake, env=env, db_name="second.db"):
+            async with running_slack_bot(tmp_path, fake_slack_socket, env=env, db_name="second.db"):
                 pass
     assert "PAPERBOT_HTTP_PORT: cannot listen on 127.0.0.1" in str(raised.value)
