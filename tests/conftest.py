@@ -21,16 +21,14 @@ Remote services, each on 127.0.0.1 and closed after the test
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import AsyncIterator, Callable, Iterator
 
 import pytest
-from _pytest.logging import LogCaptureHandler
 
 from adapters.console import ConsoleAdapter
 from bot.ports import PaperStore, Store
-from tests.support import MONDAY, CommandLine, FakeClock, Sleeps, console_bot
+from tests.support import MONDAY, CommandLine, FakeClock, Sleeps, console_bot, logging_kept
 from tests.support.fake_arxiv import FakeArxiv
 from tests.support.fake_discord import FakeDiscord
 from tests.support.fake_openai import FakeOpenAI
@@ -39,30 +37,12 @@ from tests.support.fake_webhooks import FakeWebhooks
 from tests.support.slack_harness import APP_TOKEN, BOT_TOKEN, PEOPLE
 from tests.support.store_factories import SqliteFileFactory, StoreFactory
 
-# --- logging: `bot.cli.main` run in-process configures logging for the whole process (root
-# handlers, levels, the noisy third-party loggers); a test that runs it must not change what
-# the next test logs, or a test's outcome would depend on the order.
-
-
-def _ours(handler: logging.Handler) -> bool:
-    """Not one of pytest's capturing handlers, which pytest adds and removes around each test phase."""
-    return not isinstance(handler, LogCaptureHandler) and type(handler).__module__ != "_pytest.logging"
-
 
 @pytest.fixture(autouse=True)
-def logging_left_as_found():
-    root = logging.getLogger()
-    handlers, filters, level = [h for h in root.handlers if _ours(h)], root.filters[:], root.level
-    levels = {name: logger.level for name, logger in logging.root.manager.loggerDict.items() if isinstance(logger, logging.Logger)}
-    yield
-    for added in [h for h in root.handlers if _ours(h) and h not in handlers]:
-        added.close()  # a log file the test's run opened
-    root.handlers[:] = [h for h in root.handlers if not _ours(h)] + handlers
-    root.filters[:] = filters
-    root.setLevel(level)
-    for name, logger in list(logging.root.manager.loggerDict.items()):
-        if isinstance(logger, logging.Logger):
-            logger.setLevel(levels.get(name, logging.NOTSET))
+def logging_left_as_found() -> Iterator[None]:
+    """A test that runs `bot.cli.main` in this process must not change what the next test logs."""
+    with logging_kept():
+        yield
 
 
 # --- time and waits ---------------------------------------------------------------------------

@@ -31,7 +31,7 @@ from bot.app import Runtime, build_service, open_store
 from bot.commands import CommandRouter
 from bot.config import FileConfig
 from bot.models import ChannelRef, DeliveryKey, PaperCard, PaperListReply, Subscription
-from tests.support import OFFLINE_CONFIG, ROOT, console_bot, make_paper, run_paperbot
+from tests.support import OFFLINE_CONFIG, ROOT, console_bot, make_paper
 from tests.support.fake_arxiv import FakeArxiv, FakePaper
 
 ESCAPES = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -118,6 +118,7 @@ def terminal(tmp_path):
 # --- a real terminal -------------------------------------------------------------------------
 
 
+@pytest.mark.subprocess
 def test_arrow_keys_edit_the_line_up_recalls_it_and_tab_completes(terminal):
     screen = terminal()
     screen.ready()
@@ -130,6 +131,7 @@ def test_arrow_keys_edit_the_line_up_recalls_it_and_tab_completes(terminal):
     assert screen.quit() == 0
 
 
+@pytest.mark.subprocess
 def test_answers_wrap_to_the_window_with_hanging_indents_and_bold_titles(terminal):
     screen = terminal(width=50)
     screen.ready()
@@ -147,6 +149,7 @@ def test_answers_wrap_to_the_window_with_hanging_indents_and_bold_titles(termina
     assert screen.quit() == 0
 
 
+@pytest.mark.subprocess
 def test_a_log_line_while_typing_keeps_the_prompt_and_the_typed_text_and_no_bar_is_drawn(terminal, tmp_path):
     config = tmp_path / "fetching.toml"
     config.write_text(
@@ -178,8 +181,8 @@ def test_a_log_line_while_typing_keeps_the_prompt_and_the_typed_text_and_no_bar_
     assert "Running job" not in shown and "apscheduler" not in shown
 
 
-def test_piped_output_is_plain_and_unwrapped(tmp_path):
-    result = run_paperbot("run", db=tmp_path / "p.db", input_text="/paper latest 5\n")
+def test_piped_output_is_plain_and_unwrapped(paperbot, tmp_path):
+    result = paperbot("run", db=tmp_path / "p.db", input_text="/paper latest 5\n")
     assert result.returncode == 0, result.stderr
     assert "\x1b" not in result.stdout
     assert "1. DriveRX: A Vision-Language Reasoning Model for Cross-Task Autonomous Driving\n" in result.stdout

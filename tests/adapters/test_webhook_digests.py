@@ -113,6 +113,7 @@ async def test_429_waits_for_retry_after_then_delivers(setup):
     assert (await setup.store.subscriptions.delivery(1, "2025-W23")).state == "sent"
 
 
+@pytest.mark.slow
 async def test_slack_429_with_retry_after_header(setup):
     await setup.subscribe("SLACK_HOOK")
     await setup.papers_then_fire()

@@ -1,8 +1,8 @@
-"""`paperbot notes` as a subprocess, and the running service writing notes after a fetch.
+"""`paperbot notes`, and the running service writing notes after a fetch.
 
-The CLI runs in its own process, so the fake OpenAI server serves from a
-thread (tests/support/fake_openai.py) and the subprocess finds it through
-OPENAI_BASE_URL, like a real deployment finds vLLM, llama.cpp or Ollama.
+The fake OpenAI server serves from a thread (tests/support/fake_openai.py) and the
+command finds it through OPENAI_BASE_URL, like a real deployment finds vLLM, llama.cpp
+or Ollama: once from a real subprocess, otherwise in this process (`paperbot` fixture).
 """
 
 from __future__ import annotations
@@ -13,13 +13,15 @@ import json
 import logging
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from subprocess import CompletedProcess
+from typing import Callable
 
 import pytest
 
 from bot.app import Runtime, assemble, open_store
 from bot.config import parse_config
 from store.sqlite import SqliteStore
-from tests.support import SHIPPED_CONFIG, make_paper, run_paperbot
+from tests.support import SHIPPED_CONFIG, Finished, make_paper, run_paperbot
 from tests.support.fake_arxiv import FakePaper
 from tests.support.fake_openai import EN_NOTES, FakeOpenAI
 
@@ -63,13 +65,17 @@ def db(tmp_path) -> Path:
     return path
 
 
-def notes(*args: str, db: Path, config: Path, fake: FakeOpenAI | None = None, **env: str):
+def notes(paperbot: Callable[..., Finished | CompletedProcess], *args: str, db: Path, config: Path,
+          fake: FakeOpenAI | None = None, **env: str) -> Finished | CompletedProcess:  # fmt: skip
+    """`paperbot --config CONFIG ARGS` with the notes server's variables; `paperbot` runs it in this process or another."""
     environment = {"OPENAI_BASE_URL": fake.base_url if fake else "", "OPENAI_API_KEY": KEY, **env}
-    return run_paperbot("--config", str(config), *args, db=db, env=environment)
+    return paperbot("--config", str(config), *args, db=db, env=environment)
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_notes_backfills_and_show_labels_them_machine_written(fake_openai, db, config_path):
-    result = notes("notes", "--topic", "reward-vlm", db=db, config=config_path, fake=fake_openai)
+    result = notes(run_paperbot, "notes", "--topic", "reward-vlm", db=db, config=config_path, fake=fake_openai)
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "notes (en, fake-notes-1): 3 written"
@@ -81,57 +87,58 @@ def test_notes_backfills_and_show_labels_them_machine_written(fake_openai, db, c
     detail = json.loads(run_paperbot("--config", str(config_path), "show", "2506.00002", "--json", db=db).stdout)
     assert detail["notes_source"] == "llm" and detail["tldr"] == detail["notes"]["headline"]
 
-    again = notes("notes", "--topic", "reward-vlm", db=db, config=config_path, fake=fake_openai)
+    again = notes(run_paperbot, "notes", "--topic", "reward-vlm", db=db, config=config_path, fake=fake_openai)
     assert again.returncode == 0 and again.stdout.strip() == "notes (en, fake-notes-1): no paper needs notes"
 
 
-def test_limit_takes_the_newest_papers_first(fake_openai, db, config_path):
-    result = notes("notes", "--limit", "1", db=db, config=config_path, fake=fake_openai)
+def test_limit_takes_the_newest_papers_first(paperbot, fake_openai, db, config_path):
+    result = notes(paperbot, "notes", "--limit", "1", db=db, config=config_path, fake=fake_openai)
     assert result.returncode == 0 and "1 written" in result.stdout
     assert "Title: Paper 2506.00009" in fake_openai.requests[0].messages[1]["content"]
 
 
-def test_usage_errors_exit_2_and_ask_nothing(fake_openai, db, config_path, tmp_path):
-    unknown = notes("notes", "--topic", "nope", db=db, config=config_path, fake=fake_openai)
+def test_usage_errors_exit_2_and_ask_nothing(paperbot, fake_openai, db, config_path, tmp_path):
+    unknown = notes(paperbot, "notes", "--topic", "nope", db=db, config=config_path, fake=fake_openai)
     assert unknown.returncode == 2 and "Unknown topic 'nope'" in unknown.stderr
-    bad_limit = notes("notes", "--limit", "0", db=db, config=config_path, fake=fake_openai)
+    bad_limit = notes(paperbot, "notes", "--limit", "0", db=db, config=config_path, fake=fake_openai)
     assert bad_limit.returncode == 2 and "at least 1" in bad_limit.stderr
-    no_server = notes("notes", db=db, config=config_path, fake=None, OPENAI_API_KEY="")
+    no_server = notes(paperbot, "notes", db=db, config=config_path, fake=None, OPENAI_API_KEY="")
     assert no_server.returncode == 2 and "need OPENAI_API_KEY" in no_server.stderr
-    disabled = run_paperbot("notes", db=db, env={"OPENAI_BASE_URL": fake_openai.base_url})  # the offline config
+    disabled = paperbot("notes", db=db, env={"OPENAI_BASE_URL": fake_openai.base_url})  # the offline config
     assert disabled.returncode == 2 and "disabled in the config ([notes] enabled = false)" in disabled.stderr
     no_model = tmp_path / "no-model.toml"
     no_model.write_text("[notes]\nenabled = true\n", encoding="utf-8")
-    bad_config = notes("notes", db=db, config=no_model, fake=fake_openai)
+    bad_config = notes(paperbot, "notes", db=db, config=no_model, fake=fake_openai)
     assert bad_config.returncode == 2 and "notes: notes are enabled but no model is named" in bad_config.stderr
     assert fake_openai.requests == []
 
 
-def test_a_failed_paper_is_listed_exits_1_and_succeeds_on_the_next_run(fake_openai, db, config_path):
+def test_a_failed_paper_is_listed_exits_1_and_succeeds_on_the_next_run(paperbot, fake_openai, db, config_path):
     fake_openai.answer("I would rather not use JSON.", times=2)
-    first = notes("notes", "--topic", "reward-vlm", "--limit", "1", db=db, config=config_path, fake=fake_openai)
+    first = notes(paperbot, "notes", "--topic", "reward-vlm", "--limit", "1", db=db, config=config_path, fake=fake_openai)
     assert first.returncode == 1
     assert first.stdout.splitlines() == [
         "notes (en, fake-notes-1): 0 written, 1 failed (kept their extractive TLDR; retried on a later run)",
         "  2506.00003: unusable answer twice (the answer is not JSON (no JSON object found))",
     ]
     assert first.stderr.count("notes for 2506.00003 failed") == 1
-    latest = run_paperbot("--config", str(config_path), "latest", "reward-vlm", "--json", db=db)
+    latest = paperbot("--config", str(config_path), "latest", "reward-vlm", "--json", db=db)
     assert [p["arxiv_id"] for p in json.loads(latest.stdout)][0] == "2506.00003"  # still listed
 
-    second = notes("notes", "--topic", "reward-vlm", db=db, config=config_path, fake=fake_openai)
+    second = notes(paperbot, "notes", "--topic", "reward-vlm", db=db, config=config_path, fake=fake_openai)
     assert second.returncode == 0 and "3 written" in second.stdout
 
 
-def test_429_with_retry_after_is_waited_out(fake_openai, db, config_path):
+@pytest.mark.slow
+def test_429_with_retry_after_is_waited_out(paperbot, fake_openai, db, config_path):
     fake_openai.fail(429, retry_after="1", message="slow down")
-    result = notes("notes", "--limit", "1", db=db, config=config_path, fake=fake_openai)
+    result = notes(paperbot, "notes", "--limit", "1", db=db, config=config_path, fake=fake_openai)
     assert result.returncode == 0 and "1 written" in result.stdout and len(fake_openai.requests) == 2
 
 
-def test_the_api_key_never_reaches_output_or_logs(fake_openai, db, config_path):
+def test_the_api_key_never_reaches_output_or_logs(paperbot, fake_openai, db, config_path):
     fake_openai.fail(401, message=f"Incorrect API key provided: {KEY}. You can find your key in your account.")
-    result = notes("-v", "notes", db=db, config=config_path, fake=fake_openai)
+    result = notes(paperbot, "-v", "notes", db=db, config=config_path, fake=fake_openai)
     assert result.returncode == 1 and "HTTP 401" in result.stdout and "check OPENAI_API_KEY" in result.stdout
     assert KEY not in result.stdout and KEY not in result.stderr
 

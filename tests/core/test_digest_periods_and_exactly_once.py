@@ -196,6 +196,7 @@ async def test_a_period_missed_by_more_than_max_lateness_is_skipped_and_logged_b
     assert sorted(bot.posted_ids()) == sorted(ids)
 
 
+@pytest.mark.slow
 async def test_ten_weeks_of_daily_papers_every_paper_once_one_digest_a_week(bot):
     await bot.subscribe("rm", PAPERS_CHANNEL)
     await bot.subscribe("rm", OTHER_CHANNEL, when="daily 08:00")

@@ -22,18 +22,18 @@ import json
 import os
 import signal
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from tests.support import ROOT
+from tests.support import MONDAY, ROOT
 from tests.support.fake_slack import FakeSlack
 from tests.support.fake_webhooks import FakeWebhooks
 from tests.support.slack_harness import BOT_TOKEN, SIGNING_SECRET
 
-UTC = timezone.utc
-MONDAY = datetime(2025, 6, 2, 9, 0, tzinfo=UTC)
+pytestmark = [pytest.mark.subprocess, pytest.mark.slow]
+
 HOOK_ENV = "PAPERBOT_TEST_DIGEST_HOOK"
 SLACK_CHANNEL = "C0CRASHTEST"
 BASE_CONFIG = """

@@ -5,9 +5,13 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from tests.support import ROOT
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_faults_around_imports_full_disks_and_stops_lose_no_paper_and_post_none_twice():
     result = subprocess.run(
         [sys.executable, "tests/e2e/fault_injection.py", "--kills", "2", "--snapshot-papers", "3000", "--minutes", "12", "--seed", "5"],

@@ -183,6 +183,7 @@ async def test_latex_entities_and_unicode_authors_round_trip(fake_arxiv, paper_s
 # --- failures ---------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 async def test_429_with_retry_after_is_honoured_then_the_fetch_succeeds(fake_arxiv, paper_store, make_fetcher):
     fake_arxiv.add(*papers(3))
     fake_arxiv.fail(429, retry_after="1")
@@ -525,10 +526,12 @@ def cli_config(config_file) -> Path:
     return config_file(CLI_CONFIG)
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_cli_fetch_prints_a_summary_and_exits_0(fake_arxiv, tmp_path, cli_config):
     recent = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=2)
     fake_arxiv.add(*papers(3, newest=recent))
-    env = {"ARXIV_API_URL": fake_arxiv.url}  # run_paperbot sets PAPERBOT_CONFIG; --config overrides it
+    env = {"ARXIV_API_URL": fake_arxiv.url}  # PAPERBOT_CONFIG is the offline config; --config overrides it
     result = run_paperbot("--config", str(cli_config), "fetch", db=tmp_path / "p.db", env=env)
 
     assert result.returncode == 0, result.stderr
@@ -539,28 +542,28 @@ def test_cli_fetch_prints_a_summary_and_exits_0(fake_arxiv, tmp_path, cli_config
     assert again.returncode == 0 and "(0 new, 0 updated, 3 unchanged)" in again.stdout
 
 
-def test_cli_fetch_failure_exits_1_with_the_reason(fake_arxiv, tmp_path, cli_config):
+def test_cli_fetch_failure_exits_1_with_the_reason(paperbot, fake_arxiv, tmp_path, cli_config):
     fake_arxiv.fail(503)
-    env = {"ARXIV_API_URL": fake_arxiv.url}  # run_paperbot sets PAPERBOT_CONFIG; --config overrides it
-    result = run_paperbot("--config", str(cli_config), "fetch", db=tmp_path / "p.db", env=env)
+    env = {"ARXIV_API_URL": fake_arxiv.url}  # PAPERBOT_CONFIG is the offline config; --config overrides it
+    result = paperbot("--config", str(cli_config), "fetch", db=tmp_path / "p.db", env=env)
 
     assert result.returncode == 1
     assert "arXiv fetch for topic reward-vlm failed: HTTP 503 from 127.0.0.1:" in result.stdout
     assert result.stderr.count(" ERROR ") == 1
 
 
-def test_cli_fetch_usage_errors_exit_2(fake_arxiv, tmp_path, cli_config):
-    env = {"ARXIV_API_URL": fake_arxiv.url}  # run_paperbot sets PAPERBOT_CONFIG; --config overrides it
-    unknown = run_paperbot("--config", str(cli_config), "fetch", "--topic", "unknown", db=tmp_path / "p.db", env=env)
+def test_cli_fetch_usage_errors_exit_2(paperbot, fake_arxiv, tmp_path, cli_config):
+    env = {"ARXIV_API_URL": fake_arxiv.url}  # PAPERBOT_CONFIG is the offline config; --config overrides it
+    unknown = paperbot("--config", str(cli_config), "fetch", "--topic", "unknown", db=tmp_path / "p.db", env=env)
     assert unknown.returncode == 2 and "unknown topic 'unknown'; topics to fetch: reward-vlm" in unknown.stderr
-    no_query = run_paperbot("--config", str(cli_config), "fetch", "--topic", "paper-list", db=tmp_path / "p.db", env=env)
+    no_query = paperbot("--config", str(cli_config), "fetch", "--topic", "paper-list", db=tmp_path / "p.db", env=env)
     assert no_query.returncode == 2 and "has no arXiv query" in no_query.stderr
-    bad_date = run_paperbot("--config", str(cli_config), "fetch", "--since", "2025-02-30", db=tmp_path / "p.db", env=env)
+    bad_date = paperbot("--config", str(cli_config), "fetch", "--since", "2025-02-30", db=tmp_path / "p.db", env=env)
     assert bad_date.returncode == 2 and "--since" in bad_date.stderr
     assert fake_arxiv.requests == []
 
 
-def test_cli_fetch_refuses_when_fetching_is_disabled(tmp_path):
+def test_cli_fetch_refuses_when_fetching_is_disabled(paperbot, tmp_path):
     # The offline test config turns fetching off: a test can never reach the real arXiv by accident.
-    result = run_paperbot("fetch", db=tmp_path / "p.db")
+    result = paperbot("fetch", db=tmp_path / "p.db")
     assert result.returncode == 2 and "fetching from arXiv is disabled" in result.stderr

@@ -27,7 +27,7 @@ from bot.ingest.paperlist import (
     topic_slug,
 )
 from bot.models import Notes, Paper, TextQuality, Topic
-from tests.support import EXAMPLE_LIST, FIXTURES, run_paperbot
+from tests.support import EXAMPLE_LIST, FIXTURES
 
 LISTS = FIXTURES / "paperlists"
 CLEAN, REPAIRED, DAMAGED = TextQuality.CLEAN, TextQuality.REPAIRED, TextQuality.DAMAGED
@@ -406,6 +406,7 @@ def test_bad_files_are_refused_naming_file_and_line(name):
     assert str(error).startswith(f"lists/{name}:{line}: " if line else f"lists/{name}: ")
 
 
+@pytest.mark.slow
 def test_every_cut_of_a_list_is_refused_or_warned_about():
     # Cut anywhere, a list is refused, except inside its very last line, which
     # looks like a file saved without a final line break: that gets a warning.
@@ -572,33 +573,33 @@ async def test_an_empty_list_imports_as_zero_papers_and_changes_nothing(paper_st
 # --- the CLI, on the shapes the survey tool really writes ------------------------------------
 
 
-def test_cli_imports_parenthesised_anchors_and_code_links_with_stray_punctuation(tmp_path):
+def test_cli_imports_parenthesised_anchors_and_code_links_with_stray_punctuation(paperbot, tmp_path):
     db = tmp_path / "p.db"
-    result = run_paperbot("import", str(LISTS / "parentheses-and-stray-punctuation.md"), db=db)
+    result = paperbot("import", str(LISTS / "parentheses-and-stray-punctuation.md"), db=db)
     assert result.returncode == 0, result.stderr
     assert "3 new, 0 updated, 0 unchanged (topic vlm-grounding)" in result.stdout
-    shown = run_paperbot("show", "2508.22222", "--json", db=db)
+    shown = paperbot("show", "2508.22222", "--json", db=db)
     detail = json.loads(shown.stdout)
     assert detail["code_url"] == "https://labs.example.edu/iron-lab"
     assert detail["notes"]["headline"] == "Chemistry agents in a simulated lab"
 
 
-def test_cli_says_0_papers_for_an_empty_list_and_exits_0(tmp_path):
-    result = run_paperbot("import", str(LISTS / "empty-list.md"), db=tmp_path / "p.db")
+def test_cli_says_0_papers_for_an_empty_list_and_exits_0(paperbot, tmp_path):
+    result = paperbot("import", str(LISTS / "empty-list.md"), db=tmp_path / "p.db")
     assert result.returncode == 0, result.stderr
     assert result.stdout == f"{LISTS / 'empty-list.md'}: 0 papers: the list is empty, nothing imported\n"
 
 
-def test_cli_imports_bib_and_bare_headed_lists_and_says_which_topic_it_used(tmp_path):
+def test_cli_imports_bib_and_bare_headed_lists_and_says_which_topic_it_used(paperbot, tmp_path):
     bare = write(tmp_path, "agents.md", fixture_bytes("bib-heading.md").replace(
         b"# Paper List from BIB File: tmpq7_x2k9a.bib", b"# Paper List"))
     db = tmp_path / "p.db"
-    result = run_paperbot("import", str(LISTS / "bib-heading.md"), str(bare), db=db)
+    result = paperbot("import", str(LISTS / "bib-heading.md"), str(bare), db=db)
     assert result.returncode == 0, result.stderr
     assert "2 new, 0 updated, 0 unchanged (topic bib-heading)" in result.stdout
     assert "0 new, 2 updated, 0 unchanged (topic agents)" in result.stdout
     assert "note: topic bib-heading is named after the list's file name" in result.stderr
     assert "pass --topic NAME to choose another" in result.stderr
-    topics = json.loads(run_paperbot("topics", "--json", db=db).stdout)
+    topics = json.loads(paperbot("topics", "--json", db=db).stdout)
     counts = {t["name"]: t["paper_count"] for t in topics}
     assert (counts["bib-heading"], counts["agents"]) == (2, 2)

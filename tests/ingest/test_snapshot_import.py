@@ -42,7 +42,7 @@ from bot.ingest.snapshot import (
 from bot.models import TextQuality, Topic, UpsertReport
 from bot.summarize import find_code_url
 from store.sqlite import SqliteStore
-from tests.support import EXAMPLE_LIST, FIXTURES, ROOT, run_paperbot
+from tests.support import EXAMPLE_LIST, FIXTURES, ROOT
 
 SAMPLE = FIXTURES / "snapshot" / "sample.jsonl"
 TOPICS = [
@@ -437,6 +437,7 @@ async def test_any_other_failure_on_one_line_is_a_skip_with_its_reason(paper_sto
     assert report.new == 2 and await paper_store.paper_count() == 2
 
 
+@pytest.mark.slow
 async def test_nul_and_control_characters_are_removed_and_huge_fields_cut(paper_store, tmp_path):
     huge = "Reward models for VLMs " * 500_000  # 11.5 MB
     lines = [
@@ -483,6 +484,7 @@ class CountingStore:
         return UpsertReport(new=self.papers)
 
 
+@pytest.mark.slow
 async def test_a_big_file_is_streamed_in_batches_and_the_skip_samples_stay_bounded(tmp_path):
     path = tmp_path / "big.jsonl"
     with path.open("w") as out:
@@ -559,6 +561,7 @@ _LINKS = st.sampled_from(
 _PIECES = st.one_of(_WORDS, _CUES, _LINKS, st.tuples(_CUES, _LINKS).map(" ".join))
 
 
+@pytest.mark.slow
 @settings(max_examples=600, deadline=None)
 @given(st.integers(0, 80), st.lists(_PIECES, max_size=30).map(" ".join))
 def test_link_shortcuts_agree_with_find_code_url(filler_words, text):
@@ -591,30 +594,29 @@ categories = ["cs.CV", "cs.CL", "cs.LG"]
 """
 
 
-def test_cli_imports_a_gzipped_snapshot_and_prints_the_summary(tmp_path):
-    config = tmp_path / "paperbot.toml"
-    config.write_text(CONFIG)
+def test_cli_imports_a_gzipped_snapshot_and_prints_the_summary(paperbot, config_file, tmp_path):
+    config = config_file(CONFIG)
     packed = tmp_path / "arxiv-metadata.jsonl.gz"
     packed.write_bytes(gzip.compress(SAMPLE.read_bytes()))
     db = tmp_path / "p.db"
-    result = run_paperbot("--db", str(db), "--config", str(config), "import", str(packed), db=db)
+    result = paperbot("--db", str(db), "--config", str(config), "import", str(packed), db=db)
     assert result.returncode == 0, result.stderr
     first, *rest = result.stdout.splitlines()
     assert first.startswith(f"{packed}: 8 papers from 16 lines: 8 new, 0 updated, 0 unchanged, 7 skipped")
     assert "  topic reward-model-vlm: 2 papers" in rest
     assert "  skipped 1 (truncated last line): line 16" in rest
-    shown = run_paperbot("--db", str(db), "--config", str(config), "show", "hep-th/9901001", db=db)
+    shown = paperbot("--db", str(db), "--config", str(config), "show", "hep-th/9901001", db=db)
     assert shown.returncode == 0 and "Branes and strings" in shown.stdout
-    latest = run_paperbot("--db", str(db), "--config", str(config), "latest", "reward-model-vlm", db=db)
+    latest = paperbot("--db", str(db), "--config", str(config), "latest", "reward-model-vlm", db=db)
     assert "Reward models for vision-language assistants" in latest.stdout
 
 
-def test_cli_refuses_a_binary_jsonl_with_exit_2_and_still_imports_markdown(tmp_path):
+def test_cli_refuses_a_binary_jsonl_with_exit_2_and_still_imports_markdown(paperbot, tmp_path):
     db = tmp_path / "p.db"
     binary = tmp_path / "dump.jsonl"
     binary.write_bytes(b"\x00\x01\x02" * 100)
     example = EXAMPLE_LIST
-    result = run_paperbot("import", str(binary), str(example), db=db)
+    result = paperbot("import", str(binary), str(example), db=db)
     assert result.returncode == 2
     assert f"{binary}: is a binary file" in result.stderr
     assert f"{example}: " in result.stdout and " new," in result.stdout  # the markdown list still went in
@@ -732,13 +734,9 @@ def wait_for(condition, what: str, timeout: float = 120) -> None:
         time.sleep(0.02)
 
 
-def config_file(tmp_path: Path) -> Path:
-    path = tmp_path / "paperbot.toml"
-    path.write_text(CONFIG)
-    return path
-
-
-def test_ctrl_c_during_an_import_says_how_to_resume_and_exits_130(tmp_path):
+@pytest.mark.slow
+@pytest.mark.subprocess
+def test_ctrl_c_during_an_import_says_how_to_resume_and_exits_130(paperbot, config_file, tmp_path):
     # A named pipe as the snapshot, fed two batches: the importer commits the first once it has
     # read the second, then waits for more, so Ctrl-C surely comes after a commit.
     total = 2 * snapshot.BATCH_SIZE
@@ -746,7 +744,7 @@ def test_ctrl_c_during_an_import_says_how_to_resume_and_exits_130(tmp_path):
     fifo = tmp_path / "arxiv.jsonl"
     os.mkfifo(fifo)
     db = tmp_path / "p.db"
-    importer = start_paperbot("import", str(fifo), db=db, config=config_file(tmp_path))
+    importer = start_paperbot("import", str(fifo), db=db, config=config_file(CONFIG))
     pipe = os.open(fifo, os.O_RDWR)  # read-write: opening never blocks, even if the importer failed to start
     try:
         writer = threading.Thread(target=os.write, args=(pipe, lines.encode()), daemon=True)
@@ -765,7 +763,7 @@ def test_ctrl_c_during_an_import_says_how_to_resume_and_exits_130(tmp_path):
     assert snapshot.BATCH_SIZE <= committed <= total
     whole = tmp_path / "arxiv-again.jsonl"
     whole.write_text(lines)
-    resumed = run_paperbot("--config", str(config_file(tmp_path)), "import", str(whole), db=db)
+    resumed = paperbot("--config", str(config_file(CONFIG)), "import", str(whole), db=db)
     assert resumed.returncode == 0, resumed.stderr
     assert f"{total:,} papers from {total:,} lines: {total - committed:,} new, 0 updated, {committed:,} unchanged" in resumed.stdout
 
@@ -805,11 +803,13 @@ def big_snapshot(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process tree from /proc")
 @pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
-def test_a_killed_import_leaves_no_parser_or_resource_tracker_behind(tmp_path, big_snapshot, how):
+def test_a_killed_import_leaves_no_parser_or_resource_tracker_behind(config_file, tmp_path, big_snapshot, how):
     db = tmp_path / "p.db"
-    importer = start_paperbot("import", str(big_snapshot), db=db, config=config_file(tmp_path))
+    importer = start_paperbot("import", str(big_snapshot), db=db, config=config_file(CONFIG))
     children: set[int] = set()
     try:
         wait_for(lambda: stored_papers(db) > 0 or importer.poll() is not None, "the first batch")

@@ -146,6 +146,8 @@ def _status_env(tmp_path: Path, db: Path, config: Path) -> dict[str, str]:
             "PYTHONPATH": str(ROOT)}
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_the_healthcheck_command_is_healthy_only_when_status_has_nothing_to_report(tmp_path):
     """Runs the Dockerfile's health check command itself: 0 healthy, 1 unhealthy, never 2 (Docker reserves it)."""
     db = tmp_path / "paperbot.db"
@@ -238,6 +240,7 @@ def test_the_systemd_unit_stops_with_sigterm_and_waits_longer_than_the_digest_gr
 
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
+@pytest.mark.subprocess
 def test_systemd_accepts_the_unit(tmp_path):
     # The unit's ExecStart points at /opt/paperbot; verify a copy pointing at this checkout's entry point.
     executable = Path(sys.executable).with_name("paperbot")

@@ -23,6 +23,7 @@ import typing
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import pytest
 import yaml
 from pydantic import BaseModel
 
@@ -176,7 +177,7 @@ def printed_json(capsys, *words: str) -> object:
     return yaml.safe_load(out)  # JSON is YAML
 
 
-def test_the_json_keys_the_readme_lists_are_the_keys_the_commands_print(tmp_path, capsys):
+def test_the_json_keys_the_readme_lists_are_the_keys_the_commands_print(paperbot, tmp_path, capsys):
     db, config = tmp_path / "paperbot.db", tmp_path / "paperbot.toml"
     config.write_text(
         'example_data = false\n[fetch]\nenabled = false\n'
@@ -185,8 +186,7 @@ def test_the_json_keys_the_readme_lists_are_the_keys_the_commands_print(tmp_path
     )
     base = ["--db", str(db), "--config", str(config)]
     assert cli.main([*base, "import", str(EXAMPLE_LIST)]) == 0
-    subprocess.run([sys.executable, "-m", "bot", *base, "run"], input="", capture_output=True, timeout=60, cwd=ROOT, check=True)
-    capsys.readouterr()
+    assert paperbot(*base, "run", db=db).returncode == 0  # syncs the config's subscription, then the input ends
 
     latest = printed_json(capsys, *base, "latest", "--json")
     search = printed_json(capsys, *base, "search", "reward", "--json")
@@ -221,6 +221,8 @@ def readme_log_lines(text: str) -> list[str]:
     return [line for block in code_blocks(text) for line in block.splitlines() if re.match(r"\d{4}-\d\d-\d\dT", line)]
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_the_quickstart_start_up_lines_are_what_make_run_prints_offline(tmp_path):
     """`make run` is `paperbot run` in the checkout: the shipped config, the default store, the console."""
     documented = readme_log_lines(readme_section("Quickstart"))
@@ -315,7 +317,8 @@ def _crash_after_a_commit(db: Path) -> None:
     assert Path(f"{db}-wal").stat().st_size > 0
 
 
-def test_the_documented_restore_gives_back_the_backup_even_after_a_crash(tmp_path, capsys):
+@pytest.mark.subprocess
+def test_the_documented_restore_gives_back_the_backup_even_after_a_crash(paperbot, tmp_path, capsys):
     db, copy, summary = _store_with_backup(tmp_path, capsys)
     original = _title(db, capsys)
     _crash_after_a_commit(db)
@@ -323,8 +326,8 @@ def test_the_documented_restore_gives_back_the_backup_even_after_a_crash(tmp_pat
 
     restore = code_blocks(readme_section("Backups").split("To restore", 1)[1])[0]
     assert re.search(r"rm -f \S+\.db-wal \S+\.db-shm", restore), restore
-    assert "-wal and -shm" in " ".join(subprocess.run(
-        [sys.executable, "-m", "bot", "backup", "--help"], capture_output=True, text=True, cwd=ROOT, check=True).stdout.split())
+    backup_help = paperbot("backup", "--help", db=db)
+    assert backup_help.returncode == 0 and "-wal and -shm" in " ".join(backup_help.stdout.split())
 
     # Without the documented deletion, SQLite replays the old store's -wal onto the restored copy.
     careless = tmp_path / "careless"
@@ -394,6 +397,7 @@ def test_the_readmes_http_mode_steps_give_a_manifest_that_sends_everything_to_th
     assert url.endswith(EVENTS_PATH)
 
 
+@pytest.mark.subprocess
 def test_benchmarks_are_run_with_the_projects_virtualenv_and_with_options_they_accept():
     assert not re.search(r"(?<!\.venv/bin/)\bpython3? benchmarks/", README), "run benchmarks with .venv/bin/python"
     commands = [" ".join(span.split()) for span in re.findall(r"`(\.venv/bin/python\s+benchmarks/[^`]+)`", README)]

@@ -13,6 +13,8 @@ store-level ones run against every store of `tests.support.store_factories`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import io
 import os
 import subprocess
 import sys
@@ -22,12 +24,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot import cli
 from bot.errors import UserError
 from bot.models import Notes, Paper
 from bot.ports import PaperStore
 from bot.service import PaperService
 from store.sqlite.query import MAX_TERMS, build_match_query
-from tests.support import EXAMPLE_LIST, OFFLINE_CONFIG, ROOT, run_paperbot
+from tests.support import EXAMPLE_LIST, OFFLINE_CONFIG, ROOT, logging_kept
 
 pytestmark = pytest.mark.now(datetime(2025, 6, 9, tzinfo=timezone.utc))
 
@@ -148,6 +151,7 @@ QUERIES = st.one_of(
 )
 
 
+@pytest.mark.slow
 def test_no_string_makes_search_raise(store_factory, caplog):
     loop = asyncio.new_event_loop()  # hypothesis drives a plain function: the store runs on a loop of its own
     papers = loop.run_until_complete(store_factory.open("property")).papers
@@ -175,18 +179,18 @@ def test_no_string_makes_search_raise(store_factory, caplog):
 @pytest.fixture(scope="module")
 def cli_db(tmp_path_factory):
     db = tmp_path_factory.mktemp("cli") / "p.db"
-    example = EXAMPLE_LIST
-    assert run_paperbot("import", str(example), db=db).returncode == 0
+    with logging_kept(), contextlib.redirect_stdout(io.StringIO()):
+        assert cli.main(["--db", str(db), "--config", str(OFFLINE_CONFIG), "import", str(EXAMPLE_LIST)]) == 0
     return db
 
 
 @pytest.mark.parametrize("query", ['"NEAR(', "title:x AND", "\x1b[2J", "!!!", "🚗"])
-def test_the_cli_answers_hostile_searches_with_a_message(cli_db, query):
-    result = run_paperbot("search", query, db=cli_db)
+def test_the_cli_answers_hostile_searches_with_a_message(paperbot, cli_db, query):
+    result = paperbot("search", query, db=cli_db)
     assert result.returncode in (0, 2), result.stderr
     assert "Traceback" not in result.stderr and "Error" not in result.stderr
     assert "No papers match" in result.stdout or "Search results" in result.stdout
-    as_json = run_paperbot("search", query, "--json", db=cli_db)
+    as_json = paperbot("search", query, "--json", db=cli_db)
     assert as_json.returncode == 0 and as_json.stdout.strip().startswith("[")
 
 
@@ -196,6 +200,7 @@ def run_bytes(*args: str | bytes, db, stdin: bytes | None = None) -> subprocess.
     return subprocess.run([sys.executable, "-m", "bot", *args], input=stdin, capture_output=True, env=env, cwd=ROOT, timeout=60)
 
 
+@pytest.mark.subprocess
 def test_the_cli_searches_an_argument_that_is_not_utf8(cli_db):
     """Python hands undecodable argv bytes over as lone surrogates; echoing one must not crash."""
     result = run_bytes("search", b"driving\xff", db=cli_db)
@@ -205,30 +210,32 @@ def test_the_cli_searches_an_argument_that_is_not_utf8(cli_db):
     assert as_json.returncode == 0 and b"2505.20665" in as_json.stdout
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_the_console_survives_a_line_that_is_not_utf8(cli_db):
     result = run_bytes("run", db=cli_db, stdin=b"/paper search driving\xff\n/paper topics\n")
     assert result.returncode == 0 and b"Traceback" not in result.stderr, result.stderr
     assert b"DriveRX" in result.stdout and b"Topics (1)" in result.stdout
 
 
-def test_a_query_that_looks_like_an_option_needs_a_double_dash(cli_db):
-    refused = run_paperbot("search", "-x", db=cli_db)
+def test_a_query_that_looks_like_an_option_needs_a_double_dash(paperbot, cli_db):
+    refused = paperbot("search", "-x", db=cli_db)
     assert refused.returncode == 2 and "usage: paperbot search" in refused.stderr and "Traceback" not in refused.stderr
-    searched = run_paperbot("search", "--", "-x", db=cli_db)
+    searched = paperbot("search", "--", "-x", db=cli_db)
     assert searched.returncode == 0 and "No papers match" in searched.stdout
 
 
-def test_the_cli_refuses_an_oversized_query_and_a_bad_search_count(cli_db):
-    huge = run_paperbot("search", "x" * 10_000, db=cli_db)
+def test_the_cli_refuses_an_oversized_query_and_a_bad_search_count(paperbot, cli_db):
+    huge = paperbot("search", "x" * 10_000, db=cli_db)
     assert huge.returncode == 2 and "the limit is 300" in huge.stdout and "Traceback" not in huge.stderr
-    zero = run_paperbot("search", "driving", "--count", "0", db=cli_db)
+    zero = paperbot("search", "driving", "--count", "0", db=cli_db)
     assert zero.returncode == 2 and "count must be between 1 and 25" in zero.stdout
-    word = run_paperbot("search", "driving", "--count", "many", db=cli_db)
+    word = paperbot("search", "driving", "--count", "many", db=cli_db)
     assert word.returncode == 2 and "invalid int value" in word.stderr and "Traceback" not in word.stderr
 
 
-def test_the_cli_show_refuses_a_hostile_id(cli_db):
-    result = run_paperbot("show", '"NEAR(', db=cli_db)
+def test_the_cli_show_refuses_a_hostile_id(paperbot, cli_db):
+    result = paperbot("show", '"NEAR(', db=cli_db)
     assert result.returncode == 2 and "is not an arXiv id" in result.stdout and "Traceback" not in result.stderr
 
 

@@ -1,5 +1,6 @@
-"""The store's location and its faults as a CLI user meets them: real processes, real files,
-a real full disk (a small tmpfs when this machine lets us mount one), real concurrent writers.
+"""The store's location and its faults as a CLI user meets them: real files, a real full disk
+(a small tmpfs when this machine lets us mount one), real concurrent writers in other processes.
+The commands run in this process (`paperbot` fixture) except where a process is the point.
 
 Every failure here must be one sentence naming the path and the fix, exit 2, never a
 traceback or a hang; lookups must never write, so they work beside a writer, on a full
@@ -25,18 +26,18 @@ import pytest
 
 from bot import cli
 from store.sqlite import SqliteStore, schema
-from tests.support import EXAMPLE_LIST, OFFLINE_CONFIG, ROOT, make_paper, run_paperbot
+from tests.support import EXAMPLE_LIST, OFFLINE_CONFIG, ROOT, CommandLine, Finished, make_paper, run_paperbot
 
 SECOND_LIST = ROOT / "tests" / "fixtures" / "paperlists" / "clean.md"
 LOOKUPS = (("latest",), ("search", "driving"), ("show", "2505.20665"), ("topics",))
 
 
-def no_traceback(result: subprocess.CompletedProcess) -> bool:
+def no_traceback(result: Finished | subprocess.CompletedProcess) -> bool:
     return "Traceback" not in result.stderr and "Traceback" not in result.stdout
 
 
-def imported_store(db: Path) -> Path:
-    result = run_paperbot("import", str(EXAMPLE_LIST), db=db)
+def imported_store(paperbot: CommandLine, db: Path) -> Path:
+    result = paperbot("import", str(EXAMPLE_LIST), db=db)
     assert result.returncode == 0, result.stderr
     return db
 
@@ -68,22 +69,15 @@ def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def in_process(capsys, *args: str) -> tuple[int, str, str]:
-    """The CLI in this process (to shorten the busy timeout, or count threads); offline config."""
-    code = cli.main(["--config", str(OFFLINE_CONFIG), *args])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
 # --- --db paths that cannot work ---------------------------------------------------------
 
 
-def test_a_file_that_is_not_a_database_is_named_and_left_untouched(tmp_path):
+def test_a_file_that_is_not_a_database_is_named_and_left_untouched(paperbot, tmp_path):
     readme = tmp_path / "README.md"
     readme.write_text("# notes\n" * 200)
     before = digest(readme)
     for command in (("latest",), ("import", str(EXAMPLE_LIST)), ("run",)):
-        result = run_paperbot("--db", str(readme), *command, db=tmp_path / "unused.db", input_text="")
+        result = paperbot("--db", str(readme), *command, db=tmp_path / "unused.db", input_text="")
         assert result.returncode == 2, (command, result.stderr)
         assert f"{readme} is not a paperbot store" in result.stderr and "check the --db path" in result.stderr
         assert no_traceback(result)
@@ -91,33 +85,32 @@ def test_a_file_that_is_not_a_database_is_named_and_left_untouched(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["README.md"]
 
 
-def test_a_directory_an_empty_path_and_a_mistyped_directory(tmp_path):
+def test_a_directory_an_empty_path_and_a_mistyped_directory(paperbot, tmp_path):
     folder = tmp_path / "folder"
     folder.mkdir()
-    result = run_paperbot("--db", str(folder), "latest", db=tmp_path / "unused.db")
+    result = paperbot("--db", str(folder), "latest", db=tmp_path / "unused.db")
     assert result.returncode == 2 and f"{folder} is a directory" in result.stderr
     assert f"such as {folder / 'paperbot.db'}" in result.stderr and no_traceback(result)
 
     for empty in (["--db", "", "topics"], ["topics"]):
-        result = run_paperbot(*empty, db=tmp_path / "unused.db", env={"PAPERBOT_DB": ""})
+        result = paperbot(*empty, db=tmp_path / "unused.db", env={"PAPERBOT_DB": ""})
         assert result.returncode == 2 and "the store path is empty" in result.stderr, empty
 
     typo = tmp_path / "dta" / "paperbot.db"
-    written = run_paperbot("--db", str(typo), "import", str(EXAMPLE_LIST), db=tmp_path / "unused.db")
+    written = paperbot("--db", str(typo), "import", str(EXAMPLE_LIST), db=tmp_path / "unused.db")
     assert written.returncode == 2
     assert f"the directory {typo.parent} does not exist" in written.stderr and f"mkdir -p {typo.parent}" in written.stderr
-    read = run_paperbot("--db", str(typo), "latest", db=tmp_path / "unused.db")
+    read = paperbot("--db", str(typo), "latest", db=tmp_path / "unused.db")
     assert read.returncode == 0 and f"there is no store at {typo} yet" in read.stderr
     assert "No papers yet" in read.stdout
     assert not typo.parent.exists() and not (tmp_path / "unused.db").exists()
 
 
-def test_the_default_data_directory_is_created(tmp_path):
-    env = {key: value for key, value in os.environ.items() if key not in ("PAPERBOT_DB", "PAPERBOT_CONFIG")}
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "import", str(EXAMPLE_LIST)], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=60
-    )
-    assert result.returncode == 0, result.stderr
+def test_the_default_data_directory_is_created(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    for name in ("PAPERBOT_DB", "PAPERBOT_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+    assert cli.main(["import", str(EXAMPLE_LIST)]) == 0, capsys.readouterr().err
     assert (tmp_path / "data" / "paperbot.db").is_file()
 
 
@@ -125,11 +118,11 @@ def test_the_default_data_directory_is_created(tmp_path):
 
 
 @pytest.fixture(params=["read-only mount", "chmod"])
-def read_only_db(request, tmp_path):
+def read_only_db(paperbot, request, tmp_path):
     """A store the user cannot write: a read-only bind mount (needs root), or file modes (not as root)."""
     source = tmp_path / "source"
     source.mkdir()
-    imported_store(source / "p.db")
+    imported_store(paperbot, source / "p.db")
     if request.param == "chmod":
         if os.geteuid() == 0:
             pytest.skip("root ignores file modes; the read-only mount variant covers this")
@@ -149,15 +142,15 @@ def read_only_db(request, tmp_path):
         subprocess.run(["umount", "-l", str(view)], capture_output=True)
 
 
-def test_a_read_only_store_answers_lookups_and_refuses_writes_clearly(read_only_db, tmp_path):
+def test_a_read_only_store_answers_lookups_and_refuses_writes_clearly(paperbot, read_only_db, tmp_path):
     for lookup in LOOKUPS:
-        result = run_paperbot(*lookup, db=read_only_db)
+        result = paperbot(*lookup, db=read_only_db)
         assert result.returncode == 0, (lookup, result.stderr)
         assert "DriveRX" in result.stdout or "reward-model-vlm" in result.stdout, lookup
-    status = run_paperbot("status", db=read_only_db)
+    status = paperbot("status", db=read_only_db)
     assert status.returncode == 0, status.stderr
     for write in (("import", str(SECOND_LIST)), ("run",)):
-        result = run_paperbot(*write, db=read_only_db, input_text="")
+        result = paperbot(*write, db=read_only_db, input_text="")
         assert result.returncode == 2, (write, result.stderr)
         assert f"cannot write to {read_only_db}" in result.stderr and "read-only" in result.stderr
         assert "latest, search, show, topics and status still work" in result.stderr and no_traceback(result)
@@ -166,12 +159,12 @@ def test_a_read_only_store_answers_lookups_and_refuses_writes_clearly(read_only_
 # --- reads never write -------------------------------------------------------------------
 
 
-def test_lookups_write_nothing_not_even_index_settings(tmp_path):
-    db = imported_store(tmp_path / "p.db")
+def test_lookups_write_nothing_not_even_index_settings(paperbot, tmp_path):
+    db = imported_store(paperbot, tmp_path / "p.db")
     interrupt_bulk_load(db)  # an open for writing would restore merging and merge now
     before = digest(db)
     for lookup in (*LOOKUPS, ("status",)):
-        result = run_paperbot(*lookup, db=db)
+        result = paperbot(*lookup, db=db)
         assert result.returncode == 0, (lookup, result.stderr)
     assert digest(db) == before
     assert fts_option(db, "automerge") == 0
@@ -180,25 +173,25 @@ def test_lookups_write_nothing_not_even_index_settings(tmp_path):
     assert not Path(f"{db}.lock").exists()
 
 
-def test_an_older_schema_is_not_migrated_by_a_lookup_and_says_how_to_upgrade(tmp_path):
+def test_an_older_schema_is_not_migrated_by_a_lookup_and_says_how_to_upgrade(paperbot, tmp_path):
     db = tmp_path / "old.db"
     asyncio.run(_open_and_close(db, schema.MIGRATIONS[:1]))
-    result = run_paperbot("latest", db=db)
+    result = paperbot("latest", db=db)
     assert result.returncode == 2 and no_traceback(result)
     assert f"schema version 1, older than this paperbot's {len(schema.MIGRATIONS)}" in result.stderr
     assert "run `paperbot run` or `paperbot import FILE` once to upgrade it" in result.stderr
     assert _user_version(db) == 1
-    assert run_paperbot("import", str(EXAMPLE_LIST), db=db).returncode == 0
+    assert paperbot("import", str(EXAMPLE_LIST), db=db).returncode == 0
     assert _user_version(db) == len(schema.MIGRATIONS)
-    assert run_paperbot("latest", db=db).returncode == 0
+    assert paperbot("latest", db=db).returncode == 0
 
 
-def test_a_store_from_a_newer_paperbot_is_a_clear_error(tmp_path):
+def test_a_store_from_a_newer_paperbot_is_a_clear_error(paperbot, tmp_path):
     db = tmp_path / "future.db"
     with contextlib.closing(sqlite3.connect(db)) as conn:
         conn.execute("PRAGMA user_version = 99")
     for command in (("latest",), ("import", str(EXAMPLE_LIST))):
-        result = run_paperbot(*command, db=db)
+        result = paperbot(*command, db=db)
         assert result.returncode == 2 and no_traceback(result), command
         assert f"{db} has database schema version 99, newer than this paperbot knows" in result.stderr
 
@@ -240,28 +233,30 @@ def another_writer(db: Path):
         holder.wait(timeout=60)
 
 
-def test_lookups_work_while_another_process_holds_the_write_lock(tmp_path):
-    db = imported_store(tmp_path / "p.db")
+@pytest.mark.subprocess
+def test_lookups_work_while_another_process_holds_the_write_lock(paperbot, tmp_path):
+    db = imported_store(paperbot, tmp_path / "p.db")
     config = tmp_path / "topics.toml"  # config topics: an open for writing would sync them
     config.write_text('[fetch]\nenabled = false\n[[topics]]\nname = "reward-model-vlm"\nquery = \'abs:"reward model"\'\n')
     with another_writer(db):
         for lookup in (*LOOKUPS, ("status",)):
-            result = run_paperbot("--config", str(config), *lookup, db=db)
+            result = paperbot("--config", str(config), *lookup, db=db)
             assert result.returncode == 0, (lookup, result.stderr)
-        assert "DriveRX" in run_paperbot("--config", str(config), "search", "driving", db=db).stdout
+        assert "DriveRX" in paperbot("--config", str(config), "search", "driving", db=db).stdout
     assert fts_option(db, "automerge") == 0  # the lookups left the import's setting alone
 
 
-def test_a_write_that_outwaits_the_busy_timeout_says_the_store_is_busy(tmp_path, monkeypatch, capsys):
-    db = imported_store(tmp_path / "p.db")
-    monkeypatch.setattr(schema, "BUSY_TIMEOUT_MS", 200)
+@pytest.mark.subprocess
+def test_a_write_that_outwaits_the_busy_timeout_says_the_store_is_busy(paperbot, tmp_path, monkeypatch):
+    db = imported_store(paperbot, tmp_path / "p.db")
+    monkeypatch.setattr(schema, "BUSY_TIMEOUT_MS", 200)  # in this process: why the command runs in-process
     with another_writer(db):
-        code, out, err = in_process(capsys, "--db", str(db), "import", str(SECOND_LIST))
-    assert code == 2, err
-    assert f"error: the store is busy: another paperbot process is writing to {db}; try again when it finishes" in err
-    assert "Traceback" not in err
-    code, out, err = in_process(capsys, "--db", str(db), "import", str(SECOND_LIST))
-    assert code == 0, err
+        busy = paperbot("import", str(SECOND_LIST), db=db)
+    assert busy.returncode == 2, busy.stderr
+    assert f"error: the store is busy: another paperbot process is writing to {db}; try again when it finishes" in busy.stderr
+    assert "Traceback" not in busy.stderr
+    again = paperbot("import", str(SECOND_LIST), db=db)
+    assert again.returncode == 0, again.stderr
 
 
 # --- a full disk ---------------------------------------------------------------------------
@@ -296,10 +291,13 @@ def small_disk(tmp_path):
         subprocess.run(["umount", "-l", str(disk)], capture_output=True)
 
 
-def test_a_full_disk_after_an_interrupted_import(small_disk):
+@pytest.mark.slow
+@pytest.mark.subprocess
+def test_a_full_disk_after_an_interrupted_import(paperbot, small_disk):
     """The reported case on a real full filesystem (a 16 MB tmpfs): every command failed with a
-    traceback and then hung, because each open retried the interrupted index merge."""
-    db = imported_store(small_disk / "p.db")
+    traceback and then hung, because each open retried the interrupted index merge. Subprocesses,
+    so that a hang is a timeout, not a stuck suite."""
+    db = imported_store(paperbot, small_disk / "p.db")
     interrupt_bulk_load(db, papers=30)
     fill_up(small_disk)
 
@@ -318,31 +316,32 @@ def test_a_full_disk_after_an_interrupted_import(small_disk):
     assert fts_option(db, "automerge") == schema.FTS_SETTINGS["automerge"]  # the merge was finished
 
 
-def test_a_full_store_fails_cleanly_and_stops_its_database_thread(tmp_path, monkeypatch, capsys):
+def test_a_full_store_fails_cleanly_and_stops_its_database_thread(paperbot, tmp_path, monkeypatch):
     """The same with SQLite's own size limit (`max_page_count`), which needs no root: the failed
     merge at open must close the connection, or its thread keeps the process from exiting."""
-    db = imported_store(tmp_path / "p.db")
+    db = imported_store(paperbot, tmp_path / "p.db")
     interrupt_bulk_load(db, papers=30)
     with contextlib.closing(sqlite3.connect(db)) as conn:
         conn.execute("VACUUM")  # no free pages left: the merge at open needs the file to grow
         pages = conn.execute("PRAGMA page_count").fetchone()[0]
     monkeypatch.setattr(schema, "CONNECTION_PRAGMAS", (*schema.CONNECTION_PRAGMAS, f"PRAGMA max_page_count = {pages}"))
     threads = threading.active_count()
-    code, out, err = in_process(capsys, "--db", str(db), "import", str(SECOND_LIST))
-    assert code == 2 and f"the disk holding {db} is full" in err and "Traceback" not in err
+    full = paperbot("import", str(SECOND_LIST), db=db)
+    assert full.returncode == 2 and f"the disk holding {db} is full" in full.stderr and "Traceback" not in full.stderr
     deadline = time.monotonic() + 10
     while threading.active_count() > threads and time.monotonic() < deadline:
         time.sleep(0.01)  # the stopped thread takes a moment to finish
     assert threading.active_count() == threads
-    code, out, err = in_process(capsys, "--db", str(db), "latest")
-    assert code == 0 and "DriveRX" in out
+    latest = paperbot("latest", db=db)
+    assert latest.returncode == 0 and "DriveRX" in latest.stdout
 
 
 # --- one bot per store ---------------------------------------------------------------------
 
 
-def test_a_second_run_on_the_same_store_refuses_to_start(tmp_path):
-    db = imported_store(tmp_path / "p.db")
+@pytest.mark.subprocess
+def test_a_second_run_on_the_same_store_refuses_to_start(paperbot, tmp_path):
+    db = imported_store(paperbot, tmp_path / "p.db")
     lock = Path(f"{db}.lock")
     first = subprocess.Popen(
         [sys.executable, "-m", "bot", "--db", str(db), "--config", str(OFFLINE_CONFIG), "run"],
@@ -352,22 +351,22 @@ def test_a_second_run_on_the_same_store_refuses_to_start(tmp_path):
         deadline = time.monotonic() + 30
         while not (lock.exists() and lock.read_text().strip() == str(first.pid)) and time.monotonic() < deadline:
             time.sleep(0.05)
-        second = run_paperbot("run", db=db, input_text="")
+        second = paperbot("run", db=db, input_text="")
         assert second.returncode == 2 and no_traceback(second)
         assert f"another `paperbot run` (pid {first.pid}) is already serving {db}" in second.stderr
-        assert run_paperbot("latest", db=db).returncode == 0  # lookups work beside the bot
-        assert run_paperbot("import", str(SECOND_LIST), db=db).returncode == 0
+        assert paperbot("latest", db=db).returncode == 0  # lookups work beside the bot
+        assert paperbot("import", str(SECOND_LIST), db=db).returncode == 0
         first.kill()  # a crash: the OS releases the lock
         first.communicate(timeout=30)
     finally:
         first.kill()
-    third = run_paperbot("run", db=db, input_text="")
+    third = paperbot("run", db=db, input_text="")
     assert third.returncode == 0, third.stderr
 
 
-def test_json_lookups_on_a_store_that_does_not_exist_create_nothing(tmp_path):
+def test_json_lookups_on_a_store_that_does_not_exist_create_nothing(paperbot, tmp_path):
     db = tmp_path / "nothing.db"
-    result = run_paperbot("topics", "--json", db=db)
+    result = paperbot("topics", "--json", db=db)
     assert result.returncode == 0 and json.loads(result.stdout) == []
     assert list(tmp_path.iterdir()) == []
 
@@ -384,10 +383,10 @@ def damage(db: Path) -> None:
     db.write_bytes(bytes(data))
 
 
-def test_a_damaged_store_is_one_sentence_in_the_cli_and_in_chat(tmp_path, caplog):
-    db = imported_store(tmp_path / "p.db")
+def test_a_damaged_store_is_one_sentence_in_the_cli_and_in_chat(paperbot, tmp_path, caplog):
+    db = imported_store(paperbot, tmp_path / "p.db")
     damage(db)
-    result = run_paperbot("latest", db=db)
+    result = paperbot("latest", db=db)
     assert result.returncode == 2 and no_traceback(result)
     assert f"{db} is damaged" in result.stderr and "`paperbot backup`" in result.stderr
 
@@ -406,8 +405,8 @@ def test_a_damaged_store_is_one_sentence_in_the_cli_and_in_chat(tmp_path, caplog
     assert any(record.levelname == "ERROR" and "is damaged" in record.getMessage() for record in caplog.records)
 
 
-def test_a_new_store_in_a_read_only_directory_is_refused_clearly(read_only_db):
+def test_a_new_store_in_a_read_only_directory_is_refused_clearly(paperbot, read_only_db):
     beside = read_only_db.parent / "new.db"
-    result = run_paperbot("import", str(EXAMPLE_LIST), db=beside)
+    result = paperbot("import", str(EXAMPLE_LIST), db=beside)
     assert result.returncode == 2 and no_traceback(result)
     assert f"cannot create {beside}: its directory {read_only_db.parent} is read-only" in result.stderr

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import logging
 import os
 import signal
 import subprocess
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import AsyncIterator, Iterator
 
 import pytest
+from _pytest.logging import LogCaptureHandler
 
 from adapters.console import ConsoleAdapter
 from bot import cli
@@ -59,6 +61,34 @@ def run_paperbot(*args: str, db: Path, input_text: str | None = None, env: dict[
     )
 
 
+def _not_pytests(handler: logging.Handler) -> bool:
+    """Not one of pytest's capturing handlers, which pytest adds and removes around each test phase."""
+    return not isinstance(handler, LogCaptureHandler) and type(handler).__module__ != "_pytest.logging"
+
+
+@contextlib.contextmanager
+def logging_kept() -> Iterator[None]:
+    """Logging as it was before the block: `bot.cli.main` sets it up for a whole process (root
+    handlers, levels, the noisy third-party loggers), which in this process would leave the rest
+    of a test, or the next test, logging differently (or past pytest's caplog)."""
+    root = logging.getLogger()
+    handlers, filters, level = [h for h in root.handlers if _not_pytests(h)], root.filters[:], root.level
+    loggers = logging.root.manager.loggerDict
+    levels = {name: logger.level for name, logger in loggers.items() if isinstance(logger, logging.Logger)}
+    try:
+        yield
+    finally:
+        for added in [h for h in root.handlers if _not_pytests(h) and h not in handlers]:
+            added.close()  # a log file the block opened
+        pytests = [h for h in root.handlers if not _not_pytests(h)]
+        root.handlers[:] = pytests + handlers
+        root.filters[:] = filters
+        root.setLevel(level)
+        for name, logger in list(loggers.items()):
+            if isinstance(logger, logging.Logger):
+                logger.setLevel(levels.get(name, logging.NOTSET))
+
+
 @dataclass
 class Finished:
     """What a `paperbot` run left: the shape of subprocess.CompletedProcess, so either kind of run reads the same."""
@@ -80,16 +110,21 @@ class CommandLine:
     def __init__(self, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
         self.capsys, self.monkeypatch = capsys, monkeypatch
 
-    def __call__(self, *args: str, db: Path, env: dict[str, str] | None = None, input_text: str = "") -> Finished:
+    def __call__(
+        self, *args: str, db: Path, env: dict[str, str] | None = None, input_text: str = "", timeout: float = 60
+    ) -> Finished:
         self.capsys.readouterr()  # what the test printed before is not the command's
-        with self.monkeypatch.context() as patch:
+        handlers = logging.getLogger().handlers[:]  # pytest's caplog handlers too: the call is within one test phase
+        with self.monkeypatch.context() as patch, logging_kept():
             for name, value in {"PAPERBOT_DB": str(db), "PAPERBOT_CONFIG": str(OFFLINE_CONFIG), **(env or {})}.items():
                 patch.setenv(name, value)
             patch.setattr(sys, "stdin", io.StringIO(input_text))
             try:
-                code = cli.main(list(args))
+                with returns_within(timeout):  # a hang fails the test, as run_paperbot's timeout does
+                    code = cli.main(list(args))
             except SystemExit as exit_:  # argparse: usage errors, --help, --version
                 code = exit_.code if isinstance(exit_.code, int) else 0 if exit_.code is None else 1
+        logging.getLogger().handlers[:] = handlers
         out = self.capsys.readouterr()
         return Finished(code, out.out, out.err)
 

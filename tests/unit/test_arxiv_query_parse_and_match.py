@@ -473,6 +473,7 @@ _SAMPLE = paper(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=300)
 @given(_QUERY)
 def test_valid_queries_round_trip_through_their_canonical_form(text):

@@ -10,10 +10,12 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from bot.app import Runtime, run_bot
 from bot.config import parse_config
 from bot.logs import RedactSecrets, UtcFormatter, one_line_errors, secret_values
-from tests.support import OFFLINE_CONFIG, ROOT, run_paperbot
+from tests.support import OFFLINE_CONFIG, ROOT
 
 UTC_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (DEBUG|INFO|WARNING|ERROR|CRITICAL) ")
 
@@ -126,6 +128,7 @@ def run_until_started(db: Path) -> tuple[int, str, str]:
     return process.returncode, stdout, "".join(log) + rest
 
 
+@pytest.mark.subprocess
 def test_a_run_logs_utc_lines_names_only_working_adapters_and_keeps_library_chatter_out(tmp_path):
     status, stdout, stderr = run_until_started(tmp_path / "p.db")
     assert status == 0 and "Topics (1)" in stdout, stderr
@@ -136,19 +139,19 @@ def test_a_run_logs_utc_lines_names_only_working_adapters_and_keeps_library_chat
     assert "schema migrated" not in stderr and "apscheduler" not in stderr
 
 
-def test_logs_go_to_the_file_named_by_paperbot_log_file(tmp_path):
+def test_logs_go_to_the_file_named_by_paperbot_log_file(paperbot, tmp_path):
     log_file = tmp_path / "logs" / "paperbot.log"
     log_file.parent.mkdir()
-    result = run_paperbot("run", db=tmp_path / "p.db", input_text="/paper topics\n", env={"PAPERBOT_LOG_FILE": str(log_file)})
+    result = paperbot("run", db=tmp_path / "p.db", input_text="/paper topics\n", env={"PAPERBOT_LOG_FILE": str(log_file)})
     assert result.returncode == 0 and result.stderr == "" and "Topics (1)" in result.stdout
     written = log_file.read_text(encoding="utf-8")
     assert "stopped cleanly" in written and all(UTC_LINE.match(line) for line in written.splitlines())
 
 
-def test_an_unwritable_log_file_from_the_config_is_a_clear_error(tmp_path):
+def test_an_unwritable_log_file_from_the_config_is_a_clear_error(paperbot, tmp_path):
     config = tmp_path / "paperbot.toml"
     config.write_text(OFFLINE_CONFIG.read_text(encoding="utf-8") + f'\n[logging]\nfile = "{tmp_path}"\n', encoding="utf-8")
-    result = run_paperbot("--config", str(config), "topics", db=tmp_path / "p.db")
+    result = paperbot("--config", str(config), "topics", db=tmp_path / "p.db")
     assert result.returncode == 2
     assert f"cannot write the log file {tmp_path}" in result.stderr and f"[logging] file in {config}" in result.stderr
     assert not (tmp_path / "p.db").exists()

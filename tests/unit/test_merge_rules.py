@@ -176,6 +176,7 @@ COPIES = st.lists(
 ).filter(lambda copies: max(copies, key=lambda c: c[1])[0].rank == max(c[0].rank for c in copies))
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(copies=COPIES)
 def test_the_kept_paper_does_not_depend_on_the_order_copies_arrive_in(copies):

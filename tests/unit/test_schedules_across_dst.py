@@ -194,6 +194,7 @@ def moments(draw) -> tuple[str, datetime]:
     return zone_name, moment + timedelta(microseconds=draw(st.sampled_from([0, 1, 999_999])))
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(moments(), st.sampled_from(PROPERTY_WHENS))
 def test_previous_and_next_fire_bracket_any_moment(zoned, when):

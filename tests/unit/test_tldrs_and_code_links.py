@@ -351,6 +351,7 @@ any_text = st.one_of(st.text(max_size=600), prose)
 limits = st.integers(min_value=1, max_value=400)
 
 
+@pytest.mark.slow
 @settings(max_examples=400, deadline=None)
 @given(text=any_text, limit=limits)
 @example(text="x" * 1000, limit=300)

@@ -375,6 +375,7 @@ HOSTILE = st.sampled_from(
 TEXT = st.lists(st.one_of(HOSTILE, st.text(max_size=30)), max_size=60).map("".join)
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(title=TEXT, tldr=TEXT, abstract=TEXT, note=TEXT, header=TEXT, footer=TEXT, authors=st.lists(TEXT, max_size=4))
 def test_any_text_renders_to_valid_payloads_without_mentions(title, tldr, abstract, note, header, footer, authors):

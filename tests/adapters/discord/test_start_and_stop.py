@@ -127,6 +127,8 @@ def test_readme_invite_url_has_the_permissions_the_bot_needs():
     assert invite_url("<APP_ID>") in readme
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 async def test_paperbot_run_in_a_subprocess_answers_a_command_and_stops_cleanly_on_sigterm(tmp_path, fake_discord):
     env = {
         **os.environ, **discord_env(fake_discord), "PAPERBOT_DB": str(tmp_path / "paperbot.db"),

@@ -275,6 +275,7 @@ async def test_rate_limits_that_do_not_end_are_a_retry_later_not_a_wait_forever(
         assert (await slack.bot.store.subscriptions.get_subscription(1)).failing is None
 
 
+@pytest.mark.slow
 async def test_a_server_error_is_retried(tmp_path, fake_slack, clock):
     async with bot(tmp_path, fake_slack, clock, PAPERS) as slack:
         clock.set(MONDAY - timedelta(days=1))
@@ -286,6 +287,7 @@ async def test_a_server_error_is_retried(tmp_path, fake_slack, clock):
         assert len(fake_slack.posted(PAPERS)) == 1
 
 
+@pytest.mark.slow
 async def test_an_unreachable_slack_is_a_transient_failure(tmp_path, fake_slack, clock):
     async with bot(tmp_path, fake_slack, clock, PAPERS) as slack:
         clock.set(MONDAY - timedelta(days=1))

@@ -20,15 +20,15 @@ import pytest
 
 from adapters.slack.settings import SlackSettings
 from bot.config import ConfigError
-from tests.support import OFFLINE_CONFIG, ROOT, run_paperbot
+from tests.support import OFFLINE_CONFIG, ROOT
 from tests.support.fake_slack import sign, slash_command
 from tests.support.slack_harness import BOT_TOKEN, SIGNING_SECRET
 
 LISTENING = re.compile(r"listening on 127\.0\.0\.1:(\d+)/slack/events")
 
 
-def test_missing_signing_secret_in_http_mode_exits_2_naming_the_variable(tmp_path):
-    result = run_paperbot("run", db=tmp_path / "p.db", env={"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": ""}, timeout=60)
+def test_missing_signing_secret_in_http_mode_exits_2_naming_the_variable(paperbot, tmp_path):
+    result = paperbot("run", db=tmp_path / "p.db", env={"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": ""}, timeout=60)
     assert result.returncode == 2
     assert "SLACK_SIGNING_SECRET: not set" in result.stderr and "SLACK_APP_TOKEN" in result.stderr
     assert BOT_TOKEN not in result.stderr + result.stdout
@@ -55,6 +55,8 @@ def test_settings_defaults_and_the_api_url_slash():
     assert socket.socket_mode and socket.api_url == "https://slack.com/api/"
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 async def test_paperbot_run_answers_a_signed_slash_command_and_stops_cleanly_on_sigterm(tmp_path, fake_slack):
     env = {
         **os.environ, "PAPERBOT_DB": str(tmp_path / "p.db"), "PAPERBOT_CONFIG": str(OFFLINE_CONFIG),

@@ -53,6 +53,7 @@ async def test_a_rejected_bot_token_stops_the_start_with_a_config_error(tmp_path
     assert "xoxb-revoked" not in str(raised.value)
 
 
+@pytest.mark.slow
 async def test_slack_unreachable_at_start_is_not_fatal(tmp_path, fake_slack_socket, caplog):
     env = {**socket_env(fake_slack_socket), "SLACK_API_URL": "http://127.0.0.1:9/api/"}  # nothing listens on port 9
     async with running_slack_bot(tmp_path, fake_slack_socket, env=env) as slack:
