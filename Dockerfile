@@ -22,9 +22,11 @@ COPY bot ./bot
 COPY adapters ./adapters
 COPY store ./store
 COPY config ./config
+# [all]: the Slack, Discord and LLM clients (extras; an image for one platform may install
+# '.[slack]' or '.[discord]' instead).
 # A numeric uid/gid (not a name) so Kubernetes' runAsNonRoot can verify it and a host
 # directory mounted at /data can be chowned to it: `chown 10001:10001 DIR`.
-RUN pip install . \
+RUN pip install '.[all]' \
  && groupadd --system --gid 10001 paperbot \
  && useradd --system --uid 10001 --gid 10001 --home-dir /data --no-create-home --shell /usr/sbin/nologin paperbot \
  && mkdir -p /data && chown 10001:10001 /data

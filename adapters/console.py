@@ -23,6 +23,7 @@ import ctypes
 import logging
 import os
 import shutil
+import stat
 import sys
 import threading
 from typing import Callable, Iterator, TextIO
@@ -30,7 +31,8 @@ from typing import Callable, Iterator, TextIO
 from adapters.terminal import columns, harmless, render
 from bot.commands import COMMAND_PREFIX, CommandRouter, Registry
 from bot.logs import set_prompt_guard
-from bot.models import ChannelRef, DeliveryKey, NoticeReply, Reply, Subscription
+from bot.models import ChannelRef, DeliveryKey, DigestReply, FileReply, NoticeReply, Reply, Subscription, digest_mark
+from bot.plugins import AdapterContext, AdapterPlugin
 
 log = logging.getLogger(__name__)
 
@@ -85,8 +87,9 @@ class ConsoleAdapter:
 
     # --- posting (digests) ----------------------------------------------------------
 
-    async def post_digest(self, subscription: Subscription, reply: Reply, key: DeliveryKey) -> list[str]:
+    async def post_digest(self, subscription: Subscription, reply: DigestReply) -> list[str]:
         """Print a digest; returns a message id like the real platforms do."""
+        key = digest_mark(reply).key
         self.posted.append((subscription.channel, reply))
         self._print(harmless(f"[digest {key.label} for #{subscription.channel.channel}]") + f"\n{self._render(reply)}\n")
         return [f"console-{len(self.posted)}"]
@@ -175,6 +178,9 @@ class ConsoleAdapter:
     # --- output ---------------------------------------------------------------------
 
     def _render(self, reply: Reply) -> str:
+        if isinstance(reply, FileReply):  # no uploads here: the file's text follows the line saying what it is
+            content = harmless(reply.content.decode("utf-8", "replace"))
+            return f"{self._render(NoticeReply(reply.lines, reply.title))}\n\n{content}"
         if not _isatty(self.stdout):
             return render(reply)
         try:
@@ -290,3 +296,25 @@ class _Readline:
             options = []
         matches = [option for option in options if option.startswith(text)]
         return matches[state] if state < len(matches) else None
+
+
+def stdin_is_usable(stream: TextIO) -> bool:
+    """A terminal, a pipe or a file; not /dev/null (as under `docker run -d`) or a closed descriptor."""
+    try:
+        fd = stream.fileno()
+        mode = os.fstat(fd).st_mode
+    except (AttributeError, ValueError, OSError):
+        return True  # a test's StringIO and the like
+    return os.isatty(fd) or not stat.S_ISCHR(mode)
+
+
+def _console_input(context: AdapterContext) -> TextIO:
+    return context.stdin if context.stdin is not None else sys.stdin
+
+
+def build(context: AdapterContext) -> ConsoleAdapter:
+    return ConsoleAdapter(context.router, stdin=_console_input(context), stdout=context.stdout, on_eof=context.on_eof)
+
+
+# The `console` entry point: runs when no chat adapter does and standard input can be read.
+plugin = AdapterPlugin("adapters.console:build", role="console", usable=lambda context: stdin_is_usable(_console_input(context)))

@@ -42,3 +42,14 @@ def parse_arxiv_id(text: str) -> ArxivId | None:
 
 def looks_like_arxiv_id(text: str) -> bool:
     return parse_arxiv_id(text) is not None
+
+
+_NEW_STYLE_MONTH = re.compile(r"^(\d{2})(\d{2})\.\d{4,5}$")
+
+
+def id_month(arxiv_id: str) -> str:
+    """`2506.03517` -> `2025-06`: the month a new-style id was issued in; "" for an old-style id."""
+    found = _NEW_STYLE_MONTH.match(arxiv_id)
+    if found and 1 <= int(found.group(2)) <= 12:
+        return f"20{found.group(1)}-{found.group(2)}"
+    return ""

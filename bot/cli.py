@@ -4,7 +4,8 @@ Exit status: 0 on success, 2 for anything the user can fix (bad input, a
 malformed file, a config error, a store problem such as a full disk or a
 read-only or busy store: `bot.errors.StoreError`), 1 for a bug, and for `fetch` also when
 arXiv failed for a topic (the other topics are still fetched), for `notes`
-when a paper's notes failed or the notes server could not be used. Lookups print the same text the
+when a paper's notes failed or the notes server could not be used, for
+`fulltext` when arXiv could not be used, for `ask` when an answer failed. Lookups print the same text the
 chat adapters show, or JSON with `--json`, and open the store read-only: they never write.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -20,9 +22,8 @@ from dataclasses import replace
 from datetime import date
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
-from bot.app import Runtime, build_digest_core, build_service, open_store, run_bot
 from bot.commands import CommandRouter, for_command_line
 from bot.commands.command_line import add_lookup_parsers, lookup_words
 from bot.config import DEFAULT_CONFIG_PATH, DEFAULT_DB_PATH, EnvSettings, load_config
@@ -31,8 +32,12 @@ from bot.ingest.paperlist import import_paperlist
 from bot.ingest.snapshot import import_snapshot, looks_like_snapshot
 from bot.logs import log_to_file, setup_logging
 from bot.models import ErrorReply, Reply, Topic
+from bot.plugins import needs_extra
+from bot.runtime import Runtime, build_fulltext_fetcher, build_ranking, build_service, open_store
 from bot.service import PaperService
-from bot.status import gather_status, render_status, status_json
+
+if TYPE_CHECKING:  # scikit-learn loads only where a library is used
+    from bot.ranking import Ranking
 
 EXIT_OK, EXIT_BUG, EXIT_USAGE = 0, 1, 2
 EXIT_FETCH_FAILED = 1  # a remote failure is not a usage error
@@ -73,15 +78,47 @@ def build_parser() -> argparse.ArgumentParser:
 
     importer = command(
         "import",
-        help="import paper-list markdown files or arXiv metadata snapshots (.jsonl, .jsonl.gz)",
-        description="Paper-list markdown: one transaction per file. arXiv metadata snapshot (JSON lines, "
-        "optionally gzipped): streamed in batches, topics decided by the configured topics' queries, "
-        "malformed lines skipped and reported.",
+        help="import paper-list markdown, BibTeX (.bib) or arXiv metadata snapshots (.jsonl, .jsonl.gz)",
+        description="Paper-list markdown and BibTeX: one transaction per file. BibTeX entries with an arXiv id "
+        "import from their own fields and are refreshed from the arXiv API when it answers; entries without one "
+        "are looked up on arXiv by title and reported as unmatched when no title is close. arXiv metadata "
+        "snapshot (JSON lines, optionally gzipped): streamed in batches, topics decided by the configured topics' "
+        "queries, malformed lines skipped and reported.",
     )
     importer.add_argument("files", nargs="+", type=Path, metavar="FILE")
     importer.add_argument(
-        "--topic", help="topic name for paper-list papers (default: from the file's heading); not for snapshots"
+        "--topic", help="topic name for paper-list and BibTeX papers (default: the list's heading, the .bib file's name); "
+        "not for snapshots",
     )
+    importer.add_argument("--offline", action="store_true", help="BibTeX: do not ask arXiv (no refresh, no title lookups)")
+
+    adder = command(
+        "add",
+        help="add papers by arXiv id or link, fetched from the arXiv API",
+        description="Fetch the papers from the arXiv API (id_list, 100 ids a request, spaced and retried as a "
+        "fetch) and store them. Ids arXiv does not know, or words that are not ids, are reported; the others are "
+        "still added. Exit status: 0 when every one was added, 2 when some were not (the others are stored), "
+        "1 when arXiv could not be asked.",
+    )
+    adder.add_argument(
+        "refs", nargs="+", metavar="ID", help="2505.20665, arXiv:2505.20665v2, hep-th/9901001, or an arxiv.org link"
+    )
+    adder.add_argument("--topic", help="add them to this topic (created if new)")
+
+    exporter = command(
+        "export",
+        help="write a topic's papers (or chosen ids) as a paper list, BibTeX, CSV or JSON",
+        description="Write the papers newest first (ids: in the order given) to FILE or standard output. md is the "
+        "paper-list format `import` reads (notes and quality marks included); bib is BibTeX with arXiv's fields; "
+        "csv and json carry every field. The same papers always give the same bytes.",
+    )
+    chosen = exporter.add_mutually_exclusive_group()
+    chosen.add_argument("--topic", help="every paper of this topic")
+    chosen.add_argument("--library", metavar="NAME", help="the papers of this library")
+    chosen.add_argument("--saved", metavar="CHANNEL", help="a channel's saved reading list (its key, e.g. slack:-:C0123)")
+    exporter.add_argument("ids", nargs="*", metavar="ID", help="these papers (from the store), in this order")
+    exporter.add_argument("--format", default="md", type=str.lower, choices=("md", "bib", "csv", "json"))
+    exporter.add_argument("-o", "--output", type=Path, metavar="FILE", help="write here instead of standard output")
 
     add_lookup_parsers(command)
 
@@ -108,6 +145,33 @@ def build_parser() -> argparse.ArgumentParser:
     )
     notes.add_argument("--topic", help="only papers of this topic")
     notes.add_argument("--limit", type=_positive_int, metavar="N", help="at most N papers (default: the daily budget)")
+    fulltext = command(
+        "fulltext",
+        help="fetch papers' full text from arXiv (HTML rendering, else PDF) for notes, questions and key figures",
+        description="Fetch the full text of papers that have none stored (or only an older version's), newest first, "
+        "from ARXIV_WEB_URL (default https://arxiv.org): the HTML rendering when arXiv has one, else the PDF; one "
+        "request at a time, [fulltext] delay_seconds apart. A paper without either, or over [fulltext] max_mb, is "
+        "recorded and not tried again until a new version. Exit status: 0 when the run finished, 1 when arXiv could "
+        "not be used (the papers left are fetched next run), 2 for a usage or config error.",
+    )
+    fulltext.add_argument("--topic", help="only papers of this topic")
+    fulltext.add_argument(
+        "--limit", type=_positive_int, metavar="N", help="at most N papers (default: [fulltext] max_per_run)"
+    )
+    ask = command(
+        "ask",
+        help="ask a question about a paper, or about every paper of a topic, through the [notes] model",
+        description="`paperbot ask ID QUESTION`: an answer from the paper's full text (fetched when not stored), "
+        "quoting the passage it rests on, or \"I don't know from this paper\". `paperbot ask --topic NAME QUESTION "
+        "[-o report.md]`: the question to every paper of the topic (stored full text, else the abstract), "
+        "[notes] max_concurrency at a time, as one markdown report. Each paper counts against [notes] daily_budget, "
+        "shared with notes. Exit status: 0 when every paper asked got an answer, 1 when some failed or the budget or "
+        "the server stopped the run, 2 for a usage or config error.",
+    )
+    ask.add_argument("words", nargs="+", metavar="ID QUESTION", help="the paper's id and the question (with --topic: the question)")
+    ask.add_argument("--topic", help="ask every paper of this topic")
+    ask.add_argument("-o", "--output", type=Path, metavar="FILE", help="with --topic: write the report here (default: standard output)")
+    ask.add_argument("--json", action="store_true", help="print machine-readable JSON")
     command(
         "run",
         help="run the bot (console adapter unless chat tokens are set)",
@@ -165,32 +229,44 @@ async def run_command(args: argparse.Namespace) -> int:
     runtime = Runtime(db_path=db, config=config)
 
     if args.command == "run":
+        from bot.app import run_bot  # the composition: scheduler, digest engine, adapter plugins
+
         return await run_bot(runtime)
     if args.command == "fetch":
         return await fetch_papers(runtime, args.topic, args.since)
     if args.command == "notes":
         return await write_machine_notes(runtime, args.topic, args.limit)
+    if args.command == "fulltext":
+        return await fetch_full_texts(runtime, args.topic, args.limit)
+    if args.command == "ask":
+        return await ask_papers(runtime, args)
     if args.command == "backup":
         return await backup(runtime, args.target)
     if args.command == "import":
         async with open_store(runtime) as store:
-            return await import_files(store.papers, args.files, args.topic, config.topic_list())
+            with arxiv_lookup(runtime, store.papers, args.offline, args.files) as lookup:
+                return await import_files(store.papers, args.files, args.topic, config.topic_list(), arxiv=lookup)
+    if args.command == "add":
+        return await add_by_id(runtime, args.refs, args.topic)
+    if args.command == "export":
+        return await export_papers(runtime, args)
 
     # Lookups change nothing: they open the store read-only, and a store that does
     # not exist yet is answered as the empty store it would be, without creating it.
     read_only = True
-    if db.strip() and not Path(db).exists():
+    if db.strip() and not runtime.store_exists():
         print(f"note: there is no store at {db} yet; `paperbot import FILE` or `paperbot run` creates it", file=sys.stderr)
         runtime, read_only = replace(runtime, db_path=":memory:"), False
     async with open_store(runtime, read_only=read_only) as store:
         if args.command == "status":
             return await print_status(runtime, store, args.json)
-        return await answer_lookup(args, build_service(store.papers, config))
+        service = build_service(store.papers, config, store.fulltext)
+        return await answer_lookup(args, service, build_ranking(service, store, config, save_models=not read_only))
 
 
-async def answer_lookup(args: argparse.Namespace, service: PaperService) -> int:
-    """latest, search, show or topics: the chat command's answer, as text or JSON."""
-    router = CommandRouter(service)
+async def answer_lookup(args: argparse.Namespace, service: PaperService, ranking: Ranking | None = None) -> int:
+    """A lookup (latest, search, show, topics, similar, recommend): the chat command's answer, as text or JSON."""
+    router = CommandRouter(service, ranking=ranking)
     try:
         request = await router.read_words(lookup_words(args))
     except UserError as error:
@@ -215,15 +291,17 @@ def print_reply(reply: Reply) -> int:
 
 
 async def backup(runtime: Runtime, target: Path) -> int:
-    from store.sqlite.backup import backup_store
-
-    report = await asyncio.to_thread(backup_store, runtime.db_path, str(target))
+    plugin = runtime.plugins.store(runtime.db_path)
+    report = await asyncio.to_thread(plugin.backup, runtime.db_path, str(target))
     print(report.summary())
     return EXIT_OK
 
 
 async def print_status(runtime: Runtime, store: Any, as_json: bool) -> int:
-    _, _, subscriptions = await build_digest_core(runtime, store, sync_config=False)
+    from bot.app import build_digest_core
+    from bot.status import gather_status, render_status, status_json
+
+    subscriptions = (await build_digest_core(runtime, store, sync_config=False)).subscriptions
     status = await gather_status(subscriptions, [t for t in runtime.config.topic_list() if t.query], runtime.env)
     if as_json:
         print_json(status_json(status))
@@ -232,13 +310,45 @@ async def print_status(runtime: Runtime, store: Any, as_json: bool) -> int:
     return EXIT_ATTENTION if status.needs_attention else EXIT_OK
 
 
-async def import_files(store: Any, files: Sequence[Path], topic: str | None, topics: Sequence[Topic] = ()) -> int:
+class Lookup:
+    """The arXiv lookup an import may use, or why there is none (`offline`)."""
+
+    def __init__(self, client: Any = None, offline: str | None = None) -> None:
+        self.client, self.offline = client, offline
+
+
+@contextlib.contextmanager
+def arxiv_lookup(runtime: Runtime, store: Any, offline: bool, files: Sequence[Path] = ()) -> Iterator[Lookup]:
+    """An arXiv client for BibTeX imports, unless `--offline`, fetching is off, or no file is BibTeX."""
+    from bot.ingest.bibtex import looks_like_bibtex
+
+    if offline:
+        yield Lookup(offline="--offline")
+        return
+    if not runtime.config.fetch.enabled:
+        yield Lookup(offline="fetching from arXiv is disabled in the config ([fetch] enabled = false)")
+        return
+    if not any(looks_like_bibtex(path) for path in files):
+        yield Lookup()
+        return
+    from bot.ingest.arxiv import ArxivFetcher, resolve_api_url
+
+    client = ArxivFetcher(store, runtime.config.fetch, resolve_api_url(runtime.config, EnvSettings()), clock=runtime.clock)
+    try:
+        yield Lookup(client)
+    finally:
+        client.close()
+
+
+async def import_files(
+    store: Any, files: Sequence[Path], topic: str | None, topics: Sequence[Topic] = (), *, arxiv: Lookup | None = None
+) -> int:
     """Import each file with the importer its name or content calls for; 2 if any file was refused.
 
     Ctrl-C is passed on (exit status 130) after saying how to resume.
     """
     try:
-        return await _import_each(store, files, topic, topics)
+        return await _import_each(store, files, topic, topics, arxiv or Lookup(offline="no arXiv lookup here"))
     except (KeyboardInterrupt, asyncio.CancelledError):
         print(
             "interrupted: what was committed is kept (whole paper lists, and the finished batches of a snapshot). "
@@ -248,12 +358,29 @@ async def import_files(store: Any, files: Sequence[Path], topic: str | None, top
         raise
 
 
-async def _import_each(store: Any, files: Sequence[Path], topic: str | None, topics: Sequence[Topic]) -> int:
+async def _import_each(
+    store: Any, files: Sequence[Path], topic: str | None, topics: Sequence[Topic], arxiv: Lookup
+) -> int:
+    from bot.ingest.bibtex import import_bibtex, looks_like_bibtex
+
     status = EXIT_OK
     for path in files:
         if looks_like_snapshot(path):
             if not await import_snapshot_file(store, path, topic, topics):
                 status = EXIT_USAGE
+            continue
+        if looks_like_bibtex(path):
+            try:
+                bib = await import_bibtex(store, path, topic, arxiv.client, offline=arxiv.offline)
+            except IngestError as error:
+                print(f"error: {error}", file=sys.stderr)
+                status = EXIT_USAGE
+                continue
+            print("\n".join(bib.summary_lines()))
+            for note in filter(None, [bib.topic_note]):
+                print(f"  note: {note}", file=sys.stderr)
+            for warning in bib.warnings:
+                print(f"  warning: {warning}", file=sys.stderr)
             continue
         try:
             report = await import_paperlist(store, path, topic)
@@ -290,6 +417,71 @@ async def import_snapshot_file(store: Any, path: Path, topic: str | None, topics
     return True
 
 
+async def add_by_id(runtime: Runtime, refs: Sequence[str], topic: str | None) -> int:
+    from bot.errors import RemoteError
+    from bot.ingest.arxiv import ArxivFetcher, resolve_api_url
+    from bot.ingest.by_id import add_papers
+
+    config = runtime.config
+    if not config.fetch.enabled:
+        raise UserError("fetching from arXiv is disabled in the config ([fetch] enabled = false)")
+    api_url = resolve_api_url(config, EnvSettings())
+    async with open_store(runtime) as store:
+        client = ArxivFetcher(store.papers, config.fetch, api_url, clock=runtime.clock)
+        try:
+            report = await add_papers(store.papers, client, refs, topic)
+        except RemoteError as error:
+            print(f"error: arXiv could not be asked: {error.message}; nothing was added", file=sys.stderr)
+            return EXIT_FETCH_FAILED
+        finally:
+            client.close()
+    print("\n".join(report.lines()))
+    return EXIT_OK if report.complete else EXIT_USAGE
+
+
+async def export_papers(runtime: Runtime, args: argparse.Namespace) -> int:
+    from bot.export import export_file, library_papers, papers_by_ids, papers_of_topic, saved_papers
+
+    chosen = [bool(args.topic), bool(args.library), bool(args.saved), bool(args.ids)]
+    if sum(chosen) != 1:
+        raise UserError("export needs exactly one of --topic NAME, --library NAME, --saved CHANNEL or IDs",
+                        "e.g. paperbot export --topic reward-model-vlm --format bib -o refs.bib")  # fmt: skip
+    if args.output is not None and args.output.is_dir():
+        raise UserError(f"{args.output} is a directory", "Give a file name, e.g. -o refs.bib.")
+    db = runtime.db_path
+    if db.strip() and not Path(db).exists():
+        raise UserError(f"there is no store at {db} yet: nothing to export", "Import or add papers first.")
+    async with open_store(runtime, read_only=True) as store:
+        if args.topic:
+            selection = await papers_of_topic(store.papers, args.topic)
+        elif args.library:
+            selection = await library_papers(store.papers, args.library)
+        elif args.saved:
+            selection = await saved_papers(store.papers, args.saved)
+        else:
+            selection = await papers_by_ids(store.papers, args.ids)
+    file = export_file(selection, args.format, runtime.config.tldr_lang)
+    if args.output is None:
+        sys.stdout.buffer.write(file.content)
+        sys.stdout.flush()
+    else:
+        _write_atomically(args.output, file.content)
+    print(f"{file.description}" + (f" -> {args.output}" if args.output else ""), file=sys.stderr)
+    return EXIT_OK
+
+
+def _write_atomically(path: Path, content: bytes) -> None:
+    """Write beside `path`, then rename over it: a failed write never leaves half a file there."""
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        partial.write_bytes(content)
+        os.replace(partial, path)
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        hint = "Check that its directory exists and is writable."
+        raise UserError(f"cannot write {path}: {error.strerror or error}", hint) from None
+
+
 def _since_date(text: str) -> date:
     try:
         return date.fromisoformat(text)
@@ -303,11 +495,12 @@ async def fetch_papers(runtime: Runtime, topic: str | None, since: date | None) 
     config = runtime.config
     if not config.fetch.enabled:
         raise UserError("fetching from arXiv is disabled in the config ([fetch] enabled = false)")
-    topics = fetchable_topics(config, topic)
     if since is not None and since > runtime.clock.now().date():
         raise UserError(f"--since {since.isoformat()} is in the future")
     api_url = resolve_api_url(config, EnvSettings())
     async with open_store(runtime) as store:
+        # With the topics made in chat from `terms`.
+        topics = fetchable_topics(config, topic, [stats.topic for stats in await store.papers.topics()])
         fetcher = ArxivFetcher(store.papers, config.fetch, api_url, clock=runtime.clock)
         try:
             reports = await fetcher.fetch_topics(topics, since)
@@ -329,17 +522,18 @@ def _positive_int(text: str) -> int:
 
 
 async def write_machine_notes(runtime: Runtime, topic: str | None, limit: int | None) -> int:
-    from bot.llm_notes import NotesWriter, client_from_env
     from bot.progress import track
 
     config = runtime.config
     if not config.notes.enabled:
         raise UserError("machine-written notes are disabled in the config ([notes] enabled = false)")
+    with needs_extra("llm", "writing machine notes", config.source, "[notes] enabled"):
+        from bot.llm_notes import NotesWriter, client_from_env
     client = client_from_env(config.notes, runtime.env)  # a missing key is reported before any work
     try:
         async with open_store(runtime) as store:
             topic = await build_service(store.papers, config).check_topic(topic)
-            writer = NotesWriter(store.notes, client, config.notes, clock=runtime.clock)
+            writer = NotesWriter(store.notes, client, config.notes, clock=runtime.clock, fulltext=store.fulltext)
             with track("notes", unit="papers", log=log) as progress:
                 report = await writer.run(topic, limit, progress)
     finally:
@@ -348,6 +542,94 @@ async def write_machine_notes(runtime: Runtime, topic: str | None, limit: int | 
     for arxiv_id, reason in report.failed.items():
         print(f"  {arxiv_id}: {reason}")
     return EXIT_OK if report.ok else EXIT_FETCH_FAILED
+
+
+async def fetch_full_texts(runtime: Runtime, topic: str | None, limit: int | None) -> int:
+    from bot.progress import track
+
+    config = runtime.config
+    if not config.fulltext.enabled:
+        raise UserError("fetching full text is disabled in the config ([fulltext] enabled = false)")
+    async with open_store(runtime) as store:
+        topic = await build_service(store.papers, config).check_topic(topic)
+        fetcher = build_fulltext_fetcher(runtime, store)
+        try:
+            with track("full text", unit="papers", log=log) as progress:
+                report = await fetcher.run(topic, limit, progress)
+        finally:
+            await fetcher.close()
+    print(report.summary())
+    for arxiv_id, reason in report.unavailable.items():
+        print(f"  {arxiv_id}: {reason}")
+    return EXIT_OK if report.ok else EXIT_FETCH_FAILED
+
+
+async def ask_papers(runtime: Runtime, args: argparse.Namespace) -> int:
+    """`paperbot ask ID QUESTION [--json]` or `paperbot ask --topic NAME QUESTION [-o FILE]`."""
+    from bot.progress import track
+
+    config = runtime.config
+    if not config.notes.enabled:
+        raise UserError("questions need the language model of [notes], which is disabled in the config ([notes] enabled = false)")
+    with needs_extra("llm", "asking questions", config.source, "[notes] enabled"):
+        from bot.ask import BudgetSpent, PaperAsker, answer_reply, check_question
+        from bot.llm_notes import NotesWriter, PaperFailed, ServiceFailed, client_from_env
+    if args.topic is None and args.output is not None:
+        raise UserError("-o/--output is for a topic's report; add --topic NAME, or leave -o out")
+    if args.topic is None and len(args.words) < 2:
+        raise UserError("ask needs a paper id and a question, e.g. paperbot ask 2505.20665 which datasets are used?")
+    question = check_question(" ".join(args.words if args.topic is not None else args.words[1:]))
+    client = client_from_env(config.notes, runtime.env)
+    try:
+        async with open_store(runtime) as store:
+            service = build_service(store.papers, config)
+            writer = NotesWriter(store.notes, client, config.notes, clock=runtime.clock, fulltext=store.fulltext)
+            if args.topic is None:
+                paper = await service.show(args.words[0])
+                fetcher = build_fulltext_fetcher(runtime, store) if config.fulltext.enabled else None
+                try:
+                    answer = await PaperAsker(writer, store.fulltext, fetcher).ask(paper, question)
+                except (BudgetSpent, ServiceFailed, PaperFailed) as error:
+                    print(f"no answer: {error.message}", file=sys.stderr)
+                    return EXIT_FETCH_FAILED
+                finally:
+                    if fetcher is not None:
+                        await fetcher.close()
+                if args.json:
+                    print_json(answer.as_json())
+                    return EXIT_OK
+                return print_reply(answer_reply(answer, paper.url))
+            topic = await service.check_topic(args.topic)
+            count = next((t.paper_count for t in await store.papers.topics() if t.topic.name == topic), 0)
+            papers = await store.papers.latest(topic, count) if count else []
+            if not papers:
+                raise UserError(f"topic '{topic}' has no papers to ask about")
+            with track("ask", unit="papers", log=log) as progress:
+                report = await PaperAsker(writer, store.fulltext).ask_topic(papers, question, progress)
+    finally:
+        await client.close()
+    text = report.markdown(topic or "", runtime.clock.now().date().isoformat())
+    if args.json:
+        print_json({"question": question, "topic": topic, "answers": [a.as_json() for a in report.answers.values()],
+                    "failed": report.failed, "not_asked": [p.arxiv_id for p in report.not_asked], "stopped": report.stopped})
+    elif args.output is not None:
+        write_report(args.output, text)
+        print(f"report written to {args.output}")
+    else:
+        print(text)
+    print(report.summary(), file=sys.stderr if args.output is None else sys.stdout)
+    return EXIT_OK if report.ok else EXIT_FETCH_FAILED
+
+
+def write_report(path: Path, text: str) -> None:
+    """Write beside the target, then rename over it: a failed write never leaves half a report."""
+    partial = path.with_name(path.name + ".partial")
+    try:
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(path)
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        raise UserError(f"cannot write the report to {path}: {error.strerror or error}") from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -19,12 +19,15 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.errors import ConfigError, UserError
 from bot.ingest.arxiv_query import QuerySyntaxError, compile_topic, parse_query
-from bot.models import ChannelRef, Subscription, Topic
+from bot.ingest.terms import EXAMPLE as TERMS_EXAMPLE
+from bot.ingest.terms import terms_query, terms_topic
+from bot.models import ChannelRef, Library, Subscription, Topic
 from bot.schedule import Schedule, parse_timezone, parse_when
 
 DEFAULT_DB_PATH = "data/paperbot.db"
 DEFAULT_CONFIG_PATH = "config/paperbot.toml"
 DEFAULT_ARXIV_API_URL = "https://export.arxiv.org/api/query"
+DEFAULT_ARXIV_WEB_URL = "https://arxiv.org"
 
 
 class _Strict(BaseModel):
@@ -35,7 +38,33 @@ class TopicConfig(_Strict):
     name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
     title: str = ""
     query: str | None = None
+    # The seed tool's shorthand (`bot.ingest.terms`): ["reward model", "vlm"] is a query, a name and a title.
+    terms: list[str] = []
     categories: list[str] = []
+
+    @model_validator(mode="before")
+    @classmethod
+    def _terms_name_the_topic(cls, data: object) -> object:
+        if not isinstance(data, dict) or "terms" not in data:
+            return data
+        if not isinstance(data["terms"], list):
+            raise ValueError(f"terms must be a list in brackets, like {TERMS_EXAMPLE}")
+        if data["terms"] and "name" not in data:
+            return {**data, "name": terms_topic(data["terms"]).name}
+        return data
+
+    @field_validator("terms")
+    @classmethod
+    def _terms_make_a_query(cls, terms: list[str]) -> list[str]:
+        if terms:
+            terms_query(terms)  # TermsError is a ValueError: reported with the key
+        return terms
+
+    @model_validator(mode="after")
+    def _terms_or_query(self) -> "TopicConfig":
+        if self.terms and self.query:
+            raise ValueError("give either terms or query, not both (terms is the query (ti:... AND ...) OR (abs:... AND ...))")
+        return self
 
     @field_validator("query")
     @classmethod
@@ -55,12 +84,16 @@ class TopicConfig(_Strict):
         return categories
 
     def to_topic(self) -> Topic:
+        if self.terms:
+            topic = terms_topic(self.terms, self.name, self.title or None)
+            return Topic(topic.name, topic.title, topic.query, tuple(self.categories))
         return Topic(self.name, self.title, self.query, tuple(self.categories))
 
 
-def _check_when(value: str) -> str:
+def _check_when(value: str | None) -> str | None:
     try:
-        parse_when(value)
+        if value is not None:  # unset: [digest] default_when
+            parse_when(value)
     except UserError as error:
         raise ValueError(str(error)) from None
     return value
@@ -90,11 +123,15 @@ class SubscriptionConfig(_Strict):
     workspace: str | None = None
     thread: str | None = None
     topic: str = Field(min_length=1)
-    when: str = "mon 09:00"
+    when: str | None = None  # unset: [digest] default_when
     language: Literal["en", "zh"] | None = None
     max_papers: int = Field(10, ge=1, le=50)
     post_empty: bool = False
     webhook_env: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    figures: bool = False  # each card shows the paper's key figure (from `paperbot fulltext`)
+    # The topics whose papers are the channel's taste: its digests are ranked by them (one library a channel).
+    library: list[str] = []
+    min_score: float | None = Field(None, ge=0, le=1)  # ranked digests: papers scoring below are only counted
 
     _when_is_valid = field_validator("when")(_check_when)
 
@@ -106,11 +143,11 @@ class SubscriptionConfig(_Strict):
             raise ValueError("webhook_env is only for adapter = \"webhook\"")
         return self
 
-    def to_subscription(self, default_timezone: str, default_language: str) -> Subscription:
-        schedule = parse_when(self.when, default_timezone)
+    def to_subscription(self, default_timezone: str, default_language: str, default_when: str) -> Subscription:
+        schedule = parse_when(self.when or default_when, default_timezone)
         return Subscription(
             id=0,
-            channel=ChannelRef(self.adapter, self.channel, self.workspace, self.thread),
+            channel=self.channel_ref(),
             topic=self.topic,
             when=schedule.text,
             timezone=schedule.timezone_name,
@@ -119,7 +156,12 @@ class SubscriptionConfig(_Strict):
             post_empty=self.post_empty,
             webhook_env=self.webhook_env,
             source="config",
+            figures=self.figures,
+            min_score=self.min_score,
         )
+
+    def channel_ref(self) -> ChannelRef:
+        return ChannelRef(self.adapter, self.channel, self.workspace, self.thread)
 
 
 class DigestConfig(_Strict):
@@ -154,12 +196,34 @@ class NotesConfig(_Strict):
     timeout_seconds: float = Field(120.0, gt=0)
     max_retries: int = Field(2, ge=0, le=10)  # per request, for 429, 5xx, timeouts and connection errors
     json_mode: bool = True  # send response_format json_object; turn off for servers that reject it
+    # What a prompt may hold (estimated; `bot.fulltext.sections`): the full text is cut, section-aware, to fit.
+    max_input_tokens: int = Field(12000, ge=1000, le=1_000_000)
+    # A template replacing our user prompt ({title}, {abstract}, {full_text}, {language});
+    # relative to the config file's folder. Checked when the config is loaded.
+    prompt_file: str = ""
+    _prompt_template: str | None = PrivateAttr(None)
 
     @model_validator(mode="after")
     def _model_when_enabled(self) -> "NotesConfig":
         if self.enabled and not self.model.strip():
             raise ValueError("notes are enabled but no model is named; set model = \"...\" (the name your server knows)")
         return self
+
+    @property
+    def prompt_template(self) -> str | None:
+        """The custom prompt's text, once `load_config` has read and checked `prompt_file`."""
+        return self._prompt_template
+
+
+class FullTextConfig(_Strict):
+    """Fetching papers' full text from arXiv's HTML rendering or PDF (`bot.fulltext`)."""
+
+    enabled: bool = True  # `run` fetches full text for new papers when [notes] is enabled
+    delay_seconds: float = Field(3.0, ge=0)  # between requests to arXiv, shared with the API fetcher
+    timeout_seconds: float = Field(60.0, gt=0)
+    retries: int = Field(3, ge=0, le=10)
+    max_mb: float = Field(50.0, gt=0, le=1000)  # larger files are skipped, not read
+    max_per_run: int = Field(50, ge=1)  # papers per scheduled run (each is a request or two, 3 s apart)
 
 
 class LoggingConfig(_Strict):
@@ -179,6 +243,7 @@ class FileConfig(_Strict):
     slack: SlackConfig = SlackConfig()
     discord: DiscordConfig = DiscordConfig()
     notes: NotesConfig = NotesConfig()
+    fulltext: FullTextConfig = FullTextConfig()
     logging: LoggingConfig = LoggingConfig()
     topics: list[TopicConfig] = []
     subscriptions: list[SubscriptionConfig] = []
@@ -204,18 +269,28 @@ class FileConfig(_Strict):
         return parse_when(self.fetch.schedule, self.timezone)
 
     def subscription_list(self) -> list[Subscription]:
-        return [s.to_subscription(self.timezone, self.tldr_lang) for s in self.subscriptions]
+        return [s.to_subscription(self.timezone, self.tldr_lang, self.digest.default_when) for s in self.subscriptions]
+
+    def library_list(self) -> list[Library]:
+        """The channels' libraries the subscriptions set (at most one a channel: checked when read)."""
+        libraries: dict[str, Library] = {}
+        for entry in self.subscriptions:
+            if entry.library:
+                channel = entry.channel_ref()
+                libraries.setdefault(channel.key, Library(channel, tuple(dict.fromkeys(entry.library)), "config"))
+        return list(libraries.values())
 
     def check_subscription_topics(self, known: Iterable[str]) -> None:
-        """A ConfigError naming the file and the first `[[subscriptions]]` entry whose topic is unknown."""
+        """A ConfigError naming the file and the first `[[subscriptions]]` entry whose topic (or library topic) is unknown."""
         names = set(known)
         for number, entry in enumerate(self.subscriptions, 1):
-            if entry.topic not in names:
-                raise ConfigError(
-                    self.source, f"[[subscriptions]] #{number}",
-                    f"unknown topic '{entry.topic}'; known topics: {', '.join(sorted(names)) or 'none'} "
-                    "(a [[topics]] entry, or a topic a paper list was imported under)",
-                )
+            for topic, what in [(entry.topic, "topic"), *((name, "library topic") for name in entry.library)]:
+                if topic not in names:
+                    raise ConfigError(
+                        self.source, f"[[subscriptions]] #{number}",
+                        f"unknown {what} '{topic}'; known topics: {', '.join(sorted(names)) or 'none'} "
+                        "(a [[topics]] entry, or a topic a paper list was imported under)",
+                    )
 
 
 class EnvSettings(BaseSettings):
@@ -226,6 +301,7 @@ class EnvSettings(BaseSettings):
     paperbot_db: str = DEFAULT_DB_PATH
     paperbot_config: str = DEFAULT_CONFIG_PATH
     arxiv_api_url: str | None = None
+    arxiv_web_url: str | None = None
     paperbot_log_file: str | None = None
 
 
@@ -268,8 +344,27 @@ def parse_config(text: str, source: str) -> FileConfig:
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
         raise ConfigError(source, "topics", f"topic names must be unique; repeated: {', '.join(duplicates)}")
+    _check_one_library_per_channel(config, source)
     config._source = source
     return config
+
+
+def _check_one_library_per_channel(config: FileConfig, source: str) -> None:
+    """A channel has at most one library: two subscriptions there may not name different ones."""
+    first: dict[str, tuple[int, list[str]]] = {}
+    for number, entry in enumerate(config.subscriptions, 1):
+        if not entry.library:
+            continue
+        key = entry.channel_ref().key
+        if key not in first:
+            first[key] = (number, entry.library)
+        elif set(first[key][1]) != set(entry.library):
+            earlier, topics = first[key]
+            raise ConfigError(
+                source, f"[[subscriptions]] #{number}.library",
+                f"channel {entry.channel} already has the library {topics} (#{earlier}); a channel has one library, "
+                "which all its digests are ranked by: give both entries the same list, or leave it out of one",
+            )
 
 
 def load_config(path: str | Path, *, explicit: bool) -> FileConfig:
@@ -283,4 +378,27 @@ def load_config(path: str | Path, *, explicit: bool) -> FileConfig:
         text = config_path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(str(config_path), None, f"cannot read: {error}") from None
-    return parse_config(text, str(config_path))
+    config = parse_config(text, str(config_path))
+    if config.notes.prompt_file:
+        config.notes._prompt_template = _read_prompt_file(config.notes.prompt_file, config_path)
+    return config
+
+
+def _read_prompt_file(name: str, config_path: Path) -> str:
+    """The `[notes] prompt_file` template, read and checked; a ConfigError names the key and the fix."""
+    from bot.notes_prompt import check_template
+
+    path = Path(name).expanduser()
+    if not path.is_absolute():
+        path = config_path.parent / path
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(str(config_path), "notes.prompt_file", f"{path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(str(config_path), "notes.prompt_file", f"cannot read {path}: {error}") from None
+    try:
+        check_template(text)
+    except ValueError as error:
+        raise ConfigError(str(config_path), "notes.prompt_file", f"{path}: {error}") from None
+    return text

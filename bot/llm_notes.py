@@ -8,6 +8,11 @@ first, then earlier failures), asks the model for the sections as JSON
 answer is unusable, and stores the result beside any imported notes with
 its provenance (`source = "llm"`, the model, the time), never in their place.
 
+When the paper's full text is stored (`paperbot fulltext`, or `run` after a
+fetch), the prompt carries it, cut section by section to
+`[notes] max_input_tokens`, and the notes say so (`basis = "full_text"`);
+else they are written from the abstract (`basis = "abstract"`).
+
 A failure never costs a paper anything: it keeps its extractive TLDR, is
 logged once, and stays a candidate for a later run. Two kinds:
 
@@ -42,9 +47,10 @@ from openai import AsyncOpenAI
 
 from bot.config import NotesConfig
 from bot.errors import RemoteError, UserError
+from bot.fulltext.document import FullText, UnreadableText
 from bot.models import Notes, Paper
-from bot.notes_prompt import InvalidNotes, build_messages, correction_message, parse_notes_answer
-from bot.ports import Clock, NotesStore, SystemClock
+from bot.notes_prompt import InvalidNotes, build_prompt, correction_message, parse_notes_answer
+from bot.ports import Clock, FullTextStore, NotesStore, SystemClock
 from bot.progress import Progress
 from bot.retry import RetryPolicy, retry_after_seconds
 from bot.utc import iso
@@ -144,10 +150,12 @@ class NotesWriter:
         *,
         clock: Clock | None = None,
         sleep: Sleep = asyncio.sleep,
+        fulltext: FullTextStore | None = None,
     ) -> None:
         self.store = store
         self.client = client
         self.config = config
+        self.fulltext = fulltext
         self.clock = clock or SystemClock()
         self.sleep = sleep
         self.retry = replace(RETRY, attempts=config.max_retries + 1)
@@ -208,25 +216,39 @@ class NotesWriter:
             report.written.append(paper.arxiv_id)
             log.debug("notes for %s written by %s", paper.arxiv_id, self.config.model)
 
+    async def full_text(self, paper: Paper) -> FullText | None:
+        """The paper's stored full text, if any (a damaged row is logged and read as none)."""
+        if self.fulltext is None:
+            return None
+        try:
+            return await self.fulltext.fulltext(paper.arxiv_id)
+        except UnreadableText as error:
+            log.warning("full text of %s cannot be read (%s); using its abstract", paper.arxiv_id, error)
+            return None
+
     async def write_notes(self, paper: Paper) -> Notes:
         """Ask for the notes, validate, ask once more with the validation error; raise PaperFailed or ServiceFailed."""
         lang = self.config.language
-        messages = build_messages(paper, lang)
-        answer = await self._ask(messages)
+        config = self.config
+        prompt = build_prompt(
+            paper, lang, await self.full_text(paper), max_input_tokens=config.max_input_tokens, template=config.prompt_template
+        )
+        messages = prompt.messages
+        answer = await self.complete(messages)
         try:
             sections = parse_notes_answer(answer, lang)
         except InvalidNotes as first:
             log.debug("notes for %s: unusable answer (%s); asking once more", paper.arxiv_id, first)
             messages = [*messages, {"role": "assistant", "content": answer or ""}, correction_message(first, lang)]
-            answer = await self._ask(messages)
+            answer = await self.complete(messages)
             try:
                 sections = parse_notes_answer(answer, lang)
             except InvalidNotes as second:
                 reasons = str(first) if str(first) == str(second) else f"{first}; then {second}"
                 raise PaperFailed(f"unusable answer twice ({reasons})") from None
-        return Notes(lang=lang, **sections, source=SOURCE, origin=self.config.model, created_at=self._now())
+        return Notes(lang=lang, **sections, source=SOURCE, origin=self.config.model, created_at=self._now(), basis=prompt.basis)
 
-    async def _ask(self, messages: list[dict[str, str]]) -> str | None:
+    async def complete(self, messages: list[dict[str, str]]) -> str | None:
         """One chat completion's text, with retries for transient failures."""
         request: dict[str, Any] = {"model": self.config.model, "messages": messages}
         if self.config.json_mode:

@@ -51,6 +51,8 @@ class Notes:
     origin: str = ""
     text_quality: TextQuality = TextQuality.CLEAN
     created_at: str | None = None
+    # What a model read to write them: "full_text" or "abstract" (None for notes from a paper list).
+    basis: str | None = None
 
     @property
     def machine_written(self) -> bool:
@@ -106,6 +108,14 @@ class Paper:
 
 
 @dataclass(frozen=True)
+class Figure:
+    """A paper's key figure: its image on arXiv's HTML rendering and its caption (`bot.fulltext`)."""
+
+    url: str
+    caption: str = ""
+
+
+@dataclass(frozen=True)
 class Topic:
     """A tracked topic: a name users type, a title people read, an arXiv query."""
 
@@ -144,6 +154,16 @@ class UpsertReport:
         )
 
 
+@dataclass(frozen=True)
+class IdLookup:
+    """What arXiv said about a list of ids: the papers it has, the ids it does not know,
+    and the ids it refused as malformed (with its words)."""
+
+    papers: tuple[Paper, ...] = ()
+    unknown: tuple[str, ...] = ()
+    refused: tuple[tuple[str, str], ...] = ()
+
+
 # --- chat: who asked, where, and what -------------------------------------------------
 
 
@@ -173,7 +193,8 @@ class Subscription:
     the timezone. `webhook_env` names the environment variable that holds a
     webhook URL (webhook adapter only); the URL itself is never stored.
     `source` is "config" or "chat". `failing` carries the last delivery error
-    until a delivery succeeds again.
+    until a delivery succeeds again. `min_score` (set in the config file) leaves
+    papers the channel's library scores below it out of a ranked digest's cards.
     """
 
     id: int
@@ -189,6 +210,23 @@ class Subscription:
     created_at: str = ""
     failing: str | None = None
     failing_since: str | None = None
+    figures: bool = False  # digest cards show each paper's key figure
+    min_score: float | None = None
+
+
+@dataclass(frozen=True)
+class Library:
+    """What a channel's taste is built from: the papers of `topics` (a reading list imported as a topic).
+
+    A channel has at most one. `source` is "config" (a subscription's `library`
+    in the config file) or "chat" (`/paper library use`); `set_by` names who set it in chat.
+    """
+
+    channel: ChannelRef
+    topics: tuple[str, ...]
+    source: str = "chat"
+    set_by: str = ""
+    updated_at: str = ""
 
 
 @dataclass(frozen=True)
@@ -235,6 +273,21 @@ class Delivery:
 
 
 @dataclass(frozen=True)
+class DigestMark:
+    """Which digest a reply is, as data: its delivery key, its topic and how many papers it shows.
+
+    Adapters turn it into a machine marker their platform keeps (Slack message
+    metadata, a Discord embed footer) and find a posted digest again by that
+    marker alone, never by the reply's wording. How many messages a digest
+    takes is each adapter's own split, so the part count is in each marker.
+    """
+
+    key: DeliveryKey
+    topic: Topic
+    papers: int
+
+
+@dataclass(frozen=True)
 class PaperCard:
     """A paper as one entry of a list: what every list and digest shows."""
 
@@ -248,6 +301,8 @@ class PaperCard:
     version: int = 1
     pdf_url: str = ""
     topics: tuple[str, ...] = ()
+    figure: Figure | None = None
+    why: str = ""  # why a ranked list shows it ("like DriveRX · reward model"); "" when not ranked
 
 
 @dataclass(frozen=True)
@@ -258,6 +313,7 @@ class PaperListReply:
     cards: tuple[PaperCard, ...] = ()
     footer: tuple[str, ...] = ()
     empty_text: str = "No papers."
+    digest: DigestMark | None = None  # set on a scheduled digest, never on a command's answer
 
     @property
     def text(self) -> str:
@@ -291,10 +347,24 @@ class NoticeReply:
 
     lines: tuple[str, ...]
     title: str | None = None
+    digest: DigestMark | None = None  # an empty digest ("No new papers ...") is a notice
 
     @property
     def text(self) -> str:
         return plaintext.notice_text(self)
+
+
+@dataclass(frozen=True)
+class FileReply(NoticeReply):
+    """A file for the channel (an export), with the notice lines that say what it is.
+
+    Each adapter uploads it its own way (Slack's files.uploadV2 flow, a Discord
+    attachment; the console prints it); anything that only knows notices shows
+    the lines, so a file never turns into an empty answer."""
+
+    filename: str = ""
+    content: bytes = b""
+    media_type: str = "text/plain"
 
 
 @dataclass(frozen=True)
@@ -310,3 +380,12 @@ class ErrorReply:
 
 
 Reply = Union[PaperListReply, PaperDetailReply, NoticeReply, ErrorReply]
+DigestReply = Union[PaperListReply, NoticeReply]  # what a digest is posted as
+
+
+def digest_mark(reply: Reply) -> DigestMark:
+    """The mark of a digest reply; posting a reply without one as a digest is a bug."""
+    mark = getattr(reply, "digest", None)
+    if mark is None:
+        raise ValueError(f"not a digest: a {type(reply).__name__} without a DigestMark")
+    return mark

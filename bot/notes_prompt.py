@@ -8,6 +8,13 @@ asked for. `parse_notes_answer` turns an answer into the five sections or
 raises `InvalidNotes` with a message precise enough to send back to the
 model as a correction (`correction_message`).
 
+When the paper's full text is stored (`bot.fulltext`), the prompt carries it,
+cut section by section to `[notes] max_input_tokens` (`bot.fulltext.sections`),
+and the notes record it (`basis = "full_text"`); else the abstract alone
+(`basis = "abstract"`). A `[notes] prompt_file` template replaces our user
+prompt; the system prompt with the answer's contract stays, so the checks
+below apply to every answer. `check_template` is run when the config loads.
+
 Everything here is a pure function of its arguments, so the rules are tested
 without a server.
 """
@@ -16,8 +23,12 @@ from __future__ import annotations
 
 import json
 import re
+import string
+from dataclasses import dataclass
 from typing import Final
 
+from bot.fulltext.document import FullText
+from bot.fulltext.sections import estimate_tokens, fit_sections
 from bot.models import NOTE_FIELDS, Paper
 from bot.summarize import normalize_text
 from bot.text import CJK_CHAR, IDEOGRAPH
@@ -57,21 +68,57 @@ SECTION_GUIDE: Final = {
 }
 
 
+TEMPLATE_FIELDS: Final = ("title", "abstract", "full_text", "language")
+FULL_TEXT = "full_text"
+ABSTRACT = "abstract"
+NO_FULL_TEXT: Final = "(The full text is not available; use the abstract.)"
+
+
 class InvalidNotes(ValueError):
     """The model's answer is not usable notes; the message says what to fix."""
 
 
-def build_messages(paper: Paper, lang: str) -> list[dict[str, str]]:
-    """The chat messages asking for notes on `paper` in `lang` ("zh" or "en")."""
+@dataclass(frozen=True)
+class Prompt:
+    """The chat messages, and what the paper's part of them was read from (`full_text` or `abstract`)."""
+
+    messages: list[dict[str, str]]
+    basis: str
+
+
+def check_template(template: str) -> None:
+    """Raise ValueError saying what is wrong with a `[notes] prompt_file` template."""
+    allowed = ", ".join("{" + name + "}" for name in TEMPLATE_FIELDS)
+    try:
+        fields = [(name, spec, conversion) for _, name, spec, conversion in string.Formatter().parse(template) if name is not None]
+    except ValueError as error:
+        raise ValueError(f"{error}; write {{{{ and }}}} for a literal brace") from None
+    for name, spec, conversion in fields:
+        if name not in TEMPLATE_FIELDS:
+            shown = "{" + name + "}" if name else "{}"
+            raise ValueError(f"unknown placeholder {shown}; the placeholders are {allowed} (write {{{{ and }}}} for a literal brace)")
+        if spec or conversion:
+            raise ValueError(f"placeholder {{{name}}} takes no format or conversion; write it as {{{name}}}")
+    used = {name for name, _, _ in fields}
+    if not used & {"abstract", "full_text"}:
+        raise ValueError("the template uses neither {abstract} nor {full_text}, so the model would not see the paper")
+
+
+def system_prompt(lang: str, basis: str) -> str:
     language = LANGUAGE_NAMES[lang]
     sections = "\n".join(f'- "{name}": {SECTION_GUIDE[name]}' for name in NOTE_FIELDS)
-    system = (
+    source = "the paper's text below" if basis == FULL_TEXT else "the title and abstract"
+    return (
         "You write reading notes on research papers for a research group. "
         "Answer with one JSON object and nothing else: no code fence, no commentary. "
         f"The object has exactly these five string fields, each written in {language}:\n{sections}\n"
-        "Use only what the title and abstract say; do not invent numbers, datasets or claims. "
+        f"Use only what {source} says; do not invent numbers, datasets or claims. "
         "Keep technical terms, method and model names as the paper writes them."
     )
+
+
+def paper_lines(paper: Paper) -> list[str]:
+    """Title, authors, categories, abstract and comment: the paper's lines of every prompt."""
     abstract = normalize_text(paper.abstract)[:ABSTRACT_CHARS] or "(no abstract available)"
     lines = [f"Title: {normalize_text(paper.title)}"]
     if paper.authors:
@@ -81,8 +128,43 @@ def build_messages(paper: Paper, lang: str) -> list[dict[str, str]]:
     lines.append(f"Abstract: {abstract}")
     if paper.comment:
         lines.append(f"Comment: {normalize_text(paper.comment)[:300]}")
-    lines.append(f"Write the notes in {language} as the JSON object described.")
-    return [{"role": "system", "content": system}, {"role": "user", "content": "\n".join(lines)}]
+    return lines
+
+
+def full_text_within(paper: Paper, full_text: FullText | None, budget: int) -> str:
+    """The paper's sections cut to `budget` tokens (without its abstract, which the prompt has); "" when none fit."""
+    if full_text is None or budget <= 0:
+        return ""
+    return fit_sections(full_text.sections, budget, skip_abstract=bool(paper.abstract.strip())).text
+
+
+def build_prompt(
+    paper: Paper, lang: str, full_text: FullText | None = None, *, max_input_tokens: int = 12000, template: str | None = None
+) -> Prompt:
+    """The chat messages asking for notes on `paper` in `lang` ("zh" or "en"), from its full text when given."""
+    language = LANGUAGE_NAMES[lang]
+    if template is not None:
+        fields = {"title": normalize_text(paper.title), "abstract": normalize_text(paper.abstract)[:ABSTRACT_CHARS], "language": language}
+        fixed = estimate_tokens(system_prompt(lang, FULL_TEXT) + template.format(**fields, full_text=""))
+        body = full_text_within(paper, full_text, max_input_tokens - fixed)
+        basis = FULL_TEXT if body else ABSTRACT
+        user = template.format(**fields, full_text=body or NO_FULL_TEXT)
+        return Prompt([{"role": "system", "content": system_prompt(lang, basis)}, {"role": "user", "content": user}], basis)
+    lines = paper_lines(paper)
+    closing = f"Write the notes in {language} as the JSON object described."
+    heading = "Full text (sections in order; long ones are cut, marked …):"
+    fixed = estimate_tokens(system_prompt(lang, FULL_TEXT) + "\n".join([*lines, heading, closing]))
+    body = full_text_within(paper, full_text, max_input_tokens - fixed)
+    if body:
+        lines += [heading, body]
+    lines.append(closing)
+    basis = FULL_TEXT if body else ABSTRACT
+    return Prompt([{"role": "system", "content": system_prompt(lang, basis)}, {"role": "user", "content": "\n".join(lines)}], basis)
+
+
+def build_messages(paper: Paper, lang: str) -> list[dict[str, str]]:
+    """The chat messages asking for notes on `paper` from its abstract alone."""
+    return build_prompt(paper, lang).messages
 
 
 def correction_message(error: InvalidNotes, lang: str) -> dict[str, str]:
@@ -105,7 +187,7 @@ def parse_notes_answer(content: str | None, lang: str) -> dict[str, str]:
     a section given as a list of strings (joined one per line), extra keys
     (ignored). Everything else about the rules is strict.
     """
-    data = _json_object(content)
+    data = json_object(content)
     missing = [name for name in NOTE_FIELDS if name not in data]
     if missing:
         raise InvalidNotes(f"missing section{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))}")
@@ -166,7 +248,8 @@ def check_language(sections: dict[str, str], lang: str) -> None:
         raise ValueError(f"notes language must be 'zh' or 'en', not {lang!r}")
 
 
-def _json_object(content: str | None) -> dict:
+def json_object(content: str | None) -> dict:
+    """The JSON object in a model's answer (fenced, after <think>, or inside a sentence); InvalidNotes if none."""
     if content is None or not content.strip():
         raise InvalidNotes("the answer is empty")
     text = _THINKING.sub("", content).strip()

@@ -39,7 +39,16 @@ def render_card(card: PaperCard, number: int | None = None) -> str:
     lines = [f"{prefix}{card.title}", f"{indent}{card_meta_line(card)}", f"{indent}{card.url}"]
     if card.tldr:
         lines.append(f"{indent}TLDR: {card.tldr}")
+    if card.figure is not None:
+        lines.append(f"{indent}Figure: {card.figure.url}")
+    if card.why:
+        lines.append(f"{indent}{why_line(card)}")
     return "\n".join(lines)
+
+
+def why_line(card: PaperCard) -> str:
+    """A ranked card's reason, `Why: like DriveRX · reward model, driving` ("" when not ranked)."""
+    return f"Why: {card.why}" if card.why else ""
 
 
 def list_text(reply: PaperListReply) -> str:
@@ -66,6 +75,8 @@ def detail_text(reply: PaperDetailReply) -> str:
     if card.topics:
         head.append("Topics: " + ", ".join(card.topics))
     blocks = ["\n".join(head)]
+    if card.figure is not None:
+        blocks.append(f"Key figure: {card.figure.caption}\n{card.figure.url}".replace(": \n", "\n"))
     if card.tldr:
         blocks.append(f"TLDR: {card.tldr}")
     if reply.abstract:

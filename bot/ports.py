@@ -1,21 +1,37 @@
 """The ports the core needs from the outside world, as Protocols.
 
-`store/` implements `Store`: one object per opened store, made of three parts
-that are ports of their own (`PaperStore`, `SubscriptionStore`, `NotesStore`),
+`store/` implements `Store`: one object per opened store, made of parts
+that are ports of their own (`PaperStore`, `SubscriptionStore`, `NotesStore`, `FullTextStore`,
+`LibraryStore`),
 so each piece of the core is given only the part it uses (the digest engine a
 subscription store and a paper store, the notes writer a notes store).
 `adapters/` implement `ChatAdapter`, and `Clock` lets tests run weeks of
 schedule in milliseconds. The core imports only these, never the concrete
-classes (only `bot/app.py` and `bot/cli.py` do). What to keep when a paper
+classes: those are found through entry points (`bot.plugins`). What to keep when a paper
 arrives again is not a store's choice: every store applies `bot.merge`.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import AsyncIterable, Iterable, Protocol
+from typing import AsyncIterable, Iterable, Protocol, Sequence
 
-from bot.models import ChannelRef, Delivery, DeliveryKey, Notes, Paper, Reply, Subscription, Topic, TopicStats, UpsertReport
+from bot.fulltext.document import FullText
+from bot.models import (
+    ChannelRef,
+    Delivery,
+    DeliveryKey,
+    DigestReply,
+    Figure,
+    IdLookup,
+    Library,
+    Notes,
+    Paper,
+    Subscription,
+    Topic,
+    TopicStats,
+    UpsertReport,
+)
 
 
 class Clock(Protocol):
@@ -185,8 +201,87 @@ class NotesStore(Protocol):
     async def notes_budget_spent(self, day: str) -> int: ...
 
 
+class FullTextStore(Protocol):
+    """Papers' full text (`bot.fulltext`): one per paper, for its newest fetched version, stored compressed."""
+
+    async def papers_needing_fulltext(self, topic: str | None = None, limit: int = 100) -> list[Paper]:
+        """Papers never tried, or whose stored text (or failure) is for an older version; newest first."""
+        ...
+
+    async def save_fulltext(self, text: FullText) -> bool:
+        """Store it in place of an older version's (never over a newer one's); False if the paper is unknown."""
+        ...
+
+    async def record_fulltext_failure(self, arxiv_id: str, version: int, reason: str, at: str) -> None:
+        """Remember that this version has no usable full text (not retried until a new version appears)."""
+        ...
+
+    async def fulltext(self, arxiv_id: str) -> FullText | None:
+        """The stored full text, or None (never fetched, or this version had none)."""
+        ...
+
+    async def fulltext_failure(self, arxiv_id: str) -> str | None:
+        """Why the stored version has no full text, when it has none after a try."""
+        ...
+
+    async def figures(self, arxiv_ids: Iterable[str]) -> dict[str, Figure]:
+        """The key figure of each of these papers that has one."""
+        ...
+
+
+class LibraryStore(Protocol):
+    """Channel libraries and what ranking by them reads and keeps (`bot.ranking`)."""
+
+    async def library(self, channel: ChannelRef) -> Library | None: ...
+
+    async def libraries(self) -> list[Library]: ...
+
+    async def save_library(self, library: Library) -> Library:
+        """Insert or replace the channel's library (a channel has at most one); returns it with `updated_at`."""
+        ...
+
+    async def remove_library(self, channel: ChannelRef) -> bool: ...
+
+    async def topic_paper_ids(self, topics: Sequence[str], limit: int) -> list[str]:
+        """The ids of the papers `topic_papers` gives, sorted: what a model's fingerprint is made of."""
+        ...
+
+    async def topic_papers(self, topics: Sequence[str], limit: int) -> list[Paper]:
+        """The papers of any of `topics`, each once, newest first, at most `limit`."""
+        ...
+
+    async def papers_by_arxiv_ids(self, arxiv_ids: Sequence[str]) -> list[Paper]:
+        """The known papers among `arxiv_ids` (versionless), in that order; unknown ids are left out."""
+        ...
+
+    async def sample_papers(self, size: int, seed: int) -> list[Paper]:
+        """Up to `size` papers drawn at random from the whole store; the same seed and store give the
+        same papers. Costs about the same at any store size (no scan of the store)."""
+        ...
+
+    async def store_version(self) -> tuple[int, int]:
+        """(newest paper row, newest topic membership): changes whenever a paper or a membership arrives."""
+        ...
+
+    async def candidates(
+        self, terms: Sequence[str], limit: int, *, topic: str | None = None, since: str | None = None,
+        not_shown_in: str | None = None, exclude: Sequence[str] = (),
+    ) -> list[Paper]:
+        """Papers holding any of `terms`, best search match first (newest matches when very many
+        match), then, when fewer than `limit` match, the newest other papers; at most `limit`, all
+        in `topic`, published on or after `since`, never claimed for a digest of channel key
+        `not_shown_in`, and not in `exclude` (arXiv ids), where given."""
+        ...
+
+    async def load_model(self, key: str) -> tuple[str, bytes] | None:
+        """A stored ranking model: (its fingerprint text, its bytes), or None."""
+        ...
+
+    async def save_model(self, key: str, fingerprint: str, data: bytes) -> None: ...
+
+
 class Store(Protocol):
-    """One opened store: its three parts, and closing it (which ends them all)."""
+    """One opened store: its parts, and closing it (which ends them all)."""
 
     @property
     def papers(self) -> PaperStore: ...
@@ -197,16 +292,39 @@ class Store(Protocol):
     @property
     def notes(self) -> NotesStore: ...
 
+    @property
+    def fulltext(self) -> FullTextStore: ...
+
+    @property
+    def libraries(self) -> LibraryStore: ...
+
     async def close(self) -> None: ...
+
+
+class ArxivLookup(Protocol):
+    """Papers from the arXiv API by id or by title, for imports and `/paper add`; the caller writes them.
+
+    Both raise `bot.errors.RemoteError` when arXiv cannot answer (after the
+    fetch's retries; at once when it cannot be reached at all)."""
+
+    async def papers_by_id(self, ids: Sequence[str], topic: str = "") -> IdLookup:
+        """The papers of versionless `ids` (in `topic`, none for ""); the ids arXiv does not know or refuses."""
+        ...
+
+    async def search_title(self, title: str) -> list[Paper]:
+        """Candidates for a title (the caller picks the match: `bot.ingest.title_match.best_match`)."""
+        ...
 
 
 class ChatAdapter(Protocol):
     """A chat platform: answers `/paper` requests on its own, posts digests for the scheduler.
 
-    `post_digest` returns the platform's message ids or raises
-    `bot.errors.DeliveryError`. `find_digest` looks for a digest already posted
-    for `key` (after a crash between send and record): the ids when found, []
-    when surely not posted, None when the platform gives no way to check (the
+    `post_digest` posts a digest reply (it carries its `DigestMark`, which the
+    adapter writes as its own marker where the platform keeps one) and returns
+    the platform's message ids or raises `bot.errors.DeliveryError`.
+    `find_digest` looks for a digest already posted for `key` (after a crash
+    between send and record) by that marker alone: the ids when found, [] when
+    surely not posted, None when the platform gives no way to check (the
     scheduler then resends once).
     """
 
@@ -216,6 +334,6 @@ class ChatAdapter(Protocol):
 
     async def stop(self) -> None: ...
 
-    async def post_digest(self, subscription: Subscription, reply: Reply, key: DeliveryKey) -> list[str]: ...
+    async def post_digest(self, subscription: Subscription, reply: DigestReply) -> list[str]: ...
 
     async def find_digest(self, subscription: Subscription, key: DeliveryKey) -> list[str] | None: ...

@@ -6,8 +6,11 @@ paper looks the same in `/paper latest`, `/paper search` and a weekly post.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Mapping, Sequence
+
 from bot.models import (
     DetailSection,
+    Figure,
     Notes,
     NoticeReply,
     Paper,
@@ -19,6 +22,9 @@ from bot.models import (
 )
 from bot.summarize import tldr
 
+if TYPE_CHECKING:  # the ranker pulls in scikit-learn: only what ranks imports it
+    from bot.rank import Ranked
+
 NOTE_HEADINGS = {
     "headline": "🌟 Headline",
     "motivation": "📌 Motivation",
@@ -27,9 +33,10 @@ NOTE_HEADINGS = {
     "takeaways": "💬 Takeaways",
 }
 LANGUAGE_NAMES = {"zh": "Chinese", "en": "English"}
+BASIS_WORDS = {"full_text": " from the full text", "abstract": " from the abstract only"}
 
 
-def paper_card(paper: Paper, lang: str = "en") -> PaperCard:
+def paper_card(paper: Paper, lang: str = "en", figure: Figure | None = None, why: str = "") -> PaperCard:
     return PaperCard(
         arxiv_id=paper.arxiv_id,
         title=paper.title,
@@ -41,16 +48,33 @@ def paper_card(paper: Paper, lang: str = "en") -> PaperCard:
         version=paper.version,
         pdf_url=paper.pdf_url,
         topics=paper.topics,
+        figure=figure,
+        why=why,
     )
 
 
-def paper_list(header: str, papers: list[Paper], lang: str, *, empty_text: str, footer: tuple[str, ...] = ()) -> PaperListReply:
+def paper_list(
+    header: str, papers: list[Paper], lang: str, *, empty_text: str, footer: tuple[str, ...] = (),
+    figures: Mapping[str, Figure] | None = None, whys: Mapping[str, str] | None = None,
+) -> PaperListReply:  # fmt: skip
+    """A list of cards; `figures` (arxiv_id -> key figure) adds each paper's figure to its card, and
+    `whys` (arxiv_id -> why line) a ranked list's reasons."""
+    figures = figures or {}
+    whys = whys or {}
     return PaperListReply(
         header=header,
-        cards=tuple(paper_card(paper, lang) for paper in papers),
+        cards=tuple(paper_card(paper, lang, figures.get(paper.arxiv_id), whys.get(paper.arxiv_id, "")) for paper in papers),
         footer=footer,
         empty_text=empty_text,
     )
+
+
+def ranked_list(
+    header: str, ranked: Sequence[Ranked], lang: str, *, empty_text: str, footer: tuple[str, ...] = ()
+) -> PaperListReply:
+    """A list ranked by a library's model, best first, each card with its why line."""
+    whys = {r.paper.arxiv_id: r.why.text for r in ranked if r.why is not None}
+    return paper_list(header, [r.paper for r in ranked], lang, empty_text=empty_text, footer=footer, whys=whys)
 
 
 def shown_notes(paper: Paper, lang: str) -> Notes | None:
@@ -75,7 +99,8 @@ def notes_label(notes: Notes) -> str:
     label = f"Notes ({language})"
     if notes.machine_written:
         written = f", {notes.created_at[:10]}" if notes.created_at else ""
-        label += f", machine-written by {notes.origin or 'a language model'}{written}; check against the paper"
+        read = BASIS_WORDS.get(notes.basis or "", "")
+        label += f", machine-written by {notes.origin or 'a language model'}{read}{written}; check against the paper"
     elif notes.origin:
         label += f", from {notes.origin}"
     if notes.text_quality is TextQuality.REPAIRED:
@@ -90,7 +115,7 @@ def version_note(paper: Paper, asked_version: int | None) -> str | None:
     return f"v{asked_version} of {paper.arxiv_id} is not stored; this is v{paper.version}, the version the store has."
 
 
-def paper_detail(paper: Paper, lang: str = "en", asked_version: int | None = None) -> PaperDetailReply:
+def paper_detail(paper: Paper, lang: str = "en", asked_version: int | None = None, figure: Figure | None = None) -> PaperDetailReply:
     notes = shown_notes(paper, lang)
     sections: tuple[DetailSection, ...] = ()
     label = None
@@ -109,7 +134,7 @@ def paper_detail(paper: Paper, lang: str = "en", asked_version: int | None = Non
     if note:
         footer = (note, *footer)
     return PaperDetailReply(
-        card=paper_card(paper, lang),
+        card=paper_card(paper, lang, figure),
         abstract=paper.abstract,
         sections=sections,
         notes_label=label,

@@ -28,6 +28,26 @@ SWEEP_EVERY = timedelta(minutes=15)
 DIGEST_JOB_PREFIX = "digest:"
 
 
+class SubscriptionChanges:
+    """The notice "subscriptions changed": the subscription service gives it, the scheduler rebuilds its jobs.
+
+    Why it exists: the subscription service is built before the scheduler (the
+    adapters that answer `/paper subscribe` sit between them, and the digest
+    engine the scheduler runs needs those adapters), so neither can be handed
+    the other; both are handed this instead, and each is complete when built.
+    """
+
+    def __init__(self) -> None:
+        self._listeners: list[Callable[[], Awaitable[None]]] = []
+
+    def listen(self, listener: Callable[[], Awaitable[None]]) -> None:
+        self._listeners.append(listener)
+
+    async def notify(self) -> None:
+        for listener in self._listeners:
+            await listener()
+
+
 class BotScheduler:
     def __init__(
         self,
@@ -36,11 +56,14 @@ class BotScheduler:
         fetch: Callable[[], Awaitable[None]] | None = None,
         fetch_schedule: Schedule | None = None,
         last_fetch: Callable[[], Awaitable[datetime | None]] | None = None,
+        changes: SubscriptionChanges | None = None,
     ) -> None:
         self.engine = engine
         self.fetch = fetch
         self.fetch_schedule = fetch_schedule
         self.last_fetch = last_fetch
+        if changes is not None:
+            changes.listen(self.rebuild)
         self.scheduler: AsyncIOScheduler | None = None
         self._background: set[asyncio.Task] = set()
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from bot.arxiv_ids import parse_arxiv_id
 from bot.errors import UserError
-from bot.models import Paper, TopicStats
-from bot.ports import PaperStore
+from bot.models import Figure, Paper, TopicStats
+from bot.ports import FullTextStore, PaperStore
 
 DEFAULT_COUNT = 5
 MAX_COUNT = 25
@@ -26,9 +26,16 @@ def check_count(count: int | None) -> int:
 
 
 class PaperService:
-    def __init__(self, store: PaperStore, *, tldr_lang: str = "en") -> None:
+    def __init__(self, store: PaperStore, *, tldr_lang: str = "en", fulltext: FullTextStore | None = None) -> None:
         self.store = store
         self.tldr_lang = tldr_lang
+        self.fulltext = fulltext
+
+    async def figure(self, paper: Paper) -> Figure | None:
+        """The paper's key figure, when its full text came from an HTML rendering with one."""
+        if self.fulltext is None:
+            return None
+        return (await self.fulltext.figures([paper.arxiv_id])).get(paper.arxiv_id)
 
     async def topic_names(self) -> list[str]:
         return await self.store.topic_names()

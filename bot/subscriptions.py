@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Awaitable, Callable, Collection, Iterable, Mapping
 from urllib.parse import urlsplit
 
-from bot.digest import DigestEngine, DigestPlan
+from bot.digest import DigestPlan, DigestPlanner
 from bot.errors import UserError
 from bot.models import ChannelRef, Delivery, Subscription
 from bot.schedule import parse_timezone, parse_when
@@ -73,10 +73,11 @@ class SubscriptionService:
     def __init__(
         self,
         service: PaperService,
-        engine: DigestEngine,
+        engine: DigestPlanner,  # a DigestEngine is one too; planning is all this needs
         *,
         default_timezone: str = "UTC",
         default_language: str = "en",
+        default_when: str = DEFAULT_WHEN,
         on_change: Callable[[], Awaitable[None]] | None = None,
         config_source: str = "the config file",
         configured: Iterable[Subscription] = (),
@@ -86,6 +87,7 @@ class SubscriptionService:
         self.engine = engine
         self.default_timezone = default_timezone
         self.default_language = default_language
+        self.default_when = default_when  # `/paper subscribe <topic>` without a schedule
         self.on_change = on_change
         self.config_source = config_source
         self.configured = list(configured)  # the file's [[subscriptions]], in order
@@ -105,7 +107,7 @@ class SubscriptionService:
     async def subscribe(self, channel: ChannelRef, topic: str, when: str | None, *, is_admin: bool) -> SubscriptionStatus:
         self.require_admin(is_admin, "change subscriptions")
         topic_name = await self.service.check_topic(topic)
-        schedule = parse_when(when or DEFAULT_WHEN, self.default_timezone)
+        schedule = parse_when(when or self.default_when, self.default_timezone)
         existing = {s.topic: s for s in await self.store.subscriptions(channel)}
         current = existing.get(topic_name)
         if current is not None:

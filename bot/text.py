@@ -68,7 +68,7 @@ from typing import Iterable, Iterator
 
 __all__ = [
     "CJK_CHAR", "CJK_RANGES", "CJK_RUN", "bigrams", "IDEOGRAPH", "IDEOGRAPHS", "KANA", "CJK_MARKS",
-    "normalize", "without_controls", "has_controls", "is_grapheme_break",
+    "normalize", "protect_entities", "without_controls", "has_controls", "is_grapheme_break",
     "split_text", "shorten", "fits",
 ]  # fmt: skip
 
@@ -121,6 +121,12 @@ def normalize(text: str | None) -> str:
     if "  " in line or not (line.isascii() and line.isprintable()):
         return " ".join(line.split())
     return line
+
+
+def protect_entities(text: str) -> str:
+    """`text` with each `&` that starts an entity written `&amp;`, so that `normalize` gives `text` back:
+    what a writer of files paperbot imports (a paper list, BibTeX) does to stored text."""
+    return _ENTITY_TO_DECODE.sub(lambda match: "&amp;" + match.group(0)[1:], text) if "&" in text else text
 
 
 def has_controls(text: str) -> bool:

@@ -18,8 +18,8 @@ supervisor that builds a new one and starts it again, after 5 s, then 10,
 being unreachable at start is such a network problem, retried the same way
 while the rest of the bot runs. Only a person can fix a rejected token or
 refused intents: at start that is a `ConfigError` naming DISCORD_TOKEN, as
-Slack's is (exit status 2); later the adapter gives up and `on_gave_up` (set
-by `bot.app.run_bot`) ends the process with a non-zero status, so a
+Slack's is (exit status 2); later the adapter gives up and `on_gave_up` (given
+by the composition, `bot.app`) ends the process with a non-zero status, so a
 supervisor (systemd, Docker) restarts it.
 A gateway event discord.py cannot parse (real 2025 interactions lack the
 `attachment_size_limit` it requires) never ends the client: a missing limit
@@ -42,12 +42,11 @@ subscription failing); 5xx and network errors are temporary. 429s are waited
 out by discord.py itself (it honours `retry_after`).
 
 find_digest: Discord echoes a nonce only in the answer to the create call,
-not in channel history, so after a crash we look at the bot's own recent
-messages instead (the last `history_limit`): a digest's first message carries
-the topic title and the period (`... on Reward models · 2025-W23`) and its
-later parts say `(continued k/n)`. In a forum we look for the bot's active
-post with the digest's title. Found -> ids; history read but nothing -> [];
-cannot read (no access, not connected) -> None.
+not in channel history, so every digest message also carries this adapter's
+own marker in an embed footer (`adapters.discord.digests`), and after a crash
+we read the bot's own recent messages (the last `history_limit`) for it; in a
+forum, the messages of the bot's active posts there. Found -> ids; history
+read but nothing -> []; cannot read (no access, not connected) -> None.
 """
 
 from __future__ import annotations
@@ -56,8 +55,7 @@ import asyncio
 import hashlib
 import json
 import logging
-import re
-from typing import Any, Awaitable, Callable, Mapping, Sequence
+from typing import Any, Awaitable, Callable, Mapping
 
 import aiohttp
 import discord
@@ -65,13 +63,15 @@ from discord import app_commands
 
 from adapters.discord import endpoint
 from adapters.discord.commands import PaperCommands, build_group
-from adapters.discord.render import escape_text, forum_post_title, nonce_for, render_messages, to_send_kwargs
+from adapters.discord.digests import PartMark, digest_messages, digest_parts, read_marks
+from adapters.discord.render import forum_post_title, nonce_for, to_send_kwargs
 from adapters.discord.views import send_private
 from bot.commands import CommandRouter
 from bot.config import ConfigError, FileConfig
 from bot.errors import DeliveryError
 from bot.logs import one_line_errors
-from bot.models import DeliveryKey, ErrorReply, Reply, Subscription
+from bot.models import DeliveryKey, DigestReply, ErrorReply, Subscription, digest_mark
+from bot.plugins import AdapterContext
 from bot.ports import PaperStore
 from bot.retry import RetryPolicy
 
@@ -104,8 +104,6 @@ INVITE_PERMISSIONS = discord.Permissions(
 )
 INVITE_URL = "https://discord.com/oauth2/authorize?client_id={app_id}&scope=bot+applications.commands&permissions={permissions}"
 
-_CONTINUED = re.compile(r"^\(continued (\d+)/(\d+)\)")
-
 
 def invite_url(app_id: int | str) -> str:
     return INVITE_URL.format(app_id=app_id, permissions=INVITE_PERMISSIONS.value)
@@ -117,36 +115,17 @@ def command_hash(payload: list[dict], *, target: str, application_id: int | None
     return hashlib.sha256(data.encode("utf-8")).hexdigest()
 
 
-def digest_message_ids(messages: Sequence[tuple[str, str]], title: str, period: str) -> list[str]:
-    """From the bot's own messages (id, text), oldest first: the digest for (title, period), or [].
-
-    The first message of a digest names the topic title and the period; its
-    later parts start with `(continued k/n)` and follow it directly. When
-    several match (a digest re-posted by hand), the newest one wins.
-    """
-    titles = [t for t in {title, escape_text(title)} if t]
-    found: list[str] = []
-    for index, (message_id, text) in enumerate(messages):
-        if period not in text or not any(t in text for t in titles) or text.startswith("Preview"):
-            continue
-        ids = [message_id]
-        for later_id, later_text in messages[index + 1:]:
-            match = _CONTINUED.match(later_text)
-            if not match or int(match.group(1)) != len(ids) + 1:
-                break
-            ids.append(later_id)
-            if match.group(1) == match.group(2):
-                break
-        found = ids
-    return found
-
-
 def message_text(message: discord.Message) -> str:
     """Content and the embed text a digest header or notice can be in."""
     parts = [message.content or ""]
     for embed in message.embeds:
         parts += [embed.title or "", embed.description or "", embed.footer.text or "" if embed.footer else ""]
     return "\n".join(part for part in parts if part)
+
+
+def message_marks(message: discord.Message) -> list[PartMark]:
+    """The digest markers this adapter wrote into a message's embed footers."""
+    return read_marks(embed.footer.text or "" for embed in message.embeds if embed.footer)
 
 
 def _snowflake(value: str | None, what: str) -> int:
@@ -247,6 +226,7 @@ class DiscordAdapter:
         ready_timeout: float = DEFAULT_READY_TIMEOUT,
         history_limit: int = DEFAULT_HISTORY_LIMIT,
         sleep: Sleep = asyncio.sleep,
+        on_gave_up: Callable[[str, str], None] | None = None,
     ) -> None:
         self.router = router
         self.store = store
@@ -262,7 +242,7 @@ class DiscordAdapter:
         self.synced: bool | None = None  # after start: True when commands were written, False when unchanged
         self.sleep = sleep  # the waits between restarts; tests record them instead
         self.restarts: list[float] = []  # the delay before each restart so far
-        self.on_gave_up: Callable[[str, str], None] | None = None  # (adapter name, problem), set by run_bot
+        self.on_gave_up = on_gave_up  # (adapter name, problem): this adapter cannot go on; the run should end
         self._supervisor: asyncio.Task | None = None
         self._first_failure: asyncio.Future[str | None] | None = None  # while start() waits: a fatal problem, or None
         self._stopping = False
@@ -272,7 +252,10 @@ class DiscordAdapter:
         return f"DiscordAdapter(api={self.rest_base or 'discord.com'}, guild={self.guild_id})"
 
     @classmethod
-    def from_env(cls, router: CommandRouter, config: FileConfig, env: Mapping[str, str], store: PaperStore) -> "DiscordAdapter":
+    def from_env(
+        cls, router: CommandRouter, config: FileConfig, env: Mapping[str, str], store: PaperStore, *,
+        on_gave_up: Callable[[str, str], None] | None = None, sleep: Sleep = asyncio.sleep,
+    ) -> "DiscordAdapter":
         token = env.get("DISCORD_TOKEN", "").strip()
         if not token:
             raise ConfigError("environment", "DISCORD_TOKEN", "is empty")
@@ -286,6 +269,8 @@ class DiscordAdapter:
             api_url=env.get("DISCORD_API_URL", "").strip() or None,
             guild_id=int(guild) if guild else None,
             shards=config.discord.shards,
+            sleep=sleep,
+            on_gave_up=on_gave_up,
         )
 
     # --- lifecycle ------------------------------------------------------------------
@@ -476,23 +461,19 @@ class DiscordAdapter:
     async def _channel(self, client: discord.Client, channel_id: int) -> Any:
         return client.get_channel(channel_id) or await client.fetch_channel(channel_id)
 
-    async def _topic_title(self, topic: str) -> str:
-        for stats in await self.store.topics():
-            if stats.topic.name == topic:
-                return stats.topic.display_title
-        return topic
-
-    async def post_digest(self, subscription: Subscription, reply: Reply, key: DeliveryKey) -> list[str]:
+    async def post_digest(self, subscription: Subscription, reply: DigestReply) -> list[str]:
+        mark = digest_mark(reply)
+        key = mark.key
         ref = subscription.channel
         target = ref.thread or ref.channel
         where = f"{'thread' if ref.thread else 'channel'} {target}"
         target_id = _snowflake(target, "thread" if ref.thread else "channel")
         client = self._connected_client()
-        messages = render_messages(reply)
+        messages = digest_messages(reply)
         try:
             channel = await self._channel(client, target_id)
             if isinstance(channel, discord.ForumChannel):
-                title = forum_post_title(await self._topic_title(subscription.topic), key.period)
+                title = forum_post_title(mark.topic.display_title, key.period)
                 first = await channel.create_thread(name=title, **to_send_kwargs(messages[0]))
                 ids = [str(first.message.id)]
                 for part, message in enumerate(messages[1:], 1):
@@ -521,25 +502,34 @@ class DiscordAdapter:
         except DeliveryError:
             return None
         me = client.user.id  # type: ignore[union-attr]
-        title = await self._topic_title(subscription.topic)
         try:
             channel = await self._channel(client, target_id)
             if isinstance(channel, discord.ForumChannel):
-                name = forum_post_title(title, key.period)
-                for thread in await channel.guild.active_threads():
-                    if thread.parent_id == channel.id and thread.owner_id == me and thread.name == name:
-                        return [str(thread.id)] + await self._own_messages_after(thread, me, thread.id)
+                # Newest post first; a forum digest is one post of the bot's own.
+                threads = sorted(await channel.guild.active_threads(), key=lambda thread: thread.id, reverse=True)
+                for thread in threads:
+                    if thread.parent_id == channel.id and thread.owner_id == me:
+                        found = digest_parts(await self._own_marks(thread, me, oldest_first=True), key)
+                        if found:
+                            return found
                 return []
             if not hasattr(channel, "history"):
                 return None
-            own = [(str(m.id), message_text(m)) async for m in channel.history(limit=self.history_limit) if m.author.id == me]
+            own = await self._own_marks(channel, me, oldest_first=False)
         except (discord.HTTPException, aiohttp.ClientError, asyncio.TimeoutError, OSError) as error:
             log.warning("discord: cannot read %s to check digest %s: %s", ref.key, key.label, error)
             return None
         own.reverse()  # history is newest first
-        return digest_message_ids(own, title, key.period)
+        return digest_parts(own, key)
 
-    async def _own_messages_after(self, thread: discord.Thread, me: int, first_id: int) -> list[str]:
-        """The later parts of a forum digest: the bot's messages in its post after the starter."""
-        later = [str(m.id) async for m in thread.history(limit=self.history_limit, oldest_first=True) if m.author.id == me and m.id != first_id]
-        return later
+    async def _own_marks(self, channel: Any, me: int, *, oldest_first: bool) -> list[tuple[str, list[PartMark]]]:
+        """The bot's own messages among the channel's last `history_limit`, with their digest markers."""
+        history = channel.history(limit=self.history_limit, oldest_first=oldest_first)
+        return [(str(message.id), message_marks(message)) async for message in history if message.author.id == me]
+
+
+def build(context: AdapterContext) -> DiscordAdapter:
+    """The `discord` plugin's factory (`adapters.discord.plugin`)."""
+    return DiscordAdapter.from_env(
+        context.router, context.config, context.env, context.papers, on_gave_up=context.on_gave_up, sleep=context.sleep
+    )

@@ -22,6 +22,7 @@ cannot drift), and the answer rules, read from the command:
 from __future__ import annotations
 
 import inspect
+import io
 import logging
 import re
 from typing import Any, Callable, Coroutine, Optional
@@ -41,9 +42,9 @@ from adapters.discord.views import (
     send_private,
     state_fits,
 )
-from bot.commands import Access, Answer, Command, CommandRouter, Completion, Param, Visibility
+from bot.commands import Answer, Command, CommandRouter, Completion, Param, Visibility
 from bot.errors import UserError
-from bot.models import ChannelRef, ErrorReply, Reply
+from bot.models import ChannelRef, ErrorReply, FileReply, Reply
 from bot.service import MAX_COUNT, MAX_QUERY_CHARS
 from bot.text import shorten
 
@@ -56,8 +57,16 @@ MAX_CHOICE_NAME = 100
 MAX_CHOICE_VALUE = 100
 MAX_DESCRIPTION = 100  # Discord's limit for command and option descriptions
 
+MAX_ATTACHMENT_BYTES = 8 * 2**20  # what any bot may attach, boosted server or not (Discord allows 10 MiB now)
 NOT_IN_A_SERVER = ErrorReply("/paper works in server channels only.", "Use it in a channel of a server the bot is in.")
 _ID_PREFIX = re.compile(r"^\d{2,4}(\.\d{0,5})?$")
+
+
+def attachment(reply: Reply) -> dict[str, Any]:
+    """discord.py's `file=` for a FileReply (sent as a multipart attachment); nothing for other replies."""
+    if not isinstance(reply, FileReply):
+        return {}
+    return {"file": discord.File(io.BytesIO(reply.content), filename=reply.filename)}
 
 
 def needs_manage_server(command: Command) -> ErrorReply:
@@ -120,22 +129,27 @@ class PaperCommands:
             log.info("/paper %s refused: %s", command.name, error.message)
             await send_private(interaction, ErrorReply(error.message, error.hint))
             return
-        if command.admin_only and not request.is_admin:
+        if request.admin_only and not request.is_admin:
             log.info("/paper %s refused: user %s lacks Manage Server in %s", command.name, request.user, request.channel.key if request.channel else "?")
             await send_private(interaction, needs_manage_server(command))
             return
-        if command.visibility is Visibility.PUBLIC:
+        if request.visibility is Visibility.PUBLIC:
             await self._answer_directly(interaction, await self.router.answer(request))
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
         await self._answer(interaction, await self.router.answer(request))
 
     async def _answer_directly(self, interaction: discord.Interaction, answer: Answer) -> None:
-        """The first response itself: public on success, private on error (a deferral would fix one of them)."""
+        """The first response itself: public on success, private on error (a deferral would fix one of them).
+        An export's file rides on it as an attachment."""
+        if isinstance(answer.reply, FileReply) and len(answer.reply.content) > MAX_ATTACHMENT_BYTES:
+            too_large = f"{answer.reply.filename} is larger than Discord takes from a bot ({MAX_ATTACHMENT_BYTES // 2**20} MB)."
+            answer = Answer(ErrorReply(too_large, "Use `paperbot export` on the server."))
         private = answer.visibility is not Visibility.PUBLIC
         for number, message in enumerate(render_messages(answer.reply)):
             if number == 0:
-                await interaction.response.send_message(**to_send_kwargs(message), ephemeral=private)
+                kwargs = {**to_send_kwargs(message), **attachment(answer.reply)}
+                await interaction.response.send_message(**kwargs, ephemeral=private)
             else:
                 await interaction.followup.send(**to_send_kwargs(message), ephemeral=private)
 
@@ -143,7 +157,7 @@ class PaperCommands:
         """Followups after the defer: every message of the first page; buttons under the last."""
         pages = answer.pages(fits_one_message)
         request = answer.request
-        text = request.text if request is not None and request.command.access is Access.ANYONE else None
+        text = request.text if request is not None and not request.admin_only else None
         if not state_fits(text, len(pages)):
             text, pages = None, [answer.reply]  # no button can carry it: all pages at once
         share = answer.share_text is not None

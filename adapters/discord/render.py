@@ -13,7 +13,8 @@ API
   message payloads shaped like the JSON body of Discord's "create message"
   call: `{"content": str, "embeds": [embed dict, ...], "allowed_mentions":
   {"parse": []}}`. Send them in order. Rendering one page of search results
-  is rendering that page's `PaperListReply`.
+  is rendering that page's `PaperListReply`. `reserve=N` keeps N embed
+  characters free in every message (a digest's marker, `adapters.discord.digests`).
 - `to_send_kwargs(message) -> dict`: `content`, `embeds` (as `discord.Embed`)
   and `allowed_mentions=AllowedMentions.none()`, ready for
   `channel.send(**kwargs)` / `interaction.response.send_message(**kwargs)`.
@@ -33,11 +34,12 @@ How a reply maps to messages
 ----------------------------
 - `PaperListReply`: the header is the first message's `content`; one embed per
   paper (title linked to arXiv; description = `id · date · authors · [code](…)`
-  then the TLDR); the footer lines are the last embed's footer. Embeds are
+  then the TLDR, and a ranked card's why line in italics); the footer lines are the last embed's footer. Embeds are
   packed greedily, at most 10 and 6000 characters a message; later messages
   say `(continued 2/3)`. An empty list is one embed with `empty_text`.
 - `PaperDetailReply`: a paper embed (title linked; description = links line and
-  TLDR; fields Authors, arXiv, Published, Topics), an `Abstract` embed, a notes
+  TLDR; fields Authors, arXiv, Published, Topics), a `Key figure` embed (the
+  image, the caption as description) when the paper has one, an `Abstract` embed, a notes
   embed (title = the notes label, one field per notes section; a section over
   1024 characters continues in fields named `… (cont.)`, and the notes go on in
   further embeds past 25 fields or 6000 characters), footer lines last.
@@ -79,13 +81,14 @@ from discord.utils import escape_markdown
 from bot.models import (
     DetailSection,
     ErrorReply,
+    Figure,
     NoticeReply,
     PaperCard,
     PaperDetailReply,
     PaperListReply,
     Reply,
 )
-from bot.plaintext import card_meta_line
+from bot.plaintext import card_meta_line, why_line
 from bot.text import shorten, split_text
 
 __all__ = [
@@ -299,7 +302,29 @@ def card_embeds(card: PaperCard) -> list[dict]:
     paragraphs = [f"**{full}**" if full else "", card_meta(card, title_linked=url is not None)]
     if card.tldr:
         paragraphs.append(escape_text(card.tldr))
-    return text_embeds("\n".join(p for p in paragraphs if p), PAPER_COLOUR, title=shown, url=url)
+    if card.why:
+        paragraphs.append(f"*{escape_text(one_line(why_line(card)))}*")
+    embeds = text_embeds("\n".join(p for p in paragraphs if p), PAPER_COLOUR, title=shown, url=url)
+    image = figure_image(card.figure)
+    if image is not None:
+        embeds[-1] = {**embeds[-1], "image": image}
+    return embeds
+
+
+def figure_image(figure: Figure | None) -> dict | None:
+    """An embed `image` for a key figure whose URL Discord can fetch (http(s), not absurdly long)."""
+    target = link_target(figure.url) if figure is not None else None
+    return {"url": target} if target else None
+
+
+def figure_embeds(figure: Figure | None) -> list[dict]:
+    """The key figure as an embed of its own: the image, its caption as the description."""
+    image = figure_image(figure)
+    if figure is None or image is None:
+        return []
+    embeds = text_embeds(escape_text(figure.caption), PAPER_COLOUR, title="Key figure")
+    embeds[-1] = {**embeds[-1], "image": image}
+    return embeds
 
 
 def list_embeds(reply: PaperListReply) -> list[dict]:
@@ -355,6 +380,7 @@ def detail_embeds(reply: PaperDetailReply) -> list[dict]:
         paragraphs.append(f"**TLDR:** {escape_text(card.tldr)}")
     paper = text_embeds("\n\n".join(p for p in paragraphs if p), PAPER_COLOUR, title=shown, url=link_target(card.url))
     embeds = with_fields(paper, detail_fields(card), PAPER_COLOUR)
+    embeds += figure_embeds(card.figure)
     if reply.abstract.strip():
         embeds += text_embeds(escape_text(reply.abstract), PAPER_COLOUR, title="Abstract")
     embeds += notes_embeds(reply)
@@ -390,13 +416,13 @@ def reply_parts(reply: Reply) -> tuple[str, list[dict]]:
     raise TypeError(f"not a reply: {type(reply).__name__}")
 
 
-def pack_embeds(embeds: list[dict]) -> list[list[dict]]:
-    """Greedy groups of at most 10 embeds and 6000 characters; each embed already fits alone."""
+def pack_embeds(embeds: list[dict], total: int = MAX_EMBED_TOTAL) -> list[list[dict]]:
+    """Greedy groups of at most 10 embeds and `total` characters; each embed already fits alone."""
     groups: list[list[dict]] = []
     size = 0
     for embed in embeds:
         needed = embed_size(embed)
-        if not groups or len(groups[-1]) >= MAX_EMBEDS or size + needed > MAX_EMBED_TOTAL:
+        if not groups or len(groups[-1]) >= MAX_EMBEDS or size + needed > total:
             groups.append([])
             size = 0
         groups[-1].append(embed)
@@ -408,13 +434,14 @@ def message(content: str, embeds: list[dict]) -> DiscordMessage:
     return {"content": content, "embeds": embeds, "allowed_mentions": {"parse": []}}
 
 
-def render_messages(reply: Reply) -> list[DiscordMessage]:
-    """The Discord message payloads for one reply, in sending order, each within every limit."""
+def render_messages(reply: Reply, *, reserve: int = 0) -> list[DiscordMessage]:
+    """The Discord message payloads for one reply, in sending order, each within every limit,
+    with `reserve` embed characters left free in each message (for a digest's marker)."""
     header, embeds = reply_parts(reply)
     if not header and not embeds:  # e.g. an ErrorReply with no words: still say something
         embeds = text_embeds(escape_text(reply.text.strip()) or "…", NOTICE_COLOUR)
     header_parts = split_text(header, MAX_CONTENT)
-    groups = pack_embeds(embeds)
+    groups = pack_embeds(embeds, MAX_EMBED_TOTAL - reserve)
     # A header too long for one content goes first on its own; its last part rides with the first embeds.
     lead, last = (header_parts[:-1], header_parts[-1]) if header_parts and groups else (header_parts, "")
     messages = [message(part, []) for part in lead]

@@ -44,12 +44,14 @@ from adapters.slack import digests, interactions
 from adapters.slack.errors import AUTH_ERRORS, BoundedRateLimitRetryHandler, slack_error_code
 from adapters.slack.render import SHARE_ACTION_ID
 from adapters.slack.settings import EVENTS_PATH, SlackSettings
+from adapters.slack.uploads import upload_file
 from adapters.slack.verify import SlackRequestCheck
 from bot.commands import CommandRouter
 from bot.config import ConfigError, FileConfig
 from bot.errors import UserError
 from bot.logs import one_line_errors
-from bot.models import DeliveryKey, Reply, Subscription
+from bot.models import DeliveryKey, DigestReply, FileReply, Subscription
+from bot.plugins import AdapterContext
 
 log = logging.getLogger(__name__)
 
@@ -227,9 +229,14 @@ class SlackAdapter:
         except UserError as error:
             await self._send(respond, interactions.command_answer(self.router.failed(error)), what="/paper")
             return
-        if request.command.admin_only:
+        if request.admin_only:
             request = request.as_admin(await self._is_admin(user))
         answer = await self.router.answer(request)
+        if isinstance(answer.reply, FileReply):  # an export: the file goes to the channel, the word to the requester
+            problem = await upload_file(self.client, channel_id, answer.reply)
+            note = interactions.refusal(problem) if problem else interactions.private_note(f"Shared {answer.reply.filename}.")
+            await self._send(respond, [note], what="/paper export")
+            return
         await self._send(respond, interactions.command_answer(answer), what=f"/paper {request.name}")
 
     async def _on_share(self, ack, body: dict, respond) -> None:
@@ -282,8 +289,13 @@ class SlackAdapter:
 
     # --- digests ----------------------------------------------------------------------
 
-    async def post_digest(self, subscription: Subscription, reply: Reply, key: DeliveryKey) -> list[str]:
-        return await digests.post_digest(self.client, subscription, reply, key)
+    async def post_digest(self, subscription: Subscription, reply: DigestReply) -> list[str]:
+        return await digests.post_digest(self.client, subscription, reply)
 
     async def find_digest(self, subscription: Subscription, key: DeliveryKey) -> list[str] | None:
         return await digests.find_digest(self.client, subscription, key)
+
+
+def build(context: AdapterContext) -> SlackAdapter:
+    """The `slack` plugin's factory (`adapters.slack.plugin`)."""
+    return SlackAdapter.from_env(context.router, context.config, context.env)

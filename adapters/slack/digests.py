@@ -3,8 +3,9 @@
 Why this exists: exactly-once delivery (see `bot.digest`) needs the platform
 to answer "was this digest already posted?" after a crash between posting and
 recording. Every digest message carries Slack message metadata
-(`paperbot_digest`, with subscription, period, part and parts), and
-`find_digest` reads the channel's recent history for it.
+(`paperbot_digest`, with subscription, period, part and parts, from the
+reply's `DigestMark`), and `find_digest` reads the channel's recent history
+for that metadata alone, never for the digest's wording.
 
 A digest may take several messages. If posting stops half-way (an error, or a
 crash), the parts already posted are deleted before the error is reported (or,
@@ -22,7 +23,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.errors import delivery_error, slack_error_code
 from adapters.slack.render import DIGEST_EVENT_TYPE, digest_metadata, render_messages
-from bot.models import DeliveryKey, Reply, Subscription
+from bot.models import DeliveryKey, DigestReply, Subscription, digest_mark
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +33,9 @@ HISTORY_PAGE = 200
 HISTORY_PAGES = 3
 
 
-def digest_messages(reply: Reply, key: DeliveryKey) -> list[dict[str, Any]]:
+def digest_messages(reply: DigestReply) -> list[dict[str, Any]]:
     """`chat.postMessage` kwargs (minus channel) for each part of a digest."""
+    key = digest_mark(reply).key
     messages = render_messages(reply)
     parts = []
     for part, message in enumerate(messages):
@@ -44,11 +46,11 @@ def digest_messages(reply: Reply, key: DeliveryKey) -> list[dict[str, Any]]:
     return parts
 
 
-async def post_digest(client: AsyncWebClient, subscription: Subscription, reply: Reply, key: DeliveryKey) -> list[str]:
+async def post_digest(client: AsyncWebClient, subscription: Subscription, reply: DigestReply) -> list[str]:
     channel = subscription.channel
     posted: list[str] = []
     try:
-        for message in digest_messages(reply, key):
+        for message in digest_messages(reply):
             response = await client.chat_postMessage(channel=channel.channel, thread_ts=channel.thread, **message)
             posted.append(str(response["ts"]))
     except Exception as error:

@@ -49,7 +49,7 @@ def slack_error_code(error: SlackApiError) -> str:
     return str(code or f"http_{getattr(error.response, 'status_code', '?')}")
 
 
-def explain(code: str, channel: str, needed: str | None = None) -> str:
+def explain(code: str, channel: str, needed: str | None = None, action: str = "post") -> str:
     """One sentence: what Slack said and what to do about it."""
     if code == "not_in_channel":
         return f"Slack: the bot is not a member of channel {channel} (not_in_channel); invite it with /invite @paperbot"
@@ -64,7 +64,7 @@ def explain(code: str, channel: str, needed: str | None = None) -> str:
         return f"Slack: the app lacks the scope{scope} (missing_scope); add it as in config/slack-manifest.yaml and reinstall the app"
     if code == "ratelimited":
         return f"Slack rate-limited posts to {channel} (ratelimited) even after {RATE_LIMIT_RETRY.attempts - 1} retries"
-    return f"Slack refused the post to {channel} ({code})"
+    return f"Slack refused the {action} to {channel} ({code})"
 
 
 def delivery_error(error: Exception, channel: str) -> DeliveryError:

@@ -28,7 +28,7 @@ from typing import Any, Mapping
 from adapters.slack.limits import MAX_BUTTON_VALUE
 from adapters.slack.render import ShareButton, escape_mrkdwn_text, render_messages
 from bot.commands import Answer, Visibility
-from bot.models import ChannelRef, ErrorReply, Reply
+from bot.models import ChannelRef, ErrorReply, NoticeReply, Reply
 
 ADAPTER = "slack"
 MAX_RESPONSES = 5  # Slack: a response_url takes five answers within 30 minutes
@@ -77,6 +77,11 @@ def shared_answer(reply: Reply) -> list[dict[str, Any]]:
 def refusal(message: str) -> dict[str, Any]:
     """A one-line answer for the requester only."""
     return _responses(render_messages(ErrorReply(message)), EPHEMERAL)[0]
+
+
+def private_note(message: str) -> dict[str, Any]:
+    """A one-line notice for the requester only (an export was shared)."""
+    return _responses(render_messages(NoticeReply((message,))), EPHEMERAL)[0]
 
 
 def _responses(messages: list[dict], kind: str) -> list[dict[str, Any]]:

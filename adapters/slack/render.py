@@ -37,6 +37,9 @@ Rules
   after the `@` in case a caller ever sets `link_names`. `*`, `_`, `~`, `` ` ``
   are left alone: they can only change emphasis, and escaping them would make
   titles unreadable.
+- A key figure (`card.figure`) is an image block (caption as its title and
+  alt text): under the head of `/paper show`, and under each card of a list
+  that carries one (a digest with `figures = true`).
 - Links: only http(s) URLs become links; `<`, `>`, `|`, spaces and non-ASCII
   are percent-encoded and `&` is escaped, so a URL cannot break the markup.
 - What may be dropped (documented lossy cases, all hostile or abnormal input):
@@ -51,6 +54,7 @@ Rules
   shortened to 200 characters, a topics line to 400 and a card's date to 60;
   a single token longer than a whole section (a 5,000-character "word") is
   cut between two sections.
+- A ranked card's why line (`card.why`) ends its section, in italics.
 - Fallback `text`: the plain text (`bot.plaintext` style) of that message's
   own content, escaped the same way, shortened to 3000 characters.
 """
@@ -74,8 +78,8 @@ from adapters.slack.limits import (
     block_texts,
     check_message_limits,
 )
-from bot.models import ErrorReply, NoticeReply, PaperCard, PaperDetailReply, PaperListReply, Reply
-from bot.plaintext import authors_line, render_card
+from bot.models import ErrorReply, Figure, NoticeReply, PaperCard, PaperDetailReply, PaperListReply, Reply
+from bot.plaintext import authors_line, render_card, why_line
 from bot.text import shorten, split_text
 
 __all__ = [
@@ -96,10 +100,13 @@ DIGEST_EVENT_TYPE = "paperbot_digest"
 # junk or an attack, and cutting it would make a wrong link.
 MAX_LINK_URL = 1000
 MAX_HEADING = 200  # a notes heading is a label, not content
+MAX_IMAGE_URL = 3000  # Slack: an image block's image_url
+MAX_IMAGE_TEXT = 300  # a caption under an image; Slack allows 2000, a chat image needs a line or two
 MAX_DATE = 60  # "2025-06-04"; anything longer is junk that must not crowd out the title
 MAX_AUTHORS_TEXT = 1500  # papers with 3,000 authors exist
 MAX_CARD_AUTHORS = 300
 MIN_TLDR_ROOM = 200  # a card title never squeezes its TLDR below this
+MAX_WHY = 300  # a ranked card's why line is a short title and two terms; more is junk
 # Room kept free in every message for the "(continued, k/n)" line and the button.
 CONTINUATION_RESERVE = MAX_HEADER_TEXT + 50
 SHARE_RESERVE = 50
@@ -239,11 +246,26 @@ def _units(reply: object) -> list[_Unit]:
 @_units.register
 def _(reply: PaperListReply) -> list[_Unit]:
     units = _header_units(reply.header)
-    if reply.cards:
-        units += [_card_unit(card, number) for number, card in enumerate(reply.cards, 1)]
-    else:
+    for number, card in enumerate(reply.cards, 1):
+        image = _figure_units(card.figure)
+        card_unit = _card_unit(card, number)
+        units += [_Unit(card_unit.block, card_unit.text, keep_with_next=bool(image)), *image]
+    if not reply.cards:
         units += _text_sections(reply.empty_text)
     return units + _context_units(reply.footer)
+
+
+def _figure_units(figure: Figure | None) -> list[_Unit]:
+    """An image block for a key figure, its caption as title and alt text; none when the URL cannot be one."""
+    url = (figure.url or "").strip() if figure is not None else ""
+    if figure is None or not _LINK_START.match(url) or len(url) > MAX_IMAGE_URL:
+        return []
+    caption = shorten(_one_line(figure.caption), MAX_IMAGE_TEXT) or "Key figure"
+    block = {
+        "type": "image", "image_url": url, "alt_text": caption,
+        "title": {"type": "plain_text", "text": caption, "emoji": False},
+    }  # fmt: skip
+    return [_Unit(block, f"Key figure: {caption}")]
 
 
 def _card_unit(card: PaperCard, number: int) -> _Unit:
@@ -259,9 +281,11 @@ def _card_unit(card: PaperCard, number: int) -> _Unit:
     head = f"*{_link(card.url, shorten(title, title_room))}*"
     if meta_line:
         head += "\n" + meta_line
+    why = shorten(escape_mrkdwn_text(_one_line(why_line(card))), MAX_WHY)
+    tail = f"\n_{why}_" if why else ""
     tldr = escape_mrkdwn_text(_one_line(card.tldr))
-    text = head + "\n" + shorten(tldr, MAX_SECTION_TEXT - len(head) - 1) if tldr else head
-    return _section(text, render_card(card, number))
+    text = head + "\n" + shorten(tldr, MAX_SECTION_TEXT - len(head) - len(tail) - 1) if tldr else head
+    return _section(text + tail, render_card(card, number))
 
 
 @_units.register
@@ -269,6 +293,7 @@ def _(reply: PaperDetailReply) -> list[_Unit]:
     card = reply.card
     units = _header_units(card.title or card.arxiv_id)
     units += _detail_head(card)
+    units += _figure_units(card.figure)
     if card.tldr:
         units += _text_sections(card.tldr, "TLDR")
     if reply.abstract:

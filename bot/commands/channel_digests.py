@@ -23,7 +23,10 @@ from bot.commands.model import (
 from bot.commands.params import EXAMPLE_TOPIC, TOPIC
 from bot.digest import digest_reply
 from bot.errors import UserError
+from bot.ingest.terms import EXAMPLE as TERMS_EXAMPLE
+from bot.ingest.terms import adopt_terms, read_terms
 from bot.models import ChannelRef, NoticeReply, PaperListReply, Reply
+from bot.schedule import parse_when
 from bot.subscriptions import SubscriptionService, describe_last, describe_next
 
 WHEN = Param(
@@ -45,16 +48,23 @@ def _channel(request: CommandRequest) -> ChannelRef:
 
 
 async def _subscribe(context: CommandContext, request: CommandRequest) -> Reply:
-    status = await _subscriptions(context).subscribe(
-        _channel(request), str(request.args.get("topic", "")), request.args.get("when"), is_admin=request.is_admin
-    )
+    subscriptions, channel = _subscriptions(context), _channel(request)
+    topic, when = str(request.args.get("topic", "")), request.args.get("when")
+    shorthand = read_terms(" ".join(part for part in (topic, when) if part))
+    adopted = None
+    if shorthand is not None:  # `terms = ["reward model", "vlm"] mon 09:00`: the topic those terms mean
+        parse_when(shorthand[1] or subscriptions.default_when, subscriptions.default_timezone)  # a bad schedule makes no topic
+        adopted = await adopt_terms(context.service.store, shorthand[0])
+        topic, when = adopted.name, shorthand[1] or None
+    status = await subscriptions.subscribe(channel, topic, when, is_admin=request.is_admin)
     sub = status.subscription
-    return NoticeReply(
-        (
-            f"Subscribed: {sub.topic} digests here, {sub.when} {sub.timezone}.",
-            f"Next digest: {describe_next(status)}. Preview it with {COMMAND_PREFIX} digest {sub.topic}.",
-        ),
-    )
+    lines = [
+        f"Subscribed: {sub.topic} digests here, {sub.when} {sub.timezone}.",
+        f"Next digest: {describe_next(status)}. Preview it with {COMMAND_PREFIX} digest {sub.topic}.",
+    ]
+    if adopted is not None:
+        lines.append(f"Topic {adopted.name} follows arXiv's {adopted.query}; new papers come with each arXiv fetch.")
+    return NoticeReply(tuple(lines))
 
 
 async def _unsubscribe(context: CommandContext, request: CommandRequest) -> Reply:
@@ -89,7 +99,8 @@ async def _preview(context: CommandContext, request: CommandRequest) -> Reply:
         )
     plan = plans[0]
     topic = subscriptions.engine.topic(plan.subscription.topic)
-    reply = digest_reply(topic, plan.period, plan.papers, plan.total, plan.subscription.language, plan.schedule.cadence)
+    subscription = plan.subscription
+    reply = digest_reply(topic, plan.period, plan.papers, plan.total, subscription.language, plan.schedule.cadence, whys=plan.whys)
     note = "Preview only: nothing was posted or recorded."
     if isinstance(reply, PaperListReply):
         return replace(reply, header=f"Preview: {reply.header}", footer=reply.footer + (note,))
@@ -100,8 +111,10 @@ async def _preview(context: CommandContext, request: CommandRequest) -> Reply:
 
 SUBSCRIBE = Command(
     "subscribe", "Post this topic's digest in this channel on a schedule (admins)", _subscribe,
-    (Param("topic", "The topic to follow (see /paper topics)", "topic", required=True, completion=Completion.TOPIC), WHEN),
-    examples=(f"{COMMAND_PREFIX} subscribe {EXAMPLE_TOPIC} mon 09:00 Europe/Berlin",),
+    (Param("topic", f"The topic to follow (see /paper topics), or {TERMS_EXAMPLE}", "topic", required=True,
+           completion=Completion.TOPIC), WHEN),
+    examples=(f"{COMMAND_PREFIX} subscribe {EXAMPLE_TOPIC} mon 09:00 Europe/Berlin",
+              f"{COMMAND_PREFIX} subscribe {TERMS_EXAMPLE} daily 08:30"),
     access=Access.ADMIN, visibility=Visibility.PUBLIC, admin_task="change subscriptions",
 )
 UNSUBSCRIBE = Command(

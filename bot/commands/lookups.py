@@ -73,14 +73,15 @@ async def _search_json(context: CommandContext, request: CommandRequest) -> Json
 async def _show(context: CommandContext, request: CommandRequest) -> Reply:
     ref = str(request.args.get("paper", ""))
     paper = await context.service.show(ref)
-    return paper_detail(paper, context.service.tldr_lang, asked_version(ref))
+    return paper_detail(paper, context.service.tldr_lang, asked_version(ref), await context.service.figure(paper))
 
 
 async def _show_json(context: CommandContext, request: CommandRequest) -> JsonAnswer:
     ref = str(request.args.get("paper", ""))
     paper = await context.service.show(ref)
     note = version_note(paper, asked_version(ref))
-    return jsonout.paper_detail_json(paper, context.service.tldr_lang), (note,) if note else ()
+    figure = await context.service.figure(paper)
+    return jsonout.paper_detail_json(paper, context.service.tldr_lang, figure), (note,) if note else ()
 
 
 async def _topics(context: CommandContext, request: CommandRequest) -> Reply:
@@ -103,7 +104,7 @@ SEARCH = Command(
     visibility=Visibility.SHAREABLE, page_size=PAGE_SIZE, json_handler=_search_json,
 )
 SHOW = Command(
-    "show", "One paper in full: links, abstract and notes", _show,
+    "show", "One paper in full: links, abstract, notes and its key figure", _show,
     (Param(
         "paper", "An arXiv id such as 2505.20665, or an arxiv.org link", "paper id",
         required=True, completion=Completion.PAPER, metavar="ID",

@@ -60,7 +60,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, timezone
 from datetime import time as clock_time
-from typing import AsyncIterator, Awaitable, Callable, Iterable
+from typing import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from urllib.parse import urlsplit
 
 import arxiv
@@ -72,7 +72,8 @@ from bot.arxiv_ids import parse_arxiv_id
 from bot.config import ConfigError, EnvSettings, FetchConfig, FileConfig
 from bot.errors import RemoteError, UserError
 from bot.ingest.atom_check import FeedCheck, FeedError, check_feed
-from bot.models import Paper, TextQuality, Topic, UpsertReport
+from bot.ingest.title_match import title_query
+from bot.models import IdLookup, Paper, TextQuality, Topic, UpsertReport
 from bot.ports import Clock, PaperStore, SystemClock
 from bot.progress import Progress, track
 from bot.retry import RetryPolicy, parse_retry_after
@@ -86,12 +87,14 @@ __all__ = [
     "ArxivUnreachable",
     "CURSOR_KEY",
     "FetchReport",
+    "ID_BATCH",
     "LAST_ERROR_KEY",
     "LAST_SUCCESS_KEY",
     "PROCESS_LIMITER",
     "RequestLimiter",
     "fetch_window",
     "fetchable_topics",
+    "topics_to_fetch",
     "last_error",
     "last_fetch",
     "paper_from_result",
@@ -106,6 +109,8 @@ CURSOR_KEY = "arxiv.cursor.{topic}"
 LAST_SUCCESS_KEY = "arxiv.last_success.{topic}"
 LAST_ERROR_KEY = "arxiv.last_error.{topic}"
 
+ID_BATCH = 100  # ids in one `id_list` request: arXiv answers up to a page of them
+TITLE_CANDIDATES = 10  # papers a title lookup weighs
 QUERY_TIME_FORMAT = "%Y%m%d%H%M"  # arXiv's date-range syntax: GMT, to the minute
 OVERLAP = timedelta(days=1)
 # A longer Retry-After than `max_retry_after` means "not today": give up now and let the next
@@ -174,9 +179,21 @@ def resolve_api_url(config: FileConfig, env: EnvSettings | None = None) -> str:
     return override
 
 
-def fetchable_topics(config: FileConfig, name: str | None = None) -> list[Topic]:
-    """The configured topics with an arXiv query, or just `name`; a UserError names the choices."""
+def topics_to_fetch(config: FileConfig, stored: Iterable[Topic] = ()) -> list[Topic]:
+    """The configured topics, then the `stored` ones the config does not name (made in chat from `terms`),
+    each with its arXiv query: the topics a scheduled fetch fetches."""
+    return [topic for topic in _known_topics(config, stored) if topic.query]
+
+
+def _known_topics(config: FileConfig, stored: Iterable[Topic]) -> list[Topic]:
     topics = config.topic_list()
+    configured = {topic.name for topic in topics}
+    return topics + [topic for topic in stored if topic.name not in configured]
+
+
+def fetchable_topics(config: FileConfig, name: str | None = None, stored: Iterable[Topic] = ()) -> list[Topic]:
+    """`topics_to_fetch`, or just `name`; a UserError names the choices."""
+    topics = _known_topics(config, stored)
     fetchable = [topic for topic in topics if topic.query]
     choices = ", ".join(topic.name for topic in fetchable) or "none: no configured topic has a query"
     if name is None:
@@ -278,7 +295,7 @@ def _categories(result: arxiv.Result) -> tuple[str, ...]:
 
 
 def paper_from_result(result: arxiv.Result, topic_name: str) -> Paper | None:
-    """The Paper for one API entry, or None when its id is not an arXiv id."""
+    """The Paper for one API entry (in no topic when `topic_name` is ""), or None when its id is not an arXiv id."""
     parsed = parse_arxiv_id(result.entry_id)
     if parsed is None:
         return None
@@ -298,7 +315,7 @@ def paper_from_result(result: arxiv.Result, topic_name: str) -> Paper | None:
         # The raw texts: a URL split by a hard wrap is only recognisable with its line break.
         code_url=find_code_url(result.summary, result.comment),
         text_quality=TextQuality.CLEAN,
-        topics=(topic_name,),
+        topics=(topic_name,) if topic_name else (),
     )
 
 
@@ -426,14 +443,15 @@ class _PageClient(arxiv.Client):
     def session(self) -> _GuardedSession:
         return self._session  # type: ignore[return-value]
 
-    def fetch_page(self, query: str, start: int, size: int) -> _Page:
-        """Results `start` .. `start + size` of the query, newest lastUpdatedDate first. Blocking."""
+    def fetch_page(self, query: str, start: int, size: int, id_list: Sequence[str] = ()) -> _Page:
+        """Results `start` .. `start + size` of the query (or of the ids), newest lastUpdatedDate first. Blocking."""
         session = self.session
         session.last_response = None
         session.requests_left = 1
         self.page_size = size
         search = arxiv.Search(
             query=query,
+            id_list=list(id_list),
             max_results=start + size,  # with offset=start: exactly one page
             sort_by=arxiv.SortCriterion.LastUpdatedDate,
             sort_order=arxiv.SortOrder.Descending,
@@ -470,7 +488,14 @@ class _PageClient(arxiv.Client):
     def _http_failure(self, status: int, response: requests.Response | None) -> _Failure:
         retryable = status == 429 or 500 <= status <= 599
         retry_after = response.headers.get("Retry-After") if response is not None else None
-        return _Failure(f"HTTP {status} from {self.endpoint}", retryable, retry_after)
+        message = f"HTTP {status} from {self.endpoint}"
+        if status == 400 and response is not None:
+            # arXiv says why in an error feed (`incorrect id format for abc`); its words name the culprit.
+            try:
+                check_feed(response.content)
+            except FeedError as error:
+                message += f" ({error})"
+        return _Failure(message, retryable, retry_after)
 
 
 _ERRNO = re.compile(r"\[Errno -?\d+\] [^'\")\]]+")
@@ -549,6 +574,48 @@ class ArxivFetcher:
 
     def close(self) -> None:
         self._client.session.close()
+
+    # --- lookups: papers by id and by title, written by the caller ------------------------
+
+    async def papers_by_id(self, ids: Sequence[str], topic: str = "") -> IdLookup:
+        """The papers of versionless `ids` through the API's `id_list`, `ID_BATCH` a request, spaced
+        and retried as a topic fetch. arXiv leaves out ids it does not know (`unknown`); an id it
+        refuses with a 400 is `refused` with arXiv's words and the rest of its batch asked again.
+        Raises ArxivFetchError (ArxivUnreachable when offline) when arXiv cannot answer."""
+        wanted = list(dict.fromkeys(ids))
+        found: dict[str, Paper] = {}
+        refused: dict[str, str] = {}
+        batches = [wanted[i : i + ID_BATCH] for i in range(0, len(wanted), ID_BATCH)]
+        while batches:
+            batch = batches.pop(0)
+            try:
+                page = await self._page("", 0, len(batch), None, id_list=batch)
+            except ArxivFetchError as error:
+                refusal = _refusal(error.message, batch)
+                if refusal is None:
+                    raise
+                culprit, refused[culprit] = refusal
+                rest = [arxiv_id for arxiv_id in batch if arxiv_id != culprit]
+                if rest:
+                    batches.insert(0, rest)
+                continue
+            for result in page.results:
+                paper = paper_from_result(result, topic)
+                if paper is not None and paper.arxiv_id in batch:
+                    found[paper.arxiv_id] = paper
+        return IdLookup(
+            papers=tuple(found[i] for i in wanted if i in found),
+            unknown=tuple(i for i in wanted if i not in found and i not in refused),
+            refused=tuple(refused.items()),
+        )
+
+    async def search_title(self, title: str, limit: int = TITLE_CANDIDATES) -> list[Paper]:
+        """Papers whose titles hold `title`'s distinctive words (one request); [] for a title without any."""
+        query = title_query(title)
+        if not query:
+            return []
+        page = await self._page(query, 0, limit, None)
+        return [paper for paper in (paper_from_result(result, "") for result in page.results) if paper is not None]
 
     async def fetch_topics(self, topics: Iterable[Topic], since: date | None = None) -> list[FetchReport]:
         """Fetch each topic with a query, one after another. Never raises for remote problems."""
@@ -630,13 +697,13 @@ class ArxivFetcher:
             run.upsert += await self.store.upsert_papers(papers)  # one transaction per page, kept if a later page fails
             run.seen += len(papers)
 
-    async def _page(self, query: str, start: int, size: int, known_total: int | None) -> _Page:
+    async def _page(self, query: str, start: int, size: int, known_total: int | None, id_list: Sequence[str] = ()) -> _Page:
         """One page, retried as the rules say; raises ArxivFetchError when it cannot be had."""
         attempts = self._retry.attempts
         for attempt in range(1, attempts + 1):
             async with self._limiter.slot(self.fetch.delay_seconds, self._sleep):
                 try:
-                    page = await asyncio.to_thread(self._client.fetch_page, query, start, size)
+                    page = await asyncio.to_thread(self._client.fetch_page, query, start, size, id_list)
                 except _AttemptFailed as failed:
                     failure = failed.failure
                 else:
@@ -708,6 +775,15 @@ class ArxivFetcher:
             window_start=iso(window_start),
             unreachable=unreachable,
         )
+
+
+_REFUSAL = re.compile(r"incorrect id format for (?P<id>[^\s)]+)")
+
+
+def _refusal(message: str, batch: Sequence[str]) -> tuple[str, str] | None:
+    """(id, arXiv's words) when arXiv's error feed names an id of `batch` as malformed."""
+    found = _REFUSAL.search(message)
+    return (found.group("id"), found.group(0)) if found and found.group("id") in batch else None
 
 
 def _empty_page_failure(page: _Page, start: int, known_total: int | None, endpoint: str) -> _Failure | None:

@@ -38,6 +38,15 @@ report says where the name came from (`topic_source`).
 A list with no items but its `# TLDR/Notes` part is what the generator writes
 when the survey found nothing: it imports as 0 papers and changes nothing. A
 heading alone is a cut file and is refused.
+
+paperbot's own marks (`paperbot export --format md`, `bot.export.markdown`) are
+HTML comments, so the list renders as the generator's would: a line under an
+item keeps what the list format cannot say, the text quality of the paper and
+of its notes, who wrote the notes and where they came from (`<!-- paperbot:
+quality=repaired notes-quality=damaged notes-source=llm notes-origin=gpt-4o-mini -->`), and
+the last line says the list is complete (`<!-- paperbot: end of list, 12
+papers -->`), so a last paper with fewer notes sections than the others is not
+taken for a cut file.
 """
 
 from __future__ import annotations
@@ -46,9 +55,11 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
+from urllib.parse import unquote
 
-from bot.arxiv_ids import parse_arxiv_id
+from bot.arxiv_ids import id_month, parse_arxiv_id
 from bot.errors import IngestError
+from bot.ingest.files import read_import_file
 from bot.models import Notes, Paper, TextQuality, Topic, UpsertReport
 from bot.paper_limits import MAX_VERSION, limit_paper
 from bot.ports import PaperStore
@@ -57,8 +68,6 @@ from bot.text import IDEOGRAPH, normalize
 from bot.textfix import NotTextError, decode_text, repair_lines, worst
 
 SOURCE = "paperlist"
-# Far more than any list people keep by hand; stops a mistaken path to a dump or an image.
-MAX_FILE_BYTES = 32 * 1024 * 1024
 MAX_WARNINGS = 50
 
 _TERMS_HEADING = re.compile(r"^#\s*Paper\s+List\s+of\s+Terms\s*\((?P<terms>.*)\)\s*$", re.I)
@@ -90,6 +99,9 @@ _LINK_WORDS = {"paper": {"paper", "pdf", "arxiv"}, "code": {"code", "page", "pro
 _PART_ORDER = (_ABSTRACT, *NOTE_EMOJI.values())
 _LINK_LABELS = {"paper": "[[Paper]]", "code": "[[Code/Page]]", "tldr": "[[TLDR/Notes]]"}
 _VARIATION_SELECTOR = "\ufe0f"
+_MARK = re.compile(r"^\s*<!--\s*paperbot:\s*(?P<body>.*?)\s*-->\s*$")
+_END_MARK = re.compile(r"^end of list, (?P<count>\d+) papers?$")
+_MARK_QUALITIES = {quality.value: quality for quality in TextQuality}
 
 
 # Where a list's topic name came from, as the import message says it.
@@ -194,19 +206,7 @@ async def import_paperlist(
 
 
 def _read_bytes(path: Path) -> bytes:
-    try:
-        if path.is_dir():
-            raise PaperListError(str(path), "is a directory, not a paper-list file")
-        if path.exists() and not path.is_file():
-            # A device or pipe (/dev/zero) could be read forever.
-            raise PaperListError(str(path), "is not a regular file")
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise PaperListError(
-                str(path), f"is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB: not a paper list"
-            )
-        return path.read_bytes()
-    except OSError as err:
-        raise PaperListError(str(path), f"cannot be read: {err.strerror or err}") from None
+    return read_import_file(path, "paper-list file", PaperListError)
 
 
 # --- the parser ---------------------------------------------------------------------------
@@ -225,6 +225,7 @@ class _Item:
 
     lines: list[_Line]
     month: tuple[int, int] | None
+    marks: dict[str, str] = field(default_factory=dict)  # from a `<!-- paperbot: key=value ... -->` line
 
     @property
     def number(self) -> int:
@@ -256,6 +257,7 @@ class _Document:
     list_heading: bool = False  # `# Paper List` in any of its forms
     bib_name: str | None = None  # the BibTeX file a `# Paper List from BIB File: x.bib` names
     notes_heading: bool = False
+    end_count: int | None = None  # the papers a `<!-- paperbot: end of list, N papers -->` line counts
     items: list[_Item] = field(default_factory=list)
     sections: dict[str, _Section] = field(default_factory=dict)
     section_order: list[str] = field(default_factory=list)
@@ -309,6 +311,9 @@ class _Parser:
                 index += 1  # a heading grouping the items (`## 2025`)
             elif _BULLET.match(line.text):
                 index = self._parse_item(index)
+            elif _MARK.match(line.text):
+                self._read_mark(line)
+                index += 1
             else:
                 if line.text.strip():
                     self.warn("ignored a line that is not part of a list item", line.number)
@@ -324,19 +329,39 @@ class _Parser:
         while end < len(self.lines) and not _ends_item(self.lines[end].text):
             end += 1
         lines = [first, *self.lines[start + 1 : end]]
+        marks: dict[str, str] = {}
+        for line in [line for line in lines[1:] if _MARK.match(line.text)]:
+            marks.update(self._read_mark(line, item=True))
+            lines.remove(line)
         if month_match is None and "[[paper](" not in _joined(lines).lower():
             self.warn("ignored a list line that is not a `- [yy/mm] **Title**` item", first.number)
             return end
         month = None
         if month_match:
             month = (int(month_match.group("yy")), int(month_match.group("mm")))
-        self.doc.items.append(_Item(lines=lines, month=month))
+        self.doc.items.append(_Item(lines=lines, month=month, marks=marks))
         return end
+
+    def _read_mark(self, line: _Line, *, item: bool = False) -> dict[str, str]:
+        """An item's `key=value` marks (values percent-encoded), or the end-of-list count."""
+        body = _MARK.match(line.text).group("body")  # type: ignore[union-attr]
+        end = _END_MARK.match(body)
+        if end is not None and not item:
+            self.doc.end_count = int(end.group("count"))
+            return {}
+        pairs = [word.partition("=") for word in body.split()]
+        if not item or not pairs or not all(key and sep for key, sep, _ in pairs):
+            self.warn(f"ignored a paperbot mark it does not know: {_quoted(body)}", line.number)
+            return {}
+        return {key: unquote(value) for key, _, value in pairs}
 
     def _parse_notes(self, start: int) -> _Document:
         section: _Section | None = None
         part: _Part | None = None
         for line in self.lines[start:]:
+            if _MARK.match(line.text):
+                self._read_mark(line)
+                continue
             heading = _HEADING.match(line.text)
             level = len(heading.group("hashes")) if heading else 0
             if level == 2:
@@ -511,6 +536,10 @@ def _check_not_cut_short(doc: _Document, parser: _Parser) -> None:
     last = _last_non_blank(parser.lines)
     if last is None:
         return
+    if doc.end_count is not None:
+        if doc.end_count == len(doc.items):
+            return  # paperbot wrote it whole and says so
+        parser.warn(f"the end-of-list mark counts {doc.end_count} papers, the list has {len(doc.items)}", last.number)
     if _is_empty_heading(last.text):
         raise parser.error(
             f"the file ends right after the heading {_quoted(last.text.strip())}: it is truncated", last.number
@@ -594,9 +623,9 @@ def _paper(item: _Item, doc: _Document, parser: _Parser, topic: Topic) -> Paper:
             item.number,
         )
     section = _section_for(links.get("tldr"), item, doc, parser)
-    notes, notes_lines = _notes(section, parser) if section else (None, [])
+    notes, notes_lines = _notes(section, parser, item) if section else (None, [])
     abstract_lines = section.parts[_ABSTRACT].body if section and _ABSTRACT in section.parts else []
-    quality = worst(line.quality for line in [*item.lines, *abstract_lines, *notes_lines])
+    quality = worst([*(line.quality for line in [*item.lines, *abstract_lines, *notes_lines]), _marked(item, "quality", parser)])
     paper = Paper(
         arxiv_id=parsed_id.arxiv_id,
         version=parsed_id.version or 1,
@@ -674,7 +703,18 @@ def _referenced_anchors(doc: _Document) -> list[str]:
     return anchors
 
 
-def _notes(section: _Section, parser: _Parser) -> tuple[Notes | None, list[_Line]]:
+def _marked(item: _Item, key: str, parser: _Parser) -> TextQuality:
+    """The text quality an item's mark gives (`quality=repaired`); clean when it gives none."""
+    value = item.marks.get(key)
+    if value is None:
+        return TextQuality.CLEAN
+    if value not in _MARK_QUALITIES:
+        parser.warn(f"ignored {key}={value!r}: not clean, repaired or damaged", item.number)
+        return TextQuality.CLEAN
+    return _MARK_QUALITIES[value]
+
+
+def _notes(section: _Section, parser: _Parser, item: _Item) -> tuple[Notes | None, list[_Line]]:
     fields: dict[str, str | None] = {}
     lines: list[_Line] = []
     for key, part in section.parts.items():
@@ -686,11 +726,12 @@ def _notes(section: _Section, parser: _Parser) -> tuple[Notes | None, list[_Line
     if not any(fields.values()):
         return None, []
     text = " ".join(value for value in fields.values() if value)
+    source = item.marks.get("notes-source", SOURCE)
     notes = Notes(
-        lang="zh" if IDEOGRAPH.search(text) else "en",
-        source=SOURCE,
-        origin=PurePath(parser.filename).name,
-        text_quality=worst(line.quality for line in lines),
+        lang=item.marks.get("notes-lang") or ("zh" if IDEOGRAPH.search(text) else "en"),
+        source=source,
+        origin=item.marks.get("notes-origin") or ("" if source != SOURCE else PurePath(parser.filename).name),
+        text_quality=worst([*(line.quality for line in lines), _marked(item, "notes-quality", parser)]),
         **fields,
     )
     return notes, lines
@@ -731,10 +772,7 @@ def _published(item: _Item, arxiv_id: str, parser: _Parser) -> str:
             century = 1900 if yy >= 91 else 2000
             return f"{century + yy:04d}-{mm:02d}"
         parser.warn(f"month [{yy:02d}/{mm}] is not a month: using the arXiv id's", item.number)
-    id_month = re.match(r"^(\d{2})(\d{2})\.\d{4,5}$", arxiv_id)
-    if id_month and 1 <= int(id_month.group(2)) <= 12:
-        return f"20{id_month.group(1)}-{id_month.group(2)}"
-    return ""
+    return id_month(arxiv_id)
 
 
 def _code_url(raw: str | None, item: _Item, parser: _Parser) -> str | None:

@@ -752,11 +752,16 @@ def _names_from_string(text: str) -> list[str]:
 
 def latex_to_unicode(name: str) -> str:
     """LaTeX accents and special letters in a name as Unicode: `Sch{\\"o}lkopf` -> Schölkopf."""
-    name = _LATEX_ACCENT.sub(_accented, name)
-    name = _LATEX_LETTER.sub(lambda m: _LATEX_LETTERS[m.group(1)], name)
+    name = latex_accents(name)
     if "{" in name or "}" in name:
         name = name.replace("{", "").replace("}", "")
     return unicodedata.normalize("NFC", name)
+
+
+def latex_accents(text: str) -> str:
+    """Only the accent commands and special letters as Unicode (with their own braces); other braces stay."""
+    text = _LATEX_ACCENT.sub(_accented, text)
+    return _LATEX_LETTER.sub(lambda m: _LATEX_LETTERS[m.group(1)], text)
 
 
 def _accented(match: re.Match[str]) -> str:

@@ -1,9 +1,9 @@
 """The SQLite store: one file (WAL, FTS5) holding papers, subscriptions and notes.
 
 `SqliteStore` is the `bot.ports.Store` port: one `Database` (connection, lock,
-transactions, error mapping) composed into three parts, each a port of its own:
-`papers` (`PaperTables`), `subscriptions` (`SubscriptionTables`) and `notes`
-(`NotesTables`). What to keep when a known paper arrives again is decided by
+transactions, error mapping) composed into parts, each a port of its own:
+`papers` (`PaperTables`), `subscriptions` (`SubscriptionTables`), `notes`
+(`NotesTables`), `fulltext` (`FullTextTables`) and `libraries` (`LibraryTables`). What to keep when a known paper arrives again is decided by
 the core (`bot.merge`); this package encodes rows and runs SQL. Open with
 `await SqliteStore.open(path)` (or `async with await SqliteStore.open(path)`);
 `":memory:"` gives a private in-memory store for tests. Lookups open it with
@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Unpack
 
 from bot.ports import Store
 from store.sqlite.database import Database, OpenOptions
+from store.sqlite.fulltext import FullTextTables
+from store.sqlite.libraries import LibraryTables
 from store.sqlite.notes import NotesTables
 from store.sqlite.papers import PaperTables
 from store.sqlite.subscriptions import SubscriptionTables
@@ -32,6 +34,8 @@ class SqliteStore:
         self.papers = PaperTables(db)
         self.subscriptions = SubscriptionTables(db)
         self.notes = NotesTables(db)
+        self.fulltext = FullTextTables(db)
+        self.libraries = LibraryTables(db)
 
     @classmethod
     async def open(cls, path: str | os.PathLike[str], **options: Unpack[OpenOptions]) -> "SqliteStore":

@@ -22,7 +22,7 @@ PAPER_COLUMNS = (
 )  # fmt: skip
 # What reading a paper back needs: everything but the derived search columns.
 PAPER_READ_COLUMNS = PAPER_COLUMNS[:-2]
-NOTE_COLUMNS = ("paper_id", "lang", "source", *NOTE_FIELDS, "origin", "text_quality", "created_at")
+NOTE_COLUMNS = ("paper_id", "lang", "source", *NOTE_FIELDS, "origin", "text_quality", "created_at", "basis")
 TOPIC_MEMBER_COLUMNS = ("paper_id", "topic", "added_at", "published", "arxiv_id")
 
 to_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
@@ -61,17 +61,17 @@ def paper_row_tail(paper: Paper, added_at: str | None) -> tuple:
 def note_row(paper_id: int, note: Notes) -> tuple:
     return (
         paper_id, note.lang, note.source, note.headline, note.motivation, note.method,
-        note.results, note.takeaways, note.origin, quality(note.text_quality).value, note.created_at,
+        note.results, note.takeaways, note.origin, quality(note.text_quality).value, note.created_at, note.basis,
     )  # fmt: skip
 
 
 def note_from_row(row: tuple) -> Notes:
     """A NOTE_COLUMNS row (paper_id first) -> Notes."""
-    _, lang, source, headline, motivation, method, results, takeaways, origin, text_quality, created_at = row
+    _, lang, source, headline, motivation, method, results, takeaways, origin, text_quality, created_at, basis = row
     return Notes(
         lang=lang, headline=headline, motivation=motivation, method=method, results=results,
         takeaways=takeaways, source=source, origin=origin, text_quality=TextQuality(text_quality),
-        created_at=created_at,
+        created_at=created_at, basis=basis,
     )  # fmt: skip
 
 

@@ -30,7 +30,7 @@ from adapters.terminal import BOLD, PLAIN, columns, harmless, render, wrap_line
 from bot.app import Runtime, build_service, open_store
 from bot.commands import CommandRouter
 from bot.config import FileConfig
-from bot.models import ChannelRef, DeliveryKey, PaperCard, PaperListReply, Subscription
+from bot.models import ChannelRef, DeliveryKey, DigestMark, PaperCard, PaperListReply, Subscription, Topic
 from tests.support import OFFLINE_CONFIG, ROOT, console_bot, make_paper
 from tests.support.fake_arxiv import FakeArxiv, FakePaper
 
@@ -239,7 +239,8 @@ def test_plain_rendering_is_the_reply_text():
 
 async def test_a_digest_printed_while_the_console_waits_is_harmless(tmp_path):
     async with console_bot(tmp_path / "p.db") as console:
-        reply = PaperListReply("Digest \x1b[2J", (card("T\x1b[31mitle"),))
+        mark = DigestMark(DeliveryKey(1, "2025-W23"), Topic("t"), 1)
+        reply = PaperListReply("Digest \x1b[2J", (card("T\x1b[31mitle"),), digest=mark)
         subscription = Subscription(1, ChannelRef("console", "con\x1bsole"), "t", "mon 09:00", "UTC", "en")
-        await console.post_digest(subscription, reply, DeliveryKey(1, "2025-W23"))
+        await console.post_digest(subscription, reply)
         assert "\x1b" not in console.stdout.getvalue()

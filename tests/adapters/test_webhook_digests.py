@@ -1,8 +1,8 @@
 """Digest posts through Slack and Discord incoming webhooks, against a local fake of both.
 
-The real pieces run: SqliteStore, DigestEngine, WebhookAdapter with aiohttp,
-the Slack and Discord renderers; only the platforms are local
-(tests/support/fake_webhooks.py) and time is injected.
+The real pieces run: SqliteStore, DigestEngine, the `webhook` adapter over the
+Slack and Discord posters (their renderers, one aiohttp retry helper); only the
+platforms are local (tests/support/fake_webhooks.py) and time is injected.
 """
 
 from __future__ import annotations
@@ -14,14 +14,16 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from adapters.webhook import WebhookAdapter, webhook_platform
+from adapters.discord.plugin import is_discord_webhook
 from bot.digest import DigestEngine
-from bot.models import ChannelRef, Subscription, Topic
+from bot.errors import DeliveryError
+from bot.models import ChannelRef, DeliveryKey, DigestMark, NoticeReply, Subscription, Topic
 from bot.scheduler import BotScheduler
 from bot.status import BotStatus, render_status
 from bot.subscriptions import SubscriptionStatus
+from bot.webhooks import WebhookAdapter, WebhookRoute
 from store.sqlite import SqliteStore
-from tests.support import MONDAY, FakeClock, make_paper
+from tests.support import MONDAY, FakeClock, make_paper, webhook_adapter
 from tests.support.fake_webhooks import Failure, FakeWebhooks
 
 TOPICS = {"rm": Topic("rm", "Reward models")}
@@ -33,7 +35,7 @@ class Setup:
     def __init__(self, store: SqliteStore, clock: FakeClock, hooks: FakeWebhooks) -> None:
         self.store, self.clock, self.hooks = store, clock, hooks
         self.env = {"SLACK_HOOK": hooks.slack_url, "DISCORD_HOOK": hooks.discord_url}
-        self.adapter = WebhookAdapter(self.env, max_attempts=3, backoff_seconds=0.01)
+        self.adapter = webhook_adapter(self.env)
         self.engine = DigestEngine(store.subscriptions, store.papers, {"webhook": self.adapter}, TOPICS, clock=clock)
 
     async def subscribe(self, env_name: str, channel: str = "#papers") -> Subscription:
@@ -65,9 +67,30 @@ async def setup(store, clock, fake_webhooks):
 
 
 def test_the_url_shape_picks_the_platform():
-    assert webhook_platform("https://hooks.slack.com/services/T1/B2/xyz") == "slack"
-    assert webhook_platform("https://discord.com/api/webhooks/123/abc") == "discord"
-    assert webhook_platform("https://discord.com/api/v10/webhooks/123/abc") == "discord"
+    adapter = webhook_adapter({})
+
+    def poster(url: str) -> str:
+        return adapter.poster_for(url, "hook").name
+
+    assert poster("https://hooks.slack.com/services/T1/B2/xyz") == "slack-webhook"
+    assert poster("https://discord.com/api/webhooks/123/abc") == "discord-webhook"
+    assert poster("https://discord.com/api/v10/webhooks/123/abc") == "discord-webhook"
+    assert poster("https://proxy.example/slack-hook") == "slack-webhook"  # no shape: Slack's
+
+
+async def test_a_url_whose_poster_cannot_run_here_names_the_extra_and_is_never_posted_as_another_platform(hooks):
+    """The Discord extra is missing: a Discord URL must fail saying so, not go to Slack's catch-all route."""
+    env = {"DISCORD_HOOK": hooks.discord_url}
+    why = "the discord-webhook adapter needs the Python package discord. Install it: pip install 'paperbot[discord]'"
+    slack_only = [route for route in webhook_adapter(env).routes if route.name == "slack-webhook"]
+    adapter = WebhookAdapter(env, [WebhookRoute("discord-webhook", is_discord_webhook, None, why), *slack_only])
+    subscription = Subscription(id=1, channel=ChannelRef("webhook", "#papers"), topic="rm", webhook_env="DISCORD_HOOK")
+    reply = NoticeReply(("No new papers",), digest=DigestMark(DeliveryKey(1, "2025-W23"), TOPICS["rm"], 0))
+    with pytest.raises(DeliveryError) as raised:
+        await adapter.post_digest(subscription, reply)
+    assert raised.value.permanent and "pip install 'paperbot[discord]'" in raised.value.message
+    assert "t0ken-T0KEN" not in raised.value.message and not hooks.attempts  # the URL's token is not shown
+    await adapter.stop()
 
 
 async def test_a_digest_reaches_a_slack_webhook_as_block_kit(setup):
@@ -155,7 +178,7 @@ async def test_a_429_asking_for_longer_than_a_delivery_waits_is_left_to_the_next
     async def record_sleep(seconds):
         waits.append(seconds)
 
-    setup.adapter = WebhookAdapter(setup.env, max_attempts=3, backoff_seconds=0.01, sleep=record_sleep)
+    setup.adapter = webhook_adapter(setup.env, sleep=record_sleep)
     setup.engine.adapters["webhook"] = setup.adapter
     await setup.subscribe("DISCORD_HOOK")
     await setup.papers_then_fire()

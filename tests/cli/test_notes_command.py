@@ -22,7 +22,8 @@ from bot.app import Runtime, assemble, open_store
 from bot.config import parse_config
 from store.sqlite import SqliteStore
 from tests.support import SHIPPED_CONFIG, Finished, make_paper, run_paperbot
-from tests.support.fake_arxiv import FakePaper
+from tests.support.fake_arxiv import FakeArxiv, FakePaper
+from tests.support.fake_arxiv_web import FakeArxivWeb, Sec, latexml_page
 from tests.support.fake_openai import EN_NOTES, FakeOpenAI
 
 KEY = "sk-cli-secret-key-9876543210"
@@ -166,21 +167,28 @@ query = 'abs:"reward model"'
 """
 
 
-async def test_the_service_writes_notes_after_each_fetch(fake_openai, fake_arxiv, tmp_path):
+async def test_the_service_fetches_full_text_then_writes_notes_from_it_after_each_fetch(fake_openai, tmp_path):
     recent = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=2)
-    fake_arxiv.add(FakePaper("2506.01234", title="Step rewards", summary="We propose StepRM.", published=recent))
-    config = parse_config(SERVICE_CONFIG.format(arxiv_url=fake_arxiv.url), "test")
-    runtime = Runtime(db_path=str(tmp_path / "p.db"), config=config, env={"OPENAI_BASE_URL": fake_openai.base_url})
-    async with open_store(runtime) as store:
-        bot = await assemble(runtime, store, stdin=io.StringIO(""), stdout=io.StringIO())
-        try:
-            assert bot.notes is not None and bot.scheduler.fetch is not None
-            await bot.scheduler.fetch()
-        finally:
-            bot.fetcher.close()
-            await bot.notes.close()
-        paper = await store.papers.get("2506.01234")
-    assert paper is not None and paper.notes_in("zh").source == "llm"
+    body_only = "The step critic is trained on 40,000 annotated chains."
+    with FakeArxiv() as arxiv, FakeArxivWeb() as web:
+        arxiv.add(FakePaper("2506.01234", title="Step rewards", summary="We propose StepRM.", published=recent))
+        web.add_html("2506.01234v1", latexml_page("Step rewards", "We propose StepRM.", [Sec("Method", [body_only])], ref="2506.01234v1"))
+        fake_openai.require_in_prompt(body_only)
+        config = parse_config(SERVICE_CONFIG.format(arxiv_url=arxiv.url) + "\n[fulltext]\ndelay_seconds = 0\n", "test")
+        env = {"OPENAI_BASE_URL": fake_openai.base_url, "ARXIV_WEB_URL": web.url}
+        runtime = Runtime(db_path=str(tmp_path / "p.db"), config=config, env=env)
+        async with open_store(runtime) as store:
+            bot = await assemble(runtime, store, stdin=io.StringIO(""), stdout=io.StringIO())
+            try:
+                assert bot.notes is not None and bot.scheduler.fetch is not None
+                await bot.scheduler.fetch()
+            finally:
+                bot.fetcher.close()
+                await bot.notes.close()
+                await bot.fulltext.close()
+            paper = await store.papers.get("2506.01234")
+    assert web.requests == ["/html/2506.01234v1"] and fake_openai.missing == 0
+    assert paper is not None and paper.notes_in("zh").source == "llm" and paper.notes_in("zh").basis == "full_text"
     assert paper.notes_in("zh").headline == "Step rewards：会检查推理过程的奖励模型"
     assert fake_openai.requests[0].authorization == "Bearer not-needed"  # local servers need no key
 

@@ -398,8 +398,8 @@ class ReadOnlyAfterPosting:
     def __init__(self, console: ConsoleAdapter, store: SqliteStore) -> None:
         self.console, self.store = console, store
 
-    async def post_digest(self, subscription, reply, key):
-        ids = await self.console.post_digest(subscription, reply, key)
+    async def post_digest(self, subscription, reply):
+        ids = await self.console.post_digest(subscription, reply)
         await execute(self.store, "PRAGMA query_only = ON")
         return ids
 

@@ -86,7 +86,7 @@ async def test_a_good_answer_is_stored_with_provenance_and_shown_as_machine_writ
     assert "Title: Paper 2506.00001 on reward models" in request.messages[1]["content"]
 
     detail = paper_detail(paper, "en")
-    assert "machine-written by fake-notes-1, 2025-06-09" in detail.notes_label
+    assert "machine-written by fake-notes-1 from the abstract only, 2025-06-09" in detail.notes_label
     assert "🚀 Method" in detail.text and EN_NOTES["method"] in detail.text
     # The TLDR everywhere (lists, digests) is now the headline.
     assert tldr(paper, "en") == notes.headline

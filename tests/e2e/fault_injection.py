@@ -49,12 +49,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from adapters.webhook import WebhookAdapter  # noqa: E402
 from bot.digest import DigestEngine  # noqa: E402
 from bot.models import ChannelRef, DeliveryKey, Subscription, Topic  # noqa: E402
 from store.sqlite import SqliteStore  # noqa: E402
 from store.sqlite.database import fetchall  # noqa: E402
-from tests.support import FakeClock, make_paper  # noqa: E402
+from tests.support import FakeClock, make_paper, webhook_adapter  # noqa: E402
 from tests.support.fake_webhooks import FakeWebhooks  # noqa: E402
 
 UTC = timezone.utc
@@ -244,7 +243,7 @@ async def digest_while_the_disk_fills(
             filling["armed"] = False
             disk.fill(db, store)  # posted next, then the record meets a full disk
 
-    adapter = WebhookAdapter({HOOK_ENV: hooks.discord_url}, max_attempts=2, backoff_seconds=0.01)
+    adapter = webhook_adapter({HOOK_ENV: hooks.discord_url}, attempts=2)
     engine = DigestEngine(store.subscriptions, store.papers, {"webhook": adapter}, {TOPIC.name: TOPIC}, clock=clock, on_step=on_step)
     counter = LogCounter()
     digest_log = logging.getLogger("bot.digest")

@@ -15,20 +15,24 @@ import os
 import signal
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import AsyncIterator, Iterator
+from typing import AsyncIterator, Awaitable, Callable, Iterator
 
 import pytest
 from _pytest.logging import LogCaptureHandler
 
 from adapters.console import ConsoleAdapter
+from adapters.discord.plugin import is_discord_webhook
+from adapters.discord.webhook import discord_webhook
+from adapters.slack.webhook import slack_webhook
+from adapters.webhook_http import RETRY, WebhookHttp
 from bot import cli
-from bot.app import Runtime, build_service, open_store, seed_example_data
-from bot.commands import CommandRouter
+from bot.app import Runtime, assemble, open_store
 from bot.config import FileConfig
 from bot.models import Paper
+from bot.webhooks import WebhookAdapter, WebhookRoute
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -39,12 +43,27 @@ MONDAY = datetime(2025, 6, 2, 9, 0, tzinfo=timezone.utc)  # a fire time of "mon 
 
 
 @contextlib.asynccontextmanager
-async def console_bot(db_path: Path, config: FileConfig | None = None, *, seed: bool = True) -> AsyncIterator[ConsoleAdapter]:
-    config = config or FileConfig()
-    async with open_store(Runtime(db_path=str(db_path), config=config)) as store:
-        if seed:
-            await seed_example_data(store.papers)
-        yield ConsoleAdapter(CommandRouter(build_service(store.papers, config)), stdout=io.StringIO())
+async def console_bot(db_path: Path, config: FileConfig | None = None) -> AsyncIterator[ConsoleAdapter]:
+    """The console adapter of the bot `paperbot run` assembles (the example list seeded), inside `Bot.running()`
+    without its scheduler; no token from this process's environment reaches it."""
+    runtime = Runtime(db_path=str(db_path), config=config or FileConfig(), env={})
+    async with open_store(runtime) as store:
+        bot = await assemble(runtime, store, stdin=io.StringIO(""), stdout=io.StringIO())
+        async with bot.running(schedule=False):
+            yield bot.adapters["console"]
+
+
+def webhook_adapter(
+    env: dict[str, str], *, attempts: int = 3, backoff: float = 0.01, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+) -> WebhookAdapter:
+    """The `webhook` adapter over both platforms' posters, as `paperbot run` builds it, with a short retry policy."""
+    def http() -> WebhookHttp:
+        return WebhookHttp(retry=replace(RETRY, attempts=attempts, first_backoff=backoff), sleep=sleep)
+
+    return WebhookAdapter(env, [
+        WebhookRoute("discord-webhook", is_discord_webhook, discord_webhook(http())),
+        WebhookRoute("slack-webhook", None, slack_webhook(http())),
+    ])
 
 
 def run_paperbot(*args: str, db: Path, input_text: str | None = None, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess:

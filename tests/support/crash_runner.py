@@ -1,8 +1,8 @@
 """`paperbot run` with a fixed clock that SIGKILLs itself at one step of a delivery.
 
 The crash-injection tests start this in a subprocess: the real composition
-(`bot.app.run_bot`: store, config sync, adapters, scheduler start with its
-reconcile and catch-up) runs, and at `--crash-at` (claimed, sent or
+(`bot.app.run_bot`: store, config sync, `assemble`, then `Bot.running()`:
+adapters, scheduler start with its reconcile and catch-up) runs, and at `--crash-at` (claimed, sent or
 recorded, the DigestEngine's `on_step` seam) the process dies the way a
 power cut kills it: no cleanup, no flush beyond what SQLite committed.
 Otherwise it runs until SIGTERM, which the test sends once start-up is over.

@@ -1,13 +1,14 @@
 """Starting the real bot against the fake Discord, the way `paperbot run` does (bot.app.run_bot).
 
 `discord_bot()` opens the store, `assemble()`s the bot from a Runtime whose
-environment holds DISCORD_TOKEN and DISCORD_API_URL, starts every adapter and
-the scheduler in run_bot's order, and stops them in reverse, so the
-tests exercise the same composition `paperbot run` uses.
+environment holds DISCORD_TOKEN and DISCORD_API_URL, and runs it inside
+`Bot.running()` (adapters, then the scheduler; stopped in reverse), so the
+tests exercise the same composition and lifecycle `paperbot run` uses.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
 from pathlib import Path
@@ -46,21 +47,11 @@ async def discord_bot(
     sleep: Callable[[float], Awaitable[None]] | None = None,
 ) -> AsyncIterator[Bot]:
     runtime = Runtime(
-        db_path=str(db_path), config=config or offline_config(), clock=clock or SystemClock(), env=env or discord_env(fake)
+        db_path=str(db_path), config=config or offline_config(), clock=clock or SystemClock(), env=env or discord_env(fake),
+        sleep=sleep or asyncio.sleep,  # the waits between client restarts
     )
     async with open_store(runtime) as store:
         bot = await assemble(runtime, store, stdin=io.StringIO(), on_step=on_step)
-        if sleep is not None:
-            bot.adapters["discord"].sleep = sleep  # the waits between client restarts
-        started = []
-        try:
-            for adapter in bot.adapters.values():
-                await adapter.start()
-                started.append(adapter)
-            await bot.scheduler.start()
+        async with bot.running():
             yield bot
-        finally:
-            await bot.scheduler.shutdown()
-            for adapter in reversed(started):
-                await adapter.stop()
 

@@ -8,8 +8,12 @@ inline the way export.arxiv.org writes them, abs/pdf/doi links, a primary
 category and cross-list categories.
 
 It pages (`start`, `max_results`), sorts by lastUpdatedDate descending and
-honours a `lastUpdatedDate:[YYYYMMDDHHMM TO YYYYMMDDHHMM]` window in
-`search_query`; the rest of the query text is recorded, not evaluated.
+honours a `lastUpdatedDate:[YYYYMMDDHHMM TO YYYYMMDDHHMM]` window and `ti:word`
+terms (every word in the title) in `search_query`; the rest of the query text
+is recorded, not evaluated. `id_list` is answered as arXiv does: the papers it
+has, ids it does not know silently left out, and an id that is not shaped like
+an arXiv id refused with HTTP 400 and arXiv's error feed (`incorrect id format
+for abc`).
 
 Scripting (each rule is used up after `times` requests; the first matching rule wins):
 
@@ -40,6 +44,9 @@ from tests.support import FIXTURES as ALL_FIXTURES
 FIXTURES = ALL_FIXTURES / "arxiv"
 API_PATH = "/api/query"
 _WINDOW = re.compile(r"lastUpdatedDate:\[(\d{12}) TO (\d{12})\]")
+_TITLE_TERM = re.compile(r"\bti:(\w+)")
+# What arXiv's id_list accepts as an id (it refuses anything else with a 400): new style, old style, a version.
+_ID_SHAPE = re.compile(r"^(?:\d{4}\.\d{4,5}|[a-z]+(?:-[a-z]+)*(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?$")
 _ARXIV_NS = 'xmlns:arxiv="http://arxiv.org/schemas/atom"'
 _OPENSEARCH_NS = 'xmlns:opensearch="http://a9.com/-/spec/opensearch/1.1/"'
 
@@ -223,7 +230,12 @@ class FakeArxiv:
         if rule is not None and rule.kind == "drop":
             return 0, {}, b"", 0.0
         delay = rule.seconds if rule is not None and rule.kind == "hang" else 0.0
-        matching = _in_window(papers, params.get("search_query", ""))
+        ids = [i for i in params.get("id_list", "").split(",") if i]
+        malformed = next((i for i in ids if not _ID_SHAPE.match(i)), None)
+        if malformed is not None:
+            return 400, {}, render_error_feed(f"incorrect id format for {malformed}"), delay
+        query = params.get("search_query", "")
+        matching = _by_ids(papers, ids) if ids else _with_title_terms(_in_window(papers, query), query)
         size = int(params.get("max_results", "10") or 10)
         page = [] if rule is not None and rule.kind == "empty" else matching[start : start + size]
         if rule is not None and rule.kind == "short":
@@ -282,6 +294,20 @@ def _in_window(papers: list[FakePaper], query: str) -> list[FakePaper]:
     return [p for p in papers if low <= p.last_updated.strftime("%Y%m%d%H%M") <= high]
 
 
+def _with_title_terms(papers: list[FakePaper], query: str) -> list[FakePaper]:
+    terms = [term.lower() for term in _TITLE_TERM.findall(query)]
+    if not terms:
+        return papers
+    return [p for p in papers if set(terms) <= set(re.findall(r"\w+", p.title.lower()))]
+
+
+def _by_ids(papers: list[FakePaper], ids: list[str]) -> list[FakePaper]:
+    """In the order asked, without the ones arXiv does not have (it says nothing about those)."""
+    known = {p.arxiv_id: p for p in papers}
+    wanted = [re.sub(r"v\d+$", "", i) for i in ids]
+    return [known[i] for i in dict.fromkeys(wanted) if i in known]
+
+
 # --- Atom, as export.arxiv.org writes it ---------------------------------------------------
 
 
@@ -336,3 +362,30 @@ def render_feed(papers: list[FakePaper], *, total: int, start: int, size: int, p
     ]
     body = head + [render_entry(paper) for paper in papers] + ["</feed>", ""]
     return "\n".join(body).encode("utf-8")
+
+
+def render_error_feed(summary: str) -> bytes:
+    """arXiv's answer to a query it refuses (in the 2026 shape): one entry whose id is under /api/errors."""
+    anchor = re.sub(r"\W+", "_", summary)
+    return "\n".join([
+        "<?xml version='1.0' encoding='UTF-8'?>",
+        f'<feed {_OPENSEARCH_NS} {_ARXIV_NS} xmlns="http://www.w3.org/2005/Atom">',
+        "  <id>https://arxiv.org/</id>",
+        "  <title>arXiv Search Results</title>",
+        "  <updated>2026-04-12T22:59:06Z</updated>",
+        "  <opensearch:itemsPerPage>1</opensearch:itemsPerPage>",
+        "  <opensearch:totalResults>1</opensearch:totalResults>",
+        "  <opensearch:startIndex>0</opensearch:startIndex>",
+        "  <entry>",
+        f"    <id>https://arxiv.org/api/errors#{anchor}</id>",
+        "    <title>Error</title>",
+        "    <updated>2026-04-12T22:59:06Z</updated>",
+        f'    <link href="https://arxiv.org/api/errors#{anchor}" rel="alternate" type="text/html"/>',
+        f"    <summary>{escape(summary)}</summary>",
+        "    <author>",
+        "      <name>arXiv api core</name>",
+        "    </author>",
+        "  </entry>",
+        "</feed>",
+        "",
+    ]).encode("utf-8")

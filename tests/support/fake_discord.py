@@ -9,6 +9,11 @@ forum posts (`channels/{forum}/threads`) and active threads; and a gateway
 (HELLO, IDENTIFY -> READY + GUILD_CREATE, heartbeat ACK, RESUME -> RESUMED
 (INVALID SESSION for a wrong token), and INTERACTION_CREATE pushed by the test).
 
+A message with files comes as multipart/form-data (`payload_json` and
+`files[n]` parts, as discord.py sends it): the fake reads the JSON as the
+body and keeps each file's bytes (`fake.attachments`, by attachment id), and
+the message it creates lists them under `attachments` as Discord does.
+
 JSON answers carry `Content-Type: application/json` exactly (discord.py
 compares the header to that string). Every request is recorded in `calls`;
 every message body received is checked with `check_message_limits`, and the
@@ -30,6 +35,8 @@ import re
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from email.parser import BytesParser
+from email.policy import HTTP
 from typing import Any, Callable
 
 from aiohttp import WSMsgType, web
@@ -76,6 +83,7 @@ class Call:
     body: Any
     status: int = 0
     headers: dict[str, str] = field(default_factory=dict)
+    files: list[tuple[str, str, bytes]] = field(default_factory=list)  # (form field, file name, bytes) of a multipart body
 
 
 @dataclass
@@ -151,6 +159,7 @@ class FakeDiscord:
         self.resumes: list[dict] = []
         self.gateway_queries: list[dict] = []
         self.heartbeats = 0
+        self.attachments: dict[str, bytes] = {}  # attachment id -> the file's bytes
         self._ids = itertools.count(1)
         self._seq: dict[int, int] = {}
         self._changed = asyncio.Condition()
@@ -358,13 +367,18 @@ class FakeDiscord:
         if request.path == "/gateway":
             return await handler(request)
         body: Any = None
+        files: list[tuple[str, str, bytes]] = []
         if request.can_read_body:
             raw = await request.read()
-            try:
-                body = json.loads(raw) if raw else None
-            except ValueError:
-                body = raw.decode("utf-8", "replace")
-        call = Call(request.method, request.path.removeprefix("/api/v10"), dict(request.query), body, headers=dict(request.headers))
+            if request.content_type == "multipart/form-data":
+                body, files = _multipart(raw, request.headers["Content-Type"])
+            else:
+                try:
+                    body = json.loads(raw) if raw else None
+                except ValueError:
+                    body = raw.decode("utf-8", "replace")
+        path = request.path.removeprefix("/api/v10")
+        call = Call(request.method, path, dict(request.query), body, headers=dict(request.headers), files=files)
         self.calls.append(call)
         try:
             response = self._check_auth(request, call) or self._injected(call)
@@ -598,6 +612,24 @@ class FakeDiscord:
             }
         return message
 
+    def _attach(self, body: dict, files: list[tuple[str, str, bytes]]) -> list[dict]:
+        """The message's `attachments`, from the payload's list and the uploaded `files[n]` parts it names."""
+        uploaded = {name: (filename, data) for name, filename, data in files}
+        attached = []
+        for item in body.get("attachments") or []:
+            part = uploaded.get(f"files[{item.get('id')}]")
+            if part is None:
+                self.problems.append(f"attachment {item!r} names no uploaded files[n] part")
+                continue
+            filename, data = part
+            attachment_id = str(self.snowflake())
+            self.attachments[attachment_id] = data
+            attached.append({"id": attachment_id, "filename": item.get("filename") or filename, "size": len(data),
+                             "url": f"{self.url}/attachments/{attachment_id}/{filename}"})  # fmt: skip
+        if files and not attached:
+            self.problems.append("files were uploaded but the payload lists no attachments")
+        return attached
+
     def _echo_components(self, rows: Any) -> list[dict]:
         echoed = []
         for row in rows or []:
@@ -691,6 +723,7 @@ class FakeDiscord:
         if kind == CHANNEL_MESSAGE:
             flags = data.get("flags", 0) & EPHEMERAL
             message = self._new_message(channel_id, data, flags=flags, kind=20 if record.payload["type"] == 2 else 0, interaction=record.payload)
+            message["attachments"] = self._attach(data, call.files)
             record.messages.append(message)
             if not flags:
                 self.history.setdefault(channel_id, []).append(message)
@@ -764,6 +797,7 @@ class FakeDiscord:
         else:
             flags = body.get("flags", 0) & EPHEMERAL
             message = self._new_message(int(record.payload["channel_id"]), body, flags=flags, kind=0, interaction=record.payload)
+            message["attachments"] = self._attach(body, call.files)
             record.messages.append(message)
         if not message["flags"] & EPHEMERAL and message not in self.history.get(int(message["channel_id"]), []):
             self.history.setdefault(int(message["channel_id"]), []).append(message)
@@ -795,3 +829,18 @@ class FakeDiscord:
         self._apply_edit(message, body)
         message["flags"] &= ~LOADING
         return self._json(self._public(message))
+
+
+def _multipart(raw: bytes, content_type: str) -> tuple[Any, list[tuple[str, str, bytes]]]:
+    """A multipart/form-data body: its `payload_json` part as the body, and its files."""
+    message = BytesParser(policy=HTTP).parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode() + raw)
+    body: Any = None
+    files: list[tuple[str, str, bytes]] = []
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        data = part.get_payload(decode=True) or b""
+        if name == "payload_json":
+            body = json.loads(data)
+        else:
+            files.append((str(name), part.get_filename() or "", data))
+    return body, files

@@ -8,7 +8,14 @@ API: a `chat.completion` object with choices, usage and a fingerprint, or an
 Authorization header are recorded.
 
 Without a script it behaves like a cooperative model: it reads the title
-from the prompt and answers valid notes in the language the prompt asks for.
+from the prompt and answers valid notes in the language the prompt asks for;
+asked a question about a paper (`Question: ...`), it quotes the sentence of
+the prompt's paper text that shares the most words with the question, or
+answers `known: false` when no sentence shares two of them.
+
+`fake.require_in_prompt("a sentence")` makes every later request whose
+messages lack that text fail with HTTP 400 (and be counted in `missing`):
+a test proves what reached the prompt by the request succeeding.
 Scripting (each rule is used up after `times` requests, in order):
 
     fake.answer({"headline": ...})            # this JSON object as the answer's content
@@ -31,6 +38,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+
+from tests.support.threaded_server import ThreadedServer
 
 COMPLETIONS_PATH = "/v1/chat/completions"
 
@@ -80,6 +89,8 @@ class FakeOpenAI:
     model_name: str = "fake-notes-1"
     requests: list[Recorded] = field(default_factory=list)
     max_in_flight: int = 0  # the most requests it was answering at once
+    required: list[str] = field(default_factory=list)
+    missing: int = 0  # requests that lacked a required text
     _in_flight: int = 0
     _rules: list[_Rule] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -105,6 +116,11 @@ class FakeOpenAI:
     def hold(self, in_flight: int, times: int = 1) -> "FakeOpenAI":
         """Answer only once `in_flight` requests are open at the same time: shows concurrency without timing."""
         return self._add(_Rule("hold", times, in_flight=in_flight))
+
+    def require_in_prompt(self, text: str) -> "FakeOpenAI":
+        with self._lock:
+            self.required.append(text)
+        return self
 
     def _add(self, rule: _Rule) -> "FakeOpenAI":
         with self._lock:
@@ -140,6 +156,11 @@ class FakeOpenAI:
             self.requests.append(Recorded(body, request.headers.get("Authorization")))
         if not isinstance(body, dict) or not body.get("model") or not isinstance(body.get("messages"), list):
             return _error(400, "you must provide a model parameter and a list of messages", "invalid_request_error")
+        prompt = "\n".join(str(m.get("content", "")) for m in body["messages"])
+        absent = [text for text in self.required if text not in prompt]
+        if absent:
+            self.missing += 1
+            return _error(400, f"test expectation: the prompt lacks {absent[0][:60]!r}", "invalid_request_error")
         rule = self._next_rule()
         if rule is None:
             return _completion(body["model"], _cooperative_answer(body["messages"]))
@@ -164,46 +185,46 @@ class FakeOpenAI:
     # --- lifecycle ------------------------------------------------------------------
 
     def __enter__(self) -> "FakeOpenAI":
-        started = threading.Event()
-        self._loop = asyncio.new_event_loop()
-
-        async def serve() -> None:
-            app = web.Application()
-            app.router.add_post(COMPLETIONS_PATH, self._completions)
-            self._runner = web.AppRunner(app, shutdown_timeout=0.1)
-            await self._runner.setup()
-            site = web.TCPSite(self._runner, "127.0.0.1", 0)
-            await site.start()
-            self.port = site._server.sockets[0].getsockname()[1]
-            started.set()
-
-        def run() -> None:
-            asyncio.set_event_loop(self._loop)
-            self._loop.run_until_complete(serve())
-            self._loop.run_forever()
-
-        self._thread = threading.Thread(target=run, name="fake-openai", daemon=True)
-        self._thread.start()
-        if not started.wait(10):
-            raise RuntimeError("fake OpenAI server did not start")
+        self._server = ThreadedServer("fake-openai")
+        self._server.start(lambda app: app.router.add_post(COMPLETIONS_PATH, self._completions))
+        self.port = self._server.port
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        future = asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop)
-        try:
-            future.result(10)
-        finally:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(10)
-            self._loop.close()
+        self._server.stop()
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
 
 
+_STOPWORDS = frozenset(
+    "a an the of in on for to and or is are was were what which how does do did this that with by from it its as be".split()
+)
+
+
+def _content_words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in _STOPWORDS and len(w) > 2}
+
+
+def _answer_question(prompt: str, question: str) -> str:
+    """Like a careful model: quote the paper sentence that shares the most words with the question."""
+    paper = prompt[: prompt.rfind("Question:")]
+    pieces = (s.strip() for s in re.split(r"(?<=[.!?])\s+|\n", paper))
+    sentences = [s for s in pieces if s and not s.startswith(("#", "Title:", "Authors:"))]
+    wanted = _content_words(question)
+    scored = sorted(((len(wanted & _content_words(s)), -n, s) for n, s in enumerate(sentences)), reverse=True)
+    if not scored or scored[0][0] < 2:
+        return json.dumps({"known": False, "answer": "", "quote": ""})
+    sentence = scored[0][2].removeprefix("Abstract: ")
+    return json.dumps({"known": True, "answer": f"According to the paper: {sentence}", "quote": sentence})
+
+
 def _cooperative_answer(messages: list[dict[str, Any]]) -> str:
     prompt = "\n".join(str(m.get("content", "")) for m in messages)
+    question = re.search(r"^Question: (.+)$", prompt, re.M)
+    if question:
+        return _answer_question(prompt, question.group(1))
     title_match = re.search(r"^Title: (.+)$", prompt, re.M)
     # Like a model would: the method's name ("DriveRX: A Vision-Language ..." -> "DriveRX"), not the whole title.
     title = (title_match.group(1) if title_match else "This paper").split(":")[0][:40]

@@ -5,7 +5,11 @@ HTTP; it runs in the test's own event loop (aiohttp.web), so a test drives
 the bot and the fake together.
 
 Web API (under `/api/`): auth.test, chat.postMessage, chat.delete, users.info,
-conversations.history, conversations.replies. Requests must carry the bot
+conversations.history, conversations.replies, and the files.uploadV2 flow
+(files.getUploadURLExternal hands out an upload URL on the fake, the bytes are
+POSTed there, files.completeUploadExternal shares them in the channel as a
+message with `files`; a length that does not match or a file never uploaded is
+refused as Slack refuses it). `fake.uploaded(channel)` gives (name, bytes). Requests must carry the bot
 token (`Authorization: Bearer ...`), as on Slack; a wrong one gets
 `invalid_auth`. Answers are shaped like Slack's (`ok`, `error`, `ts`,
 `messages`, `has_more`, `response_metadata.next_cursor`); messages keep their
@@ -87,6 +91,7 @@ class FakeSlack:
         self.responses: dict[str, list[dict]] = {}
         self.violations: list[str] = []
         self.users: dict[str, dict[str, Any]] = {}
+        self.files: dict[str, dict[str, Any]] = {}  # file id -> filename, declared length, uploaded bytes
         self._rules: list[_Rule] = []
         self._channel_errors: dict[str, str] = {}
         self._serial = 0
@@ -101,6 +106,7 @@ class FakeSlack:
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/commands/{team}/{hook}/{name}", self._respond)
         app.router.add_get("/socket", self._socket)
+        app.router.add_post("/upload/v1/{file_id}", self._upload)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -149,6 +155,10 @@ class FakeSlack:
 
     def posted(self, channel: str) -> list[dict]:
         return list(self.channels.get(channel, []))
+
+    def uploaded(self, channel: str) -> list[tuple[str, bytes]]:
+        """(file name, bytes) of each file shared in the channel, oldest first."""
+        return [(f["name"], self.files[f["id"]]["data"]) for m in self.posted(channel) for f in m.get("files") or []]
 
     async def wait_for(self, predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
         """Until `predicate()` is truthy (checked after every request the fake serves)."""
@@ -207,7 +217,7 @@ class FakeSlack:
         if rule is not None:
             body = {"ok": False, "error": rule.error or "internal_error"}
             return rule.status, body, rule.headers
-        channel = str(args.get("channel", ""))
+        channel = str(args.get("channel") or args.get("channel_id") or "")
         if channel in self._channel_errors and method != "auth.test":
             return 200, {"ok": False, "error": self._channel_errors[channel]}, {}
         handler = getattr(self, "_" + method.replace(".", "_"), None)
@@ -264,6 +274,47 @@ class FakeSlack:
         more = start + limit < len(messages)
         return {"ok": True, "messages": shown, "has_more": more,
                 "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
+
+    def _files_getUploadURLExternal(self, args: dict) -> dict:
+        filename, length = str(args.get("filename") or ""), str(args.get("length") or "")
+        if not filename or not length.isdigit():
+            return {"ok": False, "error": "invalid_arguments"}
+        file_id = f"F0PAPER{len(self.files) + 1:04d}"
+        self.files[file_id] = {"name": filename, "length": int(length), "data": None}
+        return {"ok": True, "upload_url": f"{self.url}/upload/v1/{file_id}", "file_id": file_id}
+
+    def _files_completeUploadExternal(self, args: dict) -> dict:
+        files = _json_field(args.get("files"))
+        if not isinstance(files, list) or not files:
+            return {"ok": False, "error": "invalid_arguments"}
+        shared = []
+        for item in files:
+            known = self.files.get(str(item.get("id")))
+            if known is None or known["data"] is None:
+                return {"ok": False, "error": "file_not_found"}
+            shared.append({"id": item["id"], "name": known["name"], "title": item.get("title") or known["name"],
+                           "size": len(known["data"])})  # fmt: skip
+        channel = args.get("channel_id")
+        if channel:
+            comment = {"text": args.get("initial_comment") or ""}
+            problems = self._check(comment, "files.completeUploadExternal")
+            if problems:
+                return {"ok": False, "error": "invalid_arguments", "errors": problems}
+            self._store_message(str(channel), {"type": "message", **comment, "user": BOT_USER, "files": shared, "upload": True})
+        return {"ok": True, "files": shared}
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        """The upload URL files.getUploadURLExternal handed out: takes exactly the bytes it was told of."""
+        known = self.files.get(request.match_info["file_id"])
+        data = await request.read()
+        self.calls.append(Call("upload", {"file_id": request.match_info["file_id"], "bytes": len(data)}))
+        await self._notify()
+        if known is None:
+            return web.Response(status=404, text="not found")
+        if len(data) != known["length"]:
+            return web.Response(status=400, text="length mismatch")
+        known["data"] = data
+        return web.Response(text=f"OK - {len(data)}")
 
     def _apps_connections_open(self, args: dict) -> dict:
         return {"ok": True, "url": self.socket_url or self.url.replace("http://", "ws://") + "/socket"}

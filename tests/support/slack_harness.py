@@ -1,8 +1,8 @@
 """The bot started the way `paperbot run` starts it, with Slack pointed at the fake, for tests to drive.
 
 `running_slack_bot` does what `bot.app.run_bot` does (open the store,
-`assemble`, start every adapter, start the scheduler; stop them in reverse),
-with a Runtime whose environment holds SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET
+`assemble`, run it inside `Bot.running()`: adapters, then the scheduler;
+stopped in reverse), with a Runtime whose environment holds SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET
 and SLACK_API_URL, and HTTP mode on 127.0.0.1 and a free port. The test gets
 the assembled `Bot` and sends signed requests to `/slack/events` the way
 Slack does.
@@ -113,16 +113,5 @@ async def running_slack_bot(
     runtime = Runtime(db_path=str(tmp_path / db_name), config=config, clock=clock or SystemClock(), env=env or slack_env(fake))
     async with open_store(runtime) as store:
         bot = await assemble(runtime, store, stdin=io.StringIO(""), stdout=io.StringIO(), on_step=on_step)
-        started = []
-        try:
-            for adapter in bot.adapters.values():
-                await adapter.start()
-                started.append(adapter)
-            if start_scheduler:
-                await bot.scheduler.start()
-            async with aiohttp.ClientSession() as http:
-                yield SlackHarness(bot, fake, http)
-        finally:
-            await bot.scheduler.shutdown()
-            for adapter in reversed(started):
-                await adapter.stop()
+        async with bot.running(schedule=start_scheduler), aiohttp.ClientSession() as http:
+            yield SlackHarness(bot, fake, http)

@@ -106,6 +106,6 @@ def test_the_manifest_declares_what_the_adapter_uses():
 
     lines = [line.split("#", 1)[0].rstrip() for line in (ROOT / "config" / "slack-manifest.yaml").read_text().splitlines()]
     scopes = {line.strip()[2:] for line in lines[lines.index("    bot:") + 1 :] if line.startswith("      - ")}
-    assert scopes == {"commands", "chat:write", "users:read", "channels:history", "groups:history"}
+    assert scopes == {"commands", "chat:write", "files:write", "users:read", "channels:history", "groups:history"}
     assert f"    - command: {SLASH_COMMAND}" in lines
     assert "    is_enabled: true" in lines and "  socket_mode_enabled: true" in lines

@@ -1,16 +1,20 @@
-"""Digest posts through incoming webhooks, for setups without a bot token.
+"""POSTing a digest to an incoming webhook, with `bot.retry`'s policy: the one HTTP path under
+`adapters/slack/webhook.py` and `adapters/discord/webhook.py`.
 
-A webhook subscription names an environment variable (`webhook_env`) that
-holds the URL, so the URL, which is a secret, never sits in the config or
-the store and never reaches a log line. The URL's shape picks the platform:
-`.../api/webhooks/<id>/<token>` is Discord, anything else is a Slack incoming
-webhook. Messages are rendered by the same renderers the Slack and Discord
-adapters use.
+Why one module: both platforms' webhooks answer the same ways (429 with
+Retry-After, 5xx, network errors, 4xx for a revoked webhook), so waiting,
+retrying and turning answers into `DeliveryError`s is written once, as is
+posting a digest's messages in order (`RenderedWebhook`); each platform's
+module only names its renderer.
 
-Webhooks cannot be read back, so `find_digest` cannot check whether a digest
-went out before a crash: the scheduler resends such a digest once (see
-`bot.digest`). Slack webhooks return no message id either; the recorded id is
-then `slack-webhook:<period>:<part>`.
+- 429: wait for its Retry-After and retry; a longer wait than the policy's
+  `max_retry_after` is the next scheduler sweep's job (a temporary failure).
+- 5xx and network errors: retry with backoff, `attempts` in all.
+- 401/403/404/410: the webhook was deleted or revoked; 400: the message was
+  refused. Someone has to fix it, so no retry (permanent, except 400).
+
+The URL is a secret: messages name the `label` (the subscription's
+`webhook_env`), never the URL.
 """
 
 from __future__ import annotations
@@ -18,19 +22,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from dataclasses import replace
 from datetime import datetime, timezone
-from typing import Any, Awaitable, Callable, Mapping
-from urllib.parse import urlsplit
+from typing import Any, Awaitable, Callable
 
 import aiohttp
 
-from adapters.discord import render as discord_render
-from adapters.slack import render as slack_render
-from bot.errors import DeliveryError, UserError
-from bot.models import DeliveryKey, Reply, Subscription
+from bot.errors import DeliveryError
+from bot.models import DigestReply, Reply, digest_mark
 from bot.retry import RetryPolicy, retry_after_seconds
-from bot.subscriptions import webhook_url
 
 log = logging.getLogger(__name__)
 
@@ -40,72 +39,33 @@ PERMANENT_STATUSES = {400, 401, 403, 404, 410}
 RETRY = RetryPolicy(attempts=4, first_backoff=2.0, max_backoff=300.0, max_retry_after=300.0)
 
 
-def webhook_platform(url: str) -> str:
-    """"discord" or "slack", from the URL's path."""
-    path = urlsplit(url).path
-    # discord.com/api/webhooks/<id>/<token>, also with an API version: /api/v10/webhooks/...
-    return "discord" if "/api/webhooks/" in path or ("/api/v" in path and "/webhooks/" in path) else "slack"
-
-
-class WebhookAdapter:
-    """Posts digests to Slack and Discord incoming webhooks; answers no commands."""
-
-    name = "webhook"
+class WebhookHttp:
+    """One aiohttp session (opened on first use) and the retry loop for webhook POSTs."""
 
     def __init__(
         self,
-        env: Mapping[str, str],
         *,
-        max_attempts: int = RETRY.attempts,
-        backoff_seconds: float = RETRY.first_backoff,
+        retry: RetryPolicy = RETRY,
         timeout_seconds: float = 30.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        self.env = env
-        self.retry = replace(RETRY, attempts=max_attempts, first_backoff=backoff_seconds)
+        self.retry = retry
         self.sleep = sleep  # the waits between attempts; tests record them instead
         self.timeout = aiohttp.ClientTimeout(total=timeout_seconds)
         self._session: aiohttp.ClientSession | None = None
-
-    async def start(self) -> None:
-        return None
-
-    async def stop(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
 
     def _http(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(timeout=self.timeout)
         return self._session
 
-    def _url(self, subscription: Subscription) -> str:
-        try:
-            return webhook_url(subscription.webhook_env, self.env)
-        except UserError as error:
-            raise DeliveryError(error.message, permanent=True) from None
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
-    async def post_digest(self, subscription: Subscription, reply: Reply, key: DeliveryKey) -> list[str]:
-        url = self._url(subscription)
-        label = f"webhook {subscription.webhook_env}"
-        ids: list[str] = []
-        if webhook_platform(url) == "discord":
-            for part, message in enumerate(discord_render.render_messages(reply)):
-                # wait=true makes Discord answer with the message, so its id can be recorded.
-                body = await self._post(url, message, label, params={"wait": "true"})
-                ids.append(str(body.get("id")) if isinstance(body, dict) and body.get("id") else f"discord-webhook:{key.period}:{part}")
-        else:
-            for part, message in enumerate(slack_render.render_messages(reply)):
-                await self._post(url, message, label)
-                ids.append(f"slack-webhook:{key.period}:{part}")
-        return ids
-
-    async def find_digest(self, subscription: Subscription, key: DeliveryKey) -> list[str] | None:
-        return None  # a webhook cannot read the channel back
-
-    async def _post(self, url: str, payload: dict, label: str, params: dict | None = None) -> Any:
-        """POST with retries on 429 (after Retry-After), 5xx and network errors (with backoff)."""
+    async def post(self, url: str, payload: dict, label: str, params: dict | None = None) -> Any:
+        """POST `payload` as JSON; the answer's JSON (None when it has none). Raises `DeliveryError`."""
         last_problem = ""
         attempts = self.retry.attempts
         for attempt in range(1, attempts + 1):
@@ -128,7 +88,11 @@ class WebhookAdapter:
                             )
                     elif response.status in PERMANENT_STATUSES:
                         what = "deleted or revoked" if response.status in (401, 403, 404, 410) else "rejected the message"
-                        raise DeliveryError(f"{label} answered {response.status}{detail}: the webhook was {what}; fix the URL and the digest is retried", permanent=response.status != 400)
+                        raise DeliveryError(
+                            f"{label} answered {response.status}{detail}: the webhook was {what}; "
+                            "fix the URL and the digest is retried",
+                            permanent=response.status != 400,
+                        )
                     elif response.status >= 500:
                         last_problem = f"server error {response.status}{detail}"
                     else:
@@ -140,6 +104,33 @@ class WebhookAdapter:
                 log.warning("%s: %s; retrying in %.1fs (attempt %d of %d)", label, last_problem, wait, attempt, attempts)
                 await self.sleep(wait)
         raise DeliveryError(f"{label}: {last_problem} after {attempts} attempts", permanent=False)
+
+
+class RenderedWebhook:
+    """A platform's webhook poster (`bot.webhooks.WebhookPoster`): its renderer's messages, POSTed in order.
+
+    The recorded id of a message is the one the platform answers with (Discord,
+    asked with `wait=true`), else a stand-in `<name>:<period>:<part>` (Slack
+    answers `ok`)."""
+
+    def __init__(
+        self, name: str, render: Callable[[Reply], list[dict[str, Any]]], http: WebhookHttp, params: dict | None = None
+    ) -> None:
+        self.name = name
+        self.render = render
+        self.http = http
+        self.params = params
+
+    async def post_digest(self, url: str, reply: DigestReply, label: str) -> list[str]:
+        period = digest_mark(reply).key.period
+        ids = []
+        for part, message in enumerate(self.render(reply)):
+            body = await self.http.post(url, message, label, params=self.params)
+            ids.append(str(body["id"]) if isinstance(body, dict) and body.get("id") else f"{self.name}:{period}:{part}")
+        return ids
+
+    async def close(self) -> None:
+        await self.http.close()
 
 
 def _json_or_none(response: aiohttp.ClientResponse, text: str) -> Any:
