@@ -78,9 +78,9 @@ def test_the_url_shape_picks_the_platform():
     assert poster("https://proxy.example/slack-hook") == "slack-webhook"  # no shape: Slack's
 
 
-async def test_a_url_whose_poster_cannot_run_here_names_the_extra_and_is_never_posted_as_another_platform(hooks):
+async def test_a_url_whose_poster_cannot_run_here_names_the_extra_and_is_never_posted_as_another_platform(fake_webhooks):
     """The Discord extra is missing: a Discord URL must fail saying so, not go to Slack's catch-all route."""
-    env = {"DISCORD_HOOK": hooks.discord_url}
+    env = {"DISCORD_HOOK": fake_webhooks.discord_url}
     why = "the discord-webhook adapter needs the Python package discord. Install it: pip install 'paperbot[discord]'"
     slack_only = [route for route in webhook_adapter(env).routes if route.name == "slack-webhook"]
     adapter = WebhookAdapter(env, [WebhookRoute("discord-webhook", is_discord_webhook, None, why), *slack_only])
@@ -89,7 +89,7 @@ async def test_a_url_whose_poster_cannot_run_here_names_the_extra_and_is_never_p
     with pytest.raises(DeliveryError) as raised:
         await adapter.post_digest(subscription, reply)
     assert raised.value.permanent and "pip install 'paperbot[discord]'" in raised.value.message
-    assert "t0ken-T0KEN" not in raised.value.message and not hooks.attempts  # the URL's token is not shown
+    assert "t0ken-T0KEN" not in raised.value.message and not fake_webhooks.attempts  # the URL's token is not shown
     await adapter.stop()
 
 

@@ -230,7 +230,7 @@ class RecordingAdapter:
         return None
 
 
-RECORDER = AdapterPlugin("tests.test_plugins:RecordingAdapter", role="chat", token="RECORDER_TOKEN")
+RECORDER = AdapterPlugin("tests.project.test_plugins_by_entry_point:RecordingAdapter", role="chat", token="RECORDER_TOKEN")
 
 
 def with_entry_points(*extra: metadata.EntryPoint) -> Plugins:
@@ -239,7 +239,7 @@ def with_entry_points(*extra: metadata.EntryPoint) -> Plugins:
 
 
 async def test_an_adapter_another_package_declares_is_found_built_and_run_like_paperbots_own(tmp_path):
-    plugins = with_entry_points(metadata.EntryPoint("recorder", "tests.test_plugins:RECORDER", ADAPTERS))
+    plugins = with_entry_points(metadata.EntryPoint("recorder", "tests.project.test_plugins_by_entry_point:RECORDER", ADAPTERS))
     runtime = Runtime(db_path=str(tmp_path / "p.db"), config=offline_config(), env={"RECORDER_TOKEN": "x"}, plugins=plugins)
     async with open_store(runtime) as store:
         bot = await assemble(runtime, store, stdin=io.StringIO())
