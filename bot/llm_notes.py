@@ -236,7 +236,7 @@ class NotesWriter:
         messages = prompt.messages
         answer = await self.complete(messages)
         try:
-            sections = parse_notes_answer(answer, lang)
+            sections: dict[str, Any] = parse_notes_answer(answer, lang)  # Notes' five text fields by name
         except InvalidNotes as first:
             log.debug("notes for %s: unusable answer (%s); asking once more", paper.arxiv_id, first)
             messages = [*messages, {"role": "assistant", "content": answer or ""}, correction_message(first, lang)]

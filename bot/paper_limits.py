@@ -23,6 +23,7 @@ ever cut. Each change is reported as a short phrase without numbers
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from bot.models import NOTE_FIELDS, Notes, Paper
 from bot.text import has_controls, shorten, without_controls
@@ -49,7 +50,7 @@ def limit_paper(paper: Paper) -> tuple[Paper, list[str]]:
     if _surely_within(paper):
         return paper, []
     changes: list[str] = []
-    values: dict[str, object] = {}
+    values: dict[str, Any] = {}  # field name -> its limited value, for dataclasses.replace
     for name, cap in FIELD_CHARS.items():
         value = getattr(paper, name)
         if value:
@@ -112,7 +113,7 @@ def _limited_list(
 
 
 def _limited_notes(note: Notes, changes: list[str]) -> Notes:
-    values = {}
+    values: dict[str, Any] = {}
     for name in NOTE_FIELDS:
         value = getattr(note, name)
         if value:

@@ -272,9 +272,9 @@ def parse_when(text: str, default_timezone: str = "UTC") -> Schedule:
         return Schedule(canonical, cadence, str(minute), str(hour), day_of_week, "*", "*", zone)
 
     if len(words) == 5:
-        minute, hour, day, month, day_of_week = words
+        minute_field, hour_field, day, month, day_of_week = words
         day_of_week = ",".join(_cron_day(part) for part in day_of_week.lower().split(","))
-        schedule = Schedule(" ".join(words), "cron", minute, hour, day_of_week, day, month, zone)
+        schedule = Schedule(" ".join(words), "cron", minute_field, hour_field, day_of_week, day, month, zone)
         try:
             fires = schedule._match_from(0) is not None
         except ValueError as error:

@@ -70,10 +70,11 @@ async def gather_status(
     in_config = {(s.channel.key, s.topic) for s in subscriptions.configured}
     config_only = tuple(s for s in subscriptions.configured if (s.channel.key, s.topic) not in in_store)
     blocked: dict[tuple[str, str], str] = {}
-    for sub in [item.subscription for item in statuses] + list(config_only) if env is not None else ():
-        problem = delivery_blocker(sub, env)
-        if problem is not None:
-            blocked[_key(sub)] = problem
+    if env is not None:
+        for sub in [item.subscription for item in statuses] + list(config_only):
+            problem = delivery_blocker(sub, env)
+            if problem is not None:
+                blocked[_key(sub)] = problem
     return BotStatus(
         now=subscriptions.engine.clock.now(),
         subscriptions=statuses,
@@ -143,9 +144,7 @@ def render_status(status: BotStatus) -> str:
 
 
 def status_json(status: BotStatus) -> dict[str, Any]:
-    def delivery(d: Delivery | None) -> dict[str, Any] | None:
-        if d is None:
-            return None
+    def delivery(d: Delivery) -> dict[str, Any]:
         return {"period": d.period, "state": d.state, "papers": len(d.paper_ids), "fire_time": d.fire_time,
                 "sent_at": d.sent_at, "message_ids": list(d.message_ids), "note": d.note}
 
@@ -162,7 +161,7 @@ def status_json(status: BotStatus) -> dict[str, Any]:
                 "timezone": s.subscription.timezone,
                 "source": s.subscription.source,
                 "next_run": iso(s.next_run) if s.next_run else None,
-                "last_delivery": delivery(s.last_delivery),
+                "last_delivery": None if s.last_delivery is None else delivery(s.last_delivery),
                 "failing": s.subscription.failing,
                 "failing_since": s.subscription.failing_since,
                 "not_deliverable": status.blocked.get(_key(s.subscription)),

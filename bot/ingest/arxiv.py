@@ -408,7 +408,7 @@ class _GuardedSession(requests.Session):
     def _remember(self, response: requests.Response, *args: object, **kwargs: object) -> None:
         self.last_response = response
 
-    def request(self, method, url, *args, **kwargs):  # type: ignore[override]
+    def request(self, method, url, *args, **kwargs):
         if self.requests_left is not None:
             if self.requests_left <= 0:
                 raise _PageBoundary()
@@ -431,6 +431,8 @@ class _PageClient(arxiv.Client):
     would do them with `time.sleep` in the worker thread and without backoff.
     """
 
+    _session: _GuardedSession
+
     def __init__(self, api_url: str, timeout: float) -> None:
         super().__init__(page_size=100, delay_seconds=0.0, num_retries=0)
         self.query_url_format = _query_url_format(api_url)
@@ -441,7 +443,7 @@ class _PageClient(arxiv.Client):
 
     @property
     def session(self) -> _GuardedSession:
-        return self._session  # type: ignore[return-value]
+        return self._session
 
     def fetch_page(self, query: str, start: int, size: int, id_list: Sequence[str] = ()) -> _Page:
         """Results `start` .. `start + size` of the query (or of the ids), newest lastUpdatedDate first. Blocking."""
@@ -700,6 +702,7 @@ class ArxivFetcher:
     async def _page(self, query: str, start: int, size: int, known_total: int | None, id_list: Sequence[str] = ()) -> _Page:
         """One page, retried as the rules say; raises ArxivFetchError when it cannot be had."""
         attempts = self._retry.attempts
+        failure: _Failure | None
         for attempt in range(1, attempts + 1):
             async with self._limiter.slot(self.fetch.delay_seconds, self._sleep):
                 try:
