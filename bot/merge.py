@@ -169,7 +169,20 @@ def merge(known: Paper, incoming: Paper) -> Merged:
         categories = tuple(incoming.categories) or categories
     published = incoming.published if date_precision(incoming.published) > date_precision(known.published) else known.published
 
-    fields = (title, abstract, authors, text_quality, code_url, version, updated, comment, journal_ref, doi, categories, published)
+    fields = (
+        title,
+        abstract,
+        authors,
+        text_quality,
+        code_url,
+        version,
+        updated,
+        comment,
+        journal_ref,
+        doi,
+        categories,
+        published,
+    )
     fields_changed = fields != (
         known.title, known.abstract, known.authors, known.text_quality, known.code_url, known.version, known.updated,
         known.comment, known.journal_ref, known.doi, known.categories, known.published,

@@ -69,7 +69,9 @@ class ScheduleSearchError(RuntimeError):
 
 def _bad(text: str, problem: str) -> UserError:
     shown = text if len(text) <= 80 else text[:77] + "..."
-    return UserError(f"Bad schedule '{shown}': {problem}.", f"Use a weekday or 'daily' with a time, or five-field cron, {EXAMPLES}.")
+    return UserError(
+        f"Bad schedule '{shown}': {problem}.", f"Use a weekday or 'daily' with a time, or five-field cron, {EXAMPLES}."
+    )
 
 
 def parse_timezone(name: str) -> ZoneInfo:
@@ -205,7 +207,9 @@ class Schedule:
         now_minutes = _minutes(self._wall(at_or_before))
         end = now_minutes + _MAX_CLOCK_SETBACK // _MINUTE
         if fired_by_then(end):
-            raise ScheduleSearchError(f"{self.describe()}: a wall time two days ahead of {at_or_before.isoformat()} counts as past")
+            raise ScheduleSearchError(
+                f"{self.describe()}: a wall time two days ahead of {at_or_before.isoformat()} counts as past"
+            )
         for lookback in _LOOKBACKS:
             start = now_minutes - lookback // _MINUTE
             if fired_by_then(start):

@@ -67,7 +67,9 @@ class PaperService:
     async def search(self, query: str, topic: str | None = None, count: int | None = None) -> list[Paper]:
         query = query.strip()
         if not query:
-            raise UserError("Search needs some words.", "Usage: /paper search <words> [topic] [count], e.g. /paper search driving")
+            raise UserError(
+                "Search needs some words.", "Usage: /paper search <words> [topic] [count], e.g. /paper search driving"
+            )
         if len(query) > MAX_QUERY_CHARS:
             raise UserError(
                 f"That search is {len(query)} characters long; the limit is {MAX_QUERY_CHARS}.",

@@ -127,7 +127,10 @@ def render_status(status: BotStatus) -> str:
             if _key(sub) in status.blocked:
                 lines.append(f"      NOT DELIVERABLE: {status.blocked[_key(sub)]}")
     if status.store_only:
-        lines += ["", f"From config entries {status.config_source} no longer has (retired by the next `paperbot run`, history kept):"]
+        lines += [
+            "",
+            f"From config entries {status.config_source} no longer has (retired by the next `paperbot run`, history kept):",
+        ]
         lines += [f"  #{sub.id} {sub.topic} -> {_where(sub)}" for sub in status.store_only]
     if status.pending:
         lines += ["", f"Digests claimed but not confirmed: {len(status.pending)} (settled at the next start)"]
@@ -169,7 +172,8 @@ def status_json(status: BotStatus) -> dict[str, Any]:
             for s in status.subscriptions
         ],
         "config_only": [
-            {"topic": s.topic, "channel": s.channel.key, "not_deliverable": status.blocked.get(_key(s))} for s in status.config_only
+            {"topic": s.topic, "channel": s.channel.key, "not_deliverable": status.blocked.get(_key(s))}
+            for s in status.config_only
         ],
         "store_only": [{"id": s.id, "topic": s.topic, "channel": s.channel.key} for s in status.store_only],
         "pending": [delivery(d) | {"subscription_id": d.subscription_id} for d in status.pending],
@@ -177,7 +181,9 @@ def status_json(status: BotStatus) -> dict[str, Any]:
             {
                 "topic": f.topic,
                 "last_success": iso(f.last_success) if f.last_success else None,
-                "last_error": {"time": iso(f.last_error[0]) if f.last_error[0] else None, "message": f.last_error[1]} if f.last_error else None,
+                "last_error": {"time": iso(f.last_error[0]) if f.last_error[0] else None, "message": f.last_error[1]}
+                if f.last_error
+                else None,
                 "failing": f.failing,
             }
             for f in status.fetches

@@ -130,7 +130,12 @@ class PaperCommands:
             await send_private(interaction, ErrorReply(error.message, error.hint))
             return
         if request.admin_only and not request.is_admin:
-            log.info("/paper %s refused: user %s lacks Manage Server in %s", command.name, request.user, request.channel.key if request.channel else "?")
+            log.info(
+                "/paper %s refused: user %s lacks Manage Server in %s",
+                command.name,
+                request.user,
+                request.channel.key if request.channel else "?",
+            )
             await send_private(interaction, needs_manage_server(command))
             return
         if request.visibility is Visibility.PUBLIC:

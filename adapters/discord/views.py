@@ -104,7 +104,9 @@ class LookupButton(discord.ui.DynamicItem[discord.ui.Button], template=CUSTOM_ID
         cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]
     ) -> LookupButton:
         label = getattr(item, "label", None) or ""
-        return cls(match["action"], int(match["page"]), match["text"], label=label, disabled=bool(getattr(item, "disabled", False)))
+        return cls(
+            match["action"], int(match["page"]), match["text"], label=label, disabled=bool(getattr(item, "disabled", False))
+        )
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         metadata = interaction.message.interaction_metadata if interaction.message is not None else None

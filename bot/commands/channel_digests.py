@@ -80,7 +80,9 @@ async def _list(context: CommandContext, request: CommandRequest) -> Reply:
     lines = []
     for status in statuses:
         sub = status.subscription
-        line = f"• {sub.topic}: {sub.when} {sub.timezone}; next {describe_next(status)}; last {describe_last(status.last_delivery)}"
+        line = (
+            f"• {sub.topic}: {sub.when} {sub.timezone}; next {describe_next(status)}; last {describe_last(status.last_delivery)}"
+        )
         if sub.failing:
             line += f"; FAILING since {sub.failing_since}: {sub.failing}"
         lines.append(line)
@@ -100,7 +102,9 @@ async def _preview(context: CommandContext, request: CommandRequest) -> Reply:
     plan = plans[0]
     topic = subscriptions.engine.topic(plan.subscription.topic)
     subscription = plan.subscription
-    reply = digest_reply(topic, plan.period, plan.papers, plan.total, subscription.language, plan.schedule.cadence, whys=plan.whys)
+    reply = digest_reply(
+        topic, plan.period, plan.papers, plan.total, subscription.language, plan.schedule.cadence, whys=plan.whys
+    )
     note = "Preview only: nothing was posted or recorded."
     if isinstance(reply, PaperListReply):
         return replace(reply, header=f"Preview: {reply.header}", footer=reply.footer + (note,))

@@ -198,7 +198,9 @@ def fetchable_topics(config: FileConfig, name: str | None = None, stored: Iterab
     choices = ", ".join(topic.name for topic in fetchable) or "none: no configured topic has a query"
     if name is None:
         if not fetchable:
-            raise UserError("nothing to fetch: no configured topic has an arXiv query", "Add `query = ...` to a [[topics]] entry.")
+            raise UserError(
+                "nothing to fetch: no configured topic has an arXiv query", "Add `query = ...` to a [[topics]] entry."
+            )
         return fetchable
     for topic in topics:
         if topic.name == name:
@@ -365,6 +367,7 @@ class RequestLimiter:
 
 
 PROCESS_LIMITER = RequestLimiter()
+SYSTEM_CLOCK = SystemClock()  # the default clock of every ArxivFetcher
 
 
 # --- one page through the arxiv package ---------------------------------------------------
@@ -557,7 +560,7 @@ class ArxivFetcher:
         store: PaperStore,
         fetch: FetchConfig,
         api_url: str,
-        clock: Clock = SystemClock(),
+        clock: Clock = SYSTEM_CLOCK,
         sleep: Sleep = asyncio.sleep,
         *,
         limiter: RequestLimiter | None = None,
@@ -628,7 +631,9 @@ class ArxivFetcher:
                 log.debug("topic %s has no arXiv query; not fetched", topic.name)
                 continue
             if unreachable is not None:  # said once for the run; the other topics would only fail the same way
-                reports.append(await self._record_failure(topic, f"arXiv fetch for topic {topic.name} not tried: {unreachable}", unreachable))
+                reports.append(
+                    await self._record_failure(topic, f"arXiv fetch for topic {topic.name} not tried: {unreachable}", unreachable)
+                )
                 continue
             try:
                 report = await self.fetch_topic(topic, since)
@@ -742,7 +747,9 @@ class ArxivFetcher:
         log.info("%s", report.summary())
         return report
 
-    async def _failed(self, topic: Topic, run: _Run, error: ArxivFetchError, window_start: datetime, started: float) -> FetchReport:
+    async def _failed(
+        self, topic: Topic, run: _Run, error: ArxivFetchError, window_start: datetime, started: float
+    ) -> FetchReport:
         attempts = f" after {error.attempts} attempts" if error.attempts > 1 else ""
         unreachable = isinstance(error, ArxivUnreachable)
         reason = f"arXiv is unreachable: {error.message}" if unreachable else error.message
@@ -760,8 +767,10 @@ class ArxivFetcher:
         await self.store.set_meta(LAST_ERROR_KEY.format(topic=topic.name), f"{iso(self.clock.now())} {message}")
         return FetchReport(topic.name, ok=False, error=message, unreachable=unreachable)
 
-    def _report(self, topic: Topic, run: _Run, window_start: datetime, started: float, *, ok: bool,
-                cursor_after: datetime | None, error: str | None = None, unreachable: str | None = None) -> FetchReport:  # fmt: skip
+    def _report(
+        self, topic: Topic, run: _Run, window_start: datetime, started: float, *, ok: bool,
+        cursor_after: datetime | None, error: str | None = None, unreachable: str | None = None,
+    ) -> FetchReport:  # fmt: skip
         return FetchReport(
             topic=topic.name,
             ok=ok,
