@@ -71,14 +71,19 @@ async def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         async with running_slack_bot(Path(tmp), fake) as slack:
             await run(len(MIX), 1, slack, fake)  # warm-up: bolt's first auth.test, SQLite caches
-            print(f"{'mode':<16}{'n':>6}{'ack p50':>10}{'ack p95':>10}{'ack max':>10}{'ans p50':>10}{'ans p95':>10}{'ans max':>10}{'cmd/s':>9}")
+            print(
+                f"{'mode':<16}{'n':>6}{'ack p50':>10}{'ack p95':>10}{'ack max':>10}"
+                f"{'ans p50':>10}{'ans p95':>10}{'ans max':>10}{'cmd/s':>9}"
+            )
             for concurrency in (1, args.concurrency):
                 acks, answers, elapsed = await run(args.commands, concurrency, slack, fake)
                 print(
                     f"{f'{concurrency} at a time':<16}{len(acks):>6}{ms(acks, .5):>10}{ms(acks, .95):>10}{ms(acks, 1):>10}"
                     f"{ms(answers, .5):>10}{ms(answers, .95):>10}{ms(answers, 1):>10}{len(acks) / elapsed:>9.1f}"
                 )
-            print(f"(ms; mean answer {statistics.mean(answers) * 1000:.1f} ms; violations seen by the fake: {len(fake.violations)})")
+            print(
+                f"(ms; mean answer {statistics.mean(answers) * 1000:.1f} ms; violations seen by the fake: {len(fake.violations)})"
+            )
     await fake.close()
 
 

@@ -40,7 +40,9 @@ ESCAPES = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 class Terminal:
     """`paperbot run` on a pseudo-terminal of `width` columns; the test types and reads the screen bytes."""
 
-    def __init__(self, tmp_path: Path, *, width: int = 60, config: Path = OFFLINE_CONFIG, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, tmp_path: Path, *, width: int = 60, config: Path = OFFLINE_CONFIG, env: dict[str, str] | None = None
+    ) -> None:
         self.master, slave = pty.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, width, 0, 0))
         full_env = {
@@ -142,7 +144,9 @@ def test_answers_wrap_to_the_window_with_hanging_indents_and_bold_titles(termina
     assert lines and max(columns(line) for line in lines if "https://" not in line) <= 50  # a URL is never cut
     # DriveRX's title and TLDR need more than one line; their continuations hang under the text after "1. ".
     first = 2
-    assert lines[first].startswith("1. DriveRX") and lines[first + 1].startswith("   ") and not lines[first + 1].startswith("    ")
+    assert (
+        lines[first].startswith("1. DriveRX") and lines[first + 1].startswith("   ") and not lines[first + 1].startswith("    ")
+    )
     tldr = next(i for i, line in enumerate(lines) if line.startswith("   TLDR: DriveRX"))
     assert lines[tldr + 1].startswith("   ") and lines[tldr + 1].strip()
     assert f"{BOLD}Latest papers{PLAIN}" in answer and f"1. {BOLD}DriveRX:" in answer
@@ -221,7 +225,10 @@ def card(title: str, tldr: str = "") -> PaperCard:
 
 
 def test_wrapping_counts_columns_breaks_chinese_between_characters_and_keeps_urls_whole():
-    reply = PaperListReply("Latest papers", (card("A " * 30 + "title", "驾驶模型把自动驾驶当作一系列相互关联的决策来推理，而不是一个端到端的映射。" * 2),))
+    reply = PaperListReply(
+        "Latest papers",
+        (card("A " * 30 + "title", "驾驶模型把自动驾驶当作一系列相互关联的决策来推理，而不是一个端到端的映射。" * 2),),
+    )
     lines = render(reply, width=30).split("\n")
     assert all(columns(line) <= 30 for line in lines if "https://" not in line)
     tldr = lines[next(i for i, line in enumerate(lines) if line.startswith("   TLDR: ")) :]

@@ -16,11 +16,11 @@ from bot.export import export_file, papers_of_topic
 from bot.ingest.bibtex import parse_bibtex
 from bot.ingest.paperlist import parse_paperlist
 from bot.models import ChannelRef, ErrorReply, FileReply
+from tests.support import console_bot
 from tests.support.discord_harness import discord_bot
 from tests.support.fake_discord import CHANNEL_MESSAGE, MEMBER_ID
 from tests.support.fake_slack import FakeSlack
 from tests.support.slack_harness import BOT_TOKEN, CHANNEL, running_slack_bot
-from tests.support import console_bot
 
 TOPIC = "reward-model-vlm"  # the topic of the bundled example list
 

@@ -41,7 +41,9 @@ from tests.support.slack_harness import running_slack_bot
 
 
 async def _echo(context: CommandContext, request: CommandRequest) -> Reply:
-    return NoticeReply((f"echo: {request.args['words']} ({len(await context.service.topic_names())} topics known)",), title="Echo")
+    return NoticeReply(
+        (f"echo: {request.args['words']} ({len(await context.service.topic_names())} topics known)",), title="Echo"
+    )
 
 
 async def _echo_json(context: CommandContext, request: CommandRequest) -> tuple[object, tuple[str, ...]]:
@@ -182,4 +184,6 @@ async def test_discord_has_it_in_the_synced_tree_and_answers_it(throwaway, tmp_p
         allowed = await fake_discord.slash("announce", {"words": "lunch"}, user=ADMIN_ID)
         await fake_discord.until(lambda: allowed.answered())
         assert allowed.callbacks[0]["type"] == CHANNEL_MESSAGE and "Announcement: lunch" in allowed.texts()
-        assert "Announcement: lunch" in "\n".join(m["content"] + json.dumps(m["embeds"]) for m in fake_discord.channel_messages(TEXT_CHANNEL))
+        assert "Announcement: lunch" in "\n".join(
+            m["content"] + json.dumps(m["embeds"]) for m in fake_discord.channel_messages(TEXT_CHANNEL)
+        )

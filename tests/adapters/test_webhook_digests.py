@@ -129,7 +129,10 @@ async def test_a_slack_mention_in_paper_text_cannot_ping(setup):
 async def test_429_waits_for_retry_after_then_delivers(setup):
     await setup.subscribe("DISCORD_HOOK")
     await setup.papers_then_fire()
-    setup.hooks.fail_next("discord", Failure(429, {"Retry-After": "1"}, {"message": "You are being rate limited.", "retry_after": 0.4, "global": False}))
+    setup.hooks.fail_next(
+        "discord",
+        Failure(429, {"Retry-After": "1"}, {"message": "You are being rate limited.", "retry_after": 0.4, "global": False}),
+    )
     await setup.engine.run_due()
     first, second = setup.hooks.attempts
     assert second.at - first.at >= 0.4  # the wait the server asked for, not the adapter's own backoff (0.01 s)
@@ -182,7 +185,9 @@ async def test_a_429_asking_for_longer_than_a_delivery_waits_is_left_to_the_next
     setup.engine.adapters["webhook"] = setup.adapter
     await setup.subscribe("DISCORD_HOOK")
     await setup.papers_then_fire()
-    setup.hooks.fail_next("discord", Failure(429, {"Retry-After": "3600"}, {"message": "You are being rate limited.", "retry_after": 3600.0}))
+    setup.hooks.fail_next(
+        "discord", Failure(429, {"Retry-After": "3600"}, {"message": "You are being rate limited.", "retry_after": 3600.0})
+    )
     await setup.engine.run_due()
     assert waits == [] and len(setup.hooks.attempts) == 1  # not a wait of minutes in the middle of a sweep
     assert "asks to wait 3600 s" in (await setup.store.subscriptions.get_subscription(1)).failing
@@ -191,14 +196,19 @@ async def test_a_429_asking_for_longer_than_a_delivery_waits_is_left_to_the_next
     assert len(setup.hooks.received) == 1 and (await setup.store.subscriptions.get_subscription(1)).failing is None
 
 
-@pytest.mark.parametrize("platform,status,answer", [
-    ("slack", 404, "no_service"),
-    ("slack", 403, "invalid_token"),
-    ("slack", 410, "channel_is_archived"),
-    ("discord", 404, {"message": "Unknown Webhook", "code": 10015}),
-    ("discord", 401, {"message": "Invalid Webhook Token", "code": 50027}),
-])
-async def test_a_deleted_or_revoked_webhook_marks_the_subscription_failing_and_keeps_the_period(setup, caplog, platform, status, answer):
+@pytest.mark.parametrize(
+    "platform,status,answer",
+    [
+        ("slack", 404, "no_service"),
+        ("slack", 403, "invalid_token"),
+        ("slack", 410, "channel_is_archived"),
+        ("discord", 404, {"message": "Unknown Webhook", "code": 10015}),
+        ("discord", 401, {"message": "Invalid Webhook Token", "code": 50027}),
+    ],
+)
+async def test_a_deleted_or_revoked_webhook_marks_the_subscription_failing_and_keeps_the_period(
+    setup, caplog, platform, status, answer
+):
     await setup.subscribe("SLACK_HOOK" if platform == "slack" else "DISCORD_HOOK")
     ids = await setup.papers_then_fire()
     setup.hooks.fail_next(platform, Failure(status, body=answer))
@@ -239,7 +249,9 @@ async def test_one_broken_webhook_does_not_stop_the_others(setup):
     await setup.papers_then_fire()
     await setup.engine.run_due()
     assert len(setup.hooks.bodies("discord")) == 1
-    assert (await setup.store.subscriptions.get_subscription(1)).failing and not (await setup.store.subscriptions.get_subscription(2)).failing
+    assert (await setup.store.subscriptions.get_subscription(1)).failing and not (
+        await setup.store.subscriptions.get_subscription(2)
+    ).failing
 
 
 async def test_an_unreachable_server_is_a_temporary_failure(setup):

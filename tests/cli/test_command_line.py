@@ -148,7 +148,9 @@ def test_version_and_global_options_after_the_command(paperbot, tmp_path):
     db = tmp_path / "after.db"
     assert paperbot("import", str(EXAMPLE_LIST), "--db", str(db), db=tmp_path / "unused.db").returncode == 0
     assert db.exists() and not (tmp_path / "unused.db").exists()
-    latest = paperbot("latest", "--db", str(db), "-v", "--config", str(OFFLINE_CONFIG), "-n", "2", "--json", db=tmp_path / "unused.db")
+    latest = paperbot(
+        "latest", "--db", str(db), "-v", "--config", str(OFFLINE_CONFIG), "-n", "2", "--json", db=tmp_path / "unused.db"
+    )
     assert latest.returncode == 0, latest.stderr
     assert len(json.loads(latest.stdout)) == 2
     assert not (tmp_path / "unused.db").exists()

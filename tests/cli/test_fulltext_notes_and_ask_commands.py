@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from store.sqlite import SqliteStore
+from tests.support import make_paper, run_paperbot
 from tests.support.fake_arxiv_web import FakeArxivWeb, Sec, latexml_page, make_pdf
 from tests.support.fake_openai import FakeOpenAI
-from tests.support import make_paper, run_paperbot
 
 BODY_ONLY = "The critic is trained on 40,000 annotated reasoning chains from GeoQA."
 CONFIG = """

@@ -172,7 +172,9 @@ async def test_the_service_fetches_full_text_then_writes_notes_from_it_after_eac
     body_only = "The step critic is trained on 40,000 annotated chains."
     with FakeArxiv() as arxiv, FakeArxivWeb() as web:
         arxiv.add(FakePaper("2506.01234", title="Step rewards", summary="We propose StepRM.", published=recent))
-        web.add_html("2506.01234v1", latexml_page("Step rewards", "We propose StepRM.", [Sec("Method", [body_only])], ref="2506.01234v1"))
+        web.add_html(
+            "2506.01234v1", latexml_page("Step rewards", "We propose StepRM.", [Sec("Method", [body_only])], ref="2506.01234v1")
+        )
         fake_openai.require_in_prompt(body_only)
         config = parse_config(SERVICE_CONFIG.format(arxiv_url=arxiv.url) + "\n[fulltext]\ndelay_seconds = 0\n", "test")
         env = {"OPENAI_BASE_URL": fake_openai.base_url, "ARXIV_WEB_URL": web.url}

@@ -62,7 +62,9 @@ def test_status_lists_subscriptions_and_failures(paperbot, tmp_path):
 
     async def fail_the_subscription() -> None:
         store = await SqliteStore.open(db)
-        await store.subscriptions.set_subscription_failure(1, "webhook DIGEST_HOOK answered 404: the webhook was deleted or revoked", "2025-06-02T09:00:05Z")
+        await store.subscriptions.set_subscription_failure(
+            1, "webhook DIGEST_HOOK answered 404: the webhook was deleted or revoked", "2025-06-02T09:00:05Z"
+        )
         await store.close()
 
     asyncio.run(fail_the_subscription())
@@ -73,7 +75,9 @@ def test_status_lists_subscriptions_and_failures(paperbot, tmp_path):
 
     data = json.loads(paperbot("status", "--json", db=db, env=env).stdout)
     [sub] = data["subscriptions"]
-    assert sub["topic"] == "reward-vlm" and sub["timezone"] == "Europe/Berlin" and sub["failing"].startswith("webhook DIGEST_HOOK")
+    assert (
+        sub["topic"] == "reward-vlm" and sub["timezone"] == "Europe/Berlin" and sub["failing"].startswith("webhook DIGEST_HOOK")
+    )
     assert sub["next_run"].endswith("Z") and sub["last_delivery"] is None and data["needs_attention"] is True
 
 
@@ -164,7 +168,11 @@ def test_an_unknown_topic_in_a_config_subscription_names_the_entry_and_creates_n
 
 def test_a_subscription_to_an_imported_topic_is_fine(paperbot, tmp_path):
     db, config = tmp_path / "bot.db", tmp_path / "bot.toml"
-    config.write_text(CONFIG.replace('topic = "reward-vlm"', 'topic = "reward-model-vlm"').replace("example_data = false", "example_data = true"))
+    config.write_text(
+        CONFIG.replace('topic = "reward-vlm"', 'topic = "reward-model-vlm"').replace(
+            "example_data = false", "example_data = true"
+        )
+    )
     run_once(paperbot, db, {"PAPERBOT_CONFIG": str(config), **HOOK})
 
 

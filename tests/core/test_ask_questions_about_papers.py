@@ -21,9 +21,9 @@ from bot.ingest.arxiv import RequestLimiter
 from bot.llm_notes import NotesWriter, client_from_env
 from bot.service import PaperService
 from store.sqlite import SqliteStore
+from tests.support import FakeClock, make_paper
 from tests.support.fake_arxiv_web import FakeArxivWeb, Sec, latexml_page
 from tests.support.fake_openai import FakeOpenAI
-from tests.support import FakeClock, make_paper
 
 NOW = datetime(2025, 6, 9, 8, 30, tzinfo=timezone.utc)
 BODY_ONLY = "The critic is trained on 40,000 annotated reasoning chains from GeoQA."

@@ -297,7 +297,10 @@ async def test_preview_records_nothing(bot):
     bot.clock.set(MONDAY - timedelta(hours=1))
     plan = await bot.engine.preview(subscription)
     assert len(plan.papers) == 2
-    assert await bot.store.subscriptions.pending_deliveries() == [] and await bot.store.subscriptions.deliveries(subscription.id) == []
+    assert (
+        await bot.store.subscriptions.pending_deliveries() == []
+        and await bot.store.subscriptions.deliveries(subscription.id) == []
+    )
 
 
 @pytest.fixture
@@ -365,7 +368,9 @@ async def test_papers_committed_at_every_offset_around_a_fire_land_in_exactly_on
     await bot.engine.run_due()
     posted = bot.posted_ids()
     everything = [paper for papers in arrived.values() for paper in papers]
-    assert sorted(posted) == sorted(everything), {what: [p for p in papers if p not in posted] for what, papers in arrived.items()}
+    assert sorted(posted) == sorted(everything), {
+        what: [p for p in papers if p not in posted] for what, papers in arrived.items()
+    }
     assert len(posted) == len(set(posted))
     assert first_digest == set(arrived["the second before"] + arrived["same second, before the read"])
     deliveries = await bot.store.subscriptions.deliveries(1)
@@ -461,7 +466,7 @@ async def test_a_record_still_failing_at_stop_is_tried_once_more(bot):
 
 
 async def test_a_store_failure_while_delivering_is_one_line_and_marks_the_subscription_failing(bot, caplog):
-    subscription = await bot.subscribe()
+    await bot.subscribe()
     bot.clock.set(MONDAY - timedelta(days=1))
     ids = await bot.add_papers(1)
     await execute(bot.store, "PRAGMA query_only = ON")  # the claim is refused: "attempt to write a readonly database"
@@ -511,7 +516,9 @@ async def test_subscribing_twice_says_already_subscribed_with_the_schedule(chat)
     done = await chat.chat_admin.say("/paper subscribe rm mon 09:00 Europe/Berlin")
     assert "Next digest: 2025-06-09 09:00 Europe/Berlin." in done.text  # on the subscription's clock
     again = await chat.chat_admin.say("/paper subscribe rm")
-    assert "Already subscribed: rm digests here, mon 09:00 Europe/Berlin; next digest 2025-06-09 09:00 Europe/Berlin." in again.text
+    assert (
+        "Already subscribed: rm digests here, mon 09:00 Europe/Berlin; next digest 2025-06-09 09:00 Europe/Berlin." in again.text
+    )
     assert "/paper subscribe rm <when>" in again.text
     same = await chat.chat_admin.say("/paper subscribe rm mon 09:00 Europe/Berlin")
     assert "Already subscribed" in same.text
@@ -525,7 +532,9 @@ async def test_a_config_subscription_is_managed_by_the_config_file_not_from_chat
         Subscription(id=0, channel=OTHER_CHANNEL, topic="vlm", source="config"),
         Subscription(id=0, channel=CONSOLE_CHANNEL, topic="rm", source="config"),
     ]
-    service = SubscriptionService(PaperService(chat.store.papers), chat.engine, config_source="config/team.toml", configured=configured)
+    service = SubscriptionService(
+        PaperService(chat.store.papers), chat.engine, config_source="config/team.toml", configured=configured
+    )
     await service.sync_config()
     router = CommandRouter(PaperService(chat.store.papers), service)
     admin = ConsoleAdapter(router, stdout=io.StringIO(), is_admin=True)
@@ -590,8 +599,9 @@ async def test_a_version_3_store_moves_to_commit_order_windows_without_reposting
     await old.close()
     with contextlib.closing(sqlite3.connect(path)) as conn, conn:  # what version 3 recorded for W23
         conn.execute(
-            "INSERT INTO subscriptions (id, adapter, workspace, channel, thread, topic, schedule, timezone, language, max_papers, "
-            "post_empty, source, created_at) VALUES (1, 'console', '', 'papers', '', 'rm', 'mon 09:00', 'UTC', 'en', 10, 0, 'chat', ?)",
+            "INSERT INTO subscriptions (id, adapter, workspace, channel, thread, topic, schedule, timezone, language, "
+            "max_papers, post_empty, source, created_at) "
+            "VALUES (1, 'console', '', 'papers', '', 'rm', 'mon 09:00', 'UTC', 'en', 10, 0, 'chat', ?)",
             ("2025-05-01T00:00:00Z",),
         )
         conn.execute(
@@ -599,7 +609,9 @@ async def test_a_version_3_store_moves_to_commit_order_windows_without_reposting
             "VALUES (1, '2025-W23', '2025-06-02T09:00:00Z', 'sent', '[\"2506.00001\", \"2506.00002\"]', 2, ?, ?)",
             ("2025-06-02T09:00:00Z", "2025-06-02T09:00:01Z"),
         )
-        conn.execute("INSERT INTO channel_papers SELECT 'console:-:papers', id, 1, '2025-W23' FROM papers WHERE arxiv_id < '2506.00003'")
+        conn.execute(
+            "INSERT INTO channel_papers SELECT 'console:-:papers', id, 1, '2025-W23' FROM papers WHERE arxiv_id < '2506.00003'"
+        )
 
     store = await SqliteStore.open(path, clock=clock)
     try:

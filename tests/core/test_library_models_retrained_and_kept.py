@@ -34,7 +34,10 @@ def in_topic(papers: list[Paper], topic: str) -> list[Paper]:
 
 def filler(start: int, count: int) -> list[Paper]:
     """Store papers on neither subject, to make the store grow."""
-    return [paper(f"2401.{n:05d}", f"Filler paper {n} about soil chemistry", "Soil samples and nitrogen.") for n in range(start, start + count)]
+    return [
+        paper(f"2401.{n:05d}", f"Filler paper {n} about soil chemistry", "Soil samples and nitrogen.")
+        for n in range(start, start + count)
+    ]
 
 
 @pytest.fixture
@@ -137,7 +140,9 @@ async def test_the_channel_model_is_none_without_a_library_or_anything_to_learn(
 
 
 async def test_similar_names_unknown_ids_ranks_with_the_rest_and_never_returns_the_asked_papers(store):
-    answer = await ranking(store).similar([DISEASE[0].arxiv_id, "2501.99999", "not-an-id", f"arXiv:{DISEASE[1].arxiv_id}v2"], count=4)
+    answer = await ranking(store).similar(
+        [DISEASE[0].arxiv_id, "2501.99999", "not-an-id", f"arXiv:{DISEASE[1].arxiv_id}v2"], count=4
+    )
     assert answer.unknown == ("2501.99999",) and answer.invalid == ("not-an-id",)
     assert [p.arxiv_id for p in answer.asked] == [DISEASE[0].arxiv_id, DISEASE[1].arxiv_id]
     found = [r.paper.arxiv_id for r in answer.ranked]
@@ -178,7 +183,9 @@ async def test_recommend_leaves_out_the_library_and_what_the_channel_was_shown(s
     from bot.models import DeliveryKey, Subscription
 
     subscription = await store.subscriptions.save_subscription(Subscription(id=0, channel=CHANNEL, topic="news"))
-    await store.subscriptions.claim_delivery(DeliveryKey(subscription.id, "2025-W23"), "2025-06-02T09:00:00Z", CHANNEL.key, (shown,), 1)
+    await store.subscriptions.claim_delivery(
+        DeliveryKey(subscription.id, "2025-W23"), "2025-06-02T09:00:00Z", CHANNEL.key, (shown,), 1
+    )
     _, again = await served.recommend(["reading"], channel=CHANNEL, count=3)
     assert shown not in {r.paper.arxiv_id for r in again}
     _, elsewhere = await served.recommend(["reading"], channel=ChannelRef("slack", "C2", "T1"), count=3)

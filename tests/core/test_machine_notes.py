@@ -154,7 +154,9 @@ async def test_a_wrong_language_is_corrected_once_or_fails(store, fake_openai, m
     report = await make_writer(language="zh", max_concurrency=1).run()
 
     assert report.written == ["2506.00001"]
-    assert report.failed["2506.00002"].startswith("unusable answer twice (the notes are not in Chinese (only 0% of the letters are Chinese))")
+    assert report.failed["2506.00002"].startswith(
+        "unusable answer twice (the notes are not in Chinese (only 0% of the letters are Chinese))"
+    )
     assert "not in Chinese" in fake_openai.requests[3].messages[3]["content"]
     assert machine_notes(await store.papers.get("2506.00001"), "zh").headline.endswith("会检查推理过程的奖励模型")
 
@@ -193,7 +195,9 @@ async def test_429_retry_after_is_honoured_then_the_answer_is_stored(store, fake
     assert sleeps.waits == [7.0] and len(fake_openai.requests) == 2
 
 
-async def test_a_429_asking_for_too_long_a_wait_stops_the_run_and_returns_the_budget(store, fake_openai, make_writer, sleeps, caplog):
+async def test_a_429_asking_for_too_long_a_wait_stops_the_run_and_returns_the_budget(
+    store, fake_openai, make_writer, sleeps, caplog
+):
     await add_papers(store, "2506.00001", "2506.00002")
     fake_openai.fail(429, retry_after="3600")
     report = await make_writer(max_concurrency=1).run()
@@ -204,7 +208,8 @@ async def test_a_429_asking_for_too_long_a_wait_stops_the_run_and_returns_the_bu
     assert await store.notes.notes_budget_spent("2025-06-09") == 0
     assert await store.notes.notes_failures("en") == {}  # not the paper's fault: it keeps its place
     assert [r.getMessage() for r in caplog.records if r.name == LOGGER and r.levelno >= logging.WARNING] == [
-        "notes: stopped this run: rate limited (HTTP 429); the server asks to wait 3600 s; at least 2 paper(s) left for a later run"
+        "notes: stopped this run: rate limited (HTTP 429); the server asks to wait 3600 s; "
+        "at least 2 paper(s) left for a later run"
     ]
 
 
@@ -273,7 +278,11 @@ async def test_a_400_suggests_turning_json_mode_off_and_json_mode_off_sends_no_r
 
 @pytest.mark.parametrize(
     ("body", "content_type"),
-    [("<html><body>Welcome to the hotel wifi</body></html>", "text/html"), ('{"choices": [', "application/json"), ("[]", "application/json")],
+    [
+        ("<html><body>Welcome to the hotel wifi</body></html>", "text/html"),
+        ('{"choices": [', "application/json"),
+        ("[]", "application/json"),
+    ],
 )
 async def test_a_200_that_is_no_completion_stops_the_run_and_crashes_nothing(store, fake_openai, make_writer, body, content_type):
     await add_papers(store, "2506.00001")

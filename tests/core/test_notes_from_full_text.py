@@ -17,8 +17,8 @@ from bot.models import Figure
 from bot.notes_prompt import build_prompt, check_template
 from bot.service import PaperService
 from store.sqlite import SqliteStore
-from tests.support.fake_openai import FakeOpenAI
 from tests.support import FakeClock, make_paper
+from tests.support.fake_openai import FakeOpenAI
 
 NOW = datetime(2025, 6, 9, 8, 30, tzinfo=timezone.utc)
 BODY_ONLY = "The critic is trained on 40,000 annotated reasoning chains."

@@ -27,8 +27,8 @@ from bot.rank import features
 from bot.ranking import Ranking
 from bot.service import PaperService
 from store.sqlite import SqliteStore
-from tests.support.fake_webhooks import FakeWebhooks
 from tests.support import FakeClock, webhook_adapter
+from tests.support.fake_webhooks import FakeWebhooks
 from tests.unit.test_ranker import DISEASE, GAMES
 
 UTC = timezone.utc
@@ -236,7 +236,9 @@ async def test_a_webhook_digest_carries_the_why_lines_to_slack_and_discord(tmp_p
 def test_a_why_line_does_not_crowd_the_slack_card_past_its_limit():
     from bot.models import PaperCard
 
-    card = PaperCard("2506.00001", "T", "https://arxiv.org/abs/2506.00001", "2025-06", tldr="word " * 2000, why="like X · " + "y" * 5000)
+    card = PaperCard(
+        "2506.00001", "T", "https://arxiv.org/abs/2506.00001", "2025-06", tldr="word " * 2000, why="like X · " + "y" * 5000
+    )
     [message] = slack_messages(PaperListReply("h", (card,)))
     text = message["blocks"][1]["text"]["text"]
     assert len(text) <= 3000 and text.endswith("_") and "\n_Why: like X" in text

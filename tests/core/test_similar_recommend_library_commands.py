@@ -26,11 +26,11 @@ from bot.config import FileConfig, parse_config
 from bot.errors import ConfigError
 from bot.ingest.paperlist import import_paperlist
 from bot.models import Library, NoticeReply, PaperListReply
+from tests.support import FIXTURES, ROOT, run_paperbot
 from tests.support.discord_harness import config_with, discord_bot
 from tests.support.fake_discord import ADMIN_ID, CHANNEL_MESSAGE, EPHEMERAL, MEMBER_ID
 from tests.support.fake_slack import FakeSlack
 from tests.support.slack_harness import BOT_TOKEN, CHANNEL, running_slack_bot
-from tests.support import FIXTURES, ROOT, run_paperbot
 
 READING_LIST = FIXTURES / "paperlists" / "clean.md"
 EXAMPLE = ROOT / "bot" / "data" / "example-paper-list.md"
@@ -166,7 +166,10 @@ def test_paperbot_similar_and_recommend_print_scores_and_why_in_json(tmp_path):
     assert len(papers) == 3 and not {"2505.20665", "2502.14191"} & {p["arxiv_id"] for p in papers}
     assert all({"arxiv_id", "title", "tldr", "score", "why"} <= set(p) for p in papers)
     assert [p["score"] for p in papers] == sorted((p["score"] for p in papers), reverse=True)
-    assert set(papers[0]["why"]) == {"like", "like_title", "terms", "text"} and papers[0]["why"]["like"] in {"2505.20665", "2502.14191"}
+    assert set(papers[0]["why"]) == {"like", "like_title", "terms", "text"} and papers[0]["why"]["like"] in {
+        "2505.20665",
+        "2502.14191",
+    }
     assert "note: Not in the store, left out: 2501.99999." in similar.stderr
 
     recommended = run_paperbot("recommend", "--library", "reading-list", "--since", "2023-01-01", "-n", "5", "--json", db=db)
@@ -270,18 +273,26 @@ def test_bad_library_settings_name_the_key(extra, expected):
 
 
 def test_a_channel_has_one_library_in_the_config_file_too():
-    text = SUBSCRIPTION.format(channel="papers", extra='library = ["a"]') + SUBSCRIPTION.format(channel="papers", extra='library = ["b"]')
+    text = SUBSCRIPTION.format(channel="papers", extra='library = ["a"]') + SUBSCRIPTION.format(
+        channel="papers", extra='library = ["b"]'
+    )
     with pytest.raises(ConfigError, match=r"c.toml: \[\[subscriptions\]\] #2.library: channel papers already has the library"):
         parse_config(text, "c.toml")
-    same = SUBSCRIPTION.format(channel="papers", extra='library = ["a", "b"]') + SUBSCRIPTION.format(channel="papers", extra='library = ["b", "a"]')
+    same = SUBSCRIPTION.format(channel="papers", extra='library = ["a", "b"]') + SUBSCRIPTION.format(
+        channel="papers", extra='library = ["b", "a"]'
+    )
     assert len(parse_config(same, "c.toml").library_list()) == 1
-    other_channel = SUBSCRIPTION.format(channel="papers", extra='library = ["a"]') + SUBSCRIPTION.format(channel="news", extra='library = ["b"]')
+    other_channel = SUBSCRIPTION.format(channel="papers", extra='library = ["a"]') + SUBSCRIPTION.format(
+        channel="news", extra='library = ["b"]'
+    )
     assert len(parse_config(other_channel, "c.toml").library_list()) == 2
 
 
 def test_an_unknown_library_topic_stops_the_start_before_a_store_is_made(tmp_path):
     config = tmp_path / "c.toml"
-    config.write_text("example_data = true\n[fetch]\nenabled = false\n" + SUBSCRIPTION.format(channel="papers", extra='library = ["nope"]'))
+    config.write_text(
+        "example_data = true\n[fetch]\nenabled = false\n" + SUBSCRIPTION.format(channel="papers", extra='library = ["nope"]')
+    )
     result = run_paperbot("--config", str(config), "run", db=tmp_path / "new.db", input_text="")
     assert result.returncode == 2 and "[[subscriptions]] #1: unknown library topic 'nope'" in result.stderr
     assert not (tmp_path / "new.db").exists()

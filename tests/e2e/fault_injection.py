@@ -219,7 +219,13 @@ class LogCounter(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         text = record.getMessage()
-        for needle in ("was posted but could not be recorded", "is now recorded as sent", "not delivered", "still not delivered", "delivered:"):
+        for needle in (
+            "was posted but could not be recorded",
+            "is now recorded as sent",
+            "not delivered",
+            "still not delivered",
+            "delivered:",
+        ):
             if needle in text:
                 self.counts[needle] += 1
 
@@ -244,7 +250,9 @@ async def digest_while_the_disk_fills(
             disk.fill(db, store)  # posted next, then the record meets a full disk
 
     adapter = webhook_adapter({HOOK_ENV: hooks.discord_url}, attempts=2)
-    engine = DigestEngine(store.subscriptions, store.papers, {"webhook": adapter}, {TOPIC.name: TOPIC}, clock=clock, on_step=on_step)
+    engine = DigestEngine(
+        store.subscriptions, store.papers, {"webhook": adapter}, {TOPIC.name: TOPIC}, clock=clock, on_step=on_step
+    )
     counter = LogCounter()
     digest_log = logging.getLogger("bot.digest")
     digest_log.addHandler(counter)
@@ -317,7 +325,7 @@ async def sigterm_mid_post(db: Path, hooks: FakeWebhooks, work: Path, serial: in
         lines: list[str] = []
         stopping = asyncio.Event()
 
-        async def read() -> None:
+        async def read(process: asyncio.subprocess.Process, lines: list[str], stopping: asyncio.Event, held: bool) -> None:
             assert process.stderr is not None
             async for raw in process.stderr:
                 lines.append(raw.decode())
@@ -326,7 +334,7 @@ async def sigterm_mid_post(db: Path, hooks: FakeWebhooks, work: Path, serial: in
                 if "paperbot running with" in lines[-1] and not held:
                     process.send_signal(signal.SIGTERM)
 
-        reader = asyncio.ensure_future(read())
+        reader = asyncio.ensure_future(read(process, lines, stopping, held))
         if held:
             await asyncio.wait_for(hooks.arrived.wait(), 60)
             process.send_signal(signal.SIGTERM)
@@ -334,7 +342,11 @@ async def sigterm_mid_post(db: Path, hooks: FakeWebhooks, work: Path, serial: in
             release.set()
         await asyncio.wait_for(asyncio.gather(reader, process.wait()), 120)
         hooks.hold().set()  # answer at once from now on
-        what = "SIGTERM while the fake held the digest POST, answered after the stop began" if held else "a later run, SIGTERM once up"
+        what = (
+            "SIGTERM while the fake held the digest POST, answered after the stop began"
+            if held
+            else "a later run, SIGTERM once up"
+        )
         findings.row(f"paperbot run (fixed clock {now:%H:%M}): {what}", f"exit {process.returncode}")
         if process.returncode != 0:
             findings.problems.append(f"paperbot run exited {process.returncode}: {''.join(lines)[-1500:]}")

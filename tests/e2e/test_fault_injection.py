@@ -14,8 +14,22 @@ from tests.support import ROOT
 @pytest.mark.slow
 def test_faults_around_imports_full_disks_and_stops_lose_no_paper_and_post_none_twice():
     result = subprocess.run(
-        [sys.executable, "tests/e2e/fault_injection.py", "--kills", "2", "--snapshot-papers", "3000", "--minutes", "12", "--seed", "5"],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "tests/e2e/fault_injection.py",
+            "--kills",
+            "2",
+            "--snapshot-papers",
+            "3000",
+            "--minutes",
+            "12",
+            "--seed",
+            "5",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert result.returncode == 0, result.stdout + result.stderr[-3000:]
     table = dict(line.rsplit(None, 1) for line in result.stdout.splitlines()[-4:])

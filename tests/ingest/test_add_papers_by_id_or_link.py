@@ -16,10 +16,10 @@ from bot.ingest.by_id import read_refs
 from bot.models import ErrorReply, NoticeReply
 from bot.service import PaperService
 from store.sqlite import SqliteStore
+from tests.support import Sleeps, run_paperbot
 from tests.support.discord_harness import discord_bot
 from tests.support.fake_arxiv import FakeArxiv, FakePaper, utc
 from tests.support.fake_discord import ADMIN_ID, MEMBER_ID
-from tests.support import Sleeps, run_paperbot
 
 PAPERS = (
     FakePaper("2505.20665", title="DriveRX: A Vision-Language Reasoning Model", published=utc(2025, 5, 27)),

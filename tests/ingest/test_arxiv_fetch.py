@@ -36,7 +36,10 @@ LOGGER = "paperbot.arxiv"
 pytestmark = pytest.mark.now(NOW)
 
 
-def papers(count: int, newest: datetime = utc(2025, 6, 7, 9), first: int = 0) -> list[FakePaper]:
+NEWEST = utc(2025, 6, 7, 9)
+
+
+def papers(count: int, newest: datetime = NEWEST, first: int = 0) -> list[FakePaper]:
     """`count` papers updated a minute apart, the newest at `newest`, ids from 2506.<first>."""
     return [
         FakePaper(f"2506.{first + i:05d}", title=f"Paper {first + i}", published=newest - timedelta(minutes=i))
@@ -93,7 +96,9 @@ async def test_query_is_the_topic_and_its_categories_in_a_first_fetch_window(fak
     assert request.params["id_list"] == ""
 
 
-async def test_second_fetch_starts_a_day_before_the_cursor_and_repeats_are_unchanged(fake_arxiv, paper_store, clock, make_fetcher):
+async def test_second_fetch_starts_a_day_before_the_cursor_and_repeats_are_unchanged(
+    fake_arxiv, paper_store, clock, make_fetcher
+):
     old = [FakePaper(f"2506.0000{i}", published=moment) for i, moment in enumerate(
         [utc(2025, 6, 3), utc(2025, 6, 4), utc(2025, 6, 5), utc(2025, 6, 6, 12), utc(2025, 6, 7, 9)]
     )]  # fmt: skip
@@ -196,7 +201,9 @@ async def test_429_with_retry_after_is_honoured_then_the_fetch_succeeds(fake_arx
     assert fake_arxiv.requests[1].at - fake_arxiv.requests[0].at >= 1.0
 
 
-async def test_a_503_storm_fails_cleanly_with_one_error_line_and_nothing_lost(fake_arxiv, paper_store, clock, sleeps, make_fetcher, caplog):
+async def test_a_503_storm_fails_cleanly_with_one_error_line_and_nothing_lost(
+    fake_arxiv, paper_store, clock, sleeps, make_fetcher, caplog
+):
     fake_arxiv.add(*papers(50, newest=utc(2025, 6, 5)))
     first = await make_fetcher().fetch_topic(TOPIC)
     cursor = await paper_store.get_meta(CURSOR_KEY.format(topic=TOPIC.name))
@@ -265,7 +272,9 @@ async def test_empty_pages_beyond_the_retries_fail_and_keep_the_first_page(fake_
         ("no-totals.xml", "without opensearch:totalResults"),
     ],
 )
-async def test_malformed_responses_fail_with_a_clear_message_and_store_nothing(fake_arxiv, paper_store, make_fetcher, caplog, body, message):
+async def test_malformed_responses_fail_with_a_clear_message_and_store_nothing(
+    fake_arxiv, paper_store, make_fetcher, caplog, body, message
+):
     fake_arxiv.add(*papers(3))
     if isinstance(body, bytes):
         fake_arxiv.serve_body(body)
@@ -400,7 +409,7 @@ async def test_requests_start_at_least_delay_seconds_apart_even_across_retries(f
         fetcher.close()
 
     assert report.ok and [r.start for r in fake_arxiv.requests] == [0, 100, 100, 200]
-    gaps = [later.at - earlier.at for earlier, later in zip(fake_arxiv.requests, fake_arxiv.requests[1:])]
+    gaps = [later.at - earlier.at for earlier, later in zip(fake_arxiv.requests, fake_arxiv.requests[1:], strict=False)]
     assert gaps == pytest.approx([0.2, 0.2, 0.2])  # the retry too waited out the spacing
 
 

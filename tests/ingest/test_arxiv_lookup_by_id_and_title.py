@@ -16,8 +16,8 @@ import pytest
 from bot.config import FetchConfig
 from bot.ingest.arxiv import ID_BATCH, ArxivFetcher, ArxivFetchError, ArxivUnreachable, RequestLimiter
 from bot.ingest.title_match import MATCH_THRESHOLD, best_match, title_query, title_similarity
-from tests.support.fake_arxiv import FakeArxiv, FakePaper, utc
 from tests.support import Sleeps
+from tests.support.fake_arxiv import FakeArxiv, FakePaper, utc
 
 
 @pytest.fixture

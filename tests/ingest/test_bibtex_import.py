@@ -22,9 +22,8 @@ from bot.ingest.latex import decode_latex, escape_latex
 from bot.models import TextQuality
 from bot.text import normalize
 from store.sqlite import SqliteStore
+from tests.support import FIXTURES, Sleeps, run_paperbot
 from tests.support.fake_arxiv import FakeArxiv, FakePaper, utc
-from tests.support import FIXTURES, run_paperbot
-from tests.support import Sleeps
 
 BIB = FIXTURES / "bibtex"
 MIMO = "MiMo: Unlocking the Reasoning Potential of Language Model -- From Pretraining to Posttraining"

@@ -51,7 +51,9 @@ def test_control_characters_go_from_every_field_but_tabs_and_line_breaks_stay():
     assert limited.code_url == "https://github.com/a/b"
     assert (limited.notes[0].headline, limited.notes[0].results) == ("H", "R done\nnext")
     assert "control characters removed from title" in changes
-    assert "control characters removed from an author" in changes and changes.count("control characters removed from an author") == 1
+    assert (
+        "control characters removed from an author" in changes and changes.count("control characters removed from an author") == 1
+    )
     assert "control characters removed from the notes' results" in changes
 
 

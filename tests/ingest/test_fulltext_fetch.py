@@ -16,8 +16,8 @@ from bot.errors import ConfigError
 from bot.fulltext.fetch import FullTextFetcher, resolve_web_url
 from bot.ingest.arxiv import RequestLimiter
 from store.sqlite import SqliteStore
-from tests.support.fake_arxiv_web import FakeArxivWeb, Sec, latexml_page, make_pdf
 from tests.support import FakeClock, make_paper
+from tests.support.fake_arxiv_web import FakeArxivWeb, Sec, latexml_page, make_pdf
 
 BODY_ONLY = "The critic is trained on 40,000 annotated reasoning chains."
 PDF_ONLY = "The PDF says the critic has 7B parameters."

@@ -114,7 +114,10 @@ def test_chinese_notes_keep_their_language_and_fullwidth_punctuation():
     notes = by_id(parse("clean.md").papers)[DRIVERX].notes[0]
     assert notes.lang == "zh"
     assert notes.headline == "DriveRX：面向跨任务自动驾驶的视觉-语言推理模型"
-    assert notes.method == "💡 创新点1：把驾驶拆成感知、预测、规划、行为四个问答任务。\n💡 创新点2：每个任务配一个奖励模型，用强化学习训练。"
+    assert (
+        notes.method
+        == "💡 创新点1：把驾驶拆成感知、预测、规划、行为四个问答任务。\n💡 创新点2：每个任务配一个奖励模型，用强化学习训练。"
+    )
     assert notes.takeaways == "1. 多阶段任务各配奖励模型。\n2. 视觉编码器的选择很重要。"
 
 
@@ -385,9 +388,21 @@ BAD_FILES = {
     "bad-paper-link.md": (fixture_bytes("bad-paper-link.md"), "no [[Paper](arxiv.org/pdf/...)] link", 5),
     "missing-section.md": (fixture_bytes("missing-section.md"), "has no '## vlm-rm' section", 2),
     "truncated.md": (fixture_bytes("truncated.md"), "looks truncated", 5),
-    "cut-in-title.md": (cut("clean.md", "**Multimodal RewardBench: "), "before its [[Paper]], [[Code/Page]], [[TLDR/Notes]] link", 5),
-    "cut-in-link.md": (cut("clean.md", "[[Code/Page](https://github.com/face"), "before its [[Code/Page]], [[TLDR/Notes]] link", 6),
-    "cut-after-paper-link.md": (cut("clean.md", "[[Paper](http://arxiv.org/pdf/2505.20665v1)]"), "[[Code/Page]], [[TLDR/Notes]]", 3),
+    "cut-in-title.md": (
+        cut("clean.md", "**Multimodal RewardBench: "),
+        "before its [[Paper]], [[Code/Page]], [[TLDR/Notes]] link",
+        5,
+    ),
+    "cut-in-link.md": (
+        cut("clean.md", "[[Code/Page](https://github.com/face"),
+        "before its [[Code/Page]], [[TLDR/Notes]] link",
+        6,
+    ),
+    "cut-after-paper-link.md": (
+        cut("clean.md", "[[Paper](http://arxiv.org/pdf/2505.20665v1)]"),
+        "[[Code/Page]], [[TLDR/Notes]]",
+        3,
+    ),
     "cut-before-links.md": (cut("clean.md", "Vision Language Models**  \n"), "looks truncated", 2),
     "cut-after-heading.md": (cut("clean.md", "### 🚀 Method\n"), "ends right after the heading", 49),
     "cut-before-results.md": (cut("clean.md", "优化学到的奖励。\n\n"), "stop before their results, takeaways", 90),

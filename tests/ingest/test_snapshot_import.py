@@ -648,7 +648,12 @@ async def test_the_worker_process_gives_the_same_import_as_parsing_here(paper_st
     try:
         expected = await load(here, SAMPLE, parse_in_worker=False)
         report = await load(paper_store, SAMPLE, parse_in_worker=True)
-        assert (report.lines, report.papers, report.blank_lines, report.new) == (expected.lines, expected.papers, expected.blank_lines, expected.new)
+        assert (report.lines, report.papers, report.blank_lines, report.new) == (
+            expected.lines,
+            expected.papers,
+            expected.blank_lines,
+            expected.new,
+        )
         assert {r: s.sample for r, s in report.skipped.items()} == SAMPLE_SKIPS
         assert report.topic_matches == expected.topic_matches
         for arxiv_id in SAMPLE_IDS:
@@ -765,7 +770,9 @@ def test_ctrl_c_during_an_import_says_how_to_resume_and_exits_130(paperbot, conf
     whole.write_text(lines)
     resumed = paperbot("--config", str(config_file(CONFIG)), "import", str(whole), db=db)
     assert resumed.returncode == 0, resumed.stderr
-    assert f"{total:,} papers from {total:,} lines: {total - committed:,} new, 0 updated, {committed:,} unchanged" in resumed.stdout
+    assert (
+        f"{total:,} papers from {total:,} lines: {total - committed:,} new, 0 updated, {committed:,} unchanged" in resumed.stdout
+    )
 
 
 def descendants(pid: int) -> set[int]:

@@ -12,8 +12,8 @@ from bot.errors import UserError
 from bot.ingest.arxiv import topics_to_fetch
 from bot.ingest.terms import read_terms, terms_query, terms_topic
 from bot.models import ChannelRef, ErrorReply, NoticeReply, Topic
-from tests.support.fake_arxiv import FakeArxiv, FakePaper, utc
 from tests.support import FakeClock
+from tests.support.fake_arxiv import FakeArxiv, FakePaper, utc
 
 QUERY = '(ti:"reward model" AND ti:"vlm") OR (abs:"reward model" AND abs:"vlm")'
 CHANNEL = ChannelRef("console", "main")

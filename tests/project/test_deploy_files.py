@@ -110,7 +110,9 @@ def test_every_package_the_project_installs_is_copied_and_not_ignored():
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
     packages = [name.rstrip("*") for name in pyproject["tool"]["setuptools"]["packages"]["find"]["include"]]
     copied = [word for args in instruction("COPY") for word in args.split()[:-1]]
-    ignored = [line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines() if line.strip() and not line.startswith("#")]
+    ignored = [
+        line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines() if line.strip() and not line.startswith("#")
+    ]
     for needed in [*packages, "pyproject.toml", "README.md", "LICENSE", "config"]:
         assert needed in copied, f"the Dockerfile does not COPY {needed}"
     for source in copied:
@@ -157,7 +159,9 @@ def test_the_healthcheck_command_is_healthy_only_when_status_has_nothing_to_repo
     command = healthcheck_command()
 
     def health(config: Path, store: Path = db) -> int:
-        return subprocess.run(command, env=_status_env(tmp_path, store, config), capture_output=True, timeout=60, cwd=tmp_path).returncode
+        return subprocess.run(
+            command, env=_status_env(tmp_path, store, config), capture_output=True, timeout=60, cwd=tmp_path
+        ).returncode
 
     assert health(fine) == 0
     # A webhook subscription whose URL variable is missing cannot be delivered: attention.
@@ -166,7 +170,12 @@ def test_the_healthcheck_command_is_healthy_only_when_status_has_nothing_to_repo
                              'topic = "reward-model-vlm"\nwebhook_env = "PAPERBOT_TEST_UNSET_WEBHOOK"\n')
     assert health(undeliverable) == 1
     # A store that cannot be read is exit status 2 for `paperbot status`, mapped to 1 for Docker.
-    assert subprocess.run(["paperbot", "status"], env=_status_env(tmp_path, ROOT / "README.md", fine), capture_output=True, timeout=60).returncode == 2
+    assert (
+        subprocess.run(
+            ["paperbot", "status"], env=_status_env(tmp_path, ROOT / "README.md", fine), capture_output=True, timeout=60
+        ).returncode
+        == 2
+    )
     assert health(fine, ROOT / "README.md") == 1
 
 
@@ -236,7 +245,10 @@ def test_the_systemd_unit_runs_as_a_dedicated_user_with_tokens_from_an_environme
 def test_the_systemd_unit_stops_with_sigterm_and_waits_longer_than_the_digest_grace():
     service = unit_settings()["Service"]
     assert service["KillSignal"] == ["SIGTERM"]
-    assert seconds(service["TimeoutStopSec"][0] + ("s" if service["TimeoutStopSec"][0].isdigit() else "")) > DigestConfig().stop_grace_seconds
+    assert (
+        seconds(service["TimeoutStopSec"][0] + ("s" if service["TimeoutStopSec"][0].isdigit() else ""))
+        > DigestConfig().stop_grace_seconds
+    )
 
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")

@@ -31,8 +31,8 @@ PLACEHOLDER = re.compile(r"[<\[]|\.\.\.|…|\b(?:FILE|QUERY|ID|PATH|NAME|N|TOPIC
 UNKNOWN = ("unknown topic", "unknown command", "invalid choice", "unrecognized arguments")
 # Commands that reach the network or run until stopped: checked by parsing only.
 NOT_RUN_HERE = ("run", "fetch", "notes", "fulltext", "ask", "add")
-# Chat commands that reach the language model or arXiv: read (checked) here, answered in tests/core/test_ask_questions_about_papers.py and
-# tests/ingest/test_add_papers_by_id_or_link.py against the fakes.
+# Chat commands that reach the language model or arXiv: read (checked) here, answered against the fakes
+# in tests/core/test_ask_questions_about_papers.py and tests/ingest/test_add_papers_by_id_or_link.py.
 CHAT_NOT_RUN_HERE = ("ask", "add")
 
 

@@ -111,7 +111,9 @@ def test_the_reference_lists_every_config_section_and_key_and_nothing_else():
     assert set(tables) == set(config_models()), set(tables) ^ set(config_models())
     for section, rows in tables.items():
         keys = set(model_keys(section))
-        assert set(rows) == keys, f"[{section}]: missing {sorted(keys - set(rows))}, not in bot/config.py {sorted(set(rows) - keys)}"
+        assert set(rows) == keys, (
+            f"[{section}]: missing {sorted(keys - set(rows))}, not in bot/config.py {sorted(set(rows) - keys)}"
+        )
 
 
 def test_the_reference_gives_each_keys_real_default():
@@ -260,7 +262,9 @@ def test_the_fetch_log_lines_are_what_paperbot_fetch_prints(tmp_path, capsys, mo
     config.write_text(re.sub(r"^(delay_seconds|backoff_seconds) = \d+", r"\1 = 0", SHIPPED_CONFIG.read_text(), flags=re.M))
     base = ["--db", str(tmp_path / "paperbot.db"), "--config", str(config), "fetch"]
     now = datetime.now(timezone.utc)
-    papers = [FakePaper(f"2611.{n:05d}", title=f"Reward model {n}", published=now - timedelta(days=2, hours=n)) for n in range(1, 8)]
+    papers = [
+        FakePaper(f"2611.{n:05d}", title=f"Reward model {n}", published=now - timedelta(days=2, hours=n)) for n in range(1, 8)
+    ]
     printed: list[str] = []
     with FakeArxiv(papers) as fake:
         monkeypatch.setenv("ARXIV_API_URL", fake.url)
@@ -361,7 +365,10 @@ def test_a_store_from_a_newer_paperbot_is_refused_by_every_command_as_the_readme
         conn.execute(f"PRAGMA user_version = {len(schema.MIGRATIONS) + 1}")
     conn.close()
     capsys.readouterr()
-    documented = next(line for block in code_blocks(readme_section("Upgrades")) for line in block.splitlines() if line.startswith("error:"))
+    documented = next(
+        line for block in code_blocks(readme_section("Upgrades")) for line in block.splitlines() if line.startswith("error:")
+    )
+
     def shape(line: str, path: str) -> str:
         return re.sub(r"\d+", "N", line.replace(path, "PATH"))
 

@@ -35,10 +35,30 @@ from tests.support import EXAMPLE_LIST, OFFLINE_CONFIG, ROOT, logging_kept
 pytestmark = pytest.mark.now(datetime(2025, 6, 9, tzinfo=timezone.utc))
 
 PAPERS = [
-    Paper("2506.00001", "Learning to drive with world models", abstract="Driving policies from video.", authors=("Grace Hopper",), published="2025-06-01", topics=("rm",)),
-    Paper("2506.00002", "Zebra crossings and pedestrians", abstract="A survey of crossings.", authors=("Alan Turing",), published="2025-06-02", topics=("vlm",),
-          notes=(Notes("zh", headline="自动驾驶的斑马线", method="数据集"),)),
-    Paper("2506.00003", "C++ templates: a retrospective", abstract="Near-term title: work on AND/OR graphs.", authors=("Ada Lovelace",), published="2025-06-03"),
+    Paper(
+        "2506.00001",
+        "Learning to drive with world models",
+        abstract="Driving policies from video.",
+        authors=("Grace Hopper",),
+        published="2025-06-01",
+        topics=("rm",),
+    ),
+    Paper(
+        "2506.00002",
+        "Zebra crossings and pedestrians",
+        abstract="A survey of crossings.",
+        authors=("Alan Turing",),
+        published="2025-06-02",
+        topics=("vlm",),
+        notes=(Notes("zh", headline="自动驾驶的斑马线", method="数据集"),),
+    ),
+    Paper(
+        "2506.00003",
+        "C++ templates: a retrospective",
+        abstract="Near-term title: work on AND/OR graphs.",
+        authors=("Ada Lovelace",),
+        published="2025-06-03",
+    ),
 ]
 
 # Every piece of FTS5 query syntax, and strings that have broken naive quoting elsewhere.
@@ -159,7 +179,11 @@ def test_no_string_makes_search_raise(store_factory, caplog):
         loop.run_until_complete(papers.upsert_papers(PAPERS))
 
         @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-        @given(query=QUERIES, topic=st.one_of(st.none(), st.sampled_from(["rm", "vlm"]), st.text(max_size=10)), limit=st.integers(-5, 2000))
+        @given(
+            query=QUERIES,
+            topic=st.one_of(st.none(), st.sampled_from(["rm", "vlm"]), st.text(max_size=10)),
+            limit=st.integers(-5, 2000),
+        )
         def search_never_raises(query, topic, limit):
             found = loop.run_until_complete(papers.search(query, topic=topic, limit=limit))
             assert isinstance(found, list) and len(found) <= max(0, min(limit, 3))

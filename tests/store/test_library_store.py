@@ -153,12 +153,16 @@ async def test_candidates_filter_by_topic_date_exclusion_and_what_a_channel_was_
     assert set(ids(await libraries.candidates(terms, 10, since="2025-05-20"))) == {"2505.00003"}
     assert "2505.00002" not in ids(await libraries.candidates(terms, 10, exclude=["2505.00002"]))
     subscription = await store.subscriptions.save_subscription(Subscription(id=0, channel=PAPERS, topic="rm"))
-    await store.subscriptions.claim_delivery(DeliveryKey(subscription.id, "2025-W22"), "2025-06-02T09:00:00Z", PAPERS.key, ("2505.00001",), 1)
+    await store.subscriptions.claim_delivery(
+        DeliveryKey(subscription.id, "2025-W22"), "2025-06-02T09:00:00Z", PAPERS.key, ("2505.00001",), 1
+    )
     assert "2505.00001" not in ids(await libraries.candidates(terms, 10, not_shown_in=PAPERS.key))
     assert "2505.00001" in ids(await libraries.candidates(terms, 10, not_shown_in=OTHER.key))
 
 
-@pytest.mark.parametrize("terms", [['"; DROP TABLE papers; --'], ["NEAR(a b)", "*", "col:x", "^", "AND", ")"], ["\x00", "\ud800", ""]])
+@pytest.mark.parametrize(
+    "terms", [['"; DROP TABLE papers; --'], ["NEAR(a b)", "*", "col:x", "^", "AND", ")"], ["\x00", "\ud800", ""]]
+)
 async def test_hostile_terms_never_raise(store, terms):
     await candidate_store(store)
     assert isinstance(await store.libraries.candidates(terms, 5), list)
@@ -202,7 +206,8 @@ async def test_a_version_4_store_upgrades_keeping_its_subscriptions_and_gains_mi
     conn = sqlite3.connect(path)
     conn.execute(
         "INSERT INTO subscriptions (adapter, workspace, channel, thread, topic, schedule, timezone, language, max_papers, "
-        "post_empty, webhook_env, source, created_at) VALUES ('slack', 'T1', 'C1', '', 'rm', 'mon 09:00', 'UTC', 'en', 10, 0, NULL, 'chat', 'x')"
+        "post_empty, webhook_env, source, created_at) "
+        "VALUES ('slack', 'T1', 'C1', '', 'rm', 'mon 09:00', 'UTC', 'en', 10, 0, NULL, 'chat', 'x')"
     )
     conn.commit()
     conn.close()

@@ -173,7 +173,7 @@ async def test_topics_are_added_never_removed(store, clock):
 )
 async def test_one_batch_is_all_or_nothing(store, bad):
     await store.papers.upsert_papers([paper("2506.00008", title="Kept", topics=("rm",))])
-    with pytest.raises(Exception):
+    with pytest.raises(Exception):  # noqa: B017 - each store and bad row fails its own way; the batch must not half-land
         await store.papers.upsert_papers(
             [paper("2506.00010", title="Fresh"), paper("2506.00008", version=2, title="Changed", topics=("vlm",)), bad]
         )
@@ -205,7 +205,10 @@ async def test_bulk_upsert_follows_the_same_rules_as_upsert_papers(store):
         [paper(f"2506.2{i:04d}", title=f"Bulk paper {i} zebra", topics=("rm",)) for i in range(50, 100)],
         [],  # an empty batch is skipped
         # a newer version of one paper of the first batch, plus one it already wrote
-        [paper("2506.20003", version=2, title="Bulk paper 3 giraffe", topics=("rm",)), paper("2506.20004", title="Bulk paper 4 zebra", topics=("rm",))],
+        [
+            paper("2506.20003", version=2, title="Bulk paper 3 giraffe", topics=("rm",)),
+            paper("2506.20004", title="Bulk paper 4 zebra", topics=("rm",)),
+        ],
     ]
 
     async def as_async(items):
@@ -261,7 +264,9 @@ async def test_latest_is_newest_first_then_by_id_with_topic_filter_and_count(sto
 
 
 async def test_latest_follows_a_changed_published_date(store):
-    await store.papers.upsert_papers([paper("2506.00001", published="2025-06", topics=("rm",)), paper("2506.00002", published="2025-06-10", topics=("rm",))])
+    await store.papers.upsert_papers(
+        [paper("2506.00001", published="2025-06", topics=("rm",)), paper("2506.00002", published="2025-06-10", topics=("rm",))]
+    )
     await store.papers.upsert_papers([paper("2506.00001", published="2025-06-20")])  # more precise: kept
     assert ids(await store.papers.latest("rm", 2)) == ["2506.00001", "2506.00002"]
     assert ids(await store.papers.latest(None, 2)) == ["2506.00001", "2506.00002"]
@@ -270,7 +275,10 @@ async def test_latest_follows_a_changed_published_date(store):
 async def test_topics_list_every_topic_with_counts(store):
     await store.papers.upsert_topics([Topic("empty", "Nothing yet", "cat:cs.XX", ("cs.XX",)), Topic("rm", "Reward models")])
     await store.papers.upsert_papers(
-        [paper("2506.00001", topics=("rm",), published="2025-06-05"), paper("2506.00002", topics=("rm", "vlm"), published="2025-06-07")]
+        [
+            paper("2506.00001", topics=("rm",), published="2025-06-05"),
+            paper("2506.00002", topics=("rm", "vlm"), published="2025-06-07"),
+        ]
     )
     stats = {s.topic.name: s for s in await store.papers.topics()}
     assert sorted(stats) == ["empty", "rm", "vlm"] == await store.papers.topic_names()
@@ -317,7 +325,12 @@ async def test_a_title_hit_ranks_above_an_abstract_only_hit(store):
         [
             paper("2506.00001", title="Hyperbolic embeddings for trees", abstract=FILLER),
             # newer, and the word twice, but only in the abstract
-            paper("2506.00002", title="Graph learning", abstract="Hyperbolic space. " + FILLER + " Hyperbolic.", published="2025-06-09"),
+            paper(
+                "2506.00002",
+                title="Graph learning",
+                abstract="Hyperbolic space. " + FILLER + " Hyperbolic.",
+                published="2025-06-09",
+            ),
         ]
     )
     assert ids(await store.papers.search("hyperbolic")) == ["2506.00001", "2506.00002"]
@@ -327,7 +340,11 @@ async def test_authors_notes_and_stemmed_english_are_searchable(store):
     await store.papers.upsert_papers(
         [
             paper("2506.00001", title="Learning to drive", authors=("Grace Hopper", "Edsger Dijkstra")),
-            paper("2506.00002", title="Tokenizers", notes=(Notes("en", headline="Surprising quokka result", takeaways="Use fewer tokens"),)),
+            paper(
+                "2506.00002",
+                title="Tokenizers",
+                notes=(Notes("en", headline="Surprising quokka result", takeaways="Use fewer tokens"),),
+            ),
         ]
     )
     assert ids(await store.papers.search("Dijkstra")) == ["2506.00001"]
@@ -424,7 +441,12 @@ async def test_a_period_is_claimed_once_then_recorded(store):
     assert await store.subscriptions.claim_delivery(key, "2025-06-02T09:00:00Z", HERE.key, ("2506.00001", "2506.00002"), 2)
     assert not await store.subscriptions.claim_delivery(key, "2025-06-02T09:00:00Z", HERE.key, ("2506.00001",), 1)
     claimed = await store.subscriptions.delivery(sub.id, "2025-W23")
-    assert (claimed.state, claimed.paper_ids, claimed.total, claimed.message_ids) == ("claimed", ("2506.00001", "2506.00002"), 2, ())
+    assert (claimed.state, claimed.paper_ids, claimed.total, claimed.message_ids) == (
+        "claimed",
+        ("2506.00001", "2506.00002"),
+        2,
+        (),
+    )
     assert [d.key for d in await store.subscriptions.pending_deliveries()] == [key]
     await store.subscriptions.note_delivery_attempt(key)
     await store.subscriptions.note_delivery_attempt(key)
@@ -461,7 +483,9 @@ async def test_a_paper_claimed_for_a_channel_is_taken_for_every_topic_there_but_
     assert (ids(papers), total) == (["2506.00002"], 1)
     papers, total = await store.subscriptions.digest_candidates("vlm", THERE.key, since, until, 1)
     assert (ids(papers), total) == (["2506.00002"], 2)  # newest first, limited, total counts all
-    assert await store.subscriptions.claim_delivery(DeliveryKey(other.id, "W23"), until, THERE.key, ("2506.00001", "2506.00002"), 2)
+    assert await store.subscriptions.claim_delivery(
+        DeliveryKey(other.id, "W23"), until, THERE.key, ("2506.00001", "2506.00002"), 2
+    )
     assert await store.subscriptions.claim_delivery(DeliveryKey(vlm.id, "W23"), until, HERE.key, ("2506.00002",), 1)
     assert await store.subscriptions.digest_candidates("vlm", HERE.key, since, until, 10) == ([], 0)
     assert await store.subscriptions.digest_candidates("rm", HERE.key, since, until, 10) == ([], 0)
@@ -485,7 +509,9 @@ async def test_removing_a_subscription_frees_the_papers_of_its_unsent_claim_only
 
 async def test_skipped_periods_are_recorded_once_and_do_not_close_a_window(store):
     sub = await subscribe(store, "rm")
-    assert await store.subscriptions.claim_delivery(DeliveryKey(sub.id, "W22"), "2025-05-26T09:00:00Z", HERE.key, (), 0, state="empty")
+    assert await store.subscriptions.claim_delivery(
+        DeliveryKey(sub.id, "W22"), "2025-05-26T09:00:00Z", HERE.key, (), 0, state="empty"
+    )
     await store.subscriptions.record_skipped(sub.id, "W23", "2025-06-02T09:00:00Z", "too late")
     await store.subscriptions.record_skipped(sub.id, "W23", "2025-06-02T09:00:00Z", "again")
     skipped = await store.subscriptions.delivery(sub.id, "W23")
@@ -529,7 +555,9 @@ async def test_memberships_are_numbered_in_commit_order_and_bound_digest_windows
     assert (ids(everything[0]), everything[1]) == (["2506.00001", "2506.00002"], 2)  # newest published first
     assert await subs.digest_candidates("rm", HERE.key, None, None, 10, upto_seq=0) == ([], 0)
     sub = await subscribe(store, "rm")
-    assert await subs.claim_delivery(DeliveryKey(sub.id, "W23"), "2025-06-02T09:00:00Z", HERE.key, ("2506.00001",), 1, until_seq=second)
+    assert await subs.claim_delivery(
+        DeliveryKey(sub.id, "W23"), "2025-06-02T09:00:00Z", HERE.key, ("2506.00001",), 1, until_seq=second
+    )
     assert (await subs.delivery(sub.id, "W23")).until_seq == second
 
 
@@ -622,7 +650,17 @@ async def test_open_creates_the_schema_at_the_newest_version_in_wal_mode(tmp_pat
     await store.close()
     assert pragma(path, "user_version") == len(schema.MIGRATIONS)
     assert pragma(path, "journal_mode") == "wal"
-    assert {"papers", "papers_fts", "topics", "paper_topics", "notes", "meta", "subscriptions", "deliveries", "channel_papers"} <= table_names(path)
+    assert {
+        "papers",
+        "papers_fts",
+        "topics",
+        "paper_topics",
+        "notes",
+        "meta",
+        "subscriptions",
+        "deliveries",
+        "channel_papers",
+    } <= table_names(path)
 
 
 async def test_open_migrates_an_older_database_forward_and_keeps_its_data(tmp_path):

@@ -66,7 +66,9 @@ def webhook_adapter(
     ])
 
 
-def run_paperbot(*args: str, db: Path, input_text: str | None = None, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
+def run_paperbot(
+    *args: str, db: Path, input_text: str | None = None, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess:
     """Run the real `paperbot` entry point (python -m bot) in a subprocess, offline unless `env` says otherwise."""
     full_env = {**os.environ, "PAPERBOT_DB": str(db), "PAPERBOT_CONFIG": str(OFFLINE_CONFIG), **(env or {})}
     return subprocess.run(
@@ -199,7 +201,9 @@ def make_paper(arxiv_id: str, topics: tuple[str, ...], *, published: str = "2025
     return Paper(
         arxiv_id=arxiv_id,
         title=title or f"Paper {arxiv_id} on reward models for vision-language agents",
-        abstract=f"We propose method {arxiv_id.replace('.', '')} for aligning VLMs with preference data. It improves accuracy by 3%.",
+        abstract=(
+            f"We propose method {arxiv_id.replace('.', '')} for aligning VLMs with preference data. It improves accuracy by 3%."
+        ),
         authors=("Ada Lovelace", "Alan Turing"),
         published=published,
         categories=("cs.CV",),

@@ -224,7 +224,9 @@ class FakeDiscord:
 
     # --- test API: failures, waiting ----------------------------------------------------
 
-    def fail(self, method: str, pattern: str, status: int, *, body: dict | None = None, headers: dict | None = None, times: int = 1) -> None:
+    def fail(
+        self, method: str, pattern: str, status: int, *, body: dict | None = None, headers: dict | None = None, times: int = 1
+    ) -> None:
         """The next `times` requests matching answer `status` (429s get Discord's rate-limit headers)."""
         if body is None:
             body = {
@@ -283,11 +285,25 @@ class FakeDiscord:
 
     def _interaction(self, kind: int, data: dict | None, *, user: int, channel_id: int, message: dict | None = None) -> dict:
         payload = {
-            "id": str(self.snowflake()), "application_id": str(APP_ID), "type": kind, "token": f"itoken-{next(self._ids)}-{'x' * 40}",
-            "version": 1, "guild_id": str(GUILD_ID), "guild": {"id": str(GUILD_ID), "locale": "en-US", "features": []},
-            "channel_id": str(channel_id), "channel": {**self.channels[channel_id], "permissions": str(ADMIN_PERMISSIONS if user == ADMIN_ID else MEMBER_PERMISSIONS)},
-            "member": self.member(user), "app_permissions": str(MEMBER_PERMISSIONS), "locale": "en-US", "guild_locale": "en-US",
-            "entitlements": [], "authorizing_integration_owners": {"0": str(GUILD_ID)}, "context": 0,
+            "id": str(self.snowflake()),
+            "application_id": str(APP_ID),
+            "type": kind,
+            "token": f"itoken-{next(self._ids)}-{'x' * 40}",
+            "version": 1,
+            "guild_id": str(GUILD_ID),
+            "guild": {"id": str(GUILD_ID), "locale": "en-US", "features": []},
+            "channel_id": str(channel_id),
+            "channel": {
+                **self.channels[channel_id],
+                "permissions": str(ADMIN_PERMISSIONS if user == ADMIN_ID else MEMBER_PERMISSIONS),
+            },
+            "member": self.member(user),
+            "app_permissions": str(MEMBER_PERMISSIONS),
+            "locale": "en-US",
+            "guild_locale": "en-US",
+            "entitlements": [],
+            "authorizing_integration_owners": {"0": str(GUILD_ID)},
+            "context": 0,
             "attachment_size_limit": 10 * 1024 * 1024,
         }
         if data is not None:
@@ -317,23 +333,37 @@ class FakeDiscord:
         return data
 
     async def slash(
-        self, subcommand: str, options: dict[str, Any] | None = None, *, user: int = MEMBER_ID, channel_id: int = TEXT_CHANNEL, expired: bool = False
+        self,
+        subcommand: str,
+        options: dict[str, Any] | None = None,
+        *,
+        user: int = MEMBER_ID,
+        channel_id: int = TEXT_CHANNEL,
+        expired: bool = False,
     ) -> InteractionRecord:
         """A user runs `/paper <subcommand> ...`: an INTERACTION_CREATE of type 2 (APPLICATION_COMMAND)."""
         payload = self._interaction(2, self._command_data(subcommand, options or {}), user=user, channel_id=channel_id)
         return await self._send_interaction(payload, expired=expired)
 
-    async def autocomplete(self, subcommand: str, options: dict[str, Any], focused: str, *, user: int = MEMBER_ID) -> InteractionRecord:
+    async def autocomplete(
+        self, subcommand: str, options: dict[str, Any], focused: str, *, user: int = MEMBER_ID
+    ) -> InteractionRecord:
         """A user types into an option: an INTERACTION_CREATE of type 4 (AUTOCOMPLETE)."""
-        record = await self._send_interaction(self._interaction(4, self._command_data(subcommand, options, focused), user=user, channel_id=TEXT_CHANNEL))
+        record = await self._send_interaction(
+            self._interaction(4, self._command_data(subcommand, options, focused), user=user, channel_id=TEXT_CHANNEL)
+        )
         await self.until(lambda: record.choices is not None)
         return record
 
-    async def click(self, message: dict, label: str, *, user: int = MEMBER_ID, channel_id: int = TEXT_CHANNEL) -> InteractionRecord:
+    async def click(
+        self, message: dict, label: str, *, user: int = MEMBER_ID, channel_id: int = TEXT_CHANNEL
+    ) -> InteractionRecord:
         """A user presses a button: an INTERACTION_CREATE of type 3 (MESSAGE_COMPONENT) carrying the message."""
         button = buttons(message)[label]
         data = {"custom_id": button["custom_id"], "component_type": 2}
-        return await self._send_interaction(self._interaction(3, data, user=user, channel_id=channel_id, message=self._public(message)))
+        return await self._send_interaction(
+            self._interaction(3, data, user=user, channel_id=channel_id, message=self._public(message))
+        )
 
     async def send_raw_interaction(self, payload: dict) -> InteractionRecord:
         return await self._send_interaction(payload)
@@ -475,7 +505,10 @@ class FakeDiscord:
             if option.get("type") in (1, 2):
                 problems += self._check_command(option, depth + 1)
                 continue
-            problems += [f"{name}.{p}" for p in self._check_command({k: v for k, v in option.items() if k in ("name", "description")}, depth + 1)]
+            problems += [
+                f"{name}.{p}"
+                for p in self._check_command({k: v for k, v in option.items() if k in ("name", "description")}, depth + 1)
+            ]
             if option.get("required"):
                 if seen_optional:
                     problems.append(f"{name}: required option {option['name']} after an optional one")
@@ -577,10 +610,26 @@ class FakeDiscord:
 
     def _thread(self, thread_id: int, parent_id: int, name: str, *, owner: int) -> dict:
         return {
-            "id": str(thread_id), "type": 11, "guild_id": str(GUILD_ID), "parent_id": str(parent_id), "owner_id": str(owner),
-            "name": name, "last_message_id": None, "rate_limit_per_user": 0, "message_count": 0, "member_count": 1,
-            "total_message_sent": 0, "flags": 0, "applied_tags": [],
-            "thread_metadata": {"archived": False, "auto_archive_duration": 1440, "archive_timestamp": now_iso(), "locked": False, "create_timestamp": now_iso()},
+            "id": str(thread_id),
+            "type": 11,
+            "guild_id": str(GUILD_ID),
+            "parent_id": str(parent_id),
+            "owner_id": str(owner),
+            "name": name,
+            "last_message_id": None,
+            "rate_limit_per_user": 0,
+            "message_count": 0,
+            "member_count": 1,
+            "total_message_sent": 0,
+            "flags": 0,
+            "applied_tags": [],
+            "thread_metadata": {
+                "archived": False,
+                "auto_archive_duration": 1440,
+                "archive_timestamp": now_iso(),
+                "locked": False,
+                "create_timestamp": now_iso(),
+            },
         }
 
     def _channel_or_error(self, raw_id: str) -> tuple[dict | None, web.Response | None]:
@@ -595,7 +644,16 @@ class FakeDiscord:
         channel, error = self._channel_or_error(request.match_info["cid"])
         return error or self._json(channel)
 
-    def _new_message(self, channel_id: int, body: dict, *, flags: int = 0, kind: int = 0, interaction: dict | None = None, message_id: int | None = None) -> dict:
+    def _new_message(
+        self,
+        channel_id: int,
+        body: dict,
+        *,
+        flags: int = 0,
+        kind: int = 0,
+        interaction: dict | None = None,
+        message_id: int | None = None,
+    ) -> dict:
         message = {
             "id": str(message_id or self.snowflake()), "channel_id": str(channel_id), "guild_id": str(GUILD_ID), "type": kind,
             "content": body.get("content") or "", "embeds": [{**embed, "type": "rich"} for embed in body.get("embeds") or []],
@@ -607,7 +665,9 @@ class FakeDiscord:
             message["webhook_id"] = str(APP_ID)
             message["application_id"] = str(APP_ID)
             message["interaction_metadata"] = {
-                "id": interaction["id"], "type": interaction["type"], "user": interaction.get("member", {}).get("user") or interaction.get("user"),
+                "id": interaction["id"],
+                "type": interaction["type"],
+                "user": interaction.get("member", {}).get("user") or interaction.get("user"),
                 "authorizing_integration_owners": {"0": str(GUILD_ID)},
             }
         return message
@@ -689,7 +749,9 @@ class FakeDiscord:
         thread_id = self.snowflake()
         thread = self._thread(thread_id, int(channel["id"]), body.get("name", ""), owner=APP_ID)
         self.channels[thread_id] = thread
-        starter = self._new_message(thread_id, body["message"], message_id=thread_id)  # a forum post's first message has the thread's id
+        starter = self._new_message(
+            thread_id, body["message"], message_id=thread_id
+        )  # a forum post's first message has the thread's id
         self.history[thread_id] = [starter]
         return self._json({**thread, "message": self._public(starter)}, 201)
 
@@ -699,7 +761,9 @@ class FakeDiscord:
 
     # --- interactions -------------------------------------------------------------------
 
-    def _record_or_error(self, token: str, code: int = 10062, message: str = "Unknown interaction") -> tuple[InteractionRecord | None, web.Response | None]:
+    def _record_or_error(
+        self, token: str, code: int = 10062, message: str = "Unknown interaction"
+    ) -> tuple[InteractionRecord | None, web.Response | None]:
         record = self.interactions.get(token)
         if record is None:
             return None, self._error(404, message, code)
@@ -722,7 +786,9 @@ class FakeDiscord:
         message: dict | None = None
         if kind == CHANNEL_MESSAGE:
             flags = data.get("flags", 0) & EPHEMERAL
-            message = self._new_message(channel_id, data, flags=flags, kind=20 if record.payload["type"] == 2 else 0, interaction=record.payload)
+            message = self._new_message(
+                channel_id, data, flags=flags, kind=20 if record.payload["type"] == 2 else 0, interaction=record.payload
+            )
             message["attachments"] = self._attach(data, call.files)
             record.messages.append(message)
             if not flags:

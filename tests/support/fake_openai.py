@@ -45,9 +45,16 @@ COMPLETIONS_PATH = "/v1/chat/completions"
 
 EN_NOTES = {
     "headline": "{title}: a reward model that checks its own reasoning",
-    "motivation": "Reward models for vision-language models judge answers without looking at the reasoning, so errors in the chain go unnoticed.",
-    "method": "The paper trains a reward model that scores each reasoning step against the image and aggregates the step scores.",
-    "results": "The abstract reports better agreement with human preferences than outcome-only reward models on three benchmarks.",
+    "motivation": (
+        "Reward models for vision-language models judge answers without looking at the reasoning, "
+        "so errors in the chain go unnoticed."
+    ),
+    "method": (
+        "The paper trains a reward model that scores each reasoning step against the image and aggregates the step scores."
+    ),
+    "results": (
+        "The abstract reports better agreement with human preferences than outcome-only reward models on three benchmarks."
+    ),
     "takeaways": "Step-level rewards give denser feedback.\nGrounding each step in the image reduces reward hacking.",
 }
 ZH_NOTES = {

@@ -58,7 +58,7 @@ from adapters.slack.limits import check_message_limits, find_mentions
 
 TEAM_ID = "T0PAPERS"
 BOT_USER = "U0PAPERBOT"
-_TRUE = {"1", "true", "True", True, 1}
+_TRUE = {"1", "true", "True", True}
 
 
 @dataclass
@@ -340,7 +340,9 @@ class FakeSlack:
     async def send_envelope(self, kind: str, payload: dict) -> str:
         """Deliver an event over the open Socket Mode connection, as Slack does; returns its envelope id."""
         envelope_id = f"env-{self._serial}-{len(self.socket_acks)}-{time.monotonic_ns()}"
-        await self.sockets[-1].send_json({"envelope_id": envelope_id, "type": kind, "accepts_response_payload": kind != "events_api", "payload": payload})
+        await self.sockets[-1].send_json(
+            {"envelope_id": envelope_id, "type": kind, "accepts_response_payload": kind != "events_api", "payload": payload}
+        )
         return envelope_id
 
     # --- response_url -------------------------------------------------------------------
@@ -405,7 +407,9 @@ def slash_command(text: str, *, user: str, channel: str, response_url: str, team
     })
 
 
-def block_action(value: str, *, user: str, channel: str, response_url: str, action_id: str = "paperbot_share", team: str = TEAM_ID) -> str:
+def block_action(
+    value: str, *, user: str, channel: str, response_url: str, action_id: str = "paperbot_share", team: str = TEAM_ID
+) -> str:
     """The form body of a button press on an ephemeral message (a `block_actions` payload)."""
     payload = {
         "type": "block_actions",

@@ -115,7 +115,9 @@ class FakeWebhooks:
         item = await self._read(request, "slack")
         failure = self._failure("slack")
         if failure is not None:
-            return web.Response(status=failure.status, text=str(failure.body or ""), headers=failure.headers, content_type="text/html")
+            return web.Response(
+                status=failure.status, text=str(failure.body or ""), headers=failure.headers, content_type="text/html"
+            )
         self.violations += [f"slack: {v}" for v in slack_violations(item.body)]
         self.violations += [f"slack mention: {m}" for m in find_mentions(item.body)]
         self.received.append(item)

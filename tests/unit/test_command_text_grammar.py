@@ -58,7 +58,11 @@ async def topic_names():
         ("/paper show 2505.20665", "show", {"paper": "2505.20665"}),
         ("/paper topics", "topics", {}),
         ("/paper subscribe robotics", "subscribe", {"topic": "robotics"}),
-        ("/paper subscribe robotics mon 09:00 Europe/Berlin", "subscribe", {"topic": "robotics", "when": "mon 09:00 Europe/Berlin"}),
+        (
+            "/paper subscribe robotics mon 09:00 Europe/Berlin",
+            "subscribe",
+            {"topic": "robotics", "when": "mon 09:00 Europe/Berlin"},
+        ),
         ("/paper unsubscribe robotics", "unsubscribe", {"topic": "robotics"}),
         ("/paper digest", "digest", {}),
         ("/paper digest robotics", "digest", {"topic": "robotics"}),
@@ -161,7 +165,10 @@ async def test_the_command_line_reads_split_words_with_the_same_rules():
 @pytest.mark.parametrize(
     ("chat", "command_line"),
     [
-        ("Find papers with /paper search <words> or /paper latest.", "Find papers with paperbot search <words> or paperbot latest."),
+        (
+            "Find papers with /paper search <words> or /paper latest.",
+            "Find papers with paperbot search <words> or paperbot latest.",
+        ),
         ("Known topics: a, b. See /paper topics.", "Known topics: a, b. See paperbot topics."),
         ("Try /paper show 2505.20665 (also accepted: ...)", "Try paperbot show 2505.20665 (also accepted: ...)"),
         # chat-only commands keep their chat form: there is nothing to type instead on the command line
@@ -189,7 +196,9 @@ def test_typed_options_are_checked_against_their_parameters():
         assert raised.value.message == message and raised.value.hint == "Usage: /paper latest [topic] [count]"
 
 
-WORDS = st.sampled_from(["driving", "reward", "10", "7", "robotics", "ROBOTICS", "reward-vlm", "--", "--topic", "--count", "-x", "自动驾驶"])
+WORDS = st.sampled_from(
+    ["driving", "reward", "10", "7", "robotics", "ROBOTICS", "reward-vlm", "--", "--topic", "--count", "-x", "自动驾驶"]
+)
 
 
 @settings(max_examples=200, deadline=None)

@@ -17,12 +17,16 @@ from bot.ingest import arxiv, arxiv_query, atom_check, paperlist, snapshot
 from bot.llm_notes import PaperFailed, ServiceFailed
 
 
-@pytest.mark.parametrize("kind", [ConfigError, IngestError, StoreError, QuerySyntaxError, paperlist.PaperListError, snapshot.SnapshotError])
+@pytest.mark.parametrize(
+    "kind", [ConfigError, IngestError, StoreError, QuerySyntaxError, paperlist.PaperListError, snapshot.SnapshotError]
+)
 def test_everything_its_owner_can_fix_is_a_user_error(kind):
     assert issubclass(kind, UserError) and issubclass(kind, PaperbotError)
 
 
-@pytest.mark.parametrize("kind", [DeliveryError, arxiv.ArxivFetchError, arxiv.ArxivUnreachable, atom_check.FeedError, ServiceFailed, PaperFailed])
+@pytest.mark.parametrize(
+    "kind", [DeliveryError, arxiv.ArxivFetchError, arxiv.ArxivUnreachable, atom_check.FeedError, ServiceFailed, PaperFailed]
+)
 def test_every_remote_failure_is_a_remote_error_and_no_user_error(kind):
     assert issubclass(kind, RemoteError) and not issubclass(kind, UserError)
 

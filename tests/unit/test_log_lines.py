@@ -21,7 +21,12 @@ UTC_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (DEBUG|INFO|WARN
 
 
 def test_secret_values_are_picked_by_variable_name():
-    env = {"SLACK_BOT_TOKEN": "xoxb-123456-secret", "PATH": "/usr/bin:/bin", "SHORT_TOKEN": "abc", "SLACK_SIGNING_SECRET": "s3cr3t-value"}
+    env = {
+        "SLACK_BOT_TOKEN": "xoxb-123456-secret",
+        "PATH": "/usr/bin:/bin",
+        "SHORT_TOKEN": "abc",
+        "SLACK_SIGNING_SECRET": "s3cr3t-value",
+    }
     assert set(secret_values(env)) == {"xoxb-123456-secret", "s3cr3t-value"}
 
 
@@ -72,17 +77,20 @@ def test_slack_token_shapes_are_redacted_even_when_not_in_the_environment(caplog
 def test_discord_interaction_tokens_and_slack_response_urls_are_redacted_in_urls_and_dumped_payloads():
     redact = RedactSecrets([]).redact
     lines = {
-        "POST https://discord.com/api/v10/interactions/1354214732164235476/aW50ZXJhY3Rpb246MTM1NDIx/callback": "/interactions/1354214732164235476/***/callback",
-        "Event: {'op': 0, 't': 'INTERACTION_CREATE', 'd': {'id': '1', 'token': 'aW50ZXJhY3Rpb246', 'version': 1}}": "'token': '***'",
-        'body: {"response_url": "https://hooks.slack.com/commands/T0001/1234567890/AbCdEf123", "text": "hi"}': '"response_url": "***"',
+        "POST https://discord.com/api/v10/interactions/1354214732164235476/aW50ZXJhY3Rpb246MTM1NDIx/callback": "/interactions/1354214732164235476/***/callback",  # noqa: E501 - a whole log line
+        "Event: {'op': 0, 't': 'INTERACTION_CREATE', 'd': {'id': '1', 'token': 'aW50ZXJhY3Rpb246', 'version': 1}}": "'token': '***'",  # noqa: E501 - a whole log line
+        'body: {"response_url": "https://hooks.slack.com/commands/T0001/1234567890/AbCdEf123", "text": "hi"}': '"response_url": "***"',  # noqa: E501 - a whole log line
         "url: https://hooks.slack.com/commands/T0001/1234567890/AbCdEf123, body: {}": "/commands/T0001/1234567890/***,",
-        "token=gIkuvaNzQIHg97ATvDxqgjtO&team_id=T0001&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1%2F2%2F3": "token=***&team_id=T0001&response_url=***",
+        "token=gIkuvaNzQIHg97ATvDxqgjtO&team_id=T0001&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1%2F2%2F3": "token=***&team_id=T0001&response_url=***",  # noqa: E501 - a whole log line
     }
     for line, kept in lines.items():
         assert kept in redact(line), line
     for secret in ("aW50ZXJhY3Rpb246", "AbCdEf123", "gIkuvaNzQIHg97ATvDxqgjtO", "%2F3"):
         assert all(secret not in redact(line) for line in lines)
-    assert redact("the token was rejected (401 Unauthorized); see response_url docs") == "the token was rejected (401 Unauthorized); see response_url docs"
+    assert (
+        redact("the token was rejected (401 Unauthorized); see response_url docs")
+        == "the token was rejected (401 Unauthorized); see response_url docs"
+    )
 
 
 def test_log_times_are_utc_with_the_zone_shown(monkeypatch):
@@ -161,7 +169,8 @@ async def test_the_start_line_names_the_webhook_adapter_when_a_subscription_uses
     caplog.set_level(logging.INFO, logger="paperbot")
     config = parse_config(
         OFFLINE_CONFIG.read_text(encoding="utf-8")
-        + '\n[[subscriptions]]\nadapter = "webhook"\nchannel = "papers"\ntopic = "reward-model-vlm"\nwebhook_env = "DIGEST_HOOK"\n',
+        + '\n[[subscriptions]]\nadapter = "webhook"\nchannel = "papers"\n'
+        + 'topic = "reward-model-vlm"\nwebhook_env = "DIGEST_HOOK"\n',
         "test config",
     )
     runtime = Runtime(db_path=str(tmp_path / "p.db"), config=config, env={"DIGEST_HOOK": "http://127.0.0.1:9/hook"})

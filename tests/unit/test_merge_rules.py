@@ -100,7 +100,11 @@ def test_at_equal_quality_the_newer_version_wins_and_an_exact_tie_goes_to_the_in
 def test_an_empty_field_never_erases_and_text_kept_from_a_worse_copy_keeps_its_mark():
     known = paper(title="Dâ€amaged", abstract="Damaged abstract", text_quality=DAMAGED)
     outcome = merge(known, paper(title="Clean title", abstract="", authors=()))
-    assert (outcome.paper.title, outcome.paper.abstract, outcome.paper.authors) == ("Clean title", "Damaged abstract", ("Ada Lovelace",))
+    assert (outcome.paper.title, outcome.paper.abstract, outcome.paper.authors) == (
+        "Clean title",
+        "Damaged abstract",
+        ("Ada Lovelace",),
+    )
     assert outcome.paper.text_quality is DAMAGED  # part of the text is still the damaged copy's
 
 
@@ -227,7 +231,10 @@ def test_a_batch_reports_new_updated_and_unchanged_and_keeps_the_first_arrival_o
         known,
     )
     assert outcome.report == UpsertReport(new=2, updated=2, unchanged=1, new_ids=("2506.00003", "2506.00004"))
-    assert [(p.arxiv_id, p.title, p.version) for p in outcome.new] == [("2506.00003", "New, v2", 2), ("2506.00004", "Also new", 1)]
+    assert [(p.arxiv_id, p.title, p.version) for p in outcome.new] == [
+        ("2506.00003", "New, v2", 2),
+        ("2506.00004", "Also new", 1),
+    ]
     assert [m.paper.arxiv_id for m in outcome.changed] == ["2506.00002"]  # the unchanged one is not written
 
 

@@ -52,7 +52,10 @@ def test_extra_keys_are_ignored_and_a_list_section_becomes_lines():
 
 
 def test_the_headline_is_one_line_and_sections_lose_blank_lines():
-    parsed = parse_notes_answer(answer(headline="StepRM:\n  a reward model\nthat checks steps", results="A  is   better.\n\n\nB too, on all benchmarks."), "en")
+    parsed = parse_notes_answer(
+        answer(headline="StepRM:\n  a reward model\nthat checks steps", results="A  is   better.\n\n\nB too, on all benchmarks."),
+        "en",
+    )
     assert parsed["headline"] == "StepRM: a reward model that checks steps"
     assert parsed["results"] == "A is better.\nB too, on all benchmarks."
 

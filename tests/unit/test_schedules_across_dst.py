@@ -149,7 +149,7 @@ def test_fire_times_around_a_transition_match_the_oracle(zone_name, when, transi
         for fire in fires:  # each fire is its own previous fire, and the one before is found from just before it
             assert schedule.previous_fire(fire) == fire
             assert schedule.next_fire(fire - timedelta(microseconds=1)) == fire
-        for earlier, later in zip(fires, fires[1:]):
+        for earlier, later in zip(fires, fires[1:], strict=False):
             assert schedule.previous_fire(later - timedelta(microseconds=1)) == earlier
     assert fires == oracle_fires(when, zone, start, end)
     if schedule.cadence in ("daily", "weekly"):  # one digest per local day / week, none lost or doubled
@@ -170,7 +170,9 @@ def test_a_daily_time_the_clock_skips_fires_at_the_jump():
 def test_a_half_hour_change_lord_howe():
     schedule = parse_when("daily 01:45 Australia/Lord_Howe")  # 2025-04-06: 02:00 (+11) -> 01:30 (+10:30)
     fire = schedule.next_fire(datetime(2025, 4, 5, 12, tzinfo=UTC))
-    assert fire == datetime(2025, 4, 5, 14, 45, tzinfo=UTC) and fire.astimezone(schedule.timezone).utcoffset() == timedelta(hours=11)
+    assert fire == datetime(2025, 4, 5, 14, 45, tzinfo=UTC) and fire.astimezone(schedule.timezone).utcoffset() == timedelta(
+        hours=11
+    )
     assert schedule.next_fire(fire).astimezone(UTC) == datetime(2025, 4, 6, 15, 15, tzinfo=UTC)
 
 

@@ -64,7 +64,9 @@ def marked_notice(subscription_id: int) -> NoticeReply:
 
 
 async def test_weekly_digest_into_a_channel_with_a_nonce_per_part(tmp_path, fake_discord, clock):
-    async with discord_bot(tmp_path / "db", fake_discord, config=config_with(subscription_toml(TEXT_CHANNEL)), clock=clock) as bot:
+    async with discord_bot(
+        tmp_path / "db", fake_discord, config=config_with(subscription_toml(TEXT_CHANNEL)), clock=clock
+    ) as bot:
         subscription, delivery = await deliver_week(bot, clock)
         await bot.engine.run_due()  # a second sweep in the same period posts nothing
     messages = fake_discord.channel_messages(TEXT_CHANNEL)
@@ -78,7 +80,9 @@ async def test_weekly_digest_into_a_channel_with_a_nonce_per_part(tmp_path, fake
     assert list(delivery.message_ids) == [m["id"] for m in messages]
 
 
-@pytest.mark.parametrize("where", [{"channel": TEXT_CHANNEL, "thread": THREAD}, {"channel": THREAD}], ids=["channel+thread", "thread-id-as-channel"])
+@pytest.mark.parametrize(
+    "where", [{"channel": TEXT_CHANNEL, "thread": THREAD}, {"channel": THREAD}], ids=["channel+thread", "thread-id-as-channel"]
+)
 async def test_weekly_digest_into_a_thread(tmp_path, fake_discord, clock, where):
     config = config_with(subscription_toml(where["channel"], thread=where.get("thread")))
     async with discord_bot(tmp_path / "db", fake_discord, config=config, clock=clock) as bot:
@@ -102,8 +106,15 @@ async def test_weekly_digest_into_a_forum_is_one_new_post_titled_with_topic_and_
 
 
 async def test_a_429_with_retry_after_is_waited_out_and_the_digest_posted_once(tmp_path, fake_discord, clock, caplog):
-    fake_discord.fail("POST", rf"^/channels/{TEXT_CHANNEL}/messages$", 429, body={"message": "You are being rate limited.", "retry_after": 0.05, "global": False})
-    async with discord_bot(tmp_path / "db", fake_discord, config=config_with(subscription_toml(TEXT_CHANNEL)), clock=clock) as bot:
+    fake_discord.fail(
+        "POST",
+        rf"^/channels/{TEXT_CHANNEL}/messages$",
+        429,
+        body={"message": "You are being rate limited.", "retry_after": 0.05, "global": False},
+    )
+    async with discord_bot(
+        tmp_path / "db", fake_discord, config=config_with(subscription_toml(TEXT_CHANNEL)), clock=clock
+    ) as bot:
         subscription, delivery = await deliver_week(bot, clock)
     calls = posts(fake_discord, TEXT_CHANNEL)
     assert [c.status for c in calls][:2] == [429, 200]
@@ -143,7 +154,13 @@ async def test_a_deleted_channel_is_permanent_while_503_and_endless_429s_are_tem
         with pytest.raises(DeliveryError) as raised:
             await adapter.post_digest(moved, marked_notice(subscription.id))
         assert raised.value.permanent is False and "503" in raised.value.message
-        fake_discord.fail("POST", rf"^/channels/{TEXT_CHANNEL}/messages$", 429, body={"message": "You are being rate limited.", "retry_after": 0.01, "global": False}, times=5)
+        fake_discord.fail(
+            "POST",
+            rf"^/channels/{TEXT_CHANNEL}/messages$",
+            429,
+            body={"message": "You are being rate limited.", "retry_after": 0.01, "global": False},
+            times=5,
+        )
         with pytest.raises(DeliveryError) as throttled:
             await adapter.post_digest(moved, marked_notice(subscription.id))
         assert throttled.value.permanent is False and "429" in throttled.value.message
@@ -173,7 +190,9 @@ async def test_a_crash_between_send_and_record_is_found_after_restart_not_repost
         delivery = await bot.store.subscriptions.delivery(subscription.id, PERIOD)
     assert len(fake_discord.calls_to("POST", r"^/channels/\d+/(messages|threads)$")) == sent_before
     assert delivery.state == "sent"
-    looked = fake_discord.calls_to("GET", r"^/guilds/\d+/threads/active$" if channel == FORUM else rf"^/channels/{channel}/messages$")
+    looked = fake_discord.calls_to(
+        "GET", r"^/guilds/\d+/threads/active$" if channel == FORUM else rf"^/channels/{channel}/messages$"
+    )
     assert looked, "reconcile did not look for the digest"
     if channel == FORUM:
         [post] = fake_discord.forum_posts(FORUM)
@@ -198,7 +217,9 @@ async def test_a_claim_never_sent_is_sent_after_restart(tmp_path, fake_discord, 
 
 
 @pytest.mark.parametrize("channel", [TEXT_CHANNEL, FORUM])
-async def test_a_posted_digest_is_found_after_restart_whatever_its_header_says(tmp_path, fake_discord, clock, channel, monkeypatch):
+async def test_a_posted_digest_is_found_after_restart_whatever_its_header_says(
+    tmp_path, fake_discord, clock, channel, monkeypatch
+):
     """An upgrade rewords the digest header between the crash and the restart: the marker still finds the post."""
     def reworded(header, papers, lang, **kwargs):
         return presenter.paper_list("Your weekly reading list", papers, lang, **kwargs)
@@ -209,7 +230,9 @@ async def test_a_posted_digest_is_found_after_restart_whatever_its_header_says(t
         async with discord_bot(tmp_path / "db", fake_discord, config=config, clock=clock, on_step=crash_after_send) as bot:
             subscription, delivery = await deliver_week(bot, clock)
             assert delivery.state == "claimed"
-    first_post = fake_discord.channel_messages(int(fake_discord.forum_posts(FORUM)[0]["id"]) if channel == FORUM else TEXT_CHANNEL)[0]
+    first_post = fake_discord.channel_messages(
+        int(fake_discord.forum_posts(FORUM)[0]["id"]) if channel == FORUM else TEXT_CHANNEL
+    )[0]
     assert first_post["content"] == "Your weekly reading list" and PERIOD not in first_post["content"]
     sent_before = len(fake_discord.calls_to("POST", r"^/channels/\d+/(messages|threads)$"))
     async with discord_bot(tmp_path / "db", fake_discord, config=config, clock=clock) as bot:

@@ -257,7 +257,7 @@ def test_to_send_kwargs_gives_discord_objects_and_no_mentions():
         assert set(kwargs) == {"content", "embeds", "allowed_mentions"}
         assert kwargs["allowed_mentions"].to_dict() == NO_PINGS
         assert all(isinstance(embed, discord.Embed) for embed in kwargs["embeds"])
-        for embed, source in zip(kwargs["embeds"], item["embeds"]):
+        for embed, source in zip(kwargs["embeds"], item["embeds"], strict=True):
             as_dict = embed.to_dict()
             assert {key: as_dict[key] for key in source} == source
         assert kwargs["content"] == (item["content"] or None)

@@ -217,7 +217,9 @@ async def test_a_member_without_manage_server_cannot_subscribe(bot, fake_discord
 
 
 async def test_an_admin_subscribes_publicly_and_unsubscribes(bot, fake_discord):
-    record = await answer(fake_discord, "subscribe", {"topic": "reward-model-vlm", "when": "mon 09:00 Europe/Berlin"}, user=ADMIN_ID)
+    record = await answer(
+        fake_discord, "subscribe", {"topic": "reward-model-vlm", "when": "mon 09:00 Europe/Berlin"}, user=ADMIN_ID
+    )
     assert not record.callbacks[0]["data"].get("flags", 0) & EPHEMERAL
     assert "Subscribed: reward-model-vlm" in record.texts()
     [subscription] = await bot.store.subscriptions.subscriptions()
@@ -279,7 +281,17 @@ async def test_paper_autocomplete_matches_ids_and_titles(bot, fake_discord):
 
 async def test_a_long_answer_spans_several_messages_and_share_posts_them_all(bot, fake_discord):
     sentence = "Reward models for vision-language agents are trained on preference pairs and evaluated on grounding. "
-    await bot.store.papers.upsert_papers([Paper(arxiv_id="2507.00001", title="A very long paper", abstract=sentence * 120, topics=("reward-model-vlm",), published="2025-07-01")])
+    await bot.store.papers.upsert_papers(
+        [
+            Paper(
+                arxiv_id="2507.00001",
+                title="A very long paper",
+                abstract=sentence * 120,
+                topics=("reward-model-vlm",),
+                published="2025-07-01",
+            )
+        ]
+    )
     record = await answer(fake_discord, "show", {"paper": "2507.00001"}, count=2, with_buttons=True)
     assert len(record.messages) >= 2 and all(m["flags"] & EPHEMERAL for m in record.messages)
     assert not buttons(record.messages[0]) and list(buttons(record.messages[-1])) == ["Share in channel"]
@@ -308,7 +320,9 @@ async def test_expired_buttons_are_removed(bot, fake_discord):
 
 async def test_a_lost_interaction_is_logged_and_the_bot_keeps_answering(bot, fake_discord, caplog):
     lost = await fake_discord.slash("topics", expired=True)
-    await fake_discord.until(lambda: any(lost.token in c.path and c.status == 404 for c in fake_discord.calls_to("POST", "/callback$")))
+    await fake_discord.until(
+        lambda: any(lost.token in c.path and c.status == 404 for c in fake_discord.calls_to("POST", "/callback$"))
+    )
     later = await answer(fake_discord, "topics")
     assert "reward-model-vlm" in later.texts()
     assert lost.messages == []
@@ -320,7 +334,11 @@ async def test_a_command_from_a_direct_message_is_refused_politely(bot, fake_dis
     payload = fake_discord._interaction(2, fake_discord._command_data("topics", {}), user=MEMBER_ID, channel_id=TEXT_CHANNEL)
     for key in ("guild_id", "guild", "member"):
         payload.pop(key)
-    payload.update(user=fake_discord.member(MEMBER_ID)["user"], context=1, channel={"id": "1200000000000000009", "type": 1, "recipients": [fake_discord.member(MEMBER_ID)["user"]]})
+    payload.update(
+        user=fake_discord.member(MEMBER_ID)["user"],
+        context=1,
+        channel={"id": "1200000000000000009", "type": 1, "recipients": [fake_discord.member(MEMBER_ID)["user"]]},
+    )
     payload["channel_id"] = "1200000000000000009"
     record = await fake_discord.send_raw_interaction(payload)
     await fake_discord.until(lambda: record.answered())

@@ -31,7 +31,11 @@ def fixture(name: str) -> dict:
 
 def interaction_2025(fake_discord: FakeDiscord, subcommand: str, options: dict | None = None) -> dict:
     payload = fixture("interaction-2025-shape.json")
-    payload.update(id=str(fake_discord.snowflake()), token=f"itoken-2025-{fake_discord.snowflake()}", data=fake_discord._command_data(subcommand, options or {}))
+    payload.update(
+        id=str(fake_discord.snowflake()),
+        token=f"itoken-2025-{fake_discord.snowflake()}",
+        data=fake_discord._command_data(subcommand, options or {}),
+    )
     return payload
 
 
@@ -75,9 +79,11 @@ async def test_a_client_that_stops_is_started_again_with_backoff(tmp_path, fake_
             stopped = adapter.client
             # A READY without a session id fails inside discord.py's gateway, outside any event parser: the client ends.
             await fake_discord.dispatch("READY", {"v": 10})
-            await fake_discord.until(lambda: len(fake_discord.identifies) == round_ and len(fake_discord.sessions) == 1)
+            await fake_discord.until(
+                lambda round_=round_: len(fake_discord.identifies) == round_ and len(fake_discord.sessions) == 1
+            )
             record = await fake_discord.slash("help")
-            await fake_discord.until(lambda: record.answered())
+            await fake_discord.until(record.answered)
             assert "paperbot commands" in record.texts()
             assert stopped.is_closed() and adapter.client is not stopped
     # Each client reached READY before it stopped, so each restart waits the first delay again.
@@ -111,7 +117,9 @@ async def test_discord_unreachable_is_a_network_problem_retried_with_growing_wai
             await server.close()
     assert sleep.waits == [5.0, 10.0, 20.0]  # type: ignore[attr-defined]
     lines = restarts(caplog)
-    assert len(lines) == 3 and all(f"cannot reach http://127.0.0.1:{port}/api/v10" in line and "a network problem" in line for line in lines)
+    assert len(lines) == 3 and all(
+        f"cannot reach http://127.0.0.1:{port}/api/v10" in line and "a network problem" in line for line in lines
+    )
     assert "token" not in caplog.text.lower() and "Traceback" not in caplog.text
     assert back[0].problems == []
 

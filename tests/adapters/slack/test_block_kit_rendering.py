@@ -182,7 +182,10 @@ def golden_replies() -> dict[str, tuple]:
     digest = tuple(card(i, tldr=english(i, 420), code=i % 3 != 0) for i in range(25))
     return {
         "list_5_papers": (PaperListReply("Latest: reward-vlm", five, ("5 papers · /paper show ID for details",)), None),
-        "list_empty": (PaperListReply("Search: 自动驾驶 world model", (), empty_text="No papers match “自动驾驶 world model”."), None),
+        "list_empty": (
+            PaperListReply("Search: 自动驾驶 world model", (), empty_text="No papers match “自动驾驶 world model”."),
+            None,
+        ),
         "digest_25_papers": (
             PaperListReply(
                 "25 new papers on reward models + VLMs (week of 2025-06-02)",
@@ -297,7 +300,9 @@ def test_a_split_reply_continues_with_a_context_line_and_its_own_fallback():
 
 def test_every_card_of_a_split_list_is_shown_once_in_order():
     reply, _ = GOLDEN["digest_25_papers"]
-    shown = re.findall(r"arxiv\.org/abs/(\d+\.\d+)\|", "\n".join(t for m in render_messages(reply) for t in block_texts(m["blocks"])))
+    shown = re.findall(
+        r"arxiv\.org/abs/(\d+\.\d+)\|", "\n".join(t for m in render_messages(reply) for t in block_texts(m["blocks"]))
+    )
     assert shown == [c.arxiv_id for c in reply.cards]
 
 
@@ -521,7 +526,24 @@ def test_only_http_urls_become_links_and_they_cannot_break_the_markup():
 # --- properties ------------------------------------------------------------------------
 
 fragments = st.sampled_from(
-    ["<!channel>", "<!here>", "<@U1>", "<#C1|x>", "<https://evil.example|click>", "&amp;", "&", "<", ">", "|", "*", "@here", " ", "\n", "\n\n", "中文"]
+    [
+        "<!channel>",
+        "<!here>",
+        "<@U1>",
+        "<#C1|x>",
+        "<https://evil.example|click>",
+        "&amp;",
+        "&",
+        "<",
+        ">",
+        "|",
+        "*",
+        "@here",
+        " ",
+        "\n",
+        "\n\n",
+        "中文",
+    ]
 )
 hostile_text = st.lists(st.one_of(st.text(max_size=40), fragments), max_size=30).map("".join)
 
@@ -607,5 +629,8 @@ def test_check_message_limits_accepts_a_good_message_also_as_form_encoded_json()
 
 
 def test_find_mentions_sees_raw_mentions_but_not_button_values():
-    message = {"text": "hi <!here>", "blocks": [section("<@U1> and &lt;!channel&gt;"), {"type": "actions", "elements": [button("<!channel>")]}]}
+    message = {
+        "text": "hi <!here>",
+        "blocks": [section("<@U1> and &lt;!channel&gt;"), {"type": "actions", "elements": [button("<!channel>")]}],
+    }
     assert find_mentions(message) == ["<!here>", "<@U1>"]

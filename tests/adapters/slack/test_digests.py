@@ -49,7 +49,9 @@ def bot(tmp_path, fake_slack, clock, *channels, max_papers=10, **options):
 async def add_papers(slack, clock, count: int, *, start: int = 1, title_words: int = 0) -> list[str]:
     ids = [f"2506.{n:05d}" for n in range(start, start + count)]
     title = (lambda i: f"Paper {i} " + "reward " * title_words) if title_words else (lambda i: None)
-    await slack.bot.store.papers.upsert_papers(make_paper(i, ("rm",), published=clock.now().strftime("%Y-%m-%d"), title=title(i)) for i in ids)
+    await slack.bot.store.papers.upsert_papers(
+        make_paper(i, ("rm",), published=clock.now().strftime("%Y-%m-%d"), title=title(i)) for i in ids
+    )
     return ids
 
 
@@ -184,7 +186,9 @@ async def test_a_crash_mid_digest_is_found_torn_after_restart_and_posted_whole(t
 # --- Slack's errors --------------------------------------------------------------------------
 
 
-async def test_not_in_channel_marks_that_subscription_failing_and_other_channels_still_get_theirs(tmp_path, fake_slack, clock, caplog):
+async def test_not_in_channel_marks_that_subscription_failing_and_other_channels_still_get_theirs(
+    tmp_path, fake_slack, clock, caplog
+):
     fake_slack.users["U0MEMBER"] = {}
     async with bot(tmp_path, fake_slack, clock, GONE, PAPERS) as slack:
         fake_slack.channel_error(GONE, "not_in_channel")

@@ -31,7 +31,9 @@ def refused(caplog) -> list[logging.LogRecord]:
 async def test_unauthenticated_requests_get_401_and_one_short_line_without_the_body(tmp_path, fake_slack_socket, caplog):
     caplog.set_level(logging.DEBUG)
     async with running_slack_bot(tmp_path, fake_slack_socket) as slack:
-        forged = slash_command("subscribe reward-model-vlm", user="U0ADMIN", channel=CHANNEL, response_url=fake_slack_socket.response_url("x"))
+        forged = slash_command(
+            "subscribe reward-model-vlm", user="U0ADMIN", channel=CHANNEL, response_url=fake_slack_socket.response_url("x")
+        )
         forged += "\n" + FAKE_LOG_LINE
         big = "text=" + "A" * 1_000_000
         answers = [
@@ -58,7 +60,9 @@ async def test_unauthenticated_requests_get_401_and_one_short_line_without_the_b
 
 async def test_a_replayed_signed_request_runs_once(tmp_path, fake_slack_socket, caplog):
     async with running_slack_bot(tmp_path, fake_slack_socket) as slack:
-        body = slash_command("search driving", user="U0MEMBER", channel=CHANNEL, response_url=fake_slack_socket.response_url("once"))
+        body = slash_command(
+            "search driving", user="U0MEMBER", channel=CHANNEL, response_url=fake_slack_socket.response_url("once")
+        )
         headers = sign(SIGNING_SECRET, body)
         statuses = []
         for _ in range(2):
@@ -67,7 +71,9 @@ async def test_a_replayed_signed_request_runs_once(tmp_path, fake_slack_socket, 
             await slack.adapter.wait_idle(10)
     assert statuses == [200, 401]
     assert len(fake_slack_socket.responses["once"]) == 1
-    assert [r.getMessage().rsplit(": ", 1)[1] for r in refused(caplog)] == ["replayed request (this signature was already accepted)"]
+    assert [r.getMessage().rsplit(": ", 1)[1] for r in refused(caplog)] == [
+        "replayed request (this signature was already accepted)"
+    ]
 
 
 def signed(secret: str, timestamp: int, body: bytes) -> dict[str, str]:
@@ -104,7 +110,9 @@ def test_bolt_does_not_warn_that_the_token_will_be_unused(monkeypatch, caplog):
 
 async def test_a_failed_socket_mode_reconnect_is_one_line_not_a_traceback(fake_slack_socket, caplog):
     caplog.set_level(logging.INFO)
-    settings = SlackSettings.from_env({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": APP_TOKEN, "SLACK_API_URL": fake_slack_socket.api_url})
+    settings = SlackSettings.from_env(
+        {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": APP_TOKEN, "SLACK_API_URL": fake_slack_socket.api_url}
+    )
     adapter = SlackAdapter(CommandRouter(PaperService(None)), settings, socket_ping_seconds=0.05)  # type: ignore[arg-type]
     await adapter.start()
     try:

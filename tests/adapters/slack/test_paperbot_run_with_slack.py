@@ -34,13 +34,25 @@ def test_missing_signing_secret_in_http_mode_exits_2_naming_the_variable(paperbo
     assert BOT_TOKEN not in result.stderr + result.stdout
 
 
-@pytest.mark.parametrize("env, words", [
-    ({"SLACK_BOT_TOKEN": "xapp-1-A1-123-abcdef"}, "SLACK_BOT_TOKEN: holds an app-level token"),
-    ({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": "xoxb-wrong-kind"}, "SLACK_APP_TOKEN: is not an app-level token"),
-    ({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": "s", "PAPERBOT_HTTP_PORT": "80000"}, "PAPERBOT_HTTP_PORT: must be between 0 and 65535"),
-    ({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": "s", "PAPERBOT_HTTP_PORT": "http"}, "PAPERBOT_HTTP_PORT: not a port number"),
-    ({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": "s", "SLACK_API_URL": "ftp://x"}, "SLACK_API_URL: not an http(s) URL"),
-])
+@pytest.mark.parametrize(
+    "env, words",
+    [
+        ({"SLACK_BOT_TOKEN": "xapp-1-A1-123-abcdef"}, "SLACK_BOT_TOKEN: holds an app-level token"),
+        ({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": "xoxb-wrong-kind"}, "SLACK_APP_TOKEN: is not an app-level token"),
+        (
+            {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": "s", "PAPERBOT_HTTP_PORT": "80000"},
+            "PAPERBOT_HTTP_PORT: must be between 0 and 65535",
+        ),
+        (
+            {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": "s", "PAPERBOT_HTTP_PORT": "http"},
+            "PAPERBOT_HTTP_PORT: not a port number",
+        ),
+        (
+            {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": "s", "SLACK_API_URL": "ftp://x"},
+            "SLACK_API_URL: not an http(s) URL",
+        ),
+    ],
+)
 def test_bad_settings_are_config_errors(env, words):
     with pytest.raises(ConfigError) as raised:
         SlackSettings.from_env(env)
@@ -79,9 +91,13 @@ async def test_paperbot_run_answers_a_signed_slash_command_and_stops_cleanly_on_
         name = uuid.uuid4().hex
         body = slash_command("search driving", user="U0MEMBER", channel="C0PAPERS", response_url=fake_slack.response_url(name))
         async with aiohttp.ClientSession() as http:
-            async with http.post(f"http://127.0.0.1:{port}/slack/events", data=body.encode(), headers=sign(SIGNING_SECRET, body)) as response:
+            async with http.post(
+                f"http://127.0.0.1:{port}/slack/events", data=body.encode(), headers=sign(SIGNING_SECRET, body)
+            ) as response:
                 assert response.status == 200
-            async with http.post(f"http://127.0.0.1:{port}/slack/events", data=body.encode(), headers=sign("forged", body)) as response:
+            async with http.post(
+                f"http://127.0.0.1:{port}/slack/events", data=body.encode(), headers=sign("forged", body)
+            ) as response:
                 assert response.status == 401
         answers = await fake_slack.wait_for_responses(name)
         assert "DriveRX" in answers[0]["text"] and answers[0]["response_type"] == "ephemeral"

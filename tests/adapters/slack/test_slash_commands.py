@@ -85,7 +85,9 @@ async def test_the_share_button_posts_the_same_answer_to_the_channel(slack):
     shared = await slack.press_share(value)
     assert shared and all(a["response_type"] == "in_channel" for a in shared)
     assert share_values(shared) == []  # already shared
-    strip = lambda answers: [[b for b in a["blocks"] if b["type"] != "actions"] for a in answers]
+    def strip(answers):
+        return [[b for b in a["blocks"] if b["type"] != "actions"] for a in answers]
+
     assert strip(shared) == strip(private)
 
 
@@ -183,7 +185,9 @@ async def test_forged_and_stale_requests_get_401_and_do_nothing(slack, fake_slac
     tampered_headers = await slack.post(body.replace("U0ADMIN", "U0MEMBER"), secret=SIGNING_SECRET, timestamp=int(time.time()))
     assert tampered_headers.status == 200  # control: a correctly signed request is accepted
     await slack.adapter.wait_idle(10)
-    async with slack.http.post(slack.events_url, data=body.encode(), headers={"Content-Type": "application/x-www-form-urlencoded"}) as unsigned:
+    async with slack.http.post(
+        slack.events_url, data=body.encode(), headers={"Content-Type": "application/x-www-form-urlencoded"}
+    ) as unsigned:
         assert unsigned.status == 401
     assert [c.method for c in fake_slack.calls if c not in calls_before] == ["auth.test", "users.info"]  # only the control
     assert len(fake_slack.responses.get("forged", [])) == 1  # the control's answer, nothing for the three refused
