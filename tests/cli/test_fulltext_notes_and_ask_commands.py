@@ -1,16 +1,19 @@
-"""`paperbot fulltext`, `paperbot notes` from the full text, and `paperbot ask`: real subprocess runs
-against the local arXiv web fake and the fake OpenAI server (found through ARXIV_WEB_URL and OPENAI_BASE_URL)."""
+"""`paperbot fulltext`, `paperbot notes` from the full text, and `paperbot ask` against the local arXiv web
+fake and the fake OpenAI server (found through ARXIV_WEB_URL and OPENAI_BASE_URL): once as a real subprocess,
+otherwise in this process (the `paperbot` fixture)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 from pathlib import Path
+from subprocess import CompletedProcess
+from typing import Callable
 
 import pytest
 
 from store.sqlite import SqliteStore
-from tests.support import make_paper, run_paperbot
+from tests.support import Finished, make_paper, run_paperbot
 from tests.support.fake_arxiv_web import FakeArxivWeb, Sec, latexml_page, make_pdf
 from tests.support.fake_openai import FakeOpenAI
 
@@ -63,41 +66,47 @@ def db(tmp_path) -> Path:
     return path
 
 
-def paperbot(*args: str, db: Path, config: Path, servers, **env: str):
+def with_servers(
+    paperbot: Callable[..., Finished | CompletedProcess], *args: str, db: Path, config: Path, servers, **env: str
+) -> Finished | CompletedProcess:
+    """`paperbot --config CONFIG ARGS` pointed at the fakes; `paperbot` runs it in this process or in another."""
     web, llm = servers
     environment = {"ARXIV_WEB_URL": web.url, "OPENAI_BASE_URL": llm.base_url, "OPENAI_API_KEY": "sk-cli-test", **env}
-    return run_paperbot("--config", str(config), *args, db=db, env=environment)
+    return paperbot("--config", str(config), *args, db=db, env=environment)
 
 
+@pytest.mark.subprocess
 def test_fulltext_then_notes_from_it_then_show_with_the_figure(servers, db, config):
     web, llm = servers
-    fetched = paperbot("fulltext", "--topic", "reward-vlm", db=db, config=config, servers=servers)
+    fetched = with_servers(run_paperbot, "fulltext", "--topic", "reward-vlm", db=db, config=config, servers=servers)
     assert fetched.returncode == 0, fetched.stderr
     assert fetched.stdout.splitlines() == [
         "full text: 2 stored (1 from HTML, 1 from PDF), 1 without full text (notes use their abstract)",
         "  2506.00001: arXiv has no HTML rendering, and no PDF (HTTP 404)",
     ]
-    again = paperbot("fulltext", db=db, config=config, servers=servers)
+    again = with_servers(run_paperbot, "fulltext", db=db, config=config, servers=servers)
     assert again.stdout.strip() == "full text: no paper needs it"
 
     llm.require_in_prompt(BODY_ONLY)
-    notes = paperbot("notes", "--limit", "1", db=db, config=config, servers=servers)
+    notes = with_servers(run_paperbot, "notes", "--limit", "1", db=db, config=config, servers=servers)
     assert notes.returncode == 0 and "1 written" in notes.stdout and llm.missing == 0
 
-    shown = paperbot("show", "2506.00003", "--json", db=db, config=config, servers=servers)
+    shown = with_servers(run_paperbot, "show", "2506.00003", "--json", db=db, config=config, servers=servers)
     data = json.loads(shown.stdout)
     assert data["notes_basis"] == "full_text"
     assert data["figure"] == {"url": f"{web.url}/html/2506.00003v1/x1.png", "caption": "The pipeline."}
-    text = paperbot("show", "2506.00003", db=db, config=config, servers=servers).stdout
+    text = with_servers(run_paperbot, "show", "2506.00003", db=db, config=config, servers=servers).stdout
     assert "from the full text" in text and f"Key figure: The pipeline.\n{web.url}/html/2506.00003v1/x1.png" in text
 
 
-def test_ask_one_paper_as_text_and_json(servers, db, config):
-    asked = paperbot("ask", "2506.00003", "how", "many", "annotated", "reasoning", "chains", "train", "the", "critic?",
-                     db=db, config=config, servers=servers)  # fmt: skip
+def test_ask_one_paper_as_text_and_json(paperbot, servers, db, config):
+    question = ("how", "many", "annotated", "reasoning", "chains", "train", "the", "critic?")
+    asked = with_servers(paperbot, "ask", "2506.00003", *question, db=db, config=config, servers=servers)
     assert asked.returncode == 0, asked.stderr
     assert f"From the paper: “{BODY_ONLY}”" in asked.stdout and "from its full text" in asked.stdout  # fetched on demand
-    as_json = paperbot("ask", "2506.00001", "what hardware did they use?", "--json", db=db, config=config, servers=servers)
+    as_json = with_servers(
+        paperbot, "ask", "2506.00001", "what hardware did they use?", "--json", db=db, config=config, servers=servers
+    )
     data = json.loads(as_json.stdout)
     assert data == {
         "arxiv_id": "2506.00001", "title": data["title"], "question": "what hardware did they use?", "known": False,
@@ -105,11 +114,13 @@ def test_ask_one_paper_as_text_and_json(servers, db, config):
     }  # fmt: skip
 
 
-def test_ask_a_topic_writes_one_report(servers, db, config, tmp_path):
-    paperbot("fulltext", db=db, config=config, servers=servers)
+def test_ask_a_topic_writes_one_report(paperbot, servers, db, config, tmp_path):
+    with_servers(paperbot, "fulltext", db=db, config=config, servers=servers)
     report = tmp_path / "report.md"
-    asked = paperbot("ask", "--topic", "reward-vlm", "how many annotated reasoning chains train the critic?", "-o", str(report),
-                     db=db, config=config, servers=servers)  # fmt: skip
+    question = "how many annotated reasoning chains train the critic?"
+    asked = with_servers(
+        paperbot, "ask", "--topic", "reward-vlm", question, "-o", str(report), db=db, config=config, servers=servers
+    )
     assert asked.returncode == 0, asked.stderr
     assert asked.stdout.splitlines() == [
         f"report written to {report}",
@@ -119,26 +130,26 @@ def test_ask_a_topic_writes_one_report(servers, db, config, tmp_path):
     assert f"> {BODY_ONLY}" in text and text.count("_I don't know from this paper._") == 2
 
 
-def test_usage_errors_exit_2_and_ask_nothing(servers, db, config, tmp_path):
+def test_usage_errors_exit_2_and_ask_nothing(paperbot, servers, db, config, tmp_path):
     _, llm = servers
-    assert paperbot("ask", "2506.00003", db=db, config=config, servers=servers).returncode == 2
-    out = paperbot("ask", "2506.00003", "why?", "-o", "x.md", db=db, config=config, servers=servers)
+    assert with_servers(paperbot, "ask", "2506.00003", db=db, config=config, servers=servers).returncode == 2
+    out = with_servers(paperbot, "ask", "2506.00003", "why?", "-o", "x.md", db=db, config=config, servers=servers)
     assert out.returncode == 2 and "-o/--output is for a topic's report" in out.stderr
-    unknown = paperbot("ask", "--topic", "nope", "why?", db=db, config=config, servers=servers)
+    unknown = with_servers(paperbot, "ask", "--topic", "nope", "why?", db=db, config=config, servers=servers)
     assert unknown.returncode == 2 and "Unknown topic 'nope'" in unknown.stderr
-    bad_url = paperbot("fulltext", db=db, config=config, servers=servers, ARXIV_WEB_URL="arxiv.org")
+    bad_url = with_servers(paperbot, "fulltext", db=db, config=config, servers=servers, ARXIV_WEB_URL="arxiv.org")
     assert bad_url.returncode == 2 and "ARXIV_WEB_URL: must be an http:// or https:// URL" in bad_url.stderr
     (tmp_path / "prompt.txt").write_text("{title} {abstrakt}", encoding="utf-8")
     bad_prompt = tmp_path / "bad.toml"
     bad_prompt.write_text(CONFIG + 'prompt_file = "prompt.txt"\n', encoding="utf-8")
-    refused = paperbot("notes", db=db, config=bad_prompt, servers=servers)
+    refused = with_servers(paperbot, "notes", db=db, config=bad_prompt, servers=servers)
     assert (
         refused.returncode == 2 and "notes.prompt_file" in refused.stderr and "unknown placeholder {abstrakt}" in refused.stderr
     )
     assert llm.requests == []
 
 
-def test_arxiv_unreachable_exits_1_and_keeps_the_papers_for_next_time(servers, db, config):
-    result = paperbot("fulltext", db=db, config=config, servers=servers, ARXIV_WEB_URL="http://127.0.0.1:9")
+def test_arxiv_unreachable_exits_1_and_keeps_the_papers_for_next_time(paperbot, servers, db, config):
+    result = with_servers(paperbot, "fulltext", db=db, config=config, servers=servers, ARXIV_WEB_URL="http://127.0.0.1:9")
     assert result.returncode == 1
     assert "stopped: cannot reach 127.0.0.1:9/html/2506.00003v1" in result.stdout and "3 left for a later run" in result.stdout

@@ -1,7 +1,7 @@
 """`/paper similar`, `/paper recommend`, `/paper library` and `paperbot similar|recommend`, as users run them.
 
 Through the console (the command path every chat platform shares), the real
-`paperbot` command in a subprocess, the real slack-bolt app against the fake
+`paperbot` command (in this process; `run` also in a subprocess), the real slack-bolt app against the fake
 Slack, and discord.py against the fake Discord. The store holds the project's
 example paper list (twelve papers on reward models and VLMs, topic
 `reward-model-vlm`) and, as the library `reading-list`, four of them
@@ -15,7 +15,8 @@ import io
 import json
 import sqlite3
 from pathlib import Path
-from typing import AsyncIterator
+from subprocess import CompletedProcess
+from typing import AsyncIterator, Callable
 
 import pytest
 
@@ -26,7 +27,7 @@ from bot.config import FileConfig, parse_config
 from bot.errors import ConfigError
 from bot.ingest.paperlist import import_paperlist
 from bot.models import Library, NoticeReply, PaperListReply
-from tests.support import FIXTURES, ROOT, run_paperbot
+from tests.support import FIXTURES, ROOT, Finished, run_paperbot
 from tests.support.discord_harness import config_with, discord_bot
 from tests.support.fake_discord import ADMIN_ID, CHANNEL_MESSAGE, EPHEMERAL, MEMBER_ID
 from tests.support.fake_slack import FakeSlack
@@ -151,16 +152,17 @@ async def test_help_lists_the_new_commands():
 # --- the command line ------------------------------------------------------------------------
 
 
-def fill(db: Path) -> None:
-    assert run_paperbot("import", str(EXAMPLE), db=db).returncode == 0
-    imported = run_paperbot("import", str(READING_LIST), "--topic", "reading-list", db=db)
+def fill(paperbot: Callable[..., Finished | CompletedProcess], db: Path) -> None:
+    """The example list and the reading list imported, by `paperbot` in this process or in another."""
+    assert paperbot("import", str(EXAMPLE), db=db).returncode == 0
+    imported = paperbot("import", str(READING_LIST), "--topic", "reading-list", db=db)
     assert imported.returncode == 0, imported.stderr
 
 
-def test_paperbot_similar_and_recommend_print_scores_and_why_in_json(tmp_path):
+def test_paperbot_similar_and_recommend_print_scores_and_why_in_json(paperbot, tmp_path):
     db = tmp_path / "p.db"
-    fill(db)
-    similar = run_paperbot("similar", "2505.20665", "2502.14191", "2501.99999", "--count", "3", "--json", db=db)
+    fill(paperbot, db)
+    similar = paperbot("similar", "2505.20665", "2502.14191", "2501.99999", "--count", "3", "--json", db=db)
     assert similar.returncode == 0, similar.stderr
     papers = json.loads(similar.stdout)
     assert len(papers) == 3 and not {"2505.20665", "2502.14191"} & {p["arxiv_id"] for p in papers}
@@ -172,29 +174,29 @@ def test_paperbot_similar_and_recommend_print_scores_and_why_in_json(tmp_path):
     }
     assert "note: Not in the store, left out: 2501.99999." in similar.stderr
 
-    recommended = run_paperbot("recommend", "--library", "reading-list", "--since", "2023-01-01", "-n", "5", "--json", db=db)
+    recommended = paperbot("recommend", "--library", "reading-list", "--since", "2023-01-01", "-n", "5", "--json", db=db)
     assert recommended.returncode == 0, recommended.stderr
     found = json.loads(recommended.stdout)
     assert found and not READING_IDS & {p["arxiv_id"] for p in found} and all(p["published"] >= "2023" for p in found)
-    text = run_paperbot("recommend", "--library", "reading-list", "--topic", "reward-model-vlm", db=db)
+    text = paperbot("recommend", "--library", "reading-list", "--topic", "reward-model-vlm", db=db)
     assert text.returncode == 0 and "Why: like " in text.stdout
 
 
-def test_paperbot_lookups_by_taste_write_nothing_and_exit_2_on_bad_input(tmp_path):
+def test_paperbot_lookups_by_taste_write_nothing_and_exit_2_on_bad_input(paperbot, tmp_path):
     db = tmp_path / "p.db"
-    fill(db)
+    fill(paperbot, db)
     before = db.stat().st_mtime_ns, (tmp_path / "p.db-wal").exists() and (tmp_path / "p.db-wal").stat().st_size
-    assert run_paperbot("recommend", "--library", "reading-list", db=db).returncode == 0
-    assert run_paperbot("similar", "2505.20665", db=db).returncode == 0
+    assert paperbot("recommend", "--library", "reading-list", db=db).returncode == 0
+    assert paperbot("similar", "2505.20665", db=db).returncode == 0
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT count(*) FROM rank_models").fetchone() == (0,)  # trained, used, not kept
     assert (db.stat().st_mtime_ns, (tmp_path / "p.db-wal").exists() and (tmp_path / "p.db-wal").stat().st_size) == before
-    missing = run_paperbot("recommend", db=db)
+    missing = paperbot("recommend", db=db)
     assert missing.returncode == 2 and "Recommend from which library?" in missing.stdout
     assert "paperbot recommend --library <topic>" in missing.stdout
-    none_known = run_paperbot("similar", "2501.99999", "--json", db=db)
+    none_known = paperbot("similar", "2501.99999", "--json", db=db)
     assert none_known.returncode == 2 and "None of these papers is in the store: 2501.99999." in none_known.stderr
-    bad_date = run_paperbot("recommend", "--library", "reading-list", "--since", "June", db=db)
+    bad_date = paperbot("recommend", "--library", "reading-list", "--since", "June", db=db)
     assert bad_date.returncode == 2 and "is not a date" in bad_date.stdout
 
 
@@ -288,19 +290,20 @@ def test_a_channel_has_one_library_in_the_config_file_too():
     assert len(parse_config(other_channel, "c.toml").library_list()) == 2
 
 
-def test_an_unknown_library_topic_stops_the_start_before_a_store_is_made(tmp_path):
+def test_an_unknown_library_topic_stops_the_start_before_a_store_is_made(paperbot, tmp_path):
     config = tmp_path / "c.toml"
     config.write_text(
         "example_data = true\n[fetch]\nenabled = false\n" + SUBSCRIPTION.format(channel="papers", extra='library = ["nope"]')
     )
-    result = run_paperbot("--config", str(config), "run", db=tmp_path / "new.db", input_text="")
+    result = paperbot("--config", str(config), "run", db=tmp_path / "new.db", input_text="")
     assert result.returncode == 2 and "[[subscriptions]] #1: unknown library topic 'nope'" in result.stderr
     assert not (tmp_path / "new.db").exists()
 
 
+@pytest.mark.subprocess
 def test_run_syncs_the_config_files_libraries_and_ranks_by_them(tmp_path):
     db, config = tmp_path / "p.db", tmp_path / "c.toml"
-    fill(db)
+    fill(run_paperbot, db)
     settings = 'library = ["reading-list"]\nmin_score = 0.01'
     config.write_text("example_data = true\n[fetch]\nenabled = false\n" + SUBSCRIPTION.format(channel="console", extra=settings))
     ran = run_paperbot(

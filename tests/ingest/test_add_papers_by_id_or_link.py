@@ -87,6 +87,7 @@ async def test_without_arxiv_the_command_says_why(tmp_path):
     assert isinstance(reply, ErrorReply) and "[fetch] enabled = false" in reply.message
 
 
+@pytest.mark.subprocess
 def test_cli_add_exit_status_says_whether_everything_was_added(tmp_path, arxiv):
     config = tmp_path / "online.toml"
     config.write_text(f'arxiv_api_url = "{arxiv.url}"\n[fetch]\ndelay_seconds = 0\nretries = 0\n')

@@ -22,7 +22,7 @@ from bot.ingest.latex import decode_latex, escape_latex
 from bot.models import TextQuality
 from bot.text import normalize
 from store.sqlite import SqliteStore
-from tests.support import FIXTURES, Sleeps, run_paperbot
+from tests.support import FIXTURES, Sleeps
 from tests.support.fake_arxiv import FakeArxiv, FakePaper, utc
 
 BIB = FIXTURES / "bibtex"
@@ -209,9 +209,9 @@ async def test_arxiv_unreachable_imports_from_the_file(store, tmp_path):
 # --- the command ------------------------------------------------------------------------------
 
 
-def test_cli_imports_offline_and_refuses_a_malformed_file_with_exit_2(tmp_path):
+def test_cli_imports_offline_and_refuses_a_malformed_file_with_exit_2(paperbot, tmp_path):
     db = tmp_path / "p.db"
-    done = run_paperbot("import", str(BIB / "google-scholar.bib"), "--offline", db=db)
+    done = paperbot("import", str(BIB / "google-scholar.bib"), "--offline", db=db)
     assert done.returncode == 0, done.stderr
     assert "google-scholar.bib: 4 entries on topic google-scholar: 1 imported (1 new, 0 updated, 0 unchanged), " \
            "2 unmatched, 1 skipped" in done.stdout  # fmt: skip
@@ -219,18 +219,18 @@ def test_cli_imports_offline_and_refuses_a_malformed_file_with_exit_2(tmp_path):
     assert "unmatched (no arXiv id; titles not looked up): rafailov2023direct, ouyang2022training" in done.stdout
     assert "topic google-scholar is named after the file" in done.stderr
 
-    refused = run_paperbot("import", str(BIB / "malformed.bib"), db=db)
+    refused = paperbot("import", str(BIB / "malformed.bib"), db=db)
     assert refused.returncode == 2
     assert "malformed.bib:7: malformed BibTeX" in refused.stderr
-    shown = run_paperbot("show", "2505.00001", db=db)
+    shown = paperbot("show", "2505.00001", db=db)
     assert "not in the store" in shown.stdout
 
 
-def test_cli_asks_the_fake_arxiv_when_fetching_is_on(tmp_path, fake):
+def test_cli_asks_the_fake_arxiv_when_fetching_is_on(paperbot, tmp_path, fake):
     config = tmp_path / "online.toml"
     config.write_text(f'arxiv_api_url = "{fake.url}"\n[fetch]\ndelay_seconds = 0\nretries = 0\n')
     fake.add(FakePaper("2305.18290", version=3, title="Direct Preference Optimization: Your Language Model is Secretly a Reward"))
-    done = run_paperbot("--config", str(config), "import", str(BIB / "arxiv-export.bib"), "--topic", "dpo", db=tmp_path / "p.db")
+    done = paperbot("--config", str(config), "import", str(BIB / "arxiv-export.bib"), "--topic", "dpo", db=tmp_path / "p.db")
     assert done.returncode == 0, done.stderr
     assert "2 imported (2 new, 0 updated, 0 unchanged)" in done.stdout and "1 refreshed from the arXiv API" in done.stdout
     assert "arXiv does not know hep-th/9711200" in done.stderr

@@ -116,6 +116,7 @@ async def test_a_sqlite_url_opens_the_file_it_names(tmp_path):
         assert await store.papers.get_meta("written") == "through the url"
 
 
+@pytest.mark.subprocess
 def test_an_uninstalled_store_scheme_is_exit_status_2_and_shows_no_password(tmp_path):
     result = run_paperbot("topics", "--db", "postgresql://bob:hunter2@db.example/papers", db=tmp_path / "unused.db")
     assert result.returncode == 2

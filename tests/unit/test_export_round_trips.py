@@ -27,7 +27,7 @@ from bot.models import Notes, Paper, TextQuality, Topic
 from bot.presenter import shown_notes
 from bot.text import normalize
 from store.sqlite import SqliteStore
-from tests.support import FIXTURES, run_paperbot
+from tests.support import FIXTURES
 
 TOPIC = Topic("reward-model-vlm", "reward model+vlm")
 
@@ -253,17 +253,17 @@ async def test_what_cannot_be_exported_is_named(store):
         await saved_papers(store, "slack:-:C1")
 
 
-def test_cli_export_writes_the_file_and_refuses_what_it_cannot_do(tmp_path):
+def test_cli_export_writes_the_file_and_refuses_what_it_cannot_do(paperbot, tmp_path):
     db = tmp_path / "p.db"
-    assert run_paperbot("import", str(FIXTURES / "paperlists" / "clean.md"), db=db).returncode == 0
+    assert paperbot("import", str(FIXTURES / "paperlists" / "clean.md"), db=db).returncode == 0
     topic = parse_paperlist((FIXTURES / "paperlists" / "clean.md").read_bytes(), "clean.md").topic.name
     out = tmp_path / "list.md"
-    done = run_paperbot("export", "--topic", topic, "-o", str(out), db=db)
+    done = paperbot("export", "--topic", topic, "-o", str(out), db=db)
     assert done.returncode == 0, done.stderr
     assert done.stderr.strip().endswith(f"as paper-list markdown -> {out}")
-    again = run_paperbot("export", "--topic", topic, db=db)
+    again = paperbot("export", "--topic", topic, db=db)
     assert again.stdout.encode() == out.read_bytes()  # the same bytes, to a file or standard output
-    back = run_paperbot("import", str(out), db=db)  # notes keep their origin: nothing changes
+    back = paperbot("import", str(out), db=db)  # notes keep their origin: nothing changes
     assert back.stdout.endswith(f"0 new, 0 updated, 4 unchanged (topic {topic})\n"), back.stdout
 
     for args, message in [
@@ -273,6 +273,6 @@ def test_cli_export_writes_the_file_and_refuses_what_it_cannot_do(tmp_path):
         (("--library", "mine"), "no library named 'mine'"),
         (("--topic", topic, "-o", str(tmp_path)), "is a directory"),
     ]:
-        refused = run_paperbot("export", *args, db=db)
+        refused = paperbot("export", *args, db=db)
         assert refused.returncode == 2 and message in refused.stderr, (args, refused.stderr)
     assert not (tmp_path / "nothing.md").exists()
