@@ -255,6 +255,7 @@ class DigestEngine(DigestPlanner):
         self._lock = asyncio.Lock()
         self._passes: set[asyncio.Task] = set()  # tasks inside run_due/reconcile, for stop to wait on
         self._stopping = False
+        self._posting: set[DeliveryKey] = set()  # digests between claim and record: what a stop waits for
         # Store writes owed after a store failure, retried before every pass and at stop:
         # digests posted but not recorded (message ids, sent_at), and claims to release.
         self._unrecorded: dict[DeliveryKey, tuple[tuple[str, ...], str]] = {}
@@ -348,7 +349,11 @@ class DigestEngine(DigestPlanner):
         try:
             if adapter is None:
                 raise DeliveryError(f"the {subscription.channel.adapter} adapter is not running (missing token?)", permanent=True)
-            message_ids = await adapter.post_digest(subscription, reply)
+            self._posting.add(key)
+            try:
+                message_ids = await adapter.post_digest(subscription, reply)
+            finally:
+                self._posting.discard(key)
         except DeliveryError as error:
             await self._release(key)
             # The sweep retries every 15 minutes: the first failure is an error, the same one again is not news.
@@ -524,7 +529,11 @@ class DigestEngine(DigestPlanner):
         self._stopping = True
         passes = {task for task in self._passes if not task.done() and task is not asyncio.current_task()}
         if passes:
-            log.info("waiting up to %s for the digest being delivered", _short(self.stop_grace))
+            if self._posting:
+                log.info("waiting up to %s for the digest being delivered (%s)", _short(self.stop_grace),
+                         ", ".join(sorted(key.label for key in self._posting)))  # fmt: skip
+            else:
+                log.debug("waiting up to %s for the digest check under way", _short(self.stop_grace))
             _, unfinished = await asyncio.wait(passes, timeout=self.stop_grace.total_seconds())
             for task in unfinished:
                 task.cancel()

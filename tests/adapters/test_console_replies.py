@@ -98,3 +98,7 @@ async def test_subscribing_without_a_schedule_takes_the_configured_default_when(
         topic = example_topic()
         await console.say(f"/paper subscribe {topic}")
         assert "daily 07:15" in (await console.say("/paper subscriptions")).text
+
+
+async def test_show_with_an_absurdly_long_version_is_not_an_id(console):
+    assert "is not an arXiv id" in (await console.say("/paper show 2505.20665v" + "9" * 5000)).text
