@@ -23,16 +23,9 @@ from bot.service import PaperService
 from store.sqlite import SqliteStore
 from tests.support import FakeClock, make_paper
 from tests.support.fake_arxiv_web import FakeArxivWeb, Sec, latexml_page
-from tests.support.fake_openai import FakeOpenAI
 
 NOW = datetime(2025, 6, 9, 8, 30, tzinfo=timezone.utc)
 BODY_ONLY = "The critic is trained on 40,000 annotated reasoning chains from GeoQA."
-
-
-@pytest.fixture
-def fake():
-    with FakeOpenAI() as server:
-        yield server
 
 
 @pytest.fixture
@@ -49,9 +42,9 @@ async def no_wait(seconds: float) -> None:
     return None
 
 
-def asker_for(store, fake, *, fetcher=None, **settings) -> PaperAsker:
+def asker_for(store, fake_openai, *, fetcher=None, **settings) -> PaperAsker:
     config = NotesConfig(**({"enabled": True, "model": "fake-notes-1"} | settings))
-    client = client_from_env(config, {"OPENAI_BASE_URL": fake.base_url, "OPENAI_API_KEY": "sk-test"})
+    client = client_from_env(config, {"OPENAI_BASE_URL": fake_openai.base_url, "OPENAI_API_KEY": "sk-test"})
     writer = NotesWriter(store.notes, client, config, clock=FakeClock(NOW), sleep=no_wait, fulltext=store.fulltext)
     return PaperAsker(writer, store.fulltext, fetcher)
 
@@ -68,9 +61,9 @@ def router_for(store, asker) -> CommandRouter:
     return CommandRouter(PaperService(store.papers, fulltext=store.fulltext), asker=asker)
 
 
-async def test_an_answer_quotes_the_passage_of_the_full_text_it_rests_on(store, fake):
+async def test_an_answer_quotes_the_passage_of_the_full_text_it_rests_on(store, fake_openai):
     await store.fulltext.save_fulltext(stored("2506.00001"))
-    asker = asker_for(store, fake)
+    asker = asker_for(store, fake_openai)
     try:
         reply = (
             await router_for(store, asker).answer_text("ask 2506.00001 how many annotated reasoning chains train the critic?")
@@ -84,12 +77,12 @@ async def test_an_answer_quotes_the_passage_of_the_full_text_it_rests_on(store, 
     assert reply.lines[3].startswith(
         "Answered by fake-notes-1 from its full text; check against the paper: https://arxiv.org/abs/2506.00001"
     )
-    assert BODY_ONLY in fake.requests[0].messages[1]["content"]
+    assert BODY_ONLY in fake_openai.requests[0].messages[1]["content"]
     assert await store.notes.notes_budget_spent("2025-06-09") == 1  # the notes' daily budget
 
 
-async def test_when_the_text_does_not_say_the_answer_is_i_dont_know(store, fake):
-    asker = asker_for(store, fake)
+async def test_when_the_text_does_not_say_the_answer_is_i_dont_know(store, fake_openai):
+    asker = asker_for(store, fake_openai)
     try:
         reply = (await router_for(store, asker).answer_text("ask 2506.00002 what hardware did they use?")).reply
     finally:
@@ -98,10 +91,10 @@ async def test_when_the_text_does_not_say_the_answer_is_i_dont_know(store, fake)
     assert reply.lines[2].startswith("Answered by fake-notes-1 from its abstract only (no full text available)")
 
 
-async def test_a_quote_not_in_the_paper_is_sent_back_once_then_the_question_fails(store, fake):
+async def test_a_quote_not_in_the_paper_is_sent_back_once_then_the_question_fails(store, fake_openai):
     invented = {"known": True, "answer": "They used 8 GPUs.", "quote": "We train on 8 A100 GPUs for a week."}
-    fake.answer(invented, times=2)
-    asker = asker_for(store, fake)
+    fake_openai.answer(invented, times=2)
+    asker = asker_for(store, fake_openai)
     try:
         reply = (await router_for(store, asker).answer_text("ask 2506.00002 what hardware did they use?")).reply
     finally:
@@ -110,7 +103,7 @@ async def test_a_quote_not_in_the_paper_is_sent_back_once_then_the_question_fail
         "No usable answer about 2506.00002: unusable answer twice "
         "(the quote is not in the paper's text; copy a passage word for word)."
     )
-    assert "copied word for word" in fake.requests[1].messages[-1]["content"]
+    assert "copied word for word" in fake_openai.requests[1].messages[-1]["content"]
 
 
 def test_a_paraphrased_quote_becomes_the_papers_own_sentence():
@@ -127,20 +120,20 @@ def test_a_paraphrased_quote_becomes_the_papers_own_sentence():
     assert find_passage("GPUs were used for a week of training", source) is None
 
 
-async def test_the_daily_budget_is_shared_with_notes_and_says_so(store, fake):
-    asker = asker_for(store, fake, daily_budget=1)
+async def test_the_daily_budget_is_shared_with_notes_and_says_so(store, fake_openai):
+    asker = asker_for(store, fake_openai, daily_budget=1)
     await store.notes.take_notes_budget("2025-06-09", 1)  # a note took today's only paper
     try:
         reply = (await router_for(store, asker).answer_text("ask 2506.00001 what is the critic trained on?")).reply
     finally:
         await asker.writer.close()
     assert reply.message == "No answer now: the daily budget of 1 papers (notes and questions) is spent (UTC day 2025-06-09)."
-    assert fake.requests == []
+    assert fake_openai.requests == []
 
 
-async def test_the_model_being_down_is_a_clear_message_and_costs_no_budget(store, fake):
-    fake.fail(503, times=5)
-    asker = asker_for(store, fake, max_retries=1)
+async def test_the_model_being_down_is_a_clear_message_and_costs_no_budget(store, fake_openai):
+    fake_openai.fail(503, times=5)
+    asker = asker_for(store, fake_openai, max_retries=1)
     try:
         reply = (await router_for(store, asker).answer_text("ask 2506.00001 what is the critic trained on?")).reply
     finally:
@@ -158,11 +151,11 @@ async def test_without_a_model_ask_says_who_can_set_it_up(store):
     assert unknown.message == "Paper 2999.99999 is not in the store."
 
 
-async def test_a_single_question_fetches_the_full_text_it_lacks(store, fake):
+async def test_a_single_question_fetches_the_full_text_it_lacks(store, fake_openai):
     with FakeArxivWeb() as web:
         web.add_html("2506.00003v1", latexml_page("T", "We propose it.", [Sec("Method", [BODY_ONLY])], ref="2506.00003v1"))
         fetcher = FullTextFetcher(store.fulltext, FullTextConfig(), web.url, sleep=no_wait, limiter=RequestLimiter())
-        asker = asker_for(store, fake, fetcher=fetcher)
+        asker = asker_for(store, fake_openai, fetcher=fetcher)
         try:
             answer = await asker.ask(
                 await store.papers.get("2506.00003"), "how many annotated reasoning chains train the critic?"
@@ -174,9 +167,9 @@ async def test_a_single_question_fetches_the_full_text_it_lacks(store, fake):
     assert (await store.fulltext.fulltext("2506.00003")).source == "html"
 
 
-async def test_a_topic_batch_answers_every_paper_in_order_within_the_budget(store, fake):
+async def test_a_topic_batch_answers_every_paper_in_order_within_the_budget(store, fake_openai):
     await store.fulltext.save_fulltext(stored("2506.00003"))
-    asker = asker_for(store, fake, daily_budget=2, max_concurrency=2)
+    asker = asker_for(store, fake_openai, daily_budget=2, max_concurrency=2)
     papers = await store.papers.latest("reward-vlm", 3)
     try:
         report = await asker.ask_topic(papers, "how many annotated reasoning chains train the critic?")

@@ -18,7 +18,6 @@ from bot.notes_prompt import build_prompt, check_template
 from bot.service import PaperService
 from store.sqlite import SqliteStore
 from tests.support import FakeClock, make_paper
-from tests.support.fake_openai import FakeOpenAI
 
 NOW = datetime(2025, 6, 9, 8, 30, tzinfo=timezone.utc)
 BODY_ONLY = "The critic is trained on 40,000 annotated reasoning chains."
@@ -40,12 +39,6 @@ def full_text(arxiv_id: str, *, method_repeats: int = 1) -> FullText:
 
 
 @pytest.fixture
-def fake():
-    with FakeOpenAI() as server:
-        yield server
-
-
-@pytest.fixture
 async def store(tmp_path):
     opened = await SqliteStore.open(tmp_path / "papers.db", clock=FakeClock(NOW))
     await opened.papers.upsert_papers(
@@ -55,22 +48,22 @@ async def store(tmp_path):
     await opened.close()
 
 
-def writer_for(store, fake, **settings) -> NotesWriter:
+def writer_for(store, fake_openai, **settings) -> NotesWriter:
     config = NotesConfig(**({"enabled": True, "model": "fake-notes-1"} | settings))
-    client = client_from_env(config, {"OPENAI_BASE_URL": fake.base_url, "OPENAI_API_KEY": "sk-test"})
+    client = client_from_env(config, {"OPENAI_BASE_URL": fake_openai.base_url, "OPENAI_API_KEY": "sk-test"})
     return NotesWriter(store.notes, client, config, clock=FakeClock(NOW), fulltext=store.fulltext)
 
 
-async def test_the_body_reaches_the_prompt_and_the_notes_say_they_rest_on_the_full_text(store, fake):
+async def test_the_body_reaches_the_prompt_and_the_notes_say_they_rest_on_the_full_text(store, fake_openai):
     await store.fulltext.save_fulltext(full_text("2506.00001"))
-    fake.require_in_prompt(BODY_ONLY)  # a request without the body sentence fails: the note would not be written
-    writer = writer_for(store, fake)
+    fake_openai.require_in_prompt(BODY_ONLY)  # a request without the body sentence fails: the note would not be written
+    writer = writer_for(store, fake_openai)
     try:
         report = await writer.run(limit=1, topic="reward-vlm")
     finally:
         await writer.close()
-    assert report.written == ["2506.00001"] and fake.missing == 0
-    system, user = fake.requests[0].messages
+    assert report.written == ["2506.00001"] and fake_openai.missing == 0
+    system, user = fake_openai.requests[0].messages
     assert "Use only what the paper's text below says" in system["content"]
     assert "## 2 Method\n" + BODY_ONLY in user["content"] and "## Abstract" not in user["content"]
 
@@ -83,23 +76,23 @@ async def test_the_body_reaches_the_prompt_and_the_notes_say_they_rest_on_the_fu
     assert data["figure"] == {"url": "https://arxiv.org/html/2506.00001v1/x1.png", "caption": "The pipeline."}
 
 
-async def test_without_full_text_the_notes_rest_on_the_abstract(store, fake):
-    fake.require_in_prompt(BODY_ONLY)
-    writer = writer_for(store, fake)
+async def test_without_full_text_the_notes_rest_on_the_abstract(store, fake_openai):
+    fake_openai.require_in_prompt(BODY_ONLY)
+    writer = writer_for(store, fake_openai)
     try:
         report = await writer.run(limit=1, topic="reward-vlm")  # 2506.00001 has no full text stored
     finally:
         await writer.close()
-    assert report.written == [] and fake.missing == 1  # the check of the other test can fail
-    fake.required.clear()
-    writer = writer_for(store, fake)
+    assert report.written == [] and fake_openai.missing == 1  # the check of the other test can fail
+    fake_openai.required.clear()
+    writer = writer_for(store, fake_openai)
     try:
         await writer.run(limit=1)
     finally:
         await writer.close()
     paper = await store.papers.get("2506.00001")  # the newest, still without notes after the refused request
     assert paper.notes_in("en").basis == "abstract"
-    assert "Use only what the title and abstract say" in fake.requests[-1].messages[0]["content"]
+    assert "Use only what the title and abstract say" in fake_openai.requests[-1].messages[0]["content"]
 
 
 def test_a_long_paper_is_cut_to_max_input_tokens_section_by_section():
@@ -111,7 +104,7 @@ def test_a_long_paper_is_cut_to_max_input_tokens_section_by_section():
     assert BODY_ONLY in user and "It improves accuracy by 4.1 points." in user and "Step rewards help." in user
 
 
-async def test_a_prompt_file_replaces_our_user_prompt(store, fake, tmp_path):
+async def test_a_prompt_file_replaces_our_user_prompt(store, fake_openai, tmp_path):
     (tmp_path / "prompt.txt").write_text(
         "Paper: {title}\nRead this:\n{full_text}\nNotes in {language}, JSON {{as asked}}.", encoding="utf-8"
     )
@@ -120,17 +113,17 @@ async def test_a_prompt_file_replaces_our_user_prompt(store, fake, tmp_path):
     )
     config = load_config(tmp_path / "paperbot.toml", explicit=True)
     await store.fulltext.save_fulltext(full_text("2506.00001"))
-    writer = writer_for(store, fake)
+    writer = writer_for(store, fake_openai)
     writer.config = config.notes
     try:
         await writer.run(limit=1)
     finally:
         await writer.close()
-    user = fake.requests[0].messages[1]["content"]
+    user = fake_openai.requests[0].messages[1]["content"]
     assert (
         user.startswith("Paper: Paper 2506.00001") and BODY_ONLY in user and user.endswith("Notes in English, JSON {as asked}.")
     )
-    assert "five string fields" in fake.requests[0].messages[0]["content"]  # the answer's contract stays ours
+    assert "five string fields" in fake_openai.requests[0].messages[0]["content"]  # the answer's contract stays ours
 
 
 @pytest.mark.parametrize(
