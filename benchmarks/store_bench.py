@@ -272,8 +272,8 @@ async def measure(path: str, runs: int) -> list[tuple[str, str, str, str]]:
             floor_sql = f"SELECT rowid FROM papers_fts WHERE papers_fts MATCH ? ORDER BY {RANK_EXPRESSION} LIMIT 10"
             found = await store.papers.search(text, limit=10)
             assert found, f"no results for {text!r}"
-            p50, p95 = await timed_async(runs, lambda: store.papers.search(text, limit=10))
-            f50, f95 = timed(runs, lambda: floor.execute(floor_sql, (match,)).fetchall())
+            p50, p95 = await timed_async(runs, lambda text=text: store.papers.search(text, limit=10))
+            f50, f95 = timed(runs, lambda sql=floor_sql, match=match: floor.execute(sql, (match,)).fetchall())
             label = f"{name} '{text}' ({hits:,} hits, {100 * hits / total:.2g}%)"
             rows.append((label, f"{p50:.2f} / {p95:.2f} ms", f"{f50:.2f} / {f95:.2f} ms", verdict(name, p95)))
     finally:
@@ -355,8 +355,8 @@ async def measure_postgres(url: str, runs: int) -> list[tuple[str, str, str, str
                 f"ORDER BY ts_rank({RANK_WEIGHTS}, p.search, q.query) DESC, p.id DESC LIMIT 10"
             )
             assert await store.papers.search(text, limit=10), f"no results for {text!r}"
-            p50, p95 = await timed_async(runs, lambda: store.papers.search(text, limit=10))
-            f50, f95 = await timed_async(runs, lambda: floor.fetch(floor_sql, *params))
+            p50, p95 = await timed_async(runs, lambda text=text: store.papers.search(text, limit=10))
+            f50, f95 = await timed_async(runs, lambda sql=floor_sql, values=params: floor.fetch(sql, *values))
             label = f"{name} '{text}' ({hits:,} hits, {100 * hits / total:.2g}%)"
             rows.append((label, f"{p50:.2f} / {p95:.2f} ms", f"{f50:.2f} / {f95:.2f} ms", verdict(name, p95)))
     finally:
@@ -368,10 +368,10 @@ async def measure_postgres(url: str, runs: int) -> list[tuple[str, str, str, str
 def print_table(rows: list[tuple[str, str, str, str]], header: tuple[str, str, str, str]) -> None:
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(4)]
     line = "  ".join("-" * w for w in widths)
-    print("  ".join(cell.ljust(w) for cell, w in zip(header, widths)))
+    print("  ".join(cell.ljust(w) for cell, w in zip(header, widths, strict=True)))
     print(line)
     for row in rows:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)))
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
 
 
 async def main() -> int:
