@@ -6,7 +6,7 @@ sentences), composed into the same parts as the SQLite store: `papers`,
 `subscriptions`, `notes`, `fulltext`, `libraries`, `votes`. The merge rules are the core's
 (`bot.merge`) and the row encoding is shared with SQLite (`store.sqlite.rows`),
 so both stores keep the same papers from the same copies; the contract tests
-(tests/test_store_contract.py) run unchanged against both. Selected by a
+(tests/store/test_store_contract.py) run unchanged against both. Selected by a
 `postgresql://` or `postgres://` `--db` (entry point in pyproject.toml);
 the driver comes with the `[postgres]` extra.
 """

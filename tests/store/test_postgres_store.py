@@ -1,4 +1,4 @@
-"""What the PostgreSQL store promises beyond the store contract (which tests/test_store_contract.py
+"""What the PostgreSQL store promises beyond the store contract (which tests/store/test_store_contract.py
 runs against it like against SQLite): versioned migrations, a newer database refused, clear
 errors for an unreachable server or a refused login with the password never shown, and
 reconnecting when the server drops a connection, losing nothing.
