@@ -4,6 +4,7 @@
     python benchmarks/store_bench.py --papers 100000
     python benchmarks/store_bench.py --db benchmarks/out/bench.db          # build and keep
     python benchmarks/store_bench.py --db benchmarks/out/bench.db --reuse  # query an existing build
+    python benchmarks/store_bench.py --db postgresql://USER:PW@HOST/EMPTY_DB --papers 100000  # the PostgreSQL store
 
 The papers are synthetic but shaped like arXiv: ~12-word titles, ~170-word
 abstracts drawn from a Zipf-like vocabulary of 50,000 words, 2-6 authors, a
@@ -17,6 +18,11 @@ objects and all) and, as a floor, as one plain `sqlite3` statement:
 same schema, pragmas and FTS settings filled by plain `sqlite3` in one thread
 (rows prepared before the clock starts; papers and their index only, no
 topics or notes), on the first `--floor-papers` papers.
+
+With a `postgresql://` --db (an empty database, or --reuse) the same papers go
+through the PostgreSQL store (`store.postgres`, COPY per batch) and the same
+queries are timed; the floor is then the store's own SQL sent through asyncpg
+(ids only), so the gap is the store's reading of whole Paper objects.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.models import Notes, Paper  # noqa: E402
+from bot.plugins import shown_location, store_scheme  # noqa: E402
 from store.sqlite import SqliteStore, schema  # noqa: E402
 from store.sqlite.query import build_match_query  # noqa: E402
 from store.sqlite.rows import PAPER_COLUMNS  # noqa: E402
@@ -275,6 +282,89 @@ async def measure(path: str, runs: int) -> list[tuple[str, str, str, str]]:
     return rows
 
 
+async def build_postgres(url: str, total: int) -> float:
+    """Load `total` papers into the empty PostgreSQL database at `url`; papers/s."""
+    from store.postgres.store import PostgresStore
+
+    print(f"generating {total:,} papers ...", file=sys.stderr, flush=True)
+    factory = PaperFactory()
+    papers = [factory.paper(i, total) for i in range(total)]
+    store = await PostgresStore.open(url)
+    try:
+        if await store.papers.paper_count():
+            raise SystemExit("store_bench: the PostgreSQL database already holds papers; give an empty one, or --reuse")
+        print("loading ...", file=sys.stderr, flush=True)
+        start = time.perf_counter()
+        report = await store.papers.bulk_upsert(papers[i : i + BATCH] for i in range(0, total, BATCH))
+        seconds = time.perf_counter() - start
+        assert report.new == total, report
+        await store.db.run(lambda conn: conn.execute("ANALYZE"))
+        await store.papers.set_meta("bench.load_rate", f"{total / seconds:.0f}")
+        await store.papers.set_meta("bench.load_seconds", f"{seconds:.1f}")
+    finally:
+        await store.close()
+    return total / seconds
+
+
+async def measure_postgres(url: str, runs: int) -> list[tuple[str, str, str, str]]:
+    import asyncpg
+
+    from store.postgres.search import RANK_WEIGHTS, query_terms, tsquery_sql
+    from store.postgres.store import PostgresStore
+
+    rows: list[tuple[str, str, str, str]] = []
+    store = await PostgresStore.open(url)
+    floor = await asyncpg.connect(url)
+    try:
+        total = await store.papers.paper_count()
+        load_rate = await store.papers.get_meta("bench.load_rate")
+        load_seconds = await store.papers.get_meta("bench.load_seconds")
+        rows.append(
+            (
+                "load (bulk_upsert, 5,000 a batch)",
+                f"{float(load_rate):,.0f} papers/s ({load_seconds} s)" if load_rate else "n/a", "",
+                f">= {TARGET_LOAD_RATE:,}/s {'ok' if load_rate and float(load_rate) >= TARGET_LOAD_RATE else 'MISSED'}",
+            )
+        )  # fmt: skip
+        size = await floor.fetchval("SELECT pg_database_size(current_database())")
+        rows.append((f"database size ({total:,} papers)", f"{size / 1e9:.2f} GB", "", ""))
+
+        def verdict(name: str, p95: float) -> str:
+            target = TARGET_MS.get(name.split(" (")[0], SELECTIVE_TARGET_MS)
+            return f"p95 <= {target:g} ms {'ok' if p95 <= target else 'MISSED'}"
+
+        latest_sql = "SELECT id FROM papers ORDER BY published DESC, arxiv_id DESC LIMIT 10"
+        topic_sql = "SELECT paper_id FROM paper_topics WHERE topic = $1 ORDER BY published DESC, arxiv_id DESC LIMIT 10"
+        for name, call, floor_call in (
+            ("latest", lambda: store.papers.latest(None, 10), lambda: floor.fetch(latest_sql)),
+            (
+                f"latest (topic {TOPIC_FOR_LATEST})",
+                lambda: store.papers.latest(TOPIC_FOR_LATEST, 10),
+                lambda: floor.fetch(topic_sql, TOPIC_FOR_LATEST),
+            ),
+        ):
+            p50, p95 = await timed_async(runs, call)
+            f50, f95 = await timed_async(runs, floor_call)
+            rows.append((name, f"{p50:.2f} / {p95:.2f} ms", f"{f50:.2f} / {f95:.2f} ms", verdict("latest", p95)))
+
+        for name, text in QUERIES:
+            tsquery, params = tsquery_sql(query_terms(text), first_param=1)
+            hits = await floor.fetchval(f"SELECT count(*) FROM papers WHERE search @@ {tsquery}", *params)
+            floor_sql = (
+                f"SELECT p.id FROM papers AS p, (SELECT {tsquery} AS query) AS q WHERE p.search @@ q.query "
+                f"ORDER BY ts_rank({RANK_WEIGHTS}, p.search, q.query) DESC, p.id DESC LIMIT 10"
+            )
+            assert await store.papers.search(text, limit=10), f"no results for {text!r}"
+            p50, p95 = await timed_async(runs, lambda text=text: store.papers.search(text, limit=10))
+            f50, f95 = await timed_async(runs, lambda sql=floor_sql, values=params: floor.fetch(sql, *values))
+            label = f"{name} '{text}' ({hits:,} hits, {100 * hits / total:.2g}%)"
+            rows.append((label, f"{p50:.2f} / {p95:.2f} ms", f"{f50:.2f} / {f95:.2f} ms", verdict(name, p95)))
+    finally:
+        await floor.close()
+        await store.close()
+    return rows
+
+
 def print_table(rows: list[tuple[str, str, str, str]], header: tuple[str, str, str, str]) -> None:
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(4)]
     line = "  ".join("-" * w for w in widths)
@@ -287,13 +377,28 @@ def print_table(rows: list[tuple[str, str, str, str]], header: tuple[str, str, s
 async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--papers", type=int, default=1_000_000, help="papers to generate (default 1,000,000)")
-    parser.add_argument("--db", help="database file (default: a temp file, deleted afterwards)")
+    parser.add_argument(
+        "--db", help="database file (default: a temp file, deleted afterwards), or a postgresql:// URL of an empty database"
+    )
     parser.add_argument("--reuse", action="store_true", help="query an existing --db instead of building it")
     parser.add_argument("--runs", type=int, default=50, help="timed runs per query (default 50)")
     parser.add_argument(
         "--floor-papers", type=int, default=200_000, help="papers for the plain-sqlite3 load floor (default 200,000; 0: skip)"
     )
     args = parser.parse_args()
+
+    if args.db and store_scheme(args.db) in ("postgresql", "postgres"):
+        if not args.reuse:
+            await build_postgres(args.db, args.papers)
+        load_before = os.getloadavg()
+        rows = await measure_postgres(args.db, args.runs)
+        print(
+            f"store_bench: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} CPUs, "
+            f"PostgreSQL store at {shown_location(args.db)}, Python {sys.version.split()[0]}, "
+            f"1-min load average {load_before[0]:.2f} before the queries, {os.getloadavg()[0]:.2f} after"
+        )
+        print_table(rows, ("what", "store p50 / p95", "asyncpg floor p50 / p95", "target"))
+        return 0
 
     temp_dir = None
     if args.db:

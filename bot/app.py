@@ -240,7 +240,7 @@ async def assemble(
     )
     scheduler = BotScheduler(
         engine, changes=changes,
-        fetch=fetch.run if fetch else None,
+        fetch=one_process_at_a_time(store, "fetch", fetch.run) if fetch else None,
         fetch_schedule=config.fetch_schedule() if fetch else None,
         last_fetch=fetch.oldest_fetch if fetch else None,
     )
@@ -248,6 +248,19 @@ async def assemble(
         store, service, engine, subscriptions, router, scheduler, adapters, stop, shown_location(runtime.db_path),
         fetch.fetcher if fetch else None, notes, fulltext, ranking,
     )
+
+
+def one_process_at_a_time(store: Store, job: str, run: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+    """`run`, skipped while another process sharing the store (a replica) runs the same job."""
+
+    async def guarded() -> None:
+        async with store.exclusive(job) as ours:
+            if not ours:
+                log.info("%s: another paperbot process sharing the store is running it; skipped here", job)
+                return
+            await run()
+
+    return guarded
 
 
 def build_adapters(plugins: Mapping[str, AdapterPlugin], context: AdapterContext) -> dict[str, ChatAdapter]:

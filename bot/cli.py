@@ -32,7 +32,7 @@ from bot.ingest.paperlist import import_paperlist
 from bot.ingest.snapshot import import_snapshot, looks_like_snapshot
 from bot.logs import log_to_file, setup_logging
 from bot.models import ErrorReply, Reply, Topic
-from bot.plugins import needs_extra
+from bot.plugins import needs_extra, store_scheme
 from bot.runtime import Runtime, build_fulltext_fetcher, build_ranking, build_service, open_store
 from bot.service import PaperService
 
@@ -179,8 +179,9 @@ def build_parser() -> argparse.ArgumentParser:
     command(
         "run",
         help="run the bot (console adapter unless chat tokens are set)",
-        description="Run the bot until SIGTERM, Ctrl-C or the end of the console's input. One `run` per store: "
-        "a second one on the same store refuses to start; lookups and imports work beside it.",
+        description="Run the bot until SIGTERM, Ctrl-C or the end of the console's input. One `run` per SQLite store: "
+        "a second one on the same store refuses to start; lookups and imports work beside it. Any number may serve "
+        "one PostgreSQL store (replicas): each digest period is still delivered once.",
     )
     status = command(
         "status",
@@ -199,6 +200,15 @@ def build_parser() -> argparse.ArgumentParser:
         "the old store's last commits, which SQLite would replay onto the copy), then move the copy to the --db path.",
     )
     backup.add_argument("target", type=Path, metavar="TARGET", help="the file to write, e.g. backups/paperbot-2025-06-01.db")
+    migrate = command(
+        "migrate",
+        help="copy the store (--db) into another kind of store, e.g. a PostgreSQL database (--to)",
+        description="Copy every paper, note, topic, subscription and delivery of the --db store into the empty store "
+        "at --to (e.g. postgresql://USER:PASSWORD@HOST:PORT/DATABASE, best given as PAPERBOT_MIGRATE_TO so no "
+        "password shows in the process list), in one transaction, then compare each table's row count. The source "
+        "is only read. Stop the bot first; then point PAPERBOT_DB at the new store.",
+    )
+    migrate.add_argument("--to", metavar="URL", help="the target store (default: $PAPERBOT_MIGRATE_TO)")
     return parser
 
 
@@ -248,6 +258,8 @@ async def run_command(args: argparse.Namespace) -> int:
         return await ask_papers(runtime, args)
     if args.command == "backup":
         return await backup(runtime, args.target)
+    if args.command == "migrate":
+        return await migrate_store(runtime, args.to or os.environ.get("PAPERBOT_MIGRATE_TO", ""))
     if args.command == "import":
         async with open_store(runtime) as store:
             with arxiv_lookup(runtime, store.papers, args.offline, args.files) as lookup:
@@ -299,6 +311,18 @@ def print_reply(reply: Reply) -> int:
 async def backup(runtime: Runtime, target: Path) -> int:
     plugin = runtime.plugins.store(runtime.db_path)
     report = await asyncio.to_thread(plugin.backup, runtime.db_path, str(target))
+    print(report.summary())
+    return EXIT_OK
+
+
+async def migrate_store(runtime: Runtime, target: str) -> int:
+    if not target.strip():
+        raise UserError("migrate needs the target store: --to URL (or PAPERBOT_MIGRATE_TO)")
+    plugin = runtime.plugins.store(target)
+    copy_from = getattr(plugin, "copy_from", None)
+    if copy_from is None:
+        raise UserError(f"a {store_scheme(target)} store cannot be a migration target; give --to postgresql://…")
+    report = await copy_from(runtime.db_path, target, clock=runtime.clock)
     print(report.summary())
     return EXIT_OK
 

@@ -206,6 +206,28 @@ class SlackConfig(_Strict):
 
 class DiscordConfig(_Strict):
     shards: Literal["auto"] | int | None = None  # "auto" runs an AutoShardedClient
+    # The shards this process runs, of `shards` in all: spread a big bot's shards over replicas
+    # (per replica, DISCORD_SHARD_IDS and DISCORD_SHARD_COUNT in the environment override both).
+    shard_ids: list[int] | None = None
+
+    @model_validator(mode="after")
+    def _shard_ids_within_the_count(self) -> "DiscordConfig":
+        problem = shard_ids_problem(self.shard_ids, self.shards)
+        if problem:
+            raise ValueError(problem)
+        return self
+
+
+def shard_ids_problem(shard_ids: list[int] | None, shards: object) -> str | None:
+    """Why these shard ids cannot run with this shard count (`shards`), or None when they can."""
+    if shard_ids is None:
+        return None
+    if not isinstance(shards, int) or isinstance(shards, bool) or shards < 1:
+        return "shard_ids needs the total count: set shards (or DISCORD_SHARD_COUNT) to a number of shards"
+    wrong = [i for i in shard_ids if not 0 <= i < shards]
+    if wrong or not shard_ids or len(set(shard_ids)) != len(shard_ids):
+        return f"shard_ids must be distinct shard numbers from 0 to {shards - 1} (got {shard_ids})"
+    return None
 
 
 class NotesConfig(_Strict):

@@ -489,6 +489,12 @@ class DigestEngine(DigestPlanner):
 
     # --- start and stop -------------------------------------------------------------------
 
+    async def sweep(self) -> None:
+        """The periodic pass: settle claims a crash left (here before a restart, or a replica that died:
+        the store lists only claims whose owner's lease ran out), then deliver what is due."""
+        await self.reconcile()
+        await self.run_due()
+
     async def reconcile(self) -> None:
         """Settle claims a crash left unrecorded: check where possible, else resend once."""
         async with self._pass() as running:

@@ -42,6 +42,7 @@ DEFAULT_SCHEME = "sqlite"
 # paperbot's own packages: a module of these that is missing is a broken install or a bug, not a missing extra.
 OWN_PACKAGES = frozenset({"bot", "adapters", "store"})
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+_PASSWORD_PARAM = re.compile(r"((?:^|&)password=)[^&]*", re.IGNORECASE)
 
 Sleep = Callable[[float], Awaitable[None]]
 EntryPoints = Callable[[str], Iterable[metadata.EntryPoint]]
@@ -136,10 +137,15 @@ def shown_location(location: str) -> str:
     if not _SCHEME.match(location.strip()):
         return location
     parts = urlsplit(location.strip())
-    if parts.password is None:
+    # libpq also takes the password as a query parameter (`?password=...`).
+    query = _PASSWORD_PARAM.sub(r"\1***", parts.query)
+    if parts.password is None and query == parts.query:
         return location
-    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
+    netloc = parts.netloc
+    if parts.password is not None:  # the host part as written: none for a socket URL, a port that may be a typo
+        userinfo, _, host = netloc.rpartition("@")
+        netloc = f"{userinfo.partition(':')[0]}:***@{host}"
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
 
 
 @contextlib.contextmanager

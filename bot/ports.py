@@ -13,6 +13,7 @@ arrives again is not a store's choice: every store applies `bot.merge`.
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, AsyncIterable, Iterable, Protocol, Sequence
 
@@ -329,6 +330,11 @@ class Store(Protocol):
 
     @property
     def votes(self) -> VoteStore: ...
+
+    def exclusive(self, job: str) -> AbstractAsyncContextManager[bool]:
+        """Held while `job` (the arXiv fetch with its notes) runs: True when this process may run it,
+        False while another process sharing the store runs it. A crashed holder's hold ends with it."""
+        ...
 
     async def close(self) -> None: ...
 

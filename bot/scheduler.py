@@ -74,7 +74,7 @@ class BotScheduler:
         await self.engine.reconcile()
         await self.rebuild()
         self.scheduler.add_job(
-            self.engine.run_due, IntervalTrigger(seconds=SWEEP_EVERY.total_seconds()),
+            self.engine.sweep, IntervalTrigger(seconds=SWEEP_EVERY.total_seconds()),
             id="digest-sweep", coalesce=True, max_instances=1, replace_existing=True,
         )
         if self.fetch is not None and self.fetch_schedule is not None:

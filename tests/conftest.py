@@ -151,3 +151,11 @@ async def fake_discord() -> AsyncIterator[FakeDiscord]:
     finally:
         await server.close()
     assert server.problems == [], "payloads the fake Discord received break Discord's rules"
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """The run's one throwaway PostgreSQL server (`tests.support.pg_server`), started on first use; never skipped."""
+    from tests.support.pg_server import shared_server
+
+    return shared_server()

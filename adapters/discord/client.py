@@ -68,7 +68,7 @@ from adapters.discord.render import forum_post_title, nonce_for, to_send_kwargs
 from adapters.discord.views import send_private
 from adapters.discord.votes import message_cards, votes_view
 from bot.commands import CommandRouter
-from bot.config import ConfigError, FileConfig
+from bot.config import ConfigError, FileConfig, shard_ids_problem
 from bot.errors import DeliveryError
 from bot.logs import one_line_errors
 from bot.models import DeliveryKey, DigestReply, ErrorReply, Subscription, digest_mark
@@ -209,6 +209,28 @@ class _PaperbotClientMixin:
         log.info("discord: %d server%s available", guilds, "" if guilds == 1 else "s")
 
 
+def shards_from_env(
+    shards: str | int | None, shard_ids: list[int] | None, env: Mapping[str, str]
+) -> tuple[str | int | None, list[int] | None]:
+    """The shard count and this process's shard ids: DISCORD_SHARD_COUNT and DISCORD_SHARD_IDS
+    ("0,2") override the config, so replicas sharing one config file each run their own shards."""
+    count_text = env.get("DISCORD_SHARD_COUNT", "").strip()
+    ids_text = env.get("DISCORD_SHARD_IDS", "").strip()
+    if count_text:
+        if not count_text.isdigit() or int(count_text) < 1:
+            raise ConfigError("environment", "DISCORD_SHARD_COUNT", f"must be a number of shards, got {count_text[:40]!r}")
+        shards = int(count_text)
+    if ids_text:
+        parts = [part.strip() for part in ids_text.split(",")]
+        if not all(part.isdigit() for part in parts):
+            raise ConfigError("environment", "DISCORD_SHARD_IDS", f"must be shard numbers like 0,2, got {ids_text[:40]!r}")
+        shard_ids = [int(part) for part in parts]
+    problem = shard_ids_problem(shard_ids, shards)
+    if problem:
+        raise ConfigError("environment", "DISCORD_SHARD_IDS" if ids_text else "DISCORD_SHARD_COUNT", problem)
+    return shards, shard_ids
+
+
 class PaperbotClient(_PaperbotClientMixin, discord.Client):
     pass
 
@@ -231,6 +253,7 @@ class DiscordAdapter:
         api_url: str | None = None,
         guild_id: int | None = None,
         shards: str | int | None = None,
+        shard_ids: list[int] | None = None,
         ready_timeout: float = DEFAULT_READY_TIMEOUT,
         history_limit: int = DEFAULT_HISTORY_LIMIT,
         sleep: Sleep = asyncio.sleep,
@@ -242,6 +265,7 @@ class DiscordAdapter:
         self.rest_base = endpoint.rest_base(api_url) if api_url else None
         self.guild_id = guild_id
         self.shards = shards
+        self.shard_ids = shard_ids
         self.ready_timeout = ready_timeout
         self.history_limit = history_limit
         self.commands = PaperCommands(router)
@@ -270,13 +294,15 @@ class DiscordAdapter:
         guild = env.get("DISCORD_GUILD_ID", "").strip()
         if guild and not guild.isdigit():
             raise ConfigError("environment", "DISCORD_GUILD_ID", f"must be a server id (a number), got {guild[:40]!r}")
+        shards, shard_ids = shards_from_env(config.discord.shards, config.discord.shard_ids, env)
         return cls(
             router,
             store,
             token=token,
             api_url=env.get("DISCORD_API_URL", "").strip() or None,
             guild_id=int(guild) if guild else None,
-            shards=config.discord.shards,
+            shards=shards,
+            shard_ids=shard_ids,
             sleep=sleep,
             on_gave_up=on_gave_up,
         )
@@ -293,6 +319,8 @@ class DiscordAdapter:
             max_ratelimit_timeout=RETRY.max_retry_after,
         )
         if self.shards is not None:
+            if self.shard_ids is not None:  # this replica's shards of the count
+                options["shard_ids"] = self.shard_ids
             client: discord.Client = ShardedPaperbotClient(
                 shard_count=None if self.shards == "auto" else int(self.shards), **options
             )

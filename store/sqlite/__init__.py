@@ -13,8 +13,9 @@ the core (`bot.merge`); this package encodes rows and runs SQL. Open with
 
 from __future__ import annotations
 
+import contextlib
 import os
-from typing import TYPE_CHECKING, Unpack
+from typing import TYPE_CHECKING, AsyncIterator, Unpack
 
 from bot.ports import Store
 from store.sqlite.database import Database, OpenOptions
@@ -63,6 +64,11 @@ class SqliteStore:
     @property
     def read_only(self) -> bool:
         return self.db.read_only
+
+    @contextlib.asynccontextmanager
+    async def exclusive(self, job: str) -> AsyncIterator[bool]:
+        """Always this process's: one `paperbot run` serves a SQLite store (`serving_lock`)."""
+        yield True
 
     async def close(self) -> None:
         await self.db.close()

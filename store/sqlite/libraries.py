@@ -25,7 +25,7 @@ import json
 import random
 import sqlite3
 from dataclasses import replace
-from typing import Sequence
+from typing import Awaitable, Callable, Sequence
 
 import aiosqlite
 
@@ -219,8 +219,11 @@ async def _newest(conn: aiosqlite.Connection, where: str, params: tuple, topic: 
     return [row_id for (row_id,) in await fetchall(conn, sql, (topic, *params, limit))]
 
 
-async def _draw_ids(conn: aiosqlite.Connection, rng: random.Random, low: int, high: int, size: int) -> list[int]:
-    """`size` distinct existing row ids drawn uniformly from [low, high] (the caller holds the lock)."""
+async def draw_ids(
+    rng: random.Random, low: int, high: int, size: int, existing: Callable[[list[int]], Awaitable[set[int]]]
+) -> list[int]:
+    """`size` distinct existing row ids drawn uniformly from [low, high]; `existing` says which of some
+    ids are rows (the PostgreSQL store draws the same way, `store.postgres.libraries`)."""
     chosen: dict[int, None] = {}
     tried: set[int] = set()
     for _ in range(_MAX_ROUNDS):
@@ -236,9 +239,18 @@ async def _draw_ids(conn: aiosqlite.Connection, rng: random.Random, low: int, hi
                 draws.append(row_id)
         if not draws:
             break
-        rows = await fetchall(conn, f"SELECT id FROM papers WHERE id IN {IDS_PARAM}", (json.dumps(draws),))
-        found = {row_id for (row_id,) in rows}
+        found = await existing(draws)
         for row_id in draws:
             if row_id in found and len(chosen) < size:
                 chosen[row_id] = None
     return list(chosen)
+
+
+async def _draw_ids(conn: aiosqlite.Connection, rng: random.Random, low: int, high: int, size: int) -> list[int]:
+    """`size` distinct existing row ids drawn uniformly from [low, high] (the caller holds the lock)."""
+
+    async def existing(draws: list[int]) -> set[int]:
+        rows = await fetchall(conn, f"SELECT id FROM papers WHERE id IN {IDS_PARAM}", (json.dumps(draws),))
+        return {row_id for (row_id,) in rows}
+
+    return await draw_ids(rng, low, high, size, existing)

@@ -116,7 +116,9 @@ def _ids(text: str) -> set[str]:
     return {part.split('"')[0].split(")")[0].split("|")[0] for part in text.split("arxiv.org/abs/")[1:]}
 
 
-async def run_service(db: Path, config: Path, now: datetime, env: dict[str, str], crash_at: str | None = None) -> tuple[int, str]:
+async def run_service(
+    db: Path | str, config: Path, now: datetime, env: dict[str, str], crash_at: str | None = None
+) -> tuple[int, str]:
     """Start the service; it is SIGKILLed at `crash_at`, or stopped with SIGTERM once it is up."""
     args = ["--db", str(db), "--config", str(config), "--now", now.strftime("%Y-%m-%dT%H:%M:%SZ")]
     if crash_at:
@@ -140,7 +142,7 @@ async def run_service(db: Path, config: Path, now: datetime, env: dict[str, str]
     return process.returncode, "".join(lines)
 
 
-async def paperbot_status(db: Path, config: Path, env: dict[str, str]) -> dict:
+async def paperbot_status(db: Path | str, config: Path, env: dict[str, str]) -> dict:
     """`paperbot status --json` in the bot's environment (without it, the webhook is undeliverable: exit 1)."""
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "--db", str(db), "--config", str(config), "status", "--json", cwd=ROOT,
@@ -205,10 +207,10 @@ class Service:
         self.seen = asyncio.Event()
         self._wanted = ""
 
-    async def start(self, db: Path, config: Path, now: datetime, env: dict[str, str]) -> None:
+    async def start(self, db: Path | str, config: Path, now: datetime, env: dict[str, str], *options: str) -> None:
         self.process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "tests.support.crash_runner", "--db", str(db), "--config", str(config),
-            "--now", now.strftime("%Y-%m-%dT%H:%M:%SZ"), cwd=ROOT,
+            "--now", now.strftime("%Y-%m-%dT%H:%M:%SZ"), *options, cwd=ROOT,
             env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), **env},
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
         )
@@ -223,6 +225,7 @@ class Service:
 
     async def wait_for_line(self, text: str) -> None:
         self._wanted = text
+        self.seen.clear()  # set by an earlier wait's line
         if not any(text in line for line in self.lines):
             await asyncio.wait_for(self.seen.wait(), 60)
 

@@ -48,12 +48,13 @@ def offline_config():
 
 def test_the_core_install_has_no_platform_sdk_and_each_extra_brings_its_own():
     project = tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))["project"]
-    assert requirement_names(project["dependencies"]).isdisjoint({"discord.py", "slack-bolt", "slack-sdk", "openai"})
+    assert requirement_names(project["dependencies"]).isdisjoint({"discord.py", "slack-bolt", "slack-sdk", "openai", "asyncpg"})
     extras = project["optional-dependencies"]
     assert requirement_names(extras["slack"]) == {"slack-bolt", "slack-sdk", "aiohttp"}
     assert requirement_names(extras["discord"]) == {"discord.py"}
     assert requirement_names(extras["llm"]) == {"openai"}
-    assert extras["all"] == ["paperbot[slack,discord,llm]"]
+    assert requirement_names(extras["postgres"]) == {"asyncpg"}
+    assert extras["all"] == ["paperbot[slack,discord,llm,postgres]"]
 
 
 def test_the_installed_entry_points_are_the_declared_plugins():
@@ -118,9 +119,9 @@ async def test_a_sqlite_url_opens_the_file_it_names(tmp_path):
 
 @pytest.mark.subprocess
 def test_an_uninstalled_store_scheme_is_exit_status_2_and_shows_no_password(tmp_path):
-    result = run_paperbot("topics", "--db", "postgresql://bob:hunter2@db.example/papers", db=tmp_path / "unused.db")
+    result = run_paperbot("topics", "--db", "mysql://bob:hunter2@db.example/papers", db=tmp_path / "unused.db")
     assert result.returncode == 2
-    assert "no store for postgresql:// locations is installed (installed: sqlite)" in result.stderr
+    assert "no store for mysql:// locations is installed (installed: postgres, postgresql, sqlite)" in result.stderr
     assert "hunter2" not in result.stderr + result.stdout
 
 

@@ -3,8 +3,9 @@
 Why this module exists: the contract tests talk to a store only through the
 ports of `bot.ports` (`Store` and its parts), so one test proves a promise for
 every store. tests/store/conftest.py makes the fixtures (`store`,
-`store_factory`, `persistent_store_factory`) from `STORE_FACTORIES`; another
-store (PostgreSQL, issue 17) is one more entry there, and no test is copied.
+`store_factory`, `persistent_store_factory`) from `STORE_FACTORIES`; each
+store is one entry there (PostgreSQL: a database of its own per test on one server,
+`tests.support.pg_server`), and no test is copied.
 Everywhere else, tests/conftest.py's `store` is one SQLite file store.
 """
 
@@ -51,8 +52,25 @@ class SqliteMemoryFactory(StoreFactory):
         return await SqliteStore.open(":memory:", clock=self.clock)
 
 
+class PostgresFactory(StoreFactory):
+    """A database of its own per name on the run's one server (`tests.support.pg_server`)."""
+
+    def __init__(self, directory: Path, clock: Clock) -> None:
+        super().__init__(directory, clock)
+        self._urls: dict[str, str] = {}
+
+    async def _open(self, name: str) -> Store:
+        from store.postgres.store import PostgresStore
+        from tests.support.pg_server import fresh_database, shared_server
+
+        if name not in self._urls:
+            self._urls[name] = await fresh_database(shared_server())
+        return await PostgresStore.open(self._urls[name], clock=self.clock)
+
+
 STORE_FACTORIES: dict[str, type[StoreFactory]] = {
     "sqlite-file": SqliteFileFactory,
     "sqlite-memory": SqliteMemoryFactory,
+    "postgres": PostgresFactory,
 }
 PERSISTENT = sorted(name for name, factory in STORE_FACTORIES.items() if factory.persistent)
