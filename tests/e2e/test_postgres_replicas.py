@@ -92,7 +92,9 @@ async def test_the_fetch_job_runs_on_one_replica_at_a_time_and_a_dead_holder_fre
     # The holder dies without releasing (its connections are cut, as when its process is killed).
     admin = await asyncpg.connect(postgres_server.url())
     await admin.execute(
-        "SELECT pg_terminate_backend(l.pid) FROM pg_locks AS l "
+        # With a timeout the call waits until the backend is gone (and its locks with it), so the next
+        # line does not race the termination.
+        "SELECT pg_terminate_backend(l.pid, 10000) FROM pg_locks AS l "
         "WHERE l.locktype = 'advisory' AND l.granted AND l.pid <> pg_backend_pid()"
     )
     await admin.close()

@@ -225,7 +225,7 @@ async def terminate_backends(server: Server, url: str) -> int:
     conn = await asyncpg.connect(server.url())
     try:
         return await conn.fetchval(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+            "SELECT count(pg_terminate_backend(pid, 10000)) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
             database,
         )
     finally:
