@@ -21,6 +21,13 @@ Three kinds, by how much the library says:
 Every score comes from the same fitted vocabulary, weights and formula, so
 scores of one model are comparable with each other, and a retrained model of
 the same library on a similar store gives close scores to the same paper.
+
+A model never changes once made (a new library, vote or store bucket makes a
+new one), and a paper's score and why line depend on that paper alone, not on
+the others ranked with it. So a model remembers both per paper
+(`PaperMemo`): a thousand digests planned after a fetch, and planned again as
+they fire, are mostly the same few topics' papers ranked by the same few
+models, and each (model, paper) is worked out once.
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ from __future__ import annotations
 import io
 import json
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Generic, Hashable, Sequence, TypeVar
 
 import numpy as np
 from scipy import sparse
@@ -41,6 +48,11 @@ from bot.rank.why import Why, short_title, top_terms
 
 FORMAT_VERSION = 1
 EMPTY, SIMILARITY, CLASSIFIER = "empty", "similarity", "classifier"
+# Papers whose score (and why line, when shown) a model remembers: a channel's topics' candidates
+# of a week, several times over; ~250 bytes a score, so ~1 MB a model when full.
+MEMO_PAPERS = 4096
+
+Value = TypeVar("Value")
 
 
 class ModelFormatError(ValueError):
@@ -75,6 +87,36 @@ class ModelParts:
     unknown_idf: float | None = None
 
 
+class PaperMemo(Generic[Value]):
+    """What a model worked out for a paper, by the paper's content: a bounded map, oldest dropped first.
+
+    Keyed by the arXiv id and the hash of the whole paper (`Paper` is a
+    frozen dataclass), not by the paper itself, so the memo keeps no paper
+    alive; a paper whose text changed (an edited note, a new version) hashes
+    differently and is worked out again. Two contents of one id sharing a
+    64-bit hash are as rare as in `bot.rank.vectors`.
+    """
+
+    def __init__(self, size: int = MEMO_PAPERS) -> None:
+        self.size = size
+        self._values: dict[Hashable, Value] = {}
+
+    @staticmethod
+    def key(paper: Paper) -> Hashable:
+        return (paper.arxiv_id, hash(paper))
+
+    def get(self, key: Hashable) -> Value | None:
+        return self._values.get(key)
+
+    def put(self, key: Hashable, value: Value) -> None:
+        self._values[key] = value
+        while len(self._values) > self.size:
+            del self._values[next(iter(self._values))]
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+
 class RankModel:
     """Scores candidate papers against one library; see the module docstring for the kinds."""
 
@@ -87,6 +129,8 @@ class RankModel:
         self._vocabulary: Vocabulary | None = None
         if parts.kind != EMPTY:
             self._vocabulary = vocabulary or Vocabulary(parts.terms, parts.idf, unknown_idf=parts.unknown_idf)
+        self._scores: PaperMemo[float] = PaperMemo()
+        self._whys: PaperMemo[tuple[Why | None]] = PaperMemo()  # a 1-tuple: "no why" is remembered too
 
     @property
     def empty(self) -> bool:
@@ -100,9 +144,23 @@ class RankModel:
     # --- scoring -----------------------------------------------------------------------
 
     def _scored(self, papers: Sequence[Paper]) -> np.ndarray:
-        """Each paper's score (zeros for an empty model)."""
+        """Each paper's score (zeros for an empty model): remembered ones, and the rest worked out together."""
         if self._vocabulary is None or not papers:
             return np.zeros(len(papers))
+        keys = [PaperMemo.key(paper) for paper in papers]
+        known = [self._scores.get(key) for key in keys]
+        missing = [i for i, score in enumerate(known) if score is None]
+        if not missing:
+            return np.array(known, dtype=np.float64)
+        fresh = self._worked_out([papers[i] for i in missing])
+        scores = np.array([0.0 if score is None else score for score in known])
+        scores[missing] = fresh
+        for i, score in zip(missing, fresh.tolist(), strict=True):
+            self._scores.put(keys[i], score)
+        return scores
+
+    def _worked_out(self, papers: Sequence[Paper]) -> np.ndarray:
+        assert self._vocabulary is not None
         if self.parts.coef is None:
             return self._closest(self._vocabulary.vectors(papers))[1]
         return self._probabilities(papers, self.parts.coef)
@@ -147,12 +205,22 @@ class RankModel:
             order = order[: max(limit, 0)]
         if self._vocabulary is None or not len(order):
             return [Ranked(papers[i], float(scores[i])) for i in order]
-        shown = self._vocabulary.vectors([papers[i] for i in order])
-        closest, closeness = self._closest(shown)
-        return [
-            Ranked(papers[i], float(scores[i]), self._why(shown, row, int(closest[row]), closeness[row]))
-            for row, i in enumerate(order)
-        ]
+        whys = self._whys_of([papers[i] for i in order])
+        return [Ranked(papers[i], float(scores[i]), why) for i, why in zip(order, whys, strict=True)]
+
+    def _whys_of(self, papers: Sequence[Paper]) -> list[Why | None]:
+        """Each paper's why line: remembered ones, and the rest worked out together."""
+        assert self._vocabulary is not None
+        keys = [PaperMemo.key(paper) for paper in papers]
+        known = [self._whys.get(key) for key in keys]
+        missing = [i for i, why in enumerate(known) if why is None]
+        if missing:
+            shown = self._vocabulary.vectors([papers[i] for i in missing])
+            closest, closeness = self._closest(shown)
+            for row, i in enumerate(missing):
+                known[i] = (self._why(shown, row, int(closest[row]), closeness[row]),)
+                self._whys.put(keys[i], known[i])
+        return [why[0] for why in known if why is not None]
 
     def _why(self, vectors: sparse.csr_matrix, row: int, closest: int, closeness: float) -> Why | None:
         if closeness <= 0:
