@@ -218,8 +218,9 @@ class RankModel:
             shown = self._vocabulary.vectors([papers[i] for i in missing])
             closest, closeness = self._closest(shown)
             for row, i in enumerate(missing):
-                known[i] = (self._why(shown, row, int(closest[row]), closeness[row]),)
-                self._whys.put(keys[i], known[i])
+                worked_out = (self._why(shown, row, int(closest[row]), closeness[row]),)
+                self._whys.put(keys[i], worked_out)
+                known[i] = worked_out
         return [why[0] for why in known if why is not None]
 
     def _why(self, vectors: sparse.csr_matrix, row: int, closest: int, closeness: float) -> Why | None:
