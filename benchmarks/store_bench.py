@@ -110,12 +110,13 @@ class PaperFactory:
         rng = self.rng
         month = 120 * index // total  # ten years of months, in id order like arXiv
         year, month_of_year = 2015 + month // 12, month % 12 + 1
+        number = index - (month * total + 119) // 120 + 1  # within its month, as arXiv numbers (valid up to 12M papers)
         notes: tuple[Notes, ...] = ()
         if rng.random() < 0.05:
             notes = (Notes("zh", headline=self.chinese(4), method=self.chinese(12), results=self.chinese(8)),)
         topics = tuple(t for t in TOPICS if rng.random() < 0.06)
         return Paper(
-            arxiv_id=f"{year % 100:02d}{month_of_year:02d}.{index:07d}",
+            arxiv_id=f"{year % 100:02d}{month_of_year:02d}.{number:05d}",
             title=self.words(rng.randint(8, 16)).capitalize(),
             version=rng.randint(1, 3),
             abstract=self.words(rng.randint(130, 210)).capitalize() + ".",
