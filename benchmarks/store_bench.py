@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import json
 import os
 import random
 import sqlite3
@@ -66,6 +67,14 @@ QUERIES = (
     ("search: Chinese", "自动驾驶"),
     ("search: common word", "learning"),
 )
+# Multi-word searches by the document frequency of their words: ranks of the Zipf vocabulary
+# (`word_at`), from ~90% of papers (rank 5) to 0.04% (rank 40,000, "hyperbolic"). Rare: the rarest
+# word is in 0.04%; mixed: in 1.5-5%; common: every word is in 23% or more.
+MULTI_WORD = (
+    ("rare", (40_000, 30)), ("rare", (40_000, 10, 30)), ("rare", (40_000, 5, 10, 20, 30)),
+    ("mixed", (300, 1_000)), ("mixed", (300, 30, 1_000)), ("mixed", (300, 10, 20, 30, 1_000)),
+    ("common", (30, 60)), ("common", (10, 30, 60)), ("common", (5, 10, 20, 30, 60)),
+)
 TOPIC_FOR_LATEST = "robotics"
 TARGET_MS = {"latest": 5.0, "search: common word": 50.0}
 SELECTIVE_TARGET_MS = 20.0
@@ -84,6 +93,11 @@ def make_vocabulary(rng: random.Random) -> list[str]:
     for rank, word in PLANTED.items():
         words[rank - 1] = word
     return words
+
+
+def word_at(rank: int, seed: int = 7) -> str:
+    """The vocabulary word at a Zipf rank, as `PaperFactory(seed)` draws it (its first use of the rng)."""
+    return make_vocabulary(random.Random(seed))[rank - 1]
 
 
 class PaperFactory:
@@ -260,7 +274,10 @@ async def measure(path: str, runs: int) -> list[tuple[str, str, str, str]]:
             f50, f95 = timed(runs, floor_call)
             rows.append((name, f"{p50:.2f} / {p95:.2f} ms", f"{f50:.2f} / {f95:.2f} ms", verdict("latest", p95)))
 
-        for name, text in QUERIES:
+        multi_word = [
+            (f"search: {len(ranks)} words, {kind}", " ".join(word_at(rank) for rank in ranks)) for kind, ranks in MULTI_WORD
+        ]
+        for name, text in (*QUERIES, *multi_word):
             match = build_match_query(text)
             hits = floor.execute("SELECT count(*) FROM papers_fts WHERE papers_fts MATCH ?", (match,)).fetchone()[0]
             floor_sql = f"SELECT rowid FROM papers_fts WHERE papers_fts MATCH ? ORDER BY {RANK_EXPRESSION} LIMIT 10"
@@ -269,11 +286,31 @@ async def measure(path: str, runs: int) -> list[tuple[str, str, str, str]]:
             p50, p95 = await timed_async(runs, lambda: store.papers.search(text, limit=10))
             f50, f95 = timed(runs, lambda: floor.execute(floor_sql, (match,)).fetchall())
             label = f"{name} '{text}' ({hits:,} hits, {100 * hits / total:.2g}%)"
-            rows.append((label, f"{p50:.2f} / {p95:.2f} ms", f"{f50:.2f} / {f95:.2f} ms", verdict(name, p95)))
+            same = same_top_as_bm25(floor, match, [paper.arxiv_id for paper in found])
+            rows.append(
+                (label, f"{p50:.2f} / {p95:.2f} ms", f"{f50:.2f} / {f95:.2f} ms",
+                 f"{verdict(name, p95)}; {'= bm25 top 10' if same else 'newest-slice top 10'}")
+            )
     finally:
         await store.close()
         floor.close()
     return rows
+
+
+def same_top_as_bm25(conn: sqlite3.Connection, match: str, arxiv_ids: list[str]) -> bool:
+    """Whether these papers are plain bm25's top ones for `match`: the same scores in the same order
+    (compared by score, so papers tied on score may come in either order)."""
+    floor_sql = f"SELECT {RANK_EXPRESSION} FROM papers_fts WHERE papers_fts MATCH ? ORDER BY {RANK_EXPRESSION} LIMIT ?"
+    expected = [score for (score,) in conn.execute(floor_sql, (match, len(arxiv_ids)))]
+    scored = dict(
+        conn.execute(
+            f"SELECT p.arxiv_id, {RANK_EXPRESSION} FROM papers_fts JOIN papers p ON p.id = papers_fts.rowid "
+            f"WHERE papers_fts MATCH ? AND p.arxiv_id IN (SELECT value FROM json_each(?))",
+            (match, json.dumps(arxiv_ids)),
+        )
+    )
+    got = [scored.get(arxiv_id) for arxiv_id in arxiv_ids]
+    return len(got) == len(expected) and all(a is not None and abs(a - b) <= 1e-9 * max(1.0, abs(b)) for a, b in zip(got, expected))
 
 
 def print_table(rows: list[tuple[str, str, str, str]], header: tuple[str, str, str, str]) -> None:
