@@ -14,9 +14,9 @@ first). Every query is timed through the store (`latest`/`search`, Paper
 objects and all) and, as a floor, as one plain `sqlite3` statement:
 `... ORDER BY published DESC, arxiv_id DESC LIMIT 10` for latest and
 `... MATCH ? ORDER BY bm25(...) LIMIT 10` for search. The load floor is the
-same schema, pragmas and FTS settings filled by plain `sqlite3` in one thread
-(rows prepared before the clock starts; papers and their index only, no
-topics or notes), on the first `--floor-papers` papers.
+same schema, pragmas and FTS settings filled with the same rows (papers, their
+index, topic memberships and notes) by plain `sqlite3` in one thread (rows
+prepared before the clock starts), on the first `--floor-papers` papers.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bot.models import Notes, Paper  # noqa: E402
 from store.sqlite import SqliteStore, schema  # noqa: E402
 from store.sqlite.query import build_match_query  # noqa: E402
-from store.sqlite.rows import PAPER_COLUMNS  # noqa: E402
+from store.sqlite.rows import NOTE_COLUMNS, PAPER_COLUMNS, TOPIC_MEMBER_COLUMNS, note_row  # noqa: E402
 from store.sqlite.search import RANK_EXPRESSION  # noqa: E402
 from store.sqlite.upsert import prepare  # noqa: E402
 
@@ -78,7 +78,7 @@ MULTI_WORD = (
 TOPIC_FOR_LATEST = "robotics"
 TARGET_MS = {"latest": 5.0, "search: common word": 50.0}
 SELECTIVE_TARGET_MS = 20.0
-TARGET_LOAD_RATE = 20_000
+TARGET_LOAD_SHARE = 0.9  # of the plain-sqlite3 floor, measured in the same run
 
 
 def make_vocabulary(rng: random.Random) -> list[str]:
@@ -165,29 +165,43 @@ async def timed_async(runs: int, call) -> tuple[float, float]:
     return statistics.median(samples), percentile(samples, 0.95)
 
 
-def load_floor(path: str, papers: list[Paper]) -> float:
-    """Papers/s of the bulk load's SQL alone, through plain sqlite3 in one thread."""
-    batches = []
+async def load_floor(path: str, papers: list[Paper]) -> float:
+    """Papers/s of the bulk load's SQL alone: the same schema (made by opening the store) filled
+    with the same rows as `bulk_upsert` writes (papers, their index, topic memberships, notes) by
+    plain sqlite3 in one thread, with the rows prepared before the clock starts."""
+    store = await SqliteStore.open(path)
+    await store.close()
+    now = "2025-01-01T00:00:00Z"
+    batches, topics, next_id = [], set(), 1
     for start in range(0, len(papers), BATCH):
-        prepared = prepare(papers[start : start + BATCH], "2025-01-01T00:00:00Z")
-        rows = prepared.first_rows.values()
-        batches.append([(start + offset + 1, *row) for offset, (_, row) in enumerate(rows)])
-    columns = ", ".join(PAPER_COLUMNS)
-    insert = f"INSERT INTO papers ({columns}) VALUES ({', '.join('?' * len(PAPER_COLUMNS))})"
+        rows, members, notes = [], [], []
+        for paper, row in prepare(papers[start : start + BATCH], now).first_rows.values():
+            row_id = next_id + len(rows)
+            rows.append((row_id, *row))
+            members.extend((row_id, topic, now, paper.published, paper.arxiv_id) for topic in paper.topics)
+            notes.extend(note_row(row_id, note) for note in paper.notes)
+            topics.update(paper.topics)
+        next_id += len(rows)
+        batches.append((rows, members, notes))
+    insert = f"INSERT INTO papers ({', '.join(PAPER_COLUMNS)}) VALUES ({', '.join('?' * len(PAPER_COLUMNS))})"
     fts_columns = "title, abstract, authors, search_notes, search_cjk"
     index = f"INSERT INTO papers_fts (rowid, {fts_columns}) SELECT id, {fts_columns} FROM papers WHERE id >= ?"
+    member = f"INSERT INTO paper_topics ({', '.join(TOPIC_MEMBER_COLUMNS)}) VALUES ({', '.join('?' * len(TOPIC_MEMBER_COLUMNS))})"
+    note = f"INSERT INTO notes ({', '.join(NOTE_COLUMNS)}) VALUES ({', '.join('?' * len(NOTE_COLUMNS))})"
     conn = sqlite3.connect(path, isolation_level=None)
     try:
         for pragma in schema.CONNECTION_PRAGMAS:
             conn.execute(pragma)
-        conn.executescript(schema.MIGRATIONS[0])
-        for key, value in {**schema.FTS_SETTINGS, **schema.FTS_BULK_SETTINGS}.items():
+        for key, value in schema.FTS_BULK_SETTINGS.items():
             conn.execute("INSERT INTO papers_fts (papers_fts, rank) VALUES (?, ?)", (key, value))
+        conn.executemany("INSERT OR IGNORE INTO topics (name) VALUES (?)", [(name,) for name in sorted(topics)])
         start = time.perf_counter()
-        for rows in batches:
+        for rows, members, notes in batches:
             conn.execute("BEGIN IMMEDIATE")
             conn.executemany(insert, rows)
             conn.execute(index, (rows[0][0],))
+            conn.executemany(member, members)
+            conn.executemany(note, notes)
             conn.execute("COMMIT")
         conn.execute("INSERT INTO papers_fts (papers_fts) VALUES ('optimize')")
         return len(papers) / (time.perf_counter() - start)
@@ -195,16 +209,18 @@ def load_floor(path: str, papers: list[Paper]) -> float:
         conn.close()
 
 
-async def build(path: str, total: int, floor_papers: int) -> tuple[float, float]:
+async def build(path: str, total: int, floor_papers: int | None) -> tuple[float, float]:
     """Generate, then load through bulk_upsert; returns (papers/s, seconds)."""
     print(f"generating {total:,} papers ...", file=sys.stderr, flush=True)
     factory = PaperFactory()
     papers = [factory.paper(i, total) for i in range(total)]
     batches = [papers[i : i + BATCH] for i in range(0, total, BATCH)]
+    if floor_papers is None:
+        floor_papers = total
     if floor_papers:
         floor_path = path + ".floor"
         print(f"loading the first {min(floor_papers, total):,} through plain sqlite3 (floor) ...", file=sys.stderr, flush=True)
-        rate = load_floor(floor_path, papers[:floor_papers])
+        rate = await load_floor(floor_path, papers[:floor_papers])
         for suffix in ("", "-wal", "-shm"):
             if os.path.exists(floor_path + suffix):
                 os.remove(floor_path + suffix)
@@ -243,13 +259,14 @@ async def measure(path: str, runs: int) -> list[tuple[str, str, str, str]]:
         load_seconds = await store.papers.get_meta("bench.load_seconds")
         floor_rate = await store.papers.get_meta("bench.floor_rate")
         floor_papers = await store.papers.get_meta("bench.floor_papers")
-        load_ok = load_rate is not None and float(load_rate) >= TARGET_LOAD_RATE
+        share = float(load_rate) / float(floor_rate) if load_rate and floor_rate else None
         rows.append(
             (
                 "load (bulk_upsert, 5,000 a batch)",
                 f"{float(load_rate):,.0f} papers/s ({load_seconds} s)" if load_rate else "n/a",
                 f"{float(floor_rate):,.0f} papers/s (first {int(floor_papers):,})" if floor_rate else "",
-                f">= {TARGET_LOAD_RATE:,}/s {'ok' if load_ok else 'MISSED'}",
+                f"{share:.2f} of the floor (>= {TARGET_LOAD_SHARE}: {'ok' if share >= TARGET_LOAD_SHARE else 'MISSED'})"
+                if share is not None else "",
             )
         )
         rows.append((f"database size ({total:,} papers)", f"{file_size(path) / 1e9:.2f} GB", "", ""))
@@ -329,7 +346,7 @@ async def main() -> int:
     parser.add_argument("--reuse", action="store_true", help="query an existing --db instead of building it")
     parser.add_argument("--runs", type=int, default=50, help="timed runs per query (default 50)")
     parser.add_argument(
-        "--floor-papers", type=int, default=200_000, help="papers for the plain-sqlite3 load floor (default 200,000; 0: skip)"
+        "--floor-papers", type=int, help="papers for the plain-sqlite3 load floor (default: all, as many as the store loads; 0: skip)"
     )
     args = parser.parse_args()
 
