@@ -2,6 +2,25 @@
 
     python benchmarks/rank_bench.py
     python benchmarks/rank_bench.py --library 500 --sample 2000 --digest 1000 --runs 20
+    python benchmarks/rank_bench.py --store benchmarks/out/bench.db   # also the rows at store scale
+
+`--store` takes a store built by `benchmarks/store_bench.py --db PATH` (a
+million papers by default) and ADDS to it, once: `--libraries` reading-list
+topics of `--library` papers each, `--subscriptions` console subscriptions
+(channels x store_bench's five topics, every channel with one of the
+libraries and a previous digest), then `--new` fresh papers in those topics
+for the digests to rank. Use a copy you can throw away. Its rows go through
+`bot.ranking.Ranking` and the SQLite store, as the bot does:
+- retrain a library: `Ranking.model_of` on a fresh `Ranking` with no paper cut
+  into terms yet: reading the library and the store sample, cutting, fitting.
+- similar: `/paper similar <id>` for a random stored paper each time (its
+  candidates are cut cold); recommend: `/paper recommend` in a random
+  channel, rotating through the libraries (their models trained).
+- plan the digests: `DigestEngine.plan` of every subscription, ranked by its
+  channel's library; first after the papers arrived (this is what
+  `plan_ranked` does after a fetch), then again as the digests fire (terms
+  cached), then on a fresh `Ranking` whose models come from the store (after
+  a restart).
 
 Papers come from `store_bench.PaperFactory` (arXiv-shaped: ~12-word titles,
 ~170-word abstracts over a Zipf vocabulary, 5% with Chinese notes). Library
@@ -25,21 +44,33 @@ Rows:
 from __future__ import annotations
 
 import argparse
+import asyncio
+import random
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from store_bench import PaperFactory, percentile  # noqa: E402
+from store_bench import TOPICS, PaperFactory, make_vocabulary, percentile  # noqa: E402
 
-from bot.models import Paper  # noqa: E402
-from bot.rank import RankModel, RankSettings, train  # noqa: E402
-from bot.rank import features  # noqa: E402
+from bot.digest import DigestEngine  # noqa: E402
+from bot.models import ChannelRef, DeliveryKey, Library, Paper, Subscription  # noqa: E402
+from bot.rank import (  # noqa: E402
+    RankModel,
+    RankSettings,
+    features,  # noqa: E402
+    train,
+)
+from bot.service import PaperService  # noqa: E402
+from store.sqlite import SqliteStore  # noqa: E402
+
+VOCABULARY = make_vocabulary(random.Random(7))  # store_bench's words, in Zipf rank order (PaperFactory's seed)
 
 SUBJECT = "reward model preference alignment driving trajectory planner critic verifier".split()
 RETRAIN_TARGET_S = 2.0
@@ -91,12 +122,190 @@ def clear_term_caches() -> None:
     features.term_counts.cache_clear()
 
 
+# --- at store scale ----------------------------------------------------------------------
+
+SIMILAR_TARGET_MS = 100.0
+PLAN_TARGET_S = 10.0
+SETUP_KEY = "rank_bench.setup"
+SUBJECT_WORDS = 6  # words planted in a library's papers, drawn from mid-frequency words of the store
+
+
+class FixedClock:
+    def __init__(self, now: datetime) -> None:
+        self.current = now
+
+    def now(self) -> datetime:
+        return self.current
+
+
+def library_topic(number: int) -> str:
+    return f"bench-library-{number:02d}"
+
+
+def subject_of(number: int) -> list[str]:
+    """Library `number`'s subject: words each in roughly 0.5% of the store's papers (Zipf rank 3,000 on)."""
+    start = 3000 + number * SUBJECT_WORDS
+    return VOCABULARY[start : start + SUBJECT_WORDS]
+
+
+def planted(paper: Paper, words: list[str], factory: PaperFactory, topics: tuple[str, ...]) -> Paper:
+    extra = " ".join(factory.rng.choice(words) for _ in range(12))
+    return Paper(**{**paper.__dict__, "abstract": f"{paper.abstract} {extra}.", "topics": topics})
+
+
+async def set_up(store: SqliteStore, args: argparse.Namespace, factory: PaperFactory, clock: FixedClock) -> None:
+    """Libraries, channels, subscriptions with a previous digest, then new papers: added once per store."""
+    wanted = f"{args.libraries}:{args.library}:{args.subscriptions}:{args.new}"
+    done = await store.papers.get_meta(SETUP_KEY)
+    if done == wanted:
+        return
+    if done is not None:
+        raise SystemExit(f"{args.store} was set up with other sizes ({done}); use a fresh copy")
+    print("adding libraries, subscriptions and new papers ...", file=sys.stderr, flush=True)
+    next_index = 2_000_000_000 // 1000  # arXiv-shaped ids far from store_bench's
+    base = await store.papers.paper_count()
+
+    def fresh(count: int) -> list[Paper]:
+        nonlocal next_index
+        papers = [factory.paper(next_index + i, base) for i in range(count)]
+        next_index += count
+        return papers
+
+    for number in range(args.libraries):
+        words = subject_of(number)
+        await store.papers.upsert_papers(planted(p, words, factory, (library_topic(number),)) for p in fresh(args.library))
+    channels = max(1, args.subscriptions // len(TOPICS))
+    sequence = await store.subscriptions.membership_sequence()
+    for channel_number in range(channels):
+        channel = ChannelRef("console", f"bench-{channel_number:04d}")
+        await store.libraries.save_library(Library(channel, (library_topic(channel_number % args.libraries),), "chat"))
+        for topic in TOPICS:
+            saved = await store.subscriptions.save_subscription(
+                Subscription(id=0, channel=channel, topic=topic, when="mon 09:00", created_at="2026-01-01T00:00:00Z")
+            )
+            await store.subscriptions.claim_delivery(
+                DeliveryKey(saved.id, "2026-W01"), "2026-01-05T09:00:00Z", channel.key, (), 0, state="empty",
+                until_seq=sequence,
+            )  # fmt: skip
+    news = fresh(args.new)
+    await store.papers.upsert_papers(
+        planted(p, subject_of(i % args.libraries), factory, (TOPICS[i % len(TOPICS)],))
+        if i % 3 == 0 else Paper(**{**p.__dict__, "topics": (TOPICS[i % len(TOPICS)],)})
+        for i, p in enumerate(news)
+    )  # fmt: skip
+    await store.papers.set_meta(SETUP_KEY, wanted)
+
+
+async def timed_calls(calls: list) -> list[float]:
+    samples = []
+    for call in calls:
+        began = time.perf_counter()
+        await call()
+        samples.append((time.perf_counter() - began) * 1000)
+    return samples
+
+
+async def plan_all(engine: DigestEngine, subscriptions: list[Subscription], now: datetime) -> tuple[float, int]:
+    began = time.perf_counter()
+    ranked = 0
+    for subscription in subscriptions:
+        plan = await engine.plan(subscription, now)
+        ranked += plan.whys is not None
+    return time.perf_counter() - began, ranked
+
+
+async def store_rows(args: argparse.Namespace) -> tuple[list[tuple[str, str, str]], list[bytes], str]:
+    from bot.ranking import Ranking
+
+    clock = FixedClock(datetime(2026, 1, 12, 9, 0, tzinfo=timezone.utc))
+    factory = PaperFactory()
+    store = await SqliteStore.open(args.store, clock=clock)
+    rows: list[tuple[str, str, str]] = []
+
+    def add(row: tuple[str, str, str]) -> None:
+        rows.append(row)
+        print(f"  {row[0]}: {row[1]}", file=sys.stderr, flush=True)
+    try:
+        await set_up(store, args, factory, clock)
+        total = await store.papers.paper_count()
+        service = PaperService(store.papers)
+
+        def ranking() -> Ranking:
+            return Ranking(service, store.libraries, settings=RankSettings(sample_size=args.sample))
+
+        print("timing retrains at store scale ...", file=sys.stderr, flush=True)
+        async with store.db.transaction() as conn:  # an earlier run's models would be restored, not retrained
+            await conn.execute("DELETE FROM rank_models")
+        retrains = []
+        for number in range(3):
+            clear_term_caches()
+            began = time.perf_counter()
+            await ranking().model_of([library_topic(number)])
+            retrains.append(time.perf_counter() - began)
+        add((f"retrain a {args.library}-paper library, the first in a process (cuts the sample too), median",
+             f"{statistics.median(retrains):.2f} s", f"<= {RETRAIN_TARGET_S:.0f} s"))  # fmt: skip
+
+        print("training every library ...", file=sys.stderr, flush=True)
+        served = ranking()
+        await served.model_of([library_topic(0)])
+        began = time.perf_counter()
+        for number in range(1, args.libraries):
+            await served.model_of([library_topic(number)])
+        later = (time.perf_counter() - began) / max(1, args.libraries - 1)
+        add((f"retrain a {args.library}-paper library, any later one (mean of {args.libraries - 1})",
+             f"{later:.2f} s", f"<= {RETRAIN_TARGET_S:.0f} s"))  # fmt: skip
+
+        print("timing similar and recommend ...", file=sys.stderr, flush=True)
+        rng = random.Random(5)
+        # store_bench's ids have seven digits, which `similar`'s id check refuses: ask with the papers.
+        asked = [(await store.libraries.sample_papers(1, rng.randrange(10**9)))[0] for _ in range(args.runs)]
+        similar = await timed_calls([lambda p=p: served.similar_to([p], None, 10) for p in asked])
+        channels = max(1, args.subscriptions // len(TOPICS))
+        asks = []
+        for _ in range(args.runs):
+            channel_number = rng.randrange(channels)
+            channel = ChannelRef("console", f"bench-{channel_number:04d}")
+            topics = [library_topic(channel_number % args.libraries)]
+            asks.append(lambda c=channel, t=topics: served.recommend(t, channel=c, count=10))
+        recommend = await timed_calls(asks)
+        target = f"<= {SIMILAR_TARGET_MS:.0f} ms"
+        answers = (("similar <id>, a random stored paper each time", similar), ("recommend in a random channel", recommend))
+        for name, samples in answers:
+            add((f"{name}, p50 / p95", f"{statistics.median(samples):.0f} / {percentile(samples, 0.95):.0f} ms", target))
+
+        print("planning every digest ...", file=sys.stderr, flush=True)
+        subscriptions = await store.subscriptions.subscriptions()
+        clear_term_caches()
+        engine = DigestEngine(store.subscriptions, store.papers, {}, {}, clock=clock, ranker=served)
+        cold, ranked = await plan_all(engine, subscriptions, clock.now())
+        warm, _ = await plan_all(engine, subscriptions, clock.now())
+        restarted = DigestEngine(store.subscriptions, store.papers, {}, {}, clock=clock, ranker=ranking())
+        restored, _ = await plan_all(restarted, subscriptions, clock.now())
+        plan = await engine.plan(subscriptions[0], clock.now())
+        label = f"plan {len(subscriptions):,} digests ({ranked:,} ranked, ~{plan.total} new papers each)"
+        for name, seconds in (("papers cut now, as after a fetch", cold), ("as they fire (terms cached)", warm),
+                              ("after a restart (models read from the store)", restored)):  # fmt: skip
+            add((f"{label}: {name}", f"{seconds:.1f} s", f"<= {PLAN_TARGET_S:.0f} s"))
+        blobs = [stored[1] for number in range(min(args.libraries, MODELS_FOR_RSS))
+                 if (stored := await store.libraries.load_model(f"topics:{library_topic(number)}")) is not None]  # fmt: skip
+        note = f"{total:,} papers in {args.store}"
+    finally:
+        await store.close()
+    return rows, blobs, note
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--library", type=int, default=500)
     parser.add_argument("--sample", type=int, default=2000, help="store papers drawn as negatives")
     parser.add_argument("--digest", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--store", help="a store from store_bench.py --db PATH (it is added to): also measure at its scale")
+    parser.add_argument("--libraries", type=int, default=20, help="--store: reading-list topics to add (default 20)")
+    parser.add_argument("--subscriptions", type=int, default=1000, help="--store: subscriptions to add (default 1,000)")
+    parser.add_argument(
+        "--new", type=int, default=250, help="--store: new papers for the digests, over five topics (default 250: a busy week)"
+    )
     args = parser.parse_args(argv)
 
     print("generating papers ...", file=sys.stderr, flush=True)
@@ -159,7 +368,16 @@ def main(argv: list[str] | None = None) -> int:
         ("serialised model", f"{len(data) / 1024:.0f} KiB ({len(model.parts.terms):,} terms)", "reported"),
         (f"RSS per restored model (mean of {len(blobs)})", rss_text, "reported"),
     ]  # fmt: skip
-    print(f"\n{len(papers):,} synthetic papers; subject papers in the top 10 of a digest: {on_top}/10\n")
+    notes = [f"{len(papers):,} synthetic papers; subject papers in the top 10 of a digest: {on_top}/10"]
+    if args.store:
+        store_table, store_blobs, note = asyncio.run(store_rows(args))
+        rows += store_table
+        if store_blobs:
+            store_rss = rss_per_model(store_blobs)
+            rows.append((f"RSS per restored model of the store's libraries (mean of {len(store_blobs)})",
+                         f"{store_rss / 1024 / 1024:.1f} MiB" if store_rss is not None else "n/a", "reported"))  # fmt: skip
+        notes.append(note)
+    print("\n" + "; ".join(notes) + "\n")
     width = max(len(r[0]) for r in rows)
     print(f"| {'measure':<{width}} | {'paperbot':>28} | {'target':>9} |")
     print(f"|{'-' * (width + 2)}|{'-' * 30}|{'-' * 11}|")

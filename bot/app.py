@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, AsyncIterator, Awaitable, Callable, Iterator, Mapping, TextIO
+from typing import TYPE_CHECKING, AsyncIterator, Awaitable, Callable, Iterator, Mapping, NamedTuple, TextIO
 
 from bot.commands import CommandRouter
 from bot.digest import DigestEngine, DigestPlanner
@@ -47,7 +47,7 @@ from bot.models import DeliveryKey, Topic
 from bot.plugins import AdapterContext, AdapterPlugin, needs_extra, shown_location
 from bot.ports import ChatAdapter, PaperStore, Store
 from bot.progress import show_bars
-from bot.runtime import Runtime, build_fulltext_fetcher, build_service, open_store
+from bot.runtime import Runtime, build_fulltext_fetcher, build_ranking, build_service, open_store
 from bot.scheduler import BotScheduler, SubscriptionChanges
 from bot.service import PaperService
 from bot.subscriptions import SubscriptionService
@@ -57,6 +57,7 @@ if TYPE_CHECKING:  # built lazily: their HTTP and model clients load only where 
     from bot.fulltext.fetch import FullTextFetcher
     from bot.ingest.arxiv import ArxivFetcher
     from bot.llm_notes import NotesWriter
+    from bot.ranking import Ranking
 
 __all__ = [
     "Bot", "Runtime", "StopRequest", "assemble", "build_digest_core", "build_fulltext_fetcher", "build_service",
@@ -121,6 +122,7 @@ class Bot:
     fetcher: ArxivFetcher | None = None
     notes: NotesWriter | None = None  # when [notes] is enabled and usable
     fulltext: FullTextFetcher | None = None  # full text for notes, questions and key figures
+    ranking: Ranking | None = None  # channel libraries and their models
 
     @contextlib.asynccontextmanager
     async def running(self, *, schedule: bool = True) -> AsyncIterator[Bot]:
@@ -168,23 +170,34 @@ class Bot:
                  self.where)  # fmt: skip
 
 
+class DigestCore(NamedTuple):
+    service: PaperService
+    planner: DigestPlanner
+    subscriptions: SubscriptionService
+    ranking: Ranking
+
+
 async def build_digest_core(
     runtime: Runtime, store: Store, *, sync_config: bool = True, on_change: Callable[[], Awaitable[None]] | None = None,
-) -> tuple[PaperService, DigestPlanner, SubscriptionService]:
-    """The service, the digest planner and the subscriptions (telling `on_change` of every change),
-    synced with the config file when `sync_config` (only `run` syncs; `status` reads the store as it is)."""
+) -> DigestCore:
+    """The service, the channel libraries, the digest planner that ranks by them and the subscriptions
+    (telling `on_change` of every change), synced with the config file when `sync_config` (only `run`
+    syncs; `status` reads the store as it is)."""
     config = runtime.config
     service = build_service(store.papers, config, store.fulltext)
     topics = {item.topic.name: item.topic for item in await store.papers.topics()}
-    planner = DigestPlanner(store.subscriptions, store.papers, topics, clock=runtime.clock)
+    ranking = build_ranking(service, store, config, save_models=sync_config)
+    planner = DigestPlanner(store.subscriptions, store.papers, topics, clock=runtime.clock, ranker=ranking)
     subscriptions = SubscriptionService(
         service, planner, default_timezone=config.timezone, default_language=config.tldr_lang,
+        default_when=config.digest.default_when,
         on_change=on_change, config_source=config.source, configured=config.subscription_list(),
     )
     if sync_config:
         config.check_subscription_topics(topics)
         await subscriptions.sync_config()
-    return service, planner, subscriptions
+        await ranking.sync_config(config.library_list())
+    return DigestCore(service, planner, subscriptions, ranking)
 
 
 async def assemble(
@@ -202,7 +215,7 @@ async def assemble(
     if config.example_data:
         await seed_example_data(store.papers)
     changes = SubscriptionChanges()
-    service, planner, subscriptions = await build_digest_core(runtime, store, on_change=changes.notify)
+    service, planner, subscriptions, ranking = await build_digest_core(runtime, store, on_change=changes.notify)
     notes = build_notes_writer(runtime, store) if config.notes.enabled else None
     fulltext = build_fulltext_fetcher(runtime, store) if config.fulltext.enabled else None
     asker = None
@@ -211,8 +224,8 @@ async def assemble(
 
         asker = PaperAsker(notes, store.fulltext, fulltext)
     # The scheduled fetch's fetcher is also `/paper add`'s: one limiter spaces every request to arXiv.
-    fetch = FetchJob.build(runtime, store.papers, notes, fulltext) if config.fetch.enabled else None
-    router = CommandRouter(service, subscriptions, asker=asker, arxiv=fetch.fetcher if fetch else None)
+    fetch = FetchJob.build(runtime, store.papers, planner, notes, fulltext) if config.fetch.enabled else None
+    router = CommandRouter(service, subscriptions, asker=asker, arxiv=fetch.fetcher if fetch else None, ranking=ranking)
     context = AdapterContext(
         router, store.papers, config, runtime.env, runtime.sleep,
         stdin=stdin, stdout=stdout, on_eof=stop.stop, on_gave_up=stop.adapter_gave_up,
@@ -223,6 +236,7 @@ async def assemble(
         store.subscriptions, store.papers, adapters, planner.topics, clock=runtime.clock,
         max_lateness=timedelta(hours=config.digest.max_lateness_hours),
         stop_grace=timedelta(seconds=config.digest.stop_grace_seconds), on_step=on_step, fulltext=store.fulltext,
+        ranker=ranking,
     )
     scheduler = BotScheduler(
         engine, changes=changes,
@@ -232,7 +246,7 @@ async def assemble(
     )
     return Bot(
         store, service, engine, subscriptions, router, scheduler, adapters, stop, shown_location(runtime.db_path),
-        fetch.fetcher if fetch else None, notes, fulltext,
+        fetch.fetcher if fetch else None, notes, fulltext, ranking,
     )
 
 
@@ -280,23 +294,26 @@ def build_notes_writer(runtime: Runtime, store: Store) -> NotesWriter | None:
 @dataclass(frozen=True)
 class FetchJob:
     """The scheduled arXiv fetch of the topics with a query (configured, or made in chat from `terms`),
-    then (for machine notes) the new papers' full text and their notes."""
+    then (for machine notes) the new papers' full text and their notes, then the ranked digests planned
+    ahead so their papers are cut into terms before the digests fire."""
 
     fetcher: ArxivFetcher
     runtime: Runtime
     papers: PaperStore
+    planner: DigestPlanner
     notes: NotesWriter | None
     fulltext: FullTextFetcher | None
 
     @classmethod
     def build(
-        cls, runtime: Runtime, papers: PaperStore, notes: NotesWriter | None, fulltext: FullTextFetcher | None
+        cls, runtime: Runtime, papers: PaperStore, planner: DigestPlanner, notes: NotesWriter | None,
+        fulltext: FullTextFetcher | None,
     ) -> FetchJob:
         from bot.ingest.arxiv import ArxivFetcher, resolve_api_url
 
         config = runtime.config
         fetcher = ArxivFetcher(papers, config.fetch, resolve_api_url(config), clock=runtime.clock)
-        return cls(fetcher, runtime, papers, notes, fulltext)
+        return cls(fetcher, runtime, papers, planner, notes, fulltext)
 
     async def topics(self) -> list[Topic]:
         from bot.ingest.arxiv import topics_to_fetch
@@ -305,19 +322,21 @@ class FetchJob:
 
     async def run(self) -> None:
         fetched = await self.fetcher.fetch_topics(await self.topics())  # it logs each topic's outcome itself
-        if not fetched or self.notes is None:
+        if not fetched:
             return
         # New papers get their full text, then their notes, before the next digest; a failure of
-        # either is logged and never stops the fetch job.
-        if self.fulltext is not None:
+        # any step is logged and never stops the fetch job.
+        if self.notes is not None:
+            if self.fulltext is not None:
+                try:
+                    log.info("%s", (await self.fulltext.run()).summary())
+                except Exception:
+                    log.exception("fetching full text failed")
             try:
-                log.info("%s", (await self.fulltext.run()).summary())
+                log.info("%s", (await self.notes.run()).summary())
             except Exception:
-                log.exception("fetching full text failed")
-        try:
-            log.info("%s", (await self.notes.run()).summary())
-        except Exception:
-            log.exception("writing machine notes failed")
+                log.exception("writing machine notes failed")
+        await prepare_ranked_digests(self.planner)
 
     async def oldest_fetch(self) -> datetime | None:
         from bot.ingest.arxiv import last_fetch
@@ -325,6 +344,18 @@ class FetchJob:
         times = [await last_fetch(self.papers, topic) for topic in await self.topics()]
         known = [time for time in times if time is not None]
         return min(known, default=self.runtime.clock.now()) if len(known) == len(times) else None
+
+
+async def prepare_ranked_digests(planner: DigestPlanner) -> None:
+    """After new papers arrive: plan the ranked digests once, so their papers are cut into terms
+    (cached) now and not when the digest fires. A failure only costs that speed."""
+    try:
+        planned = await planner.plan_ranked()
+    except Exception:
+        log.exception("preparing ranked digests failed; they are ranked from scratch when they fire")
+        return
+    if planned:
+        log.info("prepared %d ranked digest%s", planned, "" if planned == 1 else "s")
 
 
 @contextlib.contextmanager

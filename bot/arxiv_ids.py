@@ -13,7 +13,8 @@ from typing import NamedTuple
 # New-style ids (2007 onwards): YYMM.NNNN or YYMM.NNNNN; old-style: archive(.SUBJ)/YYMMNNN.
 _NEW = r"\d{4}\.\d{4,5}"
 _OLD = r"[a-z]+(?:-[a-z]+)*(?:\.[A-Z]{2})?/\d{7}"
-_ID_RE = re.compile(rf"^(?P<id>{_NEW}|{_OLD})(?:v(?P<version>\d+))?$")
+# A version has at most 6 digits: a longer one is not an id (and int() of thousands of digits raises).
+_ID_RE = re.compile(rf"^(?P<id>{_NEW}|{_OLD})(?:v(?P<version>\d{{1,6}}))?$")
 _URL_RE = re.compile(
     r"^(?:https?://)?(?:www\.|export\.)?arxiv\.org/(?:abs|pdf)/(?P<rest>.+?)(?:\.pdf)?/?$",
     re.IGNORECASE,

@@ -22,7 +22,7 @@ from dataclasses import replace
 from datetime import date
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from bot.commands import CommandRouter, for_command_line
 from bot.commands.command_line import add_lookup_parsers, lookup_words
@@ -31,8 +31,11 @@ from bot.errors import IngestError, StoreError, UserError
 from bot.logs import log_to_file, setup_logging
 from bot.models import ErrorReply, Reply, Topic
 from bot.plugins import needs_extra
-from bot.runtime import Runtime, build_fulltext_fetcher, build_service, open_store
+from bot.runtime import Runtime, build_fulltext_fetcher, build_ranking, build_service, open_store
 from bot.service import PaperService
+
+if TYPE_CHECKING:  # scikit-learn loads only where a library is used
+    from bot.ranking import Ranking
 
 EXIT_OK, EXIT_BUG, EXIT_USAGE = 0, 1, 2
 EXIT_FETCH_FAILED = 1  # a remote failure is not a usage error
@@ -266,12 +269,13 @@ async def run_command(args: argparse.Namespace) -> int:
     async with open_store(runtime, read_only=read_only) as store:
         if args.command == "status":
             return await print_status(runtime, store, args.json)
-        return await answer_lookup(args, build_service(store.papers, config, store.fulltext))
+        service = build_service(store.papers, config, store.fulltext)
+        return await answer_lookup(args, service, build_ranking(service, store, config, save_models=not read_only))
 
 
-async def answer_lookup(args: argparse.Namespace, service: PaperService) -> int:
-    """latest, search, show or topics: the chat command's answer, as text or JSON."""
-    router = CommandRouter(service)
+async def answer_lookup(args: argparse.Namespace, service: PaperService, ranking: Ranking | None = None) -> int:
+    """A lookup (latest, search, show, topics, similar, recommend): the chat command's answer, as text or JSON."""
+    router = CommandRouter(service, ranking=ranking)
     try:
         request = await router.read_words(lookup_words(args))
     except UserError as error:
@@ -306,7 +310,7 @@ async def print_status(runtime: Runtime, store: Any, as_json: bool) -> int:
     from bot.app import build_digest_core
     from bot.status import gather_status, render_status, status_json
 
-    _, _, subscriptions = await build_digest_core(runtime, store, sync_config=False)
+    subscriptions = (await build_digest_core(runtime, store, sync_config=False)).subscriptions
     status = await gather_status(subscriptions, [t for t in runtime.config.topic_list() if t.query], runtime.env)
     if as_json:
         print_json(status_json(status))

@@ -22,7 +22,7 @@ from bot.errors import ConfigError, UserError
 from bot.ingest.arxiv_query import QuerySyntaxError, compile_topic, parse_query
 from bot.ingest.terms import EXAMPLE as TERMS_EXAMPLE
 from bot.ingest.terms import terms_query, terms_topic
-from bot.models import ChannelRef, Subscription, Topic
+from bot.models import ChannelRef, Library, Subscription, Topic
 from bot.schedule import Schedule, parse_timezone, parse_when
 
 DEFAULT_DB_PATH = "data/paperbot.db"
@@ -91,9 +91,10 @@ class TopicConfig(_Strict):
         return Topic(self.name, self.title, self.query, tuple(self.categories))
 
 
-def _check_when(value: str) -> str:
+def _check_when(value: str | None) -> str | None:
     try:
-        parse_when(value)
+        if value is not None:  # unset: [digest] default_when
+            parse_when(value)
     except UserError as error:
         raise ValueError(str(error)) from None
     return value
@@ -123,12 +124,15 @@ class SubscriptionConfig(_Strict):
     workspace: str | None = None
     thread: str | None = None
     topic: str = Field(min_length=1)
-    when: str = "mon 09:00"
+    when: str | None = None  # unset: [digest] default_when
     language: Literal["en", "zh"] | None = None
     max_papers: int = Field(10, ge=1, le=50)
     post_empty: bool = False
     webhook_env: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     figures: bool = False  # each card shows the paper's key figure (from `paperbot fulltext`)
+    # The topics whose papers are the channel's taste: its digests are ranked by them (one library a channel).
+    library: list[str] = []
+    min_score: float | None = Field(None, ge=0, le=1)  # ranked digests: papers scoring below are only counted
 
     _when_is_valid = field_validator("when")(_check_when)
 
@@ -140,11 +144,11 @@ class SubscriptionConfig(_Strict):
             raise ValueError("webhook_env is only for adapter = \"webhook\"")
         return self
 
-    def to_subscription(self, default_timezone: str, default_language: str) -> Subscription:
-        schedule = parse_when(self.when, default_timezone)
+    def to_subscription(self, default_timezone: str, default_language: str, default_when: str) -> Subscription:
+        schedule = parse_when(self.when or default_when, default_timezone)
         return Subscription(
             id=0,
-            channel=ChannelRef(self.adapter, self.channel, self.workspace, self.thread),
+            channel=self.channel_ref(),
             topic=self.topic,
             when=schedule.text,
             timezone=schedule.timezone_name,
@@ -154,7 +158,11 @@ class SubscriptionConfig(_Strict):
             webhook_env=self.webhook_env,
             source="config",
             figures=self.figures,
+            min_score=self.min_score,
         )
+
+    def channel_ref(self) -> ChannelRef:
+        return ChannelRef(self.adapter, self.channel, self.workspace, self.thread)
 
 
 class DigestConfig(_Strict):
@@ -262,18 +270,28 @@ class FileConfig(_Strict):
         return parse_when(self.fetch.schedule, self.timezone)
 
     def subscription_list(self) -> list[Subscription]:
-        return [s.to_subscription(self.timezone, self.tldr_lang) for s in self.subscriptions]
+        return [s.to_subscription(self.timezone, self.tldr_lang, self.digest.default_when) for s in self.subscriptions]
+
+    def library_list(self) -> list[Library]:
+        """The channels' libraries the subscriptions set (at most one a channel: checked when read)."""
+        libraries: dict[str, Library] = {}
+        for entry in self.subscriptions:
+            if entry.library:
+                channel = entry.channel_ref()
+                libraries.setdefault(channel.key, Library(channel, tuple(dict.fromkeys(entry.library)), "config"))
+        return list(libraries.values())
 
     def check_subscription_topics(self, known: Iterable[str]) -> None:
-        """A ConfigError naming the file and the first `[[subscriptions]]` entry whose topic is unknown."""
+        """A ConfigError naming the file and the first `[[subscriptions]]` entry whose topic (or library topic) is unknown."""
         names = set(known)
         for number, entry in enumerate(self.subscriptions, 1):
-            if entry.topic not in names:
-                raise ConfigError(
-                    self.source, f"[[subscriptions]] #{number}",
-                    f"unknown topic '{entry.topic}'; known topics: {', '.join(sorted(names)) or 'none'} "
-                    "(a [[topics]] entry, or a topic a paper list was imported under)",
-                )
+            for topic, what in [(entry.topic, "topic"), *((name, "library topic") for name in entry.library)]:
+                if topic not in names:
+                    raise ConfigError(
+                        self.source, f"[[subscriptions]] #{number}",
+                        f"unknown {what} '{topic}'; known topics: {', '.join(sorted(names)) or 'none'} "
+                        "(a [[topics]] entry, or a topic a paper list was imported under)",
+                    )
 
 
 _Default = TypeVar("_Default", str, None)
@@ -337,8 +355,27 @@ def parse_config(text: str, source: str) -> FileConfig:
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
         raise ConfigError(source, "topics", f"topic names must be unique; repeated: {', '.join(duplicates)}")
+    _check_one_library_per_channel(config, source)
     config._source = source
     return config
+
+
+def _check_one_library_per_channel(config: FileConfig, source: str) -> None:
+    """A channel has at most one library: two subscriptions there may not name different ones."""
+    first: dict[str, tuple[int, list[str]]] = {}
+    for number, entry in enumerate(config.subscriptions, 1):
+        if not entry.library:
+            continue
+        key = entry.channel_ref().key
+        if key not in first:
+            first[key] = (number, entry.library)
+        elif set(first[key][1]) != set(entry.library):
+            earlier, topics = first[key]
+            raise ConfigError(
+                source, f"[[subscriptions]] #{number}.library",
+                f"channel {entry.channel} already has the library {topics} (#{earlier}); a channel has one library, "
+                "which all its digests are ranked by: give both entries the same list, or leave it out of one",
+            )
 
 
 def load_config(path: str | Path, *, explicit: bool) -> FileConfig:

@@ -34,6 +34,14 @@ A failure of the store while delivering is one log line (ERROR, then INFO
 while it repeats) and marks the subscription failing with the reason;
 success clears it.
 
+Ranked digests: in a channel with a library (`bot.ranking`), a digest takes
+up to `RANK_POOL` of its newest candidates, orders them by the library's model
+and shows the best `max_papers` with a why line each; papers scoring below the
+subscription's `min_score` are left out of the cards and counted in "and N
+more". The window, the claim and the rest are the same as newest first: the
+claim holds exactly the papers shown. Without a library (or one with nothing
+to learn from yet), digests stay newest first.
+
 Missed periods: only the newest fire at or before now is ever delivered, and
 only if it is at most `max_lateness` old; the content window always starts at
 the previous delivered digest, so several missed weeks coalesce into one post
@@ -47,14 +55,17 @@ import contextlib
 import logging
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import AsyncIterator, Callable, Mapping
+from typing import TYPE_CHECKING, AsyncIterator, Callable, Mapping, Protocol, Sequence
 
 from bot.errors import DeliveryError, UserError
-from bot.models import Delivery, DeliveryKey, DigestMark, DigestReply, Figure, NoticeReply, Paper, Subscription, Topic
+from bot.models import ChannelRef, Delivery, DeliveryKey, DigestMark, DigestReply, Figure, NoticeReply, Paper, Subscription, Topic
 from bot.ports import ChatAdapter, Clock, FullTextStore, PaperStore, SubscriptionStore
 from bot.presenter import paper_list
 from bot.schedule import Schedule, parse_when
 from bot.utc import iso, parse_iso
+
+if TYPE_CHECKING:  # the ranker pulls in scikit-learn: only a bot with libraries imports it
+    from bot.rank import RankModel
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +73,16 @@ DEFAULT_MAX_LATENESS = timedelta(days=2)
 # Under Docker's default 10 s between SIGTERM and SIGKILL, with time left to close the adapters.
 DEFAULT_STOP_GRACE = timedelta(seconds=8)
 CADENCE_WORDS = {"weekly": "this week", "daily": "today", "cron": "this period"}
+# A ranked digest orders at most this many of its newest candidates (ranking 1,000 takes ~30 ms).
+RANK_POOL = 1000
+
+
+class DigestRanker(Protocol):
+    """What ranks a channel's digests (`bot.ranking.Ranking`)."""
+
+    async def channel_model(self, channel: ChannelRef) -> RankModel | None:
+        """The model of the channel's library; None: newest first."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -80,6 +101,7 @@ class DigestPlan:
     upto_seq: int
     papers: tuple[Paper, ...]
     total: int
+    whys: Mapping[str, str] | None = None  # a ranked digest's why lines by arxiv_id; None: newest first
 
     @property
     def key(self) -> DeliveryKey:
@@ -87,23 +109,31 @@ class DigestPlan:
 
 
 def digest_reply(
-    topic: Topic, period: str, papers: list[Paper] | tuple[Paper, ...], total: int, lang: str, cadence: str,
-    figures: Mapping[str, Figure] | None = None, *, key: DeliveryKey | None = None,
+    topic: Topic, period: str, papers: Sequence[Paper], total: int, lang: str, cadence: str,
+    figures: Mapping[str, Figure] | None = None, whys: Mapping[str, str] | None = None, *, key: DeliveryKey | None = None,
 ) -> DigestReply:  # fmt: skip
     """The post: header with topic, period and count; one card per paper (with its key figure, when
-    `figures` has it: subscriptions with `figures = true`); "and N more".
+    `figures` has it: subscriptions with `figures = true`; with its why line when ranked: `whys`);
+    "and N more".
 
     With `key` (a delivery, not a preview) the reply carries its `DigestMark`, which
     adapters read a posted digest back by; the wording here is for people only."""
     title = topic.display_title
     mark = DigestMark(key, topic, len(papers)) if key is not None else None
-    if not papers:
-        return NoticeReply((f"No new papers on {title} {CADENCE_WORDS.get(cadence, 'this period')} ({period}).",), digest=mark)
+    when = CADENCE_WORDS.get(cadence, "this period")
     count = f"{total} new paper{'s' if total != 1 else ''}"
+    if not papers and total:
+        return NoticeReply(
+            (f"{count} on {title} {when} ({period}), none close enough to this channel's library — /paper latest {topic.name}",),
+            digest=mark,
+        )
+    if not papers:
+        return NoticeReply((f"No new papers on {title} {when} ({period}).",), digest=mark)
     footer: tuple[str, ...] = ()
     if total > len(papers):
         footer = (f"and {total - len(papers)} more — /paper latest {topic.name}",)
-    reply = paper_list(f"{count} on {title} · {period}", list(papers), lang, empty_text="", footer=footer, figures=figures)
+    header = f"{count} on {title} · {period}" + (" · ranked by this channel's library" if whys is not None else "")
+    reply = paper_list(header, list(papers), lang, empty_text="", footer=footer, figures=figures, whys=whys)
     return replace(reply, digest=mark)
 
 
@@ -115,11 +145,15 @@ class DigestPlanner:
     need those commands; so the composition builds a planner, then the adapters,
     then the engine that delivers through them."""
 
-    def __init__(self, store: SubscriptionStore, papers: PaperStore, topics: Mapping[str, Topic], *, clock: Clock) -> None:
+    def __init__(
+        self, store: SubscriptionStore, papers: PaperStore, topics: Mapping[str, Topic], *, clock: Clock,
+        ranker: DigestRanker | None = None,
+    ) -> None:
         self.store = store
         self.papers = papers
         self.topics = topics
         self.clock = clock
+        self.ranker = ranker
 
     # --- planning (pure reads) --------------------------------------------------------
 
@@ -147,13 +181,34 @@ class DigestPlanner:
         schedule = parse_when(subscription.when, subscription.timezone)
         after_seq, since = await self.window(subscription, schedule, fire_time)
         upto_seq = await self.store.membership_sequence()
+        model = await self.ranker.channel_model(subscription.channel) if self.ranker is not None else None
         papers, total = await self.store.digest_candidates(
-            subscription.topic, subscription.channel.key, iso(since) if since else None, None, subscription.max_papers,
-            after_seq=after_seq, upto_seq=upto_seq,
-        )
+            subscription.topic, subscription.channel.key, iso(since) if since else None, None,
+            RANK_POOL if model is not None else subscription.max_papers, after_seq=after_seq, upto_seq=upto_seq,
+        )  # fmt: skip
+        whys: dict[str, str] | None = None
+        if model is not None:
+            ranked = model.rank(papers, limit=subscription.max_papers)
+            if subscription.min_score is not None:
+                ranked = [r for r in ranked if r.score >= subscription.min_score]
+            papers = [r.paper for r in ranked]
+            whys = {r.paper.arxiv_id: r.why.text for r in ranked if r.why is not None}
         return DigestPlan(
-            subscription, schedule, fire_time, schedule.period(fire_time), since, after_seq, upto_seq, tuple(papers), total
+            subscription, schedule, fire_time, schedule.period(fire_time), since, after_seq, upto_seq, tuple(papers), total, whys
         )
+
+    async def plan_ranked(self) -> int:
+        """Plan every digest of a channel with a library now and forget the plans: the papers they
+        will rank are cut into terms (cached) before the digest fires. Returns how many were planned."""
+        if self.ranker is None:
+            return 0
+        planned = 0
+        now = self.clock.now()
+        for subscription in await self.store.subscriptions():
+            if await self.ranker.channel_model(subscription.channel) is not None:
+                await self.plan(subscription, now)
+                planned += 1
+        return planned
 
     async def preview(self, subscription: Subscription) -> DigestPlan:
         """The digest as if it fired now: for `/paper digest`, records nothing."""
@@ -183,8 +238,9 @@ class DigestEngine(DigestPlanner):
         stop_grace: timedelta = DEFAULT_STOP_GRACE,
         on_step: Callable[[str, DeliveryKey], None] | None = None,
         fulltext: FullTextStore | None = None,
+        ranker: DigestRanker | None = None,
     ) -> None:
-        super().__init__(store, papers, topics, clock=clock)
+        super().__init__(store, papers, topics, clock=clock, ranker=ranker)
         self.fulltext = fulltext  # key figures for subscriptions with `figures = true`
         self.adapters = adapters
         self.max_lateness = max_lateness
@@ -195,6 +251,7 @@ class DigestEngine(DigestPlanner):
         self._lock = asyncio.Lock()
         self._passes: set[asyncio.Task] = set()  # tasks inside run_due/reconcile, for stop to wait on
         self._stopping = False
+        self._posting: set[DeliveryKey] = set()  # digests between claim and record: what a stop waits for
         # Store writes owed after a store failure, retried before every pass and at stop:
         # digests posted but not recorded (message ids, sent_at), and claims to release.
         self._unrecorded: dict[DeliveryKey, tuple[tuple[str, ...], str]] = {}
@@ -276,7 +333,7 @@ class DigestEngine(DigestPlanner):
         self.on_step("claimed", key)
         reply = digest_reply(
             self.topic(subscription.topic), plan.period, plan.papers, plan.total, subscription.language,
-            plan.schedule.cadence, await self._figures(subscription, plan.papers), key=key,
+            plan.schedule.cadence, await self._figures(subscription, plan.papers), plan.whys, key=key,
         )
         await self._send_and_record(subscription, key, reply, len(plan.papers))
 
@@ -286,7 +343,11 @@ class DigestEngine(DigestPlanner):
         try:
             if adapter is None:
                 raise DeliveryError(f"the {subscription.channel.adapter} adapter is not running (missing token?)", permanent=True)
-            message_ids = await adapter.post_digest(subscription, reply)
+            self._posting.add(key)
+            try:
+                message_ids = await adapter.post_digest(subscription, reply)
+            finally:
+                self._posting.discard(key)
         except DeliveryError as error:
             await self._release(key)
             # The sweep retries every 15 minutes: the first failure is an error, the same one again is not news.
@@ -429,9 +490,11 @@ class DigestEngine(DigestPlanner):
         await self.store.note_delivery_attempt(delivery.key)
         papers = [paper for paper in [await self.papers.get(arxiv_id) for arxiv_id in delivery.paper_ids] if paper]
         schedule = parse_when(subscription.when, subscription.timezone)
+        model = await self.ranker.channel_model(subscription.channel) if self.ranker is not None else None
+        whys = {r.paper.arxiv_id: r.why.text for r in model.rank(papers) if r.why is not None} if model is not None else None
         reply = digest_reply(
             self.topic(subscription.topic), delivery.period, papers, max(delivery.total, len(papers)), subscription.language,
-            schedule.cadence, await self._figures(subscription, papers), key=delivery.key,
+            schedule.cadence, await self._figures(subscription, papers), whys, key=delivery.key,
         )
         log.info(
             "digest %s for %s was claimed but not recorded before a restart; %s",
@@ -445,7 +508,11 @@ class DigestEngine(DigestPlanner):
         self._stopping = True
         passes = {task for task in self._passes if not task.done() and task is not asyncio.current_task()}
         if passes:
-            log.info("waiting up to %s for the digest being delivered", _short(self.stop_grace))
+            if self._posting:
+                log.info("waiting up to %s for the digest being delivered (%s)", _short(self.stop_grace),
+                         ", ".join(sorted(key.label for key in self._posting)))  # fmt: skip
+            else:
+                log.debug("waiting up to %s for the digest check under way", _short(self.stop_grace))
             _, unfinished = await asyncio.wait(passes, timeout=self.stop_grace.total_seconds())
             for task in unfinished:
                 task.cancel()

@@ -4,16 +4,20 @@ The keys are a promise to scripts: `arxiv_id`, `version`, `title`, `authors`,
 `published`, `url`, `pdf_url`, `code_url`, `topics`, `tldr` for every paper,
 plus `abstract`, `notes`, `notes_lang` and `text_quality` for `show`, `notes_basis`
 (what machine notes were written from: `full_text` or `abstract`) and `figure`
-(`{url, caption}` of the key figure, or null).
+(`{url, caption}` of the key figure, or null), and `score` and `why` for
+`similar` and `recommend`.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.models import NOTE_FIELDS, Figure, Paper, TopicStats
 from bot.presenter import shown_notes
 from bot.summarize import tldr
+
+if TYPE_CHECKING:
+    from bot.rank import Why
 
 
 def paper_json(paper: Paper, lang: str = "en") -> dict[str, Any]:
@@ -31,6 +35,17 @@ def paper_json(paper: Paper, lang: str = "en") -> dict[str, Any]:
         "categories": list(paper.categories),
         "added_at": paper.added_at,
     }
+
+
+def ranked_json(paper: Paper, score: float, why: Why | None, lang: str = "en") -> dict[str, Any]:
+    """A ranked paper (`similar`, `recommend`): the paper's keys, its `score` in [0, 1] and its `why`
+    (`like`, `like_title`, `terms`, `text`; null when it shares no term with the library)."""
+    data = paper_json(paper, lang)
+    data["score"] = round(score, 4)
+    data["why"] = (
+        None if why is None else {"like": why.like_id, "like_title": why.like_title, "terms": list(why.terms), "text": why.text}
+    )
+    return data
 
 
 def paper_detail_json(paper: Paper, lang: str = "en", figure: Figure | None = None) -> dict[str, Any]:

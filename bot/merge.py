@@ -99,7 +99,10 @@ def merge_notes(known: Sequence[Notes], incoming: Iterable[Notes]) -> tuple[tupl
             note = replace(note, text_quality=note_quality)
         key = note_key(note)
         held = kept.get(key)
-        if held is not None and (note_quality.rank < held.text_quality.rank or note == held):
+        # The same notes from another file (a copy of a list) or run are not news: the first origin stays.
+        if held is not None and (
+            note_quality.rank < held.text_quality.rank or replace(note, origin=held.origin, created_at=held.created_at) == held
+        ):
             continue
         kept[key] = note
         changed.add(key)

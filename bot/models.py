@@ -193,7 +193,8 @@ class Subscription:
     the timezone. `webhook_env` names the environment variable that holds a
     webhook URL (webhook adapter only); the URL itself is never stored.
     `source` is "config" or "chat". `failing` carries the last delivery error
-    until a delivery succeeds again.
+    until a delivery succeeds again. `min_score` (set in the config file) leaves
+    papers the channel's library scores below it out of a ranked digest's cards.
     """
 
     id: int
@@ -210,6 +211,22 @@ class Subscription:
     failing: str | None = None
     failing_since: str | None = None
     figures: bool = False  # digest cards show each paper's key figure
+    min_score: float | None = None
+
+
+@dataclass(frozen=True)
+class Library:
+    """What a channel's taste is built from: the papers of `topics` (a reading list imported as a topic).
+
+    A channel has at most one. `source` is "config" (a subscription's `library`
+    in the config file) or "chat" (`/paper library use`); `set_by` names who set it in chat.
+    """
+
+    channel: ChannelRef
+    topics: tuple[str, ...]
+    source: str = "chat"
+    set_by: str = ""
+    updated_at: str = ""
 
 
 @dataclass(frozen=True)
@@ -285,6 +302,7 @@ class PaperCard:
     pdf_url: str = ""
     topics: tuple[str, ...] = ()
     figure: Figure | None = None
+    why: str = ""  # why a ranked list shows it ("like DriveRX · reward model"); "" when not ranked
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,14 @@ def render_card(card: PaperCard, number: int | None = None) -> str:
         lines.append(f"{indent}TLDR: {card.tldr}")
     if card.figure is not None:
         lines.append(f"{indent}Figure: {card.figure.url}")
+    if card.why:
+        lines.append(f"{indent}{why_line(card)}")
     return "\n".join(lines)
+
+
+def why_line(card: PaperCard) -> str:
+    """A ranked card's reason, `Why: like DriveRX · reward model, driving` ("" when not ranked)."""
+    return f"Why: {card.why}" if card.why else ""
 
 
 def list_text(reply: PaperListReply) -> str:

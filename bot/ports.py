@@ -1,7 +1,8 @@
 """The ports the core needs from the outside world, as Protocols.
 
 `store/` implements `Store`: one object per opened store, made of parts
-that are ports of their own (`PaperStore`, `SubscriptionStore`, `NotesStore`, `FullTextStore`),
+that are ports of their own (`PaperStore`, `SubscriptionStore`, `NotesStore`, `FullTextStore`,
+`LibraryStore`),
 so each piece of the core is given only the part it uses (the digest engine a
 subscription store and a paper store, the notes writer a notes store).
 `adapters/` implement `ChatAdapter`, and `Clock` lets tests run weeks of
@@ -23,6 +24,7 @@ from bot.models import (
     DigestReply,
     Figure,
     IdLookup,
+    Library,
     Notes,
     Paper,
     Subscription,
@@ -227,6 +229,57 @@ class FullTextStore(Protocol):
         ...
 
 
+class LibraryStore(Protocol):
+    """Channel libraries and what ranking by them reads and keeps (`bot.ranking`)."""
+
+    async def library(self, channel: ChannelRef) -> Library | None: ...
+
+    async def libraries(self) -> list[Library]: ...
+
+    async def save_library(self, library: Library) -> Library:
+        """Insert or replace the channel's library (a channel has at most one); returns it with `updated_at`."""
+        ...
+
+    async def remove_library(self, channel: ChannelRef) -> bool: ...
+
+    async def topic_paper_ids(self, topics: Sequence[str], limit: int) -> list[str]:
+        """The ids of the papers `topic_papers` gives, sorted: what a model's fingerprint is made of."""
+        ...
+
+    async def topic_papers(self, topics: Sequence[str], limit: int) -> list[Paper]:
+        """The papers of any of `topics`, each once, newest first, at most `limit`."""
+        ...
+
+    async def papers_by_arxiv_ids(self, arxiv_ids: Sequence[str]) -> list[Paper]:
+        """The known papers among `arxiv_ids` (versionless), in that order; unknown ids are left out."""
+        ...
+
+    async def sample_papers(self, size: int, seed: int) -> list[Paper]:
+        """Up to `size` papers drawn at random from the whole store; the same seed and store give the
+        same papers. Costs about the same at any store size (no scan of the store)."""
+        ...
+
+    async def store_version(self) -> tuple[int, int]:
+        """(newest paper row, newest topic membership): changes whenever a paper or a membership arrives."""
+        ...
+
+    async def candidates(
+        self, terms: Sequence[str], limit: int, *, topic: str | None = None, since: str | None = None,
+        not_shown_in: str | None = None, exclude: Sequence[str] = (),
+    ) -> list[Paper]:
+        """Papers holding any of `terms`, best search match first (newest matches when very many
+        match), then, when fewer than `limit` match, the newest other papers; at most `limit`, all
+        in `topic`, published on or after `since`, never claimed for a digest of channel key
+        `not_shown_in`, and not in `exclude` (arXiv ids), where given."""
+        ...
+
+    async def load_model(self, key: str) -> tuple[str, bytes] | None:
+        """A stored ranking model: (its fingerprint text, its bytes), or None."""
+        ...
+
+    async def save_model(self, key: str, fingerprint: str, data: bytes) -> None: ...
+
+
 class Store(Protocol):
     """One opened store: its parts, and closing it (which ends them all)."""
 
@@ -241,6 +294,9 @@ class Store(Protocol):
 
     @property
     def fulltext(self) -> FullTextStore: ...
+
+    @property
+    def libraries(self) -> LibraryStore: ...
 
     async def close(self) -> None: ...
 

@@ -6,7 +6,7 @@ paper looks the same in `/paper latest`, `/paper search` and a weekly post.
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 from bot.models import (
     DetailSection,
@@ -22,6 +22,9 @@ from bot.models import (
 )
 from bot.summarize import tldr
 
+if TYPE_CHECKING:  # the ranker pulls in scikit-learn: only what ranks imports it
+    from bot.rank import Ranked
+
 NOTE_HEADINGS = {
     "headline": "🌟 Headline",
     "motivation": "📌 Motivation",
@@ -33,7 +36,7 @@ LANGUAGE_NAMES = {"zh": "Chinese", "en": "English"}
 BASIS_WORDS = {"full_text": " from the full text", "abstract": " from the abstract only"}
 
 
-def paper_card(paper: Paper, lang: str = "en", figure: Figure | None = None) -> PaperCard:
+def paper_card(paper: Paper, lang: str = "en", figure: Figure | None = None, why: str = "") -> PaperCard:
     return PaperCard(
         arxiv_id=paper.arxiv_id,
         title=paper.title,
@@ -46,21 +49,32 @@ def paper_card(paper: Paper, lang: str = "en", figure: Figure | None = None) -> 
         pdf_url=paper.pdf_url,
         topics=paper.topics,
         figure=figure,
+        why=why,
     )
 
 
 def paper_list(
     header: str, papers: list[Paper], lang: str, *, empty_text: str, footer: tuple[str, ...] = (),
-    figures: Mapping[str, Figure] | None = None,
+    figures: Mapping[str, Figure] | None = None, whys: Mapping[str, str] | None = None,
 ) -> PaperListReply:  # fmt: skip
-    """A list of cards; `figures` (arxiv_id -> key figure) adds each paper's figure to its card."""
+    """A list of cards; `figures` (arxiv_id -> key figure) adds each paper's figure to its card, and
+    `whys` (arxiv_id -> why line) a ranked list's reasons."""
     figures = figures or {}
+    whys = whys or {}
     return PaperListReply(
         header=header,
-        cards=tuple(paper_card(paper, lang, figures.get(paper.arxiv_id)) for paper in papers),
+        cards=tuple(paper_card(paper, lang, figures.get(paper.arxiv_id), whys.get(paper.arxiv_id, "")) for paper in papers),
         footer=footer,
         empty_text=empty_text,
     )
+
+
+def ranked_list(
+    header: str, ranked: Sequence[Ranked], lang: str, *, empty_text: str, footer: tuple[str, ...] = ()
+) -> PaperListReply:
+    """A list ranked by a library's model, best first, each card with its why line."""
+    whys = {r.paper.arxiv_id: r.why.text for r in ranked if r.why is not None}
+    return paper_list(header, [r.paper for r in ranked], lang, empty_text=empty_text, footer=footer, whys=whys)
 
 
 def shown_notes(paper: Paper, lang: str) -> Notes | None:

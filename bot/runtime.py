@@ -20,6 +20,7 @@ from bot.service import PaperService
 
 if TYPE_CHECKING:
     from bot.fulltext.fetch import FullTextFetcher
+    from bot.ranking import Ranking
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,13 @@ async def open_store(runtime: Runtime, *, read_only: bool = False, serving: bool
 
 def build_service(store: PaperStore, config: FileConfig, fulltext: FullTextStore | None = None) -> PaperService:
     return PaperService(store, tldr_lang=config.tldr_lang, fulltext=fulltext)
+
+
+def build_ranking(service: PaperService, store: Store, config: FileConfig, *, save_models: bool = True) -> Ranking:
+    """Libraries and their models; `save_models=False` for a read-only store (models are used, not kept)."""
+    from bot.ranking import Ranking
+
+    return Ranking(service, store.libraries, save_models=save_models, config_source=config.source)
 
 
 def build_fulltext_fetcher(runtime: Runtime, store: Store) -> FullTextFetcher:

@@ -77,6 +77,7 @@ class SubscriptionService:
         *,
         default_timezone: str = "UTC",
         default_language: str = "en",
+        default_when: str = DEFAULT_WHEN,
         on_change: Callable[[], Awaitable[None]] | None = None,
         config_source: str = "the config file",
         configured: Iterable[Subscription] = (),
@@ -86,6 +87,7 @@ class SubscriptionService:
         self.engine = engine
         self.default_timezone = default_timezone
         self.default_language = default_language
+        self.default_when = default_when  # `/paper subscribe <topic>` without a schedule
         self.on_change = on_change
         self.config_source = config_source
         self.configured = list(configured)  # the file's [[subscriptions]], in order
@@ -105,7 +107,7 @@ class SubscriptionService:
     async def subscribe(self, channel: ChannelRef, topic: str, when: str | None, *, is_admin: bool) -> SubscriptionStatus:
         self.require_admin(is_admin, "change subscriptions")
         topic_name = await self.service.check_topic(topic)
-        schedule = parse_when(when or DEFAULT_WHEN, self.default_timezone)
+        schedule = parse_when(when or self.default_when, self.default_timezone)
         existing = {s.topic: s for s in await self.store.subscriptions(channel)}
         current = existing.get(topic_name)
         if current is not None:

@@ -37,3 +37,13 @@ def test_config_errors_name_file_key_and_problem(text, expected):
     with pytest.raises(ConfigError) as raised:
         parse_config(text, "paperbot.toml")
     assert str(raised.value).startswith(expected)
+
+
+def test_a_config_subscription_without_when_takes_the_default_when():
+    config = parse_config(
+        "[digest]\ndefault_when = 'daily 07:15'\n"
+        "[[subscriptions]]\nadapter = 'console'\nchannel = 'c'\ntopic = 't'\n"
+        "[[subscriptions]]\nadapter = 'console'\nchannel = 'c'\ntopic = 'u'\nwhen = 'mon 09:00'\n",
+        "paperbot.toml",
+    )
+    assert [s.when for s in config.subscription_list()] == ["daily 07:15", "mon 09:00"]

@@ -2,6 +2,8 @@
 
 import pytest
 
+from bot.app import example_topic
+from bot.config import parse_config
 from tests.support import console_bot
 
 
@@ -94,3 +96,15 @@ async def test_show_says_which_version_it_shows(bot):
     text = (await bot.say("/paper show 2505.20665v3")).text
     assert "DriveRX" in text and "v3 of 2505.20665 is not stored; this is v1, the version the store has." in text
     assert "is not stored" not in (await bot.say("/paper show 2505.20665v1")).text
+
+
+async def test_subscribing_without_a_schedule_takes_the_configured_default_when(tmp_path):
+    config = parse_config("[digest]\ndefault_when = 'daily 07:15'", "paperbot.toml")
+    async with console_bot(tmp_path / "paperbot.db", config) as console:
+        topic = example_topic()
+        await console.say(f"/paper subscribe {topic}")
+        assert "daily 07:15" in (await console.say("/paper subscriptions")).text
+
+
+async def test_show_with_an_absurdly_long_version_is_not_an_id(bot):
+    assert "is not an arXiv id" in (await bot.say("/paper show 2505.20665v" + "9" * 5000)).text

@@ -82,11 +82,16 @@ async def test_every_chat_example_works_on_the_shipped_config(tmp_path):
     runtime = Runtime(db_path=str(tmp_path / "paperbot.db"), config=load_config(SHIPPED_CONFIG, explicit=True))
     async with open_store(runtime) as store:
         await seed_example_data(store.papers)
-        service, _, subscriptions = await build_digest_core(runtime, store)
-        router = CommandRouter(service, subscriptions)
-        # subscribe first and unsubscribe last, as a user would
-        order = {"subscribe": 0, "unsubscribe": 2}
-        for example in sorted(examples("/paper"), key=lambda text: order.get(text.split()[1], 1)):
+        service, _, subscriptions, ranking = await build_digest_core(runtime, store)
+        router = CommandRouter(service, subscriptions, ranking=ranking)
+        # subscribe first, unsubscribe and turning the library off last, as a user would
+        order = {"subscribe": 0, "unsubscribe": 2, "library off": 2}
+
+        def step(text: str) -> int:
+            words = text.split()
+            return order.get(" ".join(words[1:3]), order.get(words[1], 1))
+
+        for example in sorted(examples("/paper"), key=step):
             if example.split()[1] in CHAT_NOT_RUN_HERE:
                 if len(example.split()) > 2:
                     await router.read(example)

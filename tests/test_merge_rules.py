@@ -245,3 +245,11 @@ def test_several_copies_of_a_known_paper_in_one_batch_add_up_what_they_change():
 def test_an_empty_batch_decides_nothing():
     assert decide_batch([], {}) == decide_batch([], {"2506.00001": paper()})
     assert decide_batch([], {}).report == UpsertReport()
+
+
+def test_the_same_notes_from_another_file_change_nothing_and_keep_the_first_origin():
+    first = Notes("en", headline="Same words.", origin="a.md", created_at="2025-06-01T00:00:00Z")
+    kept, changed = merge_notes((first,), [replace(first, origin="copy-of-a.md", created_at="2025-06-02T00:00:00Z")])
+    assert (kept, changed) == ((first,), frozenset())
+    kept, changed = merge_notes((first,), [replace(first, headline="Other words.", origin="b.md")])
+    assert kept[0].origin == "b.md" and changed  # new text is news, with its own origin

@@ -293,6 +293,13 @@ async def test_topics_list_every_topic_with_counts(store):
     assert await store.papers.paper_count() == 2
 
 
+async def test_a_topic_defined_without_a_title_keeps_the_title_an_import_gave_it(store):
+    await store.papers.upsert_topics([Topic("agent-plan", "Agent+Plan")])  # a paper list's heading
+    await store.papers.upsert_topics([Topic("agent-plan", "", "ti:agent")])  # a [[topics]] entry without `title`
+    [stats] = await store.papers.topics()
+    assert (stats.topic.title, stats.topic.query) == ("Agent+Plan", "ti:agent")
+
+
 async def test_meta_values(store):
     assert await store.papers.get_meta("cursor") is None
     await store.papers.set_meta("cursor", "2025-06-01")

@@ -304,6 +304,32 @@ async def test_a_stop_while_a_scheduled_digest_is_posted_waits_for_it_and_never_
     assert "waiting up to 8 s for the digest being delivered" in caplog.text
 
 
+async def test_a_stop_while_the_pass_only_reads_the_store_does_not_claim_a_digest_is_being_delivered(setup, caplog):
+    await setup.subscribe("DISCORD_HOOK")
+    await setup.papers_then_fire(2)
+    reading, resume = asyncio.Event(), asyncio.Event()
+    membership_sequence = setup.store.subscriptions.membership_sequence
+
+    async def slow_read() -> int:  # the real read, held while the stop comes
+        reading.set()
+        await resume.wait()
+        return await membership_sequence()
+
+    setup.store.subscriptions.membership_sequence = slow_read
+    caplog.set_level("DEBUG")
+    passing = asyncio.create_task(setup.engine.run_due())
+    await asyncio.wait_for(reading.wait(), 30)
+    stopping = asyncio.create_task(setup.engine.stop())
+    await asyncio.sleep(0)
+    resume.set()
+    await asyncio.wait_for(asyncio.gather(stopping, passing), 30)
+    assert "for the digest being delivered" not in caplog.text
+    assert "waiting up to 8 s for the digest check under way" in caplog.text
+    # The pass was inside the grace: whatever it posted is recorded, so nothing is posted twice.
+    delivery = await setup.store.subscriptions.delivery(1, "2025-W23")
+    assert len(setup.hooks.bodies("discord")) == (1 if delivery and delivery.state == "sent" else 0)
+
+
 async def test_a_stop_gives_a_post_that_never_answers_a_bounded_wait(setup, caplog):
     await setup.subscribe("SLACK_HOOK")
     await setup.papers_then_fire(1)

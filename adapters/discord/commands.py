@@ -42,7 +42,7 @@ from adapters.discord.views import (
     send_private,
     state_fits,
 )
-from bot.commands import Access, Answer, Command, CommandRouter, Completion, Param, Visibility
+from bot.commands import Answer, Command, CommandRouter, Completion, Param, Visibility
 from bot.errors import UserError
 from bot.models import ChannelRef, ErrorReply, FileReply, Reply
 from bot.service import MAX_COUNT, MAX_QUERY_CHARS
@@ -129,11 +129,11 @@ class PaperCommands:
             log.info("/paper %s refused: %s", command.name, error.message)
             await send_private(interaction, ErrorReply(error.message, error.hint))
             return
-        if command.admin_only and not request.is_admin:
+        if request.admin_only and not request.is_admin:
             log.info("/paper %s refused: user %s lacks Manage Server in %s", command.name, request.user, request.channel.key if request.channel else "?")
             await send_private(interaction, needs_manage_server(command))
             return
-        if command.visibility is Visibility.PUBLIC:
+        if request.visibility is Visibility.PUBLIC:
             await self._answer_directly(interaction, await self.router.answer(request))
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
@@ -157,7 +157,7 @@ class PaperCommands:
         """Followups after the defer: every message of the first page; buttons under the last."""
         pages = answer.pages(fits_one_message)
         request = answer.request
-        text = request.text if request is not None and request.command.access is Access.ANYONE else None
+        text = request.text if request is not None and not request.admin_only else None
         if not state_fits(text, len(pages)):
             text, pages = None, [answer.reply]  # no button can carry it: all pages at once
         share = answer.share_text is not None

@@ -34,7 +34,7 @@ How a reply maps to messages
 ----------------------------
 - `PaperListReply`: the header is the first message's `content`; one embed per
   paper (title linked to arXiv; description = `id · date · authors · [code](…)`
-  then the TLDR); the footer lines are the last embed's footer. Embeds are
+  then the TLDR, and a ranked card's why line in italics); the footer lines are the last embed's footer. Embeds are
   packed greedily, at most 10 and 6000 characters a message; later messages
   say `(continued 2/3)`. An empty list is one embed with `empty_text`.
 - `PaperDetailReply`: a paper embed (title linked; description = links line and
@@ -80,15 +80,15 @@ from discord.utils import escape_markdown
 
 from bot.models import (
     DetailSection,
-    Figure,
     ErrorReply,
+    Figure,
     NoticeReply,
     PaperCard,
     PaperDetailReply,
     PaperListReply,
     Reply,
 )
-from bot.plaintext import card_meta_line
+from bot.plaintext import card_meta_line, why_line
 from bot.text import shorten, split_text
 
 __all__ = [
@@ -302,6 +302,8 @@ def card_embeds(card: PaperCard) -> list[dict]:
     paragraphs = [f"**{full}**" if full else "", card_meta(card, title_linked=url is not None)]
     if card.tldr:
         paragraphs.append(escape_text(card.tldr))
+    if card.why:
+        paragraphs.append(f"*{escape_text(one_line(why_line(card)))}*")
     embeds = text_embeds("\n".join(p for p in paragraphs if p), PAPER_COLOUR, title=shown, url=url)
     image = figure_image(card.figure)
     if image is not None:

@@ -229,7 +229,7 @@ class SlackAdapter:
         except UserError as error:
             await self._send(respond, interactions.command_answer(self.router.failed(error)), what="/paper")
             return
-        if request.command.admin_only:
+        if request.admin_only:
             request = request.as_admin(await self._is_admin(user))
         answer = await self.router.answer(request)
         if isinstance(answer.reply, FileReply):  # an export: the file goes to the channel, the word to the requester

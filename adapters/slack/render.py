@@ -54,6 +54,7 @@ Rules
   shortened to 200 characters, a topics line to 400 and a card's date to 60;
   a single token longer than a whole section (a 5,000-character "word") is
   cut between two sections.
+- A ranked card's why line (`card.why`) ends its section, in italics.
 - Fallback `text`: the plain text (`bot.plaintext` style) of that message's
   own content, escaped the same way, shortened to 3000 characters.
 """
@@ -78,7 +79,7 @@ from adapters.slack.limits import (
     check_message_limits,
 )
 from bot.models import ErrorReply, Figure, NoticeReply, PaperCard, PaperDetailReply, PaperListReply, Reply
-from bot.plaintext import authors_line, render_card
+from bot.plaintext import authors_line, render_card, why_line
 from bot.text import shorten, split_text
 
 __all__ = [
@@ -105,6 +106,7 @@ MAX_DATE = 60  # "2025-06-04"; anything longer is junk that must not crowd out t
 MAX_AUTHORS_TEXT = 1500  # papers with 3,000 authors exist
 MAX_CARD_AUTHORS = 300
 MIN_TLDR_ROOM = 200  # a card title never squeezes its TLDR below this
+MAX_WHY = 300  # a ranked card's why line is a short title and two terms; more is junk
 # Room kept free in every message for the "(continued, k/n)" line and the button.
 CONTINUATION_RESERVE = MAX_HEADER_TEXT + 50
 SHARE_RESERVE = 50
@@ -279,9 +281,11 @@ def _card_unit(card: PaperCard, number: int) -> _Unit:
     head = f"*{_link(card.url, shorten(title, title_room))}*"
     if meta_line:
         head += "\n" + meta_line
+    why = shorten(escape_mrkdwn_text(_one_line(why_line(card))), MAX_WHY)
+    tail = f"\n_{why}_" if why else ""
     tldr = escape_mrkdwn_text(_one_line(card.tldr))
-    text = head + "\n" + shorten(tldr, MAX_SECTION_TEXT - len(head) - 1) if tldr else head
-    return _section(text, render_card(card, number))
+    text = head + "\n" + shorten(tldr, MAX_SECTION_TEXT - len(head) - len(tail) - 1) if tldr else head
+    return _section(text + tail, render_card(card, number))
 
 
 @_units.register

@@ -27,7 +27,7 @@ from bot.ingest.terms import EXAMPLE as TERMS_EXAMPLE
 from bot.ingest.terms import adopt_terms, read_terms
 from bot.models import ChannelRef, NoticeReply, PaperListReply, Reply
 from bot.schedule import parse_when
-from bot.subscriptions import DEFAULT_WHEN, SubscriptionService, describe_last, describe_next
+from bot.subscriptions import SubscriptionService, describe_last, describe_next
 
 WHEN = Param(
     "when", "When to post: 'mon 09:00', 'daily 08:30', or cron, plus an optional timezone (default mon 09:00)",
@@ -53,7 +53,7 @@ async def _subscribe(context: CommandContext, request: CommandRequest) -> Reply:
     shorthand = read_terms(" ".join(part for part in (topic, when) if part))
     adopted = None
     if shorthand is not None:  # `terms = ["reward model", "vlm"] mon 09:00`: the topic those terms mean
-        parse_when(shorthand[1] or DEFAULT_WHEN, subscriptions.default_timezone)  # a bad schedule makes no topic
+        parse_when(shorthand[1] or subscriptions.default_when, subscriptions.default_timezone)  # a bad schedule makes no topic
         adopted = await adopt_terms(context.service.store, shorthand[0])
         topic, when = adopted.name, shorthand[1] or None
     status = await subscriptions.subscribe(channel, topic, when, is_admin=request.is_admin)
@@ -99,7 +99,8 @@ async def _preview(context: CommandContext, request: CommandRequest) -> Reply:
         )
     plan = plans[0]
     topic = subscriptions.engine.topic(plan.subscription.topic)
-    reply = digest_reply(topic, plan.period, plan.papers, plan.total, plan.subscription.language, plan.schedule.cadence)
+    subscription = plan.subscription
+    reply = digest_reply(topic, plan.period, plan.papers, plan.total, subscription.language, plan.schedule.cadence, whys=plan.whys)
     note = "Preview only: nothing was posted or recorded."
     if isinstance(reply, PaperListReply):
         return replace(reply, header=f"Preview: {reply.header}", footer=reply.footer + (note,))

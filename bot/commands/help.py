@@ -26,7 +26,8 @@ HELP_COMMAND = "help"
 
 def help_lines(registry: Registry) -> tuple[str, ...]:
     lines = [f"{command.usage} — {command.description}" for command in registry]
-    flags = registry.flag_params()
+    # Options several commands share; one command's own (recommend --since) are in its own help.
+    flags = [param for param in registry.flag_params() if sum(param in command.params for command in registry) > 1]
     if flags:
         options = " and ".join(f"--{param.name} {param.placeholder}" for param in flags)
         lines.append(f"Options can also be given as {options}.")

@@ -22,6 +22,7 @@ from bot.models import ChannelRef, Reply
 if TYPE_CHECKING:  # only for annotations: the model needs no service at run time
     from bot.ask import PaperAsker
     from bot.ports import ArxivLookup
+    from bot.ranking import Ranking
     from bot.service import PaperService
     from bot.subscriptions import SubscriptionService
 
@@ -101,6 +102,7 @@ class CommandContext:
     registry: Registry
     asker: PaperAsker | None = None  # questions through the language model, when [notes] is set up
     arxiv: ArxivLookup | None = None  # `/paper add`'s arXiv client, when [fetch] is on
+    ranking: Ranking | None = None
 
 
 Handler = Callable[[CommandContext, "CommandRequest"], Awaitable[Reply]]
@@ -126,6 +128,9 @@ class Command:
     admin_task: str = ""
     # Set for read-only lookups: they are also `paperbot` subcommands, and this is their `--json`.
     json_handler: JsonHandler | None = field(default=None, compare=False)
+    # Parameters that, when given, make a request change something for the channel (`library use
+    # <topic>`, where `library` alone only shows): such a request is for admins and answered publicly.
+    admin_params: tuple[str, ...] = ()
 
     @property
     def usage(self) -> str:
@@ -170,6 +175,23 @@ class CommandRequest:
 
     def as_admin(self, is_admin: bool) -> CommandRequest:
         return replace(self, is_admin=is_admin)
+
+    @property
+    def changes_channel(self) -> bool:
+        """An otherwise open command given one of its admin parameters."""
+        return any(self.args.get(name) is not None for name in self.command.admin_params)
+
+    @property
+    def admin_only(self) -> bool:
+        return self.command.admin_only or self.changes_channel
+
+    @property
+    def visibility(self) -> Visibility:
+        return Visibility.PUBLIC if self.changes_channel else self.command.visibility
+
+    @property
+    def shareable(self) -> bool:
+        return self.command.shareable and not self.changes_channel
 
 
 class Registry:

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 
 from bot.commands.model import (
     COMMAND_PREFIX,
-    Access,
     Command,
     CommandContext,
     CommandRequest,
@@ -36,6 +35,7 @@ from bot.subscriptions import SubscriptionService
 
 if TYPE_CHECKING:
     from bot.ask import PaperAsker
+    from bot.ranking import Ranking
 
 log = logging.getLogger(__name__)
 
@@ -57,12 +57,12 @@ class Answer:
     def visibility(self) -> Visibility:
         if self.failed or self.request is None:
             return Visibility.PRIVATE
-        return self.request.command.visibility
+        return self.request.visibility
 
     @property
     def share_text(self) -> str | None:
         """What a "Share in channel" button re-runs, when the answer has one."""
-        if self.visibility is not Visibility.SHAREABLE or self.request is None or not self.request.command.shareable:
+        if self.visibility is not Visibility.SHAREABLE or self.request is None or not self.request.shareable:
             return None
         return self.request.text
 
@@ -93,11 +93,12 @@ class CommandRouter:
         self, service: PaperService, subscriptions: SubscriptionService | None = None, *, registry: Registry = REGISTRY,
         asker: PaperAsker | None = None,
         arxiv: ArxivLookup | None = None,
+        ranking: Ranking | None = None,
     ) -> None:  # fmt: skip
         self.service = service
         self.subscriptions = subscriptions
         self.registry = registry
-        self.context = CommandContext(service, subscriptions, registry, asker, arxiv)
+        self.context = CommandContext(service, subscriptions, registry, asker, arxiv, ranking)
 
     # --- reading ------------------------------------------------------------------------
 
@@ -126,7 +127,7 @@ class CommandRouter:
 
     async def answer(self, request: CommandRequest) -> Answer:
         command = request.command
-        if command.admin_only and not request.is_admin:
+        if request.admin_only and not request.is_admin:
             return Answer(refusal(command), request)
         try:
             reply = await command.handler(self.context, request)
@@ -150,7 +151,7 @@ class CommandRouter:
             return self.failed(error, "button")
         except UserError:
             return None
-        allowed = request.command.shareable if share else request.command.access is Access.ANYONE
+        allowed = request.shareable if share else not request.admin_only
         return await self.answer(request) if allowed else None
 
     async def answer_text(

@@ -185,10 +185,17 @@ def stem(word: str) -> str:
 
 
 def stems(words_: list[str]) -> list[str]:
-    """Stems of many words, in order; when all are cached this runs in C, no Python call per word."""
+    """Stems of many words, in order; when all are cached this runs in C, no Python call per word.
+    A text with a few new words stems just those, then reads the rest from the cache in C too."""
     try:
         return list(map(_STEM_CACHE.__getitem__, words_))
     except KeyError:
+        pass
+    for word in set(words_).difference(_STEM_CACHE):
+        stem(word)
+    try:
+        return list(map(_STEM_CACHE.__getitem__, words_))
+    except KeyError:  # the cache reached its limit and was emptied meanwhile
         return [stem(w) for w in words_]
 
 

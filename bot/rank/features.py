@@ -28,6 +28,7 @@ from bot.models import NOTE_FIELDS, Paper
 from bot.text import CJK_RUN, bigrams  # the runs and words search uses too (store/cjk.py)
 
 TITLE_WEIGHT = 2
+TERM_CACHE_PAPERS = 8192
 
 
 def cjk_bigrams(run: str) -> list[str]:
@@ -95,8 +96,10 @@ def paper_terms(paper: Paper) -> tuple[str, ...]:
 
 
 # A digest's candidates are scored by every channel's model: counting a paper's terms
-# once serves them all. Papers are frozen dataclasses, so they can be cache keys.
-@lru_cache(maxsize=2048)
+# once serves them all. Papers are frozen dataclasses, so they can be cache keys. The
+# bound holds the store sample every model trains on (2,000 papers), the digests being
+# prepared and the answers of the day: about 6 KB a paper, so ~50 MB when full.
+@lru_cache(maxsize=TERM_CACHE_PAPERS)
 def term_counts(paper: Paper) -> tuple[np.ndarray, np.ndarray]:
     """A paper's distinct terms as sorted int64 hashes, and how often each occurs (see bot.rank.vectors)."""
     terms = paper_terms(paper)

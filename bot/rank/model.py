@@ -32,7 +32,7 @@ from typing import Sequence
 
 import numpy as np
 from scipy import sparse
-from sklearn.linear_model import LogisticRegression
+from scipy.special import expit
 
 from bot.models import Paper
 from bot.rank.fingerprint import Fingerprint
@@ -71,27 +71,27 @@ class ModelParts:
     coef: np.ndarray | None = None  # float32, one per term (classifier only)
     intercept: float = 0.0
     counts: dict[str, int] | None = None  # what training saw: library, negatives, sample
+    # The idf a paper's terms outside the vocabulary count with in its length (see `Vocabulary`); None: not counted.
+    unknown_idf: float | None = None
 
 
 class RankModel:
     """Scores candidate papers against one library; see the module docstring for the kinds."""
 
-    def __init__(self, parts: ModelParts) -> None:
+    def __init__(self, parts: ModelParts, vocabulary: Vocabulary | None = None) -> None:
+        """`vocabulary`: the one `parts.terms` and `parts.idf` make, when the caller has it already."""
         self.parts = parts
         self.kind = parts.kind
         self.fingerprint = parts.fingerprint
         self.library_ids = frozenset(parts.library_ids)
         self._vocabulary: Vocabulary | None = None
-        self._classifier: LogisticRegression | None = None
-        if parts.kind == EMPTY:
-            return
-        self._vocabulary = Vocabulary(parts.terms, parts.idf)
-        if parts.kind == CLASSIFIER:
-            classifier = LogisticRegression()
-            classifier.classes_ = np.array([0, 1])
-            classifier.coef_ = parts.coef.reshape(1, -1)
-            classifier.intercept_ = np.array([parts.intercept], dtype=np.float32)
-            self._classifier = classifier
+        if parts.kind != EMPTY:
+            self._vocabulary = vocabulary or Vocabulary(parts.terms, parts.idf, unknown_idf=parts.unknown_idf)
+
+    @property
+    def empty(self) -> bool:
+        """Nothing to learn from (no library, or no text): every score 0, input order kept."""
+        return self.kind == EMPTY
 
     @property
     def counts(self) -> dict[str, int]:
@@ -99,18 +99,27 @@ class RankModel:
 
     # --- scoring -----------------------------------------------------------------------
 
-    def _scored(self, papers: Sequence[Paper]) -> tuple[np.ndarray, sparse.csr_matrix | None]:
-        """Each paper's score, and the papers' TF-IDF vectors (None for an empty model)."""
+    def _scored(self, papers: Sequence[Paper]) -> np.ndarray:
+        """Each paper's score (zeros for an empty model)."""
         if self._vocabulary is None or not papers:
-            return np.zeros(len(papers)), None
-        vectors = self._vocabulary.vectors(papers)
-        if self._classifier is None:
-            return self._closest(vectors)[1], vectors
-        scores = self._classifier.predict_proba(vectors)[:, 1]
+            return np.zeros(len(papers))
+        if self.parts.coef is None:
+            return self._closest(self._vocabulary.vectors(papers))[1]
+        return self._probabilities(papers, self.parts.coef)
+
+    def _probabilities(self, papers: Sequence[Paper], coef: np.ndarray) -> np.ndarray:
+        """The logistic regression's probability for each paper, computed on the papers' term
+        arrays directly: what scikit-learn's TF-IDF rows (sublinear tf, l2) and `predict_proba`
+        give, without building a sparse matrix, which was most of a digest's ranking time."""
+        assert self._vocabulary is not None
+        rows, columns, weights, norms = self._vocabulary.weights(papers)
+        dots = np.bincount(rows, weights * coef[columns], minlength=len(papers))
+        known = norms > 0
+        scores = np.zeros(len(papers))
+        scores[known] = expit(dots[known] / norms[known] + self.parts.intercept)
         # A paper with no known term would get the intercept's probability, above many real
         # candidates; having nothing in common with the library is a score of 0.
-        scores[np.diff(vectors.indptr) == 0] = 0.0
-        return scores, vectors
+        return scores
 
     def _closest(self, vectors: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
         """Per row: the index of the most similar library paper, and that cosine similarity."""
@@ -120,7 +129,7 @@ class RankModel:
 
     def score(self, papers: Sequence[Paper]) -> list[float]:
         """Each paper's score in [0, 1], in input order."""
-        return [float(s) for s in self._scored(papers)[0]]
+        return [float(s) for s in self._scored(papers)]
 
     def rank(self, papers: Sequence[Paper], limit: int | None = None, exclude_library: bool = False) -> list[Ranked]:
         """Papers best first (ties keep input order), each with its score and why; at most `limit`.
@@ -132,13 +141,13 @@ class RankModel:
         """
         if exclude_library:
             papers = [p for p in papers if p.arxiv_id not in self.library_ids]
-        scores, vectors = self._scored(papers)
+        scores = self._scored(papers)
         order = np.argsort(-scores, kind="stable")
         if limit is not None:
             order = order[: max(limit, 0)]
-        if vectors is None:
+        if self._vocabulary is None or not len(order):
             return [Ranked(papers[i], float(scores[i])) for i in order]
-        shown = vectors[order]
+        shown = self._vocabulary.vectors([papers[i] for i in order])
         closest, closeness = self._closest(shown)
         return [
             Ranked(papers[i], float(scores[i]), self._why(shown, row, int(closest[row]), closeness[row]))
@@ -157,16 +166,41 @@ class RankModel:
         terms = top_terms(indices, values * weights, self.parts.terms, self.parts.display)
         return Why(self.parts.library_ids[closest], short_title(self.parts.library_titles[closest]), terms)
 
-    def top_terms(self, count: int = 10) -> list[str]:
-        """The terms that weigh most for this library, as words: for `/paper library` and search queries."""
+    def _term_weights(self) -> np.ndarray | None:
+        """How much each term speaks for the library: the classifier's weights, else the library's mean vector."""
         if self.kind == EMPTY:
-            return []
+            return None
         if self.parts.coef is not None:
-            weights = self.parts.coef
-        else:
-            weights = np.asarray(self.parts.library_vectors.mean(axis=0)).ravel()
+            return self.parts.coef
+        return np.asarray(self.parts.library_vectors.mean(axis=0)).ravel()
+
+    def top_terms(self, count: int = 10) -> list[str]:
+        """The terms that weigh most for this library, as words: for `/paper library`."""
+        weights = self._term_weights()
+        if weights is None:
+            return []
         indices = np.arange(len(weights))
         return list(top_terms(indices, weights, self.parts.terms, self.parts.display, count))
+
+    def query_terms(self, count: int = 12) -> list[str]:
+        """The single words (and Chinese two-character words) that weigh most, as the library wrote them:
+        what a search for whole-store candidates asks the index for. Word pairs are left out: a
+        phrase query reads both words' positions, and each of its words is among the terms anyway."""
+        weights = self._term_weights()
+        if weights is None or count <= 0:
+            return []
+        deepest = min(len(weights), count * 8)  # pairs outnumber words among the strongest terms
+        strongest = np.argpartition(-weights, deepest - 1)[:deepest] if deepest < len(weights) else np.arange(len(weights))
+        chosen: list[str] = []
+        for index in strongest[np.argsort(-weights[strongest], kind="stable")]:
+            term = self.parts.terms[int(index)]
+            if weights[index] <= 0:
+                break
+            if " " not in term:
+                chosen.append(self.parts.display.get(term, term))
+                if len(chosen) == count:
+                    break
+        return chosen
 
     # --- bytes ---------------------------------------------------------------------------
 
@@ -179,6 +213,7 @@ class RankModel:
             "fingerprint": p.fingerprint.text,
             "intercept": p.intercept,
             "counts": p.counts or {},
+            "unknown_idf": p.unknown_idf,
             "library_ids": p.library_ids,
             "library_titles": p.library_titles,
             "display": p.display,
@@ -225,6 +260,7 @@ class RankModel:
                 coef=coef if coef.size else None,
                 intercept=float(header["intercept"]),
                 counts=dict(header["counts"]),
+                unknown_idf=header.get("unknown_idf"),
             )
         except ModelFormatError:
             raise

@@ -10,6 +10,10 @@ Nothing here raises on thin input: an empty library (or one without any
 text) gives an `empty` model, a library of 1-3 papers or a store with no
 other papers gives a `similarity` model, and a library larger than the sample
 still trains (the classes are balanced by weight, not by count).
+
+`train_similar` makes a similarity model against a `Background` (the store
+sample's word statistics, fitted once) instead of fitting a vocabulary over
+the sample: what `similar` and a small library use, in milliseconds.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 from scipy import sparse
@@ -25,6 +29,7 @@ from sklearn.linear_model import LogisticRegression
 from threadpoolctl import ThreadpoolController
 
 from bot.models import Paper
+from bot.rank.background import Background
 from bot.rank.features import surface_words
 from bot.rank.fingerprint import Fingerprint
 from bot.rank.model import CLASSIFIER, EMPTY, SIMILARITY, ModelParts, RankModel
@@ -75,12 +80,15 @@ def train(
     store_size: int | None = None,
     seed: int = 0,
     settings: RankSettings = DEFAULT_SETTINGS,
+    known_terms: Mapping[int, str] | None = None,
 ) -> RankModel:
     """A model of what sets `library` apart from `background` (and from `negatives`).
 
     `background` is the store or a random sample of it; the library's own
     papers in it are skipped. `store_size` (the store's paper count) goes into
     the fingerprint; without it the papers seen here are counted.
+    `known_terms`: the background's terms by hash (`Background.names`), so
+    retraining on the same sample does not cut its papers into terms again.
     """
     positives = _distinct(library)
     library_ids = {p.arxiv_id for p in positives}
@@ -90,11 +98,9 @@ def train(
     seen = len(positives) + len(explicit) + len(sample)
     fingerprint = Fingerprint.of(library_ids, seen if store_size is None else store_size, explicit_ids)
     counts = {"library": len(positives), "negatives": len(explicit), "sample": len(sample)}
-    empty = ModelParts(
-        EMPTY, fingerprint, TermList([]), np.zeros(0, np.float32), [], [], sparse.csr_matrix((0, 0)), {}, counts=counts
-    )
+    empty = _empty(fingerprint, counts)
     if not positives:
-        return RankModel(empty)
+        return empty
 
     documents = positives + explicit + sample
     negative_count = len(explicit) + len(sample)
@@ -102,9 +108,9 @@ def train(
     # Similarity needs each library paper's own rare words; few papers cannot have shared ones.
     min_df = settings.min_df if learns and len(documents) >= SMALL_TRAINING_SET else 1
     try:
-        vocabulary, matrix = Vocabulary.fit(documents, min_df)
+        vocabulary, matrix = Vocabulary.fit(documents, min_df, known_terms)
     except EmptyVocabulary:
-        return RankModel(empty)
+        return empty
     terms = vocabulary.terms
     library_vectors = matrix[: len(positives)]
     parts = dict(
@@ -117,7 +123,7 @@ def train(
         counts=counts,
     )
     if not learns:
-        return RankModel(ModelParts(SIMILARITY, display=_display(positives, set(terms.as_list())), **parts))
+        return RankModel(ModelParts(SIMILARITY, display=_display(positives, set(terms.as_list())), **parts), vocabulary)
 
     labels = np.r_[np.ones(len(positives)), np.zeros(negative_count)]
     weights = np.r_[np.ones(len(positives)), np.full(len(explicit), settings.negative_weight), np.ones(len(sample))]
@@ -135,8 +141,39 @@ def train(
             coef=coef,
             intercept=float(classifier.intercept_[0]),
             **parts,
-        )
+        ),
+        vocabulary,
     )
+
+
+def train_similar(library: Sequence[Paper], background: Background, negatives: Sequence[Paper] = ()) -> RankModel:
+    """A `similarity` model of `library`, with word weights from `background` (see the module docstring).
+
+    `negatives` only enter the fingerprint: similarity has nothing to learn from them.
+    """
+    positives = _distinct(library)
+    library_ids = [p.arxiv_id for p in positives]
+    explicit_ids = {p.arxiv_id for p in _distinct(negatives, set(library_ids))}
+    fingerprint = Fingerprint.of(library_ids, background.store_size, explicit_ids)
+    counts = {"library": len(positives), "negatives": len(explicit_ids), "sample": background.documents}
+    vocabulary = background.vocabulary_with(positives)
+    library_vectors = vocabulary.vectors(positives)
+    if not positives or library_vectors.nnz == 0:
+        return _empty(fingerprint, counts)
+    library_terms = {vocabulary.terms[i] for i in np.unique(library_vectors.indices)}
+    return RankModel(
+        ModelParts(
+            SIMILARITY, fingerprint, vocabulary.terms, vocabulary.idf, library_ids, [p.title for p in positives],
+            library_vectors, _display(positives, library_terms), counts=counts, unknown_idf=vocabulary.unknown_idf,
+        ),
+        vocabulary,
+    )
+
+
+def _empty(fingerprint: Fingerprint, counts: dict[str, int]) -> RankModel:
+    """The model of a library with nothing to learn from: every score 0, input order kept."""
+    nothing = sparse.csr_matrix((0, 0))
+    return RankModel(ModelParts(EMPTY, fingerprint, TermList([]), np.zeros(0, np.float32), [], [], nothing, {}, counts=counts))
 
 
 def _display(library: Sequence[Paper], terms: set[str]) -> dict[str, str]:

@@ -14,7 +14,7 @@ outside the vocabulary taking a vocabulary term's column is vanishingly rare.
 
 from __future__ import annotations
 
-from typing import Sequence, overload
+from typing import Mapping, Sequence, overload
 
 import numpy as np
 from scipy import sparse
@@ -33,10 +33,23 @@ class TermList(Sequence[str]):
     """
 
     def __init__(self, terms: Sequence[str]) -> None:
+        self._data, self._starts = self._encoded(terms)
+
+    @staticmethod
+    def _encoded(terms: Sequence[str]) -> tuple[bytes, np.ndarray]:
         encoded = [term.encode("utf-8") for term in terms]
-        self._data = b"\n".join(encoded)
         lengths = np.fromiter((len(t) + 1 for t in encoded), dtype=np.int64, count=len(encoded))
-        self._starts = np.concatenate(([0], np.cumsum(lengths)))
+        return b"\n".join(encoded), np.concatenate(([0], np.cumsum(lengths)))
+
+    def extended(self, more: Sequence[str]) -> "TermList":
+        """These terms, then `more`, without encoding these again (a similarity model per request)."""
+        if not more:
+            return self
+        data, starts = self._encoded(more)
+        joined = TermList([])
+        joined._data = self._data + b"\n" + data if self._data else data
+        joined._starts = np.concatenate((self._starts, self._starts[-1] + starts[1:]))
+        return joined
 
     @property
     def text(self) -> str:
@@ -70,46 +83,104 @@ class EmptyVocabulary(ValueError):
 
 
 class Vocabulary:
-    """A fixed list of terms with their idf: turns papers into l2-normalised TF-IDF rows."""
+    """A fixed list of terms with their idf: turns papers into l2-normalised TF-IDF rows.
 
-    def __init__(self, terms: TermList, idf: np.ndarray) -> None:
+    The weighting is scikit-learn's `TfidfTransformer(sublinear_tf=True)`
+    (1 + ln tf, times idf, rows scaled to length 1), which `fit` uses; scoring
+    computes the same numbers straight from the term arrays (`weights`),
+    because building the transformer's input matrix was most of a digest's
+    ranking time.
+    """
+
+    def __init__(
+        self, terms: TermList, idf: np.ndarray, hashes: np.ndarray | None = None, *, unknown_idf: float | None = None
+    ) -> None:
+        """`unknown_idf`: a paper's terms outside the vocabulary still count in its length, with this
+        idf (a term no training paper had is at least as rare as the rarest they had); a vocabulary
+        fitted on only a sample of the store would otherwise make a paper full of words it never
+        saw look as close to the library as one about the library's subject alone."""
         self.terms = terms
         self.idf = idf
-        hashes = np.fromiter(map(hash, terms.as_list()), dtype=np.int64, count=len(terms))
+        self.unknown_idf = unknown_idf
+        if hashes is None:
+            hashes = np.fromiter(map(hash, terms.as_list()), dtype=np.int64, count=len(terms))
         self._order = np.argsort(hashes, kind="stable")
         self._sorted_hashes = hashes[self._order]
-        self._weighting = TfidfTransformer(sublinear_tf=True)
-        self._weighting.idf_ = idf
 
-    def counts(self, papers: Sequence[Paper]) -> sparse.csr_matrix:
-        """How often each vocabulary term occurs in each paper (float32, one row a paper)."""
+    def weights(self, papers: Sequence[Paper]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Each known term of each paper as (row, column, TF-IDF weight), unsorted and not yet
+        normalised, and each row's length (0 for a paper sharing no term with the vocabulary)."""
         per_paper = [term_counts(paper) for paper in papers]
-        return _count_matrix(per_paper, self._sorted_hashes, self._order, len(self.terms))
+        rows, columns, counts, unknown = _known_entries(per_paper, self._sorted_hashes, self._order)
+        weights = (1.0 + np.log(counts)) * self.idf[columns]
+        squares = np.bincount(rows, weights * weights, minlength=len(papers))
+        if self.unknown_idf is not None and len(unknown[0]):
+            unknown_weights = (1.0 + np.log(unknown[1])) * self.unknown_idf
+            squares = squares + np.bincount(unknown[0], unknown_weights * unknown_weights, minlength=len(papers))
+            # Sharing no term with the vocabulary still scores 0 (a length, but nothing in common).
+        return rows, columns, weights, np.sqrt(squares)
 
     def vectors(self, papers: Sequence[Paper]) -> sparse.csr_matrix:
-        return self._weighting.transform(self.counts(papers))
+        rows, columns, weights, norms = self.weights(papers)
+        data = (weights / norms[rows]).astype(np.float32)
+        matrix = sparse.csr_matrix((data, (rows, columns)), shape=(len(papers), len(self.terms)))
+        matrix.sort_indices()
+        return matrix
 
     @classmethod
-    def fit(cls, papers: Sequence[Paper], min_df: int) -> tuple["Vocabulary", sparse.csr_matrix]:
-        """The vocabulary of terms in at least `min_df` of `papers`, and their vectors."""
+    def fit(
+        cls, papers: Sequence[Paper], min_df: int, known: Mapping[int, str] | None = None
+    ) -> tuple["Vocabulary", sparse.csr_matrix]:
+        """The vocabulary of terms in at least `min_df` of `papers`, and their vectors.
+
+        Term counts come from the cache (`term_counts`); a kept term's text is
+        looked up in `known` (hash -> term: the store sample's, `Background.names`)
+        and only otherwise read from the papers, in order, until every term is
+        named: so papers whose terms `known` covers are not cut into terms again.
+        """
         per_paper = [term_counts(paper) for paper in papers]
         all_hashes = np.concatenate([hashes for hashes, _ in per_paper]) if per_paper else np.zeros(0, np.int64)
         distinct, document_frequency = np.unique(all_hashes, return_counts=True)
         kept = set(distinct[document_frequency >= min_df].tolist())
         if not kept:
             raise EmptyVocabulary("no term in enough papers")
-        names: dict[int, str] = {}
+        names = {h: name for h in kept if (name := (known or {}).get(h)) is not None}
+        missing = kept - names.keys()
         for paper in papers:
+            if not missing:
+                break
             terms = paper_terms(paper)
-            names.update(zip(map(hash, terms), terms))
+            found = dict(zip(map(hash, terms), terms, strict=True))
+            named = missing & found.keys()
+            names.update((h, found[h]) for h in named)
+            missing -= named
         # Columns in term order, so a model trained on the same papers is the same in any process.
         terms = sorted(names[h] for h in kept)
         hashes = np.fromiter(map(hash, terms), dtype=np.int64, count=len(terms))
         order = np.argsort(hashes, kind="stable")
         counts = _count_matrix(per_paper, hashes[order], order, len(terms))
         weighting = TfidfTransformer(sublinear_tf=True).fit(counts)
-        vocabulary = cls(TermList(terms), weighting.idf_.astype(np.float32))
-        return vocabulary, vocabulary._weighting.transform(counts)
+        vocabulary = cls(TermList(terms), weighting.idf_.astype(np.float32), hashes)
+        return vocabulary, weighting.transform(counts)
+
+
+def _known_entries(
+    per_paper: list[tuple[np.ndarray, np.ndarray]], sorted_hashes: np.ndarray, columns: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """(row, column, count) of every term of the papers that is in the vocabulary, and (row, count)
+    of every term that is not."""
+    nothing = np.zeros(0, np.int64)
+    if not per_paper:
+        return nothing, nothing, np.zeros(0, np.float32), (nothing, np.zeros(0, np.float32))
+    hashes = np.concatenate([h for h, _ in per_paper])
+    counts = np.concatenate([c for _, c in per_paper]).astype(np.float32)
+    lengths = np.fromiter((len(h) for h, _ in per_paper), dtype=np.int64, count=len(per_paper))
+    rows = np.repeat(np.arange(len(per_paper)), lengths)
+    if not len(sorted_hashes):
+        return nothing, nothing, np.zeros(0, np.float32), (rows, counts)
+    position = np.minimum(np.searchsorted(sorted_hashes, hashes), len(sorted_hashes) - 1)
+    known = sorted_hashes[position] == hashes
+    return rows[known], columns[position[known]], counts[known], (rows[~known], counts[~known])
 
 
 def _count_matrix(
@@ -118,12 +189,7 @@ def _count_matrix(
     rows = len(per_paper)
     if not rows or not width:
         return sparse.csr_matrix((rows, width), dtype=np.float32)
-    hashes = np.concatenate([h for h, _ in per_paper])
-    counts = np.concatenate([c for _, c in per_paper]).astype(np.float32)
-    lengths = np.fromiter((len(h) for h, _ in per_paper), dtype=np.int64, count=rows)
-    position = np.minimum(np.searchsorted(sorted_hashes, hashes), width - 1)
-    known = sorted_hashes[position] == hashes
-    row_of = np.repeat(np.arange(rows), lengths)[known]
-    matrix = sparse.csr_matrix((counts[known], (row_of, columns[position[known]])), shape=(rows, width))
+    row_of, column_of, counts, _ = _known_entries(per_paper, sorted_hashes, columns)
+    matrix = sparse.csr_matrix((counts, (row_of, column_of)), shape=(rows, width))
     matrix.sort_indices()
     return matrix

@@ -3,7 +3,7 @@
 `SqliteStore` is the `bot.ports.Store` port: one `Database` (connection, lock,
 transactions, error mapping) composed into parts, each a port of its own:
 `papers` (`PaperTables`), `subscriptions` (`SubscriptionTables`), `notes`
-(`NotesTables`) and `fulltext` (`FullTextTables`). What to keep when a known paper arrives again is decided by
+(`NotesTables`), `fulltext` (`FullTextTables`) and `libraries` (`LibraryTables`). What to keep when a known paper arrives again is decided by
 the core (`bot.merge`); this package encodes rows and runs SQL. Open with
 `await SqliteStore.open(path)` (or `async with await SqliteStore.open(path)`);
 `":memory:"` gives a private in-memory store for tests. Lookups open it with
@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Unpack
 from bot.ports import Store
 from store.sqlite.database import Database, OpenOptions
 from store.sqlite.fulltext import FullTextTables
+from store.sqlite.libraries import LibraryTables
 from store.sqlite.notes import NotesTables
 from store.sqlite.papers import PaperTables
 from store.sqlite.subscriptions import SubscriptionTables
@@ -34,6 +35,7 @@ class SqliteStore:
         self.subscriptions = SubscriptionTables(db)
         self.notes = NotesTables(db)
         self.fulltext = FullTextTables(db)
+        self.libraries = LibraryTables(db)
 
     @classmethod
     async def open(cls, path: str | os.PathLike[str], **options: Unpack[OpenOptions]) -> "SqliteStore":

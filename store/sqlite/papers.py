@@ -140,7 +140,9 @@ class PaperTables:
         async with self.db.transaction() as conn:
             await conn.executemany(
                 "INSERT INTO topics (name, title, query, categories) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (name) DO UPDATE SET title = excluded.title, query = excluded.query, "
+                # A definition without a title (a [[topics]] entry without `title`) keeps the one an import gave.
+                "ON CONFLICT (name) DO UPDATE SET title = CASE WHEN excluded.title <> '' THEN excluded.title ELSE topics.title END, "
+                "query = excluded.query, "
                 "categories = excluded.categories",
                 rows,
             )

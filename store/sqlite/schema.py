@@ -30,9 +30,11 @@ Tables (version 1):
 Version 2 adds subscriptions and deliveries, version 3 `note_attempts` for
 machine-written notes, version 4 the commit-order `seq` of `paper_topics`
 that bounds digests, and retired subscriptions, version 5 `fulltext` (papers'
-full text and key figure), the notes' `basis` and subscriptions' `figures`. Every version's tables are
-here, in one place; what they are for is told beside the code that uses them
-(`store.sqlite.subscriptions`, `store.sqlite.notes`).
+full text and key figure), the notes' `basis` and subscriptions' `figures`,
+version 6 channel libraries, stored ranking models and subscriptions'
+`min_score`. Every version's tables are here, in one place; what they are for
+is told beside the code that uses them (`store.sqlite.subscriptions`,
+`store.sqlite.notes`, `store.sqlite.libraries`).
 """
 
 from __future__ import annotations
@@ -272,12 +274,36 @@ ALTER TABLE notes ADD COLUMN basis TEXT;
 ALTER TABLE subscriptions ADD COLUMN figures INTEGER NOT NULL DEFAULT 0;
 """
 
+V6_LIBRARIES_RANK_MODELS = """
+CREATE TABLE libraries (
+    adapter    TEXT NOT NULL,
+    workspace  TEXT NOT NULL DEFAULT '',
+    channel    TEXT NOT NULL,
+    thread     TEXT NOT NULL DEFAULT '',
+    topics     TEXT NOT NULL,
+    source     TEXT NOT NULL CHECK (source IN ('config', 'chat')),
+    set_by     TEXT NOT NULL DEFAULT '',
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (adapter, workspace, channel, thread)
+) WITHOUT ROWID;
+
+CREATE TABLE rank_models (
+    key         TEXT PRIMARY KEY,
+    fingerprint TEXT NOT NULL,
+    model       BLOB NOT NULL,
+    trained_at  TEXT NOT NULL
+);
+
+ALTER TABLE subscriptions ADD COLUMN min_score REAL;
+"""
+
 MIGRATIONS: list[Migration] = [
     V1_PAPERS_TOPICS_NOTES_FTS,
     V2_SUBSCRIPTIONS_DELIVERIES,
     V3_NOTE_ATTEMPTS,
     V4_DELIVERY_SEQUENCE,
     V5_FULLTEXT,
+    V6_LIBRARIES_RANK_MODELS,
 ]
 
 # Per-connection settings, applied at every open (only page_size and journal_mode are
