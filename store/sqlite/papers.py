@@ -190,7 +190,7 @@ class PaperTables:
         match = " AND ".join(terms)
         async with self.db.locked() as conn:
             try:
-                ids = await WindowedSearch(conn, terms, topic).ranked_ids(limit)
+                ids = await WindowedSearch(conn, match, topic, anded_terms=terms).ranked_ids(limit)
             except sqlite3.OperationalError as error:
                 # build_match_query quotes everything, so this is a bug, not bad input:
                 # log it loudly, but the user still just gets no results.

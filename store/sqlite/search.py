@@ -46,6 +46,7 @@ every match: slower than the pass itself). The plan's own cost on top is step 0.
 from __future__ import annotations
 
 import logging
+from typing import Sequence
 
 import aiosqlite
 
@@ -62,10 +63,13 @@ MAX_GROWTH = 16
 class WindowedSearch:
     """Runs the counting and ranking queries of the plan above for one MATCH expression."""
 
-    def __init__(self, conn: aiosqlite.Connection, terms: list[str], topic: str | None) -> None:
+    def __init__(
+        self, conn: aiosqlite.Connection, match: str, topic: str | None, anded_terms: Sequence[str] = ()
+    ) -> None:
         self.conn = conn
-        self.terms = terms  # `store.sqlite.query.match_terms`: quoted, ANDed
-        self.match = " AND ".join(terms)
+        self.match = match
+        # When `match` is these terms ANDed (`store.sqlite.query.match_terms`): a rare one bounds the query (step 0).
+        self.anded_terms = anded_terms
         self.topic = topic
         if topic is None:
             self._source = "papers_fts"
@@ -80,7 +84,7 @@ class WindowedSearch:
         newest = await self._newest_id()
         if newest is None:
             return []
-        if len(self.terms) > 1 and await self._has_a_rare_term():
+        if len(self.anded_terms) > 1 and await self._has_a_rare_term():
             return await self._rank(None, limit)
         span = PROBE_ROWS
         while True:
@@ -108,7 +112,7 @@ class WindowedSearch:
     async def _has_a_rare_term(self) -> bool:
         """Whether a term has fewer than RANKED_POOL matches in the whole index (topic or not: a bound)."""
         sql = "SELECT count(*) FROM (SELECT 1 FROM papers_fts WHERE papers_fts MATCH ? LIMIT ?)"
-        for term in self.terms:
+        for term in self.anded_terms:
             if await scalar(self.conn, sql, (term, RANKED_POOL)) < RANKED_POOL:
                 return True
         return False
