@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from apscheduler.triggers.base import BaseTrigger
 
-from bot.schedule import Schedule
+if TYPE_CHECKING:  # `bot.schedule` imports this module when asked for a trigger; this one only names its type
+    from bot.schedule import Schedule
 
 
 class ScheduleTrigger(BaseTrigger):
