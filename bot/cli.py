@@ -470,7 +470,7 @@ async def export_papers(runtime: Runtime, args: argparse.Namespace) -> int:
         elif args.library:
             selection = await library_papers(store.papers, args.library)
         elif args.saved:
-            selection = await saved_papers(store.papers, args.saved)
+            selection = await saved_papers(store.votes, args.saved)
         else:
             selection = await papers_by_ids(store.papers, args.ids)
     file = export_file(selection, args.format, runtime.config.tldr_lang)

@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, ValidationInfo, field_validator, model_validator
 
 from bot.errors import ConfigError, UserError
+from bot.filters import check_authors, check_query
 from bot.ingest.arxiv_query import QuerySyntaxError, compile_topic, parse_query
 from bot.ingest.terms import EXAMPLE as TERMS_EXAMPLE
 from bot.ingest.terms import terms_query, terms_topic
@@ -133,8 +134,28 @@ class SubscriptionConfig(_Strict):
     # The topics whose papers are the channel's taste: its digests are ranked by them (one library a channel).
     library: list[str] = []
     min_score: float | None = Field(None, ge=0, le=1)  # ranked digests: papers scoring below are only counted
+    # Filters (`bot.filters`): arXiv queries a paper must / must not match, and followed authors.
+    include: str | None = None
+    exclude: str | None = None
+    authors: list[str] = []
 
     _when_is_valid = field_validator("when")(_check_when)
+
+    @field_validator("include", "exclude")
+    @classmethod
+    def _filter_reads(cls, value: str | None, info: ValidationInfo) -> str | None:
+        try:
+            return check_query(value, str(info.field_name))
+        except UserError as error:
+            raise ValueError(error.message) from None
+
+    @field_validator("authors")
+    @classmethod
+    def _authors_are_names(cls, value: list[str]) -> list[str]:
+        try:
+            return list(check_authors([name.strip() for name in value]))
+        except UserError as error:
+            raise ValueError(error.message) from None
 
     @model_validator(mode="after")
     def _webhook_env_only_for_webhooks(self) -> "SubscriptionConfig":
@@ -159,6 +180,9 @@ class SubscriptionConfig(_Strict):
             source="config",
             figures=self.figures,
             min_score=self.min_score,
+            include=self.include,
+            exclude=self.exclude,
+            authors=tuple(self.authors),
         )
 
     def channel_ref(self) -> ChannelRef:

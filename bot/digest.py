@@ -58,6 +58,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, AsyncIterator, Callable, Mapping, Protocol, Sequence
 
 from bot.errors import DeliveryError, UserError
+from bot.filters import FOLLOWED_WHY, DigestFilter
 from bot.models import ChannelRef, Delivery, DeliveryKey, DigestMark, DigestReply, Figure, NoticeReply, Paper, Subscription, Topic
 from bot.ports import ChatAdapter, Clock, FullTextStore, PaperStore, SubscriptionStore
 from bot.presenter import paper_list
@@ -102,6 +103,7 @@ class DigestPlan:
     papers: tuple[Paper, ...]
     total: int
     whys: Mapping[str, str] | None = None  # a ranked digest's why lines by arxiv_id; None: newest first
+    ranked: bool = False  # ordered by the channel's library (a digest with followed authors has whys without it)
 
     @property
     def key(self) -> DeliveryKey:
@@ -111,6 +113,7 @@ class DigestPlan:
 def digest_reply(
     topic: Topic, period: str, papers: Sequence[Paper], total: int, lang: str, cadence: str,
     figures: Mapping[str, Figure] | None = None, whys: Mapping[str, str] | None = None, *, key: DeliveryKey | None = None,
+    ranked: bool | None = None,
 ) -> DigestReply:  # fmt: skip
     """The post: header with topic, period and count; one card per paper (with its key figure, when
     `figures` has it: subscriptions with `figures = true`; with its why line when ranked: `whys`);
@@ -132,8 +135,9 @@ def digest_reply(
     footer: tuple[str, ...] = ()
     if total > len(papers):
         footer = (f"and {total - len(papers)} more — /paper latest {topic.name}",)
-    header = f"{count} on {title} · {period}" + (" · ranked by this channel's library" if whys is not None else "")
-    reply = paper_list(header, list(papers), lang, empty_text="", footer=footer, figures=figures, whys=whys)
+    ranked = whys is not None if ranked is None else ranked
+    header = f"{count} on {title} · {period}" + (" · ranked by this channel's library" if ranked else "")
+    reply = paper_list(header, list(papers), lang, empty_text="", footer=footer, figures=figures, whys=whys, votable=True)
     return replace(reply, digest=mark)
 
 
@@ -182,19 +186,34 @@ class DigestPlanner:
         after_seq, since = await self.window(subscription, schedule, fire_time)
         upto_seq = await self.store.membership_sequence()
         model = await self.ranker.channel_model(subscription.channel) if self.ranker is not None else None
+        filters = DigestFilter.of(subscription)
         papers, total = await self.store.digest_candidates(
             subscription.topic, subscription.channel.key, iso(since) if since else None, None,
-            RANK_POOL if model is not None else subscription.max_papers, after_seq=after_seq, upto_seq=upto_seq,
+            RANK_POOL if model is not None or filters else subscription.max_papers, after_seq=after_seq, upto_seq=upto_seq,
         )  # fmt: skip
+        pinned: list[tuple[Paper, str]] = []
+        if filters:
+            # A paper the filters drop is neither shown nor counted; followed authors' papers come first.
+            kept, pinned = filters.apply(papers)
+            total -= len(papers) - len(kept)
+            pinned_ids = {paper.arxiv_id for paper, _ in pinned}
+            papers = [paper for paper in kept if paper.arxiv_id not in pinned_ids]
+        room = max(subscription.max_papers - len(pinned), 0)
         whys: dict[str, str] | None = None
         if model is not None:
-            ranked = model.rank(papers, limit=subscription.max_papers)
+            ranked = model.rank(papers, limit=room)
             if subscription.min_score is not None:
                 ranked = [r for r in ranked if r.score >= subscription.min_score]
             papers = [r.paper for r in ranked]
             whys = {r.paper.arxiv_id: r.why.text for r in ranked if r.why is not None}
+        else:
+            papers = papers[:room]
+        if pinned:
+            whys = {**{paper.arxiv_id: f"{FOLLOWED_WHY} ({name})" for paper, name in pinned}, **(whys or {})}
+            papers = [paper for paper, _ in pinned] + papers
         return DigestPlan(
-            subscription, schedule, fire_time, schedule.period(fire_time), since, after_seq, upto_seq, tuple(papers), total, whys
+            subscription, schedule, fire_time, schedule.period(fire_time), since, after_seq, upto_seq, tuple(papers), total, whys,
+            ranked=model is not None,
         )
 
     async def plan_ranked(self) -> int:
@@ -333,7 +352,7 @@ class DigestEngine(DigestPlanner):
         self.on_step("claimed", key)
         reply = digest_reply(
             self.topic(subscription.topic), plan.period, plan.papers, plan.total, subscription.language,
-            plan.schedule.cadence, await self._figures(subscription, plan.papers), plan.whys, key=key,
+            plan.schedule.cadence, await self._figures(subscription, plan.papers), plan.whys, key=key, ranked=plan.ranked,
         )
         await self._send_and_record(subscription, key, reply, len(plan.papers))
 

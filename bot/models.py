@@ -212,6 +212,10 @@ class Subscription:
     failing_since: str | None = None
     figures: bool = False  # digest cards show each paper's key figure
     min_score: float | None = None
+    # Its own filters (`bot.filters`): arXiv queries a paper must match / must not match, followed authors.
+    include: str | None = None
+    exclude: str | None = None
+    authors: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -314,6 +318,8 @@ class PaperListReply:
     footer: tuple[str, ...] = ()
     empty_text: str = "No papers."
     digest: DigestMark | None = None  # set on a scheduled digest, never on a command's answer
+    # Its cards take 👍/👎/🔖 votes (`bot.votes`): platforms with buttons put them under each card.
+    votable: bool = False
 
     @property
     def text(self) -> str:

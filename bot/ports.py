@@ -2,7 +2,7 @@
 
 `store/` implements `Store`: one object per opened store, made of parts
 that are ports of their own (`PaperStore`, `SubscriptionStore`, `NotesStore`, `FullTextStore`,
-`LibraryStore`),
+`LibraryStore`, `VoteStore`),
 so each piece of the core is given only the part it uses (the digest engine a
 subscription store and a paper store, the notes writer a notes store).
 `adapters/` implement `ChatAdapter`, and `Clock` lets tests run weeks of
@@ -14,7 +14,7 @@ arrives again is not a store's choice: every store applies `bot.merge`.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import AsyncIterable, Iterable, Protocol, Sequence
+from typing import TYPE_CHECKING, AsyncIterable, Iterable, Protocol, Sequence
 
 from bot.fulltext.document import FullText
 from bot.models import (
@@ -32,6 +32,9 @@ from bot.models import (
     TopicStats,
     UpsertReport,
 )
+
+if TYPE_CHECKING:
+    from bot.votes import SavedPaper, VoteAction, VoteChange
 
 
 class Clock(Protocol):
@@ -280,6 +283,32 @@ class LibraryStore(Protocol):
     async def save_model(self, key: str, fingerprint: str, data: bytes) -> None: ...
 
 
+class VoteStore(Protocol):
+    """Votes and saves clicked in chat (`bot.votes` says what they mean)."""
+
+    async def record_vote(self, channel: ChannelRef, arxiv_id: str, user: str, action: VoteAction) -> VoteChange | None:
+        """Set the user's vote (👍/👎, one per paper and channel: a switch replaces it) or save; clicking
+        the same again changes nothing. None when the paper is not in the store."""
+        ...
+
+    async def remove_vote(self, channel: ChannelRef, arxiv_id: str, user: str, action: VoteAction) -> bool:
+        """Undo: remove that user's `action` on the paper if it is still theirs; nobody else's is touched."""
+        ...
+
+    async def channel_votes(self, channel: ChannelRef) -> list[tuple[str, str, str]]:
+        """Every (arxiv_id, user, value) of the channel, value being up, down or save."""
+        ...
+
+    async def saved(self, channel: ChannelRef | str, limit: int) -> list[SavedPaper]:
+        """The channel's reading list, newest save first; a string matches a channel (or thread) by its id, on
+        any platform, or by its `ChannelRef.key`."""
+        ...
+
+    async def votes_version(self) -> int:
+        """A number that changes whenever any vote or save is made or undone."""
+        ...
+
+
 class Store(Protocol):
     """One opened store: its parts, and closing it (which ends them all)."""
 
@@ -297,6 +326,9 @@ class Store(Protocol):
 
     @property
     def libraries(self) -> LibraryStore: ...
+
+    @property
+    def votes(self) -> VoteStore: ...
 
     async def close(self) -> None: ...
 

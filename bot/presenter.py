@@ -55,7 +55,7 @@ def paper_card(paper: Paper, lang: str = "en", figure: Figure | None = None, why
 
 def paper_list(
     header: str, papers: list[Paper], lang: str, *, empty_text: str, footer: tuple[str, ...] = (),
-    figures: Mapping[str, Figure] | None = None, whys: Mapping[str, str] | None = None,
+    figures: Mapping[str, Figure] | None = None, whys: Mapping[str, str] | None = None, votable: bool = False,
 ) -> PaperListReply:  # fmt: skip
     """A list of cards; `figures` (arxiv_id -> key figure) adds each paper's figure to its card, and
     `whys` (arxiv_id -> why line) a ranked list's reasons."""
@@ -66,6 +66,7 @@ def paper_list(
         cards=tuple(paper_card(paper, lang, figures.get(paper.arxiv_id), whys.get(paper.arxiv_id, "")) for paper in papers),
         footer=footer,
         empty_text=empty_text,
+        votable=votable,
     )
 
 
@@ -74,7 +75,7 @@ def ranked_list(
 ) -> PaperListReply:
     """A list ranked by a library's model, best first, each card with its why line."""
     whys = {r.paper.arxiv_id: r.why.text for r in ranked if r.why is not None}
-    return paper_list(header, [r.paper for r in ranked], lang, empty_text=empty_text, footer=footer, whys=whys)
+    return paper_list(header, [r.paper for r in ranked], lang, empty_text=empty_text, footer=footer, whys=whys, votable=True)
 
 
 def shown_notes(paper: Paper, lang: str) -> Notes | None:

@@ -23,9 +23,12 @@ retrained, where models are kept, and answers `similar`, `recommend`,
   papers holding any of the model's `QUERY_TERMS` strongest words, the
   `CANDIDATES` best matches, which the model then re-ranks.
 
-Votes (issue 14) are meant to enter as more positives and negatives of a
-channel's library: `Taste.sources` lists where its papers come from, and
-`train` already takes explicit negatives.
+- Votes (`bot.votes`): a channel's 👍/🔖 papers are more positives of its
+  library, its 👎 papers explicit negatives (taken out of the positives when a
+  topic brought them in). A channel with votes has its own model (the key
+  adds the channel), retrained when its votes change (they are in the
+  fingerprint); one without votes shares its topics' model. Votes alone, with
+  no library set, are a library too.
 """
 
 from __future__ import annotations
@@ -41,8 +44,9 @@ from typing import TYPE_CHECKING, Iterable, Sequence
 from bot.arxiv_ids import parse_arxiv_id
 from bot.errors import StoreError, UserError
 from bot.models import ChannelRef, Library, Paper
-from bot.ports import LibraryStore
+from bot.ports import LibraryStore, VoteStore
 from bot.service import PaperService, check_count
+from bot.votes import ChannelVotes, combine
 
 if TYPE_CHECKING:
     from bot.rank import Background, Fingerprint, Ranked, RankModel, RankSettings
@@ -77,6 +81,7 @@ class Taste:
     model: RankModel
     sources: tuple[tuple[str, int], ...]  # (where papers come from, how many): ("topic reading-list", 42)
     library: Library | None = None
+    votes: ChannelVotes = ChannelVotes()
 
 
 @dataclass(frozen=True)
@@ -92,7 +97,7 @@ class SimilarAnswer:
 @dataclass
 class _Known:
     model: RankModel
-    version: tuple[int, int]  # the store version the fingerprint was last checked at
+    version: tuple[int, int, int]  # the store and votes version the fingerprint was last checked at
 
 
 @dataclass
@@ -109,10 +114,12 @@ class Ranking:
 
     def __init__(
         self, service: PaperService, libraries: LibraryStore, *, settings: RankSettings | None = None,
-        save_models: bool = True, config_source: str = "the config file",
+        save_models: bool = True, config_source: str = "the config file", votes: VoteStore | None = None,
     ) -> None:  # fmt: skip
         self.service = service
         self.libraries = libraries
+        self.votes = votes
+        self._channel_votes: dict[str, tuple[int, ChannelVotes]] = {}
         self._settings = settings
         self.save_models = save_models  # False for a read-only store (CLI lookups): models are used, not kept
         self.config_source = config_source
@@ -182,39 +189,60 @@ class Ranking:
     async def taste(self, channel: ChannelRef) -> Taste | None:
         """The channel's library with its model and sources; None when it has none."""
         library = await self.libraries.library(channel)
-        if library is None:
+        votes = await self.channel_votes(channel)
+        if library is None and not votes:
             return None
-        model = await self.model_of(library.topics)
-        return Taste(library.topics, model, tuple(await self.sources(library.topics)), library)
+        topics = library.topics if library is not None else ()
+        model = await self.model_of(topics, channel)
+        return Taste(topics, model, tuple(await self.sources(topics, votes)), library, votes)
 
-    async def sources(self, topics: Sequence[str]) -> list[tuple[str, int]]:
+    async def sources(self, topics: Sequence[str], votes: ChannelVotes | None = None) -> list[tuple[str, int]]:
         """Where a library's papers come from, and how many each gives: ("topic reading-list", 42)."""
-        return [(f"topic {topic}", len(await self.libraries.topic_paper_ids([topic], LIBRARY_LIMIT))) for topic in topics]
+        found = [(f"topic {topic}", len(await self.libraries.topic_paper_ids([topic], LIBRARY_LIMIT))) for topic in topics]
+        if votes:
+            found += [("👍/🔖 from this channel", len(votes.positives)), ("👎 from this channel (negatives)", len(votes.negatives))]
+        return found
+
+    async def channel_votes(self, channel: ChannelRef | None) -> ChannelVotes:
+        """The channel's votes combined per paper (`bot.votes.combine`); read again only after a vote anywhere."""
+        if channel is None or self.votes is None:
+            return ChannelVotes()
+        version = await self.votes.votes_version()
+        known = self._channel_votes.get(channel.key)
+        if known is None or known[0] != version:
+            known = (version, combine(await self.votes.channel_votes(channel)))
+            self._channel_votes[channel.key] = known
+        return known[1]
 
     async def channel_model(self, channel: ChannelRef) -> RankModel | None:
         """The model a digest in this channel is ranked by; None without a library or anything to learn."""
         library = await self.libraries.library(channel)
-        if library is None:
+        if library is None and not await self.channel_votes(channel):
             return None
-        model = await self.model_of(library.topics)
+        model = await self.model_of(library.topics if library is not None else (), channel)
         return None if model.empty else model
 
-    async def model_of(self, topics: Sequence[str]) -> RankModel:
-        """The model of a library of these topics: from memory, from the store, or trained now."""
-        key = model_key(topics)
+    async def model_of(self, topics: Sequence[str], channel: ChannelRef | None = None) -> RankModel:
+        """The model of a library of these topics (and `channel`'s votes): from memory, from the store, or trained now."""
+        votes = await self.channel_votes(channel)
+        # Only a channel with votes needs a model of its own; the others share their topics'.
+        key = model_key(topics) + (f"|votes:{channel.key}" if votes and channel is not None else "")
         lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:
-            version = await self.libraries.store_version()
+            votes_version = await self.votes.votes_version() if votes and self.votes is not None else 0
+            version = (*await self.libraries.store_version(), votes_version)
             known = self._models.get(key)
             if known is not None and known.version == version:
                 return known.model
-            library_ids = await self.libraries.topic_paper_ids(sorted(set(topics)), LIBRARY_LIMIT)
-            size = await self._store_size(version)
-            fingerprint = _ranker().Fingerprint.of(library_ids, size)
+            negatives = set(votes.negatives)
+            topic_ids = await self.libraries.topic_paper_ids(sorted(set(topics)), LIBRARY_LIMIT)
+            library_ids = sorted((set(topic_ids) | set(votes.positives)) - negatives)
+            size = await self._store_size(version[:2])
+            fingerprint = _ranker().Fingerprint.of(library_ids, size, negatives)
             if known is not None and known.model.fingerprint == fingerprint:
                 model = known.model
             else:
-                model = await self._stored(key, fingerprint) or await self._train(key, sorted(set(topics)), size)
+                model = await self._stored(key, fingerprint) or await self._train(key, sorted(set(topics)), size, votes)
             self._models[key] = _Known(model, version)
             return model
 
@@ -230,8 +258,12 @@ class Ranking:
             log.info("stored ranking model %s is unusable (%s); retraining", key, error)
             return None
 
-    async def _train(self, key: str, topics: list[str], size: int) -> RankModel:
-        model = await self._trained(await self.libraries.topic_papers(topics, LIBRARY_LIMIT), size)
+    async def _train(self, key: str, topics: list[str], size: int, votes: ChannelVotes) -> RankModel:
+        negatives = set(votes.negatives)
+        library = [paper for paper in await self.libraries.topic_papers(topics, LIBRARY_LIMIT) if paper.arxiv_id not in negatives]
+        known = {paper.arxiv_id for paper in library}
+        library += await self.libraries.papers_by_arxiv_ids([a for a in votes.positives if a not in known])
+        model = await self._trained(library, size, await self.libraries.papers_by_arxiv_ids(votes.negatives))
         log.info("ranking model %s trained: %s on %s", key, model.kind, model.counts)
         if self.save_models:
             try:
@@ -240,17 +272,17 @@ class Ranking:
                 log.warning("ranking model %s not saved (%s); it is retrained after a restart", key, error.message)
         return model
 
-    async def _trained(self, library: Sequence[Paper], size: int) -> RankModel:
+    async def _trained(self, library: Sequence[Paper], size: int, negatives: Sequence[Paper] = ()) -> RankModel:
         """A model of `library` (papers of topics, or named in a request): similarity for a few, a classifier for more."""
         rank = _ranker()
         if len(library) < self.settings.min_classifier_library:
-            similar: RankModel = rank.train_similar(library, await self._background(size))
+            similar: RankModel = rank.train_similar(library, await self._background(size), negatives)
             return similar
         sample = await self._sample(size)
         background = await self._background(size)
         # A second or so of numpy and scikit-learn: off the event loop, so chat stays answered.
         learned: RankModel = await asyncio.to_thread(
-            rank.train, library, sample, store_size=size, seed=SAMPLE_SEED, settings=self.settings,
+            rank.train, library, sample, negatives, store_size=size, seed=SAMPLE_SEED, settings=self.settings,
             known_terms=background.names,
         )  # fmt: skip
         return learned
@@ -312,14 +344,16 @@ class Ranking:
 
     async def recommend(
         self, topics: Sequence[str], *, channel: ChannelRef | None = None, topic: str | None = None,
-        since: str | None = None, count: int | None = None,
+        since: str | None = None, count: int | None = None, channel_votes: bool = True,
     ) -> tuple[RankModel, list[Ranked]]:  # fmt: skip
-        """The library's best papers from the whole store, never its own, nor any `channel` was shown."""
+        """The library's best papers from the whole store, never its own, nor any `channel` was shown;
+        with the channel's votes unless `channel_votes` is False (a library named in the request)."""
         limit = check_count(count)
         topic = await self.service.check_topic(topic)
         if since is not None:
             since = _check_date(since)
-        model = await self.model_of(topics)
+        votes_of = channel if channel_votes else None
+        model = await self.model_of(topics, votes_of)
         if model.empty:
             names = ", ".join(topics)
             raise UserError(
@@ -328,7 +362,8 @@ class Ranking:
             )
         candidates = await self.libraries.candidates(
             model.query_terms(QUERY_TERMS), CANDIDATES, topic=topic, since=since,
-            not_shown_in=channel.key if channel else None, exclude=sorted(model.library_ids),
+            not_shown_in=channel.key if channel else None,
+            exclude=sorted(model.library_ids | set((await self.channel_votes(votes_of)).negatives)),
         )  # fmt: skip
         return model, model.rank(candidates, limit=limit, exclude_library=True)
 

@@ -65,7 +65,7 @@ def build_ranking(service: PaperService, store: Store, config: FileConfig, *, sa
     """Libraries and their models; `save_models=False` for a read-only store (models are used, not kept)."""
     from bot.ranking import Ranking
 
-    return Ranking(service, store.libraries, save_models=save_models, config_source=config.source)
+    return Ranking(service, store.libraries, save_models=save_models, config_source=config.source, votes=store.votes)
 
 
 def build_fulltext_fetcher(runtime: Runtime, store: Store) -> FullTextFetcher:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Awaitable, Callable, Collection, Iterable, Mapping
+from typing import Any, Awaitable, Callable, Collection, Iterable, Mapping
 from urllib.parse import urlsplit
 
 from bot.digest import DigestPlan, DigestPlanner
@@ -104,7 +104,12 @@ class SubscriptionService:
                 "Ask a workspace or server admin; anyone may list subscriptions with /paper subscriptions.",
             )
 
-    async def subscribe(self, channel: ChannelRef, topic: str, when: str | None, *, is_admin: bool) -> SubscriptionStatus:
+    async def subscribe(
+        self, channel: ChannelRef, topic: str, when: str | None, *, is_admin: bool, filters: Mapping[str, Any] | None = None,
+    ) -> SubscriptionStatus:  # fmt: skip
+        """Subscribe (or change the schedule); `filters` (include, exclude, authors: checked by `bot.filters`)
+        replace those of the subscription's filters they name."""
+        filters = filters or {}
         self.require_admin(is_admin, "change subscriptions")
         topic_name = await self.service.check_topic(topic)
         schedule = parse_when(when or self.default_when, self.default_timezone)
@@ -112,7 +117,8 @@ class SubscriptionService:
         current = existing.get(topic_name)
         if current is not None:
             self._refuse_if_from_config(current)
-            if when is None or (current.when, current.timezone) == (schedule.text, schedule.timezone_name):
+            unchanged = when is None or (current.when, current.timezone) == (schedule.text, schedule.timezone_name)
+            if unchanged and all(getattr(current, name) == value for name, value in filters.items()):
                 status = await self.status(current)
                 raise UserError(
                     f"Already subscribed: {topic_name} digests here, {current.when} {current.timezone}; "
@@ -122,6 +128,9 @@ class SubscriptionService:
         base = current or Subscription(
             id=0, channel=channel, topic=topic_name, language=self.default_language, source="chat"
         )
+        if current is not None and when is None:  # only the filters change
+            schedule = parse_when(current.when, current.timezone)
+        base = replace(base, **filters)
         saved = await self.store.save_subscription(
             replace(base, when=schedule.text, timezone=schedule.timezone_name, failing=None, failing_since=None)
         )

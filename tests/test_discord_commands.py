@@ -24,11 +24,16 @@ from tests.fake_discord import (
     TEXT_CHANNEL,
     THREAD,
     UPDATE_MESSAGE,
-    buttons,
     message_text,
 )
+from tests.fake_discord import buttons as all_buttons
 
 DISCORD_TEXT = ChannelRef("discord", str(TEXT_CHANNEL), str(GUILD_ID))
+
+
+def buttons(message: dict) -> dict[str, dict]:
+    """label -> button, leaving out the cards' vote buttons (tests/test_discord_votes.py has those)."""
+    return {label: button for label, button in all_buttons(message).items() if not button["custom_id"].startswith("paper:vote:")}
 
 
 @pytest.fixture
@@ -137,7 +142,7 @@ async def test_buttons_carry_their_command_and_page_within_discords_limit(bot, f
         "Share in channel": "paper:share:1:latest --topic reward-model-vlm --count 12",
     }
     long_query = "reward model preference " * 4  # 8 results, more than a page
-    record = await answer(fake, "search", {"query": long_query, "count": 12})
+    record = await answer(fake, "search", {"query": long_query, "count": 12}, count=2)  # cards that take votes: 5 a message
     assert all(not buttons(m) for m in record.messages)  # no custom_id can hold it: every result at once, no buttons
     assert sum(len(m["embeds"]) for m in record.messages) == len(await bot.service.search(long_query, None, 12)) == 8
     assert "page" not in record.messages[0]["content"]
@@ -244,7 +249,7 @@ async def test_subscribing_in_a_thread_targets_the_thread(bot, fake):
 
 
 async def test_digest_preview_is_private(bot, fake):
-    record = await answer(fake, "digest", {"topic": "reward-model-vlm"})
+    record = await answer(fake, "digest", {"topic": "reward-model-vlm"}, count=2)  # ten cards that take votes: two messages
     assert "Preview only: nothing was posted or recorded." in record.texts()
     assert record.messages[-1]["flags"] & EPHEMERAL
     assert fake.channel_messages(TEXT_CHANNEL) == []
@@ -354,8 +359,7 @@ async def test_buttons_work_after_the_bot_restarted(tmp_path, fake):
 async def test_a_button_whose_command_no_longer_reads_says_so(bot, fake):
     record = await answer(fake, "latest", {"count": 12}, with_buttons=True)
     message = record.messages[-1]
-    [row] = message["components"]
-    next_button = next(child for child in row["components"] if child["label"] == "Next")
+    next_button = buttons(message)["Next"]
     next_button["custom_id"] = "paper:page:2:frobnicate --count 12"  # as an older version of the bot might have written it
     press = await fake.click(message, "Next")
     await fake.until(lambda: press.answered())

@@ -222,15 +222,15 @@ async def test_a_posted_digest_is_found_after_restart_whatever_its_header_says(t
 
 
 async def test_every_digest_message_carries_its_marker_in_the_platform_kept_footer(tmp_path, fake, clock):
-    config = config_with(subscription_toml(TEXT_CHANNEL, max_papers=12))  # 12 embeds: two messages
+    config = config_with(subscription_toml(TEXT_CHANNEL, max_papers=12))  # 12 cards that take votes: three messages
     async with discord_bot(tmp_path / "db", fake, config=config, clock=clock) as bot:
         subscription, delivery = await deliver_week(bot, clock)
     messages = fake.channel_messages(TEXT_CHANNEL)
-    assert len(messages) == 2 and list(delivery.message_ids) == [m["id"] for m in messages]
+    assert len(messages) == 3 and list(delivery.message_ids) == [m["id"] for m in messages]
     key = DeliveryKey(subscription.id, PERIOD)
     for part, message in enumerate(messages, 1):
         footers = [embed.get("footer", {}).get("text", "") for embed in message["embeds"]]
-        assert read_marks(footers) == [PartMark(key, part, 2)]
+        assert read_marks(footers) == [PartMark(key, part, 3)]
 
 
 # --- markers (pure) --------------------------------------------------------------------------------

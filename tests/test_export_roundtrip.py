@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from bot.arxiv_ids import id_month
 from bot.errors import UserError
-from bot.export import Selection, export_file, papers_by_ids, papers_of_topic, saved_papers
+from bot.export import Selection, export_file, papers_by_ids, papers_of_topic
 from bot.ingest.bibtex import parse_bibtex
 from bot.ingest.paperlist import parse_paperlist
 from bot.models import Notes, Paper, TextQuality, Topic
@@ -249,8 +249,6 @@ async def test_what_cannot_be_exported_is_named(store):
     assert "paperbot add" in missing.value.hint
     with pytest.raises(UserError, match="Not arXiv ids: nonsense"):
         await papers_by_ids(store, ["nonsense"])
-    with pytest.raises(UserError, match="no saved reading list for slack:-:C1"):
-        await saved_papers(store, "slack:-:C1")
 
 
 def test_cli_export_writes_the_file_and_refuses_what_it_cannot_do(tmp_path):

@@ -52,7 +52,7 @@ def share_values(answers: list[dict]) -> list[str]:
     return [
         element["value"]
         for answer in answers for block in answer.get("blocks", []) if block["type"] == "actions"
-        for element in block["elements"]
+        for element in block["elements"] if element["action_id"] == "paperbot_share"
     ]
 
 

@@ -390,7 +390,8 @@ HOSTILE_LINES = {
         record(versions=[{"version": "v99999999999999999999999", "created": "Wed, 1 Jan 2025 10:00:00 GMT"}]),
         "invalid version",
     ),
-    "id version overflowing SQLite": (record(id="2501.00002v99999999999999999999999"), "invalid version"),
+    # An id's version has at most 6 digits (bot.arxiv_ids): a longer one makes the whole id invalid.
+    "id version overflowing SQLite": (record(id="2501.00002v99999999999999999999999"), "invalid id"),
     "version longer than int() reads": (record(versions=[{"version": "v" + "9" * 5000}]), "invalid version"),
     "lone surrogate in the title": (record(title="Lone \ud800 surrogate"), "invalid Unicode (a lone surrogate escape)"),
     "lone surrogate in a name": (record(authors="A. Author, B. \udc00 Author"), "invalid Unicode (a lone surrogate escape)"),

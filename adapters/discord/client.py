@@ -66,6 +66,7 @@ from adapters.discord.commands import PaperCommands, build_group
 from adapters.discord.digests import PartMark, digest_messages, digest_parts, read_marks
 from adapters.discord.render import forum_post_title, nonce_for, to_send_kwargs
 from adapters.discord.views import send_private
+from adapters.discord.votes import message_cards, votes_view
 from bot.commands import CommandRouter
 from bot.config import ConfigError, FileConfig
 from bot.errors import DeliveryError
@@ -294,7 +295,7 @@ class DiscordAdapter:
         guard_parsers(client)
         tree = app_commands.CommandTree(client)
         tree.add_command(build_group(self.commands))
-        client.add_dynamic_items(self.commands.button_type)  # buttons of answers sent before this client
+        client.add_dynamic_items(self.commands.button_type, self.commands.vote_type)  # buttons sent before this client
         tree.on_error = self._on_command_error  # type: ignore[method-assign]
         self.tree = tree
         return client
@@ -470,21 +471,28 @@ class DiscordAdapter:
         target_id = _snowflake(target, "thread" if ref.thread else "channel")
         client = self._connected_client()
         messages = digest_messages(reply)
+        views = [votes_view(self.commands.vote_type, ref.workspace or "", message_cards(reply, message)) for message in messages]
+
+        def buttons(part: int) -> dict[str, Any]:
+            return {"view": views[part]} if views[part] is not None else {}
+
         try:
             channel = await self._channel(client, target_id)
             if isinstance(channel, discord.ForumChannel):
                 title = forum_post_title(mark.topic.display_title, key.period)
-                first = await channel.create_thread(name=title, **to_send_kwargs(messages[0]))
+                first = await channel.create_thread(name=title, **to_send_kwargs(messages[0]), **buttons(0))
                 ids = [str(first.message.id)]
                 for part, message in enumerate(messages[1:], 1):
-                    sent = await first.thread.send(**to_send_kwargs(message), nonce=nonce_for(key.subscription_id, key.period, part))
+                    sent = await first.thread.send(
+                        **to_send_kwargs(message), nonce=nonce_for(key.subscription_id, key.period, part), **buttons(part)
+                    )
                     ids.append(str(sent.id))
                 return ids
             if not isinstance(channel, discord.abc.Messageable) or isinstance(channel, (discord.VoiceChannel, discord.StageChannel)):
                 raise DeliveryError(f"{where} is a {getattr(channel, 'type', 'channel')} channel; use a text channel, a thread or a forum", permanent=True)
             ids = []
             for part, message in enumerate(messages):
-                sent = await channel.send(**to_send_kwargs(message), nonce=nonce_for(key.subscription_id, key.period, part))
+                sent = await channel.send(**to_send_kwargs(message), nonce=nonce_for(key.subscription_id, key.period, part), **buttons(part))
                 ids.append(str(sent.id))
             return ids
         except discord.HTTPException as error:

@@ -13,7 +13,9 @@ cannot drift), and the answer rules, read from the command:
   shareable one gets a "Share in channel" button, and an answer the core
   cuts into pages (`count` results, a page size from the core) gets
   Previous/Next (`adapters.discord.views`: the buttons carry the command
-  text, so they work after a restart);
+  text, so they work after a restart); cards that take votes get 👍/👎/🔖
+  buttons under each message (`adapters.discord.votes`), and a click is
+  acknowledged privately with an Undo;
 - a command for admins needs Manage Server, checked here at run time (the
   `default_permissions` declaration is only a hint: Discord applies it to
   top-level commands, not to subcommands of a group).
@@ -42,11 +44,13 @@ from adapters.discord.views import (
     send_private,
     state_fits,
 )
+from adapters.discord.votes import VoteButton, message_cards, undo_view, vote_button_type, vote_buttons
 from bot.commands import Answer, Command, CommandRouter, Completion, Param, Visibility
 from bot.errors import UserError
 from bot.models import ChannelRef, ErrorReply, FileReply, Reply
 from bot.service import MAX_COUNT, MAX_QUERY_CHARS
 from bot.text import shorten
+from bot.votes import VoteAction
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +62,7 @@ MAX_CHOICE_VALUE = 100
 MAX_DESCRIPTION = 100  # Discord's limit for command and option descriptions
 
 MAX_ATTACHMENT_BYTES = 8 * 2**20  # what any bot may attach, boosted server or not (Discord allows 10 MiB now)
+FOREIGN_VOTE = ErrorReply("This button belongs to another server; nothing was recorded.")
 NOT_IN_A_SERVER = ErrorReply("/paper works in server channels only.", "Use it in a channel of a server the bot is in.")
 _ID_PREFIX = re.compile(r"^\d{2,4}(\.\d{0,5})?$")
 
@@ -113,6 +118,7 @@ class PaperCommands:
         self.service = router.service
         self.view_timeout = view_timeout
         self.button_type = button_type(self)  # the client registers it, so buttons work after a restart
+        self.vote_type: type[VoteButton] = vote_button_type(self)  # so does it this one
 
     # --- invocations -------------------------------------------------------------------
 
@@ -162,11 +168,14 @@ class PaperCommands:
             text, pages = None, [answer.reply]  # no button can carry it: all pages at once
         share = answer.share_text is not None
         buttons = lookup_buttons(self.button_type, text, 1, len(pages), share=share) if text is not None else []
-        view = buttons_view(buttons, timeout=self.view_timeout) if buttons else None
+        guild = str(interaction.guild_id or "")
         messages = render_messages(pages[0])
         for number, message in enumerate(messages):
             kwargs = to_send_kwargs(message)
-            if number == len(messages) - 1 and view is not None:
+            paging = buttons if number == len(messages) - 1 else []
+            votes = vote_buttons(self.vote_type, guild, message_cards(pages[0], message))
+            if paging or votes:
+                view = buttons_view([*paging, *votes], timeout=self.view_timeout)
                 view.message = await interaction.followup.send(**kwargs, ephemeral=True, view=view, wait=True)
             else:
                 await interaction.followup.send(**kwargs, ephemeral=True)
@@ -191,6 +200,7 @@ class PaperCommands:
             # A page is one message by construction (see bot.commands.paging).
             message = render_messages(shown)[0]
             buttons = lookup_buttons(self.button_type, text, number, len(pages), share=answer.share_text is not None)
+            buttons += vote_buttons(self.vote_type, str(interaction.guild_id or ""), message_cards(shown, message))
             await interaction.response.edit_message(**to_send_kwargs(message), view=buttons_view(buttons, timeout=None))
             return
         for index, message in enumerate(render_messages(shown)):
@@ -198,6 +208,20 @@ class PaperCommands:
                 await interaction.response.send_message(**to_send_kwargs(message))
             else:
                 await interaction.followup.send(**to_send_kwargs(message))
+
+    async def vote(self, action: VoteAction, arxiv_id: str, guild: str, undo: bool, interaction: discord.Interaction) -> None:
+        """A 👍/👎/🔖 click (or its Undo), in the server the button was posted to only; answered privately."""
+        if interaction.guild_id is None or (guild and str(interaction.guild_id) != guild):
+            log.warning("discord: refused a vote from server %s on a button of server %s", interaction.guild_id, guild or "?")
+            await send_private(interaction, FOREIGN_VOTE)
+            return
+        reply, offer_undo = await self.router.answer_vote(
+            arxiv_id, action, undo=undo, user=str(interaction.user.id), channel=where(interaction)
+        )
+        view = undo_view(self.vote_type, action, str(interaction.guild_id), arxiv_id) if offer_undo else None
+        for message in render_messages(reply):
+            await interaction.response.send_message(**to_send_kwargs(message), ephemeral=True, **({"view": view} if view else {}))
+            break  # an acknowledgement is one line
 
     # --- autocomplete ------------------------------------------------------------------
 

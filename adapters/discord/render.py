@@ -36,7 +36,9 @@ How a reply maps to messages
   paper (title linked to arXiv; description = `id · date · authors · [code](…)`
   then the TLDR, and a ranked card's why line in italics); the footer lines are the last embed's footer. Embeds are
   packed greedily, at most 10 and 6000 characters a message; later messages
-  say `(continued 2/3)`. An empty list is one embed with `empty_text`.
+  say `(continued 2/3)`. An empty list is one embed with `empty_text`. A list
+  whose cards take votes (`votable`) packs at most `VOTE_EMBEDS` (5) embeds a
+  message, so each message's vote buttons fit (`adapters.discord.votes`).
 - `PaperDetailReply`: a paper embed (title linked; description = links line and
   TLDR; fields Authors, arXiv, Published, Topics), a `Key figure` embed (the
   image, the caption as description) when the paper has one, an `Abstract` embed, a notes
@@ -109,6 +111,9 @@ DiscordMessage = dict[str, Any]
 # Python and counts len()).
 MAX_CONTENT = 2000
 MAX_EMBEDS = 10
+# A message of cards that take votes holds at most this many embeds, so one vote button per
+# card fits in a row of five (`adapters.discord.votes`).
+VOTE_EMBEDS = 5
 MAX_EMBED_TOTAL = 6000
 MAX_TITLE = 256
 MAX_DESCRIPTION = 4096
@@ -416,13 +421,13 @@ def reply_parts(reply: Reply) -> tuple[str, list[dict]]:
     raise TypeError(f"not a reply: {type(reply).__name__}")
 
 
-def pack_embeds(embeds: list[dict], total: int = MAX_EMBED_TOTAL) -> list[list[dict]]:
-    """Greedy groups of at most 10 embeds and `total` characters; each embed already fits alone."""
+def pack_embeds(embeds: list[dict], total: int = MAX_EMBED_TOTAL, most: int = MAX_EMBEDS) -> list[list[dict]]:
+    """Greedy groups of at most `most` embeds and `total` characters; each embed already fits alone."""
     groups: list[list[dict]] = []
     size = 0
     for embed in embeds:
         needed = embed_size(embed)
-        if not groups or len(groups[-1]) >= MAX_EMBEDS or size + needed > total:
+        if not groups or len(groups[-1]) >= most or size + needed > total:
             groups.append([])
             size = 0
         groups[-1].append(embed)
@@ -441,7 +446,8 @@ def render_messages(reply: Reply, *, reserve: int = 0) -> list[DiscordMessage]:
     if not header and not embeds:  # e.g. an ErrorReply with no words: still say something
         embeds = text_embeds(escape_text(reply.text.strip()) or "…", NOTICE_COLOUR)
     header_parts = split_text(header, MAX_CONTENT)
-    groups = pack_embeds(embeds, MAX_EMBED_TOTAL - reserve)
+    votable = isinstance(reply, PaperListReply) and reply.votable
+    groups = pack_embeds(embeds, MAX_EMBED_TOTAL - reserve, VOTE_EMBEDS if votable else MAX_EMBEDS)
     # A header too long for one content goes first on its own; its last part rides with the first embeds.
     lead, last = (header_parts[:-1], header_parts[-1]) if header_parts and groups else (header_parts, "")
     messages = [message(part, []) for part in lead]

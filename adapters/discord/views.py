@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, ClassVar, Protocol
 
 import discord
@@ -114,17 +114,25 @@ class LookupButton(discord.ui.DynamicItem[discord.ui.Button], template=CUSTOM_ID
         return False
 
     async def callback(self, interaction: discord.Interaction) -> None:
+        presses = self.presses
+        press = (lambda: presses.press(self.action, self.page, self.text, interaction)) if presses is not None else None
+        await answer_press(interaction, repr(self.item.label), press)
+
+
+async def answer_press(interaction: discord.Interaction, what: str, press: Callable[[], Awaitable[None]] | None) -> None:
+    """Run a button's press (None: no handler, the button no longer works); a failure is logged and the
+    presser told privately, never left with Discord's "interaction failed"."""
+    try:
+        if press is None:
+            await send_private(interaction, BUTTON_GONE)
+            return
+        await press()
+    except Exception as error:
+        log.error("button %s failed: %s", what, error, exc_info=error)
         try:
-            if self.presses is None:
-                await send_private(interaction, BUTTON_GONE)
-                return
-            await self.presses.press(self.action, self.page, self.text, interaction)
-        except Exception as error:
-            log.error("button %r failed: %s", self.item.label, error, exc_info=error)
-            try:
-                await send_private(interaction, SOMETHING_WENT_WRONG)
-            except discord.HTTPException:
-                pass
+            await send_private(interaction, SOMETHING_WENT_WRONG)
+        except discord.HTTPException:
+            pass
 
 
 def button_type(presses: ButtonPresses) -> type[LookupButton]:

@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from typing import Any, Mapping
 
 import aiohttp
@@ -42,7 +43,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import digests, interactions
 from adapters.slack.errors import AUTH_ERRORS, BoundedRateLimitRetryHandler, slack_error_code
-from adapters.slack.render import SHARE_ACTION_ID
+from adapters.slack.render import SHARE_ACTION_ID, UNDO_ACTION_PREFIX, VOTE_ACTION_PREFIX
 from adapters.slack.settings import EVENTS_PATH, SlackSettings
 from adapters.slack.uploads import upload_file
 from adapters.slack.verify import SlackRequestCheck
@@ -89,9 +90,11 @@ class SlackAdapter:
         self.request_check = SlackRequestCheck(settings.signing_secret)
         self.app.command(SLASH_COMMAND)(self._on_command)
         self.app.action(SHARE_ACTION_ID)(self._on_share)
+        self.app.action(re.compile(f"^({VOTE_ACTION_PREFIX}|{UNDO_ACTION_PREFIX}):"))(self._on_vote)
         self.app.error(self._on_error)
         self.http_port: int | None = None  # the port HTTP mode listens on, once started
         self.bot_user: str | None = None
+        self.team: str | None = None  # the bot's workspace (auth.test): votes from any other are refused
         self._runner: web.AppRunner | None = None
         self._socket: Any = None
         self._connecting: asyncio.Task | None = None
@@ -190,6 +193,7 @@ class SlackAdapter:
             log.warning("slack: cannot reach the Slack Web API at start (%s); carrying on", type(error).__name__)
             return
         self.bot_user = identity.get("user_id")
+        self.team = identity.get("team_id")
         log.info("slack: signed in as %s in workspace %s", identity.get("user"), identity.get("team"))
 
     async def wait_idle(self, timeout: float | None = None) -> None:
@@ -256,6 +260,26 @@ class SlackAdapter:
             await self._send(respond, interactions.command_answer(answer), what="share")
         else:
             await self._send(respond, interactions.shared_answer(answer.reply), what="share")
+
+    async def _on_vote(self, ack, body: dict, respond) -> None:
+        async with self._answering():
+            await ack()
+            await self._answer_vote(body, respond)
+
+    async def _answer_vote(self, body: dict, respond) -> None:
+        click = interactions.vote_click(body)
+        if click is None:
+            await self._send(respond, [interactions.refusal("This button no longer works.")], what="vote")
+            return
+        if self.team is not None and click.team != self.team:
+            log.warning("slack: refused a vote from workspace %s (the bot serves %s)", click.team or "?", self.team)
+            await self._send(respond, [interactions.refusal("This button belongs to another workspace; nothing was recorded.")], what="vote")
+            return
+        reply, offer_undo = await self.router.answer_vote(
+            click.arxiv_id, click.action, undo=click.undo, user=click.user, channel=interactions.channel_of(click.channel_id)
+        )
+        undo = (click.action, click.arxiv_id) if offer_undo else None
+        await self._send(respond, interactions.vote_answer(reply, undo), what="vote")
 
     async def _send(self, respond, answers: list[dict], *, what: str) -> None:
         for answer in answers:

@@ -17,18 +17,23 @@ Rules
 - A public answer (a successful subscribe/unsubscribe) goes to the channel
   (`in_channel`): everyone there should know what the channel will get.
 - Errors and private answers (help) are for the requester only, without a button.
+- A vote button's click (`paperbot_vote:<action>:<arxiv id>`, see `render`)
+  is answered for the clicker only, with an Undo button when it changed
+  something; a click from another workspace than the bot's is refused.
 - Slack accepts at most five answers per response_url; a longer answer is
   cut to four messages and a note.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Mapping
 
 from adapters.slack.limits import MAX_BUTTON_VALUE
-from adapters.slack.render import ShareButton, escape_mrkdwn_text, render_messages
+from adapters.slack.render import UNDO_ACTION_PREFIX, VOTE_ACTION_PREFIX, ShareButton, escape_mrkdwn_text, render_messages, undo_block
 from bot.commands import Answer, Visibility
 from bot.models import ChannelRef, ErrorReply, NoticeReply, Reply
+from bot.votes import VoteAction, read_action
 
 ADAPTER = "slack"
 MAX_RESPONSES = 5  # Slack: a response_url takes five answers within 30 minutes
@@ -84,6 +89,14 @@ def private_note(message: str) -> dict[str, Any]:
     return _responses(render_messages(NoticeReply((message,))), EPHEMERAL)[0]
 
 
+def vote_answer(reply: Reply, undo: tuple[VoteAction, str] | None) -> list[dict[str, Any]]:
+    """The clicker-only answer to a vote button, ending with an Undo button when `undo` is given."""
+    messages = render_messages(reply)
+    if undo is not None:
+        messages[-1] = {**messages[-1], "blocks": [*messages[-1]["blocks"], undo_block(*undo)]}
+    return _responses(messages, EPHEMERAL)
+
+
 def _responses(messages: list[dict], kind: str) -> list[dict[str, Any]]:
     if len(messages) > MAX_RESPONSES:
         dropped = len(messages) - (MAX_RESPONSES - 1)
@@ -117,3 +130,29 @@ def action_fields(body: Mapping[str, Any]) -> tuple[Any, str, str]:
     user, channel, container = (_mapping(body.get(key)) for key in ("user", "channel", "container"))
     channel_id = _text(channel.get("id")) or _text(container.get("channel_id"))
     return action.get("value"), _text(user.get("id")), channel_id
+
+
+@dataclass(frozen=True)
+class VoteClick:
+    """A vote button's click (or its Undo): what, on which paper, by whom, where, from which workspace."""
+
+    action: VoteAction
+    arxiv_id: str
+    undo: bool
+    user: str
+    channel_id: str
+    team: str
+
+
+def vote_click(body: Mapping[str, Any]) -> VoteClick | None:
+    """The click a block_actions payload holds, or None when its action_id is no vote button's."""
+    actions = body.get("actions")
+    action = _mapping(actions[0] if isinstance(actions, list) and actions else None)
+    prefix, _, rest = _text(action.get("action_id")).partition(":")
+    name, _, arxiv_id = rest.partition(":")
+    kind = read_action(name)
+    if prefix not in (VOTE_ACTION_PREFIX, UNDO_ACTION_PREFIX) or kind is None or not arxiv_id:
+        return None
+    _, user, channel_id = action_fields(body)
+    team = _text(_mapping(body.get("team")).get("id")) or _text(_mapping(body.get("user")).get("team_id"))
+    return VoteClick(kind, arxiv_id, prefix == UNDO_ACTION_PREFIX, user, channel_id, team)

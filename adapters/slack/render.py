@@ -16,6 +16,12 @@ API
   message ends with an actions block holding a "Share in channel" button.
   `value` (at most 2000 characters, checked on construction) is what the
   adapter needs to re-create the reply, e.g. the command text.
+- A list whose cards take votes (`PaperListReply.votable`) gets an actions
+  block under each card: 👍/👎/🔖 buttons whose `action_id` is
+  `paperbot_vote:<action>:<arxiv id>` (`vote_action_id`; unique in a message,
+  and all a click needs, so it works after a restart). `undo_block(action,
+  arxiv_id)` is the Undo under a click's acknowledgement
+  (`paperbot_unvote:<action>:<arxiv id>`).
 - `digest_metadata(subscription_id, period) -> dict`: `metadata` for
   `chat.postMessage` of a digest (event type `paperbot_digest`).
 - `escape_mrkdwn_text(text)`, `safe_url(url)`: the two gates all untrusted
@@ -81,20 +87,26 @@ from adapters.slack.limits import (
 from bot.models import ErrorReply, Figure, NoticeReply, PaperCard, PaperDetailReply, PaperListReply, Reply
 from bot.plaintext import authors_line, render_card, why_line
 from bot.text import shorten, split_text
+from bot.votes import VoteAction
 
 __all__ = [
     "DIGEST_EVENT_TYPE",
     "MAX_LINK_URL",
     "SHARE_ACTION_ID",
     "ShareButton",
+    "UNDO_ACTION_PREFIX",
+    "VOTE_ACTION_PREFIX",
     "check_message_limits",
     "digest_metadata",
     "escape_mrkdwn_text",
     "render_messages",
     "safe_url",
+    "undo_block",
+    "vote_action_id",
 ]
 
 SHARE_ACTION_ID = "paperbot_share"
+VOTE_ACTION_PREFIX, UNDO_ACTION_PREFIX = "paperbot_vote", "paperbot_unvote"
 DIGEST_EVENT_TYPE = "paperbot_digest"
 # Real paper and code links are under 200 characters; anything this long is
 # junk or an attack, and cutting it would make a wrong link.
@@ -249,7 +261,10 @@ def _(reply: PaperListReply) -> list[_Unit]:
     for number, card in enumerate(reply.cards, 1):
         image = _figure_units(card.figure)
         card_unit = _card_unit(card, number)
-        units += [_Unit(card_unit.block, card_unit.text, keep_with_next=bool(image)), *image]
+        votes = [_vote_unit(card.arxiv_id)] if reply.votable else []
+        # A card's figure and buttons go with it into the same message.
+        image = [_Unit(unit.block, unit.text, keep_with_next=bool(votes)) for unit in image]
+        units += [_Unit(card_unit.block, card_unit.text, keep_with_next=bool(image or votes)), *image, *votes]
     if not reply.cards:
         units += _text_sections(reply.empty_text)
     return units + _context_units(reply.footer)
@@ -393,6 +408,25 @@ def _pack(units: list[_Unit], max_blocks: int, max_chars: int) -> list[list[_Uni
 def _fallback(texts: list[str]) -> str:
     text = escape_mrkdwn_text("\n\n".join(t for t in texts if t.strip())).strip()
     return shorten(text, MAX_FALLBACK_TEXT) or "paperbot"
+
+
+def vote_action_id(action: VoteAction, arxiv_id: str, *, undo: bool = False) -> str:
+    return f"{UNDO_ACTION_PREFIX if undo else VOTE_ACTION_PREFIX}:{action.value}:{arxiv_id}"
+
+
+def _button(label: str, action_id: str, value: str) -> dict:
+    return {"type": "button", "text": {"type": "plain_text", "text": label, "emoji": True}, "action_id": action_id, "value": value}
+
+
+def _vote_unit(arxiv_id: str) -> _Unit:
+    buttons = [_button(action.label, vote_action_id(action, arxiv_id), arxiv_id) for action in VoteAction]
+    return _Unit({"type": "actions", "block_id": f"{VOTE_ACTION_PREFIX}:{arxiv_id}", "elements": buttons})
+
+
+def undo_block(action: VoteAction, arxiv_id: str) -> dict:
+    """The Undo button under a click's acknowledgement."""
+    action_id = vote_action_id(action, arxiv_id, undo=True)
+    return {"type": "actions", "block_id": action_id, "elements": [_button("Undo", action_id, arxiv_id)]}
 
 
 def _share_block(share: ShareButton) -> dict:

@@ -9,6 +9,7 @@ channel; listing and previewing are for anyone.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from bot.commands.model import (
     COMMAND_PREFIX,
@@ -23,6 +24,7 @@ from bot.commands.model import (
 from bot.commands.params import EXAMPLE_TOPIC, TOPIC
 from bot.digest import digest_reply
 from bot.errors import UserError
+from bot.filters import DigestFilter, check_query, read_authors
 from bot.ingest.terms import EXAMPLE as TERMS_EXAMPLE
 from bot.ingest.terms import adopt_terms, read_terms
 from bot.models import ChannelRef, NoticeReply, PaperListReply, Reply
@@ -56,15 +58,46 @@ async def _subscribe(context: CommandContext, request: CommandRequest) -> Reply:
         parse_when(shorthand[1] or subscriptions.default_when, subscriptions.default_timezone)  # a bad schedule makes no topic
         adopted = await adopt_terms(context.service.store, shorthand[0])
         topic, when = adopted.name, shorthand[1] or None
-    status = await subscriptions.subscribe(channel, topic, when, is_admin=request.is_admin)
+    filters = _filters(request)
+    status = await subscriptions.subscribe(channel, topic, when, is_admin=request.is_admin, filters=filters)
     sub = status.subscription
     lines = [
         f"Subscribed: {sub.topic} digests here, {sub.when} {sub.timezone}.",
         f"Next digest: {describe_next(status)}. Preview it with {COMMAND_PREFIX} digest {sub.topic}.",
     ]
+    if filters:
+        lines += DigestFilter.of(sub).lines()
     if adopted is not None:
         lines.append(f"Topic {adopted.name} follows arXiv's {adopted.query}; new papers come with each arXiv fetch.")
     return NoticeReply(tuple(lines))
+
+
+def _filters(request: CommandRequest) -> dict[str, Any]:
+    """The filters a subscribe sets: each flag given replaces that filter ("none" clears it); the others stay."""
+    filters: dict[str, Any] = {}
+    for name in ("include", "exclude"):
+        if request.args.get(name) is not None:
+            filters[name] = check_query(_none_word(request.args[name]), name)
+    if request.args.get("authors") is not None:
+        filters["authors"] = read_authors(_none_word(request.args["authors"]) or "")
+    return filters
+
+
+def _none_word(value: object) -> str | None:
+    text = str(value).strip() if value is not None else None
+    return None if text is None or text.lower() in ("", "none", "-") else text
+
+
+async def _filters_shown(context: CommandContext, request: CommandRequest) -> Reply:
+    topic = str(request.args.get("topic", ""))
+    found = [s for s in await _subscriptions(context).store.subscriptions(_channel(request)) if s.topic == topic]
+    if not found:
+        raise UserError(f"This channel is not subscribed to '{topic}'.", f"See {COMMAND_PREFIX} subscriptions.")
+    return NoticeReply(
+        tuple(DigestFilter.of(found[0]).lines())
+        + (f'Admins change them with {COMMAND_PREFIX} subscribe {topic} --exclude "ti:survey" --authors "A. Name; B. Name".',),
+        title=f"Filters of {topic} here",
+    )
 
 
 async def _unsubscribe(context: CommandContext, request: CommandRequest) -> Reply:
@@ -100,7 +133,7 @@ async def _preview(context: CommandContext, request: CommandRequest) -> Reply:
     plan = plans[0]
     topic = subscriptions.engine.topic(plan.subscription.topic)
     subscription = plan.subscription
-    reply = digest_reply(topic, plan.period, plan.papers, plan.total, subscription.language, plan.schedule.cadence, whys=plan.whys)
+    reply = digest_reply(topic, plan.period, plan.papers, plan.total, subscription.language, plan.schedule.cadence, whys=plan.whys, ranked=plan.ranked)
     note = "Preview only: nothing was posted or recorded."
     if isinstance(reply, PaperListReply):
         return replace(reply, header=f"Preview: {reply.header}", footer=reply.footer + (note,))
@@ -112,7 +145,11 @@ async def _preview(context: CommandContext, request: CommandRequest) -> Reply:
 SUBSCRIBE = Command(
     "subscribe", "Post this topic's digest in this channel on a schedule (admins)", _subscribe,
     (Param("topic", f"The topic to follow (see /paper topics), or {TERMS_EXAMPLE}", "topic", required=True,
-           completion=Completion.TOPIC), WHEN),
+           completion=Completion.TOPIC), WHEN,
+     Param("include", "Only papers matching this arXiv query, e.g. 'cat:cs.CV' (none: clear)", "query", flag=True, flag_only=True),
+     Param("exclude", "Leave out papers matching this arXiv query, e.g. 'ti:survey' (none: clear)", "query", flag=True, flag_only=True),
+     Param("authors", "Followed authors, separated by semicolons: their papers come first (none: clear)", "names",
+           flag=True, flag_only=True)),
     examples=(f"{COMMAND_PREFIX} subscribe {EXAMPLE_TOPIC} mon 09:00 Europe/Berlin",
               f"{COMMAND_PREFIX} subscribe {TERMS_EXAMPLE} daily 08:30"),
     access=Access.ADMIN, visibility=Visibility.PUBLIC, admin_task="change subscriptions",
@@ -132,4 +169,10 @@ DIGEST = Command(
     examples=(f"{COMMAND_PREFIX} digest {EXAMPLE_TOPIC}",), visibility=Visibility.SHAREABLE,
 )
 
-COMMANDS = (SUBSCRIBE, UNSUBSCRIBE, SUBSCRIPTIONS, DIGEST)
+FILTERS = Command(
+    "filters", "A subscription's filters in this channel: include, exclude, followed authors", _filters_shown,
+    (Param("topic", "The subscribed topic", "topic", required=True, completion=Completion.TOPIC),),
+    examples=(f"{COMMAND_PREFIX} filters {EXAMPLE_TOPIC}",), visibility=Visibility.SHAREABLE,
+)
+
+COMMANDS = (SUBSCRIBE, UNSUBSCRIBE, SUBSCRIPTIONS, DIGEST, FILTERS)

@@ -44,6 +44,7 @@ async def _latest(context: CommandContext, request: CommandRequest) -> Reply:
         papers,
         context.service.tldr_lang,
         empty_text=f"No papers{where} yet." + ("" if topic else " Import a paper list with `paperbot import FILE`."),
+        votable=True,
     )
 
 
@@ -62,6 +63,7 @@ async def _search(context: CommandContext, request: CommandRequest) -> Reply:
         papers,
         context.service.tldr_lang,
         empty_text=f"No papers match “{query}”{where}.",
+        votable=True,
     )
 
 

@@ -75,6 +75,7 @@ class Param:
     metavar: str = ""  # how the command line shows it; NAME in capitals unless given
     short_flag: str | None = None  # the command line's one-letter form, e.g. "-n"
     example: str = ""  # a value to show in hints ("--count 10")
+    flag_only: bool = False  # only as `--name VALUE`: never a word in its place (it would take a `rest` one's words)
 
     @property
     def usage(self) -> str:

@@ -58,7 +58,9 @@ async def _export(context: CommandContext, request: CommandRequest) -> Reply:
     if source.lower() == "saved":
         if request.channel is None:
             raise UserError("A reading list belongs to a channel.", "Use it in the channel whose list you want.")
-        selection = await saved_papers(store, request.channel.key, "this channel")
+        if context.ranking is None or context.ranking.votes is None:
+            raise UserError("Reading lists are not available here.", "Run the bot with `paperbot run`.")
+        selection = await saved_papers(context.ranking.votes, request.channel, "this channel")
     else:
         selection = await papers_of_topic(store, source)
     file = export_file(selection, fmt, context.service.tldr_lang)

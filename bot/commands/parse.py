@@ -23,7 +23,7 @@ parameters:
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any
 
 from bot.commands.help import HELP_COMMAND, unknown_command_error
@@ -165,13 +165,30 @@ def _take_flags(command: Command, words: list[str]) -> tuple[list[str], dict[str
         value = next(iterator, None)
         if value is None:
             raise UserError(f"--{param.name} needs a value.", f"e.g. {COMMAND_PREFIX} {command.name} --{param.name} {param.example_value}")
-        given[param.name] = value
+        given[param.name] = _quoted(value, iterator)
     return rest, given
+
+
+_CLOSING_QUOTES = {'"': '"”', "“": '”"', "'": "'’", "‘": "’'"}
+
+
+def _quoted(first: str, words: Iterator[str]) -> str:
+    """A flag's value: one word, or several in quotes (`--exclude 'ti:survey OR abs:"medical"'`), quotes removed."""
+    closing = _CLOSING_QUOTES.get(first[:1])
+    if closing is None:
+        return first
+    taken = [first]
+    while not (taken[-1][-1:] in closing and (len(taken) > 1 or len(first) > 1)):
+        word = next(words, None)
+        if word is None:
+            raise UserError(f"A quote opened in {first[:20]} is never closed.", "Close it, e.g. --exclude 'ti:survey OR abs:medical'.")
+        taken.append(word)
+    return " ".join(taken)[1:-1].strip()
 
 
 async def _peel(command: Command, words: list[str], given: dict[str, str], topic_names: TopicNames) -> None:
     """Trailing words that are surely a number or a topic name become those parameters, while other words remain."""
-    slots = [p for p in command.params if not p.rest]
+    slots = [p for p in command.params if not p.rest and not p.flag_only]
     known: set[str] | None = None
     for _ in slots:
         if len(words) < 2:
@@ -193,7 +210,7 @@ async def _peel(command: Command, words: list[str], given: dict[str, str], topic
 def _place(command: Command, words: list[str], given: dict[str, str]) -> dict[str, str]:
     """Words into parameters in order: a number to an open whole-number one, else to the next open text one."""
     placed = dict(given)
-    slots = [p for p in command.params if not p.rest]
+    slots = [p for p in command.params if not p.rest and not p.flag_only]
     rest = next((p for p in command.params if p.rest), None)
     for index, word in enumerate(words):
         open_slots = [p for p in slots if p.name not in placed]
@@ -245,7 +262,7 @@ def grammar_note(command: Command) -> str:
 
 def arity_error(command: Command) -> UserError:
     """The answer to too many or too few words, e.g. `show takes exactly one paper id.`, with the usage."""
-    slots = [p for p in command.params if not p.rest]
+    slots = [p for p in command.params if not p.rest and not p.flag_only]
     required = [p for p in slots if p.required]
     optional = [p for p in slots if not p.required]
 

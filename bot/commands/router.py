@@ -27,11 +27,13 @@ from bot.commands.model import (
 from bot.commands.paging import Fits, fits_anywhere, paginate
 from bot.commands.parse import bind, command_text, read_text, read_words
 from bot.commands.registry import REGISTRY
+from bot.commands.votes import answer_click
 from bot.errors import StoreError, UserError
 from bot.models import ChannelRef, ErrorReply, PaperListReply, Reply
 from bot.ports import ArxivLookup
 from bot.service import PaperService
 from bot.subscriptions import SubscriptionService
+from bot.votes import VoteAction
 
 if TYPE_CHECKING:
     from bot.ask import PaperAsker
@@ -167,6 +169,18 @@ class CommandRouter:
         self, text: str, *, user: str = "", channel: ChannelRef | None = None, is_admin: bool = False
     ) -> Reply:
         return (await self.answer_text(text, user=user, channel=channel, is_admin=is_admin)).reply
+
+    async def answer_vote(
+        self, paper: str, action: VoteAction, *, undo: bool = False, user: str = "", channel: ChannelRef | None = None
+    ) -> tuple[Reply, bool]:
+        """A vote button's click (or its Undo), for the clicker only; True when the answer should offer an Undo."""
+        try:
+            return await answer_click(self.context, channel, user, paper, action, undo=undo)
+        except UserError as error:
+            return error_reply(error, "vote"), False
+        except Exception:
+            log.exception("vote %s on %s failed", action.value, paper)
+            return SOMETHING_WENT_WRONG, False
 
     async def answer_json(self, request: CommandRequest) -> JsonAnswer:
         """A lookup's `--json` data; a UserError propagates (the CLI prints it and exits 2)."""

@@ -105,7 +105,7 @@ async def _recommended(context: CommandContext, request: CommandRequest) -> tupl
     since = request.args.get("since")
     model, ranked = await ranking.recommend(
         topics, channel=request.channel, topic=_topic(request), since=str(since) if since is not None else None,
-        count=request.args.get("count"),
+        count=request.args.get("count"), channel_votes=named is None,
     )  # fmt: skip
     return source, model, ranked
 
@@ -179,12 +179,19 @@ def _taste_notice(taste: Taste | None) -> NoticeReply:
     if library is not None:
         origin = "the config file" if library.source == "config" else f"chat{f' by {library.set_by}' if library.set_by else ''}"
         lines.append(f"Set in {origin}, {library.updated_at[:10]}.")
+    votes = taste.votes
+    if votes.up or votes.down or votes.saved:
+        lines.append(
+            f"Votes here: {votes.up} paper{'s' if votes.up != 1 else ''} 👍, {votes.down} 👎, {votes.saved} saved "
+            f"(each member once per paper: {len(votes.positives)} count for it, {len(votes.negatives)} against)."
+        )
     counts = model.counts
     if model.empty:
         lines.append("Nothing to learn from yet: no paper of it has any text. Digests stay newest first.")
     elif model.kind == "classifier":
         lines.append(
-            f"Learned from its {counts.get('library', 0)} papers against {counts.get('sample', 0):,} random papers of the store."
+            f"Learned from its {counts.get('library', 0)} papers against {counts.get('sample', 0):,} random papers of the store"
+            + (f" and {counts['negatives']} 👎 papers." if counts.get("negatives") else ".")
         )
     else:
         papers = counts.get("library", 0)

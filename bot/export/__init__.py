@@ -8,9 +8,9 @@ Papers come newest first (`published`, then id, as `/paper latest` orders
 them) or in the order ids were given, so exporting the same papers twice
 gives the same bytes.
 
-Reading lists (`/paper save`) and libraries are kept by parts of the store
-that may not exist yet; until a store part offers `saved_papers(channel)` /
-`library_papers(name)`, asking for one says so instead of exporting nothing.
+Reading lists (`/paper save`) come from the store's `VoteStore` part.
+Libraries are kept by a part of the store that may not offer it yet; until it
+offers `library_papers(name)`, asking for one says so instead of exporting nothing.
 """
 
 from __future__ import annotations
@@ -24,8 +24,10 @@ from bot.export.markdown import write_markdown
 from bot.export.tables import write_csv, write_json
 from bot.ingest.by_id import read_refs
 from bot.ingest.paperlist import topic_slug
-from bot.models import Paper, Topic
-from bot.ports import PaperStore
+from bot.models import ChannelRef, Paper, Topic
+from bot.ports import PaperStore, VoteStore
+
+MAX_SAVED = 100_000  # a reading list is exported whole
 
 FORMATS = {
     "md": ("text/markdown", "paper-list markdown"),
@@ -102,11 +104,10 @@ async def papers_by_ids(store: PaperStore, words: Sequence[str]) -> Selection:
     return Selection([p for p in papers if p is not None], "the ids given", "papers")
 
 
-async def saved_papers(store: PaperStore, channel: str, shown: str | None = None) -> Selection:
+async def saved_papers(votes: VoteStore, channel: ChannelRef | str, shown: str | None = None) -> Selection:
     """A channel's reading list (newest save first); a UserError when it has none."""
-    reader = getattr(store, "saved_papers", None)
-    papers: list[Paper] = list(await reader(channel)) if reader is not None else []
-    where = shown or channel
+    papers = [saved.paper for saved in await votes.saved(channel, MAX_SAVED)]
+    where = shown or (channel.key if isinstance(channel, ChannelRef) else channel)
     if not papers:
         raise UserError(
             f"There is no saved reading list for {where}: nothing has been saved there.",

@@ -3,7 +3,7 @@
 `SqliteStore` is the `bot.ports.Store` port: one `Database` (connection, lock,
 transactions, error mapping) composed into parts, each a port of its own:
 `papers` (`PaperTables`), `subscriptions` (`SubscriptionTables`), `notes`
-(`NotesTables`), `fulltext` (`FullTextTables`) and `libraries` (`LibraryTables`). What to keep when a known paper arrives again is decided by
+(`NotesTables`), `fulltext` (`FullTextTables`), `libraries` (`LibraryTables`) and `votes` (`VoteTables`). What to keep when a known paper arrives again is decided by
 the core (`bot.merge`); this package encodes rows and runs SQL. Open with
 `await SqliteStore.open(path)` (or `async with await SqliteStore.open(path)`);
 `":memory:"` gives a private in-memory store for tests. Lookups open it with
@@ -22,6 +22,7 @@ from store.sqlite.libraries import LibraryTables
 from store.sqlite.notes import NotesTables
 from store.sqlite.papers import PaperTables
 from store.sqlite.subscriptions import SubscriptionTables
+from store.sqlite.votes import VoteTables
 
 __all__ = ["SqliteStore"]
 
@@ -36,6 +37,7 @@ class SqliteStore:
         self.notes = NotesTables(db)
         self.fulltext = FullTextTables(db)
         self.libraries = LibraryTables(db)
+        self.votes = VoteTables(db)
 
     @classmethod
     async def open(cls, path: str | os.PathLike[str], **options: Unpack[OpenOptions]) -> "SqliteStore":

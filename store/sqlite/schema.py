@@ -32,9 +32,10 @@ machine-written notes, version 4 the commit-order `seq` of `paper_topics`
 that bounds digests, and retired subscriptions, version 5 `fulltext` (papers'
 full text and key figure), the notes' `basis` and subscriptions' `figures`,
 version 6 channel libraries, stored ranking models and subscriptions'
-`min_score`. Every version's tables are here, in one place; what they are for
+`min_score`, version 7 votes and saves clicked in chat and subscriptions'
+filters and followed authors. Every version's tables are here, in one place; what they are for
 is told beside the code that uses them (`store.sqlite.subscriptions`,
-`store.sqlite.notes`, `store.sqlite.libraries`).
+`store.sqlite.notes`, `store.sqlite.libraries`, `store.sqlite.votes`).
 """
 
 from __future__ import annotations
@@ -297,6 +298,26 @@ CREATE TABLE rank_models (
 ALTER TABLE subscriptions ADD COLUMN min_score REAL;
 """
 
+V7_VOTES_FILTERS = """
+CREATE TABLE votes (
+    adapter   TEXT NOT NULL,
+    workspace TEXT NOT NULL DEFAULT '',
+    channel   TEXT NOT NULL,
+    thread    TEXT NOT NULL DEFAULT '',
+    paper_id  INTEGER NOT NULL REFERENCES papers (id) ON DELETE CASCADE,
+    user      TEXT NOT NULL,
+    kind      TEXT NOT NULL CHECK (kind IN ('vote', 'save')),
+    value     TEXT NOT NULL CHECK (value IN ('up', 'down', 'save')),
+    at        TEXT NOT NULL,
+    PRIMARY KEY (adapter, workspace, channel, thread, paper_id, user, kind)
+) WITHOUT ROWID;
+CREATE INDEX votes_by_channel_id ON votes (channel);
+
+ALTER TABLE subscriptions ADD COLUMN include_query TEXT;
+ALTER TABLE subscriptions ADD COLUMN exclude_query TEXT;
+ALTER TABLE subscriptions ADD COLUMN authors TEXT NOT NULL DEFAULT '[]';
+"""
+
 MIGRATIONS: list[Migration] = [
     V1_PAPERS_TOPICS_NOTES_FTS,
     V2_SUBSCRIPTIONS_DELIVERIES,
@@ -304,6 +325,7 @@ MIGRATIONS: list[Migration] = [
     V4_DELIVERY_SEQUENCE,
     V5_FULLTEXT,
     V6_LIBRARIES_RANK_MODELS,
+    V7_VOTES_FILTERS,
 ]
 
 # Per-connection settings, applied at every open (only page_size and journal_mode are

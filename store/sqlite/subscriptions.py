@@ -36,7 +36,8 @@ from store.sqlite.papers import papers_by_ids
 
 _SUBSCRIPTION_COLUMNS = (
     "id, adapter, workspace, channel, thread, topic, schedule, timezone, language, max_papers, "
-    "post_empty, webhook_env, source, created_at, failing, failing_since, figures, min_score"
+    "post_empty, webhook_env, source, created_at, failing, failing_since, figures, min_score, "
+    "include_query, exclude_query, authors"
 )
 _DELIVERY_COLUMNS = (
     "subscription_id, period, fire_time, state, paper_ids, total, message_ids, claimed_at, sent_at, attempts, note, until_seq"
@@ -48,7 +49,8 @@ _WINDOW_STATES = "('claimed', 'sent', 'empty')"
 
 def _subscription(row: tuple) -> Subscription:
     (id_, adapter, workspace, channel, thread, topic, schedule, timezone, language, max_papers,
-     post_empty, webhook_env, source, created_at, failing, failing_since, figures, min_score) = row
+     post_empty, webhook_env, source, created_at, failing, failing_since, figures, min_score,
+     include_query, exclude_query, authors) = row
     return Subscription(
         id=id_,
         channel=ChannelRef(adapter, channel, workspace or None, thread or None),
@@ -65,6 +67,9 @@ def _subscription(row: tuple) -> Subscription:
         failing_since=failing_since,
         figures=bool(figures),
         min_score=min_score,
+        include=include_query,
+        exclude=exclude_query,
+        authors=tuple(json.loads(authors or "[]")),
     )
 
 
@@ -109,18 +114,21 @@ class SubscriptionTables:
             int(subscription.post_empty), subscription.webhook_env, subscription.source,
             subscription.created_at or self.db.now(), subscription.failing, subscription.failing_since,
             int(subscription.figures), subscription.min_score,
+            subscription.include, subscription.exclude, json.dumps(list(subscription.authors), ensure_ascii=False),
         )
         async with self.db.transaction() as conn:
             await conn.execute(
                 "INSERT INTO subscriptions (adapter, workspace, channel, thread, topic, schedule, timezone, language, "
-                "max_papers, post_empty, webhook_env, source, created_at, failing, failing_since, figures, min_score) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "max_papers, post_empty, webhook_env, source, created_at, failing, failing_since, figures, min_score, "
+                "include_query, exclude_query, authors) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (adapter, workspace, channel, thread, topic) DO UPDATE SET "
                 "schedule = excluded.schedule, timezone = excluded.timezone, language = excluded.language, "
                 "max_papers = excluded.max_papers, post_empty = excluded.post_empty, "
                 "webhook_env = excluded.webhook_env, source = excluded.source, "
                 "failing = excluded.failing, failing_since = excluded.failing_since, figures = excluded.figures, "
-                "min_score = excluded.min_score, "
+                "min_score = excluded.min_score, include_query = excluded.include_query, "
+                "exclude_query = excluded.exclude_query, authors = excluded.authors, "
                 # A retired subscription comes back with its history; it is active from now on.
                 "created_at = CASE WHEN retired_at IS NULL THEN created_at ELSE excluded.created_at END, "
                 "retired_at = NULL",

@@ -1,0 +1,116 @@
+"""Votes and saves clicked in chat, in SQLite (the `VoteStore` port).
+
+Why this part exists: the buttons under paper cards (issue 14) record who
+clicked what where, and the ranker and the reading list read it back. Schema
+version 7 (`store.sqlite.schema`) adds `votes`: one row per (channel, paper,
+user, kind), `kind` being `vote` (value `up` or `down`: one per user, so a
+switch replaces it) or `save`. The primary key makes a repeated click an
+update of the same row, so a double click (or a retried request) records
+once. Rows go with their paper (ON DELETE CASCADE).
+
+`votes_version` is a counter in `meta`, bumped in the same transaction as
+every change (undo too, which a max(rowid) would not see), so the ranker
+knows when to look at a channel's votes again.
+"""
+
+from __future__ import annotations
+
+import json
+
+from bot.models import ChannelRef
+from bot.votes import SavedPaper, VoteAction, VoteChange
+from store.sqlite.database import Database, fetchall
+from store.sqlite.papers import papers_by_ids
+
+_CHANNEL_MATCH = "v.adapter = ? AND v.workspace = ? AND v.channel = ? AND v.thread = ?"
+# `ChannelRef.key` in SQL, so a reading list can be named by its key as well as by its channel id.
+_KEY = (
+    "(v.adapter || ':' || (CASE v.workspace WHEN '' THEN '-' ELSE v.workspace END) || ':' || v.channel"
+    " || (CASE v.thread WHEN '' THEN '' ELSE ':' || v.thread END))"
+)
+_VERSION_KEY = "votes_version"
+_BUMP_VERSION = (
+    "INSERT INTO meta (key, value) VALUES (?, '1') "
+    "ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)"
+)
+
+
+def _channel_params(channel: ChannelRef) -> tuple[str, str, str, str]:
+    return (channel.adapter, channel.workspace or "", channel.channel, channel.thread or "")
+
+
+class VoteTables:
+    """The `VoteStore` port over the store's `Database`."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def record_vote(self, channel: ChannelRef, arxiv_id: str, user: str, action: VoteAction) -> VoteChange | None:
+        where = _channel_params(channel)
+        async with self.db.transaction() as conn:
+            rows = await fetchall(conn, "SELECT id FROM papers WHERE arxiv_id = ?", (arxiv_id,))
+            if not rows:
+                return None
+            paper_id = rows[0][0]
+            before = await fetchall(
+                conn,
+                f"SELECT v.value FROM votes AS v WHERE {_CHANNEL_MATCH} AND v.paper_id = ? AND v.user = ? AND v.kind = ?",
+                (*where, paper_id, user, action.kind),
+            )
+            change = VoteChange(action, VoteAction(before[0][0]) if before else None)
+            if change.changed:
+                await conn.execute(
+                    "INSERT INTO votes (adapter, workspace, channel, thread, paper_id, user, kind, value, at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (adapter, workspace, channel, thread, paper_id, user, kind) "
+                    "DO UPDATE SET value = excluded.value, at = excluded.at",
+                    (*where, paper_id, user, action.kind, action.value, self.db.now()),
+                )
+                await conn.execute(_BUMP_VERSION, (_VERSION_KEY,))
+            return change
+
+    async def remove_vote(self, channel: ChannelRef, arxiv_id: str, user: str, action: VoteAction) -> bool:
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "DELETE FROM votes WHERE " + _CHANNEL_MATCH.replace("v.", "")
+                + " AND paper_id = (SELECT id FROM papers WHERE arxiv_id = ?) AND user = ? AND kind = ? AND value = ?",
+                (*_channel_params(channel), arxiv_id, user, action.kind, action.value),
+            )
+            if cursor.rowcount == 0:
+                return False
+            await conn.execute(_BUMP_VERSION, (_VERSION_KEY,))
+            return True
+
+    async def channel_votes(self, channel: ChannelRef) -> list[tuple[str, str, str]]:
+        async with self.db.locked() as conn:
+            rows = await fetchall(
+                conn,
+                f"SELECT p.arxiv_id, v.user, v.value FROM votes AS v JOIN papers AS p ON p.id = v.paper_id WHERE {_CHANNEL_MATCH} "
+                "ORDER BY p.arxiv_id, v.user, v.kind",
+                _channel_params(channel),
+            )
+        return [(str(a), str(u), str(v)) for a, u, v in rows]
+
+    async def saved(self, channel: ChannelRef | str, limit: int) -> list[SavedPaper]:
+        if isinstance(channel, ChannelRef):
+            where, params = _CHANNEL_MATCH, _channel_params(channel)
+        else:
+            where, params = f"(v.channel = ? OR v.thread = ? OR {_KEY} = ?)", (channel, channel, channel)
+        async with self.db.locked() as conn:
+            rows = await fetchall(
+                conn,
+                f"SELECT v.paper_id, json_group_array(v.user), max(v.at) FROM "
+                f"(SELECT * FROM votes AS v WHERE v.kind = 'save' AND {where} ORDER BY v.at, v.user) AS v "
+                "GROUP BY v.paper_id ORDER BY max(v.at) DESC, v.paper_id DESC LIMIT ?",
+                (*params, max(limit, 0)),
+            )
+            papers = await papers_by_ids(conn, [row[0] for row in rows])
+        # Every row's paper exists (votes go with their paper), and papers_by_ids keeps the order.
+        return [
+            SavedPaper(paper, tuple(dict.fromkeys(json.loads(users))), str(at)) for paper, (_, users, at) in zip(papers, rows)
+        ]
+
+    async def votes_version(self) -> int:
+        async with self.db.locked() as conn:
+            rows = await fetchall(conn, "SELECT value FROM meta WHERE key = ?", (_VERSION_KEY,))
+        return int(rows[0][0]) if rows else 0
+
