@@ -59,7 +59,8 @@ async def build_small_store(path: str, papers: int) -> None:
 
 def floor_script(sql: str, parameters: tuple[str, ...]) -> list[str]:
     """The query as a process without paperbot: the sqlite3 shell, else a python -c with sqlite3."""
-    return [sys.executable, "-c", f"import sqlite3, sys\nprint(sqlite3.connect(sys.argv[1]).execute({sql!r}, {parameters!r}).fetchall())"]
+    script = f"import sqlite3, sys\nprint(sqlite3.connect(sys.argv[1]).execute({sql!r}, {parameters!r}).fetchall())"
+    return [sys.executable, "-c", script]
 
 
 def lookups(db: str) -> list[tuple[str, list[str], str, tuple[str, ...]]]:

@@ -416,7 +416,8 @@ async def main() -> int:
         rows.append(
             (
                 "plain sqlite3 floor (same schema and rows)",
-                f"{floor:,.0f} papers/s (first {min(args.floor_papers, result.papers):,}); the import is {result.rate / floor:.2f} of it",
+                f"{floor:,.0f} papers/s (first {min(args.floor_papers, result.papers):,}); "
+                f"the import is {result.rate / floor:.2f} of it",
             )
         )
     if parse_only is not None:

@@ -327,7 +327,9 @@ def same_top_as_bm25(conn: sqlite3.Connection, match: str, arxiv_ids: list[str])
         )
     )
     got = [scored.get(arxiv_id) for arxiv_id in arxiv_ids]
-    return len(got) == len(expected) and all(a is not None and abs(a - b) <= 1e-9 * max(1.0, abs(b)) for a, b in zip(got, expected))
+    if len(got) != len(expected):
+        return False
+    return all(a is not None and abs(a - b) <= 1e-9 * max(1.0, abs(b)) for a, b in zip(got, expected, strict=True))
 
 
 def print_table(rows: list[tuple[str, str, str, str]], header: tuple[str, str, str, str]) -> None:
@@ -346,7 +348,8 @@ async def main() -> int:
     parser.add_argument("--reuse", action="store_true", help="query an existing --db instead of building it")
     parser.add_argument("--runs", type=int, default=50, help="timed runs per query (default 50)")
     parser.add_argument(
-        "--floor-papers", type=int, help="papers for the plain-sqlite3 load floor (default: all, as many as the store loads; 0: skip)"
+        "--floor-papers", type=int,
+        help="papers for the plain-sqlite3 load floor (default: all, as many as the store loads; 0: skip)",
     )
     args = parser.parse_args()
 
