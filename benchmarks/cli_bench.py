@@ -99,8 +99,11 @@ def measure(db: str, runs: int, env: dict[str, str]) -> list[tuple[str, str, str
     rows = []
     for name, words, sql, parameters in lookups(db):
         p50, p95 = timed_process([*paperbot_command(), "--db", db, *words], runs, env)
-        if sqlite_shell and not parameters:
-            floor_command = [sqlite_shell, "-readonly", db, sql]
+        if sqlite_shell:
+            literal = sql
+            for parameter in parameters:  # the shell takes no parameters: quoted SQL literals, in order
+                literal = literal.replace("?", "'" + parameter.replace("'", "''") + "'", 1)
+            floor_command = [sqlite_shell, "-readonly", db, literal]
         else:
             floor_command = [*floor_script(sql, parameters), db]
         f50, f95 = timed_process(floor_command, runs, env)
