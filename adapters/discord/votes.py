@@ -27,7 +27,6 @@ from adapters.discord.views import answer_press
 from bot.models import PaperListReply, Reply
 from bot.votes import VoteAction
 
-
 VOTE, UNDO = "vote", "undo"
 VOTE_TEMPLATE = r"paper:(?P<op>vote|undo):(?P<action>up|down|save):(?P<guild>[0-9]{0,20}):(?P<paper>[^\s]{1,60})"
 EMOJI = {VoteAction.UP: "👍", VoteAction.DOWN: "👎", VoteAction.SAVE: "🔖"}

@@ -30,7 +30,14 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from adapters.slack.limits import MAX_BUTTON_VALUE
-from adapters.slack.render import UNDO_ACTION_PREFIX, VOTE_ACTION_PREFIX, ShareButton, escape_mrkdwn_text, render_messages, undo_block
+from adapters.slack.render import (
+    UNDO_ACTION_PREFIX,
+    VOTE_ACTION_PREFIX,
+    ShareButton,
+    escape_mrkdwn_text,
+    render_messages,
+    undo_block,
+)
 from bot.commands import Answer, Visibility
 from bot.models import ChannelRef, ErrorReply, NoticeReply, Reply
 from bot.votes import VoteAction, read_action
