@@ -21,7 +21,12 @@ $(TEST_STAMP): $(STAMP)
 run: $(STAMP)
 	$(BIN)/paperbot run
 
+# Lint and types first: any finding fails the target before a test runs.
+LINTED := bot store adapters tests benchmarks
+
 test: $(TEST_STAMP)
+	$(BIN)/python -m ruff check $(LINTED)
+	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest
 
 bench: $(TEST_STAMP)

@@ -31,7 +31,9 @@ MIN_TEXT_COLUMNS = 20  # narrower than this after the indent, lines do not hang 
 _CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f]")
 _MARKER = re.compile(r"( *)((?:\d+\.|[-*•·]) )?")
 # A word, or one wide character with the closing punctuation that must stay with it.
-_TOKEN = re.compile(r"\s+|[^\s\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]+[。，、；：！？）」』》】]*|\S[。，、；：！？）」』》】]*")
+_TOKEN = re.compile(
+    r"\s+|[^\s\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]+[。，、；：！？）」』》】]*|\S[。，、；：！？）」』》】]*"
+)
 
 
 def harmless(text: str) -> str:
@@ -101,6 +103,6 @@ def render(reply: Reply, *, width: int | None = None, bold: bool = False) -> str
         lead = _MARKER.match(line)
         if lead and line[lead.end():] in titles:  # the indent, number or bullet stays plain
             starts = [lead.end()] + [len(piece) - len(piece.lstrip(" ")) for piece in pieces[1:]]
-            pieces = [piece[:start] + BOLD + piece[start:] + PLAIN for piece, start in zip(pieces, starts)]
+            pieces = [piece[:start] + BOLD + piece[start:] + PLAIN for piece, start in zip(pieces, starts, strict=True)]
         out.extend(pieces)
     return "\n".join(out)

@@ -28,8 +28,8 @@ sys.path.insert(0, str(ROOT))
 
 from adapters.discord.render import render_messages  # noqa: E402
 from bot.models import PaperCard, PaperListReply  # noqa: E402
-from tests.discord_harness import discord_bot  # noqa: E402
-from tests.fake_discord import FakeDiscord  # noqa: E402
+from tests.support.discord_harness import discord_bot  # noqa: E402
+from tests.support.fake_discord import FakeDiscord  # noqa: E402
 
 COMMANDS = [
     ("latest", {"count": 10}),
@@ -55,9 +55,10 @@ async def measure(rounds: int) -> None:
                     for _ in range(rounds):
                         started = time.perf_counter()
                         record = await fake.slash(name, options)
-                        await fake.until(lambda: record.answered(), timeout=60)
+                        await fake.until(record.answered, timeout=60)
                         timings.append((time.perf_counter() - started) * 1000)
-                    print(f"{name:<10} {rounds:>6} {statistics.median(timings):>8.1f} {percentile(timings, 0.95):>8.1f} {max(timings):>8.1f}")
+                    p50, p95 = statistics.median(timings), percentile(timings, 0.95)
+                    print(f"{name:<10} {rounds:>6} {p50:>8.1f} {p95:>8.1f} {max(timings):>8.1f}")
     finally:
         await fake.close()
     if fake.problems:

@@ -4,7 +4,7 @@
     python benchmarks/slack_bench.py --commands 500 --concurrency 50
 
 Slack gives a slash command 3 seconds to be acknowledged. The bot runs as in
-the tests (`tests/slack_support.running_slack_bot`: `assemble` + HTTP mode on
+the tests (`tests/support/slack_harness.running_slack_bot`: `assemble` + HTTP mode on
 127.0.0.1, the bundled example store) against the fake Slack Web API; each
 command is a signed form POST to /slack/events. "ack" is the time to the HTTP
 200 (bolt's `ack()`), "answer" the time until the answer arrived at the
@@ -26,8 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.fake_slack import FakeSlack, sign, slash_command  # noqa: E402
-from tests.slack_support import BOT_TOKEN, SIGNING_SECRET, running_slack_bot  # noqa: E402
+from tests.support.fake_slack import FakeSlack, sign, slash_command  # noqa: E402
+from tests.support.slack_harness import BOT_TOKEN, SIGNING_SECRET, running_slack_bot  # noqa: E402
 
 MIX = ["search driving", "latest 10", "show 2505.20665", "topics", "search reward model 10", "search 自动驾驶"]
 
@@ -71,14 +71,19 @@ async def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         async with running_slack_bot(Path(tmp), fake) as slack:
             await run(len(MIX), 1, slack, fake)  # warm-up: bolt's first auth.test, SQLite caches
-            print(f"{'mode':<16}{'n':>6}{'ack p50':>10}{'ack p95':>10}{'ack max':>10}{'ans p50':>10}{'ans p95':>10}{'ans max':>10}{'cmd/s':>9}")
+            print(
+                f"{'mode':<16}{'n':>6}{'ack p50':>10}{'ack p95':>10}{'ack max':>10}"
+                f"{'ans p50':>10}{'ans p95':>10}{'ans max':>10}{'cmd/s':>9}"
+            )
             for concurrency in (1, args.concurrency):
                 acks, answers, elapsed = await run(args.commands, concurrency, slack, fake)
                 print(
                     f"{f'{concurrency} at a time':<16}{len(acks):>6}{ms(acks, .5):>10}{ms(acks, .95):>10}{ms(acks, 1):>10}"
                     f"{ms(answers, .5):>10}{ms(answers, .95):>10}{ms(answers, 1):>10}{len(acks) / elapsed:>9.1f}"
                 )
-            print(f"(ms; mean answer {statistics.mean(answers) * 1000:.1f} ms; violations seen by the fake: {len(fake.violations)})")
+            print(
+                f"(ms; mean answer {statistics.mean(answers) * 1000:.1f} ms; violations seen by the fake: {len(fake.violations)})"
+            )
     await fake.close()
 
 

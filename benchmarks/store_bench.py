@@ -300,8 +300,8 @@ async def measure(path: str, runs: int) -> list[tuple[str, str, str, str]]:
             floor_sql = f"SELECT rowid FROM papers_fts WHERE papers_fts MATCH ? ORDER BY {RANK_EXPRESSION} LIMIT 10"
             found = await store.papers.search(text, limit=10)
             assert found, f"no results for {text!r}"
-            p50, p95 = await timed_async(runs, lambda: store.papers.search(text, limit=10))
-            f50, f95 = timed(runs, lambda: floor.execute(floor_sql, (match,)).fetchall())
+            p50, p95 = await timed_async(runs, lambda text=text: store.papers.search(text, limit=10))
+            f50, f95 = timed(runs, lambda sql=floor_sql, match=match: floor.execute(sql, (match,)).fetchall())
             label = f"{name} '{text}' ({hits:,} hits, {100 * hits / total:.2g}%)"
             same = same_top_as_bm25(floor, match, [paper.arxiv_id for paper in found])
             rows.append(
@@ -335,10 +335,10 @@ def same_top_as_bm25(conn: sqlite3.Connection, match: str, arxiv_ids: list[str])
 def print_table(rows: list[tuple[str, str, str, str]], header: tuple[str, str, str, str]) -> None:
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(4)]
     line = "  ".join("-" * w for w in widths)
-    print("  ".join(cell.ljust(w) for cell, w in zip(header, widths)))
+    print("  ".join(cell.ljust(w) for cell, w in zip(header, widths, strict=True)))
     print(line)
     for row in rows:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)))
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
 
 
 async def main() -> int:

@@ -166,9 +166,13 @@ def build_parser() -> argparse.ArgumentParser:
         "shared with notes. Exit status: 0 when every paper asked got an answer, 1 when some failed or the budget or "
         "the server stopped the run, 2 for a usage or config error.",
     )
-    ask.add_argument("words", nargs="+", metavar="ID QUESTION", help="the paper's id and the question (with --topic: the question)")
+    ask.add_argument(
+        "words", nargs="+", metavar="ID QUESTION", help="the paper's id and the question (with --topic: the question)"
+    )
     ask.add_argument("--topic", help="ask every paper of this topic")
-    ask.add_argument("-o", "--output", type=Path, metavar="FILE", help="with --topic: write the report here (default: standard output)")
+    ask.add_argument(
+        "-o", "--output", type=Path, metavar="FILE", help="with --topic: write the report here (default: standard output)"
+    )
     ask.add_argument("--json", action="store_true", help="print machine-readable JSON")
     command(
         "run",
@@ -234,7 +238,9 @@ async def run_command(args: argparse.Namespace) -> int:
         logging.getLogger().setLevel(config.log_level)
     env_log_file = (EnvSettings().paperbot_log_file or "").strip()
     if env_log_file or config.logging.file:
-        log_to_file(env_log_file or config.logging.file, "PAPERBOT_LOG_FILE" if env_log_file else f"[logging] file in {config_path}")
+        log_to_file(
+            env_log_file or config.logging.file, "PAPERBOT_LOG_FILE" if env_log_file else f"[logging] file in {config_path}"
+        )
     runtime = Runtime(db_path=db, config=config)
 
     if args.command == "run":

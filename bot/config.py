@@ -160,7 +160,9 @@ class SubscriptionConfig(_Strict):
     @model_validator(mode="after")
     def _webhook_env_only_for_webhooks(self) -> "SubscriptionConfig":
         if self.adapter == "webhook" and not self.webhook_env:
-            raise ValueError("a webhook subscription needs webhook_env, the name of the environment variable holding the webhook URL")
+            raise ValueError(
+                "a webhook subscription needs webhook_env, the name of the environment variable holding the webhook URL"
+            )
         if self.adapter != "webhook" and self.webhook_env:
             raise ValueError("webhook_env is only for adapter = \"webhook\"")
         return self

@@ -168,7 +168,11 @@ class DigestPlanner:
         """(after_seq, since): after the previous digest; a first digest looks back one period only."""
         last = await self.store.last_delivery(subscription.id, before=iso(fire_time))
         active_since = parse_iso(subscription.created_at) if subscription.created_at else None
-        if last is not None and last.until_seq is not None and (active_since is None or parse_iso(last.fire_time) >= active_since):
+        if (
+            last is not None
+            and last.until_seq is not None
+            and (active_since is None or parse_iso(last.fire_time) >= active_since)
+        ):
             return last.until_seq, None
         # A first digest, or the first since the subscription came back: anchored at its first
         # fire, so a skipped first digest loses nothing, and never repeating what it had before.
@@ -324,7 +328,9 @@ class DigestEngine(DigestPlanner):
             return
         lateness = now - fire
         if lateness > self.max_lateness:
-            await self.store.record_skipped(subscription.id, period, iso(fire), f"missed by {lateness}; max_lateness is {self.max_lateness}")
+            await self.store.record_skipped(
+                subscription.id, period, iso(fire), f"missed by {lateness}; max_lateness is {self.max_lateness}"
+            )
             log.warning(
                 "digest %s for %s skipped: its time (%s) passed %s ago, more than max_lateness %s; "
                 "its papers go into the next digest",
@@ -390,7 +396,12 @@ class DigestEngine(DigestPlanner):
             # Posted: it must never be posted again. Kept until the store takes the write.
             self._unrecorded[key] = (tuple(message_ids), sent_at)
             if isinstance(error, Exception):
-                await self._failed(subscription, error, "was posted but could not be recorded (kept; recorded once the store allows, never reposted)", key.period)
+                await self._failed(
+                    subscription,
+                    error,
+                    "was posted but could not be recorded (kept; recorded once the store allows, never reposted)",
+                    key.period,
+                )
                 return
             raise
         await self._succeeded(subscription)
@@ -404,7 +415,11 @@ class DigestEngine(DigestPlanner):
         try:
             return await self.fulltext.figures(p.arxiv_id for p in papers)
         except Exception as error:
-            log.warning("digest for %s: key figures not read (%s); posting without them", self._where(subscription), self._reason(error) or type(error).__name__)
+            log.warning(
+                "digest for %s: key figures not read (%s); posting without them",
+                self._where(subscription),
+                self._reason(error) or type(error).__name__,
+            )
             return {}
 
     async def _release(self, key: DeliveryKey) -> None:
@@ -413,7 +428,9 @@ class DigestEngine(DigestPlanner):
             await self.store.release_delivery(key)
         except Exception as error:
             self._unreleased.add(key)
-            log.warning("digest %s: the claim could not be released yet (%s); retrying at the next fire", key.label, self._reason(error))
+            log.warning(
+                "digest %s: the claim could not be released yet (%s); retrying at the next fire", key.label, self._reason(error)
+            )
 
     async def _settle_owed_writes(self) -> None:
         """Record what was posted and release what was not, for writes the store refused earlier."""
@@ -504,7 +521,9 @@ class DigestEngine(DigestPlanner):
         if (found is None and delivery.attempts >= 1) or too_old:
             # Unverifiable and already resent once, or too late to matter: give the papers back to the next digest.
             await self.store.release_delivery(delivery.key)
-            log.warning("digest %s for %s left unconfirmed after a restart; its papers go into the next digest", delivery.period, where)
+            log.warning(
+                "digest %s for %s left unconfirmed after a restart; its papers go into the next digest", delivery.period, where
+            )
             return
         await self.store.note_delivery_attempt(delivery.key)
         papers = [paper for paper in [await self.papers.get(arxiv_id) for arxiv_id in delivery.paper_ids] if paper]
@@ -517,7 +536,9 @@ class DigestEngine(DigestPlanner):
         )
         log.info(
             "digest %s for %s was claimed but not recorded before a restart; %s",
-            delivery.period, where, "not found on the platform, sending it" if found == [] else "cannot check this platform, resending once",
+            delivery.period,
+            where,
+            "not found on the platform, sending it" if found == [] else "cannot check this platform, resending once",
         )
         await self._send_and_record(subscription, delivery.key, reply, len(papers))
 

@@ -48,7 +48,7 @@ def same_author(followed: str, author: str) -> bool:
     want, have = name_words(followed), name_words(author)
     if not want or not have or want[-1] != have[-1]:
         return False
-    return all(a == b or ((len(a) == 1 or len(b) == 1) and a[0] == b[0]) for a, b in zip(want[:-1], have[:-1]))
+    return all(a == b or ((len(a) == 1 or len(b) == 1) and a[0] == b[0]) for a, b in zip(want[:-1], have[:-1], strict=False))
 
 
 def read_authors(text: str) -> tuple[str, ...]:
@@ -62,7 +62,9 @@ def check_authors(names: Sequence[str]) -> tuple[str, ...]:
         raise UserError(f"Follow at most {MAX_AUTHORS} authors per subscription (got {len(names)}).", "Keep the few that matter.")
     for name in names:
         if not name_words(name):
-            raise UserError(f"'{name[:60]}' is not a name.", 'Give names separated by semicolons, e.g. --authors "Csaba Balázs; Y. LeCun".')
+            raise UserError(
+                f"'{name[:60]}' is not a name.", 'Give names separated by semicolons, e.g. --authors "Csaba Balázs; Y. LeCun".'
+            )
     return tuple(names)
 
 

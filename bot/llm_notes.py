@@ -236,7 +236,7 @@ class NotesWriter:
         messages = prompt.messages
         answer = await self.complete(messages)
         try:
-            sections = parse_notes_answer(answer, lang)
+            sections: dict[str, Any] = parse_notes_answer(answer, lang)  # Notes' five text fields by name
         except InvalidNotes as first:
             log.debug("notes for %s: unusable answer (%s); asking once more", paper.arxiv_id, first)
             messages = [*messages, {"role": "assistant", "content": answer or ""}, correction_message(first, lang)]
@@ -276,7 +276,9 @@ class NotesWriter:
             return ServiceFailed(f"no answer within {self.config.timeout_seconds:g} s", reached_model=True), backoff
         if isinstance(error, openai.APIConnectionError):
             cause = error.__cause__ or error
-            return ServiceFailed(f"cannot reach the notes server ({self._detail(str(cause) or type(cause).__name__)})", reached_model=False), backoff
+            return ServiceFailed(
+                f"cannot reach the notes server ({self._detail(str(cause) or type(cause).__name__)})", reached_model=False
+            ), backoff
         if isinstance(error, openai.APIStatusError):
             status = error.status_code
             detail = self._detail(_status_message(error))
@@ -298,7 +300,13 @@ class NotesWriter:
                 hint = f"; check OPENAI_BASE_URL and that the server has model {self.config.model!r}"
             raise ServiceFailed(f"the server refused the request (HTTP {status}: {detail}){hint}", reached_model=False) from None
         # A 200 that is no completion (HTML from a proxy, broken JSON): not the server we expected.
-        reason = str(error) if isinstance(error, _NotACompletion) else "the body is not JSON" if isinstance(error, ValueError) else self._detail(str(error))
+        reason = (
+            str(error)
+            if isinstance(error, _NotACompletion)
+            else "the body is not JSON"
+            if isinstance(error, ValueError)
+            else self._detail(str(error))
+        )
         return ServiceFailed(f"unexpected response from the notes server ({reason})", reached_model=False), backoff
 
     def _detail(self, text: str) -> str:

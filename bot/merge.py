@@ -19,7 +19,7 @@ and writes the outcome its own way. The rules (see `PaperStore.upsert_papers`):
 - Known limit: the version compared is the paper's newest, not the version
   the kept text (or code_url) came from, so a newer worse copy (or one without
   a code_url) arriving between two others can keep the older of them
-  (tests/test_merge_rules.py, the two xfail tests).
+  (tests/unit/test_merge_rules.py, the two xfail tests).
 - `published` keeps the more precise date (`2025-06-03` beats `2025-06`).
 - Topics are a union.
 - Notes are kept per (lang, source); an empty Notes is ignored and a copy of
@@ -172,7 +172,20 @@ def merge(known: Paper, incoming: Paper) -> Merged:
         categories = tuple(incoming.categories) or categories
     published = incoming.published if date_precision(incoming.published) > date_precision(known.published) else known.published
 
-    fields = (title, abstract, authors, text_quality, code_url, version, updated, comment, journal_ref, doi, categories, published)
+    fields = (
+        title,
+        abstract,
+        authors,
+        text_quality,
+        code_url,
+        version,
+        updated,
+        comment,
+        journal_ref,
+        doi,
+        categories,
+        published,
+    )
     fields_changed = fields != (
         known.title, known.abstract, known.authors, known.text_quality, known.code_url, known.version, known.updated,
         known.comment, known.journal_ref, known.doi, known.categories, known.published,

@@ -90,13 +90,17 @@ def check_template(template: str) -> None:
     """Raise ValueError saying what is wrong with a `[notes] prompt_file` template."""
     allowed = ", ".join("{" + name + "}" for name in TEMPLATE_FIELDS)
     try:
-        fields = [(name, spec, conversion) for _, name, spec, conversion in string.Formatter().parse(template) if name is not None]
+        fields = [
+            (name, spec, conversion) for _, name, spec, conversion in string.Formatter().parse(template) if name is not None
+        ]
     except ValueError as error:
         raise ValueError(f"{error}; write {{{{ and }}}} for a literal brace") from None
     for name, spec, conversion in fields:
         if name not in TEMPLATE_FIELDS:
             shown = "{" + name + "}" if name else "{}"
-            raise ValueError(f"unknown placeholder {shown}; the placeholders are {allowed} (write {{{{ and }}}} for a literal brace)")
+            raise ValueError(
+                f"unknown placeholder {shown}; the placeholders are {allowed} (write {{{{ and }}}} for a literal brace)"
+            )
         if spec or conversion:
             raise ValueError(f"placeholder {{{name}}} takes no format or conversion; write it as {{{name}}}")
     used = {name for name, _, _ in fields}
@@ -144,7 +148,11 @@ def build_prompt(
     """The chat messages asking for notes on `paper` in `lang` ("zh" or "en"), from its full text when given."""
     language = LANGUAGE_NAMES[lang]
     if template is not None:
-        fields = {"title": normalize_text(paper.title), "abstract": normalize_text(paper.abstract)[:ABSTRACT_CHARS], "language": language}
+        fields = {
+            "title": normalize_text(paper.title),
+            "abstract": normalize_text(paper.abstract)[:ABSTRACT_CHARS],
+            "language": language,
+        }
         fixed = estimate_tokens(system_prompt(lang, FULL_TEXT) + template.format(**fields, full_text=""))
         body = full_text_within(paper, full_text, max_input_tokens - fixed)
         basis = FULL_TEXT if body else ABSTRACT
@@ -159,7 +167,9 @@ def build_prompt(
         lines += [heading, body]
     lines.append(closing)
     basis = FULL_TEXT if body else ABSTRACT
-    return Prompt([{"role": "system", "content": system_prompt(lang, basis)}, {"role": "user", "content": "\n".join(lines)}], basis)
+    return Prompt(
+        [{"role": "system", "content": system_prompt(lang, basis)}, {"role": "user", "content": "\n".join(lines)}], basis
+    )
 
 
 def build_messages(paper: Paper, lang: str) -> list[dict[str, str]]:
@@ -266,7 +276,9 @@ def json_object(content: str | None) -> dict:
         try:
             data = json.loads(text[start:end + 1])
         except json.JSONDecodeError as error:
-            raise InvalidNotes(f"the answer is not valid JSON ({error.msg} at line {error.lineno} column {error.colno})") from None
+            raise InvalidNotes(
+                f"the answer is not valid JSON ({error.msg} at line {error.lineno} column {error.colno})"
+            ) from None
     if not isinstance(data, dict):
         raise InvalidNotes(f"the answer is JSON but not an object (it is {type(data).__name__})")
     return data

@@ -23,6 +23,7 @@ ever cut. Each change is reported as a short phrase without numbers
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from bot.models import NOTE_FIELDS, Notes, Paper
 from bot.text import has_controls, shorten, without_controls
@@ -49,7 +50,7 @@ def limit_paper(paper: Paper) -> tuple[Paper, list[str]]:
     if _surely_within(paper):
         return paper, []
     changes: list[str] = []
-    values: dict[str, object] = {}
+    values: dict[str, Any] = {}  # field name -> its limited value, for dataclasses.replace
     for name, cap in FIELD_CHARS.items():
         value = getattr(paper, name)
         if value:
@@ -63,7 +64,7 @@ def limit_paper(paper: Paper) -> tuple[Paper, list[str]]:
     if categories is not paper.categories:
         values["categories"] = categories
     notes = tuple(_limited_notes(note, changes) for note in paper.notes)
-    if any(new is not old for new, old in zip(notes, paper.notes)):
+    if any(new is not old for new, old in zip(notes, paper.notes, strict=True)):
         values["notes"] = notes
     return (replace(paper, **values) if values else paper), changes
 
@@ -71,7 +72,7 @@ def limit_paper(paper: Paper) -> tuple[Paper, list[str]]:
 def _surely_within(paper: Paper) -> bool:
     """True for the usual paper, in a few C-speed passes (a snapshot has millions); False: look closer."""
     texts = (paper.title, paper.abstract, paper.comment, paper.journal_ref, paper.doi, paper.code_url)
-    for value, cap in zip(texts, _CAPS):
+    for value, cap in zip(texts, _CAPS, strict=True):
         if value and len(value) > cap:
             return False
     for items, most, cap in ((paper.authors, MAX_AUTHORS, AUTHOR_CHARS), (paper.categories, MAX_CATEGORIES, CATEGORY_CHARS)):
@@ -106,13 +107,13 @@ def _limited_list(
     limited = tuple(_limited(item, cap, f"an {label}" if label[0] in "aeiou" else f"a {label}", changes) for item in kept)
     # One report per kind of change, however many names needed it.
     changes[seen:] = list(dict.fromkeys(changes[seen:]))
-    if kept is items and all(new is old for new, old in zip(limited, items)):
+    if kept is items and all(new is old for new, old in zip(limited, items, strict=True)):
         return items
     return tuple(item for item in limited if item)
 
 
 def _limited_notes(note: Notes, changes: list[str]) -> Notes:
-    values = {}
+    values: dict[str, Any] = {}
     for name in NOTE_FIELDS:
         value = getattr(note, name)
         if value:

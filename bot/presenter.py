@@ -116,7 +116,9 @@ def version_note(paper: Paper, asked_version: int | None) -> str | None:
     return f"v{asked_version} of {paper.arxiv_id} is not stored; this is v{paper.version}, the version the store has."
 
 
-def paper_detail(paper: Paper, lang: str = "en", asked_version: int | None = None, figure: Figure | None = None) -> PaperDetailReply:
+def paper_detail(
+    paper: Paper, lang: str = "en", asked_version: int | None = None, figure: Figure | None = None
+) -> PaperDetailReply:
     notes = shown_notes(paper, lang)
     sections: tuple[DetailSection, ...] = ()
     label = None

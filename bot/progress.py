@@ -93,7 +93,9 @@ def _megabytes_column():
 
 
 @contextlib.contextmanager
-def track(description: str, *, total: int | None = None, unit: str = "papers", log: logging.Logger | None = None) -> Iterator[Progress]:
+def track(
+    description: str, *, total: int | None = None, unit: str = "papers", log: logging.Logger | None = None
+) -> Iterator[Progress]:
     """Report progress of one job; a bar on a terminal, log lines elsewhere."""
     logger = log or logging.getLogger("paperbot.progress")
     if not on_terminal():

@@ -200,7 +200,10 @@ class Ranking:
         """Where a library's papers come from, and how many each gives: ("topic reading-list", 42)."""
         found = [(f"topic {topic}", len(await self.libraries.topic_paper_ids([topic], LIBRARY_LIMIT))) for topic in topics]
         if votes:
-            found += [("👍/🔖 from this channel", len(votes.positives)), ("👎 from this channel (negatives)", len(votes.negatives))]
+            found += [
+                ("👍/🔖 from this channel", len(votes.positives)),
+                ("👎 from this channel (negatives)", len(votes.negatives)),
+            ]
         return found
 
     async def channel_votes(self, channel: ChannelRef | None) -> ChannelVotes:

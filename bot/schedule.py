@@ -70,7 +70,9 @@ class ScheduleSearchError(RuntimeError):
 
 def _bad(text: str, problem: str) -> UserError:
     shown = text if len(text) <= 80 else text[:77] + "..."
-    return UserError(f"Bad schedule '{shown}': {problem}.", f"Use a weekday or 'daily' with a time, or five-field cron, {EXAMPLES}.")
+    return UserError(
+        f"Bad schedule '{shown}': {problem}.", f"Use a weekday or 'daily' with a time, or five-field cron, {EXAMPLES}."
+    )
 
 
 def parse_timezone(name: str) -> ZoneInfo:
@@ -210,7 +212,9 @@ class Schedule:
         now_minutes = _minutes(self._wall(at_or_before))
         end = now_minutes + _MAX_CLOCK_SETBACK // _MINUTE
         if fired_by_then(end):
-            raise ScheduleSearchError(f"{self.describe()}: a wall time two days ahead of {at_or_before.isoformat()} counts as past")
+            raise ScheduleSearchError(
+                f"{self.describe()}: a wall time two days ahead of {at_or_before.isoformat()} counts as past"
+            )
         for lookback in _LOOKBACKS:
             start = now_minutes - lookback // _MINUTE
             if fired_by_then(start):
@@ -256,9 +260,9 @@ def parse_when(text: str, default_timezone: str = "UTC") -> Schedule:
         return Schedule(canonical, cadence, str(minute), str(hour), day_of_week, "*", "*", zone)
 
     if len(words) == 5:
-        minute, hour, day, month, day_of_week = words
+        minute_field, hour_field, day, month, day_of_week = words
         day_of_week = ",".join(_cron_day(part) for part in day_of_week.lower().split(","))
-        schedule = Schedule(" ".join(words), "cron", minute, hour, day_of_week, day, month, zone)
+        schedule = Schedule(" ".join(words), "cron", minute_field, hour_field, day_of_week, day, month, zone)
         try:
             fires = schedule._match_from(0) is not None
         except ValueError as error:

@@ -7,6 +7,8 @@ It returns domain objects; `bot.presenter` turns them into replies.
 
 from __future__ import annotations
 
+from typing import overload
+
 from bot.arxiv_ids import parse_arxiv_id
 from bot.errors import UserError
 from bot.models import Figure, Paper, TopicStats
@@ -40,7 +42,13 @@ class PaperService:
     async def topic_names(self) -> list[str]:
         return await self.store.topic_names()
 
+    @overload
+    async def check_topic(self, topic: str) -> str: ...
+    @overload
+    async def check_topic(self, topic: str | None) -> str | None: ...
+
     async def check_topic(self, topic: str | None) -> str | None:
+        """The stored spelling of `topic` (matched case-insensitively); None for no topic."""
         if topic is None:
             return None
         names = await self.topic_names()
@@ -59,7 +67,9 @@ class PaperService:
     async def search(self, query: str, topic: str | None = None, count: int | None = None) -> list[Paper]:
         query = query.strip()
         if not query:
-            raise UserError("Search needs some words.", "Usage: /paper search <words> [topic] [count], e.g. /paper search driving")
+            raise UserError(
+                "Search needs some words.", "Usage: /paper search <words> [topic] [count], e.g. /paper search driving"
+            )
         if len(query) > MAX_QUERY_CHARS:
             raise UserError(
                 f"That search is {len(query)} characters long; the limit is {MAX_QUERY_CHARS}.",

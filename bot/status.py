@@ -70,10 +70,11 @@ async def gather_status(
     in_config = {(s.channel.key, s.topic) for s in subscriptions.configured}
     config_only = tuple(s for s in subscriptions.configured if (s.channel.key, s.topic) not in in_store)
     blocked: dict[tuple[str, str], str] = {}
-    for sub in [item.subscription for item in statuses] + list(config_only) if env is not None else ():
-        problem = delivery_blocker(sub, env)
-        if problem is not None:
-            blocked[_key(sub)] = problem
+    if env is not None:
+        for sub in [item.subscription for item in statuses] + list(config_only):
+            problem = delivery_blocker(sub, env)
+            if problem is not None:
+                blocked[_key(sub)] = problem
     return BotStatus(
         now=subscriptions.engine.clock.now(),
         subscriptions=statuses,
@@ -126,7 +127,10 @@ def render_status(status: BotStatus) -> str:
             if _key(sub) in status.blocked:
                 lines.append(f"      NOT DELIVERABLE: {status.blocked[_key(sub)]}")
     if status.store_only:
-        lines += ["", f"From config entries {status.config_source} no longer has (retired by the next `paperbot run`, history kept):"]
+        lines += [
+            "",
+            f"From config entries {status.config_source} no longer has (retired by the next `paperbot run`, history kept):",
+        ]
         lines += [f"  #{sub.id} {sub.topic} -> {_where(sub)}" for sub in status.store_only]
     if status.pending:
         lines += ["", f"Digests claimed but not confirmed: {len(status.pending)} (settled at the next start)"]
@@ -143,9 +147,7 @@ def render_status(status: BotStatus) -> str:
 
 
 def status_json(status: BotStatus) -> dict[str, Any]:
-    def delivery(d: Delivery | None) -> dict[str, Any] | None:
-        if d is None:
-            return None
+    def delivery(d: Delivery) -> dict[str, Any]:
         return {"period": d.period, "state": d.state, "papers": len(d.paper_ids), "fire_time": d.fire_time,
                 "sent_at": d.sent_at, "message_ids": list(d.message_ids), "note": d.note}
 
@@ -162,7 +164,7 @@ def status_json(status: BotStatus) -> dict[str, Any]:
                 "timezone": s.subscription.timezone,
                 "source": s.subscription.source,
                 "next_run": iso(s.next_run) if s.next_run else None,
-                "last_delivery": delivery(s.last_delivery),
+                "last_delivery": None if s.last_delivery is None else delivery(s.last_delivery),
                 "failing": s.subscription.failing,
                 "failing_since": s.subscription.failing_since,
                 "not_deliverable": status.blocked.get(_key(s.subscription)),
@@ -170,7 +172,8 @@ def status_json(status: BotStatus) -> dict[str, Any]:
             for s in status.subscriptions
         ],
         "config_only": [
-            {"topic": s.topic, "channel": s.channel.key, "not_deliverable": status.blocked.get(_key(s))} for s in status.config_only
+            {"topic": s.topic, "channel": s.channel.key, "not_deliverable": status.blocked.get(_key(s))}
+            for s in status.config_only
         ],
         "store_only": [{"id": s.id, "topic": s.topic, "channel": s.channel.key} for s in status.store_only],
         "pending": [delivery(d) | {"subscription_id": d.subscription_id} for d in status.pending],
@@ -178,7 +181,9 @@ def status_json(status: BotStatus) -> dict[str, Any]:
             {
                 "topic": f.topic,
                 "last_success": iso(f.last_success) if f.last_success else None,
-                "last_error": {"time": iso(f.last_error[0]) if f.last_error[0] else None, "message": f.last_error[1]} if f.last_error else None,
+                "last_error": {"time": iso(f.last_error[0]) if f.last_error[0] else None, "message": f.last_error[1]}
+                if f.last_error
+                else None,
                 "failing": f.failing,
             }
             for f in status.fetches

@@ -42,9 +42,13 @@ def webhook_url(variable: str | None, env: Mapping[str, str]) -> str:
         raise UserError("the subscription names no webhook_env", 'Add webhook_env = "NAME" to its [[subscriptions]] entry.')
     url = env.get(variable, "").strip()
     if not url:
-        raise UserError(f"environment variable {variable} (the webhook URL) is not set", f"Set {variable} in the bot's environment.")
+        raise UserError(
+            f"environment variable {variable} (the webhook URL) is not set", f"Set {variable} in the bot's environment."
+        )
     if urlsplit(url).scheme not in ("http", "https"):
-        raise UserError(f"environment variable {variable} does not hold an http(s) URL", f"Set {variable} to the webhook's https:// URL.")
+        raise UserError(
+            f"environment variable {variable} does not hold an http(s) URL", f"Set {variable} to the webhook's https:// URL."
+        )
     return url
 
 
@@ -123,7 +127,8 @@ class SubscriptionService:
                 raise UserError(
                     f"Already subscribed: {topic_name} digests here, {current.when} {current.timezone}; "
                     f"next digest {describe_next(status)}.",
-                    f"Change the schedule with /paper subscribe {topic_name} <when>, or stop with /paper unsubscribe {topic_name}.",
+                    f"Change the schedule with /paper subscribe {topic_name} <when>, "
+                    f"or stop with /paper unsubscribe {topic_name}.",
                 )
         base = current or Subscription(
             id=0, channel=channel, topic=topic_name, language=self.default_language, source="chat"
@@ -134,7 +139,13 @@ class SubscriptionService:
         saved = await self.store.save_subscription(
             replace(base, when=schedule.text, timezone=schedule.timezone_name, failing=None, failing_since=None)
         )
-        log.info("subscription %s: %s in %s, %s", "updated" if topic_name in existing else "added", topic_name, channel.key, schedule.describe())
+        log.info(
+            "subscription %s: %s in %s, %s",
+            "updated" if topic_name in existing else "added",
+            topic_name,
+            channel.key,
+            schedule.describe(),
+        )
         await self._changed()
         return await self.status(saved)
 
@@ -218,7 +229,11 @@ class SubscriptionService:
         for current in await self.store.subscriptions():
             if current.source == "config" and (current.channel.key, current.topic) not in wanted:
                 await self.store.retire_subscription(current.channel, current.topic, iso(self.engine.clock.now()))
-                log.info("subscription retired (no longer in the config; its history is kept): %s in %s", current.topic, current.channel.key)
+                log.info(
+                    "subscription retired (no longer in the config; its history is kept): %s in %s",
+                    current.topic,
+                    current.channel.key,
+                )
         existing = {(s.channel.key, s.topic): s for s in await self.store.subscriptions()}
         for key, subscription in wanted.items():
             before = existing.get(key)
@@ -226,7 +241,12 @@ class SubscriptionService:
                              failing=before.failing if before else None, failing_since=before.failing_since if before else None)
             if before != merged:
                 await self.store.save_subscription(merged)
-                log.info("subscription %s from config: %s in %s", "updated" if before else "added", subscription.topic, subscription.channel.key)
+                log.info(
+                    "subscription %s from config: %s in %s",
+                    "updated" if before else "added",
+                    subscription.topic,
+                    subscription.channel.key,
+                )
 
 
 def describe_next(status: SubscriptionStatus) -> str:

@@ -371,7 +371,10 @@ _CODE_HOSTS = frozenset({"github.com", "gitlab.com", "bitbucket.org", "codeberg.
 _HF_HOSTS = frozenset({"huggingface.co", "hf.co"})
 _EXCLUDED_HOSTS = ("arxiv.org", "doi.org")
 _PAGE_SUFFIXES = (".github.io", ".gitlab.io")
-_BARE_HOSTS = r"(?:www\.)?(?:github\.com|gitlab\.com|bitbucket\.org|codeberg\.org|gitee\.com|huggingface\.co|hf\.co|sites\.google\.com)|[\w-]+(?:\.[\w-]+)*\.git(?:hub|lab)\.io"
+_BARE_HOSTS = (
+    r"(?:www\.)?(?:github\.com|gitlab\.com|bitbucket\.org|codeberg\.org|gitee\.com|huggingface\.co|hf\.co|sites\.google\.com)"
+    r"|[\w-]+(?:\.[\w-]+)*\.git(?:hub|lab)\.io"
+)
 # URL characters: no whitespace, no wrappers (<>, {}, quotes), no CJK text or punctuation.
 _URL_CHARS = f"[^\\s<>\"'`{{}}|\\\\^{CJK_RANGES}]"
 _ANY_URL = LazyPattern(

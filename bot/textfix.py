@@ -112,7 +112,7 @@ def repair_lines(lines: Sequence[str]) -> list[tuple[str, TextQuality]]:
         return results
     return [
         _repair_in_mojibake_text(line) if quality is TextQuality.CLEAN else (fixed, quality)
-        for line, (fixed, quality) in zip(lines, results)
+        for line, (fixed, quality) in zip(lines, results, strict=True)
     ]
 
 

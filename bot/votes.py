@@ -118,7 +118,11 @@ def acknowledgement(change: VoteChange, channel_name: str = "this channel") -> s
     said = "relevant" if change.action is VoteAction.UP else "not for us"
     if not change.changed:
         return f"You already marked this {said}; nothing changed"
-    return f"Marked {said}" + (" (your earlier vote is replaced)" if change.before is not None else "") + ": it shapes this channel's ranking"
+    return (
+        f"Marked {said}"
+        + (" (your earlier vote is replaced)" if change.before is not None else "")
+        + ": it shapes this channel's ranking"
+    )
 
 
 class Votes:
@@ -134,7 +138,13 @@ class Votes:
         if change is None:  # removed between the check and the write
             raise UserError(f"Paper {paper.arxiv_id} is not in the store.", "Find papers with /paper search <words>.")
         if change.changed:
-            log.info("vote in %s: %s %s (was %s)", channel.key, action.value, paper.arxiv_id, change.before.value if change.before else "-")
+            log.info(
+                "vote in %s: %s %s (was %s)",
+                channel.key,
+                action.value,
+                paper.arxiv_id,
+                change.before.value if change.before else "-",
+            )
         return paper, change
 
     async def undo(self, channel: ChannelRef, user: str, paper_ref: str, action: VoteAction) -> bool:

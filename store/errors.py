@@ -140,7 +140,9 @@ def check_location(path: str, *, writing: bool, create_parent: bool) -> None:
         try:
             parent.mkdir(parents=True, exist_ok=True)
         except OSError as error:
-            raise StoreError(f"cannot create the directory {parent} for {path}: {error.strerror}; check the --db path", path) from error
+            raise StoreError(
+                f"cannot create the directory {parent} for {path}: {error.strerror}; check the --db path", path
+            ) from error
     elif not parent.is_dir():
         raise StoreError(f"{parent} is not a directory, so {path} cannot be created; check the --db path", path)
     # SQLite needs to write the file and, for its WAL, create files next to it.

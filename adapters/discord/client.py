@@ -146,7 +146,9 @@ def _http_problem(error: discord.HTTPException, where: str) -> DeliveryError:
             permanent=True,
         )
     if isinstance(error, discord.NotFound):
-        return DeliveryError(f"Discord answered {detail}{text} for {where}: the channel or thread is gone or the bot was removed", permanent=True)
+        return DeliveryError(
+            f"Discord answered {detail}{text} for {where}: the channel or thread is gone or the bot was removed", permanent=True
+        )
     # Other 4xx: Discord refused this payload or target and will again; 429 (retries exhausted) and 5xx pass.
     return DeliveryError(f"Discord answered {detail}{text} for {where}", permanent=error.status < 500 and error.status != 429)
 
@@ -170,7 +172,12 @@ def _guarded(event: str, parse: Callable[[Any], None]) -> Callable[[Any], None]:
         try:
             parse(data)
         except Exception as error:  # the event is lost; the connection and every later event are not
-            log.error("discord: skipped a %s event discord.py could not read (%s: %s)", event, type(error).__name__, str(error)[:MAX_ERROR_TEXT])
+            log.error(
+                "discord: skipped a %s event discord.py could not read (%s: %s)",
+                event,
+                type(error).__name__,
+                str(error)[:MAX_ERROR_TEXT],
+            )
 
     return parse_safely
 
@@ -320,7 +327,11 @@ class DiscordAdapter:
             # The same error as Slack's for its rejected token: the variable to fix, exit status 2.
             raise ConfigError("environment", "DISCORD_TOKEN", fatal, "Check DISCORD_TOKEN (and DISCORD_API_URL if you set it).")
         if not first_failure.done():
-            log.warning("discord: no READY from the gateway within %.0fs (%s); still trying", self.ready_timeout, self.rest_base or "Discord")
+            log.warning(
+                "discord: no READY from the gateway within %.0fs (%s); still trying",
+                self.ready_timeout,
+                self.rest_base or "Discord",
+            )
         # Not connected yet, for a network reason: the supervisor keeps trying while the rest of the bot runs.
 
     async def _supervise(self) -> None:
@@ -438,12 +449,16 @@ class DiscordAdapter:
         cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
         if isinstance(cause, discord.HTTPException):
             # Answering itself failed (the interaction expired, Discord is down): nothing more can be sent to it.
-            log.warning("discord: could not answer /paper %s: %s %s", getattr(interaction.command, "name", "?"), cause.status, cause.text)
+            log.warning(
+                "discord: could not answer /paper %s: %s %s", getattr(interaction.command, "name", "?"), cause.status, cause.text
+            )
             return
         if isinstance(error, (app_commands.CommandNotFound, app_commands.CommandSignatureMismatch)):
             # Discord still shows an older command list (a sync is pending or failed).
             log.warning("discord: %s", error)
-            reply = ErrorReply("That /paper command is not known to this bot.", "Discord's command list may be out of date; see /paper help.")
+            reply = ErrorReply(
+                "That /paper command is not known to this bot.", "Discord's command list may be out of date; see /paper help."
+            )
         else:
             log.error("discord: /paper failed: %s", error, exc_info=error)
             reply = ErrorReply("Something went wrong on our side; the error has been logged.", "Please try again in a moment.")
@@ -488,11 +503,18 @@ class DiscordAdapter:
                     )
                     ids.append(str(sent.id))
                 return ids
-            if not isinstance(channel, discord.abc.Messageable) or isinstance(channel, (discord.VoiceChannel, discord.StageChannel)):
-                raise DeliveryError(f"{where} is a {getattr(channel, 'type', 'channel')} channel; use a text channel, a thread or a forum", permanent=True)
+            if not isinstance(channel, discord.abc.Messageable) or isinstance(
+                channel, (discord.VoiceChannel, discord.StageChannel)
+            ):
+                raise DeliveryError(
+                    f"{where} is a {getattr(channel, 'type', 'channel')} channel; use a text channel, a thread or a forum",
+                    permanent=True,
+                )
             ids = []
             for part, message in enumerate(messages):
-                sent = await channel.send(**to_send_kwargs(message), nonce=nonce_for(key.subscription_id, key.period, part), **buttons(part))
+                sent = await channel.send(
+                    **to_send_kwargs(message), nonce=nonce_for(key.subscription_id, key.period, part), **buttons(part)
+                )
                 ids.append(str(sent.id))
             return ids
         except discord.HTTPException as error:

@@ -136,7 +136,12 @@ class PaperCommands:
             await send_private(interaction, ErrorReply(error.message, error.hint))
             return
         if request.admin_only and not request.is_admin:
-            log.info("/paper %s refused: user %s lacks Manage Server in %s", command.name, request.user, request.channel.key if request.channel else "?")
+            log.info(
+                "/paper %s refused: user %s lacks Manage Server in %s",
+                command.name,
+                request.user,
+                request.channel.key if request.channel else "?",
+            )
             await send_private(interaction, needs_manage_server(command))
             return
         if request.visibility is Visibility.PUBLIC:
@@ -199,9 +204,9 @@ class PaperCommands:
         if action == PAGE:
             # A page is one message by construction (see bot.commands.paging).
             message = render_messages(shown)[0]
-            buttons = lookup_buttons(self.button_type, text, number, len(pages), share=answer.share_text is not None)
-            buttons += vote_buttons(self.vote_type, str(interaction.guild_id or ""), message_cards(shown, message))
-            await interaction.response.edit_message(**to_send_kwargs(message), view=buttons_view(buttons, timeout=None))
+            paging = lookup_buttons(self.button_type, text, number, len(pages), share=answer.share_text is not None)
+            votes = vote_buttons(self.vote_type, str(interaction.guild_id or ""), message_cards(shown, message))
+            await interaction.response.edit_message(**to_send_kwargs(message), view=buttons_view([*paging, *votes], timeout=None))
             return
         for index, message in enumerate(render_messages(shown)):
             if index == 0:
@@ -220,7 +225,10 @@ class PaperCommands:
         )
         view = undo_view(self.vote_type, action, str(interaction.guild_id), arxiv_id) if offer_undo else None
         for message in render_messages(reply):
-            await interaction.response.send_message(**to_send_kwargs(message), ephemeral=True, **({"view": view} if view else {}))
+            if view is not None:
+                await interaction.response.send_message(**to_send_kwargs(message), ephemeral=True, view=view)
+            else:
+                await interaction.response.send_message(**to_send_kwargs(message), ephemeral=True)
             break  # an acknowledgement is one line
 
     # --- autocomplete ------------------------------------------------------------------

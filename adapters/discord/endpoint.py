@@ -36,7 +36,9 @@ def rest_base(api_url: str) -> str:
     url = api_url.strip().rstrip("/")
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigError("environment", "DISCORD_API_URL", f"must be an http(s) URL like https://discord.com, got {api_url[:80]!r}")
+        raise ConfigError(
+            "environment", "DISCORD_API_URL", f"must be an http(s) URL like https://discord.com, got {api_url[:80]!r}"
+        )
     if parts.query or parts.fragment:
         raise ConfigError("environment", "DISCORD_API_URL", "must not carry a query or fragment")
     return url if url.endswith(API_VERSION_PATH) else url + API_VERSION_PATH

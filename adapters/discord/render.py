@@ -549,8 +549,8 @@ def _objects(items: list[Any], where: str, problems: list[str]) -> Iterator[tupl
 
 
 def _raw_mentions(where: str, value: Any) -> list[str]:
-    if isinstance(value, str) and _RAW_MENTION.search(value):
-        return [f"{where}: raw mention {_RAW_MENTION.search(value).group(0)!r} in text"]
+    if isinstance(value, str) and (mention := _RAW_MENTION.search(value)):
+        return [f"{where}: raw mention {mention.group(0)!r} in text"]
     return []
 
 

@@ -104,7 +104,9 @@ class LookupButton(discord.ui.DynamicItem[discord.ui.Button], template=CUSTOM_ID
         cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]
     ) -> LookupButton:
         label = getattr(item, "label", None) or ""
-        return cls(match["action"], int(match["page"]), match["text"], label=label, disabled=bool(getattr(item, "disabled", False)))
+        return cls(
+            match["action"], int(match["page"]), match["text"], label=label, disabled=bool(getattr(item, "disabled", False))
+        )
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         metadata = interaction.message.interaction_metadata if interaction.message is not None else None
@@ -156,7 +158,7 @@ def lookup_buttons(kind: type[LookupButton], text: str, page: int, pages: int, *
     return buttons
 
 
-def buttons_view(buttons: Sequence[LookupButton], *, timeout: float | None) -> LookupView:
+def buttons_view(buttons: Sequence[discord.ui.Item[Any]], *, timeout: float | None) -> LookupView:
     view = LookupView(timeout=timeout)
     for button in buttons:
         view.add_item(button)

@@ -50,11 +50,15 @@ class VoteButton(discord.ui.DynamicItem[discord.ui.Button], template=VOTE_TEMPLA
 
     def __init__(self, op: str, action: VoteAction, guild: str, arxiv_id: str, *, label: str, row: int | None = None) -> None:
         style = discord.ButtonStyle.secondary if op == VOTE else discord.ButtonStyle.danger
-        super().__init__(discord.ui.Button(label=label, style=style, custom_id=vote_custom_id(op, action, guild, arxiv_id), row=row))
+        super().__init__(
+            discord.ui.Button(label=label, style=style, custom_id=vote_custom_id(op, action, guild, arxiv_id), row=row)
+        )
         self.op, self.action, self.guild, self.arxiv_id = op, action, guild, arxiv_id
 
     @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]) -> VoteButton:
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> VoteButton:
         label = getattr(item, "label", None) or ""
         return cls(match["op"], VoteAction(match["action"]), match["guild"], match["paper"], label=label)
 

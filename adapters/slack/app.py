@@ -110,8 +110,8 @@ class SlackAdapter:
 
     async def start(self) -> None:
         await self._check_token()
-        if self.settings.socket_mode:
-            await self._start_socket_mode()
+        if self.settings.app_token is not None:  # settings.socket_mode
+            await self._start_socket_mode(self.settings.app_token)
             return
         web_app = web.Application()
         web_app.router.add_post(EVENTS_PATH, self._handle_http)
@@ -131,13 +131,13 @@ class SlackAdapter:
         self.http_port = self._runner.addresses[0][1]
         log.info("slack: HTTP mode, listening on %s:%d%s", self.settings.http_host, self.http_port, EVENTS_PATH)
 
-    async def _start_socket_mode(self) -> None:
+    async def _start_socket_mode(self, app_token: str) -> None:
         """Check the app token once, then connect in the background (slack_sdk retries until it is up)."""
         from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
         url = None
         try:
-            url = (await self.client.apps_connections_open(app_token=self.settings.app_token)).get("url")
+            url = (await self.client.apps_connections_open(app_token=app_token)).get("url")
         except SlackApiError as error:
             code = slack_error_code(error)
             if code in APP_TOKEN_ERRORS:
@@ -151,15 +151,13 @@ class SlackAdapter:
             log.warning("slack: cannot reach Slack for Socket Mode (%s); it keeps trying", type(error).__name__)
         one_line_errors(SOCKET_MODE_LOGGER, NETWORK_ERRORS)
         self._socket = AsyncSocketModeHandler(
-            self.app, self.settings.app_token, web_client=self.client, logger=logging.getLogger(SOCKET_MODE_LOGGER),
+            self.app, app_token, web_client=self.client, logger=logging.getLogger(SOCKET_MODE_LOGGER),
             ping_interval=self.socket_ping_seconds,
         )
         if url:
             self._socket.client.wss_uri = url  # the URL just issued, instead of asking for another
         self._connecting = asyncio.create_task(self._socket.connect_async(), name="slack-socket-mode")
-        self._connecting.add_done_callback(
-            lambda task: task.cancelled() or task.exception() or log.info("slack: connected over Socket Mode")
-        )
+        self._connecting.add_done_callback(_say_connected)
 
     async def stop(self) -> None:
         with contextlib.suppress(asyncio.TimeoutError):
@@ -273,7 +271,9 @@ class SlackAdapter:
             return
         if self.team is not None and click.team != self.team:
             log.warning("slack: refused a vote from workspace %s (the bot serves %s)", click.team or "?", self.team)
-            await self._send(respond, [interactions.refusal("This button belongs to another workspace; nothing was recorded.")], what="vote")
+            await self._send(
+                respond, [interactions.refusal("This button belongs to another workspace; nothing was recorded.")], what="vote"
+            )
             return
         reply, offer_undo = await self.router.answer_vote(
             click.arxiv_id, click.action, undo=click.undo, user=click.user, channel=interactions.channel_of(click.channel_id)
@@ -323,3 +323,8 @@ class SlackAdapter:
 def build(context: AdapterContext) -> SlackAdapter:
     """The `slack` plugin's factory (`adapters.slack.plugin`)."""
     return SlackAdapter.from_env(context.router, context.config, context.env)
+
+
+def _say_connected(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and not task.exception():
+        log.info("slack: connected over Socket Mode")

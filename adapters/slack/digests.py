@@ -101,7 +101,12 @@ async def find_digest(client: AsyncWebClient, subscription: Subscription, key: D
             if not cursor or not response.get("has_more"):
                 break
     except SlackApiError as error:
-        log.warning("cannot read the history of Slack channel %s (%s); digest %s cannot be checked", channel.channel, slack_error_code(error), key.label)
+        log.warning(
+            "cannot read the history of Slack channel %s (%s); digest %s cannot be checked",
+            channel.channel,
+            slack_error_code(error),
+            key.label,
+        )
         return None
     except Exception as error:  # network trouble: cannot check, the engine resends once
         log.warning("cannot read the history of Slack channel %s (%s)", channel.channel, type(error).__name__)
@@ -110,7 +115,13 @@ async def find_digest(client: AsyncWebClient, subscription: Subscription, key: D
         return []
     expected = parts_expected or 1
     if sorted(found) != list(range(expected)):
-        log.warning("digest %s in %s is incomplete (%d of %d parts); deleting it so it is posted whole", key.label, channel.channel, len(found), expected)
+        log.warning(
+            "digest %s in %s is incomplete (%d of %d parts); deleting it so it is posted whole",
+            key.label,
+            channel.channel,
+            len(found),
+            expected,
+        )
         await delete_messages(client, channel.channel, list(found.values()))
         return []
     return [found[part] for part in sorted(found)]

@@ -54,14 +54,20 @@ def explain(code: str, channel: str, needed: str | None = None, action: str = "p
     if code == "not_in_channel":
         return f"Slack: the bot is not a member of channel {channel} (not_in_channel); invite it with /invite @paperbot"
     if code == "channel_not_found":
-        return f"Slack: channel {channel} was not found (channel_not_found); check the channel id, or invite the bot if it is private"
+        return (
+            f"Slack: channel {channel} was not found (channel_not_found); "
+            "check the channel id, or invite the bot if it is private"
+        )
     if code == "is_archived":
         return f"Slack: channel {channel} is archived (is_archived); unarchive it or remove the subscription"
     if code in AUTH_ERRORS:
         return f"Slack rejected SLACK_BOT_TOKEN ({code}); reinstall the app and set the new bot token"
     if code == "missing_scope":
         scope = f" {needed}" if needed else ""
-        return f"Slack: the app lacks the scope{scope} (missing_scope); add it as in config/slack-manifest.yaml and reinstall the app"
+        return (
+            f"Slack: the app lacks the scope{scope} (missing_scope); "
+            "add it as in config/slack-manifest.yaml and reinstall the app"
+        )
     if code == "ratelimited":
         return f"Slack rate-limited posts to {channel} (ratelimited) even after {RATE_LIMIT_RETRY.attempts - 1} retries"
     return f"Slack refused the {action} to {channel} ({code})"

@@ -415,7 +415,12 @@ def vote_action_id(action: VoteAction, arxiv_id: str, *, undo: bool = False) -> 
 
 
 def _button(label: str, action_id: str, value: str) -> dict:
-    return {"type": "button", "text": {"type": "plain_text", "text": label, "emoji": True}, "action_id": action_id, "value": value}
+    return {
+        "type": "button",
+        "text": {"type": "plain_text", "text": label, "emoji": True},
+        "action_id": action_id,
+        "value": value,
+    }
 
 
 def _vote_unit(arxiv_id: str) -> _Unit:

@@ -48,12 +48,22 @@ class SlackSettings:
     def from_env(cls, env: Mapping[str, str]) -> "SlackSettings":
         bot_token = env.get("SLACK_BOT_TOKEN", "").strip()
         if not bot_token:
-            raise ConfigError(SOURCE, "SLACK_BOT_TOKEN", "not set; copy the Bot User OAuth Token (xoxb-...) from the app's OAuth & Permissions page")
+            raise ConfigError(
+                SOURCE,
+                "SLACK_BOT_TOKEN",
+                "not set; copy the Bot User OAuth Token (xoxb-...) from the app's OAuth & Permissions page",
+            )
         if bot_token.startswith("xapp-"):
-            raise ConfigError(SOURCE, "SLACK_BOT_TOKEN", "holds an app-level token (xapp-...); that one goes in SLACK_APP_TOKEN, the bot token starts with xoxb-")
+            raise ConfigError(
+                SOURCE,
+                "SLACK_BOT_TOKEN",
+                "holds an app-level token (xapp-...); that one goes in SLACK_APP_TOKEN, the bot token starts with xoxb-",
+            )
         app_token = env.get("SLACK_APP_TOKEN", "").strip() or None
         if app_token is not None and not app_token.startswith("xapp-"):
-            raise ConfigError(SOURCE, "SLACK_APP_TOKEN", "is not an app-level token (those start with xapp-); unset it to use HTTP mode")
+            raise ConfigError(
+                SOURCE, "SLACK_APP_TOKEN", "is not an app-level token (those start with xapp-); unset it to use HTTP mode"
+            )
         signing_secret = env.get("SLACK_SIGNING_SECRET", "").strip()
         if app_token is None and not signing_secret:
             raise ConfigError(

@@ -27,7 +27,9 @@ MAX_TIMESTAMP_DIGITS = 12
 
 
 class SlackRequestCheck:
-    def __init__(self, signing_secret: str, *, now: Callable[[], float] = time.time, max_remembered: int = MAX_REMEMBERED) -> None:
+    def __init__(
+        self, signing_secret: str, *, now: Callable[[], float] = time.time, max_remembered: int = MAX_REMEMBERED
+    ) -> None:
         self._secret = signing_secret.encode("utf-8")
         self._now = now
         self._max = max_remembered

@@ -113,7 +113,9 @@ async def _list(context: CommandContext, request: CommandRequest) -> Reply:
     lines = []
     for status in statuses:
         sub = status.subscription
-        line = f"• {sub.topic}: {sub.when} {sub.timezone}; next {describe_next(status)}; last {describe_last(status.last_delivery)}"
+        line = (
+            f"• {sub.topic}: {sub.when} {sub.timezone}; next {describe_next(status)}; last {describe_last(status.last_delivery)}"
+        )
         if sub.failing:
             line += f"; FAILING since {sub.failing_since}: {sub.failing}"
         lines.append(line)
@@ -133,7 +135,16 @@ async def _preview(context: CommandContext, request: CommandRequest) -> Reply:
     plan = plans[0]
     topic = subscriptions.engine.topic(plan.subscription.topic)
     subscription = plan.subscription
-    reply = digest_reply(topic, plan.period, plan.papers, plan.total, subscription.language, plan.schedule.cadence, whys=plan.whys, ranked=plan.ranked)
+    reply = digest_reply(
+        topic,
+        plan.period,
+        plan.papers,
+        plan.total,
+        subscription.language,
+        plan.schedule.cadence,
+        whys=plan.whys,
+        ranked=plan.ranked,
+    )
     note = "Preview only: nothing was posted or recorded."
     if isinstance(reply, PaperListReply):
         return replace(reply, header=f"Preview: {reply.header}", footer=reply.footer + (note,))
@@ -143,16 +154,43 @@ async def _preview(context: CommandContext, request: CommandRequest) -> Reply:
 
 
 SUBSCRIBE = Command(
-    "subscribe", "Post this topic's digest in this channel on a schedule (admins)", _subscribe,
-    (Param("topic", f"The topic to follow (see /paper topics), or {TERMS_EXAMPLE}", "topic", required=True,
-           completion=Completion.TOPIC), WHEN,
-     Param("include", "Only papers matching this arXiv query, e.g. 'cat:cs.CV' (none: clear)", "query", flag=True, flag_only=True),
-     Param("exclude", "Leave out papers matching this arXiv query, e.g. 'ti:survey' (none: clear)", "query", flag=True, flag_only=True),
-     Param("authors", "Followed authors, separated by semicolons: their papers come first (none: clear)", "names",
-           flag=True, flag_only=True)),
-    examples=(f"{COMMAND_PREFIX} subscribe {EXAMPLE_TOPIC} mon 09:00 Europe/Berlin",
-              f"{COMMAND_PREFIX} subscribe {TERMS_EXAMPLE} daily 08:30"),
-    access=Access.ADMIN, visibility=Visibility.PUBLIC, admin_task="change subscriptions",
+    "subscribe",
+    "Post this topic's digest in this channel on a schedule (admins)",
+    _subscribe,
+    (
+        Param(
+            "topic",
+            f"The topic to follow (see /paper topics), or {TERMS_EXAMPLE}",
+            "topic",
+            required=True,
+            completion=Completion.TOPIC,
+        ),
+        WHEN,
+        Param(
+            "include", "Only papers matching this arXiv query, e.g. 'cat:cs.CV' (none: clear)", "query", flag=True, flag_only=True
+        ),
+        Param(
+            "exclude",
+            "Leave out papers matching this arXiv query, e.g. 'ti:survey' (none: clear)",
+            "query",
+            flag=True,
+            flag_only=True,
+        ),
+        Param(
+            "authors",
+            "Followed authors, separated by semicolons: their papers come first (none: clear)",
+            "names",
+            flag=True,
+            flag_only=True,
+        ),
+    ),
+    examples=(
+        f"{COMMAND_PREFIX} subscribe {EXAMPLE_TOPIC} mon 09:00 Europe/Berlin",
+        f"{COMMAND_PREFIX} subscribe {TERMS_EXAMPLE} daily 08:30",
+    ),
+    access=Access.ADMIN,
+    visibility=Visibility.PUBLIC,
+    admin_task="change subscriptions",
 )
 UNSUBSCRIBE = Command(
     "unsubscribe", "Stop this topic's digest in this channel (admins)", _unsubscribe,

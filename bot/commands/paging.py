@@ -33,7 +33,9 @@ def paginate(reply: PaperListReply, per_page: int, fits: Fits = fits_anywhere) -
         return [reply]
     total = len(reply.cards)
 
-    def page(cards: tuple[PaperCard, ...], number: int | str, pages: int | str, first: int | str, last: int | str) -> PaperListReply:
+    def page(
+        cards: tuple[PaperCard, ...], number: int | str, pages: int | str, first: int | str, last: int | str
+    ) -> PaperListReply:
         return dataclasses.replace(
             reply,
             header=f"{reply.header} · page {number}/{pages}",

@@ -77,7 +77,9 @@ def bind(command: Command, options: Mapping[str, object]) -> dict[str, Any]:
             continue
         if param.type is int:
             if not isinstance(value, int) or isinstance(value, bool):
-                raise UserError(f"The {param.name} option must be {_whole_number(param, 'from {} to {}')}.", f"Usage: {command.usage}")
+                raise UserError(
+                    f"The {param.name} option must be {_whole_number(param, 'from {} to {}')}.", f"Usage: {command.usage}"
+                )
         elif not isinstance(value, str):
             raise UserError(f"The {param.name} option must be text.", f"Usage: {command.usage}")
         args[param.name] = value
@@ -164,7 +166,9 @@ def _take_flags(command: Command, words: list[str]) -> tuple[list[str], dict[str
             continue
         value = next(iterator, None)
         if value is None:
-            raise UserError(f"--{param.name} needs a value.", f"e.g. {COMMAND_PREFIX} {command.name} --{param.name} {param.example_value}")
+            raise UserError(
+                f"--{param.name} needs a value.", f"e.g. {COMMAND_PREFIX} {command.name} --{param.name} {param.example_value}"
+            )
         given[param.name] = _quoted(value, iterator)
     return rest, given
 
@@ -181,7 +185,9 @@ def _quoted(first: str, words: Iterator[str]) -> str:
     while not (taken[-1][-1:] in closing and (len(taken) > 1 or len(first) > 1)):
         word = next(words, None)
         if word is None:
-            raise UserError(f"A quote opened in {first[:20]} is never closed.", "Close it, e.g. --exclude 'ti:survey OR abs:medical'.")
+            raise UserError(
+                f"A quote opened in {first[:20]} is never closed.", "Close it, e.g. --exclude 'ti:survey OR abs:medical'."
+            )
         taken.append(word)
     return " ".join(taken)[1:-1].strip()
 

@@ -144,7 +144,9 @@ async def _library(context: CommandContext, request: CommandRequest) -> Reply:
     action = request.args.get("action")
     if action is None:
         if request.args.get("topics"):
-            raise UserError("Say what to do with those topics.", f"To make them this channel's library: {COMMAND_PREFIX} library use <topic>.")
+            raise UserError(
+                "Say what to do with those topics.", f"To make them this channel's library: {COMMAND_PREFIX} library use <topic>."
+            )
         return _taste_notice(await ranking.taste(channel))
     action = str(action).lower()
     if action == "use":

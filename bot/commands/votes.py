@@ -57,7 +57,9 @@ async def _save(context: CommandContext, request: CommandRequest) -> Reply:
 
 
 async def _unsave(context: CommandContext, request: CommandRequest) -> Reply:
-    reply, _ = await answer_click(context, _channel(request), request.user, str(request.args["paper"]), VoteAction.SAVE, undo=True)
+    reply, _ = await answer_click(
+        context, _channel(request), request.user, str(request.args["paper"]), VoteAction.SAVE, undo=True
+    )
     return reply
 
 

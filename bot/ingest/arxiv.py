@@ -198,7 +198,9 @@ def fetchable_topics(config: FileConfig, name: str | None = None, stored: Iterab
     choices = ", ".join(topic.name for topic in fetchable) or "none: no configured topic has a query"
     if name is None:
         if not fetchable:
-            raise UserError("nothing to fetch: no configured topic has an arXiv query", "Add `query = ...` to a [[topics]] entry.")
+            raise UserError(
+                "nothing to fetch: no configured topic has an arXiv query", "Add `query = ...` to a [[topics]] entry."
+            )
         return fetchable
     for topic in topics:
         if topic.name == name:
@@ -365,6 +367,7 @@ class RequestLimiter:
 
 
 PROCESS_LIMITER = RequestLimiter()
+SYSTEM_CLOCK = SystemClock()  # the default clock of every ArxivFetcher
 
 
 # --- one page through the arxiv package ---------------------------------------------------
@@ -408,7 +411,7 @@ class _GuardedSession(requests.Session):
     def _remember(self, response: requests.Response, *args: object, **kwargs: object) -> None:
         self.last_response = response
 
-    def request(self, method, url, *args, **kwargs):  # type: ignore[override]
+    def request(self, method, url, *args, **kwargs):
         if self.requests_left is not None:
             if self.requests_left <= 0:
                 raise _PageBoundary()
@@ -431,6 +434,8 @@ class _PageClient(arxiv.Client):
     would do them with `time.sleep` in the worker thread and without backoff.
     """
 
+    _session: _GuardedSession
+
     def __init__(self, api_url: str, timeout: float) -> None:
         super().__init__(page_size=100, delay_seconds=0.0, num_retries=0)
         self.query_url_format = _query_url_format(api_url)
@@ -441,7 +446,7 @@ class _PageClient(arxiv.Client):
 
     @property
     def session(self) -> _GuardedSession:
-        return self._session  # type: ignore[return-value]
+        return self._session
 
     def fetch_page(self, query: str, start: int, size: int, id_list: Sequence[str] = ()) -> _Page:
         """Results `start` .. `start + size` of the query (or of the ids), newest lastUpdatedDate first. Blocking."""
@@ -555,7 +560,7 @@ class ArxivFetcher:
         store: PaperStore,
         fetch: FetchConfig,
         api_url: str,
-        clock: Clock = SystemClock(),
+        clock: Clock = SYSTEM_CLOCK,
         sleep: Sleep = asyncio.sleep,
         *,
         limiter: RequestLimiter | None = None,
@@ -626,7 +631,9 @@ class ArxivFetcher:
                 log.debug("topic %s has no arXiv query; not fetched", topic.name)
                 continue
             if unreachable is not None:  # said once for the run; the other topics would only fail the same way
-                reports.append(await self._record_failure(topic, f"arXiv fetch for topic {topic.name} not tried: {unreachable}", unreachable))
+                reports.append(
+                    await self._record_failure(topic, f"arXiv fetch for topic {topic.name} not tried: {unreachable}", unreachable)
+                )
                 continue
             try:
                 report = await self.fetch_topic(topic, since)
@@ -700,6 +707,7 @@ class ArxivFetcher:
     async def _page(self, query: str, start: int, size: int, known_total: int | None, id_list: Sequence[str] = ()) -> _Page:
         """One page, retried as the rules say; raises ArxivFetchError when it cannot be had."""
         attempts = self._retry.attempts
+        failure: _Failure | None
         for attempt in range(1, attempts + 1):
             async with self._limiter.slot(self.fetch.delay_seconds, self._sleep):
                 try:
@@ -739,7 +747,9 @@ class ArxivFetcher:
         log.info("%s", report.summary())
         return report
 
-    async def _failed(self, topic: Topic, run: _Run, error: ArxivFetchError, window_start: datetime, started: float) -> FetchReport:
+    async def _failed(
+        self, topic: Topic, run: _Run, error: ArxivFetchError, window_start: datetime, started: float
+    ) -> FetchReport:
         attempts = f" after {error.attempts} attempts" if error.attempts > 1 else ""
         unreachable = isinstance(error, ArxivUnreachable)
         reason = f"arXiv is unreachable: {error.message}" if unreachable else error.message
@@ -757,8 +767,10 @@ class ArxivFetcher:
         await self.store.set_meta(LAST_ERROR_KEY.format(topic=topic.name), f"{iso(self.clock.now())} {message}")
         return FetchReport(topic.name, ok=False, error=message, unreachable=unreachable)
 
-    def _report(self, topic: Topic, run: _Run, window_start: datetime, started: float, *, ok: bool,
-                cursor_after: datetime | None, error: str | None = None, unreachable: str | None = None) -> FetchReport:  # fmt: skip
+    def _report(
+        self, topic: Topic, run: _Run, window_start: datetime, started: float, *, ok: bool,
+        cursor_after: datetime | None, error: str | None = None, unreachable: str | None = None,
+    ) -> FetchReport:  # fmt: skip
         return FetchReport(
             topic=topic.name,
             ok=ok,

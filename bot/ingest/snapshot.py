@@ -58,7 +58,7 @@ import unicodedata
 import zlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import AsyncIterable, AsyncIterator, BinaryIO, Callable, Iterable, Iterator, Protocol, Sequence
+from typing import AsyncGenerator, AsyncIterable, AsyncIterator, BinaryIO, Callable, Iterable, Iterator, Protocol, Sequence
 
 from bot.arxiv_ids import parse_arxiv_id
 from bot.errors import IngestError
@@ -287,7 +287,7 @@ async def _write_batches(store: object, batches: AsyncIterator[list[Paper]]) -> 
 
 async def _batches(
     source: "SnapshotSource", name: str, topics: Sequence[Topic], batch_size: int, counters: SnapshotProgress
-) -> AsyncIterator[list[Paper]]:
+) -> AsyncGenerator[list[Paper], None]:
     # Async so the store's bulk path pulls batch k+1 (parsing it here, on this
     # core) while SQLite indexes batch k in its own thread.
     for batch in _read(source, name, topics, batch_size, counters):
@@ -319,7 +319,7 @@ async def _reporting(
     counters: SnapshotProgress,
     progress: Progress,
     on_batch: Callable[[SnapshotProgress], None] | None,
-) -> AsyncIterator[list[Paper]]:
+) -> AsyncGenerator[list[Paper], None]:
     """The batches as they come, telling the progress bar and `on_batch` after each."""
     reported = 0
     async for batch in batches:

@@ -37,7 +37,7 @@ import sys
 import threading
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable, Iterator, Sequence
+from typing import Any, AsyncGenerator, Callable, Iterator, Sequence
 
 from bot.errors import IngestError
 from bot.models import Paper, Topic
@@ -94,7 +94,7 @@ def _parse(
 async def worker_batches(
     path: Path | str, topics: Sequence[Topic], batch_size: int, counters: Any, *,
     read: ReadBatches, error: type[IngestError],
-) -> AsyncIterator[list[Paper]]:  # fmt: skip
+) -> AsyncGenerator[list[Paper], None]:  # fmt: skip
     """The file's papers in batches, `read` by a worker process; `counters` follow its progress.
 
     The worker starts from a copy of `counters`; a failure is raised as `error`, naming the file.

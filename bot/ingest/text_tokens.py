@@ -56,14 +56,16 @@ def words(text: str) -> list[str]:
 
 # --- Porter stemmer (M. F. Porter, 1980, as in Lucene's PorterStemFilter) ------------------
 
-_STEP2 = (
+_SuffixRules = tuple[tuple[str, str], ...]  # (suffix, replacement)
+
+_STEP2: _SuffixRules = (
     ("ational", "ate"), ("tional", "tion"), ("enci", "ence"), ("anci", "ance"), ("izer", "ize"),
     ("bli", "ble"), ("alli", "al"), ("entli", "ent"), ("eli", "e"), ("ousli", "ous"),
     ("ization", "ize"), ("ation", "ate"), ("ator", "ate"), ("alism", "al"), ("iveness", "ive"),
     ("fulness", "ful"), ("ousness", "ous"), ("aliti", "al"), ("iviti", "ive"), ("biliti", "ble"),
     ("logi", "log"),
 )
-_STEP3 = (
+_STEP3: _SuffixRules = (
     ("icate", "ic"), ("ative", ""), ("alize", "al"), ("iciti", "ic"), ("ical", "ic"), ("ful", ""), ("ness", ""),
 )
 _STEP4 = tuple(

@@ -46,8 +46,8 @@ class Background:
         names: dict[int, str] = {}
         per_paper = []
         for paper in sample:  # each paper cut into terms once: its counts are cached from its terms
-            terms = paper_terms(paper)
-            names.update(zip(map(hash, terms), terms, strict=True))
+            its_terms = paper_terms(paper)
+            names.update(zip(map(hash, its_terms), its_terms, strict=True))
             per_paper.append(term_counts(paper))
         hashes = np.concatenate([h for h, _ in per_paper]) if per_paper else np.zeros(0, np.int64)
         distinct, df = np.unique(hashes, return_counts=True)

@@ -73,7 +73,7 @@ def _split(text: str) -> tuple[list[str], list[str]]:
 
 
 def _with_pairs(stemmed: list[str]) -> list[str]:
-    return stemmed + list(map(" ".join, zip(stemmed, stemmed[1:])))
+    return stemmed + list(map(" ".join, zip(stemmed, stemmed[1:], strict=False)))
 
 
 def notes_text(paper: Paper) -> str:
@@ -113,8 +113,8 @@ def surface_words(paper: Paper) -> dict[str, str]:
     shown: dict[str, str] = {}
     for text in (paper.title, paper.abstract, notes_text(paper)):
         english = _split(text)[0]
-        pairs = [(s, w) for s, w in zip(stems(english), english) if s not in _DROPPED and not s.isdigit()]
-        for (term, word), (next_term, next_word) in zip(pairs, pairs[1:] + [("", "")]):
+        pairs = [(s, w) for s, w in zip(stems(english), english, strict=False) if s not in _DROPPED and not s.isdigit()]
+        for (term, word), (next_term, next_word) in zip(pairs, pairs[1:] + [("", "")], strict=False):
             shown.setdefault(term, word)
             if next_term:
                 shown.setdefault(f"{term} {next_term}", f"{word} {next_word}")

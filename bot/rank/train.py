@@ -21,7 +21,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterable, Mapping, Sequence
+from typing import AbstractSet, Iterable, Mapping, Sequence
 
 import numpy as np
 from scipy import sparse
@@ -56,7 +56,7 @@ def _blas() -> ThreadpoolController:
     return ThreadpoolController()
 
 
-def _distinct(papers: Iterable[Paper], skip: set[str] = frozenset()) -> list[Paper]:
+def _distinct(papers: Iterable[Paper], skip: AbstractSet[str] = frozenset()) -> list[Paper]:
     seen: dict[str, Paper] = {}
     for paper in papers:
         if paper.arxiv_id not in skip:
@@ -133,7 +133,7 @@ def train(
     with _blas().limit(limits=1, user_api="blas"):
         classifier.fit(matrix, labels, sample_weight=weights)
     coef = classifier.coef_.ravel().astype(np.float32)
-    shown = {terms[i] for i in np.flatnonzero(coef > 0)}
+    shown = {terms[int(i)] for i in np.flatnonzero(coef > 0)}
     return RankModel(
         ModelParts(
             CLASSIFIER,

@@ -149,8 +149,8 @@ class Vocabulary:
         for paper in papers:
             if not missing:
                 break
-            terms = paper_terms(paper)
-            found = dict(zip(map(hash, terms), terms, strict=True))
+            its_terms = paper_terms(paper)
+            found = dict(zip(map(hash, its_terms), its_terms, strict=True))
             named = missing & found.keys()
             names.update((h, found[h]) for h in named)
             missing -= named

@@ -9,6 +9,7 @@ paper's title; the model decides what the contributions are.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,7 +47,7 @@ def short_title(title: str) -> str:
 
 
 def top_terms(
-    indices: np.ndarray, contributions: np.ndarray, terms: list[str], display: dict[str, str], count: int = WHY_TERMS
+    indices: np.ndarray, contributions: np.ndarray, terms: Sequence[str], display: dict[str, str], count: int = WHY_TERMS
 ) -> tuple[str, ...]:
     """The `count` terms with the largest positive contributions, as words people read.
 

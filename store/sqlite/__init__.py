@@ -3,7 +3,8 @@
 `SqliteStore` is the `bot.ports.Store` port: one `Database` (connection, lock,
 transactions, error mapping) composed into parts, each a port of its own:
 `papers` (`PaperTables`), `subscriptions` (`SubscriptionTables`), `notes`
-(`NotesTables`), `fulltext` (`FullTextTables`), `libraries` (`LibraryTables`) and `votes` (`VoteTables`). What to keep when a known paper arrives again is decided by
+(`NotesTables`), `fulltext` (`FullTextTables`), `libraries` (`LibraryTables`) and `votes`
+(`VoteTables`). What to keep when a known paper arrives again is decided by
 the core (`bot.merge`); this package encodes rows and runs SQL. Open with
 `await SqliteStore.open(path)` (or `async with await SqliteStore.open(path)`);
 `":memory:"` gives a private in-memory store for tests. Lookups open it with

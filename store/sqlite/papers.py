@@ -141,7 +141,8 @@ class PaperTables:
             await conn.executemany(
                 "INSERT INTO topics (name, title, query, categories) VALUES (?, ?, ?, ?) "
                 # A definition without a title (a [[topics]] entry without `title`) keeps the one an import gave.
-                "ON CONFLICT (name) DO UPDATE SET title = CASE WHEN excluded.title <> '' THEN excluded.title ELSE topics.title END, "
+                "ON CONFLICT (name) DO UPDATE SET "
+                "title = CASE WHEN excluded.title <> '' THEN excluded.title ELSE topics.title END, "
                 "query = excluded.query, "
                 "categories = excluded.categories",
                 rows,

@@ -77,7 +77,9 @@ class WindowedSearch:
         else:
             # CROSS JOIN keeps the FTS table as the outer loop, so the rowid range
             # still drives the scan and membership is one primary-key probe a match.
-            self._source = "papers_fts CROSS JOIN paper_topics AS member ON member.paper_id = papers_fts.rowid AND member.topic = ?"
+            self._source = (
+                "papers_fts CROSS JOIN paper_topics AS member ON member.paper_id = papers_fts.rowid AND member.topic = ?"
+            )
             self._filter_params = (topic,)
 
     async def ranked_ids(self, limit: int) -> list[int]:

@@ -29,7 +29,9 @@ class ServingLock:
         try:
             fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as error:
-            raise StoreError(f"cannot create the lock file {lock_path}: {error.strerror}; check the --db path", store_path) from error
+            raise StoreError(
+                f"cannot create the lock file {lock_path}: {error.strerror}; check the --db path", store_path
+            ) from error
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -74,7 +74,9 @@ def _subscription(row: tuple) -> Subscription:
 
 
 def _delivery(row: tuple) -> Delivery:
-    (subscription_id, period, fire_time, state, paper_ids, total, message_ids, claimed_at, sent_at, attempts, note, until_seq) = row
+    (subscription_id, period, fire_time, state, paper_ids, total, message_ids, claimed_at, sent_at, attempts, note, until_seq) = (
+        row
+    )
     return Delivery(
         subscription_id, period, fire_time, state, tuple(json.loads(paper_ids)), total,
         tuple(json.loads(message_ids)), claimed_at, sent_at, attempts, note, until_seq,
@@ -281,7 +283,9 @@ class SubscriptionTables:
         """Every delivery row of a subscription, oldest first (status pages and tests)."""
         async with self.db.locked() as conn:
             rows = await fetchall(
-                conn, f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE subscription_id = ? ORDER BY fire_time", (subscription_id,)
+                conn,
+                f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE subscription_id = ? ORDER BY fire_time",
+                (subscription_id,),
             )
         return [_delivery(row) for row in rows]
 

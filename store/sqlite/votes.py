@@ -84,13 +84,15 @@ class VoteTables:
         async with self.db.locked() as conn:
             rows = await fetchall(
                 conn,
-                f"SELECT p.arxiv_id, v.user, v.value FROM votes AS v JOIN papers AS p ON p.id = v.paper_id WHERE {_CHANNEL_MATCH} "
+                "SELECT p.arxiv_id, v.user, v.value FROM votes AS v JOIN papers AS p ON p.id = v.paper_id "
+                f"WHERE {_CHANNEL_MATCH} "
                 "ORDER BY p.arxiv_id, v.user, v.kind",
                 _channel_params(channel),
             )
         return [(str(a), str(u), str(v)) for a, u, v in rows]
 
     async def saved(self, channel: ChannelRef | str, limit: int) -> list[SavedPaper]:
+        params: tuple[str, ...]
         if isinstance(channel, ChannelRef):
             where, params = _CHANNEL_MATCH, _channel_params(channel)
         else:
@@ -106,7 +108,8 @@ class VoteTables:
             papers = await papers_by_ids(conn, [row[0] for row in rows])
         # Every row's paper exists (votes go with their paper), and papers_by_ids keeps the order.
         return [
-            SavedPaper(paper, tuple(dict.fromkeys(json.loads(users))), str(at)) for paper, (_, users, at) in zip(papers, rows)
+            SavedPaper(paper, tuple(dict.fromkeys(json.loads(users))), str(at))
+            for paper, (_, users, at) in zip(papers, rows, strict=False)
         ]
 
     async def votes_version(self) -> int:

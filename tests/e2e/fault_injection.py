@@ -2,7 +2,7 @@
 
 Three faults, each with the real pieces (the `paperbot` CLI and bot in
 subprocesses, SqliteStore, DigestEngine, the webhook adapter with aiohttp
-against tests/fake_webhooks.py on 127.0.0.1):
+against tests/support/fake_webhooks.py on 127.0.0.1):
 
 1. `paperbot import` of a synthetic arXiv snapshot is SIGKILLed at random
    points, then run again to the end: the store must hold every paper once and
@@ -14,7 +14,7 @@ against tests/fake_webhooks.py on 127.0.0.1):
    digest job runs. At one minute the disk fills between a digest's claim and
    its record; imports and digests fail until space is freed; failed imports
    are re-run, as a user would.
-3. The bot (`paperbot run`, tests/crash_runner.py, fixed clock) is stopped with
+3. The bot (`paperbot run`, tests/support/crash_runner.py, fixed clock) is stopped with
    SIGTERM while its digest POST is held by the fake, which answers after the
    stop began; a later run must post only what is new.
 
@@ -53,8 +53,8 @@ from bot.digest import DigestEngine  # noqa: E402
 from bot.models import ChannelRef, DeliveryKey, Subscription, Topic  # noqa: E402
 from store.sqlite import SqliteStore  # noqa: E402
 from store.sqlite.database import fetchall  # noqa: E402
-from tests.fake_webhooks import FakeWebhooks  # noqa: E402
 from tests.support import FakeClock, make_paper, webhook_adapter  # noqa: E402
+from tests.support.fake_webhooks import FakeWebhooks  # noqa: E402
 
 UTC = timezone.utc
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -219,7 +219,13 @@ class LogCounter(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         text = record.getMessage()
-        for needle in ("was posted but could not be recorded", "is now recorded as sent", "not delivered", "still not delivered", "delivered:"):
+        for needle in (
+            "was posted but could not be recorded",
+            "is now recorded as sent",
+            "not delivered",
+            "still not delivered",
+            "delivered:",
+        ):
             if needle in text:
                 self.counts[needle] += 1
 
@@ -244,7 +250,9 @@ async def digest_while_the_disk_fills(
             disk.fill(db, store)  # posted next, then the record meets a full disk
 
     adapter = webhook_adapter({HOOK_ENV: hooks.discord_url}, attempts=2)
-    engine = DigestEngine(store.subscriptions, store.papers, {"webhook": adapter}, {TOPIC.name: TOPIC}, clock=clock, on_step=on_step)
+    engine = DigestEngine(
+        store.subscriptions, store.papers, {"webhook": adapter}, {TOPIC.name: TOPIC}, clock=clock, on_step=on_step
+    )
     counter = LogCounter()
     digest_log = logging.getLogger("bot.digest")
     digest_log.addHandler(counter)
@@ -310,14 +318,14 @@ async def sigterm_mid_post(db: Path, hooks: FakeWebhooks, work: Path, serial: in
         release = hooks.hold() if held else None
         hooks.arrived.clear()
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "tests.crash_runner", "--db", str(db), "--config", str(config),
+            sys.executable, "-m", "tests.support.crash_runner", "--db", str(db), "--config", str(config),
             "--now", now.strftime("%Y-%m-%dT%H:%M:%SZ"), cwd=ROOT, env=env,
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
         )
         lines: list[str] = []
         stopping = asyncio.Event()
 
-        async def read() -> None:
+        async def read(process: asyncio.subprocess.Process, lines: list[str], stopping: asyncio.Event, held: bool) -> None:
             assert process.stderr is not None
             async for raw in process.stderr:
                 lines.append(raw.decode())
@@ -326,7 +334,7 @@ async def sigterm_mid_post(db: Path, hooks: FakeWebhooks, work: Path, serial: in
                 if "paperbot running with" in lines[-1] and not held:
                     process.send_signal(signal.SIGTERM)
 
-        reader = asyncio.ensure_future(read())
+        reader = asyncio.ensure_future(read(process, lines, stopping, held))
         if held:
             await asyncio.wait_for(hooks.arrived.wait(), 60)
             process.send_signal(signal.SIGTERM)
@@ -334,7 +342,11 @@ async def sigterm_mid_post(db: Path, hooks: FakeWebhooks, work: Path, serial: in
             release.set()
         await asyncio.wait_for(asyncio.gather(reader, process.wait()), 120)
         hooks.hold().set()  # answer at once from now on
-        what = "SIGTERM while the fake held the digest POST, answered after the stop began" if held else "a later run, SIGTERM once up"
+        what = (
+            "SIGTERM while the fake held the digest POST, answered after the stop began"
+            if held
+            else "a later run, SIGTERM once up"
+        )
         findings.row(f"paperbot run (fixed clock {now:%H:%M}): {what}", f"exit {process.returncode}")
         if process.returncode != 0:
             findings.problems.append(f"paperbot run exited {process.returncode}: {''.join(lines)[-1500:]}")
