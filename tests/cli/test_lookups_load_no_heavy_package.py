@@ -15,8 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import cli
-from tests.support import FIXTURES, ROOT
+from tests.support import FIXTURES, ROOT, run_paperbot
 
 # Not for a lookup: the chat SDKs, the model client, arXiv's API client and its HTTP stack, the
 # scheduler, the terminal UI, the ranker's ML stack, the full-text parsers, mojibake repair
@@ -65,7 +64,9 @@ def store_and_config(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Pa
     folder = tmp_path_factory.mktemp("lookups")
     db, config = folder / "papers.db", folder / "paperbot.toml"
     config.write_text(CONFIG, encoding="utf-8")
-    assert cli.main(["--db", str(db), "--config", str(config), "import", str(FIXTURES / "paperlists" / "clean.md")]) == 0
+    # In a subprocess: the command line sets up logging, which must not leak into later tests.
+    result = run_paperbot("--config", str(config), "import", str(FIXTURES / "paperlists" / "clean.md"), db=db)
+    assert result.returncode == 0, result.stderr
     return db, config
 
 
