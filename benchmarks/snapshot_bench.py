@@ -22,7 +22,9 @@ time. RSS is sampled after every batch (shown every ~100k lines) and by a
 50 ms background sampler for the peak. A second, "parse only" run feeds the
 same importer a store that drops the batches: it is the cost of our side
 (reading, JSON, mapping, topic matching), so the rest of the wall time is the
-store's (`bulk_upsert`: its Python preparation plus SQLite/FTS5 work).
+store's (`bulk_upsert`: its Python preparation plus SQLite/FTS5 work). The
+floor is the first `--floor-papers` papers as the importer maps them, written by
+plain `sqlite3` into the same schema (`store_bench.load_floor`, in a child process).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -267,6 +270,37 @@ class NullStore:
         return UpsertReport(new=count)
 
 
+class KeepingStore(NullStore):
+    """Keeps the first `count` papers the importer hands over, for the plain-sqlite3 floor."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self.papers: list = []
+
+    async def bulk_upsert(self, batches) -> UpsertReport:
+        total = 0
+        async for batch in batches:
+            total += len(batch)
+            self.papers.extend(batch[: max(0, self.count - len(self.papers))])
+        return UpsertReport(new=total)
+
+
+def floor_rate(path: str, topics: list[Topic], count: int, db_path: str, answer: Any) -> None:
+    """In a child process (its memory is not the import's): the first `count` papers of the file as
+    the importer maps them, written by plain sqlite3 into the same schema (`store_bench.load_floor`)."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from store_bench import load_floor
+
+    keeper = KeepingStore(count)
+    asyncio.run(import_snapshot(keeper, path, topics, progress=QuietProgress()))
+    try:
+        answer.put(asyncio.run(load_floor(db_path, keeper.papers)))
+    finally:
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(db_path + suffix):
+                os.remove(db_path + suffix)
+
+
 def db_size(path: str) -> int:
     return sum(os.path.getsize(path + s) for s in ("", "-wal", "-shm") if os.path.exists(path + s))
 
@@ -306,6 +340,10 @@ async def main() -> int:
     parser.add_argument("--keep-file", action="store_true", help="keep the generated file afterwards")
     parser.add_argument("--no-parse-only", action="store_true", help="skip the parse-only (null store) run")
     parser.add_argument("--db", help="database file (default: a temp file, deleted afterwards)")
+    parser.add_argument(
+        "--floor-papers", type=int, default=200_000,
+        help="papers for the plain-sqlite3 floor, written beside the import (default 200,000; 0: skip)",
+    )
     args = parser.parse_args()
 
     suffix = ".jsonl.gz" if args.gzip else ".jsonl"
@@ -345,6 +383,15 @@ async def main() -> int:
         parse_only = None
         if not args.no_parse_only:
             parse_only, _, _, _ = await run_import(path, topics, NullStore(), "parse only (null store)")
+        floor = None
+        if args.floor_papers:
+            print("plain sqlite3 into the same schema (floor) ...", file=sys.stderr, flush=True)
+            context = multiprocessing.get_context("spawn")
+            answer = context.Queue()
+            child = context.Process(target=floor_rate, args=(path, topics, args.floor_papers, db_path + ".floor", answer))
+            child.start()  # not a pool: the importer starts its own worker process, which a pool's daemon may not
+            floor = answer.get()
+            child.join()
         store = await SqliteStore.open(db_path)
         try:
             await store.papers.upsert_topics(topics)
@@ -365,6 +412,14 @@ async def main() -> int:
         ("import wall time (FTS index included)", f"{result.elapsed:.1f} s"),
         ("import rate", f"{result.rate:,.0f} papers/s (target >= {TARGET_RATE:,}: {ok})"),
     ]
+    if floor is not None:
+        rows.append(
+            (
+                "plain sqlite3 floor (same schema and rows)",
+                f"{floor:,.0f} papers/s (first {min(args.floor_papers, result.papers):,}); "
+                f"the import is {result.rate / floor:.2f} of it",
+            )
+        )
     if parse_only is not None:
         share = parse_only.elapsed / result.elapsed
         rows.append(

@@ -28,8 +28,6 @@ from bot.commands import CommandRouter, for_command_line
 from bot.commands.command_line import add_lookup_parsers, lookup_words
 from bot.config import DEFAULT_CONFIG_PATH, DEFAULT_DB_PATH, EnvSettings, load_config
 from bot.errors import IngestError, StoreError, UserError
-from bot.ingest.paperlist import import_paperlist
-from bot.ingest.snapshot import import_snapshot, looks_like_snapshot
 from bot.logs import log_to_file, setup_logging
 from bot.models import ErrorReply, Reply, Topic
 from bot.plugins import needs_extra, store_scheme
@@ -67,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="paperbot",
         description="Research-paper digests and /paper lookups for Slack, Discord and the console.",
     )
-    parser.add_argument("--version", action="version", version=f"paperbot {package_version()}")
+    parser.add_argument("--version", action=_VersionAction, help="show program's version number and exit")
     _add_global_options(parser, after_command=False)
     global_options = argparse.ArgumentParser(add_help=False)
     _add_global_options(global_options, after_command=True)
@@ -210,6 +208,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     migrate.add_argument("--to", metavar="URL", help="the target store (default: $PAPERBOT_MIGRATE_TO)")
     return parser
+
+
+class _VersionAction(argparse.Action):
+    """--version: the installed version, read from the package metadata only when asked for."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, help: str | None = None) -> None:
+        super().__init__(option_strings, dest=dest, default=argparse.SUPPRESS, nargs=0, help=help)
+
+    def __call__(
+        self, parser: argparse.ArgumentParser, namespace: object, values: object, option_string: str | None = None
+    ) -> None:
+        print(f"paperbot {package_version()}")
+        parser.exit()
 
 
 def package_version() -> str:
@@ -392,6 +403,8 @@ async def _import_each(
     store: Any, files: Sequence[Path], topic: str | None, topics: Sequence[Topic], arxiv: Lookup
 ) -> int:
     from bot.ingest.bibtex import import_bibtex, looks_like_bibtex
+    from bot.ingest.paperlist import import_paperlist  # importers (and ftfy) only where a file is imported
+    from bot.ingest.snapshot import looks_like_snapshot
 
     status = EXIT_OK
     for path in files:
@@ -436,6 +449,8 @@ async def import_snapshot_file(store: Any, path: Path, topic: str | None, topics
     # Skipped lines are reported but are no failure: a multi-GB snapshot always has a few.
     if topic:
         print(f"  note: --topic is ignored for {path}: snapshot papers join the configured topics", file=sys.stderr)
+    from bot.ingest.snapshot import import_snapshot
+
     try:
         report = await import_snapshot(store, path, topics)
     except IngestError as error:

@@ -10,12 +10,13 @@ a missing file the user named explicitly is an error.
 
 from __future__ import annotations
 
+import os
 import tomllib
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Literal
+from typing import Callable, Iterable, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, ValidationInfo, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.errors import ConfigError, UserError
 from bot.filters import check_authors, check_query
@@ -341,16 +342,26 @@ class FileConfig(_Strict):
                     )
 
 
-class EnvSettings(BaseSettings):
-    """Paths, endpoints and secrets from the environment (CLI flags override the paths)."""
+_Default = TypeVar("_Default", str, None)
 
-    model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=False)
 
-    paperbot_db: str = DEFAULT_DB_PATH
-    paperbot_config: str = DEFAULT_CONFIG_PATH
-    arxiv_api_url: str | None = None
-    arxiv_web_url: str | None = None
-    paperbot_log_file: str | None = None
+def _from_environment(name: str, default: _Default) -> Callable[[], str | _Default]:
+    """The variable's value, matched regardless of case (`PAPERBOT_DB` or `paperbot_db`)."""
+    return lambda: next((value for key, value in os.environ.items() if key.lower() == name), default)
+
+
+@dataclass(frozen=True)
+class EnvSettings:
+    """Paths, endpoints and secrets from the environment (CLI flags override the paths).
+
+    A plain dataclass, not a pydantic-settings class: every command reads it, and importing
+    pydantic-settings cost a lookup about as much as the lookup itself."""
+
+    paperbot_db: str = field(default_factory=_from_environment("paperbot_db", DEFAULT_DB_PATH))
+    paperbot_config: str = field(default_factory=_from_environment("paperbot_config", DEFAULT_CONFIG_PATH))
+    arxiv_api_url: str | None = field(default_factory=_from_environment("arxiv_api_url", None))
+    arxiv_web_url: str | None = field(default_factory=_from_environment("arxiv_web_url", None))
+    paperbot_log_file: str | None = field(default_factory=_from_environment("paperbot_log_file", None))
 
 
 def _format_location(location: tuple[object, ...], data: dict) -> str:

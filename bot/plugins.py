@@ -22,6 +22,7 @@ it (`pip install 'paperbot[slack]'`), see `needs_extra`.
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import re
 from dataclasses import dataclass
@@ -183,7 +184,7 @@ class Plugins:
     def store(self, location: str) -> StorePlugin:
         """The store plugin for `location`'s scheme; only that one is loaded."""
         scheme = store_scheme(location)
-        entries = {entry.name.lower(): entry for entry in self.entry_points(STORES)}
+        entries = self._store_entries
         if scheme not in entries:
             known = ", ".join(sorted(entries)) or "none"
             raise ConfigError(
@@ -191,6 +192,11 @@ class Plugins:
                 "Give a file path for a SQLite store, or install the package that provides this store.",
             )
         return self._load(entries[scheme], "store")
+
+    @functools.cached_property
+    def _store_entries(self) -> dict[str, metadata.EntryPoint]:
+        """Read once: reading entry points scans every installed distribution, and a command asks twice."""
+        return {entry.name.lower(): entry for entry in self.entry_points(STORES)}
 
     @staticmethod
     def _load(entry: metadata.EntryPoint, what: str) -> Any:

@@ -28,13 +28,14 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import cached_property
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from apscheduler.triggers.base import BaseTrigger
-from apscheduler.triggers.cron import CronTrigger
-
 from bot.errors import UserError
+
+if TYPE_CHECKING:  # APScheduler loads only for a run's triggers and cron fields, never for a lookup's `mon 09:00`
+    from apscheduler.triggers.base import BaseTrigger
+    from apscheduler.triggers.cron import CronTrigger
 
 UTC = timezone.utc
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -132,6 +133,8 @@ class Schedule:
 
     def trigger(self) -> BaseTrigger:
         """The APScheduler trigger that fires at exactly `next_fire`'s times."""
+        from bot.schedule_trigger import ScheduleTrigger
+
         return ScheduleTrigger(self)
 
     # --- wall-clock matching ---------------------------------------------------------
@@ -139,6 +142,8 @@ class Schedule:
     @cached_property
     def _matcher(self) -> CronTrigger:
         """The cron fields over wall-clock times: a trigger in UTC, where no hour repeats or is skipped."""
+        from apscheduler.triggers.cron import CronTrigger
+
         return CronTrigger(
             minute=self.minute, hour=self.hour, day_of_week=self.day_of_week,
             day=self.day, month=self.month, timezone=UTC,
@@ -225,27 +230,6 @@ class Schedule:
         if self.cadence == "daily":
             return local.strftime("%Y-%m-%d")
         return local.strftime("%Y-%m-%dT%H:%M")
-
-
-class ScheduleTrigger(BaseTrigger):
-    """APScheduler's view of a Schedule, so jobs fire exactly at `Schedule.next_fire` times."""
-
-    def __init__(self, schedule: Schedule) -> None:
-        self.schedule = schedule
-
-    def get_next_fire_time(self, previous_fire_time: datetime | None, now: datetime) -> datetime | None:
-        # After a previous fire: the one after it, even if that is already past (the scheduler
-        # collects missed runs itself), and always strictly later, so its catch-up loop ends.
-        # Otherwise: the first at or after now (fire times are whole seconds).
-        if previous_fire_time is not None:
-            return self.schedule.next_fire(previous_fire_time)
-        return self.schedule.next_fire(now - timedelta(microseconds=1))
-
-    def __str__(self) -> str:
-        return f"schedule[{self.schedule.describe()}]"
-
-    def __repr__(self) -> str:
-        return f"<ScheduleTrigger {self.schedule.describe()!r}>"
 
 
 def parse_when(text: str, default_timezone: str = "UTC") -> Schedule:

@@ -23,7 +23,7 @@ from typing import Final, Literal, get_args
 from urllib.parse import urlsplit
 
 from bot.models import Paper, TextQuality
-from bot.text import CJK_CHAR, CJK_RANGES, shorten
+from bot.text import CJK_CHAR, CJK_RANGES, LazyPattern, shorten
 
 __all__ = [
     "DEFAULT_TLDR_LANG",
@@ -119,7 +119,7 @@ _INLINE_MATH = re.compile(r"\$(?=\S)([^$]*?\S)\$")
 _LATEX_TILDE = re.compile(r"(?<=[\w.,])~(?=[\w(])")
 _HYPHEN_WRAP = re.compile(r"(?<=[^\W\d_]-)[ \t]*\r?\n[ \t]*(?=[^\W\d_])")
 # In a script written without spaces (`bot.text.CJK_CHAR`), a line break is no word break.
-_CJK_WRAP = re.compile(f"(?<=[{CJK_RANGES}])[ \\t]*\\r?\\n[ \\t]*(?=[{CJK_RANGES}])")
+_CJK_WRAP = LazyPattern(f"(?<=[{CJK_RANGES}])[ \\t]*\\r?\\n[ \\t]*(?=[{CJK_RANGES}])")
 _MARKDOWN_NOISE = re.compile(r"\*\*|__|`")
 
 
@@ -184,7 +184,7 @@ _ABBREVIATIONS = frozenset(
 )
 # A Chinese full stop needs no space after it; a closing quote after it belongs to
 # the sentence only when it does not run straight into the next word.
-_SENTENCE_END = re.compile(
+_SENTENCE_END = LazyPattern(
     r"[.!?…]+[\"'”’)\]]*(?=\s)"
     f"|[。！？]+(?:[」』）]|[”’)\"'](?=\\s|$|[{CJK_RANGES}]))*"
 )
@@ -377,16 +377,16 @@ _BARE_HOSTS = (
 )
 # URL characters: no whitespace, no wrappers (<>, {}, quotes), no CJK text or punctuation.
 _URL_CHARS = f"[^\\s<>\"'`{{}}|\\\\^{CJK_RANGES}]"
-_ANY_URL = re.compile(
+_ANY_URL = LazyPattern(
     rf"(?:https?|ftp)://{_URL_CHARS}+"
     rf"|(?<![\w@./:-])(?:{_BARE_HOSTS})(?:/{_URL_CHARS}*)?(?![\w.-]*\w)"
     rf"|(?<![\w@./:-])www\.{_URL_CHARS}+",
     re.I,
 )
-_URL_START = re.compile(rf"(?:https?|ftp)://|(?<![\w@./:-])(?:www\.|{_BARE_HOSTS})", re.I)
+_URL_START = LazyPattern(rf"(?:https?|ftp)://|(?<![\w@./:-])(?:www\.|{_BARE_HOSTS})", re.I)
 # Whole tokens only (the look-behind), and the next line stays unconsumed (the
 # look-ahead) so it can itself be a wrapped URL's head.
-_WRAPPED_URL = re.compile(rf"(?<!{_URL_CHARS})({_URL_CHARS}+)[ \t]*\r?\n[ \t]*(?=({_URL_CHARS}+))")
+_WRAPPED_URL = LazyPattern(rf"(?<!{_URL_CHARS})({_URL_CHARS}+)[ \t]*\r?\n[ \t]*(?=({_URL_CHARS}+))")
 _TRAILING_PUNCT = ".,;:!?'\"}]>)*…。，；：！？、）】」』"
 _LINK_CUE = re.compile(
     r"\b(?:project\s+(?:page|website|site)|home\s*page|web\s*site|web\s*page|code|codes|"

@@ -22,8 +22,6 @@ from bot.commands.model import (
 )
 from bot.commands.params import EXAMPLE_TOPIC
 from bot.errors import RemoteError, UserError
-from bot.export import check_format, export_file, papers_of_topic, saved_papers
-from bot.ingest.by_id import add_papers
 from bot.models import FileReply, NoticeReply, Reply
 
 CHAT_FORMATS = ("md", "bib")
@@ -38,6 +36,8 @@ async def _add(context: CommandContext, request: CommandRequest) -> Reply:
     if len(words) > MAX_ADD:
         raise UserError(f"At most {MAX_ADD} papers at a time (got {len(words)}).", "Use `paperbot add` for longer lists.")
     topic = request.args.get("topic")
+    from bot.ingest.by_id import add_papers  # the writers and exporters load only when used: lookups stay light
+
     try:
         report = await add_papers(context.service.store, context.arxiv, words, str(topic) if topic else None)
     except RemoteError as error:
@@ -46,6 +46,8 @@ async def _add(context: CommandContext, request: CommandRequest) -> Reply:
 
 
 async def _export(context: CommandContext, request: CommandRequest) -> Reply:
+    from bot.export import check_format, export_file, papers_of_topic, saved_papers
+
     source = str(request.args.get("source") or "")
     fmt = check_format(str(request.args.get("format") or "md"))
     if fmt not in CHAT_FORMATS:

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import re
 
-from bot.ingest.snapshot import latex_accents
 from bot.text import normalize, protect_entities
 
 # Text commands with a one-character meaning: what Zotero and BibTeX styles write for specials.
@@ -47,6 +46,10 @@ _SPECIAL = re.compile("[" + re.escape("".join(_ESCAPES)) + "]")
 def decode_latex(text: str) -> str:
     """A BibTeX value as the one line of Unicode paperbot stores (see the module docstring)."""
     if "\\" in text:
+        # The snapshot reader (and its text repair, ftfy) loads only for text with LaTeX in it: filters
+        # decode author names with this, and a lookup that loads the filters must stay light.
+        from bot.ingest.snapshot import latex_accents
+
         text = latex_accents(text)
     out: list[str] = []
     kept: list[bool] = []  # for each open brace: is it an argument of a kept command (and so written out)?

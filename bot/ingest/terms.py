@@ -22,7 +22,6 @@ from typing import Sequence
 
 from bot.errors import UserError
 from bot.ingest.arxiv_query import parse_query
-from bot.ingest.paperlist import topic_slug
 from bot.models import Topic
 from bot.ports import PaperStore
 
@@ -35,6 +34,8 @@ _LEAD = re.compile(r"^\s*terms(?=[\s=:\[]|$)\s*(?P<equals>[=:]?)\s*", re.I)
 
 def check_terms(terms: Sequence[str]) -> list[str]:
     """The terms, stripped; a UserError (a ValueError to pydantic too) naming the fix for unusable ones."""
+    from bot.ingest.paperlist import topic_slug  # the paper-list reader (and ftfy) only when terms are used
+
     cleaned = [" ".join(str(term).split()) for term in terms]
     if not cleaned or not all(cleaned):
         raise TermsError(f"terms must be a list of words or phrases, like {EXAMPLE}")
@@ -62,6 +63,8 @@ def terms_query(terms: Sequence[str]) -> str:
 
 def terms_topic(terms: Sequence[str], name: str | None = None, title: str | None = None) -> Topic:
     """The topic the terms mean: named and titled as a paper list of these terms is (see the module docstring)."""
+    from bot.ingest.paperlist import topic_slug
+
     cleaned = check_terms(terms)
     joined = "+".join(cleaned)
     return Topic(name=name or topic_slug(joined), title=title or joined, query=terms_query(cleaned))

@@ -21,7 +21,7 @@ import aiosqlite
 from bot.models import Notes, Paper, Topic, TopicStats, UpsertReport
 from store.sqlite import schema
 from store.sqlite.database import Database, fetchall, scalar
-from store.sqlite.query import build_match_query
+from store.sqlite.query import match_terms
 from store.sqlite.rows import NOTE_COLUMNS, PAPER_READ_COLUMNS, from_json_list, note_from_row, paper_from_row, to_json
 from store.sqlite.search import WindowedSearch
 from store.sqlite.upsert import IDS_PARAM, STAGING_DDL, PreparedBatch, prepare, write_batch
@@ -184,13 +184,14 @@ class PaperTables:
 
     async def search(self, query: str, topic: str | None = None, limit: int = 5) -> list[Paper]:
         """Ranked search (plan: `store.sqlite.search`); any string is safe, no usable terms -> []."""
-        match = build_match_query(query) if isinstance(query, str) else None
+        terms = match_terms(query)
         limit = clamp_limit(limit)
-        if match is None or not limit or (topic is not None and not isinstance(topic, str)):
+        if not terms or not limit or (topic is not None and not isinstance(topic, str)):
             return []
+        match = " AND ".join(terms)
         async with self.db.locked() as conn:
             try:
-                ids = await WindowedSearch(conn, match, topic).ranked_ids(limit)
+                ids = await WindowedSearch(conn, match, topic, anded_terms=terms).ranked_ids(limit)
             except sqlite3.OperationalError as error:
                 # build_match_query quotes everything, so this is a bug, not bad input:
                 # log it loudly, but the user still just gets no results.

@@ -10,6 +10,11 @@ matches. Rowids follow insertion order, and FTS5 applies a `rowid > ?`
 constraint by seeking inside its doclists, so both counting and ranking cost
 grow with the matches inside the slice, not with the index.
 
+0. If one of the query's terms has fewer than `RANKED_POOL` matches in the whole
+   index, so has the query: rank everything now, exactly like plain bm25. Counting
+   a term's matches stops at `RANKED_POOL` (a doclist walk of at most that many
+   rows, ~40 us), where the probes below intersect every term's doclist in a
+   slice; a multi-word query with one rare word is the common selective case.
 1. Count the matches among the newest `PROBE_ROWS` rows (counting skips
    bm25, so it is ~10x cheaper per match than ranking).
 2. Fewer than `RANKED_POOL`: if the count, scaled to the whole index,
@@ -28,13 +33,20 @@ also the more useful answer. The worst case is a query with many matches that
 are nearly all old: the probes find few or none in recent rows and a later
 step ranks everything, which is plain bm25's cost (never worse, never wrong).
 bm25's IDF still counts every match of each phrase once per query (FTS5 does
-this in C, ~10 ns per match); that pass is most of the three-word query's
-time at 1M papers, in the store and in the plain-sqlite3 floor alike.
+this in C, ~20 ns per match); that pass is most of a selective multi-word
+query's time at 1M papers, in the store and in the plain-sqlite3 floor alike
+(`reward model alignment`: 414 matches, ~3 ms to find them, ~7 ms for the IDF
+of `model`, which is in 40% of papers). So a selective query cannot be ranked
+exactly like plain bm25 in less than plain bm25's time: any use of `bm25()`
+repeats that pass, and the per-phrase term frequencies a scorer outside FTS5
+would need are only reachable through FTS5's C API (`highlight()` re-tokenizes
+every match: slower than the pass itself). The plan's own cost on top is step 0.
 """
 
 from __future__ import annotations
 
 import logging
+from typing import Sequence
 
 import aiosqlite
 
@@ -51,9 +63,13 @@ MAX_GROWTH = 16
 class WindowedSearch:
     """Runs the counting and ranking queries of the plan above for one MATCH expression."""
 
-    def __init__(self, conn: aiosqlite.Connection, match: str, topic: str | None) -> None:
+    def __init__(
+        self, conn: aiosqlite.Connection, match: str, topic: str | None, anded_terms: Sequence[str] = ()
+    ) -> None:
         self.conn = conn
         self.match = match
+        # When `match` is these terms ANDed (`store.sqlite.query.match_terms`): a rare one bounds the query (step 0).
+        self.anded_terms = anded_terms
         self.topic = topic
         if topic is None:
             self._source = "papers_fts"
@@ -70,6 +86,8 @@ class WindowedSearch:
         newest = await self._newest_id()
         if newest is None:
             return []
+        if len(self.anded_terms) > 1 and await self._has_a_rare_term():
+            return await self._rank(None, limit)
         span = PROBE_ROWS
         while True:
             if span >= newest:
@@ -92,6 +110,14 @@ class WindowedSearch:
     async def _newest_id(self) -> int | None:
         newest: int | None = await scalar(self.conn, "SELECT max(id) FROM papers")
         return newest
+
+    async def _has_a_rare_term(self) -> bool:
+        """Whether a term has fewer than RANKED_POOL matches in the whole index (topic or not: a bound)."""
+        sql = "SELECT count(*) FROM (SELECT 1 FROM papers_fts WHERE papers_fts MATCH ? LIMIT ?)"
+        for term in self.anded_terms:
+            if await scalar(self.conn, sql, (term, RANKED_POOL)) < RANKED_POOL:
+                return True
+        return False
 
     async def _count(self, above: int) -> int:
         sql = f"SELECT count(*) FROM {self._source} WHERE papers_fts MATCH ? AND papers_fts.rowid > ?"
