@@ -35,7 +35,7 @@ from __future__ import annotations
 import io
 import json
 from dataclasses import dataclass
-from typing import Generic, Hashable, Sequence, TypeVar
+from typing import Callable, Generic, Hashable, Sequence, TypeVar
 
 import numpy as np
 from scipy import sparse
@@ -53,6 +53,7 @@ EMPTY, SIMILARITY, CLASSIFIER = "empty", "similarity", "classifier"
 MEMO_PAPERS = 4096
 
 Value = TypeVar("Value")
+_UNKNOWN = object()  # not remembered (None is a value: a paper without a why line)
 
 
 class ModelFormatError(ValueError):
@@ -105,13 +106,18 @@ class PaperMemo(Generic[Value]):
     def key(paper: Paper) -> Hashable:
         return (paper.arxiv_id, hash(paper))
 
-    def get(self, key: Hashable) -> Value | None:
-        return self._values.get(key)
-
-    def put(self, key: Hashable, value: Value) -> None:
-        self._values[key] = value
-        while len(self._values) > self.size:
-            del self._values[next(iter(self._values))]
+    def of(self, papers: Sequence[Paper], work_out: Callable[[list[Paper]], list[Value]]) -> list[Value]:
+        """Each paper's value, in order: remembered, or worked out now (the missing papers in one call) and kept."""
+        keys = [self.key(paper) for paper in papers]
+        values: list = [self._values.get(key, _UNKNOWN) for key in keys]
+        missing = [i for i, value in enumerate(values) if value is _UNKNOWN]
+        if missing:
+            for i, value in zip(missing, work_out([papers[i] for i in missing]), strict=True):
+                values[i] = value
+                self._values[keys[i]] = value
+            while len(self._values) > self.size:
+                del self._values[next(iter(self._values))]
+        return values
 
     def __len__(self) -> int:
         return len(self._values)
@@ -130,7 +136,7 @@ class RankModel:
         if parts.kind != EMPTY:
             self._vocabulary = vocabulary or Vocabulary(parts.terms, parts.idf, unknown_idf=parts.unknown_idf)
         self._scores: PaperMemo[float] = PaperMemo()
-        self._whys: PaperMemo[tuple[Why | None]] = PaperMemo()  # a 1-tuple: "no why" is remembered too
+        self._whys: PaperMemo[Why | None] = PaperMemo()
 
     @property
     def empty(self) -> bool:
@@ -147,23 +153,15 @@ class RankModel:
         """Each paper's score (zeros for an empty model): remembered ones, and the rest worked out together."""
         if self._vocabulary is None or not papers:
             return np.zeros(len(papers))
-        keys = [PaperMemo.key(paper) for paper in papers]
-        known = [self._scores.get(key) for key in keys]
-        missing = [i for i, score in enumerate(known) if score is None]
-        if not missing:
-            return np.array(known, dtype=np.float64)
-        fresh = self._worked_out([papers[i] for i in missing])
-        scores = np.array([0.0 if score is None else score for score in known])
-        scores[missing] = fresh
-        for i, score in zip(missing, fresh.tolist(), strict=True):
-            self._scores.put(keys[i], score)
-        return scores
+        return np.array(self._scores.of(papers, self._worked_out), dtype=np.float64)
 
-    def _worked_out(self, papers: Sequence[Paper]) -> np.ndarray:
+    def _worked_out(self, papers: Sequence[Paper]) -> list[float]:
         assert self._vocabulary is not None
         if self.parts.coef is None:
-            return self._closest(self._vocabulary.vectors(papers))[1]
-        return self._probabilities(papers, self.parts.coef)
+            scores = self._closest(self._vocabulary.vectors(papers))[1]
+        else:
+            scores = self._probabilities(papers, self.parts.coef)
+        return scores.tolist()
 
     def _probabilities(self, papers: Sequence[Paper], coef: np.ndarray) -> np.ndarray:
         """The logistic regression's probability for each paper, computed on the papers' term
@@ -205,23 +203,14 @@ class RankModel:
             order = order[: max(limit, 0)]
         if self._vocabulary is None or not len(order):
             return [Ranked(papers[i], float(scores[i])) for i in order]
-        whys = self._whys_of([papers[i] for i in order])
+        whys = self._whys.of([papers[i] for i in order], self._explained)
         return [Ranked(papers[i], float(scores[i]), why) for i, why in zip(order, whys, strict=True)]
 
-    def _whys_of(self, papers: Sequence[Paper]) -> list[Why | None]:
-        """Each paper's why line: remembered ones, and the rest worked out together."""
+    def _explained(self, papers: Sequence[Paper]) -> list[Why | None]:
         assert self._vocabulary is not None
-        keys = [PaperMemo.key(paper) for paper in papers]
-        known = [self._whys.get(key) for key in keys]
-        missing = [i for i, why in enumerate(known) if why is None]
-        if missing:
-            shown = self._vocabulary.vectors([papers[i] for i in missing])
-            closest, closeness = self._closest(shown)
-            for row, i in enumerate(missing):
-                worked_out = (self._why(shown, row, int(closest[row]), closeness[row]),)
-                self._whys.put(keys[i], worked_out)
-                known[i] = worked_out
-        return [why[0] for why in known if why is not None]
+        shown = self._vocabulary.vectors(papers)
+        closest, closeness = self._closest(shown)
+        return [self._why(shown, row, int(closest[row]), closeness[row]) for row in range(len(papers))]
 
     def _why(self, vectors: sparse.csr_matrix, row: int, closest: int, closeness: float) -> Why | None:
         if closeness <= 0:

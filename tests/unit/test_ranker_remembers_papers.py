@@ -47,10 +47,15 @@ def test_a_paper_whose_text_changed_under_the_same_id_is_worked_out_again():
 
 
 def test_the_memo_holds_at_most_its_size_and_lets_the_oldest_go_first():
-    memo: PaperMemo[float] = PaperMemo(size=2)
-    keys = [PaperMemo.key(paper) for paper in DISEASE[:3]]
-    for score, key in enumerate(keys):
-        memo.put(key, float(score))
+    memo: PaperMemo[str | None] = PaperMemo(size=2)
+    asked: list[list[str]] = []
+
+    def work_out(papers: list) -> list[str | None]:
+        asked.append([p.arxiv_id for p in papers])
+        return [None if p is DISEASE[1] else p.title for p in papers]  # None is a value too (no why line)
+
+    assert memo.of(DISEASE[:3], work_out) == [DISEASE[0].title, None, DISEASE[2].title]
     assert len(memo) == 2
-    assert memo.get(keys[0]) is None and memo.get(keys[1]) == 1.0 and memo.get(keys[2]) == 2.0
-    assert PaperMemo.key(replace(DISEASE[0], abstract="other words")) != keys[0]
+    assert memo.of(DISEASE[:3], work_out) == [DISEASE[0].title, None, DISEASE[2].title]
+    assert asked == [[p.arxiv_id for p in DISEASE[:3]], [DISEASE[0].arxiv_id]]  # the oldest went; None was kept
+    assert PaperMemo.key(replace(DISEASE[0], abstract="other words")) != PaperMemo.key(DISEASE[0])
