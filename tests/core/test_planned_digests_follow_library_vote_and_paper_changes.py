@@ -10,17 +10,13 @@ the SQLite store, `bot.ranking.Ranking` with votes and the `DigestEngine`.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
 
 import pytest
 
-from bot.models import Library
 from bot.ranking import Ranking
 from bot.service import PaperService
 from bot.votes import VoteAction, Votes
-from store.sqlite import SqliteStore
-from tests.core.test_ranked_digests import LIBRARY, MONDAY, ON_SUBJECT, RANKED, TOPICS, Harness, as_topic
-from tests.support import FakeClock
+from tests.core.test_ranked_digests import ON_SUBJECT, RANKED, Harness, as_topic, open_harness
 from tests.unit.test_ranker import DISEASE, GAMES
 
 GAME_IDS = {p.arxiv_id for p in GAMES}
@@ -28,13 +24,9 @@ GAME_IDS = {p.arxiv_id for p in GAMES}
 
 @pytest.fixture
 async def bot(tmp_path):
-    clock = FakeClock(MONDAY - timedelta(days=10))
-    store = await SqliteStore.open(tmp_path / "planned.db", clock=clock)
-    await store.papers.upsert_topics(TOPICS.values())
-    await store.papers.upsert_papers(as_topic(LIBRARY, "reading"))
-    await store.libraries.save_library(Library(RANKED, ("reading",)))
-    harness = Harness(store, clock, {})
-    harness.ranking = Ranking(PaperService(store.papers), store.libraries, votes=store.votes)
+    harness = await open_harness(tmp_path / "planned.db")
+    store = harness.store
+    harness.ranking = Ranking(PaperService(store.papers), store.libraries, votes=store.votes)  # votes count too
     harness.engine.ranker = harness.ranking
     await harness.subscribe(max_papers=3)
     await harness.news()
