@@ -286,8 +286,7 @@ async def store_rows(args: argparse.Namespace) -> tuple[list[tuple[str, str, str
         for name, samples in answers:
             add((f"{name}, p50 / p95", f"{statistics.median(samples):.0f} / {percentile(samples, 0.95):.0f} ms", target))
 
-        for row in await plan_rows(store, served, ranking, clock):
-            add(row)
+        rows += await plan_rows(store, served, ranking, clock)  # each printed as it is timed
         blobs = [stored[1] for number in range(min(args.libraries, MODELS_FOR_RSS))
                  if (stored := await store.libraries.load_model(f"topics:{library_topic(number)}")) is not None]  # fmt: skip
         note = f"{total:,} papers in {args.store}"
