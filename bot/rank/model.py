@@ -49,7 +49,7 @@ from bot.rank.why import Why, short_title, top_terms
 FORMAT_VERSION = 1
 EMPTY, SIMILARITY, CLASSIFIER = "empty", "similarity", "classifier"
 # Papers whose score (and why line, when shown) a model remembers: a channel's topics' candidates
-# of a week, several times over; ~250 bytes a score, so ~1 MB a model when full.
+# of a week, several times over; ~150 bytes a score, so ~0.6 MB a model when full (and its few why lines).
 MEMO_PAPERS = 4096
 
 Value = TypeVar("Value")
