@@ -1,7 +1,7 @@
 """How long does a person wait for `paperbot latest/search/show/topics`? Whole processes, timed.
 
-    python benchmarks/cli_bench.py                                  # a 23-paper store built here
-    python benchmarks/cli_bench.py --db /work/benchdata/bench1m.db  # and a big one (store_bench.py --db ... builds it)
+    .venv/bin/python benchmarks/cli_bench.py                                  # a 23-paper store built here
+    .venv/bin/python benchmarks/cli_bench.py --db /work/benchdata/bench1m.db  # and a big one (store_bench.py --db ... builds it)
 
 Each lookup is run as the `paperbot` command a user types (a new interpreter each time, start-up,
 config file and store included), `--runs` times after one warm-up run, and printed as median and

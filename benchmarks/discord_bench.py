@@ -1,7 +1,7 @@
 """How long does the Discord adapter take to answer `/paper`? Prints one table.
 
-    python benchmarks/discord_bench.py                 # 200 rounds of each command
-    python benchmarks/discord_bench.py --rounds 50
+    .venv/bin/python benchmarks/discord_bench.py                 # 200 rounds of each command
+    .venv/bin/python benchmarks/discord_bench.py --rounds 50
 
 The bot runs as `paperbot run` assembles it (real store with the example
 paper list, the real discord.py client) against the tests' fake Discord on

@@ -1,7 +1,7 @@
 """How fast does the store find the papers that still need machine notes? Prints one table.
 
-    python benchmarks/notes_bench.py                  # 200,000 papers, temp DB
-    python benchmarks/notes_bench.py --papers 1000000
+    .venv/bin/python benchmarks/notes_bench.py                  # 200,000 papers, temp DB
+    .venv/bin/python benchmarks/notes_bench.py --papers 1000000
 
 `papers_needing_notes` walks the `published` index newest first and skips
 papers that already have notes in the language (one primary-key probe into

@@ -1,8 +1,8 @@
 """Does the ranker find what a group would have picked? An offline test from paper lists.
 
-    python benchmarks/relevance_eval.py ../shared/realdata/survey-agent/*.md
-    python benchmarks/relevance_eval.py LISTS... --extra snapshot.jsonl   # add distractors
-    python benchmarks/relevance_eval.py LISTS... --dev                    # the seed used to choose settings
+    .venv/bin/python benchmarks/relevance_eval.py ../shared/realdata/survey-agent/*.md
+    .venv/bin/python benchmarks/relevance_eval.py LISTS... --extra snapshot.jsonl   # add distractors
+    .venv/bin/python benchmarks/relevance_eval.py LISTS... --dev                    # the seed used to choose settings
 
 Each paper-list file (parsed by `bot.ingest.paperlist`) is a set of papers
 someone chose together. For every list of at least `--min-list` papers (lists

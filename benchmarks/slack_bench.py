@@ -1,7 +1,7 @@
 """How fast does the Slack adapter acknowledge and answer `/paper`? Prints one table.
 
-    python benchmarks/slack_bench.py                   # 200 commands, 1 and 20 at a time
-    python benchmarks/slack_bench.py --commands 500 --concurrency 50
+    .venv/bin/python benchmarks/slack_bench.py                   # 200 commands, 1 and 20 at a time
+    .venv/bin/python benchmarks/slack_bench.py --commands 500 --concurrency 50
 
 Slack gives a slash command 3 seconds to be acknowledged. The bot runs as in
 the tests (`tests/support/slack_harness.running_slack_bot`: `assemble` + HTTP mode on

@@ -1,9 +1,9 @@
 """How fast does `paperbot import` load the arXiv metadata snapshot? Prints one table.
 
-    python benchmarks/snapshot_bench.py                       # 1,000,000 lines, generated, then imported
-    python benchmarks/snapshot_bench.py --lines 100000
-    python benchmarks/snapshot_bench.py --reuse-file          # import the file generated last time
-    python benchmarks/snapshot_bench.py --gzip                # the same, as .jsonl.gz
+    .venv/bin/python benchmarks/snapshot_bench.py                       # 1,000,000 lines, generated, then imported
+    .venv/bin/python benchmarks/snapshot_bench.py --lines 100000
+    .venv/bin/python benchmarks/snapshot_bench.py --reuse-file          # import the file generated last time
+    .venv/bin/python benchmarks/snapshot_bench.py --gzip                # the same, as .jsonl.gz
 
 The file is synthetic but in the snapshot's format and shape: ~12-word titles
 and ~170-word abstracts with the snapshot's hard line wraps, 2-6 authors as

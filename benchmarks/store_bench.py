@@ -1,10 +1,10 @@
 """How fast is the store at scale? Builds N synthetic papers and prints one table.
 
-    python benchmarks/store_bench.py                      # 1,000,000 papers, temp DB
-    python benchmarks/store_bench.py --papers 100000
-    python benchmarks/store_bench.py --db benchmarks/out/bench.db          # build and keep
-    python benchmarks/store_bench.py --db benchmarks/out/bench.db --reuse  # query an existing build
-    python benchmarks/store_bench.py --db postgresql://USER:PW@HOST/EMPTY_DB --papers 100000  # the PostgreSQL store
+    .venv/bin/python benchmarks/store_bench.py                      # 1,000,000 papers, temp DB
+    .venv/bin/python benchmarks/store_bench.py --papers 100000
+    .venv/bin/python benchmarks/store_bench.py --db benchmarks/out/bench.db          # build and keep
+    .venv/bin/python benchmarks/store_bench.py --db benchmarks/out/bench.db --reuse  # query an existing build
+    .venv/bin/python benchmarks/store_bench.py --db postgresql://USER:PW@HOST/EMPTY_DB --papers 100000  # the PostgreSQL store
 
 The papers are synthetic but shaped like arXiv: ~12-word titles, ~170-word
 abstracts drawn from a Zipf-like vocabulary of 50,000 words, 2-6 authors, a
