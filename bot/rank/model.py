@@ -21,6 +21,13 @@ Three kinds, by how much the library says:
 Every score comes from the same fitted vocabulary, weights and formula, so
 scores of one model are comparable with each other, and a retrained model of
 the same library on a similar store gives close scores to the same paper.
+
+A model never changes once made (a new library, vote or store bucket makes a
+new one), and a paper's score and why line depend on that paper alone, not on
+the others ranked with it. So a model remembers both per paper
+(`PaperMemo`): a thousand digests planned after a fetch, and planned again as
+they fire, are mostly the same few topics' papers ranked by the same few
+models, and each (model, paper) is worked out once.
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ from __future__ import annotations
 import io
 import json
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Generic, Hashable, Sequence, TypeVar
 
 import numpy as np
 from scipy import sparse
@@ -41,6 +48,12 @@ from bot.rank.why import Why, short_title, top_terms
 
 FORMAT_VERSION = 1
 EMPTY, SIMILARITY, CLASSIFIER = "empty", "similarity", "classifier"
+# Papers whose score (and why line, when shown) a model remembers: a channel's topics' candidates
+# of a week, several times over; ~150 bytes a score, so ~0.6 MB a model when full (and its few why lines).
+MEMO_PAPERS = 4096
+
+Value = TypeVar("Value")
+_UNKNOWN = object()  # not remembered (None is a value: a paper without a why line)
 
 
 class ModelFormatError(ValueError):
@@ -75,6 +88,41 @@ class ModelParts:
     unknown_idf: float | None = None
 
 
+class PaperMemo(Generic[Value]):
+    """What a model worked out for a paper, by the paper's content: a bounded map, oldest dropped first.
+
+    Keyed by the arXiv id and the hash of the whole paper (`Paper` is a
+    frozen dataclass), not by the paper itself, so the memo keeps no paper
+    alive; a paper whose text changed (an edited note, a new version) hashes
+    differently and is worked out again. Two contents of one id sharing a
+    64-bit hash are as rare as in `bot.rank.vectors`.
+    """
+
+    def __init__(self, size: int = MEMO_PAPERS) -> None:
+        self.size = size
+        self._values: dict[Hashable, Value] = {}
+
+    @staticmethod
+    def key(paper: Paper) -> Hashable:
+        return (paper.arxiv_id, hash(paper))
+
+    def of(self, papers: Sequence[Paper], work_out: Callable[[list[Paper]], list[Value]]) -> list[Value]:
+        """Each paper's value, in order: remembered, or worked out now (the missing papers in one call) and kept."""
+        keys = [self.key(paper) for paper in papers]
+        values: list = [self._values.get(key, _UNKNOWN) for key in keys]
+        missing = [i for i, value in enumerate(values) if value is _UNKNOWN]
+        if missing:
+            for i, value in zip(missing, work_out([papers[i] for i in missing]), strict=True):
+                values[i] = value
+                self._values[keys[i]] = value
+            while len(self._values) > self.size:
+                del self._values[next(iter(self._values))]
+        return values
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+
 class RankModel:
     """Scores candidate papers against one library; see the module docstring for the kinds."""
 
@@ -87,6 +135,8 @@ class RankModel:
         self._vocabulary: Vocabulary | None = None
         if parts.kind != EMPTY:
             self._vocabulary = vocabulary or Vocabulary(parts.terms, parts.idf, unknown_idf=parts.unknown_idf)
+        self._scores: PaperMemo[float] = PaperMemo()
+        self._whys: PaperMemo[Why | None] = PaperMemo()
 
     @property
     def empty(self) -> bool:
@@ -100,12 +150,18 @@ class RankModel:
     # --- scoring -----------------------------------------------------------------------
 
     def _scored(self, papers: Sequence[Paper]) -> np.ndarray:
-        """Each paper's score (zeros for an empty model)."""
+        """Each paper's score (zeros for an empty model): remembered ones, and the rest worked out together."""
         if self._vocabulary is None or not papers:
             return np.zeros(len(papers))
+        return np.array(self._scores.of(papers, self._worked_out), dtype=np.float64)
+
+    def _worked_out(self, papers: Sequence[Paper]) -> list[float]:
+        assert self._vocabulary is not None
         if self.parts.coef is None:
-            return self._closest(self._vocabulary.vectors(papers))[1]
-        return self._probabilities(papers, self.parts.coef)
+            scores = self._closest(self._vocabulary.vectors(papers))[1]
+        else:
+            scores = self._probabilities(papers, self.parts.coef)
+        return scores.tolist()
 
     def _probabilities(self, papers: Sequence[Paper], coef: np.ndarray) -> np.ndarray:
         """The logistic regression's probability for each paper, computed on the papers' term
@@ -147,12 +203,14 @@ class RankModel:
             order = order[: max(limit, 0)]
         if self._vocabulary is None or not len(order):
             return [Ranked(papers[i], float(scores[i])) for i in order]
-        shown = self._vocabulary.vectors([papers[i] for i in order])
+        whys = self._whys.of([papers[i] for i in order], self._explained)
+        return [Ranked(papers[i], float(scores[i]), why) for i, why in zip(order, whys, strict=True)]
+
+    def _explained(self, papers: Sequence[Paper]) -> list[Why | None]:
+        assert self._vocabulary is not None
+        shown = self._vocabulary.vectors(papers)
         closest, closeness = self._closest(shown)
-        return [
-            Ranked(papers[i], float(scores[i]), self._why(shown, row, int(closest[row]), closeness[row]))
-            for row, i in enumerate(order)
-        ]
+        return [self._why(shown, row, int(closest[row]), closeness[row]) for row in range(len(papers))]
 
     def _why(self, vectors: sparse.csr_matrix, row: int, closest: int, closeness: float) -> Why | None:
         if closeness <= 0:

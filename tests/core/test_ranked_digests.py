@@ -74,15 +74,21 @@ class Harness:
         return [reply for where, reply in self.console.posted if where == channel]
 
 
-@pytest.fixture
-async def bot(tmp_path):
+async def open_harness(path) -> Harness:
+    """A store whose channel RANKED has the five disease papers as its library."""
     clock = FakeClock(MONDAY - timedelta(days=10))
-    store = await SqliteStore.open(tmp_path / "ranked.db", clock=clock)
+    store = await SqliteStore.open(path, clock=clock)
     await store.papers.upsert_topics(TOPICS.values())
     await store.papers.upsert_papers(as_topic(LIBRARY, "reading"))
     await store.libraries.save_library(Library(RANKED, ("reading",)))
-    yield Harness(store, clock, {})
-    await store.close()
+    return Harness(store, clock, {})
+
+
+@pytest.fixture
+async def bot(tmp_path):
+    harness = await open_harness(tmp_path / "ranked.db")
+    yield harness
+    await harness.store.close()
 
 
 async def test_a_channel_with_a_library_gets_the_papers_like_it_first_each_with_why(bot):
@@ -178,7 +184,7 @@ async def test_the_preview_shows_the_ranked_digest_and_planning_ahead_cuts_the_p
     assert cut.currsize >= len(NEWS)
     plan = await bot.engine.preview(subscription)
     after = features.term_counts.cache_info()
-    assert after.misses == cut.misses and after.hits > cut.hits  # the digest found every paper already cut
+    assert after.misses == cut.misses  # the digest found every paper already cut (or already scored: bot.rank.model)
     assert plan.whys is not None and set(plan.whys) == {p.arxiv_id for p in plan.papers}
 
 
