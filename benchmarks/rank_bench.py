@@ -1,9 +1,9 @@
 """How fast is the relevance ranker at scale? Synthetic papers, one table with the targets.
 
-    python benchmarks/rank_bench.py
-    python benchmarks/rank_bench.py --library 500 --sample 2000 --digest 1000 --runs 20
-    python benchmarks/rank_bench.py --store benchmarks/out/bench.db   # also the rows at store scale
-    python benchmarks/rank_bench.py --store benchmarks/out/bench.db --plan-only   # just planning the digests
+    .venv/bin/python benchmarks/rank_bench.py
+    .venv/bin/python benchmarks/rank_bench.py --library 500 --sample 2000 --digest 1000 --runs 20
+    .venv/bin/python benchmarks/rank_bench.py --store benchmarks/out/bench.db   # also the rows at store scale
+    .venv/bin/python benchmarks/rank_bench.py --store benchmarks/out/bench.db --plan-only   # just planning the digests
 
 `--store` takes a store built by `benchmarks/store_bench.py --db PATH` (a
 million papers by default) and ADDS to it, once: `--libraries` reading-list
