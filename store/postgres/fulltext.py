@@ -11,11 +11,12 @@ from typing import Iterable
 
 import asyncpg
 
-from bot.fulltext.document import FullText, compress_sections, decompress_sections
+from bot.fulltext.document import FullText
 from bot.models import Figure, Paper
 from store.postgres.database import Database, fetch
 from store.postgres.papers import PAPER_READ_COLS_P
 from store.postgres.upsert import read_papers
+from store.sqlite.fulltext import failure_values, fulltext_from_row, fulltext_values
 
 _UPSERT = (
     "INSERT INTO fulltext (paper_id, version, source, body, chars, figure_url, figure_caption, error, fetched_at) "
@@ -53,12 +54,7 @@ class FullTextTables:
         return await self.db.run(read, write=False)
 
     async def save_fulltext(self, text: FullText) -> bool:
-        figure = text.figure
-        values = (
-            text.version, text.source, compress_sections(text.sections), text.chars,
-            figure.url if figure else None, figure.caption if figure else None, None,
-            text.fetched_at or self.db.now(), text.arxiv_id,
-        )  # fmt: skip
+        values = fulltext_values(text, self.db.now())
 
         async def save(conn: asyncpg.Connection) -> bool:
             if await conn.fetchval("SELECT 1 FROM papers WHERE arxiv_id = $1", text.arxiv_id) is None:
@@ -69,7 +65,7 @@ class FullTextTables:
         return await self.db.run(save)
 
     async def record_fulltext_failure(self, arxiv_id: str, version: int, reason: str, at: str) -> None:
-        await self.db.run(lambda conn: conn.execute(_UPSERT, version, "none", None, 0, None, None, reason[:500], at, arxiv_id))
+        await self.db.run(lambda conn: conn.execute(_UPSERT, *failure_values(arxiv_id, version, reason, at)))
 
     async def fulltext(self, arxiv_id: str) -> FullText | None:
         sql = (
@@ -77,11 +73,7 @@ class FullTextTables:
             "JOIN papers AS p ON p.id = f.paper_id WHERE p.arxiv_id = $1 AND f.source != 'none'"
         )
         rows = await self.db.run(lambda conn: fetch(conn, sql, arxiv_id), write=False)
-        if not rows:
-            return None
-        version, source, body, figure_url, caption, fetched_at = rows[0]
-        figure = Figure(figure_url, caption or "") if figure_url else None
-        return FullText(arxiv_id, version, source, decompress_sections(body), figure, fetched_at)
+        return fulltext_from_row(arxiv_id, rows[0]) if rows else None
 
     async def fulltext_failure(self, arxiv_id: str) -> str | None:
         sql = (

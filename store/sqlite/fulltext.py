@@ -17,7 +17,7 @@ its own (schema version 5, `store.sqlite.schema`), compressed
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Iterable, Sequence
 
 from bot.fulltext.document import FullText, compress_sections, decompress_sections
 from bot.models import Figure, Paper
@@ -33,6 +33,31 @@ _UPSERT = (
     "chars = excluded.chars, figure_url = excluded.figure_url, figure_caption = excluded.figure_caption, "
     "error = excluded.error, fetched_at = excluded.fetched_at WHERE excluded.version >= fulltext.version"
 )
+
+
+# The row's values and its reading, shared with the PostgreSQL store (same table, same rules).
+# Column order: version, source, body, chars, figure_url, figure_caption, error, fetched_at, arxiv_id.
+
+
+def fulltext_values(text: FullText, now: str) -> tuple:
+    """A fetched text's row, in `_UPSERT`'s parameter order."""
+    figure = text.figure
+    return (
+        text.version, text.source, compress_sections(text.sections), text.chars,
+        figure.url if figure else None, figure.caption if figure else None, None, text.fetched_at or now, text.arxiv_id,
+    )  # fmt: skip
+
+
+def failure_values(arxiv_id: str, version: int, reason: str, at: str) -> tuple:
+    """The row of a version with no usable text (`source = 'none'`), in `_UPSERT`'s parameter order."""
+    return (version, "none", None, 0, None, None, reason[:500], at, arxiv_id)
+
+
+def fulltext_from_row(arxiv_id: str, row: Sequence) -> FullText:
+    """A stored text from `SELECT version, source, body, figure_url, figure_caption, fetched_at`."""
+    version, source, body, figure_url, caption, fetched_at = row
+    figure = Figure(figure_url, caption or "") if figure_url else None
+    return FullText(arxiv_id, version, source, decompress_sections(body), figure, fetched_at)
 
 
 class FullTextTables:
@@ -59,12 +84,7 @@ class FullTextTables:
             return await read_papers(conn, await fetchall(conn, sql, (*params, limit)))
 
     async def save_fulltext(self, text: FullText) -> bool:
-        figure = text.figure
-        values = (
-            text.version, text.source, compress_sections(text.sections), text.chars,
-            figure.url if figure else None, figure.caption if figure else None, None,
-            text.fetched_at or self.db.now(), text.arxiv_id,
-        )  # fmt: skip
+        values = fulltext_values(text, self.db.now())
         async with self.db.transaction() as conn:
             known = await fetchall(conn, "SELECT 1 FROM papers WHERE arxiv_id = ?", (text.arxiv_id,))
             if known:
@@ -73,7 +93,7 @@ class FullTextTables:
 
     async def record_fulltext_failure(self, arxiv_id: str, version: int, reason: str, at: str) -> None:
         async with self.db.transaction() as conn:
-            await conn.execute(_UPSERT, (version, "none", None, 0, None, None, reason[:500], at, arxiv_id))
+            await conn.execute(_UPSERT, failure_values(arxiv_id, version, reason, at))
 
     async def fulltext(self, arxiv_id: str) -> FullText | None:
         async with self.db.locked() as conn:
@@ -83,11 +103,7 @@ class FullTextTables:
                 "JOIN papers AS p ON p.id = f.paper_id WHERE p.arxiv_id = ? AND f.source != 'none'",
                 (arxiv_id,),
             )
-        if not rows:
-            return None
-        version, source, body, figure_url, caption, fetched_at = rows[0]
-        figure = Figure(figure_url, caption or "") if figure_url else None
-        return FullText(arxiv_id, version, source, decompress_sections(body), figure, fetched_at)
+        return fulltext_from_row(arxiv_id, rows[0]) if rows else None
 
     async def fulltext_failure(self, arxiv_id: str) -> str | None:
         async with self.db.locked() as conn:
