@@ -37,7 +37,7 @@ from bot.llm_notes import NotesWriter, PaperFailed, ServiceFailed
 from bot.models import NoticeReply, Paper
 from bot.notes_prompt import FULL_TEXT, InvalidNotes
 from bot.ports import FullTextStore
-from bot.progress import Progress
+from bot.progress import Progress, run_summary
 from bot.text import shorten
 
 log = logging.getLogger("paperbot.ask")
@@ -206,8 +206,7 @@ class AskRunReport:
             parts.append(f"{len(self.failed)} failed")
         if self.not_asked:
             parts.append(f"{len(self.not_asked)} not asked")
-        text = f"ask ({self.model}): {len(self.papers)} papers: " + ", ".join(parts)
-        return text + (f"; stopped: {self.stopped}" if self.stopped else "")
+        return run_summary(f"ask ({self.model}): {len(self.papers)} papers", parts, self.stopped)
 
     def markdown(self, topic: str, date: str) -> str:
         """One report: the question, then an answer per paper (newest first), then what was not answered."""

@@ -51,7 +51,7 @@ from bot.fulltext.document import FullText, UnreadableText
 from bot.models import Notes, Paper
 from bot.notes_prompt import InvalidNotes, build_prompt, correction_message, parse_notes_answer
 from bot.ports import Clock, FullTextStore, NotesStore, SystemClock
-from bot.progress import Progress
+from bot.progress import Progress, run_summary
 from bot.retry import RetryPolicy, retry_after_seconds
 from bot.utc import iso
 
@@ -135,8 +135,7 @@ class NotesRunReport:
         if self.left:
             # Only this run's candidates were counted: a stopped run may leave more than that.
             parts.append(f"{'at least ' if self.stopped else ''}{self.left} left for a later run")
-        text = f"{head}: " + ", ".join(parts)
-        return text + (f"; stopped: {self.stopped}" if self.stopped else "")
+        return run_summary(head, parts, self.stopped)
 
 
 class NotesWriter:

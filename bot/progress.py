@@ -3,7 +3,7 @@
 On a terminal a `rich` progress bar; anywhere else (a service, a pipe, CI)
 plain log lines at most every `LOG_EVERY_SECONDS`, so logs stay readable and a
 stalled job is still visible. Every long job reports through `track` so they
-all look the same.
+all look the same, and ends with one `run_summary` line for the CLI and the log.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import contextvars
 import logging
 import sys
 import time
-from typing import Iterator, Protocol
+from typing import Iterable, Iterator, Protocol
 
 LOG_EVERY_SECONDS = 10.0
 MB = "MB"  # the unit for byte counts: `advance` takes bytes, they are shown in megabytes
@@ -73,6 +73,12 @@ class _RichProgress:
 
     def note(self, text: str) -> None:
         self.bar.update(self.task_id, status=text)
+
+
+def run_summary(head: str, parts: Iterable[str], stopped: str | None) -> str:
+    """The line a long job ends with: `head: part, part`, then `; stopped: why` when it stopped early."""
+    text = f"{head}: " + ", ".join(parts)
+    return text + (f"; stopped: {stopped}" if stopped else "")
 
 
 def on_terminal() -> bool:

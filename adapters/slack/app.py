@@ -31,7 +31,7 @@ import asyncio
 import contextlib
 import logging
 import re
-from typing import Any, Mapping
+from typing import Any, Awaitable, Callable, Mapping
 
 import aiohttp
 from aiohttp import web
@@ -88,9 +88,9 @@ class SlackAdapter:
         self.client.base_url = settings.api_url
         self.client.retry_handlers = [AsyncConnectionErrorRetryHandler(), AsyncServerErrorRetryHandler(), self.rate_limit]
         self.request_check = SlackRequestCheck(settings.signing_secret)
-        self.app.command(SLASH_COMMAND)(self._on_command)
-        self.app.action(SHARE_ACTION_ID)(self._on_share)
-        self.app.action(re.compile(f"^({VOTE_ACTION_PREFIX}|{UNDO_ACTION_PREFIX}):"))(self._on_vote)
+        self.app.command(SLASH_COMMAND)(self._listener(self._answer_command))
+        self.app.action(SHARE_ACTION_ID)(self._listener(self._answer_share))
+        self.app.action(re.compile(f"^({VOTE_ACTION_PREFIX}|{UNDO_ACTION_PREFIX}):"))(self._listener(self._answer_vote))
         self.app.error(self._on_error)
         self.http_port: int | None = None  # the port HTTP mode listens on, once started
         self.bot_user: str | None = None
@@ -198,6 +198,17 @@ class SlackAdapter:
         """Until every acknowledged command has been answered (at shutdown, and in tests)."""
         await asyncio.wait_for(self._idle.wait(), timeout)
 
+    def _listener(self, answer: Callable[[dict, Any], Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+        """The bolt listener for `answer(body, respond)`: `ack()` at once (Slack allows 3 seconds), then the
+        answer, counted in flight until it is done so that `wait_idle` waits for it."""
+
+        async def listener(ack, body: dict, respond) -> None:  # bolt passes arguments by these names
+            async with self._answering():
+                await ack()
+                await answer(body, respond)
+
+        return listener
+
     @contextlib.asynccontextmanager
     async def _answering(self):
         self._in_flight += 1
@@ -219,11 +230,6 @@ class SlackAdapter:
 
     # --- /paper -----------------------------------------------------------------------
 
-    async def _on_command(self, ack, body: dict, respond) -> None:
-        async with self._answering():
-            await ack()
-            await self._answer_command(body, respond)
-
     async def _answer_command(self, body: dict, respond) -> None:
         text, user, channel_id = interactions.command_fields(body)
         try:
@@ -241,11 +247,6 @@ class SlackAdapter:
             return
         await self._send(respond, interactions.command_answer(answer), what=f"/paper {request.name}")
 
-    async def _on_share(self, ack, body: dict, respond) -> None:
-        async with self._answering():
-            await ack()
-            await self._answer_share(body, respond)
-
     async def _answer_share(self, body: dict, respond) -> None:
         value, user, channel_id = interactions.action_fields(body)
         text = interactions.button_value(value)
@@ -258,11 +259,6 @@ class SlackAdapter:
             await self._send(respond, interactions.command_answer(answer), what="share")
         else:
             await self._send(respond, interactions.shared_answer(answer.reply), what="share")
-
-    async def _on_vote(self, ack, body: dict, respond) -> None:
-        async with self._answering():
-            await ack()
-            await self._answer_vote(body, respond)
 
     async def _answer_vote(self, body: dict, respond) -> None:
         click = interactions.vote_click(body)

@@ -41,7 +41,7 @@ from bot.fulltext.document import FullText
 from bot.ingest.arxiv import PROCESS_LIMITER, RequestLimiter
 from bot.models import Paper
 from bot.ports import Clock, FullTextStore, SystemClock
-from bot.progress import Progress
+from bot.progress import Progress, run_summary
 from bot.retry import RetryPolicy, retry_after_seconds
 from bot.utc import iso
 
@@ -116,8 +116,7 @@ class FullTextReport:
             parts.append(f"{len(self.unavailable)} without full text (notes use their abstract)")
         if self.left:
             parts.append(f"{self.left} left for a later run")
-        text = "full text: " + ", ".join(parts)
-        return text + (f"; stopped: {self.stopped}" if self.stopped else "")
+        return run_summary("full text", parts, self.stopped)
 
 
 class FullTextFetcher:

@@ -177,6 +177,7 @@ async def test_a_topic_batch_answers_every_paper_in_order_within_the_budget(stor
         await asker.writer.close()
     assert list(report.answers) != [] and len(report.answers) == 2 and [p.arxiv_id for p in report.not_asked] == ["2506.00001"]
     assert report.stopped == "the daily budget of 2 papers (notes and questions) is spent (UTC day 2025-06-09)"
+    assert report.summary().endswith(f", 1 not asked; stopped: {report.stopped}")
     text = report.markdown("reward-vlm", "2025-06-09")
     assert text.startswith("# how many annotated reasoning chains train the critic?\n\nTopic `reward-vlm` · 3 papers")
     assert text.index("2506.00003") < text.index("2506.00002") < text.index("2506.00001")
