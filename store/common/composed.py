@@ -3,12 +3,13 @@
 Why this module exists: a store is its engine's `Database` composed into six
 parts (`bot.ports.Store`); naming the parts, reading the location and the
 read-only flag, and closing are the same for every engine, so each engine's
-store says only which parts it is made of and how it opens.
+store says only which parts it is made of (its `PartTypes`) and how it opens.
 """
 
 from __future__ import annotations
 
-from typing import Generic, Protocol, Self, TypeVar
+from dataclasses import dataclass
+from typing import Callable, Generic, Protocol, Self, TypeVar
 
 from bot.ports import FullTextStore, LibraryStore, NotesStore, PaperStore, SubscriptionStore, VoteStore
 
@@ -25,20 +26,38 @@ class Database(Protocol):
 DB = TypeVar("DB", bound=Database)
 
 
+class Part(Generic[DB]):
+    """One part of a store (papers, subscriptions, notes, ...): a view over the store's database that
+    holds nothing else, so any number of them may share it."""
+
+    def __init__(self, db: DB) -> None:
+        self.db = db
+
+
+@dataclass(frozen=True)
+class PartTypes(Generic[DB]):
+    """What an engine's store is made of: the class of each part, one per port (mypy checks each
+    implements its port where an engine names them)."""
+
+    papers: Callable[[DB], PaperStore]
+    subscriptions: Callable[[DB], SubscriptionStore]
+    notes: Callable[[DB], NotesStore]
+    fulltext: Callable[[DB], FullTextStore]
+    libraries: Callable[[DB], LibraryStore]
+    votes: Callable[[DB], VoteStore]
+
+
 class ComposedStore(Generic[DB]):
     """Papers, topics, notes, subscriptions and deliveries in one database, as the `Store` port's parts."""
 
-    def __init__(
-        self, db: DB, *, papers: PaperStore, subscriptions: SubscriptionStore, notes: NotesStore,
-        fulltext: FullTextStore, libraries: LibraryStore, votes: VoteStore,
-    ) -> None:  # fmt: skip
+    def __init__(self, db: DB, parts: PartTypes[DB]) -> None:
         self.db = db
-        self.papers = papers
-        self.subscriptions = subscriptions
-        self.notes = notes
-        self.fulltext = fulltext
-        self.libraries = libraries
-        self.votes = votes
+        self.papers = parts.papers(db)
+        self.subscriptions = parts.subscriptions(db)
+        self.notes = parts.notes(db)
+        self.fulltext = parts.fulltext(db)
+        self.libraries = parts.libraries(db)
+        self.votes = parts.votes(db)
 
     @property
     def path(self) -> str:

@@ -15,6 +15,7 @@ import asyncpg
 from bot.fulltext.document import FullText
 from bot.models import Figure, Paper
 from store.common import statements as sql
+from store.common.composed import Part
 from store.common.rows import failure_values, fulltext_from_row, fulltext_values
 from store.common.sql import numbered
 from store.postgres.database import Database, fetch
@@ -23,11 +24,8 @@ from store.postgres.upsert import read_papers
 _SAVE_FULLTEXT = numbered(sql.SAVE_FULLTEXT)
 
 
-class FullTextTables:
+class FullTextTables(Part[Database]):
     """The `FullTextStore` port over the store's `Database`."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
 
     async def papers_needing_fulltext(self, topic: str | None = None, limit: int = 100) -> list[Paper]:
         if limit <= 0:

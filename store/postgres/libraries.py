@@ -20,6 +20,7 @@ import asyncpg
 from bot.models import ChannelRef, Library, Paper
 from bot.text import CJK_RUN, bigrams
 from store.common import statements as sql
+from store.common.composed import Part
 from store.common.rows import channel_values, library_from_row, library_values
 from store.common.rules import CANDIDATE_OVERFETCH, OVERDRAW, draw_ids
 from store.common.sql import numbered
@@ -52,11 +53,8 @@ def any_term_tsquery(terms: Sequence[str], first_param: int) -> tuple[str, list[
     return f"({ored})", [value for _, value in parts]
 
 
-class LibraryTables:
+class LibraryTables(Part[Database]):
     """The `LibraryStore` port over the store's `Database`."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
 
     # --- libraries ------------------------------------------------------------------------
 

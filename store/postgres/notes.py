@@ -12,6 +12,7 @@ import asyncpg
 from bot.merge import notes_carrier
 from bot.models import Notes, Paper
 from store.common import statements as sql
+from store.common.composed import Part
 from store.common.rules import BUDGET_KEY_PREFIX
 from store.common.sql import numbered
 from store.postgres.database import Database, fetch
@@ -24,11 +25,8 @@ _TAKE_BUDGET = (
 )
 
 
-class NotesTables:
+class NotesTables(Part[Database]):
     """The `NotesStore` port over the store's `Database`."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
 
     async def papers_needing_notes(self, lang: str, topic: str | None = None, limit: int = 100) -> list[Paper]:
         """Never-tried papers newest first, then failed ones (fewest attempts, longest ago first)."""

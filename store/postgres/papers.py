@@ -15,6 +15,7 @@ import asyncpg
 
 from bot.models import Paper, Topic, TopicStats, UpsertReport
 from store.common import statements as sql
+from store.common.composed import Part
 from store.common.rows import to_json, topic_stats
 from store.common.rules import clamp_limit, each
 from store.common.sql import numbered
@@ -40,11 +41,8 @@ def storable(text: object) -> bool:
     return True
 
 
-class PaperTables:
+class PaperTables(Part[Database]):
     """Papers, topics, notes and meta over the store's `Database`."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
 
     # --- writes ---------------------------------------------------------------------
 

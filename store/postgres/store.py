@@ -17,7 +17,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Unpack
 
 from bot.ports import Store
-from store.common.composed import ComposedStore
+from store.common.composed import ComposedStore, PartTypes
 from store.postgres.database import Database, OpenOptions
 from store.postgres.fulltext import FullTextTables
 from store.postgres.libraries import LibraryTables
@@ -26,20 +26,16 @@ from store.postgres.papers import PaperTables
 from store.postgres.subscriptions import SubscriptionTables
 from store.postgres.votes import VoteTables
 
+PARTS = PartTypes(PaperTables, SubscriptionTables, NotesTables, FullTextTables, LibraryTables, VoteTables)
+
 
 class PostgresStore(ComposedStore[Database]):
     """Papers, topics, notes, subscriptions and deliveries in one PostgreSQL database."""
 
-    def __init__(self, db: Database) -> None:
-        super().__init__(
-            db, papers=PaperTables(db), subscriptions=SubscriptionTables(db), notes=NotesTables(db),
-            fulltext=FullTextTables(db), libraries=LibraryTables(db), votes=VoteTables(db),
-        )  # fmt: skip
-
     @classmethod
     async def open(cls, location: str, **options: Unpack[OpenOptions]) -> "PostgresStore":
         """Connect (and, writable, migrate); the options are `Database.open`'s."""
-        return cls(await Database.open(location, **options))
+        return cls(await Database.open(location, **options), PARTS)
 
     def exclusive(self, job: str) -> AbstractAsyncContextManager[bool]:
         """One replica at a time runs `job` (a PostgreSQL advisory lock, `Database.exclusive`)."""

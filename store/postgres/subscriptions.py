@@ -25,6 +25,7 @@ import asyncpg
 from bot.models import ChannelRef, Delivery, DeliveryKey, Paper, Subscription
 from bot.utc import iso
 from store.common import statements as sql
+from store.common.composed import Part
 from store.common.rows import (
     DELIVERY_COLUMNS,
     SUBSCRIPTION_COLUMNS,
@@ -44,11 +45,8 @@ _SAVE_SUBSCRIPTION = numbered(f"{sql.SAVE_SUBSCRIPTION} RETURNING {SUBSCRIPTION_
 _ACTIVE_SUBSCRIPTION_ID = numbered(f"{sql.ACTIVE_SUBSCRIPTION_ID} FOR UPDATE")
 
 
-class SubscriptionTables:
+class SubscriptionTables(Part[Database]):
     """The `SubscriptionStore` port over the store's `Database`."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
 
     # --- subscriptions ------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ import asyncpg
 from bot.models import ChannelRef
 from bot.votes import SavedPaper, VoteAction, VoteChange
 from store.common import statements as sql
+from store.common.composed import Part
 from store.common.rows import channel_values
 from store.common.sql import numbered
 from store.postgres.database import Database, fetch
@@ -23,11 +24,8 @@ _CHANNEL_MATCH = numbered(sql.VOTES_CHANNEL_MATCH)
 _BUMP_VERSION = numbered(sql.BUMP_VOTES_VERSION)
 
 
-class VoteTables:
+class VoteTables(Part[Database]):
     """The `VoteStore` port over the store's `Database`."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
 
     async def record_vote(self, channel: ChannelRef, arxiv_id: str, user: str, action: VoteAction) -> VoteChange | None:
         where = channel_values(channel)

@@ -18,7 +18,7 @@ import os
 from typing import TYPE_CHECKING, AsyncIterator, Unpack
 
 from bot.ports import Store
-from store.common.composed import ComposedStore
+from store.common.composed import ComposedStore, PartTypes
 from store.sqlite.database import Database, OpenOptions
 from store.sqlite.fulltext import FullTextTables
 from store.sqlite.libraries import LibraryTables
@@ -30,14 +30,11 @@ from store.sqlite.votes import VoteTables
 __all__ = ["SqliteStore"]
 
 
+PARTS = PartTypes(PaperTables, SubscriptionTables, NotesTables, FullTextTables, LibraryTables, VoteTables)
+
+
 class SqliteStore(ComposedStore[Database]):
     """Papers, topics, notes, subscriptions and deliveries in one SQLite file."""
-
-    def __init__(self, db: Database) -> None:
-        super().__init__(
-            db, papers=PaperTables(db), subscriptions=SubscriptionTables(db), notes=NotesTables(db),
-            fulltext=FullTextTables(db), libraries=LibraryTables(db), votes=VoteTables(db),
-        )  # fmt: skip
 
     @classmethod
     async def open(cls, path: str | os.PathLike[str], **options: Unpack[OpenOptions]) -> "SqliteStore":
@@ -52,7 +49,7 @@ class SqliteStore(ComposedStore[Database]):
                 # the process would never exit.
                 await db.close()
                 raise
-        return cls(db)
+        return cls(db, PARTS)
 
     @contextlib.asynccontextmanager
     async def exclusive(self, job: str) -> AsyncIterator[bool]:

@@ -24,16 +24,14 @@ from typing import Iterable
 from bot.fulltext.document import FullText
 from bot.models import Figure, Paper
 from store.common import statements as sql
+from store.common.composed import Part
 from store.common.rows import failure_values, fulltext_from_row, fulltext_values, to_json
 from store.sqlite.database import Database, fetchall
 from store.sqlite.papers import read_papers
 
 
-class FullTextTables:
+class FullTextTables(Part[Database]):
     """The `FullTextStore` port over the store's `Database`."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
 
     async def papers_needing_fulltext(self, topic: str | None = None, limit: int = 100) -> list[Paper]:
         if limit <= 0:

@@ -33,6 +33,7 @@ import aiosqlite
 from bot.models import ChannelRef, Library, Paper
 from bot.text import CJK_RUN
 from store.common import statements as sql
+from store.common.composed import Part
 from store.common.rows import channel_values, library_from_row, library_values
 from store.common.rules import CANDIDATE_OVERFETCH, OVERDRAW, draw_ids
 from store.sqlite.database import Database, fetchall
@@ -63,11 +64,8 @@ def any_term_query(terms: Sequence[str]) -> str | None:
     return " OR ".join(dict.fromkeys(parts)) or None
 
 
-class LibraryTables:
+class LibraryTables(Part[Database]):
     """The `LibraryStore` port over the store's `Database`."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
 
     # --- libraries ------------------------------------------------------------------------
 

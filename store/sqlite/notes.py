@@ -23,17 +23,15 @@ from __future__ import annotations
 from bot.merge import notes_carrier
 from bot.models import Notes, Paper
 from store.common import statements as sql
+from store.common.composed import Part
 from store.common.rules import BUDGET_KEY_PREFIX
 from store.sqlite.database import Database, fetchall
 from store.sqlite.papers import read_papers
 from store.sqlite.upsert import prepare, write_batch
 
 
-class NotesTables:
+class NotesTables(Part[Database]):
     """The `NotesStore` port over the store's `Database`."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
 
     async def papers_needing_notes(self, lang: str, topic: str | None = None, limit: int = 100) -> list[Paper]:
         """Papers without usable notes in `lang`: never-tried ones newest first, then failed ones

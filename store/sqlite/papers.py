@@ -20,6 +20,7 @@ import aiosqlite
 
 from bot.models import Notes, Paper, Topic, TopicStats, UpsertReport
 from store.common import statements as sql
+from store.common.composed import Part
 from store.common.rows import NOTE_COLUMNS, PAPER_READ_LIST, note_from_row, paper_from_row, to_json, topic_stats
 from store.common.rules import clamp_limit, each
 from store.sqlite import schema
@@ -33,11 +34,8 @@ log = logging.getLogger(__name__)
 _NOTE_COLS = ", ".join(NOTE_COLUMNS)
 
 
-class PaperTables:
+class PaperTables(Part[Database]):
     """Papers, topics, notes, meta and their FTS5 index, over the store's `Database`."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
 
     async def prepare_for_writing(self) -> None:
         """At a writable open: the FTS settings and staging tables, and the index merge an

@@ -33,16 +33,14 @@ import aiosqlite
 
 from bot.models import ChannelRef, Delivery, DeliveryKey, Paper, Subscription
 from store.common import statements as sql
+from store.common.composed import Part
 from store.common.rows import DELIVERY_COLUMNS, channel_values, delivery_from_row, subscription_from_row, subscription_values
 from store.sqlite.database import Database, fetchall, scalar
 from store.sqlite.papers import papers_by_ids
 
 
-class SubscriptionTables:
+class SubscriptionTables(Part[Database]):
     """The `SubscriptionStore` port over the store's `Database`."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
 
     # --- subscriptions ------------------------------------------------------------------
 

@@ -20,16 +20,14 @@ import json
 from bot.models import ChannelRef
 from bot.votes import SavedPaper, VoteAction, VoteChange
 from store.common import statements as sql
+from store.common.composed import Part
 from store.common.rows import CHANNEL_MATCH, channel_values
 from store.sqlite.database import Database, fetchall
 from store.sqlite.papers import papers_by_ids
 
 
-class VoteTables:
+class VoteTables(Part[Database]):
     """The `VoteStore` port over the store's `Database`."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
 
     async def record_vote(self, channel: ChannelRef, arxiv_id: str, user: str, action: VoteAction) -> VoteChange | None:
         where = channel_values(channel)
