@@ -21,13 +21,13 @@ from bot.models import ChannelRef, Library, Paper
 from bot.text import CJK_RUN, bigrams
 from store.common import statements as sql
 from store.common.composed import Part
+from store.common.query_text import clean_query_text, has_word_chars
 from store.common.rows import channel_values, library_from_row, library_values
 from store.common.rules import CANDIDATE_OVERFETCH, OVERDRAW, draw_ids
 from store.common.sql import numbered
 from store.postgres.database import Database, fetch
 from store.postgres.search import CJK_PREFIX, CJK_WORDS, ENGLISH, ranked_sql
 from store.postgres.upsert import papers_by_ids
-from store.sqlite.query import clean_query_text, has_word_chars
 
 _NEWEST_MEMBERS = (
     "SELECT {columns} FROM paper_topics WHERE topic = ANY($1::text[]) "

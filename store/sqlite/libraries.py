@@ -34,11 +34,12 @@ from bot.models import ChannelRef, Library, Paper
 from bot.text import CJK_RUN
 from store.common import statements as sql
 from store.common.composed import Part
+from store.common.query_text import clean_query_text, has_word_chars
 from store.common.rows import channel_values, library_from_row, library_values
 from store.common.rules import CANDIDATE_OVERFETCH, OVERDRAW, draw_ids
 from store.sqlite.database import Database, fetchall
 from store.sqlite.papers import papers_by_ids
-from store.sqlite.query import cjk_term, clean_query_text, has_word_chars, quote
+from store.sqlite.query import cjk_term, quote
 from store.sqlite.search import WindowedSearch
 from store.sqlite.upsert import IDS_PARAM
 
