@@ -1,10 +1,11 @@
 """Channel libraries, ranking candidates and stored ranking models in PostgreSQL.
 
 The same part as SQLite's (`store.sqlite.libraries`, where why it exists is
-told; shared SQL in `store.common.statements`): `libraries` and `rank_models` tables (schema version 2 here), the
-papers a library is made of, a seeded random sample that reads rows by id
-(never the whole table), and whole-store candidates for a model's terms,
-ranked by the same tsvector search as `/paper search` with the terms ORed.
+told; shared SQL in `store.common.statements`): `libraries` and `rank_models`
+tables (schema version 2 here), the papers a library is made of, a seeded
+random sample that reads rows by id (never the whole table), and whole-store
+candidates for a model's terms, ranked by the same tsvector search as
+`/paper search` with the terms ORed.
 Paper ids come from a sequence that a rolled-back batch leaves gaps in, so
 the sample draws again for ids that turn out missing.
 """

@@ -3,10 +3,9 @@
 Why this module exists: `to_tsquery` has its own syntax (`&`, `|`, `!`, `<->`,
 `:*`, quotes) and fails on malformed input, so user text never reaches it as
 syntax. Text is cut into terms exactly as for SQLite (`store.sqlite.query`,
-`store.common.query_text`:
-control characters dropped, whitespace splits, CJK runs apart, at most
-`MAX_TERMS`), and each term becomes one bound parameter of a function that
-reads it as plain words:
+`store.common.query_text`: control characters dropped, whitespace splits, CJK
+runs apart, at most `MAX_TERMS`), and each term becomes one bound parameter of
+a function that reads it as plain words:
 
 - a Latin piece: `phraseto_tsquery('paperbot_english', $n)`: stemmed, its words in order
   (`near-term`, `C++` and `don't` are just words);
