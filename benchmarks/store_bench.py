@@ -44,9 +44,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.models import Notes, Paper  # noqa: E402
 from bot.plugins import shown_location, store_scheme  # noqa: E402
+from store.common.rows import NOTE_COLUMNS, PAPER_COLUMNS, TOPIC_MEMBER_COLUMNS, note_row  # noqa: E402
 from store.sqlite import SqliteStore, schema  # noqa: E402
 from store.sqlite.query import build_match_query  # noqa: E402
-from store.sqlite.rows import NOTE_COLUMNS, PAPER_COLUMNS, TOPIC_MEMBER_COLUMNS, note_row  # noqa: E402
 from store.sqlite.search import RANK_EXPRESSION  # noqa: E402
 from store.sqlite.upsert import prepare  # noqa: E402
 

@@ -23,7 +23,7 @@ import os
 import secrets
 import socket
 from dataclasses import dataclass
-from typing import Any, AsyncIterator, Awaitable, Callable, TypeVar
+from typing import Any, AsyncIterator, Awaitable, Callable, TypedDict, TypeVar
 from urllib.parse import unquote, urlsplit
 
 import asyncpg
@@ -87,6 +87,15 @@ def parse_location(location: str) -> Server:
     user = unquote(parts.username or query.get("user", "") or "postgres")
     database = unquote(parts.path.lstrip("/") or query.get("dbname", "") or user)
     return Server(host, port, database, user)
+
+
+class OpenOptions(TypedDict, total=False):
+    """The options of `Database.open`, for what opens one on the way (`PostgresStore.open`)."""
+
+    clock: Clock | None
+    read_only: bool
+    migrations: list[schema.Migration] | None  # replaces `schema.MIGRATIONS` in tests
+    sleep: Sleep
 
 
 class Database:
@@ -259,5 +268,5 @@ async def _check_readable_schema(conn: asyncpg.Connection, migrations: list[sche
 
 
 async def fetch(conn: asyncpg.Connection, sql: str, *params: Any) -> list[tuple]:
-    """Every row of one query, as plain tuples (what the shared row code of `store.sqlite.rows` reads)."""
+    """Every row of one query, as plain tuples (what the shared row code of `store.common.rows` reads)."""
     return [tuple(row) for row in await conn.fetch(sql, *params)]

@@ -1,17 +1,17 @@
 """Channel libraries, ranking candidates and stored ranking models in PostgreSQL.
 
 The same part as SQLite's (`store.sqlite.libraries`, where why it exists is
-told): `libraries` and `rank_models` tables (schema version 2 here), the
-papers a library is made of, a seeded random sample that reads rows by id
-(never the whole table), and whole-store candidates for a model's terms,
-ranked by the same tsvector search as `/paper search` with the terms ORed.
+told; shared SQL in `store.common.statements`): `libraries` and `rank_models`
+tables (schema version 2 here), the papers a library is made of, a seeded
+random sample that reads rows by id (never the whole table), and whole-store
+candidates for a model's terms, ranked by the same tsvector search as
+`/paper search` with the terms ORed.
 Paper ids come from a sequence that a rolled-back batch leaves gaps in, so
 the sample draws again for ids that turn out missing.
 """
 
 from __future__ import annotations
 
-import json
 import random
 from dataclasses import replace
 from typing import Sequence
@@ -20,20 +20,16 @@ import asyncpg
 
 from bot.models import ChannelRef, Library, Paper
 from bot.text import CJK_RUN, bigrams
+from store.common import statements as sql
+from store.common.composed import Part
+from store.common.query_text import clean_query_text, has_word_chars
+from store.common.rows import channel_values, library_from_row, library_values
+from store.common.rules import CANDIDATE_OVERFETCH, OVERDRAW, draw_ids
+from store.common.sql import numbered
 from store.postgres.database import Database, fetch
 from store.postgres.search import CJK_PREFIX, CJK_WORDS, ENGLISH, ranked_sql
 from store.postgres.upsert import papers_by_ids
-from store.sqlite.libraries import (
-    _CANDIDATE_OVERFETCH,
-    _LIBRARY_COLUMNS,
-    _OVERDRAW,
-    _channel_params,
-    _library,
-    draw_ids,
-)
-from store.sqlite.query import clean_query_text, has_word_chars
 
-_CHANNEL_MATCH = "adapter = $1 AND workspace = $2 AND channel = $3 AND thread = $4"
 _NEWEST_MEMBERS = (
     "SELECT {columns} FROM paper_topics WHERE topic = ANY($1::text[]) "
     "GROUP BY paper_id ORDER BY max(published) DESC, max(arxiv_id) DESC LIMIT $2"
@@ -54,56 +50,43 @@ def any_term_tsquery(terms: Sequence[str], first_param: int) -> tuple[str, list[
             parts[(ENGLISH, " ".join(text.split()))] = None
     if not parts:
         return None
-    sql = " || ".join(template.format(first_param + i) for i, (template, _) in enumerate(parts))
-    return f"({sql})", [value for _, value in parts]
+    ored = " || ".join(template.format(first_param + i) for i, (template, _) in enumerate(parts))
+    return f"({ored})", [value for _, value in parts]
 
 
-class LibraryTables:
+class LibraryTables(Part[Database]):
     """The `LibraryStore` port over the store's `Database`."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
 
     # --- libraries ------------------------------------------------------------------------
 
     async def library(self, channel: ChannelRef) -> Library | None:
-        sql = f"SELECT {_LIBRARY_COLUMNS} FROM libraries WHERE {_CHANNEL_MATCH}"
-        rows = await self.db.run(lambda conn: fetch(conn, sql, *_channel_params(channel)), write=False)
-        return _library(rows[0]) if rows else None
+        rows = await self.db.run(lambda conn: fetch(conn, numbered(sql.LIBRARY), *channel_values(channel)), write=False)
+        return library_from_row(rows[0]) if rows else None
 
     async def libraries(self) -> list[Library]:
-        sql = f"SELECT {_LIBRARY_COLUMNS} FROM libraries ORDER BY adapter, workspace, channel, thread"
-        return [_library(row) for row in await self.db.run(lambda conn: fetch(conn, sql), write=False)]
+        return [library_from_row(row) for row in await self.db.run(lambda conn: fetch(conn, sql.LIBRARIES), write=False)]
 
     async def save_library(self, library: Library) -> Library:
         saved = replace(library, topics=tuple(library.topics), updated_at=library.updated_at or self.db.now())
-        values = (*_channel_params(saved.channel), json.dumps(list(saved.topics)), saved.source, saved.set_by, saved.updated_at)
-        await self.db.run(
-            lambda conn: conn.execute(
-                f"INSERT INTO libraries ({_LIBRARY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
-                "ON CONFLICT (adapter, workspace, channel, thread) DO UPDATE SET topics = excluded.topics, "
-                "source = excluded.source, set_by = excluded.set_by, updated_at = excluded.updated_at",
-                *values,
-            )
-        )
+        await self.db.run(lambda conn: conn.execute(numbered(sql.SAVE_LIBRARY), *library_values(saved)))
         return saved
 
     async def remove_library(self, channel: ChannelRef) -> bool:
-        sql = f"DELETE FROM libraries WHERE {_CHANNEL_MATCH} RETURNING 1"
-        return bool(await self.db.run(lambda conn: fetch(conn, sql, *_channel_params(channel))))
+        query = numbered(f"{sql.REMOVE_LIBRARY} RETURNING 1")
+        return bool(await self.db.run(lambda conn: fetch(conn, query, *channel_values(channel))))
 
     # --- the papers a library is made of --------------------------------------------------
 
     async def topic_paper_ids(self, topics: Sequence[str], limit: int) -> list[str]:
-        sql = _NEWEST_MEMBERS.format(columns="max(arxiv_id)")
-        rows = await self.db.run(lambda conn: fetch(conn, sql, list(topics), max(limit, 0)), write=False)
+        query = _NEWEST_MEMBERS.format(columns="max(arxiv_id)")
+        rows = await self.db.run(lambda conn: fetch(conn, query, list(topics), max(limit, 0)), write=False)
         return sorted(arxiv_id for (arxiv_id,) in rows)
 
     async def topic_papers(self, topics: Sequence[str], limit: int) -> list[Paper]:
-        sql = _NEWEST_MEMBERS.format(columns="paper_id")
+        query = _NEWEST_MEMBERS.format(columns="paper_id")
 
         async def read(conn: asyncpg.Connection) -> list[Paper]:
-            rows = await fetch(conn, sql, list(topics), max(limit, 0))
+            rows = await fetch(conn, query, list(topics), max(limit, 0))
             return await papers_by_ids(conn, [paper_id for (paper_id,) in rows])
 
         return await self.db.run(read, write=False)
@@ -118,23 +101,18 @@ class LibraryTables:
 
     async def sample_papers(self, size: int, seed: int) -> list[Paper]:
         async def read(conn: asyncpg.Connection) -> list[Paper]:
-            low, high = await conn.fetchrow("SELECT coalesce(min(id), 0), coalesce(max(id), -1) FROM papers")
+            low, high = await conn.fetchrow(sql.PAPER_ID_RANGE)
             if size <= 0 or high < low:
                 return []
-            if high - low + 1 <= size * _OVERDRAW:
-                ids = [row_id for (row_id,) in await fetch(conn, "SELECT id FROM papers ORDER BY id")]
+            if high - low + 1 <= size * OVERDRAW:
+                ids = [row_id for (row_id,) in await fetch(conn, sql.ALL_PAPER_IDS)]
                 return await papers_by_ids(conn, ids[:size] if len(ids) <= size else random.Random(seed).sample(ids, size))
             return await papers_by_ids(conn, await _draw_ids(conn, random.Random(seed), low, high, size))
 
         return await self.db.run(read, write=False)
 
     async def store_version(self) -> tuple[int, int]:
-        row = await self.db.run(
-            lambda conn: conn.fetchrow(
-                "SELECT (SELECT coalesce(max(id), 0) FROM papers), (SELECT coalesce(max(seq), 0) FROM paper_topics)"
-            ),
-            write=False,
-        )
+        row = await self.db.run(lambda conn: conn.fetchrow(sql.STORE_VERSION), write=False)
         return int(row[0]), int(row[1])
 
     # --- whole-store candidates -----------------------------------------------------------
@@ -145,23 +123,14 @@ class LibraryTables:
     ) -> list[Paper]:  # fmt: skip
         if limit <= 0:
             return []
-        where = "NOT (p.arxiv_id = ANY($1::text[]))"
-        params: list[object] = [list(exclude)]
-        if since is not None:
-            # A month-only date ("2025-06") counts as that whole month.
-            params.append(since)
-            n = len(params)
-            where += f" AND (p.published >= ${n} OR (length(p.published) = 7 AND p.published >= substr(${n}, 1, 7)))"
-        if not_shown_in is not None:
-            params.append(not_shown_in)
-            where += (
-                f" AND NOT EXISTS (SELECT 1 FROM channel_papers AS c WHERE c.channel_key = ${len(params)} AND c.paper_id = p.id)"
-            )
+        filters, filter_params = sql.candidate_filters(since, not_shown_in)
+        where = numbered(f"NOT (p.arxiv_id = ANY(?::text[])){filters}")
+        params: list[object] = [list(exclude), *filter_params]
         source = "papers AS p"
         if topic is not None:
             params.append(topic)
             source += f" JOIN paper_topics AS t ON t.paper_id = p.id AND t.topic = ${len(params)}"
-        wanted = (limit + len(exclude)) * _CANDIDATE_OVERFETCH
+        wanted = (limit + len(exclude)) * CANDIDATE_OVERFETCH
         query = any_term_tsquery(terms, len(params) + 2)
 
         async def read(conn: asyncpg.Connection) -> list[Paper]:
@@ -185,23 +154,11 @@ class LibraryTables:
     # --- stored models --------------------------------------------------------------------
 
     async def load_model(self, key: str) -> tuple[str, bytes] | None:
-        rows = await self.db.run(
-            lambda conn: fetch(conn, "SELECT fingerprint, model FROM rank_models WHERE key = $1", key), write=False
-        )
+        rows = await self.db.run(lambda conn: fetch(conn, numbered(sql.LOAD_MODEL), key), write=False)
         return (rows[0][0], bytes(rows[0][1])) if rows else None
 
     async def save_model(self, key: str, fingerprint: str, data: bytes) -> None:
-        await self.db.run(
-            lambda conn: conn.execute(
-                "INSERT INTO rank_models (key, fingerprint, model, trained_at) VALUES ($1, $2, $3, $4) "
-                "ON CONFLICT (key) DO UPDATE SET fingerprint = excluded.fingerprint, model = excluded.model, "
-                "trained_at = excluded.trained_at",
-                key,
-                fingerprint,
-                data,
-                self.db.now(),
-            )
-        )
+        await self.db.run(lambda conn: conn.execute(numbered(sql.SAVE_MODEL), key, fingerprint, data, self.db.now()))
 
 
 async def _draw_ids(conn: asyncpg.Connection, rng: random.Random, low: int, high: int, size: int) -> list[int]:

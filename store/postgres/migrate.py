@@ -21,10 +21,10 @@ import asyncpg
 from bot.errors import StoreError
 from bot.ports import Clock
 from store.cjk import cjk_index_text
+from store.common.rows import NOTE_COLUMNS, PAPER_COLUMNS, TOPIC_MEMBER_COLUMNS
 from store.postgres.store import PostgresStore
 from store.postgres.upsert import PG_PAPER_COLUMNS
 from store.sqlite import SqliteStore
-from store.sqlite.rows import NOTE_COLUMNS, PAPER_COLUMNS, TOPIC_MEMBER_COLUMNS
 
 Row = tuple
 

@@ -14,14 +14,17 @@ from typing import AsyncIterable, Iterable
 import asyncpg
 
 from bot.models import Paper, Topic, TopicStats, UpsertReport
+from store.common import statements as sql
+from store.common.composed import Part
+from store.common.rows import to_json, topic_stats
+from store.common.rules import clamp_limit, each
+from store.common.sql import numbered
 from store.postgres.database import Database, fetch
 from store.postgres.search import query_terms, ranked_sql, tsquery_sql
-from store.postgres.upsert import PAPER_READ_COLS, papers_by_ids, read_papers, write_batch
-from store.sqlite.papers import _aiter, clamp_limit
-from store.sqlite.rows import from_json_list, to_json
+from store.postgres.upsert import papers_by_ids, read_papers, write_batch
 from store.sqlite.upsert import prepare
 
-PAPER_READ_COLS_P = ", ".join(f"p.{name.strip()}" for name in PAPER_READ_COLS.split(","))
+_UPSERT_TOPIC = numbered(sql.UPSERT_TOPIC)
 
 
 def storable(text: object) -> bool:
@@ -38,11 +41,8 @@ def storable(text: object) -> bool:
     return True
 
 
-class PaperTables:
+class PaperTables(Part[Database]):
     """Papers, topics, notes and meta over the store's `Database`."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
 
     # --- writes ---------------------------------------------------------------------
 
@@ -56,7 +56,7 @@ class PaperTables:
     async def bulk_upsert(self, batches: Iterable[Iterable[Paper]] | AsyncIterable[Iterable[Paper]]) -> UpsertReport:
         """One transaction per batch (new papers by COPY); the batches before a failing one stay written."""
         total = UpsertReport()
-        async for papers in _aiter(batches):
+        async for papers in each(batches):
             batch = list(papers)
             if batch:
                 total += await self.upsert_papers(batch)
@@ -67,23 +67,10 @@ class PaperTables:
         if not rows:
             return
 
-        async def write(conn: asyncpg.Connection) -> None:
-            await conn.executemany(
-                "INSERT INTO topics (name, title, query, categories) VALUES ($1, $2, $3, $4) "
-                # A definition without a title (a [[topics]] entry without `title`) keeps the one an import gave.
-                "ON CONFLICT (name) DO UPDATE SET title = CASE WHEN excluded.title <> '' THEN excluded.title "
-                "ELSE topics.title END, query = excluded.query, categories = excluded.categories",
-                rows,
-            )
-
-        await self.db.run(write)
+        await self.db.run(lambda conn: conn.executemany(_UPSERT_TOPIC, rows))
 
     async def set_meta(self, key: str, value: str) -> None:
-        await self.db.run(
-            lambda conn: conn.execute(
-                "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value", key, value
-            )
-        )
+        await self.db.run(lambda conn: conn.execute(numbered(sql.SET_META), key, value))
 
     # --- reads ----------------------------------------------------------------------
 
@@ -92,9 +79,7 @@ class PaperTables:
             return None
 
         async def read(conn: asyncpg.Connection) -> list[Paper]:
-            return await read_papers(
-                conn, await fetch(conn, f"SELECT {PAPER_READ_COLS} FROM papers WHERE arxiv_id = $1", arxiv_id)
-            )
+            return await read_papers(conn, await fetch(conn, numbered(sql.PAPER), arxiv_id))
 
         papers = await self.db.run(read, write=False)
         return papers[0] if papers else None
@@ -104,18 +89,10 @@ class PaperTables:
         limit = clamp_limit(limit)
         if not limit or (topic is not None and not storable(topic)):
             return []
-        if topic is None:
-            sql = f"SELECT {PAPER_READ_COLS} FROM papers ORDER BY published DESC, arxiv_id DESC LIMIT $1"
-            params: tuple = (limit,)
-        else:
-            sql = (
-                f"SELECT {PAPER_READ_COLS_P} FROM paper_topics AS t JOIN papers AS p ON p.id = t.paper_id "
-                "WHERE t.topic = $1 ORDER BY t.published DESC, t.arxiv_id DESC LIMIT $2"
-            )
-            params = (topic, limit)
+        query, params = sql.latest(topic, limit)
 
         async def read(conn: asyncpg.Connection) -> list[Paper]:
-            return await read_papers(conn, await fetch(conn, sql, *params))
+            return await read_papers(conn, await fetch(conn, numbered(query), *params))
 
         return await self.db.run(read, write=False)
 
@@ -131,35 +108,24 @@ class PaperTables:
         if topic is not None:
             values.append(topic)
             source += f" JOIN paper_topics AS t ON t.paper_id = p.id AND t.topic = ${len(values)}"
-        sql = ranked_sql(tsquery, "$1", source)
+        ranked = ranked_sql(tsquery, "$1", source)
 
         async def read(conn: asyncpg.Connection) -> list[Paper]:
-            ids = [row[0] for row in await fetch(conn, sql, *values)]
+            ids = [row[0] for row in await fetch(conn, ranked, *values)]
             return await papers_by_ids(conn, ids)
 
         return await self.db.run(read, write=False)
 
     async def topics(self) -> list[TopicStats]:
-        sql = (
-            "SELECT name, title, query, categories, paper_count, "
-            "(SELECT max(published) FROM paper_topics WHERE topic = topics.name) "
-            "FROM topics ORDER BY name"
-        )
-        rows = await self.db.run(lambda conn: fetch(conn, sql), write=False)
-        return [
-            TopicStats(Topic(name, title, query, from_json_list(categories)), count, newest or None)
-            for name, title, query, categories, count, newest in rows
-        ]
+        return topic_stats(await self.db.run(lambda conn: fetch(conn, sql.TOPICS), write=False))
 
     async def topic_names(self) -> list[str]:
-        rows = await self.db.run(lambda conn: fetch(conn, "SELECT name FROM topics ORDER BY name"), write=False)
+        rows = await self.db.run(lambda conn: fetch(conn, sql.TOPIC_NAMES), write=False)
         return [name for (name,) in rows]
 
     async def paper_count(self) -> int:
-        return int(await self.db.run(lambda conn: conn.fetchval("SELECT count(*) FROM papers"), write=False))
+        return int(await self.db.run(lambda conn: conn.fetchval(sql.PAPER_COUNT), write=False))
 
     async def get_meta(self, key: str) -> str | None:
-        value: str | None = await self.db.run(
-            lambda conn: conn.fetchval("SELECT value FROM meta WHERE key = $1", key), write=False
-        )
+        value: str | None = await self.db.run(lambda conn: conn.fetchval(numbered(sql.META_VALUE), key), write=False)
         return value

@@ -2,10 +2,10 @@
 
 Why this module exists: `to_tsquery` has its own syntax (`&`, `|`, `!`, `<->`,
 `:*`, quotes) and fails on malformed input, so user text never reaches it as
-syntax. Text is cut into terms exactly as for SQLite (`store.sqlite.query`:
-control characters dropped, whitespace splits, CJK runs apart, at most
-`MAX_TERMS`), and each term becomes one bound parameter of a function that
-reads it as plain words:
+syntax. Text is cut into terms exactly as for SQLite (`store.sqlite.query`,
+`store.common.query_text`: control characters dropped, whitespace splits, CJK
+runs apart, at most `MAX_TERMS`), and each term becomes one bound parameter of
+a function that reads it as plain words:
 
 - a Latin piece: `phraseto_tsquery('paperbot_english', $n)`: stemmed, its words in order
   (`near-term`, `C++` and `don't` are just words);
@@ -28,7 +28,7 @@ lookup, no reading of positions), and only the pool is checked for the phrase.
 from __future__ import annotations
 
 from bot.text import CJK_RUN, bigrams
-from store.sqlite.query import MAX_TERMS, clean_query_text, has_word_chars
+from store.common.query_text import MAX_TERMS, clean_query_text, has_word_chars
 
 ENGLISH = "phraseto_tsquery('paperbot_english'::regconfig, ${})"
 CJK_WORDS = "phraseto_tsquery('simple'::regconfig, ${})"

@@ -1,7 +1,7 @@
 """The PostgreSQL write path of `upsert_papers`: the same decisions as SQLite, written with COPY.
 
 What to keep is decided by the core (`bot.merge.decide_batch`); the rows are
-encoded by the same code as SQLite's (`store.sqlite.rows`, `store.sqlite.upsert.prepare`),
+encoded by the same code as SQLite's (`store.common.rows`, `store.sqlite.upsert.prepare`),
 so both stores hold the same values for the same copies. One batch, inside the
 caller's transaction:
 
@@ -24,9 +24,7 @@ import asyncpg
 from bot.merge import decide_batch, note_key
 from bot.models import Notes, Paper, UpsertReport
 from store.cjk import cjk_index_text
-from store.postgres.database import fetch
-from store.postgres.schema import PAPERS_WRITE_LOCK
-from store.sqlite.rows import (
+from store.common.rows import (
     NOTE_COLUMNS,
     PAPER_COLUMNS,
     PAPER_READ_COLUMNS,
@@ -36,6 +34,8 @@ from store.sqlite.rows import (
     paper_from_row,
     paper_row_tail,
 )
+from store.postgres.database import fetch
+from store.postgres.schema import PAPERS_WRITE_LOCK
 from store.sqlite.upsert import PreparedBatch
 
 # SQLite's columns plus the title's CJK words, which PostgreSQL weights like the title.

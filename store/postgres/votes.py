@@ -1,9 +1,10 @@
 """Votes and saves clicked in chat, in PostgreSQL (the `VoteStore` port).
 
 The same table and rules as SQLite's (`store.sqlite.votes`, where why it
-exists is told; schema version 3 here): one row per (channel, paper, user,
-kind), so a repeated click updates the same row, and a `votes_version`
-counter in `meta` bumped in the same transaction as every change.
+exists is told; schema version 3 here; shared SQL in `store.common.statements`):
+one row per (channel, paper, user, kind), so a repeated click updates the same
+row, and a `votes_version` counter in `meta` bumped in the same transaction as
+every change.
 """
 
 from __future__ import annotations
@@ -12,28 +13,22 @@ import asyncpg
 
 from bot.models import ChannelRef
 from bot.votes import SavedPaper, VoteAction, VoteChange
+from store.common import statements as sql
+from store.common.composed import Part
+from store.common.rows import channel_values
+from store.common.sql import numbered
 from store.postgres.database import Database, fetch
 from store.postgres.upsert import papers_by_ids
-from store.sqlite.votes import _VERSION_KEY, _channel_params
 
-_CHANNEL_MATCH = "v.adapter = $1 AND v.workspace = $2 AND v.channel = $3 AND v.thread = $4"
-_KEY = (
-    "(v.adapter || ':' || (CASE v.workspace WHEN '' THEN '-' ELSE v.workspace END) || ':' || v.channel"
-    " || (CASE v.thread WHEN '' THEN '' ELSE ':' || v.thread END))"
-)
-_BUMP_VERSION = (
-    "INSERT INTO meta AS m (key, value) VALUES ($1, '1') ON CONFLICT (key) DO UPDATE SET value = (m.value::integer + 1)::text"
-)
+_CHANNEL_MATCH = numbered(sql.VOTES_CHANNEL_MATCH)
+_BUMP_VERSION = numbered(sql.BUMP_VOTES_VERSION)
 
 
-class VoteTables:
+class VoteTables(Part[Database]):
     """The `VoteStore` port over the store's `Database`."""
 
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
     async def record_vote(self, channel: ChannelRef, arxiv_id: str, user: str, action: VoteAction) -> VoteChange | None:
-        where = _channel_params(channel)
+        where = channel_values(channel)
 
         async def record(conn: asyncpg.Connection) -> VoteChange | None:
             paper_id = await conn.fetchval("SELECT id FROM papers WHERE arxiv_id = $1", arxiv_id)
@@ -41,11 +36,8 @@ class VoteTables:
                 return None
             before = await conn.fetchval(
                 f"SELECT v.value FROM votes AS v WHERE {_CHANNEL_MATCH} AND v.paper_id = $5 AND v.user_id = $6 AND v.kind = $7",
-                *where,
-                paper_id,
-                user,
-                action.kind,
-            )
+                *where, paper_id, user, action.kind,
+            )  # fmt: skip
             change = VoteChange(action, VoteAction(before) if before else None)
             if change.changed:
                 await conn.execute(
@@ -53,14 +45,9 @@ class VoteTables:
                     "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
                     "ON CONFLICT (adapter, workspace, channel, thread, paper_id, user_id, kind) "
                     "DO UPDATE SET value = excluded.value, at = excluded.at",
-                    *where,
-                    paper_id,
-                    user,
-                    action.kind,
-                    action.value,
-                    self.db.now(),
-                )
-                await conn.execute(_BUMP_VERSION, _VERSION_KEY)
+                    *where, paper_id, user, action.kind, action.value, self.db.now(),
+                )  # fmt: skip
+                await conn.execute(_BUMP_VERSION, sql.VOTES_VERSION_KEY)
             return change
 
         return await self.db.run(record)
@@ -69,44 +56,34 @@ class VoteTables:
         async def remove(conn: asyncpg.Connection) -> bool:
             removed = await fetch(
                 conn,
-                "DELETE FROM votes AS v WHERE "
-                + _CHANNEL_MATCH
-                + " AND v.paper_id = (SELECT id FROM papers WHERE arxiv_id = $5) AND v.user_id = $6 AND v.kind = $7 "
+                f"DELETE FROM votes AS v WHERE {_CHANNEL_MATCH}"
+                " AND v.paper_id = (SELECT id FROM papers WHERE arxiv_id = $5) AND v.user_id = $6 AND v.kind = $7 "
                 "AND v.value = $8 RETURNING 1",
-                *_channel_params(channel),
-                arxiv_id,
-                user,
-                action.kind,
-                action.value,
-            )
+                *channel_values(channel), arxiv_id, user, action.kind, action.value,
+            )  # fmt: skip
             if removed:
-                await conn.execute(_BUMP_VERSION, _VERSION_KEY)
+                await conn.execute(_BUMP_VERSION, sql.VOTES_VERSION_KEY)
             return bool(removed)
 
         return await self.db.run(remove)
 
     async def channel_votes(self, channel: ChannelRef) -> list[tuple[str, str, str]]:
-        sql = (
+        query = (
             f"SELECT p.arxiv_id, v.user_id, v.value FROM votes AS v JOIN papers AS p ON p.id = v.paper_id WHERE {_CHANNEL_MATCH} "
             "ORDER BY p.arxiv_id, v.user_id, v.kind"
         )
-        rows = await self.db.run(lambda conn: fetch(conn, sql, *_channel_params(channel)), write=False)
+        rows = await self.db.run(lambda conn: fetch(conn, query, *channel_values(channel)), write=False)
         return [(str(a), str(u), str(v)) for a, u, v in rows]
 
     async def saved(self, channel: ChannelRef | str, limit: int) -> list[SavedPaper]:
-        params: tuple[str, ...]
-        if isinstance(channel, ChannelRef):
-            where, params = _CHANNEL_MATCH, _channel_params(channel)
-        else:
-            where, params = f"(v.channel = $1 OR v.thread = $2 OR {_KEY} = $3)", (channel, channel, channel)
-        sql = (
+        where, params = sql.saved_by(channel)
+        query = numbered(
             "SELECT v.paper_id, array_agg(v.user_id ORDER BY v.at, v.user_id), max(v.at) FROM votes AS v "
-            f"WHERE v.kind = 'save' AND {where} GROUP BY v.paper_id ORDER BY max(v.at) DESC, v.paper_id DESC "
-            f"LIMIT ${len(params) + 1}"
+            f"WHERE v.kind = 'save' AND {where} GROUP BY v.paper_id ORDER BY max(v.at) DESC, v.paper_id DESC LIMIT ?"
         )
 
         async def read(conn: asyncpg.Connection) -> list[SavedPaper]:
-            rows = await fetch(conn, sql, *params, max(limit, 0))
+            rows = await fetch(conn, query, *params, max(limit, 0))
             papers = await papers_by_ids(conn, [row[0] for row in rows])
             return [
                 SavedPaper(paper, tuple(dict.fromkeys(users)), str(at))
@@ -116,5 +93,5 @@ class VoteTables:
         return await self.db.run(read, write=False)
 
     async def votes_version(self) -> int:
-        value = await self.db.run(lambda conn: conn.fetchval("SELECT value FROM meta WHERE key = $1", _VERSION_KEY), write=False)
+        value = await self.db.run(lambda conn: conn.fetchval(numbered(sql.META_VALUE), sql.VOTES_VERSION_KEY), write=False)
         return int(value) if value else 0

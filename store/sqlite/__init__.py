@@ -18,6 +18,7 @@ import os
 from typing import TYPE_CHECKING, AsyncIterator, Unpack
 
 from bot.ports import Store
+from store.common.composed import ComposedStore, PartTypes
 from store.sqlite.database import Database, OpenOptions
 from store.sqlite.fulltext import FullTextTables
 from store.sqlite.libraries import LibraryTables
@@ -29,55 +30,31 @@ from store.sqlite.votes import VoteTables
 __all__ = ["SqliteStore"]
 
 
-class SqliteStore:
-    """Papers, topics, notes, subscriptions and deliveries in one SQLite file."""
+PARTS = PartTypes(PaperTables, SubscriptionTables, NotesTables, FullTextTables, LibraryTables, VoteTables)
 
-    def __init__(self, db: Database) -> None:
-        self.db = db
-        self.papers = PaperTables(db)
-        self.subscriptions = SubscriptionTables(db)
-        self.notes = NotesTables(db)
-        self.fulltext = FullTextTables(db)
-        self.libraries = LibraryTables(db)
-        self.votes = VoteTables(db)
+
+class SqliteStore(ComposedStore[Database]):
+    """Papers, topics, notes, subscriptions and deliveries in one SQLite file."""
 
     @classmethod
     async def open(cls, path: str | os.PathLike[str], **options: Unpack[OpenOptions]) -> "SqliteStore":
         """Open (the options are `Database.open`'s); a writable open also restores the FTS
         settings and finishes an interrupted bulk load's index merge."""
         db = await Database.open(path, **options)
-        store = cls(db)
         if not db.read_only:
             try:
-                await store.papers.prepare_for_writing()
+                await PaperTables(db).prepare_for_writing()
             except BaseException:
                 # A failed merge (a full disk) must not leave the database thread running:
                 # the process would never exit.
                 await db.close()
                 raise
-        return store
-
-    @property
-    def path(self) -> str:
-        return self.db.path
-
-    @property
-    def read_only(self) -> bool:
-        return self.db.read_only
+        return cls(db, PARTS)
 
     @contextlib.asynccontextmanager
     async def exclusive(self, job: str) -> AsyncIterator[bool]:
         """Always this process's: one `paperbot run` serves a SQLite store (`serving_lock`)."""
         yield True
-
-    async def close(self) -> None:
-        await self.db.close()
-
-    async def __aenter__(self) -> "SqliteStore":
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.close()
 
 
 if TYPE_CHECKING:  # mypy proves here that the store and each of its parts implement their ports

@@ -16,7 +16,8 @@ and reads those rows by primary key, so it costs the same at a thousand
 papers and at a million (no `ORDER BY random()` over the table). Ids are
 dense (papers are never deleted), and the few a gap swallows are drawn again.
 
-`LibraryTables` implements `bot.ports.LibraryStore` over the store's `Database`.
+`LibraryTables` implements `bot.ports.LibraryStore` over the store's `Database`
+(the SQL both stores share: `store.common.statements`; the sampling: `store.common.rules`).
 """
 
 from __future__ import annotations
@@ -25,42 +26,28 @@ import json
 import random
 import sqlite3
 from dataclasses import replace
-from typing import Awaitable, Callable, Sequence
+from typing import Sequence
 
 import aiosqlite
 
 from bot.models import ChannelRef, Library, Paper
 from bot.text import CJK_RUN
+from store.common import statements as sql
+from store.common.composed import Part
+from store.common.query_text import clean_query_text, has_word_chars
+from store.common.rows import channel_values, library_from_row, library_values
+from store.common.rules import CANDIDATE_OVERFETCH, OVERDRAW, draw_ids
 from store.sqlite.database import Database, fetchall
 from store.sqlite.papers import papers_by_ids
-from store.sqlite.query import cjk_term, clean_query_text, has_word_chars, quote
+from store.sqlite.query import cjk_term, quote
 from store.sqlite.search import WindowedSearch
 from store.sqlite.upsert import IDS_PARAM
 
-_LIBRARY_COLUMNS = "adapter, workspace, channel, thread, topics, source, set_by, updated_at"
-_CHANNEL_MATCH = "adapter = ? AND workspace = ? AND channel = ? AND thread = ?"
-# Draw a few more ids than asked, so a sample rarely needs a second round for gaps.
-_OVERDRAW = 1.05
-_MAX_ROUNDS = 8
-# Candidates are re-ranked by the model and filtered (shown before, too old) after
-# the index ranks them: ask the index for this many times the papers wanted.
-_CANDIDATE_OVERFETCH = 2
 # The newest `limit` papers of any of some topics, each once: ids and papers select the same set.
 _NEWEST_MEMBERS = (
     f"SELECT {{columns}} FROM paper_topics WHERE topic IN {IDS_PARAM} "
     "GROUP BY paper_id ORDER BY max(published) DESC, max(arxiv_id) DESC LIMIT ?"
 )
-
-
-def _channel_params(channel: ChannelRef) -> tuple[str, str, str, str]:
-    return (channel.adapter, channel.workspace or "", channel.channel, channel.thread or "")
-
-
-def _library(row: tuple) -> Library:
-    adapter, workspace, channel, thread, topics, source, set_by, updated_at = row
-    return Library(
-        ChannelRef(adapter, channel, workspace or None, thread or None), tuple(json.loads(topics)), source, set_by, updated_at
-    )
 
 
 def any_term_query(terms: Sequence[str]) -> str | None:
@@ -78,40 +65,30 @@ def any_term_query(terms: Sequence[str]) -> str | None:
     return " OR ".join(dict.fromkeys(parts)) or None
 
 
-class LibraryTables:
+class LibraryTables(Part[Database]):
     """The `LibraryStore` port over the store's `Database`."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
 
     # --- libraries ------------------------------------------------------------------------
 
     async def library(self, channel: ChannelRef) -> Library | None:
         async with self.db.locked() as conn:
-            rows = await fetchall(
-                conn, f"SELECT {_LIBRARY_COLUMNS} FROM libraries WHERE {_CHANNEL_MATCH}", _channel_params(channel)
-            )
-        return _library(rows[0]) if rows else None
+            rows = await fetchall(conn, sql.LIBRARY, channel_values(channel))
+        return library_from_row(rows[0]) if rows else None
 
     async def libraries(self) -> list[Library]:
         async with self.db.locked() as conn:
-            rows = await fetchall(conn, f"SELECT {_LIBRARY_COLUMNS} FROM libraries ORDER BY adapter, workspace, channel, thread")
-        return [_library(row) for row in rows]
+            rows = await fetchall(conn, sql.LIBRARIES)
+        return [library_from_row(row) for row in rows]
 
     async def save_library(self, library: Library) -> Library:
         saved = replace(library, topics=tuple(library.topics), updated_at=library.updated_at or self.db.now())
         async with self.db.transaction() as conn:
-            await conn.execute(
-                f"INSERT INTO libraries ({_LIBRARY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (adapter, workspace, channel, thread) DO UPDATE SET topics = excluded.topics, "
-                "source = excluded.source, set_by = excluded.set_by, updated_at = excluded.updated_at",
-                (*_channel_params(saved.channel), json.dumps(list(saved.topics)), saved.source, saved.set_by, saved.updated_at),
-            )
+            await conn.execute(sql.SAVE_LIBRARY, library_values(saved))
         return saved
 
     async def remove_library(self, channel: ChannelRef) -> bool:
         async with self.db.transaction() as conn:
-            cursor = await conn.execute(f"DELETE FROM libraries WHERE {_CHANNEL_MATCH}", _channel_params(channel))
+            cursor = await conn.execute(sql.REMOVE_LIBRARY, channel_values(channel))
             return cursor.rowcount > 0
 
     # --- the papers a library is made of --------------------------------------------------
@@ -136,20 +113,18 @@ class LibraryTables:
 
     async def sample_papers(self, size: int, seed: int) -> list[Paper]:
         async with self.db.locked() as conn:
-            ((low, high),) = await fetchall(conn, "SELECT coalesce(min(id), 0), coalesce(max(id), -1) FROM papers")
+            ((low, high),) = await fetchall(conn, sql.PAPER_ID_RANGE)
             if size <= 0 or high < low:
                 return []
-            if high - low + 1 <= size * _OVERDRAW:
-                ids = [row_id for (row_id,) in await fetchall(conn, "SELECT id FROM papers ORDER BY id")]
+            if high - low + 1 <= size * OVERDRAW:
+                ids = [row_id for (row_id,) in await fetchall(conn, sql.ALL_PAPER_IDS)]
                 return await papers_by_ids(conn, ids[:size] if len(ids) <= size else random.Random(seed).sample(ids, size))
             ids = await _draw_ids(conn, random.Random(seed), low, high, size)
             return await papers_by_ids(conn, ids)
 
     async def store_version(self) -> tuple[int, int]:
         async with self.db.locked() as conn:
-            ((papers, memberships),) = await fetchall(
-                conn, "SELECT (SELECT coalesce(max(id), 0) FROM papers), (SELECT coalesce(max(seq), 0) FROM paper_topics)"
-            )
+            ((papers, memberships),) = await fetchall(conn, sql.STORE_VERSION)
         return int(papers), int(memberships)
 
     # --- whole-store candidates -----------------------------------------------------------
@@ -161,20 +136,14 @@ class LibraryTables:
         if limit <= 0:
             return []
         match = any_term_query(terms)
-        where = f"p.arxiv_id NOT IN {IDS_PARAM}"
-        params: tuple = (json.dumps(list(exclude)),)
-        if since is not None:
-            # A month-only date ("2025-06") counts as that whole month.
-            where += " AND (p.published >= ? OR (length(p.published) = 7 AND p.published >= substr(?, 1, 7)))"
-            params += (since, since)
-        if not_shown_in is not None:
-            where += " AND NOT EXISTS (SELECT 1 FROM channel_papers AS c WHERE c.channel_key = ? AND c.paper_id = p.id)"
-            params += (not_shown_in,)
+        filters, filter_params = sql.candidate_filters(since, not_shown_in)
+        where = f"p.arxiv_id NOT IN {IDS_PARAM}{filters}"
+        params = (json.dumps(list(exclude)), *filter_params)
         async with self.db.locked() as conn:
             ranked: list[int] = []
             if match is not None:
                 try:
-                    wanted = (limit + len(exclude)) * _CANDIDATE_OVERFETCH
+                    wanted = (limit + len(exclude)) * CANDIDATE_OVERFETCH
                     ranked = await WindowedSearch(conn, match, topic).ranked_ids(wanted)
                 except sqlite3.OperationalError as error:  # any_term_query quotes every term: a bug, not input
                     if not str(error).startswith("fts5:"):
@@ -194,17 +163,12 @@ class LibraryTables:
 
     async def load_model(self, key: str) -> tuple[str, bytes] | None:
         async with self.db.locked() as conn:
-            rows = await fetchall(conn, "SELECT fingerprint, model FROM rank_models WHERE key = ?", (key,))
+            rows = await fetchall(conn, sql.LOAD_MODEL, (key,))
         return (rows[0][0], bytes(rows[0][1])) if rows else None
 
     async def save_model(self, key: str, fingerprint: str, data: bytes) -> None:
         async with self.db.transaction() as conn:
-            await conn.execute(
-                "INSERT INTO rank_models (key, fingerprint, model, trained_at) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (key) DO UPDATE SET fingerprint = excluded.fingerprint, model = excluded.model, "
-                "trained_at = excluded.trained_at",
-                (key, fingerprint, data, self.db.now()),
-            )
+            await conn.execute(sql.SAVE_MODEL, (key, fingerprint, data, self.db.now()))
 
 
 async def _newest(conn: aiosqlite.Connection, where: str, params: tuple, topic: str | None, limit: int) -> list[int]:
@@ -217,33 +181,6 @@ async def _newest(conn: aiosqlite.Connection, where: str, params: tuple, topic: 
         "ORDER BY t.published DESC, t.arxiv_id DESC LIMIT ?"
     )
     return [row_id for (row_id,) in await fetchall(conn, sql, (topic, *params, limit))]
-
-
-async def draw_ids(
-    rng: random.Random, low: int, high: int, size: int, existing: Callable[[list[int]], Awaitable[set[int]]]
-) -> list[int]:
-    """`size` distinct existing row ids drawn uniformly from [low, high]; `existing` says which of some
-    ids are rows (the PostgreSQL store draws the same way, `store.postgres.libraries`)."""
-    chosen: dict[int, None] = {}
-    tried: set[int] = set()
-    for _ in range(_MAX_ROUNDS):
-        missing = size - len(chosen)
-        if missing <= 0:
-            break
-        room = high - low + 1 - len(tried)
-        draws: list[int] = []
-        while len(draws) < min(room, int(missing * _OVERDRAW) + 8):
-            row_id = rng.randint(low, high)
-            if row_id not in tried:
-                tried.add(row_id)
-                draws.append(row_id)
-        if not draws:
-            break
-        found = await existing(draws)
-        for row_id in draws:
-            if row_id in found and len(chosen) < size:
-                chosen[row_id] = None
-    return list(chosen)
 
 
 async def _draw_ids(conn: aiosqlite.Connection, rng: random.Random, low: int, high: int, size: int) -> list[int]:

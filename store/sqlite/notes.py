@@ -22,53 +22,27 @@ from __future__ import annotations
 
 from bot.merge import notes_carrier
 from bot.models import Notes, Paper
+from store.common import statements as sql
+from store.common.composed import Part
+from store.common.rules import BUDGET_KEY_PREFIX
 from store.sqlite.database import Database, fetchall
 from store.sqlite.papers import read_papers
-from store.sqlite.rows import PAPER_READ_COLUMNS
 from store.sqlite.upsert import prepare, write_batch
 
-BUDGET_KEY_PREFIX = "notes.spent."
 
-# Usable notes in the language: damaged (mojibake) notes are never shown, so they do not count.
-_HAS_NOTES = (
-    "EXISTS (SELECT 1 FROM notes AS n WHERE n.paper_id = p.id AND n.lang = ? AND n.text_quality != 'damaged')"
-)
-_PAPER_COLS_P = ", ".join(f"p.{name}" for name in PAPER_READ_COLUMNS)
-_FAILED_BEFORE = "EXISTS (SELECT 1 FROM note_attempts AS a WHERE a.paper_id = p.id AND a.lang = ?)"
-
-
-class NotesTables:
+class NotesTables(Part[Database]):
     """The `NotesStore` port over the store's `Database`."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
 
     async def papers_needing_notes(self, lang: str, topic: str | None = None, limit: int = 100) -> list[Paper]:
         """Papers without usable notes in `lang`: never-tried ones newest first, then failed ones
         (fewest attempts, longest ago first). At most `limit`."""
         if limit <= 0:
             return []
-        if topic is None:
-            source, order = "papers AS p", "p.published DESC, p.arxiv_id DESC"
-            params: tuple = ()
-        else:
-            source = "paper_topics AS t JOIN papers AS p ON p.id = t.paper_id"
-            order = "t.published DESC, t.arxiv_id DESC"
-            params = (topic,)
-        topic_filter = "t.topic = ? AND " if topic is not None else ""
-        untried = (
-            f"SELECT {_PAPER_COLS_P} FROM {source} WHERE {topic_filter}NOT {_HAS_NOTES} "
-            f"AND NOT {_FAILED_BEFORE} ORDER BY {order} LIMIT ?"
-        )
-        failed = (
-            f"SELECT {_PAPER_COLS_P} FROM note_attempts AS a JOIN papers AS p ON p.id = a.paper_id "
-            + ("JOIN paper_topics AS t ON t.paper_id = p.id AND t.topic = ? " if topic is not None else "")
-            + f"WHERE a.lang = ? AND NOT {_HAS_NOTES} ORDER BY a.attempts, a.last_tried_at, p.arxiv_id LIMIT ?"
-        )
+        untried, failed, params = sql.papers_needing_notes(lang, topic)
         async with self.db.locked() as conn:
-            rows = await fetchall(conn, untried, (*params, lang, lang, limit))
+            rows = await fetchall(conn, untried, (*params, limit))
             if len(rows) < limit:
-                rows += await fetchall(conn, failed, (*params, lang, lang, limit - len(rows)))
+                rows += await fetchall(conn, failed, (*params, limit - len(rows)))
             return await read_papers(conn, rows)
 
     async def add_notes(self, arxiv_id: str, notes: Notes) -> bool:
@@ -80,28 +54,17 @@ class NotesTables:
             if not known:
                 return False
             await write_batch(conn, prepared)
-            await conn.execute("DELETE FROM note_attempts WHERE paper_id = ? AND lang = ?", (known[0][0], notes.lang))
+            await conn.execute(sql.FORGET_NOTES_FAILURES, (known[0][0], notes.lang))
         return True
 
     async def record_notes_failure(self, arxiv_id: str, lang: str, error: str, at: str) -> None:
         async with self.db.locked() as conn:
-            await conn.execute(
-                "INSERT INTO note_attempts (paper_id, lang, attempts, last_error, last_tried_at) "
-                "SELECT id, ?, 1, ?, ? FROM papers WHERE arxiv_id = ? "
-                "ON CONFLICT (paper_id, lang) DO UPDATE SET attempts = attempts + 1, "
-                "last_error = excluded.last_error, last_tried_at = excluded.last_tried_at",
-                (lang, error[:500], at, arxiv_id),
-            )
+            await conn.execute(sql.RECORD_NOTES_FAILURE, (lang, error[:500], at, arxiv_id))
 
     async def notes_failures(self, lang: str) -> dict[str, tuple[int, str]]:
         """arxiv_id -> (attempts, last error) for the papers whose last attempt in `lang` failed."""
         async with self.db.locked() as conn:
-            rows = await fetchall(
-                conn,
-                "SELECT p.arxiv_id, a.attempts, a.last_error FROM note_attempts AS a "
-                "JOIN papers AS p ON p.id = a.paper_id WHERE a.lang = ? ORDER BY p.arxiv_id",
-                (lang,),
-            )
+            rows = await fetchall(conn, sql.NOTES_FAILURES, (lang,))
         return {arxiv_id: (attempts, error) for arxiv_id, attempts, error in rows}
 
     async def take_notes_budget(self, day: str, limit: int) -> bool:
@@ -109,18 +72,12 @@ class NotesTables:
         Counters of earlier days are dropped."""
         key = BUDGET_KEY_PREFIX + day
         async with self.db.transaction() as conn:
-            spent = await fetchall(conn, "SELECT value FROM meta WHERE key = ?", (key,))
+            spent = await fetchall(conn, sql.META_VALUE, (key,))
             count = int(spent[0][0]) if spent else 0
             taken = count < limit
             if taken:
-                await conn.execute(
-                    "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                    (key, str(count + 1)),
-                )
-                await conn.execute(
-                    "DELETE FROM meta WHERE key >= ? AND key < ? AND key != ?",
-                    (BUDGET_KEY_PREFIX, BUDGET_KEY_PREFIX + "\uffff", key),
-                )
+                await conn.execute(sql.SET_META, (key, str(count + 1)))
+                await conn.execute(sql.DROP_OTHER_BUDGETS, (BUDGET_KEY_PREFIX, BUDGET_KEY_PREFIX + "\uffff", key))
         return taken
 
     async def return_notes_budget(self, day: str) -> None:
@@ -133,5 +90,5 @@ class NotesTables:
 
     async def notes_budget_spent(self, day: str) -> int:
         async with self.db.locked() as conn:
-            rows = await fetchall(conn, "SELECT value FROM meta WHERE key = ?", (BUDGET_KEY_PREFIX + day,))
+            rows = await fetchall(conn, sql.META_VALUE, (BUDGET_KEY_PREFIX + day,))
         return int(rows[0][0]) if rows else 0

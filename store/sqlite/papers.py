@@ -14,40 +14,28 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from typing import AsyncIterable, AsyncIterator, Iterable, TypeVar
+from typing import AsyncIterable, Iterable
 
 import aiosqlite
 
 from bot.models import Notes, Paper, Topic, TopicStats, UpsertReport
+from store.common import statements as sql
+from store.common.composed import Part
+from store.common.rows import NOTE_COLUMNS, PAPER_READ_LIST, note_from_row, paper_from_row, to_json, topic_stats
+from store.common.rules import clamp_limit, each
 from store.sqlite import schema
 from store.sqlite.database import Database, fetchall, scalar
 from store.sqlite.query import match_terms
-from store.sqlite.rows import NOTE_COLUMNS, PAPER_READ_COLUMNS, from_json_list, note_from_row, paper_from_row, to_json
 from store.sqlite.search import WindowedSearch
 from store.sqlite.upsert import IDS_PARAM, STAGING_DDL, PreparedBatch, prepare, write_batch
 
 log = logging.getLogger(__name__)
 
-MAX_LIMIT = 1000
-
-_PAPER_READ_COLS = ", ".join(PAPER_READ_COLUMNS)
-_PAPER_READ_COLS_P = ", ".join(f"p.{name}" for name in PAPER_READ_COLUMNS)
 _NOTE_COLS = ", ".join(NOTE_COLUMNS)
 
-T = TypeVar("T")
 
-
-def clamp_limit(limit: object, default: int = 5) -> int:
-    if isinstance(limit, bool) or not isinstance(limit, int):
-        return default
-    return max(0, min(limit, MAX_LIMIT))
-
-
-class PaperTables:
+class PaperTables(Part[Database]):
     """Papers, topics, notes, meta and their FTS5 index, over the store's `Database`."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
 
     async def prepare_for_writing(self) -> None:
         """At a writable open: the FTS settings and staging tables, and the index merge an
@@ -104,7 +92,7 @@ class PaperTables:
         """Write batch after batch, preparing the next while one is indexed; totals go to written[0]."""
         writing: asyncio.Task[UpsertReport] | None = None
         try:
-            async for papers in _aiter(batches):
+            async for papers in each(batches):
                 batch = list(papers)
                 if not batch:
                     continue
@@ -138,22 +126,11 @@ class PaperTables:
         if not rows:
             return
         async with self.db.transaction() as conn:
-            await conn.executemany(
-                "INSERT INTO topics (name, title, query, categories) VALUES (?, ?, ?, ?) "
-                # A definition without a title (a [[topics]] entry without `title`) keeps the one an import gave.
-                "ON CONFLICT (name) DO UPDATE SET "
-                "title = CASE WHEN excluded.title <> '' THEN excluded.title ELSE topics.title END, "
-                "query = excluded.query, "
-                "categories = excluded.categories",
-                rows,
-            )
+            await conn.executemany(sql.UPSERT_TOPIC, rows)
 
     async def set_meta(self, key: str, value: str) -> None:
         async with self.db.locked() as conn:
-            await conn.execute(
-                "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (key, value),
-            )
+            await conn.execute(sql.SET_META, (key, value))
 
     # --- reads ----------------------------------------------------------------------
 
@@ -161,7 +138,7 @@ class PaperTables:
         if not isinstance(arxiv_id, str):
             return None
         async with self.db.locked() as conn:
-            rows = await fetchall(conn, f"SELECT {_PAPER_READ_COLS} FROM papers WHERE arxiv_id = ?", (arxiv_id,))
+            rows = await fetchall(conn, sql.PAPER, (arxiv_id,))
             papers = await read_papers(conn, rows)
         return papers[0] if papers else None
 
@@ -170,17 +147,8 @@ class PaperTables:
         limit = clamp_limit(limit)
         if not limit:
             return []
-        if topic is None:
-            sql = f"SELECT {_PAPER_READ_COLS} FROM papers ORDER BY published DESC, arxiv_id DESC LIMIT ?"
-            params: tuple = (limit,)
-        else:
-            sql = (
-                f"SELECT {_PAPER_READ_COLS_P} FROM paper_topics AS t JOIN papers AS p ON p.id = t.paper_id "
-                "WHERE t.topic = ? ORDER BY t.published DESC, t.arxiv_id DESC LIMIT ?"
-            )
-            params = (topic, limit)
         async with self.db.locked() as conn:
-            return await read_papers(conn, await fetchall(conn, sql, params))
+            return await read_papers(conn, await fetchall(conn, *sql.latest(topic, limit)))
 
     async def search(self, query: str, topic: str | None = None, limit: int = 5) -> list[Paper]:
         """Ranked search (plan: `store.sqlite.search`); any string is safe, no usable terms -> []."""
@@ -202,30 +170,21 @@ class PaperTables:
             return await papers_by_ids(conn, ids)
 
     async def topics(self) -> list[TopicStats]:
-        sql = (
-            "SELECT name, title, query, categories, paper_count, "
-            "(SELECT max(published) FROM paper_topics WHERE topic = topics.name) "
-            "FROM topics ORDER BY name"
-        )
         async with self.db.locked() as conn:
-            rows = await fetchall(conn, sql)
-        return [
-            TopicStats(Topic(name, title, query, from_json_list(categories)), count, newest or None)
-            for name, title, query, categories, count, newest in rows
-        ]
+            return topic_stats(await fetchall(conn, sql.TOPICS))
 
     async def topic_names(self) -> list[str]:
         async with self.db.locked() as conn:
-            rows = await fetchall(conn, "SELECT name FROM topics ORDER BY name")
+            rows = await fetchall(conn, sql.TOPIC_NAMES)
         return [name for (name,) in rows]
 
     async def paper_count(self) -> int:
         async with self.db.locked() as conn:
-            return int(await scalar(conn, "SELECT count(*) FROM papers"))
+            return int(await scalar(conn, sql.PAPER_COUNT))
 
     async def get_meta(self, key: str) -> str | None:
         async with self.db.locked() as conn:
-            rows = await fetchall(conn, "SELECT value FROM meta WHERE key = ?", (key,))
+            rows = await fetchall(conn, sql.META_VALUE, (key,))
         return rows[0][0] if rows else None
 
     # --- maintenance ----------------------------------------------------------------
@@ -240,7 +199,7 @@ class PaperTables:
         """
         async with self.db.locked() as conn:
             await schema.apply_fts_settings(conn)
-            papers = await scalar(conn, "SELECT count(*) FROM papers")
+            papers = await scalar(conn, sql.PAPER_COUNT)
             if written is None or written * 4 >= papers:
                 await conn.execute("INSERT INTO papers_fts (papers_fts) VALUES ('optimize')")
             else:
@@ -266,7 +225,7 @@ async def papers_by_ids(conn: aiosqlite.Connection, ids: list[int]) -> list[Pape
     """The papers with these row ids, in this order, with topics and notes (the caller holds the lock)."""
     if not ids:
         return []
-    rows = await fetchall(conn, f"SELECT {_PAPER_READ_COLS} FROM papers WHERE id IN {IDS_PARAM}", (to_json(ids),))
+    rows = await fetchall(conn, f"SELECT {PAPER_READ_LIST} FROM papers WHERE id IN {IDS_PARAM}", (to_json(ids),))
     by_id = {row[0]: row for row in rows}
     return await read_papers(conn, [by_id[i] for i in ids if i in by_id])
 
@@ -287,12 +246,3 @@ async def read_papers(conn: aiosqlite.Connection, rows: list[tuple]) -> list[Pap
     ):
         notes.setdefault(row[0], []).append(note_from_row(row))
     return [paper_from_row(row, tuple(topics.get(row[0], ())), tuple(notes.get(row[0], ()))) for row in rows]
-
-
-async def _aiter(items: Iterable[T] | AsyncIterable[T]) -> AsyncIterator[T]:
-    if isinstance(items, AsyncIterable):
-        async for item in items:
-            yield item
-    else:
-        for item in items:
-            yield item

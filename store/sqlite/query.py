@@ -12,41 +12,21 @@ operators in user text are just words and nothing the user types is syntax.
   query on that column (`search_cjk : "驾"*`).
 - Control characters (NUL included) and lone surrogates are dropped, a term
   with no letter or digit is dropped, and the input is capped at
-  `MAX_QUERY_CHARS` characters and `MAX_TERMS` terms.
+  `MAX_QUERY_CHARS` characters and `MAX_TERMS` terms (`store.common.query_text`,
+  the same for both stores).
 """
 
 from __future__ import annotations
 
-import unicodedata
-
 from bot.text import CJK_RUN, bigrams
+from store.common.query_text import MAX_TERMS, clean_query_text, has_word_chars
 
-MAX_QUERY_CHARS = 1000
-MAX_TERMS = 32
 CJK_COLUMN = "search_cjk"
-
-# Cc: control characters (NUL, ESC, ...); Cs: lone surrogates, which cannot be
-# encoded to UTF-8 and would fail in the sqlite3 module before FTS5 saw them.
-_DROPPED_CATEGORIES = frozenset({"Cc", "Cs"})
-
-
-def clean_query_text(text: str) -> str:
-    """The user text with control characters and lone surrogates removed, capped in length."""
-    text = text[: MAX_QUERY_CHARS * 2]  # bound the work below before the exact cap
-    if text.isascii() and text.isprintable():
-        return text[:MAX_QUERY_CHARS]
-    kept = [ch for ch in text if unicodedata.category(ch) not in _DROPPED_CATEGORIES]
-    return "".join(kept)[:MAX_QUERY_CHARS]
 
 
 def quote(term: str) -> str:
     """An FTS5 string literal: double quotes around, inner double quotes doubled."""
     return '"' + term.replace('"', '""') + '"'
-
-
-def has_word_chars(text: str) -> bool:
-    """Whether FTS5's tokenizer can find a token in `text` (a letter or digit somewhere)."""
-    return any(ch.isalnum() for ch in text)
 
 
 def _terms_of_chunk(chunk: str) -> list[str]:

@@ -31,8 +31,7 @@ import aiosqlite
 
 from bot.merge import admit, decide_batch, note_key
 from bot.models import Notes, Paper, UpsertReport
-from store.sqlite.database import fetchall, scalar
-from store.sqlite.rows import (
+from store.common.rows import (
     NOTE_COLUMNS,
     PAPER_COLUMNS,
     PAPER_READ_COLUMNS,
@@ -43,6 +42,7 @@ from store.sqlite.rows import (
     paper_row_tail,
     to_json,
 )
+from store.sqlite.database import fetchall, scalar
 
 log = logging.getLogger(__name__)
 

@@ -19,34 +19,18 @@ import json
 
 from bot.models import ChannelRef
 from bot.votes import SavedPaper, VoteAction, VoteChange
+from store.common import statements as sql
+from store.common.composed import Part
+from store.common.rows import CHANNEL_MATCH, channel_values
 from store.sqlite.database import Database, fetchall
 from store.sqlite.papers import papers_by_ids
 
-_CHANNEL_MATCH = "v.adapter = ? AND v.workspace = ? AND v.channel = ? AND v.thread = ?"
-# `ChannelRef.key` in SQL, so a reading list can be named by its key as well as by its channel id.
-_KEY = (
-    "(v.adapter || ':' || (CASE v.workspace WHEN '' THEN '-' ELSE v.workspace END) || ':' || v.channel"
-    " || (CASE v.thread WHEN '' THEN '' ELSE ':' || v.thread END))"
-)
-_VERSION_KEY = "votes_version"
-_BUMP_VERSION = (
-    "INSERT INTO meta (key, value) VALUES (?, '1') "
-    "ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)"
-)
 
-
-def _channel_params(channel: ChannelRef) -> tuple[str, str, str, str]:
-    return (channel.adapter, channel.workspace or "", channel.channel, channel.thread or "")
-
-
-class VoteTables:
+class VoteTables(Part[Database]):
     """The `VoteStore` port over the store's `Database`."""
 
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
     async def record_vote(self, channel: ChannelRef, arxiv_id: str, user: str, action: VoteAction) -> VoteChange | None:
-        where = _channel_params(channel)
+        where = channel_values(channel)
         async with self.db.transaction() as conn:
             rows = await fetchall(conn, "SELECT id FROM papers WHERE arxiv_id = ?", (arxiv_id,))
             if not rows:
@@ -54,7 +38,8 @@ class VoteTables:
             paper_id = rows[0][0]
             before = await fetchall(
                 conn,
-                f"SELECT v.value FROM votes AS v WHERE {_CHANNEL_MATCH} AND v.paper_id = ? AND v.user = ? AND v.kind = ?",
+                f"SELECT v.value FROM votes AS v WHERE {sql.VOTES_CHANNEL_MATCH} "
+                "AND v.paper_id = ? AND v.user = ? AND v.kind = ?",
                 (*where, paper_id, user, action.kind),
             )
             change = VoteChange(action, VoteAction(before[0][0]) if before else None)
@@ -65,19 +50,19 @@ class VoteTables:
                     "DO UPDATE SET value = excluded.value, at = excluded.at",
                     (*where, paper_id, user, action.kind, action.value, self.db.now()),
                 )
-                await conn.execute(_BUMP_VERSION, (_VERSION_KEY,))
+                await conn.execute(sql.BUMP_VOTES_VERSION, (sql.VOTES_VERSION_KEY,))
             return change
 
     async def remove_vote(self, channel: ChannelRef, arxiv_id: str, user: str, action: VoteAction) -> bool:
         async with self.db.transaction() as conn:
             cursor = await conn.execute(
-                "DELETE FROM votes WHERE " + _CHANNEL_MATCH.replace("v.", "")
-                + " AND paper_id = (SELECT id FROM papers WHERE arxiv_id = ?) AND user = ? AND kind = ? AND value = ?",
-                (*_channel_params(channel), arxiv_id, user, action.kind, action.value),
+                f"DELETE FROM votes WHERE {CHANNEL_MATCH}"
+                " AND paper_id = (SELECT id FROM papers WHERE arxiv_id = ?) AND user = ? AND kind = ? AND value = ?",
+                (*channel_values(channel), arxiv_id, user, action.kind, action.value),
             )
             if cursor.rowcount == 0:
                 return False
-            await conn.execute(_BUMP_VERSION, (_VERSION_KEY,))
+            await conn.execute(sql.BUMP_VOTES_VERSION, (sql.VOTES_VERSION_KEY,))
             return True
 
     async def channel_votes(self, channel: ChannelRef) -> list[tuple[str, str, str]]:
@@ -85,18 +70,13 @@ class VoteTables:
             rows = await fetchall(
                 conn,
                 "SELECT p.arxiv_id, v.user, v.value FROM votes AS v JOIN papers AS p ON p.id = v.paper_id "
-                f"WHERE {_CHANNEL_MATCH} "
-                "ORDER BY p.arxiv_id, v.user, v.kind",
-                _channel_params(channel),
+                f"WHERE {sql.VOTES_CHANNEL_MATCH} ORDER BY p.arxiv_id, v.user, v.kind",
+                channel_values(channel),
             )
         return [(str(a), str(u), str(v)) for a, u, v in rows]
 
     async def saved(self, channel: ChannelRef | str, limit: int) -> list[SavedPaper]:
-        params: tuple[str, ...]
-        if isinstance(channel, ChannelRef):
-            where, params = _CHANNEL_MATCH, _channel_params(channel)
-        else:
-            where, params = f"(v.channel = ? OR v.thread = ? OR {_KEY} = ?)", (channel, channel, channel)
+        where, params = sql.saved_by(channel)
         async with self.db.locked() as conn:
             rows = await fetchall(
                 conn,
@@ -114,6 +94,5 @@ class VoteTables:
 
     async def votes_version(self) -> int:
         async with self.db.locked() as conn:
-            rows = await fetchall(conn, "SELECT value FROM meta WHERE key = ?", (_VERSION_KEY,))
+            rows = await fetchall(conn, sql.META_VALUE, (sql.VOTES_VERSION_KEY,))
         return int(rows[0][0]) if rows else 0
-

@@ -29,7 +29,8 @@ from bot.errors import UserError
 from bot.models import Notes, Paper
 from bot.ports import PaperStore
 from bot.service import PaperService
-from store.sqlite.query import MAX_TERMS, build_match_query
+from store.common.query_text import MAX_TERMS
+from store.sqlite.query import build_match_query
 from tests.support import EXAMPLE_LIST, OFFLINE_CONFIG, ROOT, logging_kept
 
 pytestmark = pytest.mark.now(datetime(2025, 6, 9, tzinfo=timezone.utc))

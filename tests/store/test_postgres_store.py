@@ -19,8 +19,9 @@ import pytest
 from bot.errors import ConfigError, StoreError
 from bot.models import ChannelRef, Paper, Subscription
 from bot.plugins import Plugins, shown_location
+from store.postgres import schema
 from store.postgres.database import RECONNECT, Database
-from store.postgres.store import PostgresStore, schema
+from store.postgres.store import PostgresStore
 from tests.support import FakeClock, Sleeps, run_paperbot
 from tests.support.pg_server import Server, admin, fresh_database
 
