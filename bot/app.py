@@ -48,7 +48,7 @@ from bot.plugins import AdapterContext, AdapterPlugin, needs_extra, shown_locati
 from bot.ports import ChatAdapter, PaperStore, Store
 from bot.progress import show_bars
 from bot.runtime import Runtime, build_fulltext_fetcher, build_ranking, build_service, open_store
-from bot.scheduler import BotScheduler, SubscriptionChanges
+from bot.scheduler import BotScheduler, ScheduledFetch, SubscriptionChanges
 from bot.service import PaperService
 from bot.subscriptions import SubscriptionService
 from bot.webhooks import WebhookAdapter, WebhookRoute
@@ -238,12 +238,11 @@ async def assemble(
         stop_grace=timedelta(seconds=config.digest.stop_grace_seconds), on_step=on_step, fulltext=store.fulltext,
         ranker=ranking,
     )
-    scheduler = BotScheduler(
-        engine, changes=changes,
-        fetch=one_process_at_a_time(store, "fetch", fetch.run) if fetch else None,
-        fetch_schedule=config.fetch_schedule() if fetch else None,
-        last_fetch=fetch.oldest_fetch if fetch else None,
+    scheduled_fetch = (
+        ScheduledFetch(one_process_at_a_time(store, "fetch", fetch.run), config.fetch_schedule(), fetch.oldest_fetch)
+        if fetch else None
     )
+    scheduler = BotScheduler(engine, changes=changes, fetch=scheduled_fetch)
     return Bot(
         store, service, engine, subscriptions, router, scheduler, adapters, stop, shown_location(runtime.db_path),
         fetch.fetcher if fetch else None, notes, fulltext, ranking,

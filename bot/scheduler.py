@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Awaitable, Callable
 
@@ -48,20 +49,21 @@ class SubscriptionChanges:
             await listener()
 
 
+@dataclass(frozen=True)
+class ScheduledFetch:
+    """The arXiv fetch as the scheduler sees it: what to run, when, and when it last succeeded."""
+
+    run: Callable[[], Awaitable[None]]
+    schedule: Schedule
+    last_success: Callable[[], Awaitable[datetime | None]]
+
+
 class BotScheduler:
     def __init__(
-        self,
-        engine: DigestEngine,
-        *,
-        fetch: Callable[[], Awaitable[None]] | None = None,
-        fetch_schedule: Schedule | None = None,
-        last_fetch: Callable[[], Awaitable[datetime | None]] | None = None,
-        changes: SubscriptionChanges | None = None,
+        self, engine: DigestEngine, *, fetch: ScheduledFetch | None = None, changes: SubscriptionChanges | None = None,
     ) -> None:
         self.engine = engine
         self.fetch = fetch
-        self.fetch_schedule = fetch_schedule
-        self.last_fetch = last_fetch
         if changes is not None:
             changes.listen(self.rebuild)
         self.scheduler: AsyncIOScheduler | None = None
@@ -77,19 +79,19 @@ class BotScheduler:
             self.engine.sweep, IntervalTrigger(seconds=SWEEP_EVERY.total_seconds()),
             id="digest-sweep", coalesce=True, max_instances=1, replace_existing=True,
         )
-        if self.fetch is not None and self.fetch_schedule is not None:
+        if self.fetch is not None:
             self.scheduler.add_job(
-                self.fetch, self.fetch_schedule.trigger(), id="fetch", coalesce=True, max_instances=1,
+                self.fetch.run, self.fetch.schedule.trigger(), id="fetch", coalesce=True, max_instances=1,
                 misfire_grace_time=3600, replace_existing=True,
             )
-            if await self._fetch_overdue():
-                self._spawn(self.fetch(), "fetch at start")
+            if await self._fetch_overdue(self.fetch):
+                self._spawn(self.fetch.run(), "fetch at start")
         await self.engine.run_due()
 
-    async def _fetch_overdue(self) -> bool:
+    async def _fetch_overdue(self, fetch: ScheduledFetch) -> bool:
         """True when the last fetch is older than the schedule's most recent fire time."""
-        last = await self.last_fetch() if self.last_fetch else None
-        previous_fire = self.fetch_schedule.previous_fire(self.engine.clock.now()) if self.fetch_schedule else None
+        last = await fetch.last_success()
+        previous_fire = fetch.schedule.previous_fire(self.engine.clock.now())
         overdue = last is None or (previous_fire is not None and last < previous_fire)
         log.info("last arXiv fetch: %s; %s", iso(last) if last else "never", "fetching now" if overdue else "next on schedule")
         return overdue

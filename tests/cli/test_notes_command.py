@@ -183,7 +183,7 @@ async def test_the_service_fetches_full_text_then_writes_notes_from_it_after_eac
             bot = await assemble(runtime, store, stdin=io.StringIO(""), stdout=io.StringIO())
             try:
                 assert bot.notes is not None and bot.scheduler.fetch is not None
-                await bot.scheduler.fetch()
+                await bot.scheduler.fetch.run()
             finally:
                 bot.fetcher.close()
                 await bot.notes.close()

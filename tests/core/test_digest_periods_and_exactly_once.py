@@ -6,6 +6,7 @@ adapter as the channel); only time is simulated, so ten weeks take well under a 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
 import sqlite3
@@ -19,7 +20,8 @@ from adapters.console import CONSOLE_CHANNEL, ConsoleAdapter
 from bot.commands import CommandRouter
 from bot.digest import DigestEngine
 from bot.models import ChannelRef, PaperListReply, Subscription, Topic
-from bot.scheduler import BotScheduler
+from bot.schedule import parse_when
+from bot.scheduler import BotScheduler, ScheduledFetch
 from bot.service import PaperService
 from bot.subscriptions import SubscriptionService
 from store.sqlite import SqliteStore, schema
@@ -584,6 +586,29 @@ async def test_the_bot_starts_with_a_schedule_whose_last_fire_was_in_a_repeated_
         await scheduler.start()
     local = scheduler.next_runs()["digest:1"].astimezone(ZoneInfo("America/New_York"))  # APScheduler counts from real time
     assert (local.month, local.day, local.hour, local.minute, local.fold) == (11, 1, 1, 30, 0)
+    await scheduler.shutdown()
+
+
+@pytest.mark.parametrize(
+    ("last_success", "fetched_at_start"),
+    [(None, 1), (MONDAY - timedelta(days=2), 1), (MONDAY - timedelta(hours=1), 0)],
+    ids=["never-fetched", "older-than-the-last-fire", "after-the-last-fire"],
+)
+async def test_the_bot_fetches_at_start_only_when_the_last_fetch_missed_a_scheduled_fire(bot, last_success, fetched_at_start):
+    bot.clock.set(MONDAY)  # the daily 06:00 fetch last fired at MONDAY 06:00 or the day before
+    runs: list[datetime] = []
+
+    async def fetch() -> None:
+        runs.append(bot.clock.now())
+
+    async def last() -> datetime | None:
+        return last_success
+
+    scheduler = BotScheduler(bot.engine, fetch=ScheduledFetch(fetch, parse_when("daily 06:00", "UTC"), last))
+    await scheduler.start()
+    await asyncio.sleep(0)  # the fetch at start runs in the background
+    assert len(runs) == fetched_at_start
+    assert "fetch" in scheduler.next_runs()
     await scheduler.shutdown()
 
 

@@ -92,7 +92,7 @@ async def test_subscribing_to_terms_makes_the_topic_the_scheduled_fetch_fetches(
             assert (topic.query, topic.title) == (QUERY, "reward model+vlm")
 
             assert [t.name for t in topics_to_fetch(config, [topic])] == ["reward-model-vlm"]
-            await bot.scheduler.fetch()
+            await bot.scheduler.fetch.run()
             assert arxiv.requests and arxiv.requests[0].search_query.startswith(f"({QUERY}) AND lastUpdatedDate:[")
             assert (await store.papers.get("2506.00001")).topics == ("reward-model-vlm",)
 
