@@ -53,7 +53,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, AsyncIterator, Callable, Mapping, Protocol, Sequence
 
@@ -141,6 +141,7 @@ def digest_reply(
     return replace(reply, digest=mark)
 
 
+@dataclass(eq=False)
 class DigestPlanner:
     """What the next digest of a subscription contains and when it is due: reads only, never posts.
 
@@ -149,15 +150,11 @@ class DigestPlanner:
     need those commands; so the composition builds a planner, then the adapters,
     then the engine that delivers through them."""
 
-    def __init__(
-        self, store: SubscriptionStore, papers: PaperStore, topics: Mapping[str, Topic], *, clock: Clock,
-        ranker: DigestRanker | None = None,
-    ) -> None:
-        self.store = store
-        self.papers = papers
-        self.topics = topics
-        self.clock = clock
-        self.ranker = ranker
+    store: SubscriptionStore
+    papers: PaperStore
+    topics: Mapping[str, Topic]
+    clock: Clock = field(kw_only=True)
+    ranker: DigestRanker | None = field(default=None, kw_only=True)
 
     # --- planning (pure reads) --------------------------------------------------------
 
