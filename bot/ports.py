@@ -313,23 +313,12 @@ class VoteStore(Protocol):
 class Store(Protocol):
     """One opened store: its parts, and closing it (which ends them all)."""
 
-    @property
-    def papers(self) -> PaperStore: ...
-
-    @property
-    def subscriptions(self) -> SubscriptionStore: ...
-
-    @property
-    def notes(self) -> NotesStore: ...
-
-    @property
-    def fulltext(self) -> FullTextStore: ...
-
-    @property
-    def libraries(self) -> LibraryStore: ...
-
-    @property
-    def votes(self) -> VoteStore: ...
+    papers: PaperStore
+    subscriptions: SubscriptionStore
+    notes: NotesStore
+    fulltext: FullTextStore
+    libraries: LibraryStore
+    votes: VoteStore
 
     def exclusive(self, job: str) -> AbstractAsyncContextManager[bool]:
         """Held while `job` (the arXiv fetch with its notes) runs: True when this process may run it,
