@@ -42,6 +42,7 @@ from typing import Any, Callable
 from aiohttp import WSMsgType, web
 
 from adapters.discord.render import check_message_limits
+from tests.support.local_server import serve_locally
 
 DISCORD_EPOCH_MS = 1420070400000
 TOKEN = "fake.discord-bot-token.abcdefghijklmnop"
@@ -205,11 +206,7 @@ class FakeDiscord:
         for method, path, handler in routes:
             app.router.add_route(method, api + path, handler)
         app.router.add_route("*", "/{tail:.*}", self._unknown)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", port, reuse_address=True)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._runner, self.port = await serve_locally(app, port)
         return self
 
     async def close(self) -> None:

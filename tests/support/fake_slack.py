@@ -55,6 +55,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from adapters.slack.limits import check_message_limits, find_mentions
+from tests.support.local_server import serve_locally
 
 TEAM_ID = "T0PAPERS"
 BOT_USER = "U0PAPERBOT"
@@ -107,11 +108,8 @@ class FakeSlack:
         app.router.add_post("/commands/{team}/{hook}/{name}", self._respond)
         app.router.add_get("/socket", self._socket)
         app.router.add_post("/upload/v1/{file_id}", self._upload)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
+        self._runner, port = await serve_locally(app)
+        self.url = f"http://127.0.0.1:{port}"
         return self
 
     async def close(self) -> None:

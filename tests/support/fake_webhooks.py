@@ -26,6 +26,7 @@ from aiohttp import web
 from adapters.discord.render import check_message_limits as discord_violations
 from adapters.slack.limits import check_message_limits as slack_violations
 from adapters.slack.limits import find_mentions
+from tests.support.local_server import serve_locally
 
 
 @dataclass
@@ -86,11 +87,7 @@ class FakeWebhooks:
         app = web.Application()
         app.router.add_post("/services/{team}/{bot}/{secret}", self._slack)
         app.router.add_post("/api/webhooks/{webhook_id}/{token}", self._discord)
-        self._runner = web.AppRunner(app, access_log=None)  # the fake logging secrets would hide a bot that does
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._runner, port = await serve_locally(app)
         self.base_url = f"http://127.0.0.1:{port}"
         return self
 

@@ -232,39 +232,29 @@ async def test_permanent_errors_give_a_clear_failing_note(tmp_path, fake_slack, 
         assert await slack.bot.store.subscriptions.delivery(1, "2025-W23") is None
 
 
-async def test_a_429_is_retried_after_retry_after_then_posted_once(tmp_path, fake_slack, clock):
+async def test_a_429_is_retried_after_retry_after_then_posted_once(tmp_path, fake_slack, clock, sleeps):
     async with bot(tmp_path, fake_slack, clock, PAPERS) as slack:
-        waits = []
-
-        async def record_sleep(seconds):
-            waits.append(seconds)
-
-        slack.adapter.rate_limit.sleep = record_sleep
+        slack.adapter.rate_limit.sleep = sleeps
         clock.set(MONDAY - timedelta(days=1))
         await add_papers(slack, clock, 1)
         clock.set(MONDAY)
         fake_slack.rate_limit("chat.postMessage", retry_after="2")
         await slack.bot.engine.run_due()
-        assert waits == [2.0]
+        assert sleeps.waits == [2.0]
         assert [c.status for c in fake_slack.calls_to("chat.postMessage")] == [429, 200]
         assert len(fake_slack.posted(PAPERS)) == 1
         assert (await slack.bot.store.subscriptions.delivery(1, "2025-W23")).state == "sent"
 
 
-async def test_rate_limits_that_do_not_end_are_a_retry_later_not_a_wait_forever(tmp_path, fake_slack, clock):
+async def test_rate_limits_that_do_not_end_are_a_retry_later_not_a_wait_forever(tmp_path, fake_slack, clock, sleeps):
     async with bot(tmp_path, fake_slack, clock, PAPERS) as slack:
-        waits = []
-
-        async def record_sleep(seconds):
-            waits.append(seconds)
-
-        slack.adapter.rate_limit.sleep = record_sleep
+        slack.adapter.rate_limit.sleep = sleeps
         clock.set(MONDAY - timedelta(days=1))
         await add_papers(slack, clock, 1)
         clock.set(MONDAY)
         fake_slack.rate_limit("chat.postMessage", retry_after="1", times=10)
         await slack.bot.engine.run_due()
-        assert len(fake_slack.calls_to("chat.postMessage")) == 4 and waits == [1.0, 1.0, 1.0]
+        assert len(fake_slack.calls_to("chat.postMessage")) == 4 and sleeps.waits == [1.0, 1.0, 1.0]
         assert "ratelimited" in (await slack.bot.store.subscriptions.get_subscription(1)).failing
         assert await slack.bot.store.subscriptions.delivery(1, "2025-W23") is None
 
@@ -272,7 +262,7 @@ async def test_rate_limits_that_do_not_end_are_a_retry_later_not_a_wait_forever(
         fake_slack.rate_limit("chat.postMessage", retry_after="3600")  # longer than we wait: not retried now
         clock.advance(minutes=15)
         await slack.bot.engine.run_due()
-        assert len(fake_slack.calls_to("chat.postMessage")) == 5 and len(waits) == 3
+        assert len(fake_slack.calls_to("chat.postMessage")) == 5 and len(sleeps.waits) == 3
         clock.advance(minutes=15)
         await slack.bot.engine.run_due()  # the next sweep
         assert len(fake_slack.posted(PAPERS)) == 1
