@@ -119,37 +119,29 @@ def fake_openai() -> Iterator[FakeOpenAI]:
 
 @pytest.fixture
 async def fake_webhooks() -> AsyncIterator[FakeWebhooks]:
-    server = await FakeWebhooks().start()
-    try:
+    async with FakeWebhooks() as server:
         yield server
-    finally:
-        await server.stop()
 
 
 @pytest.fixture
 async def fake_slack() -> AsyncIterator[FakeSlack]:
-    server = await FakeSlack(BOT_TOKEN).start()
-    server.users.update(PEOPLE)
-    yield server
-    await server.close()
+    async with FakeSlack(BOT_TOKEN) as server:
+        server.users.update(PEOPLE)
+        yield server
     assert server.violations == [], "messages the fake Slack received break Slack's limits"
 
 
 @pytest.fixture
 async def fake_slack_socket() -> AsyncIterator[FakeSlack]:
-    server = await FakeSlack(BOT_TOKEN, app_token=APP_TOKEN).start()
-    yield server
-    await server.close()
+    async with FakeSlack(BOT_TOKEN, app_token=APP_TOKEN) as server:
+        yield server
     assert server.violations == [], "messages the fake Slack received break Slack's limits"
 
 
 @pytest.fixture
 async def fake_discord() -> AsyncIterator[FakeDiscord]:
-    server = await FakeDiscord().start()
-    try:
+    async with FakeDiscord() as server:
         yield server
-    finally:
-        await server.close()
     assert server.problems == [], "payloads the fake Discord received break Discord's rules"
 
 

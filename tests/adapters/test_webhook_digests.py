@@ -238,7 +238,7 @@ async def test_a_missing_environment_variable_is_a_clear_failure(setup):
 
 
 async def test_one_broken_webhook_does_not_stop_the_others(setup):
-    setup.env["GONE_HOOK"] = setup.hooks.base_url + "/services/T0/B0/deleted"
+    setup.env["GONE_HOOK"] = setup.hooks.url + "/services/T0/B0/deleted"
     await setup.subscribe("GONE_HOOK", channel="#gone")
     await setup.subscribe("DISCORD_HOOK", channel="#papers")
     await setup.papers_then_fire()

@@ -133,8 +133,10 @@ class FakeArxivWeb(ThreadedFake):
 
     # --- lifecycle --------------------------------------------------------------------
 
-    def add_routes(self, app: web.Application) -> None:
+    def application(self) -> web.Application:
+        app = web.Application()
         app.router.add_get("/{tail:.*}", self._serve)
+        return app
 
     @property
     def url(self) -> str:

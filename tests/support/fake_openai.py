@@ -193,8 +193,10 @@ class FakeOpenAI(ThreadedFake):
 
     # --- lifecycle ------------------------------------------------------------------
 
-    def add_routes(self, app: web.Application) -> None:
+    def application(self) -> web.Application:
+        app = web.Application()
         app.router.add_post(COMPLETIONS_PATH, self._completions)
+        return app
 
     @property
     def base_url(self) -> str:

@@ -2,10 +2,11 @@
 
 Why this exists: every fake of a remote service starts a server the same way.
 Slack's, Discord's and the webhooks' fakes serve from the test's event loop
-(`serve_locally`); the fake OpenAI server and the fake arXiv web server also
-serve `paperbot` subprocesses, so each runs its own event loop in a daemon
-thread (the `ThreadedFake` base: `with Fake() as fake:`).
-The start and stop of both live here once.
+(the `LoopFake` base: `async with Fake() as fake:`).
+The fake OpenAI server and the fake arXiv web server also serve `paperbot`
+subprocesses, so each runs its own event loop in a daemon thread (the
+`ThreadedFake` base: `with Fake() as fake:`). The start and stop of both live
+here once.
 """
 
 from __future__ import annotations
@@ -29,15 +30,48 @@ async def serve_locally(app: web.Application, port: int = 0, *, shutdown_timeout
     return runner, runner.addresses[0][1]
 
 
+class LoopFake:
+    """A fake served from the test's event loop on 127.0.0.1:`self.port` (`self.url`).
+
+    `async with Fake() as fake:` starts and closes it (or `await fake.start()`,
+    `await fake.close()`). A subclass builds its app in `application()`, and
+    extends `close()` to end what a server shutdown would wait for."""
+
+    port = 0
+    _runner: web.AppRunner | None = None
+
+    def application(self) -> web.Application:
+        raise NotImplementedError
+
+    async def start(self, port: int = 0) -> Self:
+        """Serve on `port` (0: a free one; a test may bring a closed fake back on its old port)."""
+        self._runner, self.port = await serve_locally(self.application(), port)
+        return self
+
+    async def close(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def __aenter__(self) -> Self:
+        return await self.start()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+
 class ThreadedFake:
     """A fake served from a thread of its own while its `with` block runs, on `self.port`.
 
-    A subclass names its thread (`thread_name`) and adds its routes (`add_routes`)."""
+    A subclass names its thread (`thread_name`) and builds its app in `application()`."""
 
     thread_name = "fake"
     port = 0
 
-    def add_routes(self, app: web.Application) -> None:
+    def application(self) -> web.Application:
         raise NotImplementedError
 
     def __enter__(self) -> Self:
@@ -45,9 +79,7 @@ class ThreadedFake:
         self._loop = asyncio.new_event_loop()
 
         async def serve() -> None:
-            app = web.Application()
-            self.add_routes(app)
-            self._runner, self.port = await serve_locally(app, shutdown_timeout=0.1)
+            self._runner, self.port = await serve_locally(self.application(), shutdown_timeout=0.1)
             started.set()
 
         def run() -> None:
