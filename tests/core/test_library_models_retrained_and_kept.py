@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from datetime import datetime, timezone
 
 import pytest
 
@@ -23,7 +22,6 @@ from bot.service import PaperService
 from store.sqlite import SqliteStore
 from tests.unit.test_ranker import DISEASE, GAMES, STORE, paper
 
-START = datetime(2025, 6, 2, 9, 0, tzinfo=timezone.utc)
 CHANNEL = ChannelRef("slack", "C1", "T1")
 
 

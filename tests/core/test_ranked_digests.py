@@ -13,7 +13,7 @@ from __future__ import annotations
 import io
 import logging
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta, timezone
 
 import pytest
 
@@ -27,11 +27,10 @@ from bot.rank import features
 from bot.ranking import Ranking
 from bot.service import PaperService
 from store.sqlite import SqliteStore
-from tests.support import FakeClock, webhook_adapter
+from tests.support import MONDAY, FakeClock, webhook_adapter
 from tests.unit.test_ranker import DISEASE, GAMES
 
 UTC = timezone.utc
-MONDAY = datetime(2025, 6, 2, 9, 0, tzinfo=UTC)
 TOPICS = {"news": Topic("news", "This week's papers"), "reading": Topic("reading")}
 RANKED = ChannelRef("console", "ranked")
 PLAIN = ChannelRef("console", "plain")

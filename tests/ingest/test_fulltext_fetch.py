@@ -17,9 +17,10 @@ from bot.config import FullTextConfig
 from bot.errors import ConfigError
 from bot.fulltext.fetch import FullTextFetcher, resolve_web_url
 from bot.ingest.arxiv import RequestLimiter
-from store.sqlite import SqliteStore
 from tests.support import FakeClock, make_paper
 from tests.support.fake_arxiv_web import FakeArxivWeb, Sec, latexml_page, make_pdf
+
+pytestmark = pytest.mark.now(datetime(2025, 6, 9, tzinfo=timezone.utc))
 
 BODY_ONLY = "The critic is trained on 40,000 annotated reasoning chains."
 PDF_ONLY = "The PDF says the critic has 7B parameters."
@@ -58,12 +59,12 @@ def web():
 
 
 @pytest.fixture
-async def store():
-    async with await SqliteStore.open(":memory:", clock=FakeClock(datetime(2025, 6, 9, tzinfo=timezone.utc))) as opened:
-        await opened.papers.upsert_papers(
-            [make_paper(f"2501.0000{i}", ("reward-vlm",), published=f"2025-01-0{i}") for i in (1, 2, 3)]
-        )
-        yield opened
+async def store(store):
+    """The shared store (tests/conftest.py), on June 9, 2025, with three reward-vlm papers."""
+    await store.papers.upsert_papers(
+        [make_paper(f"2501.0000{i}", ("reward-vlm",), published=f"2025-01-0{i}") for i in (1, 2, 3)]
+    )
+    return store
 
 
 @contextlib.asynccontextmanager
