@@ -8,12 +8,14 @@ Time and waits
 The bot and its store
 - `store`: a real SqliteStore in the test's directory on `clock`; `paper_store` is its papers
   part; `store_factory.open(name)` opens more (tests/store/ swaps in every kind of store,
-  tests/support/store_factories.py).
+  tests/support/store_factories.py). A module that needs papers in it extends `store` or
+  `paper_store` with a fixture of the same name that asks for this one and seeds it.
 - `console`: the console adapter on a store seeded with the bundled example list.
 - `config_file(text)`: a config file with that TOML in the test's directory.
 - `paperbot(*args, db=...)`: the `paperbot` command in this process (tests.support.CommandLine).
 
-Remote services, each on 127.0.0.1 and closed after the test
+Remote services, each on 127.0.0.1 and closed after the test (tests/support/local_server.py:
+a fake outside these fixtures is `async with FakeSlack(...) as fake:` or `with FakeOpenAI() as fake:`)
 - `fake_arxiv`, `fake_openai`, `fake_webhooks`, `fake_slack` (its workspace: slack_harness.PEOPLE),
   `fake_slack_socket` (Socket Mode too), `fake_discord`. The Slack and Discord fakes fail the
   test if the bot sent them anything the platform would refuse.
@@ -119,37 +121,29 @@ def fake_openai() -> Iterator[FakeOpenAI]:
 
 @pytest.fixture
 async def fake_webhooks() -> AsyncIterator[FakeWebhooks]:
-    server = await FakeWebhooks().start()
-    try:
+    async with FakeWebhooks() as server:
         yield server
-    finally:
-        await server.stop()
 
 
 @pytest.fixture
 async def fake_slack() -> AsyncIterator[FakeSlack]:
-    server = await FakeSlack(BOT_TOKEN).start()
-    server.users.update(PEOPLE)
-    yield server
-    await server.close()
+    async with FakeSlack(BOT_TOKEN) as server:
+        server.users.update(PEOPLE)
+        yield server
     assert server.violations == [], "messages the fake Slack received break Slack's limits"
 
 
 @pytest.fixture
 async def fake_slack_socket() -> AsyncIterator[FakeSlack]:
-    server = await FakeSlack(BOT_TOKEN, app_token=APP_TOKEN).start()
-    yield server
-    await server.close()
+    async with FakeSlack(BOT_TOKEN, app_token=APP_TOKEN) as server:
+        yield server
     assert server.violations == [], "messages the fake Slack received break Slack's limits"
 
 
 @pytest.fixture
 async def fake_discord() -> AsyncIterator[FakeDiscord]:
-    server = await FakeDiscord().start()
-    try:
+    async with FakeDiscord() as server:
         yield server
-    finally:
-        await server.close()
     assert server.problems == [], "payloads the fake Discord received break Discord's rules"
 
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import io
 
-import pytest
-
 from bot.export import export_file, papers_of_topic
 from bot.ingest.bibtex import parse_bibtex
 from bot.ingest.paperlist import parse_paperlist
@@ -19,46 +17,37 @@ from bot.models import ChannelRef, ErrorReply, FileReply
 from tests.support import console_bot
 from tests.support.discord_harness import discord_bot
 from tests.support.fake_discord import CHANNEL_MESSAGE, MEMBER_ID
-from tests.support.fake_slack import FakeSlack
-from tests.support.slack_harness import BOT_TOKEN, CHANNEL, running_slack_bot
+from tests.support.slack_harness import CHANNEL, running_slack_bot
 
 TOPIC = "reward-model-vlm"  # the topic of the bundled example list
 
 
-@pytest.fixture
-async def slack_fake():
-    fake = await FakeSlack(BOT_TOKEN).start()
-    yield fake
-    await fake.close()
-    assert fake.violations == []
-
-
-async def test_slack_shares_the_file_in_the_channel_through_files_upload_v2(tmp_path, slack_fake):
-    async with running_slack_bot(tmp_path, slack_fake) as slack:
+async def test_slack_shares_the_file_in_the_channel_through_files_upload_v2(tmp_path, fake_slack):
+    async with running_slack_bot(tmp_path, fake_slack) as slack:
         answers = await slack.command(f"export {TOPIC} bib")
         expected = export_file(await papers_of_topic(slack.bot.store.papers, TOPIC), "bib")
 
-    assert [call.method for call in slack_fake.calls if "files" in call.method or call.method == "upload"] == [
+    assert [call.method for call in fake_slack.calls if "files" in call.method or call.method == "upload"] == [
         "files.getUploadURLExternal", "upload", "files.completeUploadExternal",
     ]  # fmt: skip
-    assert slack_fake.calls_to("files.getUploadURLExternal")[0].args["length"] == str(len(expected.content))
-    [(name, content)] = slack_fake.uploaded(CHANNEL)
+    assert fake_slack.calls_to("files.getUploadURLExternal")[0].args["length"] == str(len(expected.content))
+    [(name, content)] = fake_slack.uploaded(CHANNEL)
     assert (name, content) == (f"{TOPIC}.bib", expected.content)
     assert len(parse_bibtex(content, name).entries) == 12
-    [message] = slack_fake.posted(CHANNEL)
+    [message] = fake_slack.posted(CHANNEL)
     assert message["text"] == f"12 papers of topic {TOPIC} as BibTeX."
     [answer] = answers
     assert answer["response_type"] == "ephemeral" and answer["text"] == f"Shared {TOPIC}.bib."
 
 
-async def test_slack_says_what_to_do_when_the_upload_is_refused(tmp_path, slack_fake):
-    slack_fake.channel_error(CHANNEL, "not_in_channel")
-    async with running_slack_bot(tmp_path, slack_fake) as slack:
+async def test_slack_says_what_to_do_when_the_upload_is_refused(tmp_path, fake_slack):
+    fake_slack.channel_error(CHANNEL, "not_in_channel")
+    async with running_slack_bot(tmp_path, fake_slack) as slack:
         answers = await slack.command(f"export {TOPIC}")
         unknown = await slack.command("export robots")
         saved = await slack.command("export saved")
         csv = await slack.command(f"export {TOPIC} csv")
-    assert slack_fake.uploaded(CHANNEL) == []
+    assert fake_slack.uploaded(CHANNEL) == []
     assert "not a member of channel C0PAPERS (not_in_channel); invite it with /invite @paperbot" in answers[0]["text"]
     assert "Unknown topic 'robots'" in unknown[0]["text"]
     assert "no saved reading list for this channel" in saved[0]["text"]

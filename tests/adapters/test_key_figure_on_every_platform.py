@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 from adapters.console import ConsoleAdapter
 from adapters.discord.render import render_messages as discord_messages
@@ -15,10 +15,9 @@ from bot.fulltext.document import FullText, Section
 from bot.models import ChannelRef, Figure, Subscription, Topic
 from bot.presenter import paper_detail, paper_list
 from store.sqlite import SqliteStore
-from tests.support import FakeClock, make_paper
+from tests.support import MONDAY, FakeClock, make_paper
 
 FIGURE = Figure("https://arxiv.org/html/2506.00001v1/x1.png", "Overview of the StepRM pipeline: each step is scored.")
-MONDAY = datetime(2025, 6, 2, 9, 0, tzinfo=timezone.utc)
 
 
 def test_show_carries_the_figure_on_slack_discord_and_in_plain_text():

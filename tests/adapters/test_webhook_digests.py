@@ -175,13 +175,8 @@ async def test_a_5xx_storm_fails_cleanly_and_the_period_is_retried_later(setup, 
     assert (await setup.store.subscriptions.get_subscription(1)).failing is None
 
 
-async def test_a_429_asking_for_longer_than_a_delivery_waits_is_left_to_the_next_sweep(setup):
-    waits = []
-
-    async def record_sleep(seconds):
-        waits.append(seconds)
-
-    setup.adapter = webhook_adapter(setup.env, sleep=record_sleep)
+async def test_a_429_asking_for_longer_than_a_delivery_waits_is_left_to_the_next_sweep(setup, sleeps):
+    setup.adapter = webhook_adapter(setup.env, sleep=sleeps)
     setup.engine.adapters["webhook"] = setup.adapter
     await setup.subscribe("DISCORD_HOOK")
     await setup.papers_then_fire()
@@ -189,7 +184,7 @@ async def test_a_429_asking_for_longer_than_a_delivery_waits_is_left_to_the_next
         "discord", Failure(429, {"Retry-After": "3600"}, {"message": "You are being rate limited.", "retry_after": 3600.0})
     )
     await setup.engine.run_due()
-    assert waits == [] and len(setup.hooks.attempts) == 1  # not a wait of minutes in the middle of a sweep
+    assert sleeps.waits == [] and len(setup.hooks.attempts) == 1  # not a wait of minutes in the middle of a sweep
     assert "asks to wait 3600 s" in (await setup.store.subscriptions.get_subscription(1)).failing
     setup.clock.advance(minutes=15)  # the next sweep
     await setup.engine.run_due()
@@ -243,7 +238,7 @@ async def test_a_missing_environment_variable_is_a_clear_failure(setup):
 
 
 async def test_one_broken_webhook_does_not_stop_the_others(setup):
-    setup.env["GONE_HOOK"] = setup.hooks.base_url + "/services/T0/B0/deleted"
+    setup.env["GONE_HOOK"] = setup.hooks.url + "/services/T0/B0/deleted"
     await setup.subscribe("GONE_HOOK", channel="#gone")
     await setup.subscribe("DISCORD_HOOK", channel="#papers")
     await setup.papers_then_fire()

@@ -4,7 +4,6 @@ otherwise in this process (the `paperbot` fixture)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 from subprocess import CompletedProcess
@@ -12,8 +11,7 @@ from typing import Callable
 
 import pytest
 
-from store.sqlite import SqliteStore
-from tests.support import Finished, make_paper, run_paperbot
+from tests.support import Finished, run_paperbot
 from tests.support.fake_arxiv_web import FakeArxivWeb, Sec, latexml_page, make_pdf
 from tests.support.fake_openai import FakeOpenAI
 
@@ -49,20 +47,6 @@ def servers():
 def config(tmp_path) -> Path:
     path = tmp_path / "paperbot.toml"
     path.write_text(CONFIG, encoding="utf-8")
-    return path
-
-
-@pytest.fixture
-def db(tmp_path) -> Path:
-    path = tmp_path / "p.db"
-
-    async def seed() -> None:
-        async with await SqliteStore.open(path) as store:
-            await store.papers.upsert_papers(
-                make_paper(f"2506.0000{i}", ("reward-vlm",), published=f"2025-06-0{i}") for i in (1, 2, 3)
-            )
-
-    asyncio.run(seed())
     return path
 
 

@@ -7,7 +7,6 @@ or Ollama: once from a real subprocess, otherwise in this process (`paperbot` fi
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import logging
@@ -20,8 +19,8 @@ import pytest
 
 from bot.app import Runtime, assemble, open_store
 from bot.config import parse_config
-from store.sqlite import SqliteStore
-from tests.support import SHIPPED_CONFIG, Finished, make_paper, run_paperbot
+from bot.models import Paper
+from tests.support import Finished, make_paper, run_paperbot
 from tests.support.fake_arxiv import FakeArxiv, FakePaper
 from tests.support.fake_arxiv_web import FakeArxivWeb, Sec, latexml_page
 from tests.support.fake_openai import EN_NOTES, FakeOpenAI
@@ -52,18 +51,9 @@ def config_path(config_file) -> Path:
 
 
 @pytest.fixture
-def db(tmp_path) -> Path:
-    path = tmp_path / "p.db"
-
-    async def seed() -> None:
-        async with await SqliteStore.open(path) as store:
-            await store.papers.upsert_papers(
-                make_paper(f"2506.0000{i}", ("reward-vlm",), published=f"2025-06-0{i}") for i in (1, 2, 3)
-            )
-            await store.papers.upsert_papers([make_paper("2506.00009", ("driving",), published="2025-06-09")])
-
-    asyncio.run(seed())
-    return path
+def seeded_papers(seeded_papers: list[Paper]) -> list[Paper]:
+    """`db` holds a paper of another topic too (tests/cli/conftest.py)."""
+    return [*seeded_papers, make_paper("2506.00009", ("driving",), published="2025-06-09")]
 
 
 def notes(paperbot: Callable[..., Finished | CompletedProcess], *args: str, db: Path, config: Path,
@@ -203,34 +193,3 @@ async def test_the_service_runs_without_a_notes_server_and_says_why(tmp_path, ca
         bot = await assemble(runtime, store, stdin=io.StringIO(""), stdout=io.StringIO())
     assert bot.notes is None
     assert any("machine-written notes are enabled but cannot run" in r.getMessage() for r in caplog.records)
-
-
-# --- the [notes] config section ---------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("text", "message"),
-    [
-        ("[notes]\nenabeld = true\n", "test: notes.enabeld: unknown key"),
-        ("[notes]\nlanguage = 'fr'\n", "test: notes.language: Input should be 'en' or 'zh'"),
-        ("[notes]\nmax_concurrency = 0\n", "test: notes.max_concurrency: Input should be greater than or equal to 1"),
-        ("[notes]\ndaily_budget = 0\n", "test: notes.daily_budget: Input should be greater than or equal to 1"),
-        ("[notes]\ntimeout_seconds = 0\n", "test: notes.timeout_seconds: Input should be greater than 0"),
-        ("[notes]\nenabled = true\nmodel = '  '\n", "test: notes: notes are enabled but no model is named"),
-        ("[notes]\napi_key = 'sk-abc'\n", "test: notes.api_key: unknown key"),
-    ],
-)
-def test_notes_config_is_strict(text, message):
-    from bot.config import ConfigError
-
-    with pytest.raises(ConfigError) as raised:
-        parse_config(text, "test")
-    assert str(raised.value).startswith(message)
-
-
-def test_notes_are_off_by_default_and_the_shipped_config_keeps_them_off():
-    from bot.config import FileConfig, load_config
-
-    assert FileConfig().notes.enabled is False
-    shipped = load_config(SHIPPED_CONFIG, explicit=True)
-    assert shipped.notes.enabled is False and shipped.notes.max_concurrency == 2

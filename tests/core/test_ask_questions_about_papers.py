@@ -20,22 +20,21 @@ from bot.fulltext.fetch import FullTextFetcher
 from bot.ingest.arxiv import RequestLimiter
 from bot.llm_notes import NotesWriter, client_from_env
 from bot.service import PaperService
-from store.sqlite import SqliteStore
 from tests.support import FakeClock, make_paper
 from tests.support.fake_arxiv_web import FakeArxivWeb, Sec, latexml_page
 
 NOW = datetime(2025, 6, 9, 8, 30, tzinfo=timezone.utc)
+pytestmark = pytest.mark.now(NOW)
 BODY_ONLY = "The critic is trained on 40,000 annotated reasoning chains from GeoQA."
 
 
 @pytest.fixture
-async def store(tmp_path):
-    opened = await SqliteStore.open(tmp_path / "papers.db", clock=FakeClock(NOW))
-    await opened.papers.upsert_papers(
+async def store(store):
+    """The shared store (tests/conftest.py), on NOW, with three reward-vlm papers."""
+    await store.papers.upsert_papers(
         [make_paper(f"2506.0000{i}", ("reward-vlm",), published=f"2025-06-0{i}") for i in (1, 2, 3)]
     )
-    yield opened
-    await opened.close()
+    return store
 
 
 async def no_wait(seconds: float) -> None:

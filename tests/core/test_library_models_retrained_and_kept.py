@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from datetime import datetime, timezone
 
 import pytest
 
@@ -21,10 +20,8 @@ from bot.rank.train import train, train_similar
 from bot.ranking import Ranking
 from bot.service import PaperService
 from store.sqlite import SqliteStore
-from tests.support import FakeClock
 from tests.unit.test_ranker import DISEASE, GAMES, STORE, paper
 
-START = datetime(2025, 6, 2, 9, 0, tzinfo=timezone.utc)
 CHANNEL = ChannelRef("slack", "C1", "T1")
 
 
@@ -41,11 +38,10 @@ def filler(start: int, count: int) -> list[Paper]:
 
 
 @pytest.fixture
-async def store(tmp_path):
-    store = await SqliteStore.open(tmp_path / "models.db", clock=FakeClock(START))
+async def store(store):
+    """The shared store (tests/conftest.py) with a reading library of five papers and others in the news."""
     await store.papers.upsert_papers(in_topic(DISEASE[:5], "reading") + in_topic(DISEASE[5:] + GAMES, "news"))
-    yield store
-    await store.close()
+    return store
 
 
 def ranking(store: SqliteStore, **options) -> Ranking:
@@ -95,7 +91,7 @@ async def test_an_unreadable_stored_model_is_retrained_without_a_fuss(store, log
 
 async def test_a_read_only_store_uses_its_stored_models_and_trains_without_saving(store, tmp_path, log):
     await ranking(store).model_of(["reading"])
-    reader = await SqliteStore.open(tmp_path / "models.db", read_only=True)
+    reader = await SqliteStore.open(store.db.path, read_only=True)
     try:
         served = ranking(reader, save_models=False)
         await served.model_of(["reading"])
@@ -108,7 +104,7 @@ async def test_a_read_only_store_uses_its_stored_models_and_trains_without_savin
 
 
 async def test_a_model_that_cannot_be_saved_still_serves_and_says_so(store, tmp_path, log):
-    reader = await SqliteStore.open(tmp_path / "models.db", read_only=True)
+    reader = await SqliteStore.open(store.db.path, read_only=True)
     try:
         model = await ranking(reader).model_of(["reading"])  # saving is on, but the store refuses writes
         assert model.kind == CLASSIFIER and "not saved" in log.text

@@ -16,10 +16,10 @@ from bot.llm_notes import NotesWriter, client_from_env
 from bot.models import Figure
 from bot.notes_prompt import build_prompt, check_template
 from bot.service import PaperService
-from store.sqlite import SqliteStore
 from tests.support import FakeClock, make_paper
 
 NOW = datetime(2025, 6, 9, 8, 30, tzinfo=timezone.utc)
+pytestmark = pytest.mark.now(NOW)
 BODY_ONLY = "The critic is trained on 40,000 annotated reasoning chains."
 FILLER = "Filler sentence standing for a long stretch of the method section. "
 
@@ -39,13 +39,12 @@ def full_text(arxiv_id: str, *, method_repeats: int = 1) -> FullText:
 
 
 @pytest.fixture
-async def store(tmp_path):
-    opened = await SqliteStore.open(tmp_path / "papers.db", clock=FakeClock(NOW))
-    await opened.papers.upsert_papers(
+async def store(store):
+    """The shared store (tests/conftest.py), on NOW, with two reward-vlm papers."""
+    await store.papers.upsert_papers(
         [make_paper("2506.00001", ("reward-vlm",)), make_paper("2506.00002", ("reward-vlm",), published="2025-05-01")]
     )
-    yield opened
-    await opened.close()
+    return store
 
 
 def writer_for(store, fake_openai, **settings) -> NotesWriter:

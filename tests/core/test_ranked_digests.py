@@ -13,7 +13,7 @@ from __future__ import annotations
 import io
 import logging
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta, timezone
 
 import pytest
 
@@ -27,12 +27,10 @@ from bot.rank import features
 from bot.ranking import Ranking
 from bot.service import PaperService
 from store.sqlite import SqliteStore
-from tests.support import FakeClock, webhook_adapter
-from tests.support.fake_webhooks import FakeWebhooks
+from tests.support import MONDAY, FakeClock, webhook_adapter
 from tests.unit.test_ranker import DISEASE, GAMES
 
 UTC = timezone.utc
-MONDAY = datetime(2025, 6, 2, 9, 0, tzinfo=UTC)
 TOPICS = {"news": Topic("news", "This week's papers"), "reading": Topic("reading")}
 RANKED = ChannelRef("console", "ranked")
 PLAIN = ChannelRef("console", "plain")
@@ -215,11 +213,10 @@ async def test_why_lines_render_in_the_console_slack_and_discord_as_their_own_li
     assert f"*Why: {why}*" in discord["embeds"][0]["description"]
 
 
-async def test_a_webhook_digest_carries_the_why_lines_to_slack_and_discord(tmp_path):
-    hooks = await FakeWebhooks().start()
+async def test_a_webhook_digest_carries_the_why_lines_to_slack_and_discord(tmp_path, fake_webhooks):
     clock = FakeClock(MONDAY - timedelta(days=10))
     store = await SqliteStore.open(tmp_path / "hooks.db", clock=clock)
-    adapter = webhook_adapter({"SLACK_HOOK": hooks.slack_url, "DISCORD_HOOK": hooks.discord_url}, attempts=1)
+    adapter = webhook_adapter({"SLACK_HOOK": fake_webhooks.slack_url, "DISCORD_HOOK": fake_webhooks.discord_url}, attempts=1)
     try:
         await store.papers.upsert_topics(TOPICS.values())
         await store.papers.upsert_papers(as_topic(LIBRARY, "reading"))
@@ -229,14 +226,13 @@ async def test_a_webhook_digest_carries_the_why_lines_to_slack_and_discord(tmp_p
             await store.libraries.save_library(Library(channel, ("reading",)))
             await harness.subscribe(channel, webhook_env=name, max_papers=2)
         await harness.news_then_fire()
-        [slack] = hooks.bodies("slack")
-        [discord] = hooks.bodies("discord")
+        [slack] = fake_webhooks.bodies("slack")
+        [discord] = fake_webhooks.bodies("discord")
         assert slack["blocks"][1]["text"]["text"].count("_Why: like ") == 1
         assert "*Why: like " in discord["embeds"][0]["description"]
     finally:
         await adapter.stop()
         await store.close()
-        await hooks.stop()
 
 
 def test_a_why_line_does_not_crowd_the_slack_card_past_its_limit():

@@ -30,8 +30,7 @@ from bot.models import Library, NoticeReply, PaperListReply
 from tests.support import FIXTURES, ROOT, Finished, run_paperbot
 from tests.support.discord_harness import config_with, discord_bot
 from tests.support.fake_discord import ADMIN_ID, CHANNEL_MESSAGE, EPHEMERAL, MEMBER_ID
-from tests.support.fake_slack import FakeSlack
-from tests.support.slack_harness import BOT_TOKEN, CHANNEL, running_slack_bot
+from tests.support.slack_harness import CHANNEL, running_slack_bot
 
 READING_LIST = FIXTURES / "paperlists" / "clean.md"
 EXAMPLE = ROOT / "bot" / "data" / "example-paper-list.md"
@@ -203,29 +202,20 @@ def test_paperbot_lookups_by_taste_write_nothing_and_exit_2_on_bad_input(paperbo
 # --- Slack and Discord -----------------------------------------------------------------------
 
 
-@pytest.fixture
-async def slack_fake():
-    slack = await FakeSlack(BOT_TOKEN).start()
-    slack.users.update({"U0ADMIN": {"is_admin": True}, "U0MEMBER": {"is_admin": False, "is_owner": False}})
-    yield slack
-    await slack.close()
-    assert slack.violations == []
-
-
 def texts(answers: list[dict]) -> str:
     return "\n".join(answer["text"] for answer in answers)
 
 
-async def test_slack_asks_who_is_admin_only_to_change_the_library_and_announces_it(tmp_path, slack_fake):
-    async with running_slack_bot(tmp_path, slack_fake) as slack:
+async def test_slack_asks_who_is_admin_only_to_change_the_library_and_announces_it(tmp_path, fake_slack):
+    async with running_slack_bot(tmp_path, fake_slack) as slack:
         looked = await slack.command("library", user="U0MEMBER")
         assert "no library" in texts(looked) and looked[0]["response_type"] == "ephemeral"
-        assert slack_fake.calls_to("users.info") == []  # looking needs no admin check
+        assert fake_slack.calls_to("users.info") == []  # looking needs no admin check
         refused = await slack.command("library use reward-model-vlm", user="U0MEMBER")
         assert "Only admins can change this channel's library." in texts(refused) and refused[0]["response_type"] == "ephemeral"
         allowed = await slack.command("library use reward-model-vlm", user="U0ADMIN")
         assert "Library set" in texts(allowed) and allowed[0]["response_type"] == "in_channel"
-        assert [call.args["user"] for call in slack_fake.calls_to("users.info")] == ["U0MEMBER", "U0ADMIN"]
+        assert [call.args["user"] for call in fake_slack.calls_to("users.info")] == ["U0MEMBER", "U0ADMIN"]
         [library] = await slack.bot.store.libraries.libraries()
         assert library.topics == ("reward-model-vlm",) and library.set_by == "U0ADMIN" and library.channel.channel == CHANNEL
         similar = await slack.command("similar 2505.20665 2", user="U0MEMBER")

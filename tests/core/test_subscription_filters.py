@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import json
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 
@@ -24,12 +24,11 @@ from bot.filters import DigestFilter, check_query, read_authors, same_author
 from bot.ingest.snapshot import paper_from_record
 from bot.models import ChannelRef, Subscription, Topic
 from store.sqlite import SqliteStore
-from tests.support import FIXTURES, FakeClock
+from tests.support import FIXTURES, MONDAY, FakeClock
 
 PAPERS = {p.arxiv_id: p for p in (
     paper_from_record(json.loads(line)) for line in (FIXTURES / "filters" / "snapshot-names.jsonl").read_text().splitlines()
 )}  # fmt: skip
-MONDAY = datetime(2025, 6, 2, 9, 0, tzinfo=timezone.utc)
 CHANNEL = ChannelRef("console", "filtered")
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 
@@ -23,10 +23,9 @@ from bot.ranking import Ranking
 from bot.service import PaperService
 from bot.votes import VoteAction, Votes
 from store.sqlite import SqliteStore
-from tests.support import FakeClock
+from tests.support import MONDAY, FakeClock
 from tests.unit.test_ranker import DISEASE, GAMES
 
-MONDAY = datetime(2025, 6, 2, 9, 0, tzinfo=timezone.utc)
 TOPICS = {"news": Topic("news", "This week's papers"), "reading": Topic("reading")}
 VOTING = ChannelRef("console", "voting")
 QUIET = ChannelRef("console", "quiet")

@@ -380,7 +380,7 @@ async def run(args: argparse.Namespace) -> int:
             await sigterm_mid_post(db, hooks, work, serial, findings)
             imported, posted, twice, never = tally(db, hooks)
         finally:
-            await hooks.stop()
+            await hooks.close()
             disk.close()
     width = max(len(what) for what, _ in findings.rows)
     print(f"{'fault':<{width}}  result")

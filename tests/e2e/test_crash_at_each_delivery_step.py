@@ -57,7 +57,7 @@ class WebhookPlatform:
         self.fake = await FakeWebhooks().start()
 
     async def stop(self) -> None:
-        await self.fake.stop()
+        await self.fake.close()
 
     def config(self) -> str:
         return BASE_CONFIG.format(channel="#papers") + f'adapter = "webhook"\nwebhook_env = "{HOOK_ENV}"\n'
@@ -153,6 +153,21 @@ async def paperbot_status(db: Path | str, config: Path, env: dict[str, str]) -> 
     return json.loads(stdout)
 
 
+async def assert_monday_delivered(target, db: Path | str, config: Path, env: dict[str, str], digests_posted: int,
+                                  log: str = "") -> None:  # fmt: skip
+    """Monday's digest reached the platform `digests_posted` times, each time the same, and the store says it was sent."""
+    digests = target.digests()
+    assert len(digests) == digests_posted, log
+    assert all(digest == digests[0] for digest in digests)  # a resend is the same digest, not a new selection
+    assert len(digests[0]) == 12  # every paper of the example list
+    assert target.violations() == []
+    status = await paperbot_status(db, config, env)
+    [subscription] = status["subscriptions"]
+    assert subscription["last_delivery"]["period"] == "2025-W23"
+    assert subscription["last_delivery"]["state"] == "sent" and subscription["failing"] is None
+    assert status["pending"] == []
+
+
 @pytest.mark.parametrize("platform,crash_at,expected_digests", [
     (WebhookPlatform, "claimed", 1), (WebhookPlatform, "sent", 2), (WebhookPlatform, "recorded", 1),
     (SlackPlatform, "claimed", 1), (SlackPlatform, "sent", 1), (SlackPlatform, "recorded", 1),
@@ -176,17 +191,7 @@ async def test_a_kill_at_each_step_of_a_delivery_loses_nothing(tmp_path, platfor
 
         code, log = await run_service(db, config, MONDAY + timedelta(hours=2), env)
         assert code == 0, log
-        digests = target.digests()
-        assert len(digests) == expected_digests
-        assert all(digest == digests[0] for digest in digests)  # a resend is the same digest, not a new selection
-        assert len(digests[0]) == 12  # every paper of the example list
-        assert target.violations() == []
-
-        status = await paperbot_status(db, config, env)
-        [subscription] = status["subscriptions"]
-        assert subscription["last_delivery"]["period"] == "2025-W23"
-        assert subscription["last_delivery"]["state"] == "sent" and subscription["failing"] is None
-        assert status["pending"] == []
+        await assert_monday_delivered(target, db, config, env, expected_digests)
 
         # A week later nothing is reposted: the papers are recorded as posted to this channel.
         code, log = await run_service(db, config, MONDAY + timedelta(days=7, hours=1), env)

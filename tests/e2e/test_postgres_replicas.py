@@ -26,7 +26,7 @@ import pytest
 from bot.models import ChannelRef, DeliveryKey, Paper, Subscription
 from store.postgres.store import PostgresStore
 from store.postgres.subscriptions import LEASE
-from tests.e2e.test_crash_at_each_delivery_step import MONDAY, Service, WebhookPlatform, paperbot_status, run_service
+from tests.e2e.test_crash_at_each_delivery_step import MONDAY, Service, WebhookPlatform, assert_monday_delivered, run_service
 from tests.support import FakeClock
 from tests.support.pg_server import Server, fresh_database
 
@@ -138,15 +138,7 @@ async def test_a_replica_killed_at_each_step_leaves_nothing_undelivered_and_noth
         survivor.process.send_signal(signal.SIGTERM)
         assert await survivor.exit_code() == 0, survivor.log
 
-        digests = target.digests()
-        assert len(digests) == expected_digests, survivor.log
-        assert all(digest == digests[0] for digest in digests) and len(digests[0]) == 12
-        assert target.violations() == []
-        status = await paperbot_status(db, config, env)
-        [subscription] = status["subscriptions"]
-        assert subscription["last_delivery"]["period"] == "2025-W23"
-        assert subscription["last_delivery"]["state"] == "sent" and subscription["failing"] is None
-        assert status["pending"] == []
+        await assert_monday_delivered(target, db, config, env, expected_digests, survivor.log)
     finally:
         if survivor.process.returncode is None:
             survivor.process.kill()

@@ -18,7 +18,7 @@ from bot.service import PaperService
 from store.sqlite import SqliteStore
 from tests.support import Sleeps, run_paperbot
 from tests.support.discord_harness import discord_bot
-from tests.support.fake_arxiv import FakeArxiv, FakePaper, utc
+from tests.support.fake_arxiv import FakePaper, utc
 from tests.support.fake_discord import ADMIN_ID, MEMBER_ID
 
 PAPERS = (
@@ -29,9 +29,9 @@ PAPERS = (
 
 
 @pytest.fixture
-def arxiv():
-    with FakeArxiv(PAPERS) as server:
-        yield server
+def arxiv(fake_arxiv):
+    fake_arxiv.add(*PAPERS)
+    return fake_arxiv
 
 
 @pytest.fixture

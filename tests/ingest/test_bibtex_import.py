@@ -21,31 +21,17 @@ from bot.ingest.bibtex import BibtexError, import_bibtex, looks_like_bibtex, par
 from bot.ingest.latex import decode_latex, escape_latex
 from bot.models import TextQuality
 from bot.text import normalize
-from store.sqlite import SqliteStore
 from tests.support import FIXTURES, Sleeps
-from tests.support.fake_arxiv import FakeArxiv, FakePaper, utc
+from tests.support.fake_arxiv import FakePaper, utc
 
 BIB = FIXTURES / "bibtex"
 MIMO = "MiMo: Unlocking the Reasoning Potential of Language Model -- From Pretraining to Posttraining"
 
 
 @pytest.fixture
-async def store(tmp_path):
-    opened = await SqliteStore.open(tmp_path / "papers.db")
-    yield opened.papers
-    await opened.close()
-
-
-@pytest.fixture
-def fake():
-    with FakeArxiv() as server:
-        yield server
-
-
-@pytest.fixture
-def lookup(fake, store):
-    client = ArxivFetcher(store, FetchConfig(delay_seconds=0, backoff_seconds=0.001, retries=1, timeout_seconds=2.0),
-                          fake.url, sleep=Sleeps(), limiter=RequestLimiter(), jitter=0)  # fmt: skip
+def lookup(fake_arxiv, paper_store):
+    client = ArxivFetcher(paper_store, FetchConfig(delay_seconds=0, backoff_seconds=0.001, retries=1, timeout_seconds=2.0),
+                          fake_arxiv.url, sleep=Sleeps(), limiter=RequestLimiter(), jitter=0)  # fmt: skip
     yield client
     client.close()
 
@@ -138,30 +124,30 @@ def test_bibtex_is_recognised_by_name_or_by_its_first_entry(tmp_path):
 # --- importing --------------------------------------------------------------------------------
 
 
-async def test_offline_import_writes_every_entry_with_an_id_in_one_go(store):
-    report = await import_bibtex(store, BIB / "zotero.bib", offline="--offline")
+async def test_offline_import_writes_every_entry_with_an_id_in_one_go(paper_store):
+    report = await import_bibtex(paper_store, BIB / "zotero.bib", offline="--offline")
 
     assert (report.entries, report.papers, report.new) == (5, 4, 4)
     assert report.unmatched == ("gerhardt_towards_2025",) and report.skipped == ()
     assert report.topic.name == "zotero" and report.topic_from_file
     assert "unmatched (no arXiv id; titles not looked up): gerhardt_towards_2025" in "\n".join(report.summary_lines())
-    assert "zotero" in await store.topic_names()
-    paper = await store.get("2505.16582")
+    assert "zotero" in await paper_store.topic_names()
+    paper = await paper_store.get("2505.16582")
     assert paper is not None and paper.topics == ("zotero",) and paper.text_quality is TextQuality.CLEAN
 
-    again = await import_bibtex(store, BIB / "zotero.bib", "Reading group", offline="--offline")
+    again = await import_bibtex(paper_store, BIB / "zotero.bib", "Reading group", offline="--offline")
     assert (again.new, again.updated) == (0, 4)  # joins the topic given with --topic
-    assert set((await store.get("2505.16582")).topics) == {"zotero", "reading-group"}
+    assert set((await paper_store.get("2505.16582")).topics) == {"zotero", "reading-group"}
 
 
-async def test_a_malformed_file_changes_nothing(store):
+async def test_a_malformed_file_changes_nothing(paper_store):
     with pytest.raises(BibtexError):
-        await import_bibtex(store, BIB / "malformed.bib", offline="--offline")
-    assert await store.paper_count() == 0 and await store.topic_names() == []
+        await import_bibtex(paper_store, BIB / "malformed.bib", offline="--offline")
+    assert await paper_store.paper_count() == 0 and await paper_store.topic_names() == []
 
 
-async def test_entries_are_refreshed_from_arxiv_and_missing_ids_found_by_title(store, lookup, fake):
-    fake.add(
+async def test_entries_are_refreshed_from_arxiv_and_missing_ids_found_by_title(paper_store, lookup, fake_arxiv):
+    fake_arxiv.add(
         FakePaper("2505.07608", version=2, title=MIMO,
                   published=utc(2025, 5, 12), authors=("LLM-Core Xiaomi",), primary_category="cs.CL"),
         FakePaper("2502.12018", title="Atom of Thoughts for Markov LLM Test-Time Scaling", published=utc(2025, 2, 17)),
@@ -169,41 +155,43 @@ async def test_entries_are_refreshed_from_arxiv_and_missing_ids_found_by_title(s
                   published=utc(2025, 5, 20)),
         FakePaper("2505.88888", title="Scalable Resource-Conscious Reasoning Towards Efficient Models Survey Agents"),
     )  # fmt: skip
-    report = await import_bibtex(store, BIB / "zotero.bib", "survey", lookup)
+    report = await import_bibtex(paper_store, BIB / "zotero.bib", "survey", lookup)
 
     assert report.offline is None
     assert report.found_by_title == (("gerhardt_towards_2025", "2505.99999"),) and report.unmatched == ()
     assert (report.papers, report.refreshed) == (5, 3)
-    ids_asked = [r.params["id_list"] for r in fake.requests if r.params.get("id_list")]
+    ids_asked = [r.params["id_list"] for r in fake_arxiv.requests if r.params.get("id_list")]
     assert ids_asked == ["2505.07608,2502.12018,2505.16582,2505.06408"]  # one request for every id
     assert "arXiv does not know 2505.16582" in "\n".join(report.warnings)
-    mimo = await store.get("2505.07608")
+    mimo = await paper_store.get("2505.07608")
     assert (mimo.version, mimo.published, mimo.authors, mimo.categories) == (2, "2025-05-12", ("LLM-Core Xiaomi",), ("cs.CL",))
-    kept = await store.get("2505.16582")  # arXiv did not know it: imported from the entry
+    kept = await paper_store.get("2505.16582")  # arXiv did not know it: imported from the entry
     assert kept.authors[-1] == "Csaba Balázs" and kept.topics == ("survey",)
-    assert (await store.get("2505.99999")).topics == ("survey",)
+    assert (await paper_store.get("2505.99999")).topics == ("survey",)
 
 
-async def test_a_title_below_the_threshold_stays_unmatched(store, lookup, fake):
-    fake.add(FakePaper("2505.88888", title="Scalable Reasoning Survey: Towards Resource Conscious Efficient Models of Agents"))
-    report = await import_bibtex(store, BIB / "zotero.bib", "survey", lookup)
+async def test_a_title_below_the_threshold_stays_unmatched(paper_store, lookup, fake_arxiv):
+    fake_arxiv.add(
+        FakePaper("2505.88888", title="Scalable Reasoning Survey: Towards Resource Conscious Efficient Models of Agents")
+    )
+    report = await import_bibtex(paper_store, BIB / "zotero.bib", "survey", lookup)
     assert report.unmatched == ("gerhardt_towards_2025",) and report.found_by_title == ()
     assert "no close title on arXiv" in "\n".join(report.summary_lines())
-    assert await store.get("2505.88888") is None
+    assert await paper_store.get("2505.88888") is None
 
 
-async def test_arxiv_unreachable_imports_from_the_file(store, tmp_path):
+async def test_arxiv_unreachable_imports_from_the_file(paper_store, tmp_path):
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    client = ArxivFetcher(store, FetchConfig(delay_seconds=0, retries=0, timeout_seconds=2.0), f"http://127.0.0.1:{port}/api/query",
+    client = ArxivFetcher(paper_store, FetchConfig(delay_seconds=0, retries=0, timeout_seconds=2.0), f"http://127.0.0.1:{port}/api/query",
                           sleep=Sleeps(), limiter=RequestLimiter(), jitter=0)  # fmt: skip
     try:
-        report = await import_bibtex(store, BIB / "arxiv-export.bib", None, client)
+        report = await import_bibtex(paper_store, BIB / "arxiv-export.bib", None, client)
     finally:
         client.close()
     assert report.papers == 2 and report.offline.startswith("arXiv could not be asked")
-    assert (await store.get("hep-th/9711200")).version == 3
+    assert (await paper_store.get("hep-th/9711200")).version == 3
 
 
 # --- the command ------------------------------------------------------------------------------
@@ -226,15 +214,17 @@ def test_cli_imports_offline_and_refuses_a_malformed_file_with_exit_2(paperbot, 
     assert "not in the store" in shown.stdout
 
 
-def test_cli_asks_the_fake_arxiv_when_fetching_is_on(paperbot, tmp_path, fake):
+def test_cli_asks_the_fake_arxiv_when_fetching_is_on(paperbot, tmp_path, fake_arxiv):
     config = tmp_path / "online.toml"
-    config.write_text(f'arxiv_api_url = "{fake.url}"\n[fetch]\ndelay_seconds = 0\nretries = 0\n')
-    fake.add(FakePaper("2305.18290", version=3, title="Direct Preference Optimization: Your Language Model is Secretly a Reward"))
+    config.write_text(f'arxiv_api_url = "{fake_arxiv.url}"\n[fetch]\ndelay_seconds = 0\nretries = 0\n')
+    fake_arxiv.add(
+        FakePaper("2305.18290", version=3, title="Direct Preference Optimization: Your Language Model is Secretly a Reward")
+    )
     done = paperbot("--config", str(config), "import", str(BIB / "arxiv-export.bib"), "--topic", "dpo", db=tmp_path / "p.db")
     assert done.returncode == 0, done.stderr
     assert "2 imported (2 new, 0 updated, 0 unchanged)" in done.stdout and "1 refreshed from the arXiv API" in done.stdout
     assert "arXiv does not know hep-th/9711200" in done.stderr
-    assert [r.params["id_list"] for r in fake.requests] == ["2305.18290,hep-th/9711200"]
+    assert [r.params["id_list"] for r in fake_arxiv.requests] == ["2305.18290,hep-th/9711200"]
 
 
 def test_the_fixtures_are_in_utf8_as_exports_are():

@@ -6,8 +6,10 @@ a recording sleep and the limiter runs on a fake monotonic clock, so no test wai
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from datetime import datetime, timezone
+from typing import AsyncIterator
 
 import pytest
 
@@ -15,9 +17,10 @@ from bot.config import FullTextConfig
 from bot.errors import ConfigError
 from bot.fulltext.fetch import FullTextFetcher, resolve_web_url
 from bot.ingest.arxiv import RequestLimiter
-from store.sqlite import SqliteStore
 from tests.support import FakeClock, make_paper
 from tests.support.fake_arxiv_web import FakeArxivWeb, Sec, latexml_page, make_pdf
+
+pytestmark = pytest.mark.now(datetime(2025, 6, 9, tzinfo=timezone.utc))
 
 BODY_ONLY = "The critic is trained on 40,000 annotated reasoning chains."
 PDF_ONLY = "The PDF says the critic has 7B parameters."
@@ -56,30 +59,34 @@ def web():
 
 
 @pytest.fixture
-async def store():
-    async with await SqliteStore.open(":memory:", clock=FakeClock(datetime(2025, 6, 9, tzinfo=timezone.utc))) as opened:
-        await opened.papers.upsert_papers(
-            [make_paper(f"2501.0000{i}", ("reward-vlm",), published=f"2025-01-0{i}") for i in (1, 2, 3)]
-        )
-        yield opened
+async def store(store):
+    """The shared store (tests/conftest.py), on June 9, 2025, with three reward-vlm papers."""
+    await store.papers.upsert_papers(
+        [make_paper(f"2501.0000{i}", ("reward-vlm",), published=f"2025-01-0{i}") for i in (1, 2, 3)]
+    )
+    return store
 
 
-def fetcher_for(store, web, waits: Waits, **config) -> FullTextFetcher:
+@contextlib.asynccontextmanager
+async def fetching(store, web_url: str, waits: Waits, **config) -> AsyncIterator[FullTextFetcher]:
+    """A fetcher of `store`'s papers from `web_url`, 3 s between requests and 2 retries unless `config` says
+    otherwise, closed after the block."""
     settings = FullTextConfig(**{"delay_seconds": 3.0, "retries": 2, **config})
     clock = FakeClock(datetime(2025, 6, 9, tzinfo=timezone.utc))
-    return FullTextFetcher(
-        store.fulltext, settings, web.url, clock=clock, sleep=waits.sleep, limiter=RequestLimiter(waits.monotonic)
+    fetcher = FullTextFetcher(
+        store.fulltext, settings, web_url, clock=clock, sleep=waits.sleep, limiter=RequestLimiter(waits.monotonic)
     )
+    try:
+        yield fetcher
+    finally:
+        await fetcher.close()
 
 
 async def test_html_is_preferred_pdf_is_the_fallback_and_neither_is_recorded(store, web):
     web.add_html("2501.00003v1", page("2501.00003v1")).add_pdf("2501.00002v1", PDF)
     waits = Waits()
-    fetcher = fetcher_for(store, web, waits)
-    try:
+    async with fetching(store, web.url, waits) as fetcher:
         report = await fetcher.run()
-    finally:
-        await fetcher.close()
 
     assert report.stored == {"2501.00003": "html", "2501.00002": "pdf"}
     assert report.unavailable == {"2501.00001": "arXiv has no HTML rendering, and no PDF (HTTP 404)"}
@@ -104,8 +111,7 @@ async def test_html_is_preferred_pdf_is_the_fallback_and_neither_is_recorded(sto
 
 async def test_only_a_new_version_is_fetched_again(store, web):
     web.add_html("2501.00001v1", page("2501.00001v1")).add_html("2501.00002v1", page("2501.00002v1"))
-    fetcher = fetcher_for(store, web, Waits())
-    try:
+    async with fetching(store, web.url, Waits()) as fetcher:
         await fetcher.run()
         assert (await fetcher.run()).summary() == "full text: no paper needs it"  # stored and unavailable alike
 
@@ -113,8 +119,6 @@ async def test_only_a_new_version_is_fetched_again(store, web):
         await store.papers.upsert_papers([newer.__class__(**{**newer.__dict__, "version": 2})])
         web.add_html("2501.00001v2", page("2501.00001v2", figure=False))
         again = await fetcher.run()
-    finally:
-        await fetcher.close()
     assert again.stored == {"2501.00001": "html"} and web.requests[-1] == "/html/2501.00001v2"
     stored = await store.fulltext.fulltext("2501.00001")
     assert stored.version == 2 and stored.figure is None  # the new version's page has no figure
@@ -123,15 +127,12 @@ async def test_only_a_new_version_is_fetched_again(store, web):
 async def test_429_retry_after_is_waited_out_and_a_long_one_stops_the_run_recording_nothing(store, web):
     web.add_html("2501.00003v1", page("2501.00003v1")).fail(429, retry_after="20", path="/html/")
     waits = Waits()
-    fetcher = fetcher_for(store, web, waits)
-    try:
+    async with fetching(store, web.url, waits) as fetcher:
         first = await fetcher.run(limit=1)
         assert first.stored == {"2501.00003": "html"} and 20.0 <= waits.waits[0] <= 22.0
 
         web.fail(429, retry_after="3600", path="/html/")
         stopped = await fetcher.run()
-    finally:
-        await fetcher.close()
     assert not stopped.ok and stopped.stopped == "arXiv asks to wait 3600 s (HTTP 429)"
     assert stopped.summary().endswith("2 left for a later run; stopped: arXiv asks to wait 3600 s (HTTP 429)")
     assert [p.arxiv_id for p in await store.fulltext.papers_needing_fulltext()] == ["2501.00002", "2501.00001"]
@@ -140,12 +141,9 @@ async def test_429_retry_after_is_waited_out_and_a_long_one_stops_the_run_record
 async def test_server_errors_are_retried_then_stop_the_run(store, web, caplog):
     web.fail(503, path="/html/", times=3)
     waits = Waits()
-    fetcher = fetcher_for(store, web, waits, retries=2)
-    try:
+    async with fetching(store, web.url, waits, retries=2) as fetcher:
         with caplog.at_level(logging.WARNING, "paperbot.fulltext"):
             report = await fetcher.run()
-    finally:
-        await fetcher.close()
     assert report.stopped == f"HTTP 503 for {web.url.removeprefix('http://')}/html/2501.00003v1, after 3 attempts"
     assert web.requests == ["/html/2501.00003v1"] * 3 and len(await store.fulltext.papers_needing_fulltext()) == 3
     assert [r.getMessage() for r in caplog.records] == [
@@ -156,12 +154,9 @@ async def test_server_errors_are_retried_then_stop_the_run(store, web, caplog):
 @pytest.mark.parametrize("declare_length", [True, False])
 async def test_a_huge_pdf_is_skipped_with_one_clear_line_and_not_read_past_the_cap(store, web, caplog, declare_length):
     web.huge("/pdf/2501.00003v1", megabytes=60, declare_length=declare_length)
-    fetcher = fetcher_for(store, web, Waits(), max_mb=2)
-    try:
+    async with fetching(store, web.url, Waits(), max_mb=2) as fetcher:
         with caplog.at_level(logging.WARNING, "paperbot.fulltext"):
             report = await fetcher.run(limit=1)
-    finally:
-        await fetcher.close()
     if declare_length:  # refused before reading
         reason = "the PDF is 60.0 MB, over the 2 MB cap ([fulltext] max_mb); skipped"
     else:
@@ -173,11 +168,8 @@ async def test_a_huge_pdf_is_skipped_with_one_clear_line_and_not_read_past_the_c
 
 async def test_a_truncated_pdf_is_recorded_as_unreadable(store, web):
     web.add_pdf("2501.00003v1", PDF[: len(PDF) // 2])
-    fetcher = fetcher_for(store, web, Waits())
-    try:
+    async with fetching(store, web.url, Waits()) as fetcher:
         report = await fetcher.run(limit=1)
-    finally:
-        await fetcher.close()
     assert report.unavailable == {"2501.00003": "the PDF is truncated (no %%EOF marker at its end)"}
     assert await store.fulltext.fulltext_failure("2501.00003") == report.unavailable["2501.00003"]
 
@@ -186,24 +178,15 @@ async def test_an_html_error_page_falls_back_to_the_pdf(store, web):
     web.add_html("2501.00003v1", "<html><body><p>Conversion to HTML had a fatal error.</p></body></html>").add_pdf(
         "2501.00003v1", PDF
     )
-    fetcher = fetcher_for(store, web, Waits())
-    try:
+    async with fetching(store, web.url, Waits()) as fetcher:
         report = await fetcher.run(limit=1)
-    finally:
-        await fetcher.close()
     assert report.stored == {"2501.00003": "pdf"}
 
 
 async def test_an_unreachable_server_stops_the_run_at_once(store):
     waits = Waits()
-    settings = FullTextConfig(retries=3)
-    fetcher = FullTextFetcher(
-        store.fulltext, settings, "http://127.0.0.1:9", sleep=waits.sleep, limiter=RequestLimiter(waits.monotonic)
-    )
-    try:
+    async with fetching(store, "http://127.0.0.1:9", waits, retries=3) as fetcher:
         report = await fetcher.run()
-    finally:
-        await fetcher.close()
     assert report.stopped.startswith("cannot reach 127.0.0.1:9/html/2501.00003v1") and report.left == 3
     assert waits.waits == []  # no backoff: retrying cannot bring the network back
 

@@ -13,7 +13,7 @@ from bot.ingest.arxiv import topics_to_fetch
 from bot.ingest.terms import read_terms, terms_query, terms_topic
 from bot.models import ChannelRef, ErrorReply, NoticeReply, Topic
 from tests.support import FakeClock
-from tests.support.fake_arxiv import FakeArxiv, FakePaper, utc
+from tests.support.fake_arxiv import FakePaper, utc
 
 QUERY = '(ti:"reward model" AND ti:"vlm") OR (abs:"reward model" AND abs:"vlm")'
 CHANNEL = ChannelRef("console", "main")
@@ -65,9 +65,9 @@ def test_config_topics_take_terms_instead_of_a_query():
 
 
 @pytest.fixture
-def arxiv():
-    with FakeArxiv([FakePaper("2506.00001", title="A reward model for every VLM", published=utc(2025, 6, 1))]) as server:
-        yield server
+def arxiv(fake_arxiv):
+    fake_arxiv.add(FakePaper("2506.00001", title="A reward model for every VLM", published=utc(2025, 6, 1)))
+    return fake_arxiv
 
 
 async def test_subscribing_to_terms_makes_the_topic_the_scheduled_fetch_fetches(tmp_path, arxiv):

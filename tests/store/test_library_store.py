@@ -8,23 +8,15 @@ from __future__ import annotations
 
 import sqlite3
 from collections import Counter
-from datetime import datetime, timezone
 
 import pytest
 
 from bot.models import ChannelRef, DeliveryKey, Library, Notes, Paper, Subscription
 from store.sqlite import SqliteStore, schema
 from store.sqlite.libraries import any_term_query
-from tests.support import FakeClock
 
-START = datetime(2025, 6, 2, 9, 0, tzinfo=timezone.utc)
 PAPERS = ChannelRef("slack", "C1", "T1")
 OTHER = ChannelRef("discord", "9", "7", thread="55")
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(START)
 
 
 def paper(number: int, *, topics: tuple[str, ...] = (), abstract: str = "", published: str = "2025-05-01", **fields) -> Paper:
@@ -211,20 +203,16 @@ async def test_a_version_4_store_upgrades_keeping_its_subscriptions_and_gains_mi
     )
     conn.commit()
     conn.close()
-    store = await SqliteStore.open(path, clock=clock)
-    try:
+    async with await SqliteStore.open(path, clock=clock) as store:
         [subscription] = await store.subscriptions.subscriptions()
         assert subscription.topic == "rm" and subscription.min_score is None
         saved = await store.subscriptions.save_subscription(Subscription(id=0, channel=PAPERS, topic="rm", min_score=0.25))
         assert saved.min_score == 0.25 and (await store.subscriptions.get_subscription(saved.id)).min_score == 0.25
         assert await store.libraries.libraries() == []
-    finally:
-        await store.close()
 
 
 async def test_the_sample_reads_rows_by_id_not_the_whole_table(tmp_path, clock):
-    store = await SqliteStore.open(tmp_path / "s.db", clock=clock)
-    try:
+    async with await SqliteStore.open(tmp_path / "s.db", clock=clock) as store:
         await store.papers.upsert_papers(paper(i) for i in range(1, 2001))
         statements: list[str] = []
         async with store.db.locked() as conn:
@@ -240,17 +228,12 @@ async def test_the_sample_reads_rows_by_id_not_the_whole_table(tmp_path, clock):
                     async with conn.execute("EXPLAIN QUERY PLAN " + sql) as cursor:
                         plans += [row[-1] for row in await cursor.fetchall()]
         assert plans and not any(plan.startswith("SCAN papers") for plan in plans), plans
-    finally:
-        await store.close()
 
 
 async def test_rows_missing_from_the_id_range_are_drawn_again(tmp_path, clock):
-    store = await SqliteStore.open(tmp_path / "gaps.db", clock=clock)
-    try:
+    async with await SqliteStore.open(tmp_path / "gaps.db", clock=clock) as store:
         await store.papers.upsert_papers(paper(i) for i in range(1, 401))
         async with store.db.transaction() as conn:
             await conn.execute("DELETE FROM papers WHERE id % 3 = 0")  # a third of the range is gaps
         sample = await store.libraries.sample_papers(100, seed=4)
         assert len(set(ids(sample))) == 100
-    finally:
-        await store.close()

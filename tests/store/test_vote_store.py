@@ -5,8 +5,6 @@ Runs through the port, once per store in `tests.support.store_factories.STORE_FA
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 import pytest
 
 from bot.errors import UserError
@@ -15,15 +13,9 @@ from bot.service import PaperService
 from bot.votes import ChannelVotes, VoteAction, Votes, combine
 from tests.support import FakeClock
 
-START = datetime(2025, 6, 2, 9, 0, tzinfo=timezone.utc)
 PAPERS = ChannelRef("slack", "C1")
 THREAD = ChannelRef("discord", "9", "7", thread="55")
 UP, DOWN, SAVE = VoteAction.UP, VoteAction.DOWN, VoteAction.SAVE
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(START)
 
 
 async def _with_papers(store, count: int = 3) -> None:

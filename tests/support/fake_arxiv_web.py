@@ -30,7 +30,7 @@ from typing import Any, Sequence
 
 from aiohttp import web
 
-from tests.support.threaded_server import ThreadedServer
+from tests.support.local_server import ThreadedFake
 
 
 @dataclass
@@ -45,8 +45,10 @@ class _Rule:
 
 
 @dataclass
-class FakeArxivWeb:
+class FakeArxivWeb(ThreadedFake):
     """Start with `with FakeArxivWeb() as web:`; `web.url` is what ARXIV_WEB_URL should be."""
+
+    thread_name = "fake-arxiv-web"
 
     documents: dict[str, tuple[bytes, str]] = field(default_factory=dict)
     requests: list[str] = field(default_factory=list)
@@ -131,14 +133,10 @@ class FakeArxivWeb:
 
     # --- lifecycle --------------------------------------------------------------------
 
-    def __enter__(self) -> "FakeArxivWeb":
-        self._server = ThreadedServer("fake-arxiv-web")
-        self._server.start(lambda app: app.router.add_get("/{tail:.*}", self._serve))
-        self.port = self._server.port
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._server.stop()
+    def application(self) -> web.Application:
+        app = web.Application()
+        app.router.add_get("/{tail:.*}", self._serve)
+        return app
 
     @property
     def url(self) -> str:

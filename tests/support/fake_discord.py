@@ -42,6 +42,7 @@ from typing import Any, Callable
 from aiohttp import WSMsgType, web
 
 from adapters.discord.render import check_message_limits
+from tests.support.local_server import LoopFake
 
 DISCORD_EPOCH_MS = 1420070400000
 TOKEN = "fake.discord-bot-token.abcdefghijklmnop"
@@ -141,11 +142,10 @@ def buttons(message: dict) -> dict[str, dict]:
     }
 
 
-class FakeDiscord:
+class FakeDiscord(LoopFake):
     def __init__(self, *, token: str = TOKEN) -> None:
         self.token = token
         self.gateway_token = token  # a test may make only the gateway refuse it (close code 4004)
-        self.port = 0
         self.calls: list[Call] = []
         self.problems: list[str] = []
         self.failures: list[Failure] = []
@@ -163,7 +163,6 @@ class FakeDiscord:
         self._ids = itertools.count(1)
         self._seq: dict[int, int] = {}
         self._changed = asyncio.Condition()
-        self._runner: web.AppRunner | None = None
         self.bot_user = user_payload(APP_ID, "paperbot", bot=True)
         self.channels: dict[int, dict] = {
             TEXT_CHANNEL: self._text_channel(TEXT_CHANNEL, "papers", 0),
@@ -178,8 +177,7 @@ class FakeDiscord:
 
     # --- lifecycle ----------------------------------------------------------------------
 
-    async def start(self, port: int = 0) -> "FakeDiscord":
-        """Serve on `port` (0: a free one; a test may bring a closed fake back on its old port)."""
+    def application(self) -> web.Application:
         app = web.Application(middlewares=[self._middleware], client_max_size=8 * 1024 * 1024)
         app.router.add_get("/gateway", self._gateway)
         api = "/api/v10"
@@ -205,22 +203,12 @@ class FakeDiscord:
         for method, path, handler in routes:
             app.router.add_route(method, api + path, handler)
         app.router.add_route("*", "/{tail:.*}", self._unknown)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", port, reuse_address=True)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        return self
+        return app
 
     async def close(self) -> None:
         for ws in list(self.sessions):
             await ws.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        await super().close()
 
     # --- test API: failures, waiting ----------------------------------------------------
 
@@ -434,6 +422,17 @@ class FakeDiscord:
                 failure.times -= 1
                 return self._json(failure.body, failure.status, failure.headers)
         return None
+
+    def _request_body(self) -> dict:
+        """The JSON object of the request being answered (the middleware records each call before its handler runs)."""
+        body = self.calls[-1].body
+        return body if isinstance(body, dict) else {}
+
+    def _checked_body(self, where: str, *, partial: bool = False) -> dict:
+        """`_request_body()`, with what breaks Discord's limits noted in `problems` as found at `where`."""
+        body = self._request_body()
+        self._check(where, body, partial=partial)
+        return body
 
     def _check(self, where: str, body: Any, *, partial: bool = False) -> None:
         self.problems += [f"{where}: {problem}" for problem in check_message_limits(body, partial=partial)]
@@ -702,12 +701,10 @@ class FakeDiscord:
         return {k: v for k, v in message.items() if k != "nonce"}
 
     async def _post_message(self, request: web.Request) -> web.Response:
-        call = self.calls[-1]
         channel, error = self._channel_or_error(request.match_info["cid"])
         if error:
             return error
-        body = call.body if isinstance(call.body, dict) else {}
-        self._check(f"POST /channels/{channel['id']}/messages", body)
+        body = self._checked_body(f"POST /channels/{channel['id']}/messages")
         if channel["type"] == 15:
             return self._error(400, "Cannot send messages in a non-text channel", 50008)
         channel_id = int(channel["id"])
@@ -738,12 +735,10 @@ class FakeDiscord:
         return self._json(list(reversed(messages))[:limit])
 
     async def _post_thread(self, request: web.Request) -> web.Response:
-        call = self.calls[-1]
         channel, error = self._channel_or_error(request.match_info["cid"])
         if error:
             return error
-        body = call.body if isinstance(call.body, dict) else {}
-        self._check(f"POST /channels/{channel['id']}/threads", body)
+        body = self._checked_body(f"POST /channels/{channel['id']}/threads")
         if channel["type"] != 15 or "message" not in body:
             return self._error(400, "Invalid Form Body", 50035)
         thread_id = self.snowflake()
@@ -778,7 +773,7 @@ class FakeDiscord:
             return self._error(404, "Unknown interaction", 10062)
         if record.callbacks:
             return self._error(400, "Interaction has already been acknowledged.", 40060)
-        body = call.body if isinstance(call.body, dict) else {}
+        body = self._request_body()
         record.callbacks.append(body)
         kind, data = body.get("type"), body.get("data") or {}
         self._check(f"callback type {kind}", body)
@@ -852,8 +847,7 @@ class FakeDiscord:
             return error
         if not record.callbacks:
             return self._error(404, "Unknown Webhook", 10015)  # no initial response yet
-        body = call.body if isinstance(call.body, dict) else {}
-        self._check("followup", body)
+        body = self._checked_body("followup")
         original = record.original
         if original is not None and original["flags"] & LOADING:
             # The first followup after a deferred response fills in the "thinking" message.
@@ -886,12 +880,10 @@ class FakeDiscord:
         return error or self._json(self._public(message))
 
     async def _edit_webhook_message(self, request: web.Request) -> web.Response:
-        call = self.calls[-1]
         message, error = self._webhook_message(request)
         if error:
             return error
-        body = call.body if isinstance(call.body, dict) else {}
-        self._check("PATCH webhook message", body, partial=True)
+        body = self._checked_body("PATCH webhook message", partial=True)
         self._apply_edit(message, body)
         message["flags"] &= ~LOADING
         return self._json(self._public(message))

@@ -39,7 +39,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.support.threaded_server import ThreadedServer
+from tests.support.local_server import ThreadedFake
 
 COMPLETIONS_PATH = "/v1/chat/completions"
 
@@ -90,8 +90,10 @@ class Recorded:
 
 
 @dataclass
-class FakeOpenAI:
+class FakeOpenAI(ThreadedFake):
     """Start with `with FakeOpenAI() as fake:`; `fake.base_url` is what OPENAI_BASE_URL should be."""
+
+    thread_name = "fake-openai"
 
     model_name: str = "fake-notes-1"
     requests: list[Recorded] = field(default_factory=list)
@@ -191,14 +193,10 @@ class FakeOpenAI:
 
     # --- lifecycle ------------------------------------------------------------------
 
-    def __enter__(self) -> "FakeOpenAI":
-        self._server = ThreadedServer("fake-openai")
-        self._server.start(lambda app: app.router.add_post(COMPLETIONS_PATH, self._completions))
-        self.port = self._server.port
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._server.stop()
+    def application(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post(COMPLETIONS_PATH, self._completions)
+        return app
 
     @property
     def base_url(self) -> str:

@@ -55,6 +55,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from adapters.slack.limits import check_message_limits, find_mentions
+from tests.support.local_server import LoopFake
 
 TEAM_ID = "T0PAPERS"
 BOT_USER = "U0PAPERBOT"
@@ -79,7 +80,7 @@ class _Rule:
     after: int = 0  # calls to let through before the rule applies
 
 
-class FakeSlack:
+class FakeSlack(LoopFake):
     def __init__(self, token: str, *, app_token: str | None = None) -> None:
         self.token = token
         self.app_token = app_token
@@ -96,29 +97,21 @@ class FakeSlack:
         self._channel_errors: dict[str, str] = {}
         self._serial = 0
         self._changed = asyncio.Condition()
-        self._runner: web.AppRunner | None = None
-        self.url = ""
 
     # --- lifecycle ----------------------------------------------------------------------
 
-    async def start(self) -> "FakeSlack":
+    def application(self) -> web.Application:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/commands/{team}/{hook}/{name}", self._respond)
         app.router.add_get("/socket", self._socket)
         app.router.add_post("/upload/v1/{file_id}", self._upload)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
-        return self
+        return app
 
     async def close(self) -> None:
         for socket in list(self.sockets):
             await socket.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
+        await super().close()
 
     @property
     def api_url(self) -> str:

@@ -26,6 +26,7 @@ from aiohttp import web
 from adapters.discord.render import check_message_limits as discord_violations
 from adapters.slack.limits import check_message_limits as slack_violations
 from adapters.slack.limits import find_mentions
+from tests.support.local_server import LoopFake
 
 
 @dataclass
@@ -43,7 +44,7 @@ class Failure:
     body: object = None
 
 
-class FakeWebhooks:
+class FakeWebhooks(LoopFake):
     SLACK_PATH = "/services/T0PAPER/B0DIGEST/s3cretS3cretS3cret"
     DISCORD_PATH = "/api/webhooks/1234567890/t0ken-T0KEN-t0ken"
 
@@ -53,18 +54,16 @@ class FakeWebhooks:
         self.violations: list[str] = []
         self._failures: dict[str, list[Failure]] = {"slack": [], "discord": []}
         self._ids = itertools.count(1_100_000_000_000_000_000)
-        self._runner: web.AppRunner | None = None
         self._release: asyncio.Event | None = None
         self.arrived = asyncio.Event()  # set when a post is received
-        self.base_url = ""
 
     @property
     def slack_url(self) -> str:
-        return self.base_url + self.SLACK_PATH
+        return self.url + self.SLACK_PATH
 
     @property
     def discord_url(self) -> str:
-        return self.base_url + self.DISCORD_PATH
+        return self.url + self.DISCORD_PATH
 
     def fail_next(self, platform: str, *failures: Failure) -> None:
         self._failures[platform].extend(failures)
@@ -82,23 +81,16 @@ class FakeWebhooks:
     def bodies(self, platform: str) -> list[dict]:
         return [r.body for r in self.received if r.platform == platform]
 
-    async def start(self) -> "FakeWebhooks":
+    def application(self) -> web.Application:
         app = web.Application()
         app.router.add_post("/services/{team}/{bot}/{secret}", self._slack)
         app.router.add_post("/api/webhooks/{webhook_id}/{token}", self._discord)
-        self._runner = web.AppRunner(app, access_log=None)  # the fake logging secrets would hide a bot that does
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.base_url = f"http://127.0.0.1:{port}"
-        return self
+        return app
 
-    async def stop(self) -> None:
+    async def close(self) -> None:
         if self._release is not None:
             self._release.set()  # a held answer would keep aiohttp's shutdown waiting for 60 s
-        if self._runner is not None:
-            await self._runner.cleanup()
+        await super().close()
 
     async def _read(self, request: web.Request, platform: str) -> Received:
         body = await request.json()

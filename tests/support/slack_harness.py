@@ -82,15 +82,16 @@ class SlackHarness:
 
     async def command(self, text: str, *, user: str = "U0MEMBER", channel: str = CHANNEL) -> list[dict]:
         """`/paper <text>` as Slack sends it; returns what the bot posted to the command's response_url."""
-        name = uuid.uuid4().hex
-        response = await self.post(slash_command(text, user=user, channel=channel, response_url=self.fake.response_url(name)))
-        assert response.status == 200
-        await self.adapter.wait_idle(10)
-        return self.fake.responses.get(name, [])
+        return await self._answers_to(lambda url: slash_command(text, user=user, channel=channel, response_url=url))
 
     async def press_share(self, value: str, *, user: str = "U0MEMBER", channel: str = CHANNEL) -> list[dict]:
+        """A click on a share button, as Slack sends it; returns what the bot posted to the click's response_url."""
+        return await self._answers_to(lambda url: block_action(value, user=user, channel=channel, response_url=url))
+
+    async def _answers_to(self, request_with: Callable[[str], str]) -> list[dict]:
+        """Posts `request_with(a fresh response_url)` and, once the bot is idle, returns what it posted there."""
         name = uuid.uuid4().hex
-        response = await self.post(block_action(value, user=user, channel=channel, response_url=self.fake.response_url(name)))
+        response = await self.post(request_with(self.fake.response_url(name)))
         assert response.status == 200
         await self.adapter.wait_idle(10)
         return self.fake.responses.get(name, [])

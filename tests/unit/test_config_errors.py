@@ -29,6 +29,13 @@ def test_missing_explicit_file_is_an_error(tmp_path):
         ("[[topics]]\nname = 'a'\nqeury = 'x'", "paperbot.toml: topics[0] (a).qeury: unknown key"),
         ("[[topics]]\nname = 'bad name!'", "paperbot.toml: topics[0] (bad name!).name: String should match pattern"),
         ("[[topics]]\nname = 'a'\n[[topics]]\nname = 'a'", "paperbot.toml: topics: topic names must be unique; repeated: a"),
+        ("[notes]\nenabeld = true\n", "paperbot.toml: notes.enabeld: unknown key"),
+        ("[notes]\nlanguage = 'fr'\n", "paperbot.toml: notes.language: Input should be 'en' or 'zh'"),
+        ("[notes]\nmax_concurrency = 0\n", "paperbot.toml: notes.max_concurrency: Input should be greater than or equal to 1"),
+        ("[notes]\ndaily_budget = 0\n", "paperbot.toml: notes.daily_budget: Input should be greater than or equal to 1"),
+        ("[notes]\ntimeout_seconds = 0\n", "paperbot.toml: notes.timeout_seconds: Input should be greater than 0"),
+        ("[notes]\nenabled = true\nmodel = '  '\n", "paperbot.toml: notes: notes are enabled but no model is named"),
+        ("[notes]\napi_key = 'sk-abc'\n", "paperbot.toml: notes.api_key: unknown key"),  # the key comes from the environment only
     ],
 )
 def test_config_errors_name_file_key_and_problem(text, expected):
@@ -45,3 +52,9 @@ def test_a_config_subscription_without_when_takes_the_default_when():
         "paperbot.toml",
     )
     assert [s.when for s in config.subscription_list()] == ["daily 07:15", "mon 09:00"]
+
+
+def test_notes_are_off_by_default_and_the_shipped_config_keeps_them_off():
+    assert FileConfig().notes.enabled is False
+    shipped = load_config(SHIPPED_CONFIG, explicit=True)
+    assert shipped.notes.enabled is False and shipped.notes.max_concurrency == 2

@@ -26,7 +26,6 @@ from bot.ingest.paperlist import parse_paperlist
 from bot.models import Notes, Paper, TextQuality, Topic
 from bot.presenter import shown_notes
 from bot.text import normalize
-from store.sqlite import SqliteStore
 from tests.support import FIXTURES
 
 TOPIC = Topic("reward-model-vlm", "reward model+vlm")
@@ -224,31 +223,30 @@ def test_property_bibtex_round_trip(listed):
 
 
 @pytest.fixture
-async def store(tmp_path):
-    opened = await SqliteStore.open(tmp_path / "p.db")
-    await opened.papers.upsert_papers([replace(p, topics=(TOPIC.name,)) for p in PAPERS])
-    await opened.papers.upsert_topics([TOPIC])
-    yield opened.papers
-    await opened.close()
+async def paper_store(paper_store):
+    """The shared store's papers (tests/conftest.py), every paper of PAPERS in TOPIC."""
+    await paper_store.upsert_papers([replace(p, topics=(TOPIC.name,)) for p in PAPERS])
+    await paper_store.upsert_topics([TOPIC])
+    return paper_store
 
 
-async def test_a_topic_exports_newest_first_and_ids_in_their_order(store):
-    topic = await papers_of_topic(store, "Reward-Model-VLM")
+async def test_a_topic_exports_newest_first_and_ids_in_their_order(paper_store):
+    topic = await papers_of_topic(paper_store, "Reward-Model-VLM")
     assert [p.arxiv_id for p in topic.papers] == ["2505.20665", "2502.14192", "2502.14191", "hep-th/9901001"]
     assert topic.topic == TOPIC and topic.stem == TOPIC.name
-    chosen = await papers_by_ids(store, ["hep-th/9901001", "https://arxiv.org/abs/2505.20665v1"])
+    chosen = await papers_by_ids(paper_store, ["hep-th/9901001", "https://arxiv.org/abs/2505.20665v1"])
     assert [p.arxiv_id for p in chosen.papers] == ["hep-th/9901001", "2505.20665"]
 
 
-async def test_what_cannot_be_exported_is_named(store):
+async def test_what_cannot_be_exported_is_named(paper_store):
     with pytest.raises(UserError, match="Unknown topic 'robots'") as unknown:
-        await papers_of_topic(store, "robots")
+        await papers_of_topic(paper_store, "robots")
     assert "reward-model-vlm" in unknown.value.hint
     with pytest.raises(UserError, match="Not in the store: 2501.00001") as missing:
-        await papers_by_ids(store, ["2505.20665", "2501.00001"])
+        await papers_by_ids(paper_store, ["2505.20665", "2501.00001"])
     assert "paperbot add" in missing.value.hint
     with pytest.raises(UserError, match="Not arXiv ids: nonsense"):
-        await papers_by_ids(store, ["nonsense"])
+        await papers_by_ids(paper_store, ["nonsense"])
 
 
 def test_cli_export_writes_the_file_and_refuses_what_it_cannot_do(paperbot, tmp_path):

@@ -9,27 +9,22 @@ message component carrying the button's `custom_id`, as Discord sends it.
 from __future__ import annotations
 
 import copy
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 
 from bot.models import ChannelRef
+from tests.support import MONDAY
 from tests.support.discord_harness import config_with, discord_bot
 from tests.support.fake_discord import EPHEMERAL, GUILD_ID, MEMBER_ID, OTHER_ID, TEXT_CHANNEL, buttons, message_text
 
-MONDAY = datetime(2025, 6, 2, 9, 0, tzinfo=timezone.utc)
+pytestmark = pytest.mark.now(MONDAY - timedelta(days=3))  # the example papers arrive inside the first window
+
 CHANNEL = ChannelRef("discord", str(TEXT_CHANNEL), str(GUILD_ID))
 SUBSCRIPTION = "\n".join([
     "[[subscriptions]]", 'adapter = "discord"', f'channel = "{TEXT_CHANNEL}"', f'workspace = "{GUILD_ID}"',
     'topic = "reward-model-vlm"', 'when = "mon 09:00"', "max_papers = 7",
 ]) + "\n"  # fmt: skip
-
-
-@pytest.fixture
-def clock():
-    from tests.support import FakeClock
-
-    return FakeClock(MONDAY - timedelta(days=3))  # the example papers arrive inside the first window
 
 
 def bot(tmp_path, fake_discord, clock):

@@ -55,6 +55,14 @@ async def add_papers(slack, clock, count: int, *, start: int = 1, title_words: i
     return ids
 
 
+async def papers_then_monday(slack, clock, count: int, **options) -> list[str]:
+    """`count` papers published the day before, then the clock at MONDAY 09:00, when the weekly digest is due."""
+    clock.set(MONDAY - timedelta(days=1))
+    ids = await add_papers(slack, clock, count, **options)
+    clock.set(MONDAY)
+    return ids
+
+
 def digest_metadata_of(message: dict) -> dict:
     assert message["metadata"]["event_type"] == DIGEST_EVENT_TYPE
     return message["metadata"]["event_payload"]
@@ -84,9 +92,7 @@ async def test_the_scheduler_posts_a_weekly_digest_with_metadata_once_per_week(t
 
 async def test_a_long_digest_is_split_into_tagged_parts_within_limits(tmp_path, fake_slack, clock):
     async with bot(tmp_path, fake_slack, clock, PAPERS, max_papers=50) as slack:
-        clock.set(MONDAY - timedelta(days=1))
-        await add_papers(slack, clock, 45, title_words=40)
-        clock.set(MONDAY)
+        await papers_then_monday(slack, clock, 45, title_words=40)
         await slack.bot.engine.run_due()
         messages = fake_slack.posted(PAPERS)
         assert len(messages) >= 2
@@ -100,9 +106,7 @@ async def test_a_long_digest_is_split_into_tagged_parts_within_limits(tmp_path, 
 async def test_a_crash_after_posting_is_recorded_from_history_not_resent(tmp_path, fake_slack, clock):
     async with bot(tmp_path, fake_slack, clock, PAPERS, on_step=crash_at("sent")) as slack:
         fake_slack.add_message(PAPERS, "someone else's message")
-        clock.set(MONDAY - timedelta(days=1))
-        await add_papers(slack, clock, 2)
-        clock.set(MONDAY)
+        await papers_then_monday(slack, clock, 2)
         await slack.bot.engine.run_due()  # posts, then "dies" before recording
         assert (await slack.bot.store.subscriptions.delivery(1, "2025-W23")).state == "claimed"
     posted = [m for m in fake_slack.posted(PAPERS) if m.get("metadata")]
@@ -120,9 +124,7 @@ async def test_a_crash_after_posting_is_recorded_from_history_not_resent(tmp_pat
 
 async def test_a_crash_before_posting_is_sent_once_after_the_restart(tmp_path, fake_slack, clock):
     async with bot(tmp_path, fake_slack, clock, PAPERS, on_step=crash_at("claimed")) as slack:
-        clock.set(MONDAY - timedelta(days=1))
-        ids = await add_papers(slack, clock, 2)
-        clock.set(MONDAY)
+        ids = await papers_then_monday(slack, clock, 2)
         await slack.bot.engine.run_due()
     assert fake_slack.posted(PAPERS) == []
     for _ in range(2):  # two restarts: the second finds it recorded
@@ -137,9 +139,7 @@ async def test_a_crash_before_posting_is_sent_once_after_the_restart(tmp_path, f
 
 async def test_unreadable_history_means_resend_once(tmp_path, fake_slack, clock, caplog):
     async with bot(tmp_path, fake_slack, clock, PAPERS, on_step=crash_at("sent")) as slack:
-        clock.set(MONDAY - timedelta(days=1))
-        await add_papers(slack, clock, 1)
-        clock.set(MONDAY)
+        await papers_then_monday(slack, clock, 1)
         await slack.bot.engine.run_due()
     fake_slack.fail("conversations.history", "missing_scope")
     async with bot(tmp_path, fake_slack, clock, PAPERS) as slack:
@@ -151,9 +151,7 @@ async def test_unreadable_history_means_resend_once(tmp_path, fake_slack, clock,
 
 async def test_a_torn_digest_is_deleted_and_posted_whole(tmp_path, fake_slack, clock):
     async with bot(tmp_path, fake_slack, clock, PAPERS, max_papers=50) as slack:
-        clock.set(MONDAY - timedelta(days=1))
-        await add_papers(slack, clock, 45, title_words=40)
-        clock.set(MONDAY)
+        await papers_then_monday(slack, clock, 45, title_words=40)
         # Part 2 fails: part 1 must not stay behind as half a digest.
         fake_slack.fail("chat.postMessage", "fatal_error", after=1)
         await slack.bot.engine.run_due()
@@ -169,9 +167,7 @@ async def test_a_torn_digest_is_deleted_and_posted_whole(tmp_path, fake_slack, c
 
 async def test_a_crash_mid_digest_is_found_torn_after_restart_and_posted_whole(tmp_path, fake_slack, clock):
     async with bot(tmp_path, fake_slack, clock, PAPERS, max_papers=50, on_step=crash_at("sent")) as slack:
-        clock.set(MONDAY - timedelta(days=1))
-        await add_papers(slack, clock, 45, title_words=40)
-        clock.set(MONDAY)
+        await papers_then_monday(slack, clock, 45, title_words=40)
         await slack.bot.engine.run_due()
     whole = fake_slack.posted(PAPERS)
     fake_slack.channels[PAPERS] = whole[:1]  # as if the process died after the first part
@@ -192,9 +188,7 @@ async def test_not_in_channel_marks_that_subscription_failing_and_other_channels
     fake_slack.users["U0MEMBER"] = {}
     async with bot(tmp_path, fake_slack, clock, GONE, PAPERS) as slack:
         fake_slack.channel_error(GONE, "not_in_channel")
-        clock.set(MONDAY - timedelta(days=1))
-        await add_papers(slack, clock, 2)
-        clock.set(MONDAY)
+        await papers_then_monday(slack, clock, 2)
         caplog.clear()
         await slack.bot.engine.run_due()
         assert len(fake_slack.posted(PAPERS)) == 1 and fake_slack.posted(GONE) == []
@@ -223,48 +217,32 @@ async def test_not_in_channel_marks_that_subscription_failing_and_other_channels
 ])
 async def test_permanent_errors_give_a_clear_failing_note(tmp_path, fake_slack, clock, code, words):
     async with bot(tmp_path, fake_slack, clock, PAPERS) as slack:
-        clock.set(MONDAY - timedelta(days=1))
-        await add_papers(slack, clock, 1)
-        clock.set(MONDAY)
+        await papers_then_monday(slack, clock, 1)
         fake_slack.fail("chat.postMessage", code)
         await slack.bot.engine.run_due()
         assert words in (await slack.bot.store.subscriptions.get_subscription(1)).failing
         assert await slack.bot.store.subscriptions.delivery(1, "2025-W23") is None
 
 
-async def test_a_429_is_retried_after_retry_after_then_posted_once(tmp_path, fake_slack, clock):
+async def test_a_429_is_retried_after_retry_after_then_posted_once(tmp_path, fake_slack, clock, sleeps):
     async with bot(tmp_path, fake_slack, clock, PAPERS) as slack:
-        waits = []
-
-        async def record_sleep(seconds):
-            waits.append(seconds)
-
-        slack.adapter.rate_limit.sleep = record_sleep
-        clock.set(MONDAY - timedelta(days=1))
-        await add_papers(slack, clock, 1)
-        clock.set(MONDAY)
+        slack.adapter.rate_limit.sleep = sleeps
+        await papers_then_monday(slack, clock, 1)
         fake_slack.rate_limit("chat.postMessage", retry_after="2")
         await slack.bot.engine.run_due()
-        assert waits == [2.0]
+        assert sleeps.waits == [2.0]
         assert [c.status for c in fake_slack.calls_to("chat.postMessage")] == [429, 200]
         assert len(fake_slack.posted(PAPERS)) == 1
         assert (await slack.bot.store.subscriptions.delivery(1, "2025-W23")).state == "sent"
 
 
-async def test_rate_limits_that_do_not_end_are_a_retry_later_not_a_wait_forever(tmp_path, fake_slack, clock):
+async def test_rate_limits_that_do_not_end_are_a_retry_later_not_a_wait_forever(tmp_path, fake_slack, clock, sleeps):
     async with bot(tmp_path, fake_slack, clock, PAPERS) as slack:
-        waits = []
-
-        async def record_sleep(seconds):
-            waits.append(seconds)
-
-        slack.adapter.rate_limit.sleep = record_sleep
-        clock.set(MONDAY - timedelta(days=1))
-        await add_papers(slack, clock, 1)
-        clock.set(MONDAY)
+        slack.adapter.rate_limit.sleep = sleeps
+        await papers_then_monday(slack, clock, 1)
         fake_slack.rate_limit("chat.postMessage", retry_after="1", times=10)
         await slack.bot.engine.run_due()
-        assert len(fake_slack.calls_to("chat.postMessage")) == 4 and waits == [1.0, 1.0, 1.0]
+        assert len(fake_slack.calls_to("chat.postMessage")) == 4 and sleeps.waits == [1.0, 1.0, 1.0]
         assert "ratelimited" in (await slack.bot.store.subscriptions.get_subscription(1)).failing
         assert await slack.bot.store.subscriptions.delivery(1, "2025-W23") is None
 
@@ -272,7 +250,7 @@ async def test_rate_limits_that_do_not_end_are_a_retry_later_not_a_wait_forever(
         fake_slack.rate_limit("chat.postMessage", retry_after="3600")  # longer than we wait: not retried now
         clock.advance(minutes=15)
         await slack.bot.engine.run_due()
-        assert len(fake_slack.calls_to("chat.postMessage")) == 5 and len(waits) == 3
+        assert len(fake_slack.calls_to("chat.postMessage")) == 5 and len(sleeps.waits) == 3
         clock.advance(minutes=15)
         await slack.bot.engine.run_due()  # the next sweep
         assert len(fake_slack.posted(PAPERS)) == 1
@@ -282,9 +260,7 @@ async def test_rate_limits_that_do_not_end_are_a_retry_later_not_a_wait_forever(
 @pytest.mark.slow
 async def test_a_server_error_is_retried(tmp_path, fake_slack, clock):
     async with bot(tmp_path, fake_slack, clock, PAPERS) as slack:
-        clock.set(MONDAY - timedelta(days=1))
-        await add_papers(slack, clock, 1)
-        clock.set(MONDAY)
+        await papers_then_monday(slack, clock, 1)
         fake_slack.server_error("chat.postMessage", status=503)
         await slack.bot.engine.run_due()
         assert [c.status for c in fake_slack.calls_to("chat.postMessage")] == [503, 200]
@@ -294,9 +270,7 @@ async def test_a_server_error_is_retried(tmp_path, fake_slack, clock):
 @pytest.mark.slow
 async def test_an_unreachable_slack_is_a_transient_failure(tmp_path, fake_slack, clock):
     async with bot(tmp_path, fake_slack, clock, PAPERS) as slack:
-        clock.set(MONDAY - timedelta(days=1))
-        await add_papers(slack, clock, 1)
-        clock.set(MONDAY)
+        await papers_then_monday(slack, clock, 1)
         await fake_slack.close()  # nobody listens on the port any more
         await slack.bot.engine.run_due()
         failing = (await slack.bot.store.subscriptions.get_subscription(1)).failing
@@ -307,9 +281,7 @@ async def test_an_unreachable_slack_is_a_transient_failure(tmp_path, fake_slack,
 async def test_digest_errors_never_log_the_token(tmp_path, fake_slack, clock, caplog):
     caplog.set_level(logging.DEBUG)
     async with bot(tmp_path, fake_slack, clock, PAPERS) as slack:
-        clock.set(MONDAY - timedelta(days=1))
-        await add_papers(slack, clock, 1)
-        clock.set(MONDAY)
+        await papers_then_monday(slack, clock, 1)
         fake_slack.fail("chat.postMessage", "invalid_auth")
         await slack.bot.engine.run_due()
         await slack.bot.engine.run_due()

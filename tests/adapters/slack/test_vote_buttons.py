@@ -9,35 +9,23 @@ from __future__ import annotations
 
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 
 from bot.models import ChannelRef
-from tests.support import FakeClock, make_paper
-from tests.support.fake_slack import FakeSlack, block_action
-from tests.support.slack_harness import BOT_TOKEN, SlackHarness, running_slack_bot
+from tests.support import MONDAY, FakeClock, make_paper
+from tests.support.fake_slack import block_action
+from tests.support.slack_harness import SlackHarness, running_slack_bot
 
-MONDAY = datetime(2025, 6, 2, 9, 0, tzinfo=timezone.utc)
+pytestmark = pytest.mark.now(MONDAY - timedelta(days=3))
+
 PAPERS = "C0PAPERS"
 CHANNEL = ChannelRef("slack", PAPERS)
 CONFIG = (
     '\n[[topics]]\nname = "rm"\ntitle = "Reward models"\n'
     f'\n[[subscriptions]]\nadapter = "slack"\nchannel = "{PAPERS}"\ntopic = "rm"\n'
 )
-
-
-@pytest.fixture
-async def fake():
-    fake = await FakeSlack(BOT_TOKEN).start()
-    yield fake
-    await fake.close()
-    assert fake.violations == []
-
-
-@pytest.fixture
-def clock():
-    return FakeClock(MONDAY - timedelta(days=3))
 
 
 def bot(tmp_path, fake, clock):
@@ -77,8 +65,8 @@ async def post_digest(slack: SlackHarness, clock: FakeClock) -> dict:
     return digest
 
 
-async def test_a_digest_has_buttons_under_each_card_and_a_click_records_once(tmp_path, fake, clock) -> None:
-    async with bot(tmp_path, fake, clock) as slack:
+async def test_a_digest_has_buttons_under_each_card_and_a_click_records_once(tmp_path, fake_slack, clock) -> None:
+    async with bot(tmp_path, fake_slack, clock) as slack:
         digest = await post_digest(slack, clock)
         buttons = vote_buttons(digest)
         assert sorted(buttons) == ["2506.00001", "2506.00002", "2506.00003"]
@@ -108,18 +96,18 @@ async def test_a_digest_has_buttons_under_each_card_and_a_click_records_once(tmp
         ]  # fmt: skip
 
 
-async def test_a_button_still_works_after_a_restart(tmp_path, fake, clock) -> None:
-    async with bot(tmp_path, fake, clock) as slack:
+async def test_a_button_still_works_after_a_restart(tmp_path, fake_slack, clock) -> None:
+    async with bot(tmp_path, fake_slack, clock) as slack:
         digest = await post_digest(slack, clock)
     [action_id, *_] = vote_buttons(digest)["2506.00003"]
-    async with bot(tmp_path, fake, clock) as restarted:
+    async with bot(tmp_path, fake_slack, clock) as restarted:
         status, answer = await click(restarted, action_id, "2506.00003")
         assert status == 200 and "Marked relevant" in answer[0]["text"]
         assert await restarted.bot.store.votes.channel_votes(CHANNEL) == [("2506.00003", "U0MEMBER", "up")]
 
 
-async def test_lookup_answers_carry_the_buttons_too(tmp_path, fake, clock) -> None:
-    async with bot(tmp_path, fake, clock) as slack:
+async def test_lookup_answers_carry_the_buttons_too(tmp_path, fake_slack, clock) -> None:
+    async with bot(tmp_path, fake_slack, clock) as slack:
         await slack.bot.store.papers.upsert_papers([make_paper("2506.00009", ("rm",), published="2025-06-01")])
         answers = await slack.command("latest")
         assert list(vote_buttons(answers[0])) == ["2506.00009"]
@@ -127,8 +115,8 @@ async def test_lookup_answers_carry_the_buttons_too(tmp_path, fake, clock) -> No
         assert vote_buttons(help_answer[0]) == {}
 
 
-async def test_forged_stale_and_foreign_clicks_record_nothing(tmp_path, fake, clock) -> None:
-    async with bot(tmp_path, fake, clock) as slack:
+async def test_forged_stale_and_foreign_clicks_record_nothing(tmp_path, fake_slack, clock) -> None:
+    async with bot(tmp_path, fake_slack, clock) as slack:
         await post_digest(slack, clock)
         forged, _ = await click(slack, "paperbot_vote:up:2506.00001", "2506.00001", secret="not-the-signing-secret")
         stale, _ = await click(slack, "paperbot_vote:up:2506.00001", "2506.00001", timestamp=int(time.time()) - 3600)
