@@ -20,22 +20,24 @@ import os
 import sys
 from dataclasses import replace
 from datetime import date
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from bot.commands import CommandRouter, for_command_line
 from bot.commands.command_line import add_lookup_parsers, lookup_words
-from bot.config import DEFAULT_CONFIG_PATH, DEFAULT_DB_PATH, EnvSettings, load_config
+from bot.commands.registry import REGISTRY
 from bot.errors import IngestError, StoreError, UserError
 from bot.logs import log_to_file, setup_logging
 from bot.models import ErrorReply, Reply, Topic
-from bot.plugins import needs_extra, store_scheme
-from bot.runtime import Runtime, build_fulltext_fetcher, build_ranking, build_service, open_store
+from bot.plugins import Plugins, needs_extra, store_scheme
+from bot.ports import SystemClock
+from bot.runtime import Runtime, build_fulltext_fetcher, build_ranking, build_service, open_location, open_store
 from bot.service import PaperService
+from bot.settings import DEFAULT_CONFIG_PATH, DEFAULT_DB_PATH, EnvSettings, LookupSettings, lookup_settings, remember
 
-if TYPE_CHECKING:  # scikit-learn loads only where a library is used
-    from bot.ranking import Ranking
+if TYPE_CHECKING:
+    from bot.config import FileConfig  # pydantic: loaded by the commands that use the whole config, not by lookups
+    from bot.ranking import Ranking  # scikit-learn loads only where a library is used
 
 EXIT_OK, EXIT_BUG, EXIT_USAGE = 0, 1, 2
 EXIT_FETCH_FAILED = 1  # a remote failure is not a usage error
@@ -224,6 +226,8 @@ class _VersionAction(argparse.Action):
 
 
 def package_version() -> str:
+    from importlib import metadata
+
     try:
         return metadata.version("paperbot")
     except metadata.PackageNotFoundError:  # run from a source tree that was never installed
@@ -245,14 +249,11 @@ def print_json(data: Any) -> None:
 
 async def run_command(args: argparse.Namespace) -> int:
     db, config_path, explicit = resolve_paths(args)
-    config = load_config(config_path, explicit=explicit)
-    if not args.verbose:
-        logging.getLogger().setLevel(config.log_level)
-    env_log_file = (EnvSettings().paperbot_log_file or "").strip()
-    if env_log_file or config.logging.file:
-        log_to_file(
-            env_log_file or config.logging.file, "PAPERBOT_LOG_FILE" if env_log_file else f"[logging] file in {config_path}"
-        )
+    registered = REGISTRY.get(args.command)
+    if registered is not None and registered.on_command_line:  # latest, search, show, topics, similar, recommend, saved
+        return await run_lookup(args, db, config_path, explicit)
+    config = load_config(config_path, explicit)
+    set_up_log(args, config.lookup_settings(), config_path)
     runtime = Runtime(db_path=db, config=config)
 
     if args.command == "run":
@@ -279,18 +280,55 @@ async def run_command(args: argparse.Namespace) -> int:
         return await add_by_id(runtime, args.refs, args.topic)
     if args.command == "export":
         return await export_papers(runtime, args)
+    if args.command == "status":
+        runtime, read_only = store_or_empty(runtime)
+        async with open_store(runtime, read_only=read_only) as store:
+            return await print_status(runtime, store, args.json)
+    raise AssertionError(f"no handler for the command {args.command}")
 
-    # Lookups change nothing: they open the store read-only, and a store that does
-    # not exist yet is answered as the empty store it would be, without creating it.
-    read_only = True
+
+def load_config(path: str, explicit: bool) -> FileConfig:
+    """The whole config, checked by the model, and stamped so the next lookups need not check it again."""
+    from bot.config import load_config as load_and_check
+
+    config = load_and_check(path, explicit=explicit)
+    remember(path, config)
+    return config
+
+
+def set_up_log(args: argparse.Namespace, settings: LookupSettings, config_path: str) -> None:
+    if not args.verbose:
+        logging.getLogger().setLevel(settings.log_level)
+    env_log_file = (EnvSettings().paperbot_log_file or "").strip()
+    if env_log_file or settings.log_file:
+        where = "PAPERBOT_LOG_FILE" if env_log_file else f"[logging] file in {config_path}"
+        log_to_file(env_log_file or settings.log_file, where)
+
+
+def store_or_empty(runtime: Runtime) -> tuple[Runtime, bool]:
+    """The runtime to read from and whether it is read-only. Lookups change nothing: they open the
+    store read-only, and a store that does not exist yet is answered as the empty store it would be
+    (in memory, with the config's topics), without creating it."""
+    db = runtime.db_path
     if db.strip() and not runtime.store_exists():
         print(f"note: there is no store at {db} yet; `paperbot import FILE` or `paperbot run` creates it", file=sys.stderr)
-        runtime, read_only = replace(runtime, db_path=":memory:"), False
-    async with open_store(runtime, read_only=read_only) as store:
-        if args.command == "status":
-            return await print_status(runtime, store, args.json)
-        service = build_service(store.papers, config, store.fulltext)
-        return await answer_lookup(args, service, build_ranking(service, store, config, save_models=not read_only))
+        return replace(runtime, db_path=":memory:"), False
+    return runtime, True
+
+
+async def run_lookup(args: argparse.Namespace, db: str, config_path: str, explicit: bool) -> int:
+    """A lookup reads only its settings of the config file (`bot.settings`, no config model when the
+    file was checked before), unless the store does not exist yet and the config's topics are its answer."""
+    settings = lookup_settings(config_path, explicit=explicit)
+    set_up_log(args, settings, config_path)
+    plugins = Plugins()
+    opened, read_only = open_location(plugins, db, SystemClock(), read_only=True), True
+    if db.strip() and not plugins.store(db).exists(db):
+        runtime, read_only = store_or_empty(Runtime(db_path=db, config=load_config(config_path, explicit), plugins=plugins))
+        opened = open_store(runtime, read_only=read_only)
+    async with opened as store:
+        service = build_service(store.papers, settings, store.fulltext)
+        return await answer_lookup(args, service, build_ranking(service, store, settings, save_models=not read_only))
 
 
 async def answer_lookup(args: argparse.Namespace, service: PaperService, ranking: Ranking | None = None) -> int:

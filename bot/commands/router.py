@@ -32,12 +32,12 @@ from bot.errors import StoreError, UserError
 from bot.models import ChannelRef, ErrorReply, PaperListReply, Reply
 from bot.ports import ArxivLookup
 from bot.service import PaperService
-from bot.subscriptions import SubscriptionService
 from bot.votes import VoteAction
 
 if TYPE_CHECKING:
     from bot.ask import PaperAsker
     from bot.ranking import Ranking
+    from bot.subscriptions import SubscriptionService  # the digest engine: a CLI lookup has none
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.config import DEFAULT_DB_PATH
+from bot.settings import DEFAULT_DB_PATH
 from bot.ports import Clock
 from store.sqlite import SqliteStore
 from store.sqlite.backup import BackupReport, backup_store
