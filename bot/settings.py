@@ -13,6 +13,7 @@ be read or written only means the model checks the file again.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from dataclasses import asdict, dataclass, field
@@ -96,7 +97,8 @@ def remember(path: str, config: FileConfig) -> None:
         partial.write_text(json.dumps(stamp), encoding="utf-8")
         os.replace(partial, target)
     except OSError:  # a read-only home: the model checks the file every time, as it always did
-        partial.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            partial.unlink()
 
 
 def _read_text(path: str, *, explicit: bool) -> str | None:

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from bot.cli import build_parser
+from bot.cli import build_parser, named_command
 from tests.support import EXAMPLE_LIST, OFFLINE_CONFIG, ROOT, run_paperbot
 
 LIST_KEYS = {"arxiv_id", "version", "title", "authors", "published", "url", "pdf_url", "code_url", "topics", "tldr"}
@@ -158,6 +158,26 @@ def test_version_and_global_options_after_the_command(paperbot, tmp_path):
     before = build_parser().parse_args(["--db", "b.db", "--config", "c.toml", "topics"])
     assert (after.verbose, after.db, after.config) == (True, "a.db", None)
     assert (before.verbose, before.db, before.config) == (False, "b.db", "c.toml")
+
+
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [
+        (["--db", "x.db", "latest", "-n", "2", "--json"], "latest"),
+        (["--conf", "c.toml", "-v", "topics", "--db", "y.db"], "topics"),  # an abbreviated option, as argparse takes it
+        (["--db=x.db", "fetch", "--since", "2025-06-01"], "fetch"),
+        (["--config", "latest", "export", "--topic", "t", "--format", "BIB"], "export"),  # an option's value is no command
+        (["ask", "2505.20665", "which", "datasets?"], "ask"),
+        (["search", "reward", "model", "--topic", "t"], "search"),
+        (["lates"], None),  # a typo: the whole parser says what the commands are
+        (["--help"], None),
+        (["--db"], None),
+    ],
+)
+def test_main_builds_only_the_named_subcommand_and_reads_it_as_the_whole_parser_does(argv, named):
+    assert named_command(argv) == named
+    if named is not None:
+        assert build_parser(only=named).parse_args(argv) == build_parser().parse_args(argv)
 
 
 def test_trailing_topic_and_count_are_read_as_in_chat(paperbot, tmp_path):
