@@ -9,15 +9,7 @@ from __future__ import annotations
 
 import difflib
 
-from bot.commands.model import (
-    COMMAND_PREFIX,
-    Command,
-    CommandContext,
-    CommandRequest,
-    Completion,
-    Param,
-    Registry,
-)
+from bot.commands.model import COMMAND_PREFIX, Command, CommandContext, CommandRequest, Completion, Param, Registry
 from bot.errors import UserError
 from bot.models import ErrorReply, NoticeReply, Reply
 

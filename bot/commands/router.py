@@ -15,15 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from bot.commands.model import (
-    COMMAND_PREFIX,
-    Command,
-    CommandContext,
-    CommandRequest,
-    JsonAnswer,
-    Registry,
-    Visibility,
-)
+from bot.commands.model import COMMAND_PREFIX, Command, CommandContext, CommandRequest, JsonAnswer, Registry, Visibility
 from bot.commands.paging import Fits, fits_anywhere, paginate
 from bot.commands.parse import bind, command_text, read_text, read_words
 from bot.commands.registry import REGISTRY
