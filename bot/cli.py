@@ -18,10 +18,10 @@ import json
 import logging
 import os
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, NamedTuple, Sequence
 
 from bot.commands import CommandRouter, for_command_line
 from bot.commands.command_line import AddParser, add_lookup_parsers, lookup_words
@@ -62,8 +62,7 @@ def _add_global_options(parser: argparse.ArgumentParser, *, after_command: bool)
     )
 
 
-@dataclass(frozen=True)
-class Argument:
+class Argument(NamedTuple):
     """One `add_argument` of a subcommand: its name(s) and argparse's settings."""
 
     names: tuple[str, ...]
@@ -74,9 +73,10 @@ def argument(*names: str, **settings: Any) -> Argument:
     return Argument(names, settings)
 
 
-@dataclass(frozen=True)
-class Subcommand:
-    """A `paperbot` subcommand besides the lookups (those are derived from the registry: `add_lookup_parsers`)."""
+class Subcommand(NamedTuple):
+    """A `paperbot` subcommand besides the lookups (those are derived from the registry: `add_lookup_parsers`).
+
+    Tuples, not dataclasses: building a dataclass costs every lookup a third of a millisecond."""
 
     name: str
     help: str
