@@ -32,7 +32,7 @@ import os
 import re
 import sys
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable, Iterator, Literal, Mapping, Protocol, TextIO
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable, Iterator, Literal, Mapping, NamedTuple, Protocol, TextIO
 from urllib.parse import urlsplit, urlunsplit
 
 from bot.errors import ConfigError
@@ -76,8 +76,7 @@ def installed(group: str) -> list[EntryPoint]:
     return list(metadata.entry_points(group=group))
 
 
-@dataclass(frozen=True)
-class DeclaredEntryPoint:
+class DeclaredEntryPoint(NamedTuple):
     """One line of paperbot's own `entry_points.txt`: `name = module:attribute`."""
 
     name: str

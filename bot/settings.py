@@ -8,7 +8,10 @@ file before a lookup uses it, so a bad config is the same error, with the same m
 for any command; what it accepted is remembered in a small stamp file (`$XDG_CACHE_HOME/paperbot`,
 else `~/.cache/paperbot`) holding the file's exact text, paperbot's code version and those
 settings, and a lookup whose file and code match its stamp skips the model. A stamp that cannot
-be read or written only means the model checks the file again.
+be read or written only means the model checks the file again. Not in the stamp: the versions of
+pydantic and of the time-zone data (a file they would now refuse is still refused by every command
+that loads the whole config, `run` among them), and a `[notes] prompt_file` (a config naming one is
+never stamped).
 """
 
 from __future__ import annotations
@@ -74,7 +77,8 @@ def lookup_settings(path: str, *, explicit: bool) -> LookupSettings:
     text = _read_text(path, explicit=explicit)
     stamp = _read_stamp(path)
     if text is not None and stamp.get("text") == text and stamp.get("code") == _code_version():
-        return LookupSettings(**stamp["settings"])
+        with contextlib.suppress(KeyError, TypeError):  # a stamp of another shape: the model decides
+            return LookupSettings(**stamp["settings"])
     from bot.config import load_config
 
     config = load_config(path, explicit=explicit)
