@@ -33,7 +33,7 @@ from bot.plugins import Plugins, needs_extra, store_scheme
 from bot.ports import SystemClock
 from bot.runtime import Runtime, build_fulltext_fetcher, build_ranking, build_service, open_location, open_store
 from bot.service import PaperService
-from bot.settings import DEFAULT_CONFIG_PATH, DEFAULT_DB_PATH, EnvSettings, LookupSettings, lookup_settings, remember
+from bot.settings import DEFAULT_CONFIG_PATH, DEFAULT_DB_PATH, EnvSettings, LookupSettings, remember, stamped_settings
 
 if TYPE_CHECKING:
     from bot.config import FileConfig  # pydantic: loaded by the commands that use the whole config, not by lookups
@@ -409,13 +409,14 @@ def store_or_empty(runtime: Runtime) -> tuple[Runtime, bool]:
 async def run_lookup(args: argparse.Namespace, db: str, config_path: str, explicit: bool) -> int:
     """A lookup reads only its settings of the config file (`bot.settings`, no config model when the
     file was checked before), unless the store does not exist yet and the config's topics are its answer."""
-    settings = lookup_settings(config_path, explicit=explicit)
+    settings = stamped_settings(config_path, explicit=explicit) or load_config(config_path, explicit).lookup_settings()
     set_up_log(args, settings, config_path)
     plugins = Plugins()
-    opened, read_only = open_location(plugins, db, SystemClock(), read_only=True), True
     if db.strip() and not plugins.store(db).exists(db):
         runtime, read_only = store_or_empty(Runtime(db_path=db, config=load_config(config_path, explicit), plugins=plugins))
         opened = open_store(runtime, read_only=read_only)
+    else:
+        opened, read_only = open_location(plugins, db, SystemClock(), read_only=True), True
     async with opened as store:
         service = build_service(store.papers, settings, store.fulltext)
         return await answer_lookup(args, service, build_ranking(service, store, settings, save_models=not read_only))

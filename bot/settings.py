@@ -71,19 +71,16 @@ class LookupSettings:
     source: str  # the file, for messages that point into it
 
 
-def lookup_settings(path: str, *, explicit: bool) -> LookupSettings:
-    """The config file's lookup settings: from its stamp when the model accepted this very text
-    before, else from the model now (a bad file raises its `ConfigError` as every command does)."""
+def stamped_settings(path: str, *, explicit: bool) -> LookupSettings | None:
+    """The config file's lookup settings from its stamp, when the model accepted this very text with
+    this very code; None otherwise: then the model must check the file (`bot.config.load_config`),
+    which also raises a bad file's `ConfigError` as for every command."""
     text = _read_text(path, explicit=explicit)
     stamp = _read_stamp(path)
     if text is not None and stamp.get("text") == text and stamp.get("code") == _code_version():
         with contextlib.suppress(KeyError, TypeError):  # a stamp of another shape: the model decides
             return LookupSettings(**stamp["settings"])
-    from bot.config import load_config
-
-    config = load_config(path, explicit=explicit)
-    remember(path, config)
-    return config.lookup_settings()
+    return None
 
 
 def remember(path: str, config: FileConfig) -> None:
