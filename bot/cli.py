@@ -290,14 +290,19 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 def named_command(argv: Sequence[str]) -> str | None:
     """The subcommand `argv` names, read past the global options as the whole parser reads them;
-    None without one (`--help`, `--version`, a typo), so the whole parser is built and answers."""
+    None without one (`--help` anywhere, `--version`, a typo) or with a `--`, whose reading argparse
+    leaves to the subcommands: then the whole parser is built and answers."""
+    if "--" in argv:
+        return None
     before_command = argparse.ArgumentParser(add_help=False, exit_on_error=False)
     _add_global_options(before_command, after_command=False)
+    before_command.add_argument("-h", "--help", action="store_true")
     before_command.add_argument("command", nargs="?")
     try:
-        name = before_command.parse_known_args(argv)[0].command
+        known = before_command.parse_known_args(argv)[0]
     except argparse.ArgumentError:
         return None
+    name = None if known.help else known.command
     lookups = (command.name for command in REGISTRY if command.on_command_line)
     return name if name in {*(s.name for s in (*BEFORE_LOOKUPS, *AFTER_LOOKUPS)), *lookups} else None
 

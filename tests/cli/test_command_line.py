@@ -171,6 +171,9 @@ def test_version_and_global_options_after_the_command(paperbot, tmp_path):
         (["search", "reward", "model", "--topic", "t"], "search"),
         (["lates"], None),  # a typo: the whole parser says what the commands are
         (["--help"], None),
+        (["-h", "latest"], None),  # the whole parser's help, listing every command
+        (["latest", "--he"], None),
+        (["--", "latest"], None),  # argparse reads `--` before the command as the command
         (["--db"], None),
     ],
 )
