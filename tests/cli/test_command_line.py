@@ -5,6 +5,9 @@ environment, output and exit status); `run` on stdin, SIGTERM and the installed 
 as real subprocesses, since only a process shows them.
 """
 
+import argparse
+import contextlib
+import io
 import json
 import signal
 import subprocess
@@ -12,6 +15,8 @@ import sys
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.cli import build_parser, named_command
 from tests.support import EXAMPLE_LIST, OFFLINE_CONFIG, ROOT, run_paperbot
@@ -181,6 +186,32 @@ def test_main_builds_only_the_named_subcommand_and_reads_it_as_the_whole_parser_
     assert named_command(argv) == named
     if named is not None:
         assert build_parser(only=named).parse_args(argv) == build_parser().parse_args(argv)
+
+
+# Words of command lines, right and wrong: global options before and after the command, abbreviations,
+# a `--`, --help and --version, values that look like commands, and a typo.
+WORDS = (
+    "--db", "x.db", "--db=x.db", "--d", "--config", "c.toml", "--conf", "-v", "-vn", "--v", "--ver", "--version",
+    "-h", "--help", "--", "latest", "lates", "search", "show", "topics", "similar", "saved", "export", "import", "ask",
+    "fetch", "status", "backup", "migrate", "run", "notes", "-n", "2", "--count=3", "--json", "--topic", "t",
+    "--format", "bib", "--since", "2025-06-01", "--limit", "0", "--to", "-o", "a",
+)  # fmt: skip
+
+
+def parsed(parser: argparse.ArgumentParser, argv: list[str]) -> tuple[object, ...]:
+    """What argparse makes of argv: the namespace, or the exit status and what it printed."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            return (vars(parser.parse_args(argv)),)
+        except SystemExit as exit_:
+            return exit_.code, out.getvalue(), err.getvalue()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(WORDS), max_size=8))
+def test_any_command_line_reads_the_same_with_only_the_named_subcommand_built(argv):
+    assert parsed(build_parser(only=named_command(argv)), argv) == parsed(build_parser(), argv)
 
 
 def test_trailing_topic_and_count_are_read_as_in_chat(paperbot, tmp_path):
