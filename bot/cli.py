@@ -20,22 +20,24 @@ import os
 import sys
 from dataclasses import replace
 from datetime import date
-from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, NamedTuple, Sequence
 
 from bot.commands import CommandRouter, for_command_line
-from bot.commands.command_line import add_lookup_parsers, lookup_words
-from bot.config import DEFAULT_CONFIG_PATH, DEFAULT_DB_PATH, EnvSettings, load_config
+from bot.commands.command_line import AddParser, add_lookup_parsers, lookup_words
+from bot.commands.registry import REGISTRY
 from bot.errors import IngestError, StoreError, UserError
 from bot.logs import log_to_file, setup_logging
 from bot.models import ErrorReply, Reply, Topic
-from bot.plugins import needs_extra, store_scheme
-from bot.runtime import Runtime, build_fulltext_fetcher, build_ranking, build_service, open_store
+from bot.plugins import Plugins, needs_extra, store_scheme
+from bot.ports import SystemClock
+from bot.runtime import Runtime, build_fulltext_fetcher, build_ranking, build_service, open_location, open_store
 from bot.service import PaperService
+from bot.settings import DEFAULT_CONFIG_PATH, DEFAULT_DB_PATH, EnvSettings, LookupSettings, remember, stamped_settings
 
-if TYPE_CHECKING:  # scikit-learn loads only where a library is used
-    from bot.ranking import Ranking
+if TYPE_CHECKING:
+    from bot.config import FileConfig  # pydantic: loaded by the commands that use the whole config, not by lookups
+    from bot.ranking import Ranking  # scikit-learn loads only where a library is used
 
 EXIT_OK, EXIT_BUG, EXIT_USAGE = 0, 1, 2
 EXIT_FETCH_FAILED = 1  # a remote failure is not a usage error
@@ -60,7 +62,209 @@ def _add_global_options(parser: argparse.ArgumentParser, *, after_command: bool)
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
+class Argument(NamedTuple):
+    """One `add_argument` of a subcommand: its name(s) and argparse's settings."""
+
+    names: tuple[str, ...]
+    settings: dict[str, Any]
+
+
+def argument(*names: str, **settings: Any) -> Argument:
+    return Argument(names, settings)
+
+
+class Subcommand(NamedTuple):
+    """A `paperbot` subcommand besides the lookups (those are derived from the registry: `add_lookup_parsers`).
+
+    Tuples, not dataclasses: building a dataclass costs every lookup a third of a millisecond."""
+
+    name: str
+    help: str
+    description: str
+    arguments: tuple[Argument, ...] = ()
+    one_of: tuple[Argument, ...] = ()  # options that exclude each other
+
+    def add_to(self, add_parser: AddParser) -> None:
+        parser = add_parser(self.name, help=self.help, description=self.description)
+        if self.one_of:
+            group = parser.add_mutually_exclusive_group()
+            for option in self.one_of:
+                group.add_argument(*option.names, **option.settings)
+        for option in self.arguments:
+            parser.add_argument(*option.names, **option.settings)
+
+
+def _since_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date like 2025-06-01: {text!r}") from None
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
+    return value
+
+
+def _at_most(default: str) -> Argument:
+    return argument("--limit", type=_positive_int, metavar="N", help=f"at most N papers (default: {default})")
+
+
+ONLY_TOPIC = argument("--topic", help="only papers of this topic")
+JSON = argument("--json", action="store_true", help="print machine-readable JSON")
+
+# In `paperbot --help` order: these, then the lookups, then AFTER_LOOKUPS.
+BEFORE_LOOKUPS = (
+    Subcommand(
+        "import",
+        help="import paper-list markdown, BibTeX (.bib) or arXiv metadata snapshots (.jsonl, .jsonl.gz)",
+        description="Paper-list markdown and BibTeX: one transaction per file. BibTeX entries with an arXiv id "
+        "import from their own fields and are refreshed from the arXiv API when it answers; entries without one "
+        "are looked up on arXiv by title and reported as unmatched when no title is close. arXiv metadata "
+        "snapshot (JSON lines, optionally gzipped): streamed in batches, topics decided by the configured topics' "
+        "queries, malformed lines skipped and reported.",
+        arguments=(
+            argument("files", nargs="+", type=Path, metavar="FILE"),
+            argument(
+                "--topic", help="topic name for paper-list and BibTeX papers (default: the list's heading, the .bib file's "
+                "name); not for snapshots",
+            ),
+            argument("--offline", action="store_true", help="BibTeX: do not ask arXiv (no refresh, no title lookups)"),
+        ),
+    ),
+    Subcommand(
+        "add",
+        help="add papers by arXiv id or link, fetched from the arXiv API",
+        description="Fetch the papers from the arXiv API (id_list, 100 ids a request, spaced and retried as a "
+        "fetch) and store them. Ids arXiv does not know, or words that are not ids, are reported; the others are "
+        "still added. Exit status: 0 when every one was added, 2 when some were not (the others are stored), "
+        "1 when arXiv could not be asked.",
+        arguments=(
+            argument(
+                "refs", nargs="+", metavar="ID", help="2505.20665, arXiv:2505.20665v2, hep-th/9901001, or an arxiv.org link"
+            ),
+            argument("--topic", help="add them to this topic (created if new)"),
+        ),
+    ),
+    Subcommand(
+        "export",
+        help="write a topic's papers (or chosen ids) as a paper list, BibTeX, CSV or JSON",
+        description="Write the papers newest first (ids: in the order given) to FILE or standard output. md is the "
+        "paper-list format `import` reads (notes and quality marks included); bib is BibTeX with arXiv's fields; "
+        "csv and json carry every field. The same papers always give the same bytes.",
+        one_of=(
+            argument("--topic", help="every paper of this topic"),
+            argument("--library", metavar="NAME", help="the papers of this library"),
+            argument("--saved", metavar="CHANNEL", help="a channel's saved reading list (its key, e.g. slack:-:C0123)"),
+        ),
+        arguments=(
+            argument("ids", nargs="*", metavar="ID", help="these papers (from the store), in this order"),
+            argument("--format", default="md", type=str.lower, choices=("md", "bib", "csv", "json")),
+            argument("-o", "--output", type=Path, metavar="FILE", help="write here instead of standard output"),
+        ),
+    ),
+)
+AFTER_LOOKUPS = (
+    Subcommand(
+        "fetch",
+        help="fetch new papers from arXiv for the configured topics",
+        description="Fetch new papers from the arXiv API for every configured topic with a query "
+        "(incremental: from a day before the newest paper seen). Prints one summary line per topic. "
+        "Exit status: 0 when every topic was fetched, 1 when arXiv failed for a topic (papers already "
+        "fetched stay stored), 2 for a usage or config error.",
+        arguments=(
+            argument("--topic", help="only this configured topic (one with an arXiv query)"),
+            argument(
+                "--since", type=_since_date, metavar="YYYY-MM-DD", help="look back to this date instead of the topic's cursor"
+            ),
+        ),
+    ),
+    Subcommand(
+        "notes",
+        help="write machine notes for papers that lack them ([notes] in the config)",
+        description="Ask the OpenAI-compatible server at OPENAI_BASE_URL (key: OPENAI_API_KEY) for "
+        "structured notes on the papers without notes in the configured language, newest first, within "
+        "the daily budget. Exit status: 0 when every paper asked about got notes, 1 when some failed or the "
+        "server could not be used (those papers keep their extractive TLDR and are retried next run), "
+        "2 for a usage or config error.",
+        arguments=(ONLY_TOPIC, _at_most("the daily budget")),
+    ),
+    Subcommand(
+        "fulltext",
+        help="fetch papers' full text from arXiv (HTML rendering, else PDF) for notes, questions and key figures",
+        description="Fetch the full text of papers that have none stored (or only an older version's), newest first, "
+        "from ARXIV_WEB_URL (default https://arxiv.org): the HTML rendering when arXiv has one, else the PDF; one "
+        "request at a time, [fulltext] delay_seconds apart. A paper without either, or over [fulltext] max_mb, is "
+        "recorded and not tried again until a new version. Exit status: 0 when the run finished, 1 when arXiv could "
+        "not be used (the papers left are fetched next run), 2 for a usage or config error.",
+        arguments=(ONLY_TOPIC, _at_most("[fulltext] max_per_run")),
+    ),
+    Subcommand(
+        "ask",
+        help="ask a question about a paper, or about every paper of a topic, through the [notes] model",
+        description="`paperbot ask ID QUESTION`: an answer from the paper's full text (fetched when not stored), "
+        "quoting the passage it rests on, or \"I don't know from this paper\". `paperbot ask --topic NAME QUESTION "
+        "[-o report.md]`: the question to every paper of the topic (stored full text, else the abstract), "
+        "[notes] max_concurrency at a time, as one markdown report. Each paper counts against [notes] daily_budget, "
+        "shared with notes. Exit status: 0 when every paper asked got an answer, 1 when some failed or the budget or "
+        "the server stopped the run, 2 for a usage or config error.",
+        arguments=(
+            argument(
+                "words", nargs="+", metavar="ID QUESTION", help="the paper's id and the question (with --topic: the question)"
+            ),
+            argument("--topic", help="ask every paper of this topic"),
+            argument(
+                "-o", "--output", type=Path, metavar="FILE", help="with --topic: write the report here (default: standard output)"
+            ),
+            JSON,
+        ),
+    ),
+    Subcommand(
+        "run",
+        help="run the bot (console adapter unless chat tokens are set)",
+        description="Run the bot until SIGTERM, Ctrl-C or the end of the console's input. One `run` per SQLite store: "
+        "a second one on the same store refuses to start; lookups and imports work beside it. Any number may serve "
+        "one PostgreSQL store (replicas): each digest period is still delivered once.",
+    ),
+    Subcommand(
+        "status",
+        help="subscriptions with their next run, last delivery and failures; arXiv fetch health",
+        description="Reads the store and posts and changes nothing (only `run` syncs the config's "
+        "[[subscriptions]]; differences are listed). Exit status 0, or 1 when a subscription is failing or "
+        "cannot be delivered from this environment, or a topic's arXiv fetch is failing, so monitoring can alert on it.",
+        arguments=(JSON,),
+    ),
+    Subcommand(
+        "backup",
+        help="copy the store consistently, even while the bot or an import writes to it",
+        description="Copy the store with SQLite's online backup API: the copy holds everything committed when "
+        "the backup started. It is written next to TARGET and renamed over it when complete, so TARGET is "
+        "always a whole store. Restore: stop the bot, delete the store's -wal and -shm files (after a crash they hold "
+        "the old store's last commits, which SQLite would replay onto the copy), then move the copy to the --db path.",
+        arguments=(
+            argument("target", type=Path, metavar="TARGET", help="the file to write, e.g. backups/paperbot-2025-06-01.db"),
+        ),
+    ),
+    Subcommand(
+        "migrate",
+        help="copy the store (--db) into another kind of store, e.g. a PostgreSQL database (--to)",
+        description="Copy every paper, note, topic, subscription and delivery of the --db store into the empty store "
+        "at --to (e.g. postgresql://USER:PASSWORD@HOST:PORT/DATABASE, best given as PAPERBOT_MIGRATE_TO so no "
+        "password shows in the process list), in one transaction, then compare each table's row count. The source "
+        "is only read. Stop the bot first; then point PAPERBOT_DB at the new store.",
+        arguments=(argument("--to", metavar="URL", help="the target store (default: $PAPERBOT_MIGRATE_TO)"),),
+    ),
+)
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The command line; with `only`, the subcommand of that name alone (what `main` builds when
+    argv names one: building all twenty cost a lookup about 5 ms)."""
     parser = argparse.ArgumentParser(
         prog="paperbot",
         description="Research-paper digests and /paper lookups for Slack, Discord and the console.",
@@ -74,140 +278,33 @@ def build_parser() -> argparse.ArgumentParser:
     def command(name: str, **kwargs: Any) -> argparse.ArgumentParser:
         return subparsers.add_parser(name, parents=[global_options], **kwargs)
 
-    importer = command(
-        "import",
-        help="import paper-list markdown, BibTeX (.bib) or arXiv metadata snapshots (.jsonl, .jsonl.gz)",
-        description="Paper-list markdown and BibTeX: one transaction per file. BibTeX entries with an arXiv id "
-        "import from their own fields and are refreshed from the arXiv API when it answers; entries without one "
-        "are looked up on arXiv by title and reported as unmatched when no title is close. arXiv metadata "
-        "snapshot (JSON lines, optionally gzipped): streamed in batches, topics decided by the configured topics' "
-        "queries, malformed lines skipped and reported.",
-    )
-    importer.add_argument("files", nargs="+", type=Path, metavar="FILE")
-    importer.add_argument(
-        "--topic", help="topic name for paper-list and BibTeX papers (default: the list's heading, the .bib file's name); "
-        "not for snapshots",
-    )
-    importer.add_argument("--offline", action="store_true", help="BibTeX: do not ask arXiv (no refresh, no title lookups)")
-
-    adder = command(
-        "add",
-        help="add papers by arXiv id or link, fetched from the arXiv API",
-        description="Fetch the papers from the arXiv API (id_list, 100 ids a request, spaced and retried as a "
-        "fetch) and store them. Ids arXiv does not know, or words that are not ids, are reported; the others are "
-        "still added. Exit status: 0 when every one was added, 2 when some were not (the others are stored), "
-        "1 when arXiv could not be asked.",
-    )
-    adder.add_argument(
-        "refs", nargs="+", metavar="ID", help="2505.20665, arXiv:2505.20665v2, hep-th/9901001, or an arxiv.org link"
-    )
-    adder.add_argument("--topic", help="add them to this topic (created if new)")
-
-    exporter = command(
-        "export",
-        help="write a topic's papers (or chosen ids) as a paper list, BibTeX, CSV or JSON",
-        description="Write the papers newest first (ids: in the order given) to FILE or standard output. md is the "
-        "paper-list format `import` reads (notes and quality marks included); bib is BibTeX with arXiv's fields; "
-        "csv and json carry every field. The same papers always give the same bytes.",
-    )
-    chosen = exporter.add_mutually_exclusive_group()
-    chosen.add_argument("--topic", help="every paper of this topic")
-    chosen.add_argument("--library", metavar="NAME", help="the papers of this library")
-    chosen.add_argument("--saved", metavar="CHANNEL", help="a channel's saved reading list (its key, e.g. slack:-:C0123)")
-    exporter.add_argument("ids", nargs="*", metavar="ID", help="these papers (from the store), in this order")
-    exporter.add_argument("--format", default="md", type=str.lower, choices=("md", "bib", "csv", "json"))
-    exporter.add_argument("-o", "--output", type=Path, metavar="FILE", help="write here instead of standard output")
-
-    add_lookup_parsers(command)
-
-    fetcher = command(
-        "fetch",
-        help="fetch new papers from arXiv for the configured topics",
-        description="Fetch new papers from the arXiv API for every configured topic with a query "
-        "(incremental: from a day before the newest paper seen). Prints one summary line per topic. "
-        "Exit status: 0 when every topic was fetched, 1 when arXiv failed for a topic (papers already "
-        "fetched stay stored), 2 for a usage or config error.",
-    )
-    fetcher.add_argument("--topic", help="only this configured topic (one with an arXiv query)")
-    fetcher.add_argument(
-        "--since", type=_since_date, metavar="YYYY-MM-DD", help="look back to this date instead of the topic's cursor"
-    )
-    notes = command(
-        "notes",
-        help="write machine notes for papers that lack them ([notes] in the config)",
-        description="Ask the OpenAI-compatible server at OPENAI_BASE_URL (key: OPENAI_API_KEY) for "
-        "structured notes on the papers without notes in the configured language, newest first, within "
-        "the daily budget. Exit status: 0 when every paper asked about got notes, 1 when some failed or the "
-        "server could not be used (those papers keep their extractive TLDR and are retried next run), "
-        "2 for a usage or config error.",
-    )
-    notes.add_argument("--topic", help="only papers of this topic")
-    notes.add_argument("--limit", type=_positive_int, metavar="N", help="at most N papers (default: the daily budget)")
-    fulltext = command(
-        "fulltext",
-        help="fetch papers' full text from arXiv (HTML rendering, else PDF) for notes, questions and key figures",
-        description="Fetch the full text of papers that have none stored (or only an older version's), newest first, "
-        "from ARXIV_WEB_URL (default https://arxiv.org): the HTML rendering when arXiv has one, else the PDF; one "
-        "request at a time, [fulltext] delay_seconds apart. A paper without either, or over [fulltext] max_mb, is "
-        "recorded and not tried again until a new version. Exit status: 0 when the run finished, 1 when arXiv could "
-        "not be used (the papers left are fetched next run), 2 for a usage or config error.",
-    )
-    fulltext.add_argument("--topic", help="only papers of this topic")
-    fulltext.add_argument(
-        "--limit", type=_positive_int, metavar="N", help="at most N papers (default: [fulltext] max_per_run)"
-    )
-    ask = command(
-        "ask",
-        help="ask a question about a paper, or about every paper of a topic, through the [notes] model",
-        description="`paperbot ask ID QUESTION`: an answer from the paper's full text (fetched when not stored), "
-        "quoting the passage it rests on, or \"I don't know from this paper\". `paperbot ask --topic NAME QUESTION "
-        "[-o report.md]`: the question to every paper of the topic (stored full text, else the abstract), "
-        "[notes] max_concurrency at a time, as one markdown report. Each paper counts against [notes] daily_budget, "
-        "shared with notes. Exit status: 0 when every paper asked got an answer, 1 when some failed or the budget or "
-        "the server stopped the run, 2 for a usage or config error.",
-    )
-    ask.add_argument(
-        "words", nargs="+", metavar="ID QUESTION", help="the paper's id and the question (with --topic: the question)"
-    )
-    ask.add_argument("--topic", help="ask every paper of this topic")
-    ask.add_argument(
-        "-o", "--output", type=Path, metavar="FILE", help="with --topic: write the report here (default: standard output)"
-    )
-    ask.add_argument("--json", action="store_true", help="print machine-readable JSON")
-    command(
-        "run",
-        help="run the bot (console adapter unless chat tokens are set)",
-        description="Run the bot until SIGTERM, Ctrl-C or the end of the console's input. One `run` per SQLite store: "
-        "a second one on the same store refuses to start; lookups and imports work beside it. Any number may serve "
-        "one PostgreSQL store (replicas): each digest period is still delivered once.",
-    )
-    status = command(
-        "status",
-        help="subscriptions with their next run, last delivery and failures; arXiv fetch health",
-        description="Reads the store and posts and changes nothing (only `run` syncs the config's "
-        "[[subscriptions]]; differences are listed). Exit status 0, or 1 when a subscription is failing or "
-        "cannot be delivered from this environment, or a topic's arXiv fetch is failing, so monitoring can alert on it.",
-    )
-    status.add_argument("--json", action="store_true", help="print machine-readable JSON")
-    backup = command(
-        "backup",
-        help="copy the store consistently, even while the bot or an import writes to it",
-        description="Copy the store with SQLite's online backup API: the copy holds everything committed when "
-        "the backup started. It is written next to TARGET and renamed over it when complete, so TARGET is "
-        "always a whole store. Restore: stop the bot, delete the store's -wal and -shm files (after a crash they hold "
-        "the old store's last commits, which SQLite would replay onto the copy), then move the copy to the --db path.",
-    )
-    backup.add_argument("target", type=Path, metavar="TARGET", help="the file to write, e.g. backups/paperbot-2025-06-01.db")
-    migrate = command(
-        "migrate",
-        help="copy the store (--db) into another kind of store, e.g. a PostgreSQL database (--to)",
-        description="Copy every paper, note, topic, subscription and delivery of the --db store into the empty store "
-        "at --to (e.g. postgresql://USER:PASSWORD@HOST:PORT/DATABASE, best given as PAPERBOT_MIGRATE_TO so no "
-        "password shows in the process list), in one transaction, then compare each table's row count. The source "
-        "is only read. Stop the bot first; then point PAPERBOT_DB at the new store.",
-    )
-    migrate.add_argument("--to", metavar="URL", help="the target store (default: $PAPERBOT_MIGRATE_TO)")
+    for subcommand in BEFORE_LOOKUPS:
+        if only in (None, subcommand.name):
+            subcommand.add_to(command)
+    add_lookup_parsers(command, only=only)
+    for subcommand in AFTER_LOOKUPS:
+        if only in (None, subcommand.name):
+            subcommand.add_to(command)
     return parser
+
+
+def named_command(argv: Sequence[str]) -> str | None:
+    """The subcommand `argv` names, read past the global options as the whole parser reads them;
+    None without one (`--help` anywhere, `--version`, a typo) or with a `--`, whose reading argparse
+    leaves to the subcommands: then the whole parser is built and answers."""
+    if "--" in argv:
+        return None
+    before_command = argparse.ArgumentParser(add_help=False, exit_on_error=False)
+    _add_global_options(before_command, after_command=False)
+    before_command.add_argument("-h", "--help", action="store_true")
+    before_command.add_argument("command", nargs="?")
+    try:
+        known = before_command.parse_known_args(argv)[0]
+    except argparse.ArgumentError:
+        return None
+    name = None if known.help else known.command
+    lookups = (command.name for command in REGISTRY if command.on_command_line)
+    return name if name in {*(s.name for s in (*BEFORE_LOOKUPS, *AFTER_LOOKUPS)), *lookups} else None
 
 
 class _VersionAction(argparse.Action):
@@ -224,6 +321,8 @@ class _VersionAction(argparse.Action):
 
 
 def package_version() -> str:
+    from importlib import metadata
+
     try:
         return metadata.version("paperbot")
     except metadata.PackageNotFoundError:  # run from a source tree that was never installed
@@ -245,14 +344,11 @@ def print_json(data: Any) -> None:
 
 async def run_command(args: argparse.Namespace) -> int:
     db, config_path, explicit = resolve_paths(args)
-    config = load_config(config_path, explicit=explicit)
-    if not args.verbose:
-        logging.getLogger().setLevel(config.log_level)
-    env_log_file = (EnvSettings().paperbot_log_file or "").strip()
-    if env_log_file or config.logging.file:
-        log_to_file(
-            env_log_file or config.logging.file, "PAPERBOT_LOG_FILE" if env_log_file else f"[logging] file in {config_path}"
-        )
+    registered = REGISTRY.get(args.command)
+    if registered is not None and registered.on_command_line:  # latest, search, show, topics, similar, recommend, saved
+        return await run_lookup(args, db, config_path, explicit)
+    config = load_config(config_path, explicit)
+    set_up_log(args, config.lookup_settings(), config_path)
     runtime = Runtime(db_path=db, config=config)
 
     if args.command == "run":
@@ -279,18 +375,56 @@ async def run_command(args: argparse.Namespace) -> int:
         return await add_by_id(runtime, args.refs, args.topic)
     if args.command == "export":
         return await export_papers(runtime, args)
+    if args.command == "status":
+        runtime, read_only = store_or_empty(runtime)
+        async with open_store(runtime, read_only=read_only) as store:
+            return await print_status(runtime, store, args.json)
+    raise AssertionError(f"no handler for the command {args.command}")
 
-    # Lookups change nothing: they open the store read-only, and a store that does
-    # not exist yet is answered as the empty store it would be, without creating it.
-    read_only = True
+
+def load_config(path: str, explicit: bool) -> FileConfig:
+    """The whole config, checked by the model, and stamped so the next lookups need not check it again."""
+    from bot.config import load_config as load_and_check
+
+    config = load_and_check(path, explicit=explicit)
+    remember(path, config)
+    return config
+
+
+def set_up_log(args: argparse.Namespace, settings: LookupSettings, config_path: str) -> None:
+    if not args.verbose:
+        logging.getLogger().setLevel(settings.log_level)
+    env_log_file = (EnvSettings().paperbot_log_file or "").strip()
+    if env_log_file or settings.log_file:
+        where = "PAPERBOT_LOG_FILE" if env_log_file else f"[logging] file in {config_path}"
+        log_to_file(env_log_file or settings.log_file, where)
+
+
+def store_or_empty(runtime: Runtime) -> tuple[Runtime, bool]:
+    """The runtime to read from and whether it is read-only. Lookups change nothing: they open the
+    store read-only, and a store that does not exist yet is answered as the empty store it would be
+    (in memory, with the config's topics), without creating it."""
+    db = runtime.db_path
     if db.strip() and not runtime.store_exists():
         print(f"note: there is no store at {db} yet; `paperbot import FILE` or `paperbot run` creates it", file=sys.stderr)
-        runtime, read_only = replace(runtime, db_path=":memory:"), False
-    async with open_store(runtime, read_only=read_only) as store:
-        if args.command == "status":
-            return await print_status(runtime, store, args.json)
-        service = build_service(store.papers, config, store.fulltext)
-        return await answer_lookup(args, service, build_ranking(service, store, config, save_models=not read_only))
+        return replace(runtime, db_path=":memory:"), False
+    return runtime, True
+
+
+async def run_lookup(args: argparse.Namespace, db: str, config_path: str, explicit: bool) -> int:
+    """A lookup reads only its settings of the config file (`bot.settings`, no config model when the
+    file was checked before), unless the store does not exist yet and the config's topics are its answer."""
+    settings = stamped_settings(config_path, explicit=explicit) or load_config(config_path, explicit).lookup_settings()
+    set_up_log(args, settings, config_path)
+    plugins = Plugins()
+    if db.strip() and not plugins.store(db).exists(db):
+        runtime, read_only = store_or_empty(Runtime(db_path=db, config=load_config(config_path, explicit), plugins=plugins))
+        opened = open_store(runtime, read_only=read_only)
+    else:
+        opened, read_only = open_location(plugins, db, SystemClock(), read_only=True), True
+    async with opened as store:
+        service = build_service(store.papers, settings, store.fulltext)
+        return await answer_lookup(args, service, build_ranking(service, store, settings, save_models=not read_only))
 
 
 async def answer_lookup(args: argparse.Namespace, service: PaperService, ranking: Ranking | None = None) -> int:
@@ -527,13 +661,6 @@ def _write_atomically(path: Path, content: bytes) -> None:
         raise UserError(f"cannot write {path}: {error.strerror or error}", hint) from None
 
 
-def _since_date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date like 2025-06-01: {text!r}") from None
-
-
 async def fetch_papers(runtime: Runtime, topic: str | None, since: date | None) -> int:
     from bot.ingest.arxiv import ArxivFetcher, fetchable_topics, resolve_api_url
 
@@ -554,16 +681,6 @@ async def fetch_papers(runtime: Runtime, topic: str | None, since: date | None) 
     for report in reports:
         print(report.summary())
     return EXIT_OK if all(report.ok for report in reports) else EXIT_FETCH_FAILED
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
-    return value
 
 
 async def write_machine_notes(runtime: Runtime, topic: str | None, limit: int | None) -> int:
@@ -683,8 +800,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for stream in (sys.stdin, sys.stdout):
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="replace")
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = sys.argv[1:] if argv is None else argv
+    args = build_parser(only=named_command(words)).parse_args(words)
     setup_logging("DEBUG" if args.verbose else "INFO")
     try:
         return asyncio.run(run_command(args))

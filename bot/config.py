@@ -5,16 +5,16 @@ the bot tracks and how it behaves; it is validated strictly so a typo is
 reported at start with the file, the key and what is wrong. Secrets (tokens,
 webhook URLs) come only from the environment and are never logged.
 A missing default config file means the built-in defaults (`FileConfig()`);
-a missing file the user named explicitly is an error.
+a missing file the user named explicitly is an error. The default paths and
+the environment's settings live in `bot.settings` (re-exported here), which
+a lookup reads without importing this module's pydantic.
 """
 
 from __future__ import annotations
 
-import os
 import tomllib
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Literal, TypeVar
+from typing import Iterable, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, ValidationInfo, field_validator, model_validator
 
@@ -25,11 +25,10 @@ from bot.ingest.terms import EXAMPLE as TERMS_EXAMPLE
 from bot.ingest.terms import terms_query, terms_topic
 from bot.models import ChannelRef, Library, Subscription, Topic
 from bot.schedule import Schedule, parse_timezone, parse_when
-
-DEFAULT_DB_PATH = "data/paperbot.db"
-DEFAULT_CONFIG_PATH = "config/paperbot.toml"
-DEFAULT_ARXIV_API_URL = "https://export.arxiv.org/api/query"
-DEFAULT_ARXIV_WEB_URL = "https://arxiv.org"
+from bot.settings import DEFAULT_ARXIV_API_URL, DEFAULT_CONFIG_PATH, LookupSettings
+from bot.settings import DEFAULT_ARXIV_WEB_URL as DEFAULT_ARXIV_WEB_URL
+from bot.settings import DEFAULT_DB_PATH as DEFAULT_DB_PATH
+from bot.settings import EnvSettings as EnvSettings
 
 
 class _Strict(BaseModel):
@@ -311,6 +310,9 @@ class FileConfig(_Strict):
             raise ValueError(str(error)) from None
         return value
 
+    def lookup_settings(self) -> LookupSettings:
+        return LookupSettings(self.tldr_lang, self.log_level, self.logging.file, self.source)
+
     def topic_list(self) -> list[Topic]:
         return [topic.to_topic() for topic in self.topics]
 
@@ -340,28 +342,6 @@ class FileConfig(_Strict):
                         f"unknown {what} '{topic}'; known topics: {', '.join(sorted(names)) or 'none'} "
                         "(a [[topics]] entry, or a topic a paper list was imported under)",
                     )
-
-
-_Default = TypeVar("_Default", str, None)
-
-
-def _from_environment(name: str, default: _Default) -> Callable[[], str | _Default]:
-    """The variable's value, matched regardless of case (`PAPERBOT_DB` or `paperbot_db`)."""
-    return lambda: next((value for key, value in os.environ.items() if key.lower() == name), default)
-
-
-@dataclass(frozen=True)
-class EnvSettings:
-    """Paths, endpoints and secrets from the environment (CLI flags override the paths).
-
-    A plain dataclass, not a pydantic-settings class: every command reads it, and importing
-    pydantic-settings cost a lookup about as much as the lookup itself."""
-
-    paperbot_db: str = field(default_factory=_from_environment("paperbot_db", DEFAULT_DB_PATH))
-    paperbot_config: str = field(default_factory=_from_environment("paperbot_config", DEFAULT_CONFIG_PATH))
-    arxiv_api_url: str | None = field(default_factory=_from_environment("arxiv_api_url", None))
-    arxiv_web_url: str | None = field(default_factory=_from_environment("arxiv_web_url", None))
-    paperbot_log_file: str | None = field(default_factory=_from_environment("paperbot_log_file", None))
 
 
 def _format_location(location: tuple[object, ...], data: dict) -> str:

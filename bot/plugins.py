@@ -15,6 +15,10 @@ declares paperbot's own (another package can declare more the same way):
 
 Loading is lazy: a lookup loads only its store's plugin; `run` loads the
 adapter plugins, and a plugin imports its SDK only when it builds its adapter.
+A store's scheme is looked up in paperbot's own declarations first, read from
+its installed `entry_points.txt` (`own_entry_points`); only a scheme paperbot
+does not declare scans every installed distribution (`importlib.metadata`,
+whose import and scan cost a lookup about a tenth of its run).
 An SDK that is not installed is a `ConfigError` naming the extra that brings
 it (`pip install 'paperbot[slack]'`), see `needs_extra`.
 """
@@ -24,10 +28,11 @@ from __future__ import annotations
 import contextlib
 import functools
 import importlib
+import os
 import re
+import sys
 from dataclasses import dataclass
-from importlib import metadata
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable, Iterator, Literal, Mapping, Protocol, TextIO
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable, Iterator, Literal, Mapping, NamedTuple, Protocol, TextIO
 from urllib.parse import urlsplit, urlunsplit
 
 from bot.errors import ConfigError
@@ -46,13 +51,75 @@ _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 _PASSWORD_PARAM = re.compile(r"((?:^|&)password=)[^&]*", re.IGNORECASE)
 
 Sleep = Callable[[float], Awaitable[None]]
-EntryPoints = Callable[[str], Iterable[metadata.EntryPoint]]
 Role = Literal["chat", "console", "webhook"]
 
 
-def installed(group: str) -> list[metadata.EntryPoint]:
-    """The entry points of `group` in the installed distributions' metadata."""
+class EntryPoint(Protocol):
+    """What a plugin is found by: `importlib.metadata.EntryPoint`, or paperbot's own `DeclaredEntryPoint`."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def value(self) -> str: ...
+
+    def load(self) -> Any: ...
+
+
+EntryPoints = Callable[[str], Iterable[EntryPoint]]
+
+
+def installed(group: str) -> list[EntryPoint]:
+    """The entry points of `group` in every installed distribution's metadata."""
+    from importlib import metadata
+
     return list(metadata.entry_points(group=group))
+
+
+class DeclaredEntryPoint(NamedTuple):
+    """One line of paperbot's own `entry_points.txt`: `name = module:attribute`."""
+
+    name: str
+    value: str
+
+    def load(self) -> Any:
+        module, _, attribute = self.value.partition(":")
+        found: Any = importlib.import_module(module.strip())
+        for part in filter(None, attribute.strip().split(".")):
+            found = getattr(found, part)
+        return found
+
+
+@functools.cache
+def own_entry_points(group: str) -> dict[str, DeclaredEntryPoint]:
+    """paperbot's own entry points of `group`, read from its installed metadata (the first
+    `paperbot-*.dist-info` on `sys.path`, where `importlib.metadata` finds it); {} when not installed."""
+    for folder in sys.path:
+        try:
+            names = os.listdir(folder or ".")
+        except OSError:
+            continue
+        info = next((n for n in names if n.endswith(".dist-info") and n.partition("-")[0].lower() == "paperbot"), None)
+        if info is not None:
+            return _declared(os.path.join(folder or ".", info, "entry_points.txt"), group)
+    return {}
+
+
+def _declared(path: str, group: str) -> dict[str, DeclaredEntryPoint]:
+    found: dict[str, DeclaredEntryPoint] = {}
+    section = None
+    try:
+        with open(path, encoding="utf-8") as file:
+            lines = file.read().splitlines()
+    except OSError:
+        return found
+    for line in (line.strip() for line in lines):
+        if line.startswith("[") and line.endswith("]"):
+            section = line[1:-1].strip()
+        elif section == group and "=" in line and not line.startswith(("#", ";")):
+            name, _, value = line.partition("=")
+            found[name.strip().lower()] = DeclaredEntryPoint(name.strip(), value.strip())
+    return found
 
 
 @dataclass(frozen=True)
@@ -166,10 +233,13 @@ def needs_extra(extra: str | None, what: str, source: str, key: str | None) -> I
 
 
 class Plugins:
-    """The installed plugins; `entry_points` is where they are read from (the package metadata)."""
+    """The installed plugins; `entry_points` is where they are read from (the package metadata).
 
-    def __init__(self, entry_points: EntryPoints = installed) -> None:
-        self.entry_points = entry_points
+    Without `entry_points`, a store is looked up in paperbot's own declarations first."""
+
+    def __init__(self, entry_points: EntryPoints | None = None) -> None:
+        self.entry_points = entry_points or installed
+        self._own_first = entry_points is None
 
     def adapters(self) -> dict[str, AdapterPlugin]:
         """Every adapter plugin by name, sorted; loading them imports no SDK."""
@@ -184,6 +254,9 @@ class Plugins:
     def store(self, location: str) -> StorePlugin:
         """The store plugin for `location`'s scheme; only that one is loaded."""
         scheme = store_scheme(location)
+        own = own_entry_points(STORES) if self._own_first else {}
+        if scheme in own:
+            return self._load(own[scheme], "store")
         entries = self._store_entries
         if scheme not in entries:
             known = ", ".join(sorted(entries)) or "none"
@@ -194,12 +267,12 @@ class Plugins:
         return self._load(entries[scheme], "store")
 
     @functools.cached_property
-    def _store_entries(self) -> dict[str, metadata.EntryPoint]:
+    def _store_entries(self) -> dict[str, EntryPoint]:
         """Read once: reading entry points scans every installed distribution, and a command asks twice."""
         return {entry.name.lower(): entry for entry in self.entry_points(STORES)}
 
     @staticmethod
-    def _load(entry: metadata.EntryPoint, what: str) -> Any:
+    def _load(entry: EntryPoint, what: str) -> Any:
         try:
             return entry.load()
         except ImportError as error:

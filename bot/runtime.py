@@ -13,14 +13,15 @@ import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, AsyncIterator, Mapping
 
-from bot.config import FileConfig
 from bot.plugins import Plugins, Sleep
 from bot.ports import Clock, FullTextStore, PaperStore, Store, SystemClock
 from bot.service import PaperService
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the config model (pydantic) only where a command loads it: a lookup reads `LookupSettings`
+    from bot.config import FileConfig
     from bot.fulltext.fetch import FullTextFetcher
     from bot.ranking import Ranking
+    from bot.settings import LookupSettings
 
 
 @dataclass(frozen=True)
@@ -47,21 +48,31 @@ async def open_store(runtime: Runtime, *, read_only: bool = False, serving: bool
     (lookups) writes nothing at all. `serving`: refuse when another `paperbot run`
     serves this store.
     """
-    plugin = runtime.plugins.store(runtime.db_path)
-    store = await plugin.open(runtime.db_path, clock=runtime.clock, read_only=read_only, serving=serving)
-    try:
+    async with open_location(runtime.plugins, runtime.db_path, runtime.clock, read_only=read_only, serving=serving) as store:
         if not read_only:
             await store.papers.upsert_topics(runtime.config.topic_list())
+        yield store
+
+
+@contextlib.asynccontextmanager
+async def open_location(
+    plugins: Plugins, location: str, clock: Clock, *, read_only: bool = False, serving: bool = False
+) -> AsyncIterator[Store]:
+    """The store at `location` through its plugin, closed after: what a lookup opens without the config model."""
+    store = await plugins.store(location).open(location, clock=clock, read_only=read_only, serving=serving)
+    try:
         yield store
     finally:
         await store.close()
 
 
-def build_service(store: PaperStore, config: FileConfig, fulltext: FullTextStore | None = None) -> PaperService:
+def build_service(store: PaperStore, config: FileConfig | LookupSettings, fulltext: FullTextStore | None = None) -> PaperService:
     return PaperService(store, tldr_lang=config.tldr_lang, fulltext=fulltext)
 
 
-def build_ranking(service: PaperService, store: Store, config: FileConfig, *, save_models: bool = True) -> Ranking:
+def build_ranking(
+    service: PaperService, store: Store, config: FileConfig | LookupSettings, *, save_models: bool = True
+) -> Ranking:
     """Libraries and their models; `save_models=False` for a read-only store (models are used, not kept)."""
     from bot.ranking import Ranking
 

@@ -135,7 +135,8 @@ def normalize_text(text: str | None) -> str:
     # A hard wrap after a hyphen is inside a compound ("vision-\nlanguage"), and in
     # Chinese a wrap is no word break at all, so neither may become a space.
     text = _HYPHEN_WRAP.sub("", text)
-    text = _CJK_WRAP.sub("", text)
+    if not text.isascii():  # ASCII has no CJK to join, and a lookup is spared compiling the class
+        text = _CJK_WRAP.sub("", text)
     text = _strip_latex(text)
     text = _MARKDOWN_NOISE.sub("", text)
     return " ".join(text.split())
@@ -221,7 +222,7 @@ def _ends_sentence(text: str, punct_start: int, end: int) -> bool:
     first = following[0]
     if first in "\"'“‘([" and len(following) > 1:
         first = following[1]
-    if not (first.isupper() or first.isdigit() or CJK_CHAR.match(first)):
+    if not (first.isupper() or first.isdigit() or _is_cjk(first)):
         return False
     if text[punct_start] != ".":
         return True
@@ -337,11 +338,16 @@ def _fits(sentences: list[_Sentence], limit: int) -> bool:
     return len(_join([s.text for s in sorted(sentences, key=lambda s: s.index)])) <= limit
 
 
+def _is_cjk(char: str) -> bool:
+    """`CJK_CHAR` for one character; an ASCII one is answered without compiling the class (ms a lookup)."""
+    return not char.isascii() and CJK_CHAR.match(char) is not None
+
+
 def _join(parts: list[str]) -> str:
     # Chinese sentences run on without a space; everything else gets one.
     out = parts[0] if parts else ""
     for part in parts[1:]:
-        cjk = CJK_CHAR.match(out[-1]) and CJK_CHAR.match(part[0])
+        cjk = _is_cjk(out[-1]) and _is_cjk(part[0])
         out += part if cjk else " " + part
     return out
 

@@ -23,6 +23,7 @@ a fake outside these fixtures is `async with FakeSlack(...) as fake:` or `with F
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import AsyncIterator, Callable, Iterator
 
@@ -45,6 +46,19 @@ def logging_left_as_found() -> Iterator[None]:
     """A test that runs `bot.cli.main` in this process must not change what the next test logs."""
     with logging_kept():
         yield
+
+
+@pytest.fixture(autouse=True, scope="session")
+def config_stamps_kept_here(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Commands stamp the config files the model accepted (`bot.settings`) under XDG_CACHE_HOME:
+    the suite's, and its subprocesses', go to a folder of this run, not the user's ~/.cache."""
+    before = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if before is None:
+        del os.environ["XDG_CACHE_HOME"]
+    else:
+        os.environ["XDG_CACHE_HOME"] = before
 
 
 # --- time and waits ---------------------------------------------------------------------------

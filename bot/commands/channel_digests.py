@@ -3,33 +3,24 @@
 Why this exists: one module per family of commands; these need the channel
 the command came from and the subscription service, which the CLI lookups
 have neither of. Changing a subscription is for admins and announced to the
-channel; listing and previewing are for anyone.
+channel; listing and previewing are for anyone. The digest engine, the filters
+and the query and schedule parsers are imported by the handlers that use them:
+every CLI lookup loads this module for the registry and would pay for them.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot.commands.model import (
-    COMMAND_PREFIX,
-    Access,
-    Command,
-    CommandContext,
-    CommandRequest,
-    Completion,
-    Param,
-    Visibility,
-)
+from bot.commands.model import COMMAND_PREFIX, Access, Command, CommandContext, CommandRequest, Completion, Param, Visibility
 from bot.commands.params import EXAMPLE_TOPIC, TOPIC
-from bot.digest import digest_reply
 from bot.errors import UserError
-from bot.filters import DigestFilter, check_query, read_authors
 from bot.ingest.terms import EXAMPLE as TERMS_EXAMPLE
-from bot.ingest.terms import adopt_terms, read_terms
 from bot.models import ChannelRef, NoticeReply, PaperListReply, Reply
-from bot.schedule import parse_when
-from bot.subscriptions import SubscriptionService, describe_last, describe_next
+
+if TYPE_CHECKING:
+    from bot.subscriptions import SubscriptionService
 
 WHEN = Param(
     "when", "When to post: 'mon 09:00', 'daily 08:30', or cron, plus an optional timezone (default mon 09:00)",
@@ -50,6 +41,11 @@ def _channel(request: CommandRequest) -> ChannelRef:
 
 
 async def _subscribe(context: CommandContext, request: CommandRequest) -> Reply:
+    from bot.filters import DigestFilter
+    from bot.ingest.terms import adopt_terms, read_terms
+    from bot.schedule import parse_when
+    from bot.subscriptions import describe_next
+
     subscriptions, channel = _subscriptions(context), _channel(request)
     topic, when = str(request.args.get("topic", "")), request.args.get("when")
     shorthand = read_terms(" ".join(part for part in (topic, when) if part))
@@ -74,6 +70,8 @@ async def _subscribe(context: CommandContext, request: CommandRequest) -> Reply:
 
 def _filters(request: CommandRequest) -> dict[str, Any]:
     """The filters a subscribe sets: each flag given replaces that filter ("none" clears it); the others stay."""
+    from bot.filters import check_query, read_authors
+
     filters: dict[str, Any] = {}
     for name in ("include", "exclude"):
         if request.args.get(name) is not None:
@@ -89,6 +87,8 @@ def _none_word(value: object) -> str | None:
 
 
 async def _filters_shown(context: CommandContext, request: CommandRequest) -> Reply:
+    from bot.filters import DigestFilter
+
     topic = str(request.args.get("topic", ""))
     found = [s for s in await _subscriptions(context).store.subscriptions(_channel(request)) if s.topic == topic]
     if not found:
@@ -107,6 +107,8 @@ async def _unsubscribe(context: CommandContext, request: CommandRequest) -> Repl
 
 
 async def _list(context: CommandContext, request: CommandRequest) -> Reply:
+    from bot.subscriptions import describe_last, describe_next
+
     statuses = await _subscriptions(context).statuses(request.channel)
     if not statuses:
         return NoticeReply(("No subscriptions in this channel.", f"Add one with {SUBSCRIBE.examples[0]}"), title="Subscriptions")
@@ -123,6 +125,8 @@ async def _list(context: CommandContext, request: CommandRequest) -> Reply:
 
 
 async def _preview(context: CommandContext, request: CommandRequest) -> Reply:
+    from bot.digest import digest_reply
+
     subscriptions = _subscriptions(context)
     topic_name = request.args.get("topic")
     plans = await subscriptions.previews(request.channel, str(topic_name) if topic_name is not None else None)

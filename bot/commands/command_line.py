@@ -45,10 +45,10 @@ def for_command_line(text: str, registry: Registry = REGISTRY) -> str:
     return re.sub(rf"{re.escape(COMMAND_PREFIX)} (?=(?:{names})\b)", f"{CLI_PREFIX} ", text)
 
 
-def add_lookup_parsers(add_parser: AddParser, registry: Registry = REGISTRY) -> None:
-    """One subcommand per lookup: its words as in chat, its flag parameters as options, and --json."""
+def add_lookup_parsers(add_parser: AddParser, registry: Registry = REGISTRY, *, only: str | None = None) -> None:
+    """One subcommand per lookup (`only`: that one alone): its words as in chat, its flag parameters as options, and --json."""
     for command in registry:
-        if not command.on_command_line:
+        if not command.on_command_line or only not in (None, command.name):
             continue
         summary = command.description[:1].lower() + command.description[1:]
         sub = add_parser(

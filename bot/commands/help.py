@@ -7,17 +7,7 @@ and a new command appears in it by being registered.
 
 from __future__ import annotations
 
-import difflib
-
-from bot.commands.model import (
-    COMMAND_PREFIX,
-    Command,
-    CommandContext,
-    CommandRequest,
-    Completion,
-    Param,
-    Registry,
-)
+from bot.commands.model import COMMAND_PREFIX, Command, CommandContext, CommandRequest, Completion, Param, Registry
 from bot.errors import UserError
 from bot.models import ErrorReply, NoticeReply, Reply
 
@@ -47,6 +37,8 @@ def help_reply(registry: Registry, command_name: str | None = None) -> Reply:
 
 
 def unknown_command_error(registry: Registry, name: str) -> UserError:
+    import difflib  # only for a command that does not exist
+
     shown = name if len(name) <= 40 else name[:37] + "..."
     close = difflib.get_close_matches(name.lower(), registry.names(), n=1, cutoff=0.5)
     did_you_mean = f"Did you mean {COMMAND_PREFIX} {close[0]}? " if close else ""

@@ -9,16 +9,7 @@ from __future__ import annotations
 
 from bot import jsonout
 from bot.arxiv_ids import parse_arxiv_id
-from bot.commands.model import (
-    COMMAND_PREFIX,
-    Command,
-    CommandContext,
-    CommandRequest,
-    Completion,
-    JsonAnswer,
-    Param,
-    Visibility,
-)
+from bot.commands.model import COMMAND_PREFIX, Command, CommandContext, CommandRequest, Completion, JsonAnswer, Param, Visibility
 from bot.commands.params import COUNT, EXAMPLE_TOPIC, PAGE_SIZE, TOPIC
 from bot.models import Reply
 from bot.presenter import paper_detail, paper_list, topics_notice, version_note

@@ -10,16 +10,7 @@ functions (`bot.ingest.by_id`, `bot.export`).
 
 from __future__ import annotations
 
-from bot.commands.model import (
-    COMMAND_PREFIX,
-    Access,
-    Command,
-    CommandContext,
-    CommandRequest,
-    Completion,
-    Param,
-    Visibility,
-)
+from bot.commands.model import COMMAND_PREFIX, Access, Command, CommandContext, CommandRequest, Completion, Param, Visibility
 from bot.commands.params import EXAMPLE_TOPIC
 from bot.errors import RemoteError, UserError
 from bot.models import FileReply, NoticeReply, Reply

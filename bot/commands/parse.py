@@ -27,14 +27,7 @@ from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping, 
 from typing import Any
 
 from bot.commands.help import HELP_COMMAND, unknown_command_error
-from bot.commands.model import (
-    COMMAND_PREFIX,
-    Command,
-    CommandRequest,
-    Completion,
-    Param,
-    Registry,
-)
+from bot.commands.model import COMMAND_PREFIX, Command, CommandRequest, Completion, Param, Registry
 from bot.errors import UserError
 
 TopicNames = Callable[[], Awaitable[Collection[str]]]

@@ -15,15 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from bot.commands.model import (
-    COMMAND_PREFIX,
-    Command,
-    CommandContext,
-    CommandRequest,
-    JsonAnswer,
-    Registry,
-    Visibility,
-)
+from bot.commands.model import COMMAND_PREFIX, Command, CommandContext, CommandRequest, JsonAnswer, Registry, Visibility
 from bot.commands.paging import Fits, fits_anywhere, paginate
 from bot.commands.parse import bind, command_text, read_text, read_words
 from bot.commands.registry import REGISTRY
@@ -32,12 +24,12 @@ from bot.errors import StoreError, UserError
 from bot.models import ChannelRef, ErrorReply, PaperListReply, Reply
 from bot.ports import ArxivLookup
 from bot.service import PaperService
-from bot.subscriptions import SubscriptionService
 from bot.votes import VoteAction
 
 if TYPE_CHECKING:
     from bot.ask import PaperAsker
     from bot.ranking import Ranking
+    from bot.subscriptions import SubscriptionService  # the digest engine: a CLI lookup has none
 
 log = logging.getLogger(__name__)
 

@@ -12,16 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from bot import jsonout
-from bot.commands.model import (
-    COMMAND_PREFIX,
-    Command,
-    CommandContext,
-    CommandRequest,
-    Completion,
-    JsonAnswer,
-    Param,
-    Visibility,
-)
+from bot.commands.model import COMMAND_PREFIX, Command, CommandContext, CommandRequest, Completion, JsonAnswer, Param, Visibility
 from bot.commands.params import COUNT, EXAMPLE_TOPIC, PAGE_SIZE, TOPIC
 from bot.errors import UserError
 from bot.models import ChannelRef, NoticeReply, Reply

@@ -21,7 +21,6 @@ import re
 from typing import Sequence
 
 from bot.errors import UserError
-from bot.ingest.arxiv_query import parse_query
 from bot.models import Topic
 from bot.ports import PaperStore
 
@@ -55,6 +54,8 @@ class TermsError(UserError, ValueError):
 
 def terms_query(terms: Sequence[str]) -> str:
     """`(ti:"a" AND ti:"b") OR (abs:"a" AND abs:"b")` for the terms."""
+    from bot.ingest.arxiv_query import parse_query  # the grammar only where terms are read: a CLI lookup imports EXAMPLE
+
     cleaned = check_terms(terms)
     query = " OR ".join("(" + " AND ".join(f'{field}:"{term}"' for term in cleaned) + ")" for field in ("ti", "abs"))
     parse_query(query)  # a term arXiv would misread is refused here, not at the first fetch

@@ -9,11 +9,14 @@ directory is a `StoreError` naming it, as a wrong `--db` usually is a typo.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bot.config import DEFAULT_DB_PATH
 from bot.ports import Clock
+from bot.settings import DEFAULT_DB_PATH
 from store.sqlite import SqliteStore
-from store.sqlite.backup import BackupReport, backup_store
+
+if TYPE_CHECKING:  # the backup (and its tempfile, shutil, bz2, lzma) only for `paperbot backup`, not for every lookup
+    from store.sqlite.backup import BackupReport
 
 URL_PREFIX = "sqlite://"
 
@@ -36,6 +39,8 @@ class SqlitePlugin:
         return Path(sqlite_path(location)).exists()
 
     def backup(self, location: str, target: str) -> BackupReport:
+        from store.sqlite.backup import backup_store
+
         return backup_store(sqlite_path(location), target)
 
 

@@ -5,6 +5,9 @@ environment, output and exit status); `run` on stdin, SIGTERM and the installed 
 as real subprocesses, since only a process shows them.
 """
 
+import argparse
+import contextlib
+import io
 import json
 import signal
 import subprocess
@@ -12,8 +15,10 @@ import sys
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from bot.cli import build_parser
+from bot.cli import build_parser, named_command
 from tests.support import EXAMPLE_LIST, OFFLINE_CONFIG, ROOT, run_paperbot
 
 LIST_KEYS = {"arxiv_id", "version", "title", "authors", "published", "url", "pdf_url", "code_url", "topics", "tldr"}
@@ -158,6 +163,55 @@ def test_version_and_global_options_after_the_command(paperbot, tmp_path):
     before = build_parser().parse_args(["--db", "b.db", "--config", "c.toml", "topics"])
     assert (after.verbose, after.db, after.config) == (True, "a.db", None)
     assert (before.verbose, before.db, before.config) == (False, "b.db", "c.toml")
+
+
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [
+        (["--db", "x.db", "latest", "-n", "2", "--json"], "latest"),
+        (["--conf", "c.toml", "-v", "topics", "--db", "y.db"], "topics"),  # an abbreviated option, as argparse takes it
+        (["--db=x.db", "fetch", "--since", "2025-06-01"], "fetch"),
+        (["--config", "latest", "export", "--topic", "t", "--format", "BIB"], "export"),  # an option's value is no command
+        (["ask", "2505.20665", "which", "datasets?"], "ask"),
+        (["search", "reward", "model", "--topic", "t"], "search"),
+        (["lates"], None),  # a typo: the whole parser says what the commands are
+        (["--help"], None),
+        (["-h", "latest"], None),  # the whole parser's help, listing every command
+        (["latest", "--he"], None),
+        (["--", "latest"], None),  # argparse reads `--` before the command as the command
+        (["--db"], None),
+    ],
+)
+def test_main_builds_only_the_named_subcommand_and_reads_it_as_the_whole_parser_does(argv, named):
+    assert named_command(argv) == named
+    if named is not None:
+        assert build_parser(only=named).parse_args(argv) == build_parser().parse_args(argv)
+
+
+# Words of command lines, right and wrong: global options before and after the command, abbreviations,
+# a `--`, --help and --version, values that look like commands, and a typo.
+WORDS = (
+    "--db", "x.db", "--db=x.db", "--d", "--config", "c.toml", "--conf", "-v", "-vn", "--v", "--ver", "--version",
+    "-h", "--help", "--", "latest", "lates", "search", "show", "topics", "similar", "saved", "export", "import", "ask",
+    "fetch", "status", "backup", "migrate", "run", "notes", "-n", "2", "--count=3", "--json", "--topic", "t",
+    "--format", "bib", "--since", "2025-06-01", "--limit", "0", "--to", "-o", "a",
+)  # fmt: skip
+
+
+def parsed(parser: argparse.ArgumentParser, argv: list[str]) -> tuple[object, ...]:
+    """What argparse makes of argv: the namespace, or the exit status and what it printed."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            return (vars(parser.parse_args(argv)),)
+        except SystemExit as exit_:
+            return exit_.code, out.getvalue(), err.getvalue()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(WORDS), max_size=8))
+def test_any_command_line_reads_the_same_with_only_the_named_subcommand_built(argv):
+    assert parsed(build_parser(only=named_command(argv)), argv) == parsed(build_parser(), argv)
 
 
 def test_trailing_topic_and_count_are_read_as_in_chat(paperbot, tmp_path):

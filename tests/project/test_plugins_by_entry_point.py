@@ -24,7 +24,7 @@ from bot.app import Runtime, assemble, open_store
 from bot.commands.ask import NOT_SET_UP
 from bot.config import load_config
 from bot.errors import ConfigError
-from bot.plugins import ADAPTERS, STORES, AdapterContext, AdapterPlugin, Plugins, shown_location, store_scheme
+from bot.plugins import ADAPTERS, STORES, AdapterContext, AdapterPlugin, Plugins, own_entry_points, shown_location, store_scheme
 from store.sqlite.plugin import sqlite_path
 from tests.support import OFFLINE_CONFIG, ROOT, console_bot, run_paperbot
 
@@ -62,6 +62,10 @@ def test_the_installed_entry_points_are_the_declared_plugins():
     for group in (ADAPTERS, STORES):
         installed = {entry.name: entry.value for entry in metadata.entry_points(group=group)}
         assert installed == declared[group], f"reinstall the checkout (make test does): {group} differs"
+        # What a lookup reads instead of scanning every distribution: the same declarations.
+        assert {entry.name: entry.value for entry in own_entry_points(group).values()} == declared[group]
+    sqlite = metadata.entry_points(group=STORES)["sqlite"].load()
+    assert Plugins().store("data/x.db") is own_entry_points(STORES)["sqlite"].load() is sqlite
     plugins = Plugins().adapters()
     assert {name: plugin.role for name, plugin in plugins.items()} == {
         "console": "console", "discord": "chat", "discord-webhook": "webhook", "slack": "chat", "slack-webhook": "webhook",
