@@ -24,12 +24,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
-from typing import Sequence
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Mapping, Sequence
 
 import aiosqlite
 
-from bot.merge import admit, decide_batch, note_key
+from bot.merge import BatchOutcome, admit, decide_batch, note_key
 from bot.models import Notes, Paper, UpsertReport
 from store.sqlite.database import fetchall, scalar
 from store.sqlite.rows import (
@@ -100,6 +100,47 @@ def prepare(papers: Sequence[Paper], now: str) -> PreparedBatch:
     return PreparedBatch(admitted, first_rows, now)
 
 
+@dataclass
+class BatchRows:
+    """The rows one batch's outcome writes, made the same way for both stores: `papers` rows of
+    new and of changed papers (`paper_row` makes one from the row id, the paper and its SQLite row
+    tail), topic memberships, and notes rows of new papers and changed notes of known ones."""
+
+    new: list[tuple] = field(default_factory=list)
+    changed: list[tuple] = field(default_factory=list)
+    members: list[tuple] = field(default_factory=list)
+    new_notes: list[tuple] = field(default_factory=list)
+    changed_notes: list[tuple] = field(default_factory=list)
+
+
+def batch_rows(
+    batch: PreparedBatch,
+    outcome: BatchOutcome,
+    new_ids: Iterable[int],
+    row_ids: Mapping[str, int],
+    paper_row: Callable[[int, Paper, tuple], tuple],
+) -> BatchRows:
+    """The rows for `outcome`: new papers get `new_ids` in order, known ones keep `row_ids`."""
+    rows = BatchRows()
+    now = batch.now
+    for row_id, paper in zip(new_ids, outcome.new, strict=True):
+        first, tail = batch.first_rows[paper.arxiv_id]
+        rows.new.append(paper_row(row_id, paper, tail if paper is first else paper_row_tail(paper, now)))
+        rows.members.extend((row_id, topic, now, paper.published, paper.arxiv_id) for topic in paper.topics)
+        rows.new_notes.extend(note_row(row_id, note) for note in paper.notes)
+    for merged in outcome.changed:
+        paper, row_id = merged.paper, row_ids[merged.paper.arxiv_id]
+        if merged.fields_changed or merged.changed_notes:  # notes text is part of the row's search columns
+            rows.changed.append(paper_row(row_id, paper, paper_row_tail(paper, paper.added_at)))
+        rows.members.extend((row_id, topic, now, paper.published, paper.arxiv_id) for topic in merged.new_topics)
+        rows.changed_notes.extend(note_row(row_id, note) for note in paper.notes if note_key(note) in merged.changed_notes)
+    return rows
+
+
+def _sqlite_row(row_id: int, paper: Paper, tail: tuple) -> tuple:
+    return (row_id, *tail)
+
+
 async def write_batch(
     conn: aiosqlite.Connection, batch: PreparedBatch, indexing: asyncio.Event | None = None
 ) -> UpsertReport:
@@ -107,23 +148,10 @@ async def write_batch(
     long FTS-indexing statement is handed to the database thread."""
     known, row_ids = await _load_known(conn, batch.papers)
     outcome = decide_batch(batch.papers, known)
-    now = batch.now
-    new_rows: list[tuple] = []
-    changed_rows: list[tuple] = []
-    member_rows: list[tuple] = []
-    note_rows: list[tuple] = []
     next_id = await scalar(conn, "SELECT coalesce(max(id), 0) + 1 FROM papers")
-    for row_id, paper in enumerate(outcome.new, start=next_id):
-        first, tail = batch.first_rows[paper.arxiv_id]
-        new_rows.append((row_id, *(tail if paper is first else paper_row_tail(paper, now))))
-        member_rows.extend((row_id, topic, now, paper.published, paper.arxiv_id) for topic in paper.topics)
-        note_rows.extend(note_row(row_id, note) for note in paper.notes)
-    for merged in outcome.changed:
-        paper, row_id = merged.paper, row_ids[merged.paper.arxiv_id]
-        if merged.fields_changed or merged.changed_notes:  # notes text is part of the row's search columns
-            changed_rows.append((row_id, *paper_row_tail(paper, paper.added_at)))
-        member_rows.extend((row_id, topic, now, paper.published, paper.arxiv_id) for topic in merged.new_topics)
-        note_rows.extend(note_row(row_id, note) for note in paper.notes if note_key(note) in merged.changed_notes)
+    rows = batch_rows(batch, outcome, range(next_id, next_id + len(outcome.new)), row_ids, _sqlite_row)
+    new_rows, changed_rows, member_rows = rows.new, rows.changed, rows.members
+    note_rows = rows.new_notes + rows.changed_notes  # one upsert statement takes both
 
     # FTS5 flushes pending index data at every statement savepoint, so everything
     # touching the index is one statement per batch.
