@@ -83,21 +83,28 @@ _CLEAR_STAGED_NOTES = "DELETE FROM temp.staged_notes"
 
 @dataclass(frozen=True)
 class PreparedBatch:
-    """One batch ready for `write_batch`: the admitted copies in order, and the `papers` row
-    (without id) of each paper's first copy, which is the row written when the paper is new."""
+    """One batch ready for `write_batch`: the admitted copies in order, each paper's first copy,
+    and that copy's `papers` row without id (the row written when the paper is new).
+
+    Rows are kept apart from the papers: a tuple of strings and numbers is soon left alone by
+    Python's garbage collector, a (paper, row) pair would not be, and thousands of them living
+    through every batch make full collections run over everything the process holds."""
 
     papers: list[Paper]
-    first_rows: dict[str, tuple[Paper, tuple]]
+    firsts: dict[str, Paper]
+    first_rows: dict[str, tuple]
     now: str
 
 
 def prepare(papers: Sequence[Paper], now: str) -> PreparedBatch:
     admitted = [admit(paper) for paper in papers]
-    first_rows: dict[str, tuple[Paper, tuple]] = {}
+    firsts: dict[str, Paper] = {}
+    first_rows: dict[str, tuple] = {}
     for paper in admitted:
-        if paper.arxiv_id not in first_rows:
-            first_rows[paper.arxiv_id] = (paper, paper_row_tail(paper, now))
-    return PreparedBatch(admitted, first_rows, now)
+        if paper.arxiv_id not in firsts:
+            firsts[paper.arxiv_id] = paper
+            first_rows[paper.arxiv_id] = paper_row_tail(paper, now)
+    return PreparedBatch(admitted, firsts, first_rows, now)
 
 
 @dataclass
@@ -124,8 +131,9 @@ def batch_rows(
     rows = BatchRows()
     now = batch.now
     for row_id, paper in zip(new_ids, outcome.new, strict=True):
-        first, tail = batch.first_rows[paper.arxiv_id]
-        rows.new.append(paper_row(row_id, paper, tail if paper is first else paper_row_tail(paper, now)))
+        key = paper.arxiv_id
+        tail = batch.first_rows[key] if paper is batch.firsts[key] else paper_row_tail(paper, now)
+        rows.new.append(paper_row(row_id, paper, tail))
         rows.members.extend((row_id, topic, now, paper.published, paper.arxiv_id) for topic in paper.topics)
         rows.new_notes.extend(note_row(row_id, note) for note in paper.notes)
     for merged in outcome.changed:
