@@ -283,7 +283,8 @@ def collector_skips_older_objects() -> Iterator[None]:
 
     An import keeps thousands of papers alive from batch to batch, so the collector runs a full
     pass every few batches, and each would walk everything else the process holds (its modules,
-    a running bot's state): none of it the import's garbage, and ~5% of an import's time.
+    a running bot's state), none of it the import's garbage: measured, it cut the full passes'
+    time by three quarters (from ~3% of a 200,000-line import).
     """
     gc.freeze()
     try:
