@@ -33,6 +33,19 @@ class Progress(Protocol):
         ...
 
 
+class SilentProgress:
+    """A Progress that shows nothing, for callers that report on their own (benchmarks, tests)."""
+
+    def advance(self, amount: int = 1) -> None:
+        pass
+
+    def set_total(self, total: int | None) -> None:
+        pass
+
+    def note(self, text: str) -> None:
+        pass
+
+
 class _LogProgress:
     def __init__(self, log: logging.Logger, description: str, total: int | None, unit: str) -> None:
         self.log, self.description, self.total, self.unit = log, description, total, unit

@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import ctypes
+import gc
 import multiprocessing
 import os
 import queue as queue_module
@@ -81,6 +82,9 @@ def _parse(
     when the live object has already moved on.
     """
     _die_with_parent(parent_pid, lifeline)
+    # This process holds its modules and a batch or two: only the batches can be garbage, so
+    # the collector's full passes need not walk the modules every few batches.
+    gc.freeze()
     try:
         for batch in read(path, topics, batch_size, counters):
             out.put(("batch", batch, copy.deepcopy(counters)))

@@ -58,6 +58,16 @@ CHANNEL_MATCH = "adapter = ? AND workspace = ? AND channel = ? AND thread = ?"
 
 to_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _from_json = json.JSONDecoder().decode
+_json_string = json.encoder.encode_basestring  # the C function `to_json` itself writes a str with
+
+
+def json_strings(items: Sequence[str]) -> str:
+    """`to_json(items)` for authors and categories, written for every paper a load stores: the
+    same text, without the encoder's set-up per call (three times faster for a paper's authors)."""
+    try:
+        return "[" + ",".join(map(_json_string, items)) + "]"
+    except TypeError:  # an item that is not a str: the full encoder, whatever it makes of it
+        return to_json(list(items))
 
 
 def from_json_list(text: str | None) -> tuple[str, ...]:
@@ -82,8 +92,8 @@ def paper_row_tail(paper: Paper, added_at: str | None) -> tuple:
     the costly part of a write (JSON, search text), so it is made before the transaction."""
     search_notes = notes_search_text(paper.notes)
     return (
-        paper.arxiv_id, paper.version, paper.title, paper.abstract, to_json(paper.authors),
-        paper.published, paper.updated, to_json(paper.categories), paper.comment, paper.journal_ref,
+        paper.arxiv_id, paper.version, paper.title, paper.abstract, json_strings(paper.authors),
+        paper.published, paper.updated, json_strings(paper.categories), paper.comment, paper.journal_ref,
         paper.doi, paper.code_url, paper.text_quality.value, added_at, search_notes,
         cjk_index_text(paper.title, paper.abstract, search_notes),
     )  # fmt: skip

@@ -1,7 +1,7 @@
 """The PostgreSQL write path of `upsert_papers`: the same decisions as SQLite, written with COPY.
 
 What to keep is decided by the core (`bot.merge.decide_batch`); the rows are
-encoded by the same code as SQLite's (`store.common.rows`, `store.sqlite.upsert.prepare`),
+encoded by the same code as SQLite's (`store.common.rows`, `store.sqlite.upsert.prepare` and `batch_rows`),
 so both stores hold the same values for the same copies. One batch, inside the
 caller's transaction:
 
@@ -21,22 +21,13 @@ from typing import Sequence
 
 import asyncpg
 
-from bot.merge import decide_batch, note_key
+from bot.merge import decide_batch
 from bot.models import Notes, Paper, UpsertReport
 from store.cjk import cjk_index_text
-from store.common.rows import (
-    NOTE_COLUMNS,
-    PAPER_COLUMNS,
-    PAPER_READ_COLUMNS,
-    TOPIC_MEMBER_COLUMNS,
-    note_from_row,
-    note_row,
-    paper_from_row,
-    paper_row_tail,
-)
+from store.common.rows import NOTE_COLUMNS, PAPER_COLUMNS, PAPER_READ_COLUMNS, TOPIC_MEMBER_COLUMNS, note_from_row, paper_from_row
 from store.postgres.database import fetch
 from store.postgres.schema import PAPERS_WRITE_LOCK
-from store.sqlite.upsert import PreparedBatch
+from store.sqlite.upsert import PreparedBatch, batch_rows
 
 # SQLite's columns plus the title's CJK words, which PostgreSQL weights like the title.
 PG_PAPER_COLUMNS = (*PAPER_COLUMNS, "search_cjk_title")
@@ -66,25 +57,14 @@ async def write_batch(conn: asyncpg.Connection, batch: PreparedBatch) -> UpsertR
     await conn.execute("SELECT pg_advisory_xact_lock($1)", PAPERS_WRITE_LOCK)
     known, row_ids = await load_known(conn, batch.papers)
     outcome = decide_batch(batch.papers, known)
-    now = batch.now
-    new_rows: list[tuple] = []
-    changed_rows: list[tuple] = []
-    member_rows: list[tuple] = []
-    new_note_rows: list[tuple] = []
-    changed_note_rows: list[tuple] = []
+    new_ids: list[int] = []
     if outcome.new:
-        ids = await conn.fetchval("SELECT array_agg(nextval('papers_id_seq')) FROM generate_series(1, $1)", len(outcome.new))
-        for row_id, paper in zip(ids, outcome.new, strict=True):
-            first, tail = batch.first_rows[paper.arxiv_id]
-            new_rows.append(pg_row(row_id, paper, tail if paper is first else paper_row_tail(paper, now)))
-            member_rows.extend((row_id, topic, now, paper.published, paper.arxiv_id) for topic in paper.topics)
-            new_note_rows.extend(note_row(row_id, note) for note in paper.notes)
-    for merged in outcome.changed:
-        paper, row_id = merged.paper, row_ids[merged.paper.arxiv_id]
-        if merged.fields_changed or merged.changed_notes:  # notes text is part of the row's search columns
-            changed_rows.append(pg_row(row_id, paper, paper_row_tail(paper, paper.added_at)))
-        member_rows.extend((row_id, topic, now, paper.published, paper.arxiv_id) for topic in merged.new_topics)
-        changed_note_rows.extend(note_row(row_id, note) for note in paper.notes if note_key(note) in merged.changed_notes)
+        new_ids = await conn.fetchval(
+            "SELECT array_agg(nextval('papers_id_seq')) FROM generate_series(1, $1)", len(outcome.new)
+        )
+    rows = batch_rows(batch, outcome, new_ids, row_ids, pg_row)
+    new_rows, changed_rows, member_rows = rows.new, rows.changed, rows.members
+    new_note_rows, changed_note_rows = rows.new_notes, rows.changed_notes
 
     if new_rows:
         await conn.copy_records_to_table("papers", records=new_rows, columns=PG_PAPER_COLUMNS)

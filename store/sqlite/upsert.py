@@ -24,12 +24,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
-from typing import Sequence
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Mapping, Sequence
 
 import aiosqlite
 
-from bot.merge import admit, decide_batch, note_key
+from bot.merge import BatchOutcome, admit, decide_batch, note_key
 from bot.models import Notes, Paper, UpsertReport
 from store.common.rows import (
     NOTE_COLUMNS,
@@ -83,21 +83,70 @@ _CLEAR_STAGED_NOTES = "DELETE FROM temp.staged_notes"
 
 @dataclass(frozen=True)
 class PreparedBatch:
-    """One batch ready for `write_batch`: the admitted copies in order, and the `papers` row
-    (without id) of each paper's first copy, which is the row written when the paper is new."""
+    """One batch ready for `write_batch`: the admitted copies in order, each paper's first copy,
+    and that copy's `papers` row without id (the row written when the paper is new).
+
+    Rows are kept apart from the papers: a tuple of strings and numbers is soon left alone by
+    Python's garbage collector, a (paper, row) pair would not be, and thousands of them living
+    through every batch make full collections run over everything the process holds."""
 
     papers: list[Paper]
-    first_rows: dict[str, tuple[Paper, tuple]]
+    firsts: dict[str, Paper]
+    first_rows: dict[str, tuple]
     now: str
 
 
 def prepare(papers: Sequence[Paper], now: str) -> PreparedBatch:
     admitted = [admit(paper) for paper in papers]
-    first_rows: dict[str, tuple[Paper, tuple]] = {}
+    firsts: dict[str, Paper] = {}
+    first_rows: dict[str, tuple] = {}
     for paper in admitted:
-        if paper.arxiv_id not in first_rows:
-            first_rows[paper.arxiv_id] = (paper, paper_row_tail(paper, now))
-    return PreparedBatch(admitted, first_rows, now)
+        if paper.arxiv_id not in firsts:
+            firsts[paper.arxiv_id] = paper
+            first_rows[paper.arxiv_id] = paper_row_tail(paper, now)
+    return PreparedBatch(admitted, firsts, first_rows, now)
+
+
+@dataclass
+class BatchRows:
+    """The rows one batch's outcome writes, made the same way for both stores: `papers` rows of
+    new and of changed papers (`paper_row` makes one from the row id, the paper and its SQLite row
+    tail), topic memberships, and notes rows of new papers and changed notes of known ones."""
+
+    new: list[tuple] = field(default_factory=list)
+    changed: list[tuple] = field(default_factory=list)
+    members: list[tuple] = field(default_factory=list)
+    new_notes: list[tuple] = field(default_factory=list)
+    changed_notes: list[tuple] = field(default_factory=list)
+
+
+def batch_rows(
+    batch: PreparedBatch,
+    outcome: BatchOutcome,
+    new_ids: Iterable[int],
+    row_ids: Mapping[str, int],
+    paper_row: Callable[[int, Paper, tuple], tuple],
+) -> BatchRows:
+    """The rows for `outcome`: new papers get `new_ids` in order, known ones keep `row_ids`."""
+    rows = BatchRows()
+    now = batch.now
+    for row_id, paper in zip(new_ids, outcome.new, strict=True):
+        key = paper.arxiv_id
+        tail = batch.first_rows[key] if paper is batch.firsts[key] else paper_row_tail(paper, now)
+        rows.new.append(paper_row(row_id, paper, tail))
+        rows.members.extend((row_id, topic, now, paper.published, paper.arxiv_id) for topic in paper.topics)
+        rows.new_notes.extend(note_row(row_id, note) for note in paper.notes)
+    for merged in outcome.changed:
+        paper, row_id = merged.paper, row_ids[merged.paper.arxiv_id]
+        if merged.fields_changed or merged.changed_notes:  # notes text is part of the row's search columns
+            rows.changed.append(paper_row(row_id, paper, paper_row_tail(paper, paper.added_at)))
+        rows.members.extend((row_id, topic, now, paper.published, paper.arxiv_id) for topic in merged.new_topics)
+        rows.changed_notes.extend(note_row(row_id, note) for note in paper.notes if note_key(note) in merged.changed_notes)
+    return rows
+
+
+def _sqlite_row(row_id: int, paper: Paper, tail: tuple) -> tuple:
+    return (row_id, *tail)
 
 
 async def write_batch(
@@ -107,23 +156,10 @@ async def write_batch(
     long FTS-indexing statement is handed to the database thread."""
     known, row_ids = await _load_known(conn, batch.papers)
     outcome = decide_batch(batch.papers, known)
-    now = batch.now
-    new_rows: list[tuple] = []
-    changed_rows: list[tuple] = []
-    member_rows: list[tuple] = []
-    note_rows: list[tuple] = []
     next_id = await scalar(conn, "SELECT coalesce(max(id), 0) + 1 FROM papers")
-    for row_id, paper in enumerate(outcome.new, start=next_id):
-        first, tail = batch.first_rows[paper.arxiv_id]
-        new_rows.append((row_id, *(tail if paper is first else paper_row_tail(paper, now))))
-        member_rows.extend((row_id, topic, now, paper.published, paper.arxiv_id) for topic in paper.topics)
-        note_rows.extend(note_row(row_id, note) for note in paper.notes)
-    for merged in outcome.changed:
-        paper, row_id = merged.paper, row_ids[merged.paper.arxiv_id]
-        if merged.fields_changed or merged.changed_notes:  # notes text is part of the row's search columns
-            changed_rows.append((row_id, *paper_row_tail(paper, paper.added_at)))
-        member_rows.extend((row_id, topic, now, paper.published, paper.arxiv_id) for topic in merged.new_topics)
-        note_rows.extend(note_row(row_id, note) for note in paper.notes if note_key(note) in merged.changed_notes)
+    rows = batch_rows(batch, outcome, range(next_id, next_id + len(outcome.new)), row_ids, _sqlite_row)
+    new_rows, changed_rows, member_rows = rows.new, rows.changed, rows.members
+    note_rows = rows.new_notes + rows.changed_notes  # one upsert statement takes both
 
     # FTS5 flushes pending index data at every statement savepoint, so everything
     # touching the index is one statement per batch.

@@ -40,6 +40,7 @@ from bot.ingest.snapshot import (
     paper_from_record,
 )
 from bot.models import TextQuality, Topic, UpsertReport
+from bot.progress import SilentProgress
 from bot.summarize import find_code_url
 from store.sqlite import SqliteStore
 from tests.support import EXAMPLE_LIST, FIXTURES, ROOT
@@ -69,17 +70,6 @@ SAMPLE_SKIPS = {
 }
 
 
-class QuietProgress:
-    def advance(self, amount: int = 1) -> None:
-        pass
-
-    def set_total(self, total: int | None) -> None:
-        pass
-
-    def note(self, text: str) -> None:
-        pass
-
-
 @pytest.fixture
 async def paper_store(paper_store):
     """The papers part of the test's store, with the config's topics in it as `paperbot` syncs them."""
@@ -88,7 +78,7 @@ async def paper_store(paper_store):
 
 
 async def load(paper_store, path, topics=TOPICS, **kwargs):
-    return await import_snapshot(paper_store, path, topics, progress=QuietProgress(), **kwargs)
+    return await import_snapshot(paper_store, path, topics, progress=SilentProgress(), **kwargs)
 
 
 def record(**fields) -> dict:
