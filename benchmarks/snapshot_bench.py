@@ -406,7 +406,7 @@ async def main() -> int:
     ok = "ok" if result.rate >= TARGET_RATE else "MISSED"
     rows = [
         ("file", f"{os.path.basename(path)} ({result.lines:,} lines)"),
-        ("papers imported", f"{result.papers:,} ({result.new:,} new, {result.skipped_count:,} skipped)"),
+        ("papers imported", f"{result.papers:,} ({result.stored.new:,} new, {result.skipped_count:,} skipped)"),
         ("import wall time (FTS index included)", f"{result.elapsed:.1f} s"),
         ("import rate", f"{result.rate:,.0f} papers/s (target >= {TARGET_RATE:,}: {ok})"),
     ]

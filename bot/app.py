@@ -81,7 +81,7 @@ async def seed_example_data(store: PaperStore) -> None:
         return
     with resources.as_file(resources.files("bot").joinpath(EXAMPLE_LIST)) as path:
         report = await import_paperlist(store, Path(path))
-    log.info("empty store: imported the example paper list (%d papers, topic %s)", report.new, report.topic.name)
+    log.info("empty store: imported the example paper list (%d papers, topic %s)", report.stored.new, report.topic.name)
 
 
 class StopRequest:

@@ -568,10 +568,7 @@ async def _import_each(
         if not report.papers:
             print(report.summary)
         else:
-            print(
-                f"{path}: {report.new} new, {report.updated} updated, {report.unchanged} unchanged "
-                f"(topic {report.topic.name})"
-            )
+            print(f"{path}: {report.stored.counts()} (topic {report.topic.name})")
         if report.topic_note:
             print(f"  note: {report.topic_note}", file=sys.stderr)
         for warning in report.warnings:

@@ -145,6 +145,10 @@ class UpsertReport:
     unchanged: int = 0
     new_ids: tuple[str, ...] = ()
 
+    def counts(self) -> str:
+        """'3 new, 1 updated, 0 unchanged': what every import and fetch says it stored."""
+        return f"{self.new:,} new, {self.updated:,} updated, {self.unchanged:,} unchanged"
+
     def __add__(self, other: "UpsertReport") -> "UpsertReport":
         return UpsertReport(
             self.new + other.new,

@@ -140,9 +140,7 @@ class FetchReport:
     ok: bool
     pages: int = 0
     seen: int = 0
-    new: int = 0
-    updated: int = 0
-    unchanged: int = 0
+    stored: UpsertReport = UpsertReport()
     error: str | None = None
     cursor_before: str | None = None
     cursor_after: str | None = None
@@ -160,8 +158,8 @@ class FetchReport:
             return f"{self.error} ({self.seen} papers stored before the failure; cursor not moved)"
         pages = f"{self.pages} page{'s' if self.pages != 1 else ''}"
         return (
-            f"{self.topic}: {self.seen} papers from arXiv ({self.new} new, {self.updated} updated, "
-            f"{self.unchanged} unchanged) in {pages}, {self.duration:.1f} s; cursor {self.cursor_after or 'none'}"
+            f"{self.topic}: {self.seen} papers from arXiv ({self.stored.counts()}) in {pages}, "
+            f"{self.duration:.1f} s; cursor {self.cursor_after or 'none'}"
         )
 
 
@@ -776,9 +774,7 @@ class ArxivFetcher:
             ok=ok,
             pages=run.pages,
             seen=run.seen,
-            new=run.upsert.new,
-            updated=run.upsert.updated,
-            unchanged=run.upsert.unchanged,
+            stored=run.upsert,
             error=error,
             cursor_before=iso(run.cursor) if run.cursor else None,
             cursor_after=iso(cursor_after) if cursor_after else None,

@@ -54,7 +54,7 @@ from bot.ingest.files import read_import_file
 from bot.ingest.latex import decode_latex
 from bot.ingest.paperlist import topic_slug
 from bot.ingest.title_match import best_match
-from bot.models import Paper, TextQuality, Topic
+from bot.models import Paper, TextQuality, Topic, UpsertReport
 from bot.paper_limits import MAX_VERSION, limit_paper
 from bot.ports import ArxivLookup, PaperStore
 from bot.progress import track
@@ -134,9 +134,7 @@ class BibtexImport:
     topic_from_file: bool
     entries: int
     papers: int = 0
-    new: int = 0
-    updated: int = 0
-    unchanged: int = 0
+    stored: UpsertReport = UpsertReport()
     refreshed: int = 0  # papers whose metadata came from the arXiv API
     found_by_title: tuple[tuple[str, str], ...] = ()  # (key, arXiv id)
     unmatched: tuple[str, ...] = ()  # keys of entries without an id that no arXiv title matched (or were not looked up)
@@ -147,7 +145,7 @@ class BibtexImport:
     def summary_lines(self) -> list[str]:
         head = (
             f"{self.filename}: {self.entries} entries on topic {self.topic.name}: {self.papers} imported "
-            f"({self.new} new, {self.updated} updated, {self.unchanged} unchanged), "
+            f"({self.stored.counts()}), "
             f"{len(self.unmatched)} unmatched, {len(self.skipped)} skipped"
         )
         lines = [head]
@@ -253,9 +251,7 @@ async def import_bibtex(
         topic_from_file=topic is None,
         entries=len(parsed.entries) + len(parsed.skipped),
         papers=len(written),
-        new=report.new if report else 0,
-        updated=report.updated if report else 0,
-        unchanged=report.unchanged if report else 0,
+        stored=report or UpsertReport(),
         refreshed=sum(1 for paper in written if paper.arxiv_id in fresh) + len(matched),
         found_by_title=tuple((entry.key, paper.arxiv_id) for entry, paper in matched),
         unmatched=tuple(unmatched),

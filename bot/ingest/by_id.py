@@ -18,7 +18,7 @@ from typing import Sequence
 from bot.arxiv_ids import parse_arxiv_id
 from bot.errors import UserError
 from bot.ingest.paperlist import topic_slug
-from bot.models import Topic
+from bot.models import Topic, UpsertReport
 from bot.paper_limits import limit_paper
 from bot.ports import ArxivLookup, PaperStore
 
@@ -29,9 +29,7 @@ class AddReport:
 
     topic: str | None
     added: tuple[str, ...] = ()
-    new: int = 0
-    updated: int = 0
-    unchanged: int = 0
+    stored: UpsertReport = UpsertReport()
     not_ids: tuple[str, ...] = ()
     unknown: tuple[str, ...] = ()
     refused: tuple[tuple[str, str], ...] = ()
@@ -46,7 +44,7 @@ class AddReport:
         listed = f": {', '.join(self.added)}" if self.added else ""
         lines = [
             f"Added {len(self.added)} paper{'s' if len(self.added) != 1 else ''}{where} from arXiv "
-            f"({self.new} new, {self.updated} updated, {self.unchanged} unchanged){listed}"
+            f"({self.stored.counts()}){listed}"
         ]
         if self.unknown:
             lines.append(f"arXiv does not know: {', '.join(self.unknown)}")
@@ -93,9 +91,7 @@ async def add_papers(store: PaperStore, arxiv: ArxivLookup, words: Sequence[str]
     return AddReport(
         topic=target.name if target else None,
         added=tuple(paper.arxiv_id for paper in papers),
-        new=report.new if report else 0,
-        updated=report.updated if report else 0,
-        unchanged=report.unchanged if report else 0,
+        stored=report or UpsertReport(),
         not_ids=tuple(not_ids),
         unknown=found.unknown,
         refused=found.refused,

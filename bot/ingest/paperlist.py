@@ -132,10 +132,7 @@ class PaperListImport:
     filename: str
     topic: Topic
     papers: int
-    new: int
-    updated: int
-    unchanged: int
-    new_ids: tuple[str, ...] = ()
+    stored: UpsertReport
     repaired: int = 0
     damaged: int = 0
     warnings: tuple[str, ...] = ()
@@ -147,7 +144,7 @@ class PaperListImport:
             return f"{self.filename}: 0 papers: the list is empty, nothing imported"
         text = (
             f"{self.filename}: {self.papers} papers on {self.topic.name}: "
-            f"{self.new} new, {self.updated} updated, {self.unchanged} unchanged"
+            f"{self.stored.counts()}"
         )
         if self.repaired or self.damaged:
             text += f" ({self.repaired} repaired from mojibake, {self.damaged} damaged)"
@@ -194,10 +191,7 @@ async def import_paperlist(
         filename=name,
         topic=parsed.topic,
         papers=len(parsed.papers),
-        new=report.new,
-        updated=report.updated,
-        unchanged=report.unchanged,
-        new_ids=report.new_ids,
+        stored=report,
         repaired=sum(p.text_quality is TextQuality.REPAIRED for p in parsed.papers),
         damaged=sum(p.text_quality is TextQuality.DAMAGED for p in parsed.papers),
         warnings=tuple(parsed.warnings),

@@ -141,9 +141,7 @@ class SnapshotImport:
     filename: str
     lines: int
     papers: int
-    new: int
-    updated: int
-    unchanged: int
+    stored: UpsertReport
     skipped: dict[str, SkippedLines]
     topic_matches: dict[str, int]
     elapsed: float
@@ -162,8 +160,8 @@ class SnapshotImport:
     @property
     def summary(self) -> str:
         return (
-            f"{self.filename}: {self.papers:,} papers from {self.lines:,} lines: {self.new:,} new, "
-            f"{self.updated:,} updated, {self.unchanged:,} unchanged, {self.skipped_count:,} skipped "
+            f"{self.filename}: {self.papers:,} papers from {self.lines:,} lines: "
+            f"{self.stored.counts()}, {self.skipped_count:,} skipped "
             f"({self.elapsed:.1f} s, {self.rate:,.0f} papers/s)"
         )
 
@@ -266,9 +264,7 @@ async def import_snapshot(
         filename=name,
         lines=counters.lines,
         papers=counters.papers,
-        new=report.new,
-        updated=report.updated,
-        unchanged=report.unchanged,
+        stored=report,
         skipped=counters.skipped,
         topic_matches=counters.topic_matches,
         elapsed=time.perf_counter() - started,

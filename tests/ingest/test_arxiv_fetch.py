@@ -77,7 +77,7 @@ async def test_pages_of_100_until_the_total_and_everything_is_stored(fake_arxiv,
     report = await make_fetcher().fetch_topic(TOPIC)
 
     assert report.ok and report.pages == 3 and report.total == 250
-    assert (report.seen, report.new, report.updated, report.unchanged) == (250, 250, 0, 0)
+    assert (report.seen, report.stored.new, report.stored.updated, report.stored.unchanged) == (250, 250, 0, 0)
     assert [(r.start, r.max_results) for r in fake_arxiv.requests] == [(0, 100), (100, 100), (200, 100)]
     assert {(r.params["sortBy"], r.params["sortOrder"]) for r in fake_arxiv.requests} == {("lastUpdatedDate", "descending")}
     assert await paper_store.paper_count() == 250
@@ -106,7 +106,7 @@ async def test_second_fetch_starts_a_day_before_the_cursor_and_repeats_are_uncha
     assert await last_fetch(paper_store, TOPIC) is None
 
     first = await make_fetcher().fetch_topic(TOPIC)
-    assert first.ok and first.new == 5 and first.cursor_before is None
+    assert first.ok and first.stored.new == 5 and first.cursor_before is None
     assert first.cursor_after == "2025-06-07T09:00:00Z"
     assert await paper_store.get_meta(CURSOR_KEY.format(topic=TOPIC.name)) == "2025-06-07T09:00:00Z"
     assert await last_fetch(paper_store, TOPIC.name) == NOW
@@ -116,7 +116,7 @@ async def test_second_fetch_starts_a_day_before_the_cursor_and_repeats_are_uncha
     second = await make_fetcher().fetch_topic(TOPIC)
 
     assert fake_arxiv.requests[-1].window == ("202506060900", "202506091200")  # cursor - 1 day .. now
-    assert second.ok and (second.new, second.updated, second.unchanged) == (3, 0, 2)
+    assert second.ok and (second.stored.new, second.stored.updated, second.stored.unchanged) == (3, 0, 2)
     assert second.cursor_before == "2025-06-07T09:00:00Z" and second.cursor_after == "2025-06-09T08:00:00Z"
     assert await read_cursor(paper_store, TOPIC) == utc(2025, 6, 9, 8)
     assert await last_fetch(paper_store, TOPIC) == clock.now()
@@ -141,7 +141,7 @@ async def test_a_new_version_updates_the_known_paper_instead_of_adding_one(fake_
     clock.set(NOW + timedelta(days=1))
     report = await make_fetcher().fetch_topic(TOPIC)
 
-    assert report.ok and (report.new, report.updated) == (0, 1)
+    assert report.ok and (report.stored.new, report.stored.updated) == (0, 1)
     assert await paper_store.paper_count() == 1
     paper = await paper_store.get("2506.03517")
     assert paper.version == 2 and paper.title == "Reward Models, Revised"
@@ -160,7 +160,7 @@ async def test_a_cross_listed_paper_counts_with_its_primary_category_first(fake_
 async def test_latex_entities_and_unicode_authors_round_trip(fake_arxiv, paper_store, make_fetcher):
     fake_arxiv.serve_fixture("tricky-page.xml")
     report = await make_fetcher().fetch_topic(TOPIC)
-    assert report.ok and report.new == 3
+    assert report.ok and report.stored.new == 3
 
     paper = await paper_store.get("2506.03517")
     assert paper.title == (
@@ -195,7 +195,7 @@ async def test_429_with_retry_after_is_honoured_then_the_fetch_succeeds(fake_arx
     sleeps = Sleeps(real=True)
     report = await make_fetcher(sleep=sleeps).fetch_topic(TOPIC)
 
-    assert report.ok and report.new == 3
+    assert report.ok and report.stored.new == 3
     assert [r.status for r in fake_arxiv.requests] == [429, 200]
     assert sleeps.waits == [1.0]  # Retry-After beats the (tiny) backoff
     assert fake_arxiv.requests[1].at - fake_arxiv.requests[0].at >= 1.0
@@ -215,7 +215,7 @@ async def test_a_503_storm_fails_cleanly_with_one_error_line_and_nothing_lost(
     caplog.set_level(logging.INFO, logger=LOGGER)
     report = await make_fetcher(retries=3).fetch_topic(TOPIC)
 
-    assert not report.ok and report.pages == 1 and report.new == 100
+    assert not report.ok and report.pages == 1 and report.stored.new == 100
     assert report.error.startswith(f"arXiv fetch for topic {TOPIC.name} failed after 4 attempts: HTTP 503 from 127.0.0.1:")
     assert [r.status for r in fake_arxiv.requests[first.pages :]] == [200, 503, 503, 503, 503]
     assert sleeps.waits == pytest.approx([0.001, 0.002, 0.004])  # exponential backoff
@@ -236,7 +236,7 @@ async def test_an_empty_page_in_the_middle_is_retried_not_taken_for_the_end(fake
     fake_arxiv.empty_page(start=100)
     report = await make_fetcher().fetch_topic(TOPIC)
 
-    assert report.ok and report.new == 250
+    assert report.ok and report.stored.new == 250
     assert [r.start for r in fake_arxiv.requests] == [0, 100, 100, 200]
     assert await paper_store.paper_count() == 250
 
@@ -294,7 +294,7 @@ async def test_a_timeout_is_retried(fake_arxiv, paper_store, make_fetcher):
     fake_arxiv.hang(seconds=1.0)
     report = await make_fetcher(timeout_seconds=0.2).fetch_topic(TOPIC)
 
-    assert report.ok and report.new == 3 and len(fake_arxiv.requests) == 2
+    assert report.ok and report.stored.new == 3 and len(fake_arxiv.requests) == 2
 
 
 async def test_a_server_that_never_answers_fails_cleanly(fake_arxiv, paper_store, make_fetcher):

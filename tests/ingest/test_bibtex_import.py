@@ -127,7 +127,7 @@ def test_bibtex_is_recognised_by_name_or_by_its_first_entry(tmp_path):
 async def test_offline_import_writes_every_entry_with_an_id_in_one_go(paper_store):
     report = await import_bibtex(paper_store, BIB / "zotero.bib", offline="--offline")
 
-    assert (report.entries, report.papers, report.new) == (5, 4, 4)
+    assert (report.entries, report.papers, report.stored.new) == (5, 4, 4)
     assert report.unmatched == ("gerhardt_towards_2025",) and report.skipped == ()
     assert report.topic.name == "zotero" and report.topic_from_file
     assert "unmatched (no arXiv id; titles not looked up): gerhardt_towards_2025" in "\n".join(report.summary_lines())
@@ -136,7 +136,7 @@ async def test_offline_import_writes_every_entry_with_an_id_in_one_go(paper_stor
     assert paper is not None and paper.topics == ("zotero",) and paper.text_quality is TextQuality.CLEAN
 
     again = await import_bibtex(paper_store, BIB / "zotero.bib", "Reading group", offline="--offline")
-    assert (again.new, again.updated) == (0, 4)  # joins the topic given with --topic
+    assert (again.stored.new, again.stored.updated) == (0, 4)  # joins the topic given with --topic
     assert set((await paper_store.get("2505.16582")).topics) == {"zotero", "reading-group"}
 
 

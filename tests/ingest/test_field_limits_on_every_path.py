@@ -106,7 +106,7 @@ async def test_a_huge_title_from_the_arxiv_api_is_stored_cut(paper_store, fake_a
         report = await fetcher.fetch_topic(topic)
     finally:
         fetcher.close()
-    assert report.ok and report.new == 1
+    assert report.ok and report.stored.new == 1
     stored = await paper_store.get("2506.00001")
     assert len(stored.title) <= FIELD_CHARS["title"] and stored.title.startswith("Reward models for VLMs")
     assert any("2506.00001: title cut to 1,000 characters" in r.getMessage() for r in caplog.records)

@@ -468,11 +468,11 @@ async def snapshot(paper_store) -> tuple:
 
 async def test_import_the_example_then_reimport_changes_nothing(paper_store):
     first = await import_paperlist(paper_store, EXAMPLE_LIST)
-    assert (first.papers, first.new, first.updated, first.unchanged) == (12, 12, 0, 0)
+    assert (first.papers, first.stored.new, first.stored.updated, first.stored.unchanged) == (12, 12, 0, 0)
     assert first.topic.name == "reward-model-vlm" and first.filename == str(EXAMPLE_LIST)
     before = await snapshot(paper_store)
     again = await import_paperlist(paper_store, EXAMPLE_LIST)
-    assert (again.new, again.updated, again.unchanged) == (0, 0, 12)
+    assert (again.stored.new, again.stored.updated, again.stored.unchanged) == (0, 0, 12)
     assert await snapshot(paper_store) == before
     driverx = await paper_store.get(DRIVERX)
     assert driverx.title.startswith("DriveRX") and driverx.notes[0].headline.startswith("DriveRX：")
@@ -481,7 +481,7 @@ async def test_import_the_example_then_reimport_changes_nothing(paper_store):
 
 async def test_topic_override_on_import(paper_store, tmp_path):
     report = await import_paperlist(paper_store, LISTS / "no-heading.md", topic="Driving RL")
-    assert (report.topic.name, report.new) == ("driving-rl", 2)
+    assert (report.topic.name, report.stored.new) == ("driving-rl", 2)
     assert (await paper_store.get("2412.16201")).topics == ("driving-rl",)
 
 
@@ -512,7 +512,7 @@ async def test_a_clean_copy_replaces_a_damaged_one(paper_store, tmp_path):
     await import_paperlist(paper_store, write(tmp_path, "lossy.md", mojibake(fixture_bytes("clean.md"), "ignore")))
     assert (await paper_store.get(PREFS)).text_quality is DAMAGED
     report = await import_paperlist(paper_store, LISTS / "clean.md")
-    assert report.new == 0
+    assert report.stored.new == 0
     stored = await paper_store.get(PREFS)
     assert stored.text_quality is CLEAN
     assert stored.notes_in("zh").text_quality is CLEAN and "\ufffd" not in stored.notes_in("zh").method
@@ -580,7 +580,7 @@ async def test_a_file_without_read_permission_is_refused(paper_store, tmp_path):
 
 async def test_an_empty_list_imports_as_zero_papers_and_changes_nothing(paper_store):
     report = await import_paperlist(paper_store, LISTS / "empty-list.md")
-    assert (report.papers, report.new, report.updated, report.unchanged) == (0, 0, 0, 0)
+    assert (report.papers, report.stored.new, report.stored.updated, report.stored.unchanged) == (0, 0, 0, 0)
     assert report.summary.endswith("empty-list.md: 0 papers: the list is empty, nothing imported")
     assert await paper_store.paper_count() == 0 and await paper_store.topics() == []
 

@@ -72,7 +72,7 @@ async def through_the_api(store: PaperStore, fake: FakeArxiv, clock) -> None:
         report = await fetcher.fetch_topic(TOPIC, since=date(2025, 5, 30))
     finally:
         fetcher.close()
-    assert report.ok and report.new == 1, report
+    assert report.ok and report.stored.new == 1, report
 
 
 async def through_the_snapshot(store: PaperStore, tmp_path) -> None:
@@ -106,7 +106,7 @@ async def through_the_paper_list(store: PaperStore, tmp_path) -> None:
     path = tmp_path / "drive.md"
     path.write_text(text, encoding="utf-8")
     report = await import_paperlist(store, path, TOPIC.name)
-    assert report.new == 1, report
+    assert report.stored.new == 1, report
 
 
 async def test_the_same_paper_stores_the_same_text_whichever_path_brought_it(store_factory, fake_arxiv, clock, tmp_path):

@@ -252,7 +252,7 @@ def test_category_filter_and_query_both_have_to_match():
 async def test_summary_counts_and_line_numbers(paper_store):
     report = await load(paper_store, SAMPLE)
     assert (report.lines, report.papers, report.blank_lines) == (16, len(SAMPLE_IDS), 1)
-    assert (report.new, report.updated, report.unchanged) == (len(SAMPLE_IDS), 0, 0)
+    assert (report.stored.new, report.stored.updated, report.stored.unchanged) == (len(SAMPLE_IDS), 0, 0)
     assert {reason: s.sample for reason, s in report.skipped.items()} == SAMPLE_SKIPS
     assert report.skipped_count == len(SAMPLE_SKIPS)
     assert report.summary.startswith(f"{SAMPLE}: 8 papers from 16 lines: 8 new, 0 updated, 0 unchanged, 7 skipped")
@@ -265,7 +265,7 @@ async def test_gzip_gives_the_same_import(paper_store, tmp_path):
     packed = tmp_path / "arxiv-metadata.jsonl.gz"
     packed.write_bytes(gzip.compress(SAMPLE.read_bytes()))
     report = await load(paper_store, packed)
-    assert (report.papers, report.new, report.lines) == (len(SAMPLE_IDS), len(SAMPLE_IDS), 16)
+    assert (report.papers, report.stored.new, report.lines) == (len(SAMPLE_IDS), len(SAMPLE_IDS), 16)
     assert {reason: s.sample for reason, s in report.skipped.items()} == SAMPLE_SKIPS
     assert (await paper_store.get("math.GT/0309136")).version == 3
 
@@ -273,7 +273,7 @@ async def test_gzip_gives_the_same_import(paper_store, tmp_path):
 async def test_gzip_is_recognised_by_its_bytes_whatever_the_name(paper_store, tmp_path):
     disguised = tmp_path / "snapshot.jsonl"
     disguised.write_bytes(gzip.compress(SAMPLE.read_bytes()))
-    assert (await load(paper_store, disguised)).new == len(SAMPLE_IDS)
+    assert (await load(paper_store, disguised)).stored.new == len(SAMPLE_IDS)
 
 
 async def test_a_cut_off_gzip_keeps_what_arrived_and_says_so(paper_store, tmp_path):
@@ -291,7 +291,7 @@ async def test_a_cut_off_gzip_keeps_what_arrived_and_says_so(paper_store, tmp_pa
 async def test_reimport_changes_nothing(paper_store):
     await load(paper_store, SAMPLE)
     again = await load(paper_store, SAMPLE)
-    assert (again.new, again.updated, again.unchanged) == (0, 0, len(SAMPLE_IDS))
+    assert (again.stored.new, again.stored.updated, again.stored.unchanged) == (0, 0, len(SAMPLE_IDS))
 
 
 async def test_a_later_snapshot_with_a_new_version_updates_the_paper(paper_store, tmp_path):
@@ -301,7 +301,7 @@ async def test_a_later_snapshot_with_a_new_version_updates_the_paper(paper_store
     line["title"] = "Knots in three-manifolds, revisited"
     later = write_lines(tmp_path / "later.jsonl", [line])
     report = await load(paper_store, later)
-    assert (report.new, report.updated, report.unchanged) == (0, 1, 0)
+    assert (report.stored.new, report.stored.updated, report.stored.unchanged) == (0, 1, 0)
     knots = await paper_store.get("math.GT/0309136")
     assert (knots.version, knots.title, knots.updated) == (4, "Knots in three-manifolds, revisited", "2005-05-05T05:05:05Z")
     assert knots.published == "2003-09-08"
@@ -390,7 +390,7 @@ async def test_a_hostile_line_is_a_skipped_line_with_its_reason(paper_store, tmp
     path = write_lines(tmp_path / "hostile.jsonl", lines)
     report = await load(paper_store, path, parse_in_worker=in_worker)
     assert {reason: s.sample for reason, s in report.skipped.items()} == {reason: [2]}
-    assert (report.papers, report.new) == (2, 2)
+    assert (report.papers, report.stored.new) == (2, 2)
     assert {p.arxiv_id for p in await paper_store.search("good paper", limit=10)} == {"2501.00001", "2501.00003"}
 
 
@@ -425,7 +425,7 @@ async def test_any_other_failure_on_one_line_is_a_skip_with_its_reason(paper_sto
     lines = [record(id="2501.00001"), record(id="2501.00002", title="explode"), record(id="2501.00003")]
     report = await load(paper_store, write_lines(tmp_path / "s.jsonl", lines), parse_in_worker=in_worker)
     assert {reason: s.sample for reason, s in report.skipped.items()} == {"unexpected error (ZeroDivisionError)": [2]}
-    assert report.new == 2 and await paper_store.paper_count() == 2
+    assert report.stored.new == 2 and await paper_store.paper_count() == 2
 
 
 @pytest.mark.slow
@@ -437,7 +437,7 @@ async def test_nul_and_control_characters_are_removed_and_huge_fields_cut(paper_
         record(id="2501.00003", title="An ordinary paper"),
     ]
     report = await load(paper_store, write_lines(tmp_path / "s.jsonl", lines))
-    assert report.skipped == {} and report.new == 3
+    assert report.skipped == {} and report.stored.new == 3
     nul = await paper_store.get("2501.00001")
     assert (nul.title, nul.abstract) == ("Null bytes[31m in a title", "Tab and bell")
     big = await paper_store.get("2501.00002")
@@ -515,7 +515,7 @@ async def test_an_interrupted_import_keeps_committed_batches_and_resumes_by_runn
     committed = await paper_store.paper_count()
     assert 10 <= committed < 50 and committed % 10 == 0  # whole batches only
     resumed = await load(paper_store, path, batch_size=10)
-    assert (resumed.new, resumed.unchanged) == (50 - committed, committed)
+    assert (resumed.stored.new, resumed.stored.unchanged) == (50 - committed, committed)
     assert await paper_store.paper_count() == 50
 
 
@@ -530,7 +530,7 @@ async def test_a_store_without_the_bulk_path_gets_one_upsert_per_batch(tmp_path)
 
     plain = PlainStore()
     report = await load(plain, SAMPLE, batch_size=3)
-    assert plain.calls == [3, 3, 2] and report.new == len(SAMPLE_IDS)
+    assert plain.calls == [3, 3, 2] and report.stored.new == len(SAMPLE_IDS)
 
 
 # --- code links: the shortcuts must not change what find_code_url finds ----------------------
@@ -639,11 +639,11 @@ async def test_the_worker_process_gives_the_same_import_as_parsing_here(paper_st
     try:
         expected = await load(here, SAMPLE, parse_in_worker=False)
         report = await load(paper_store, SAMPLE, parse_in_worker=True)
-        assert (report.lines, report.papers, report.blank_lines, report.new) == (
+        assert (report.lines, report.papers, report.blank_lines, report.stored.new) == (
             expected.lines,
             expected.papers,
             expected.blank_lines,
-            expected.new,
+            expected.stored.new,
         )
         assert {r: s.sample for r, s in report.skipped.items()} == SAMPLE_SKIPS
         assert report.topic_matches == expected.topic_matches
