@@ -138,26 +138,20 @@ class NotesRunReport:
         return run_summary(head, parts, self.stopped)
 
 
+@dataclass(eq=False)
 class NotesWriter:
     """Writes machine notes for the papers that lack them; see the module docstring for the rules."""
 
-    def __init__(
-        self,
-        store: NotesStore,
-        client: AsyncOpenAI,
-        config: NotesConfig,
-        *,
-        clock: Clock | None = None,
-        sleep: Sleep = asyncio.sleep,
-        fulltext: FullTextStore | None = None,
-    ) -> None:
-        self.store = store
-        self.client = client
-        self.config = config
-        self.fulltext = fulltext
-        self.clock = clock or SystemClock()
-        self.sleep = sleep
-        self.retry = replace(RETRY, attempts=config.max_retries + 1)
+    store: NotesStore
+    client: AsyncOpenAI
+    config: NotesConfig
+    clock: Clock = field(default_factory=SystemClock, kw_only=True)
+    sleep: Sleep = field(default=asyncio.sleep, kw_only=True)
+    fulltext: FullTextStore | None = field(default=None, kw_only=True)
+
+    @property
+    def retry(self) -> RetryPolicy:
+        return replace(RETRY, attempts=self.config.max_retries + 1)
 
     async def close(self) -> None:
         await self.client.close()
