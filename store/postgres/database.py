@@ -262,7 +262,7 @@ async def _check_readable_schema(conn: asyncpg.Connection, migrations: list[sche
     if current < newest:
         raise StoreError(
             f"{shown} has schema version {current}, not this paperbot's {newest}; "
-            "run `paperbot run` or `paperbot import FILE` once to create or upgrade it, then look up again",
+            "run `paperbot run` or `paperbot import FILE` once to create or upgrade it, then run this command again",
             shown,
         )
 

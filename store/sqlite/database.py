@@ -210,7 +210,7 @@ async def _check_readable_schema(conn: aiosqlite.Connection, path: str, migratio
     if current < newest:
         raise StoreError(
             f"the store {path} has schema version {current}, older than this paperbot's {newest}; "
-            "run `paperbot run` or `paperbot import FILE` once to upgrade it, then look up again",
+            "run `paperbot run` or `paperbot import FILE` once to upgrade it, then run this command again",
             path,
         )
 

@@ -173,13 +173,16 @@ def test_lookups_write_nothing_not_even_index_settings(paperbot, tmp_path):
     assert not Path(f"{db}.lock").exists()
 
 
-def test_an_older_schema_is_not_migrated_by_a_lookup_and_says_how_to_upgrade(paperbot, tmp_path):
+@pytest.mark.parametrize(
+    "command", [("latest",), ("export", "--topic", "rm"), ("migrate", "--to", "postgresql://paperbot@127.0.0.1:1/copy")]
+)
+def test_an_older_schema_is_not_migrated_by_a_reading_command_and_says_how_to_upgrade(paperbot, tmp_path, command):
     db = tmp_path / "old.db"
     asyncio.run(_open_and_close(db, schema.MIGRATIONS[:1]))
-    result = paperbot("latest", db=db)
+    result = paperbot(*command, db=db)
     assert result.returncode == 2 and no_traceback(result)
     assert f"schema version 1, older than this paperbot's {len(schema.MIGRATIONS)}" in result.stderr
-    assert "run `paperbot run` or `paperbot import FILE` once to upgrade it" in result.stderr
+    assert "run `paperbot run` or `paperbot import FILE` once to upgrade it, then run this command again" in result.stderr
     assert _user_version(db) == 1
     assert paperbot("import", str(EXAMPLE_LIST), db=db).returncode == 0
     assert _user_version(db) == len(schema.MIGRATIONS)
