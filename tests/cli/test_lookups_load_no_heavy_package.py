@@ -1,6 +1,7 @@
 """A lookup stays light: `import bot.cli` and `paperbot latest/search/show/topics` load no SDK,
-no HTTP client, no scheduler, no ML library, no PDF or XML parser, and neither the config model
-(pydantic) nor the scan of every installed distribution (importlib.metadata).
+no HTTP client, no scheduler, no ML library, no PDF or XML parser, neither the config model
+(pydantic) nor the scan of every installed distribution (importlib.metadata), and not the libraries'
+ranking (`similar`, `recommend` and `saved` build it: checked here too).
 
 Why: a lookup is a whole process that a person waits for; every module it imports is paid on
 every call (issue 18: `paperbot latest` spent 294 ms of ~360 ms importing). Each check runs a
@@ -21,11 +22,13 @@ from tests.support import FIXTURES, ROOT, run_paperbot
 # Not for a lookup: the chat SDKs, the model client, arXiv's API client and its HTTP stack, the
 # scheduler, the terminal UI, the ranker's ML stack, the full-text parsers, mojibake repair
 # (paper-list and snapshot import only), pydantic (the model checked this config before: its stamp,
-# `bot.settings`, says so) and importlib.metadata (paperbot's own store entry points are read directly).
+# `bot.settings`, says so), importlib.metadata (paperbot's own store entry points are read directly),
+# the libraries' ranking (only the lookups that rank build it: `Command.uses_ranking`) and html's
+# table of entities (importers decode entities; a lookup never does).
 NOT_FOR_LOOKUPS = (
     "slack_bolt", "slack_sdk", "discord", "openai", "arxiv", "requests", "apscheduler", "rich",
     "sklearn", "scipy", "numpy", "aiohttp", "lxml", "pypdf", "ftfy", "pydantic", "pydantic_settings", "adapters",
-    "importlib.metadata",
+    "importlib.metadata", "bot.ranking", "html",
 )
 # A config with what makes a config load do work: a topic with an arXiv query, a file subscription,
 # the fetch schedule, notes and full text switched on.
@@ -104,3 +107,15 @@ def test_every_lookup_answers_without_loading_a_heavy_package(store_and_config):
     assert "Latest papers" in output and "DriveRX" in output and "reward-vlm" in output
     assert '"arxiv_id": "2505.20665"' in output  # the JSON answer came too
     assert not heavy, heavy
+
+
+def test_the_lookups_that_rank_still_build_the_ranking(store_and_config):
+    """`similar` reads the libraries' `Ranking`, and `saved` the votes it carries."""
+    db, config, cache = store_and_config
+    env = {"XDG_CACHE_HOME": str(cache)}
+    similar = run_paperbot("--config", str(config), "similar", "2505.20665", db=db, env=env)
+    assert similar.returncode == 0, similar.stderr
+    assert "Papers like" in similar.stdout and "Why:" in similar.stdout
+    saved = run_paperbot("--config", str(config), "saved", "--channel", "C1", db=db, env=env)
+    assert saved.returncode == 0, saved.stderr
+    assert "Reading list" in saved.stdout and "Nothing saved yet" in saved.stdout
