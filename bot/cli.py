@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 import os
@@ -816,3 +817,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         # `paperbot show ... | head`: the reader left; say nothing more, like other Unix tools.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
+
+
+def run_as_program() -> int:
+    """The `paperbot` script and `python -m bot`: `main`, in a process that ends when it returns.
+
+    Before the process ends, what it made (the modules, classes and functions of some 400 modules)
+    is frozen out of the cyclic garbage collector's way (`gc.freeze`): the interpreter's exit would
+    otherwise walk all of it in full collections, about a tenth of a lookup (issue 18), to free
+    memory the process is giving back anyway. Exit handlers, flushing and closing run as before."""
+    status = main()
+    gc.freeze()
+    return status

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -79,6 +80,11 @@ def store_and_config(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Pa
     return db, config, cache
 
 
+def lookup_env(db: Path, config: Path, cache: Path) -> dict[str, str]:
+    """A lookup's environment: the store, its config and the cache holding the config's stamp."""
+    return {"PATH": "/usr/bin:/bin", "PAPERBOT_DB": str(db), "PAPERBOT_CONFIG": str(config), "XDG_CACHE_HOME": str(cache)}
+
+
 def heavy_loaded_after(code: str, *args: str, env: dict[str, str]) -> tuple[list[str], str]:
     """The modules of NOT_FOR_LOOKUPS (or inside them) a fresh interpreter had loaded after running `code`, and its output."""
     script = code + "\nimport json, sys\nprint('MODULES=' + json.dumps(sorted(sys.modules)), file=sys.stderr)\n"
@@ -95,8 +101,7 @@ def test_importing_the_command_line_loads_none_of_the_heavy_packages():
 
 
 def test_every_lookup_answers_without_loading_a_heavy_package(store_and_config):
-    db, config, cache = store_and_config
-    env = {"PATH": "/usr/bin:/bin", "PAPERBOT_DB": str(db), "PAPERBOT_CONFIG": str(config), "XDG_CACHE_HOME": str(cache)}
+    env = lookup_env(*store_and_config)
     run_each = "\n".join([
         "import json, sys",
         "from bot.cli import main",
@@ -119,3 +124,21 @@ def test_the_lookups_that_rank_still_build_the_ranking(store_and_config):
     saved = run_paperbot("--config", str(config), "saved", "--channel", "C1", db=db, env=env)
     assert saved.returncode == 0, saved.stderr
     assert "Reading list" in saved.stdout and "Nothing saved yet" in saved.stdout
+
+
+
+def test_the_program_ends_without_the_collectors_full_passes(store_and_config):
+    """`paperbot` (and `python -m bot`) freeze what the process made before it exits (`run_as_program`),
+    so the interpreter's exit does not walk all of it (about a tenth of a lookup) for memory it gives back."""
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["scripts"]
+    assert scripts["paperbot"] == "bot.cli:run_as_program"
+    assert "run_as_program()" in (ROOT / "bot" / "__main__.py").read_text(encoding="utf-8")
+    run_topics = "\n".join([
+        "import gc, sys",
+        "from bot.cli import run_as_program",
+        "sys.argv[1:] = ['topics']",
+        "print('ended', run_as_program(), 'frozen' if gc.get_freeze_count() else 'not frozen')",
+    ])
+    heavy, output = heavy_loaded_after(run_topics, env=lookup_env(*store_and_config))
+    assert "reward-vlm" in output and output.splitlines()[-1] == "ended 0 frozen"
+    assert not heavy, heavy
