@@ -23,7 +23,7 @@ from typing import Final, Literal, get_args
 from urllib.parse import urlsplit
 
 from bot.models import Paper, TextQuality
-from bot.text import CJK_CHAR, CJK_RANGES, LazyPattern, shorten
+from bot.text import CJK_CHAR, CJK_RANGES, LazyPattern, may_have_cjk, shorten
 
 __all__ = [
     "DEFAULT_TLDR_LANG",
@@ -108,15 +108,16 @@ _GREEK_AND_SYMBOLS = {
 }
 # Private-use stand-ins, so that escaped \$, \{ and \} survive math and brace removal.
 _DOLLAR, _LBRACE, _RBRACE = "\uf8ff", "\uf8fe", "\uf8fd"
-_LATEX_DROP = re.compile(r"\s*\\(?:cite[pt]?|citeauthor|ref|eqref|label|footnote)\*?\{[^{}]*\}")
-_LATEX_LINK = re.compile(r"\\(?:url|href)\{([^{}]*)\}(?:\{([^{}]*)\})?")
-_LATEX_FRAC = re.compile(r"\\[dt]?frac\{([^{}]*)\}\{([^{}]*)\}")
-_LATEX_COMMAND = re.compile(r"\\([A-Za-z]+)(\s?)")
-_LATEX_ESCAPE = re.compile(r"\\([%&_#{}~^])")
-_DISPLAY_MATH = re.compile(r"\$\$(.+?)\$\$", re.S)
+# Lazy: only text with LaTeX in it (`_strip_latex`) needs them, and a lookup's abstracts may have none.
+_LATEX_DROP = LazyPattern(r"\s*\\(?:cite[pt]?|citeauthor|ref|eqref|label|footnote)\*?\{[^{}]*\}")
+_LATEX_LINK = LazyPattern(r"\\(?:url|href)\{([^{}]*)\}(?:\{([^{}]*)\})?")
+_LATEX_FRAC = LazyPattern(r"\\[dt]?frac\{([^{}]*)\}\{([^{}]*)\}")
+_LATEX_COMMAND = LazyPattern(r"\\([A-Za-z]+)(\s?)")
+_LATEX_ESCAPE = LazyPattern(r"\\([%&_#{}~^])")
+_DISPLAY_MATH = LazyPattern(r"\$\$(.+?)\$\$", re.S)
 # `$` must hug its contents on both sides, so "$5 and $10" stays as written.
-_INLINE_MATH = re.compile(r"\$(?=\S)([^$]*?\S)\$")
-_LATEX_TILDE = re.compile(r"(?<=[\w.,])~(?=[\w(])")
+_INLINE_MATH = LazyPattern(r"\$(?=\S)([^$]*?\S)\$")
+_LATEX_TILDE = LazyPattern(r"(?<=[\w.,])~(?=[\w(])")
 _HYPHEN_WRAP = re.compile(r"(?<=[^\W\d_]-)[ \t]*\r?\n[ \t]*(?=[^\W\d_])")
 # In a script written without spaces (`bot.text.CJK_CHAR`), a line break is no word break.
 _CJK_WRAP = LazyPattern(f"(?<=[{CJK_RANGES}])[ \\t]*\\r?\\n[ \\t]*(?=[{CJK_RANGES}])")
@@ -183,12 +184,14 @@ _ABBREVIATIONS = frozenset(
     mar. apr. jun. jul. aug. sep. sept. oct. nov. dec. u.s. u.k. e.u.
     """.split()
 )
+# A full stop, question or exclamation mark (with its closing quotes) before whitespace.
+_SPACED_SENTENCE_END = r"[.!?…]+[\"'”’)\]]*(?=\s)"
 # A Chinese full stop needs no space after it; a closing quote after it belongs to
 # the sentence only when it does not run straight into the next word.
-_SENTENCE_END = LazyPattern(
-    r"[.!?…]+[\"'”’)\]]*(?=\s)"
-    f"|[。！？]+(?:[」』）]|[”’)\"'](?=\\s|$|[{CJK_RANGES}]))*"
-)
+_SENTENCE_END = LazyPattern(_SPACED_SENTENCE_END + f"|[。！？]+(?:[」』）]|[”’)\"'](?=\\s|$|[{CJK_RANGES}]))*")
+# Text without CJK (`may_have_cjk`) cannot match the Chinese branch: its ends are found without
+# it, and a lookup of English abstracts is spared compiling the CJK class.
+_LATIN_SENTENCE_END = re.compile(_SPACED_SENTENCE_END)
 _INITIALS = re.compile(r"(?:[A-Za-z]\.)+")
 
 
@@ -201,7 +204,7 @@ def split_sentences(text: str) -> list[str]:
     Chinese full stops end a sentence wherever they are.
     """
     sentences, start = [], 0
-    for match in _SENTENCE_END.finditer(text):
+    for match in (_SENTENCE_END if may_have_cjk(text) else _LATIN_SENTENCE_END).finditer(text):
         end = match.end()
         if match.group()[0] in ".!?…" and not _ends_sentence(text, match.start(), end):
             continue
@@ -394,7 +397,7 @@ _URL_START = LazyPattern(rf"(?:https?|ftp)://|(?<![\w@./:-])(?:www\.|{_BARE_HOST
 # look-ahead) so it can itself be a wrapped URL's head.
 _WRAPPED_URL = LazyPattern(rf"(?<!{_URL_CHARS})({_URL_CHARS}+)[ \t]*\r?\n[ \t]*(?=({_URL_CHARS}+))")
 _TRAILING_PUNCT = ".,;:!?'\"}]>)*…。，；：！？、）】」』"
-_LINK_CUE = re.compile(
+_LINK_CUE = LazyPattern(  # only for a text with a link in it
     r"\b(?:project\s+(?:page|website|site)|home\s*page|web\s*site|web\s*page|code|codes|"
     r"source|implementation|repository|repo|demo|available|released?|github)\b|代码|项目",
     re.I,

@@ -132,6 +132,9 @@ class Command:
     # Parameters that, when given, make a request change something for the channel (`library use
     # <topic>`, where `library` alone only shows): such a request is for admins and answered publicly.
     admin_params: tuple[str, ...] = ()
+    # Reads the channel's library or votes (`CommandContext.ranking`): the command line builds a
+    # `Ranking` for these only, sparing the other lookups its import (issue 18).
+    uses_ranking: bool = False
 
     @property
     def usage(self) -> str:

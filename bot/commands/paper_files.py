@@ -76,7 +76,7 @@ EXPORT = Command(
         Param("format", "md (a paper list, default) or bib (BibTeX)", "format", example="bib"),
     ),
     examples=(f"{COMMAND_PREFIX} export {EXAMPLE_TOPIC} bib",),
-    visibility=Visibility.PUBLIC,
+    visibility=Visibility.PUBLIC, uses_ranking=True,  # `export saved`
 )
 
 COMMANDS = (ADD, EXPORT)

@@ -208,7 +208,7 @@ SIMILAR = Command(
         TOPIC, COUNT,
     ),
     examples=(f"{COMMAND_PREFIX} similar 2505.20665", f"{COMMAND_PREFIX} similar 2505.20665 10"),
-    visibility=Visibility.SHAREABLE, page_size=PAGE_SIZE, json_handler=_similar_json,
+    visibility=Visibility.SHAREABLE, page_size=PAGE_SIZE, json_handler=_similar_json, uses_ranking=True,
 )  # fmt: skip
 RECOMMEND = Command(
     "recommend", "The best papers for this channel's library that it was never shown, with why", _recommend,
@@ -224,7 +224,7 @@ RECOMMEND = Command(
         ),
     ),
     examples=(f"{COMMAND_PREFIX} recommend", f"{COMMAND_PREFIX} recommend 10"),
-    visibility=Visibility.SHAREABLE, page_size=PAGE_SIZE, json_handler=_recommend_json,
+    visibility=Visibility.SHAREABLE, page_size=PAGE_SIZE, json_handler=_recommend_json, uses_ranking=True,
 )  # fmt: skip
 LIBRARY = Command(
     "library", "What this channel's taste is built from; admins: `use <topic>` sets it, `off` stops it", _library,
@@ -234,6 +234,7 @@ LIBRARY = Command(
     ),
     examples=(f"{COMMAND_PREFIX} library", f"{COMMAND_PREFIX} library use {EXAMPLE_TOPIC}"),
     visibility=Visibility.SHAREABLE, admin_task="change this channel's library", admin_params=("action",),
+    uses_ranking=True,
 )  # fmt: skip
 
 COMMANDS = (SIMILAR, RECOMMEND, LIBRARY)

@@ -99,11 +99,11 @@ async def _saved_json(context: CommandContext, request: CommandRequest) -> JsonA
 
 SAVE = Command(
     "save", "Add a paper to this channel's reading list (as the 🔖 button does)", _save, (PAPER,),
-    examples=(f"{COMMAND_PREFIX} save 2505.20665",),
+    examples=(f"{COMMAND_PREFIX} save 2505.20665",), uses_ranking=True,
 )  # fmt: skip
 UNSAVE = Command(
     "unsave", "Take your save of a paper off this channel's reading list", _unsave, (PAPER,),
-    examples=(f"{COMMAND_PREFIX} unsave 2505.20665",),
+    examples=(f"{COMMAND_PREFIX} unsave 2505.20665",), uses_ranking=True,
 )  # fmt: skip
 SAVED = Command(
     "saved", "This channel's reading list, newest first, with who saved each", _saved,
@@ -112,7 +112,7 @@ SAVED = Command(
         Param("channel", "The channel (or thread) id whose list to show (command line)", "channel", flag=True, metavar="ID"),
     ),
     examples=(f"{COMMAND_PREFIX} saved", f"{COMMAND_PREFIX} saved 20"),
-    visibility=Visibility.SHAREABLE, page_size=PAGE_SIZE, json_handler=_saved_json,
+    visibility=Visibility.SHAREABLE, page_size=PAGE_SIZE, json_handler=_saved_json, uses_ranking=True,
 )  # fmt: skip
 
 COMMANDS = (SAVE, UNSAVE, SAVED)

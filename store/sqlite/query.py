@@ -18,7 +18,7 @@ operators in user text are just words and nothing the user types is syntax.
 
 from __future__ import annotations
 
-from bot.text import CJK_RUN, bigrams
+from bot.text import CJK_RUN, bigrams, may_have_cjk
 from store.common.query_text import MAX_TERMS, clean_query_text, has_word_chars
 
 CJK_COLUMN = "search_cjk"
@@ -31,6 +31,8 @@ def quote(term: str) -> str:
 
 def _terms_of_chunk(chunk: str) -> list[str]:
     """The MATCH terms of one whitespace-free chunk: CJK runs and the pieces between them."""
+    if not may_have_cjk(chunk):  # no run to find: a search in English is spared compiling the class
+        return _plain_term(chunk)
     terms: list[str] = []
     position = 0
     for run in CJK_RUN.finditer(chunk):
