@@ -125,7 +125,7 @@ async def run_service(
         args += ["--crash-at", crash_at]
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "tests.support.crash_runner", *args, cwd=ROOT,
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), **env},
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "XDG_CACHE_HOME": os.environ["XDG_CACHE_HOME"], **env},
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
     )
     lines: list[str] = []
@@ -216,7 +216,7 @@ class Service:
         self.process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "tests.support.crash_runner", "--db", str(db), "--config", str(config),
             "--now", now.strftime("%Y-%m-%dT%H:%M:%SZ"), *options, cwd=ROOT,
-            env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), **env},
+            env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "XDG_CACHE_HOME": os.environ["XDG_CACHE_HOME"], **env},
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
         )
         self._reader = asyncio.ensure_future(self._read())

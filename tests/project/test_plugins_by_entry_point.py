@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import subprocess
 import sys
@@ -91,8 +92,16 @@ def test_loading_every_adapter_plugin_imports_no_sdk():
     assert not {"adapters.slack.app", "adapters.discord.client", "adapters.webhook_http"} & loaded
 
 
+def bare_environment(db) -> dict[str, str]:
+    """Nothing of this machine's environment but PATH, and the config stamps kept in the run's folder."""
+    return {
+        "PATH": "/usr/bin:/bin", "PAPERBOT_DB": str(db), "PAPERBOT_CONFIG": str(OFFLINE_CONFIG),
+        "XDG_CACHE_HOME": os.environ["XDG_CACHE_HOME"],
+    }
+
+
 def test_a_lookup_loads_its_store_plugin_and_no_adapter_or_sdk(tmp_path):
-    env = {"PATH": "/usr/bin:/bin", "PAPERBOT_DB": str(tmp_path / "none.db"), "PAPERBOT_CONFIG": str(OFFLINE_CONFIG)}
+    env = bare_environment(tmp_path / "none.db")
     loaded, result = modules_after("import sys\nfrom bot.cli import main\nmain(sys.argv[1:])", "topics", env=env)
     assert result.returncode == 0 and result.stdout.startswith("Topics")
     assert "store.sqlite.plugin" in loaded
@@ -180,7 +189,7 @@ def test_paperbot_run_with_a_token_but_without_the_extra_exits_2_before_creating
         "from bot.cli import main",
         "sys.exit(main(['run']))",
     ])
-    env = {"PATH": "/usr/bin:/bin", "PAPERBOT_DB": str(db), "PAPERBOT_CONFIG": str(OFFLINE_CONFIG)}
+    env = bare_environment(db)
     env["SLACK_BOT_TOKEN"] = SLACK_TOKEN
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120, env=env)
     assert result.returncode == 2, result.stderr
