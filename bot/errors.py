@@ -10,6 +10,8 @@
 - `RemoteError`: a remote service failed (arXiv, the notes server, a chat
   platform); retrying later may help. `DeliveryError` is a post that could not
   be delivered.
+- `UnreadableText`: stored full text that cannot be decoded; its readers fall
+  back to the abstract.
 
 Anything else that escapes is a bug and is logged as one.
 """
@@ -115,3 +117,7 @@ class DeliveryError(RemoteError):
     def __init__(self, message: str, *, permanent: bool) -> None:
         super().__init__(message)
         self.permanent = permanent
+
+
+class UnreadableText(PaperbotError):
+    """Stored full text that cannot be decoded (a damaged row, a newer format)."""

@@ -46,8 +46,8 @@ import openai
 from openai import AsyncOpenAI
 
 from bot.config import NotesConfig
-from bot.errors import RemoteError, UserError
-from bot.fulltext.document import FullText, UnreadableText
+from bot.errors import RemoteError, UnreadableText, UserError
+from bot.fulltext.document import FullText
 from bot.models import Notes, Paper
 from bot.notes_prompt import InvalidNotes, build_prompt, correction_message, parse_notes_answer
 from bot.ports import Clock, FullTextStore, NotesStore, SystemClock

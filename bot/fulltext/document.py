@@ -12,14 +12,11 @@ import json
 import zlib
 from dataclasses import dataclass
 
+from bot.errors import UnreadableText
 from bot.models import Figure
 
 FORMAT = 1
 SOURCES = ("html", "pdf")
-
-
-class UnreadableText(ValueError):
-    """Stored full text that cannot be decoded (a damaged row, a newer format)."""
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,8 @@ and the custom prompt template. The real `openai` client talks to the fake serve
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from datetime import datetime, timezone
 
 import pytest
@@ -16,6 +18,7 @@ from bot.llm_notes import NotesWriter, client_from_env
 from bot.models import Figure
 from bot.notes_prompt import build_prompt, check_template
 from bot.service import PaperService
+from store.sqlite import SqliteStore
 from tests.support import FakeClock, make_paper
 
 NOW = datetime(2025, 6, 9, 8, 30, tzinfo=timezone.utc)
@@ -149,3 +152,23 @@ def test_a_missing_prompt_file_is_a_config_error(tmp_path):
     (tmp_path / "c.toml").write_text('[notes]\nprompt_file = "nowhere.txt"\n', encoding="utf-8")
     with pytest.raises(ConfigError, match="nowhere.txt does not exist"):
         load_config(tmp_path / "c.toml", explicit=True)
+
+
+async def test_a_damaged_stored_full_text_is_logged_and_the_notes_rest_on_the_abstract(tmp_path, fake_openai, caplog):
+    path = tmp_path / "damaged.db"
+    store = await SqliteStore.open(path, clock=FakeClock(NOW))
+    try:
+        await store.papers.upsert_papers([make_paper("2506.00001", ("reward-vlm",))])
+        await store.fulltext.save_fulltext(full_text("2506.00001"))
+        with contextlib.closing(sqlite3.connect(path)) as conn, conn:
+            conn.execute("UPDATE fulltext SET body = ?", (b"not zlib",))
+        writer = writer_for(store, fake_openai)
+        try:
+            report = await writer.run(limit=1)
+        finally:
+            await writer.close()
+        assert report.written == ["2506.00001"]
+        assert (await store.papers.get("2506.00001")).notes_in("en").basis == "abstract"
+        assert "full text of 2506.00001 cannot be read (stored full text is damaged" in caplog.text
+    finally:
+        await store.close()

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from bot.errors import UnreadableText
 from bot.fulltext import html, pdf
-from bot.fulltext.document import Section, UnreadableText, compress_sections, decompress_sections
+from bot.fulltext.document import Section, compress_sections, decompress_sections
 from bot.fulltext.sections import estimate_tokens, fit_sections, heading_kind, section_kinds
 from tests.support.fake_arxiv_web import Sec, latexml_page, make_pdf
 
