@@ -43,6 +43,7 @@ PAPER_READ_COLUMNS = PAPER_COLUMNS[:-2]
 PAPER_READ_LIST = ", ".join(PAPER_READ_COLUMNS)
 PAPER_READ_LIST_P = ", ".join(f"p.{name}" for name in PAPER_READ_COLUMNS)  # of `papers AS p`
 NOTE_COLUMNS = ("paper_id", "lang", "source", *NOTE_FIELDS, "origin", "text_quality", "created_at", "basis")
+NOTE_LIST = ", ".join(NOTE_COLUMNS)
 TOPIC_MEMBER_COLUMNS = ("paper_id", "topic", "added_at", "published", "arxiv_id")
 SUBSCRIPTION_COLUMNS = (
     "id, adapter, workspace, channel, thread, topic, schedule, timezone, language, max_papers, "

@@ -24,7 +24,7 @@ from store.common import statements as sql
 from store.common.composed import Part
 from store.common.query_text import clean_query_text, has_word_chars
 from store.common.rows import channel_values, library_from_row, library_values
-from store.common.rules import CANDIDATE_OVERFETCH, OVERDRAW, draw_ids
+from store.common.rules import OVERDRAW, draw_ids
 from store.common.sql import numbered
 from store.postgres.database import Database, fetch
 from store.postgres.search import CJK_PREFIX, CJK_WORDS, ENGLISH, ranked_sql
@@ -130,7 +130,6 @@ class LibraryTables(Part[Database]):
         if topic is not None:
             params.append(topic)
             source += f" JOIN paper_topics AS t ON t.paper_id = p.id AND t.topic = ${len(params)}"
-        wanted = (limit + len(exclude)) * CANDIDATE_OVERFETCH
         query = any_term_tsquery(terms, len(params) + 2)
 
         async def read(conn: asyncpg.Connection) -> list[Paper]:
@@ -138,7 +137,7 @@ class LibraryTables(Part[Database]):
             if query is not None:
                 tsquery, values = query
                 ranked = ranked_sql(tsquery, f"${len(params) + 1}", source, where)
-                found = [row_id for (row_id,) in await fetch(conn, ranked, *params, min(wanted, limit), *values)]
+                found = [row_id for (row_id,) in await fetch(conn, ranked, *params, limit, *values)]
             if len(found) < limit:
                 # Few papers share the terms: the newest others fill up.
                 order = "t.published DESC, t.arxiv_id DESC" if topic is not None else "p.published DESC, p.arxiv_id DESC"

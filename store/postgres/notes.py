@@ -63,11 +63,11 @@ class NotesTables(Part[Database]):
         return {arxiv_id: (attempts, error) for arxiv_id, attempts, error in rows}
 
     async def take_notes_budget(self, day: str, limit: int) -> bool:
+        if limit <= 0:
+            return False
         key = BUDGET_KEY_PREFIX + day
 
         async def take(conn: asyncpg.Connection) -> bool:
-            if limit <= 0:
-                return False
             taken = await conn.fetchval(_TAKE_BUDGET, key, limit) is not None
             if taken:
                 await conn.execute(numbered(sql.DROP_OTHER_BUDGETS), BUDGET_KEY_PREFIX, BUDGET_KEY_PREFIX + "\uffff", key)

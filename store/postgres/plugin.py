@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 from bot.errors import StoreError
 from bot.plugins import BackupReport, needs_extra, shown_location, store_scheme
 from bot.ports import Clock
-from store.sqlite.plugin import sqlite_path
 
 if TYPE_CHECKING:
     from store.postgres.store import PostgresStore
@@ -34,6 +33,7 @@ class PostgresPlugin:
             raise StoreError(f"migrate copies a SQLite store into PostgreSQL; --db {shown_location(source)} is not one", source)
         with needs_extra("postgres", "a postgresql:// store", "--to", None):
             from store.postgres.migrate import copy_sqlite_store
+        from store.sqlite.plugin import sqlite_path  # only a migration reads a SQLite store
         return await copy_sqlite_store(sqlite_path(source), location, clock=clock)
 
     def exists(self, location: str) -> bool:

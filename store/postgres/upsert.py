@@ -24,20 +24,26 @@ import asyncpg
 from bot.merge import decide_batch
 from bot.models import Notes, Paper, UpsertReport
 from store.cjk import cjk_index_text
-from store.common.rows import NOTE_COLUMNS, PAPER_COLUMNS, PAPER_READ_COLUMNS, TOPIC_MEMBER_COLUMNS, note_from_row, paper_from_row
+from store.common.rows import (
+    NOTE_COLUMNS,
+    NOTE_LIST,
+    PAPER_COLUMNS,
+    PAPER_READ_LIST,
+    TOPIC_MEMBER_COLUMNS,
+    note_from_row,
+    paper_from_row,
+)
 from store.postgres.database import fetch
 from store.postgres.schema import PAPERS_WRITE_LOCK
 from store.sqlite.upsert import PreparedBatch, batch_rows
 
 # SQLite's columns plus the title's CJK words, which PostgreSQL weights like the title.
 PG_PAPER_COLUMNS = (*PAPER_COLUMNS, "search_cjk_title")
-PAPER_READ_COLS = ", ".join(PAPER_READ_COLUMNS)
-NOTE_COLS = ", ".join(NOTE_COLUMNS)
 _PAPER_UPDATE = ", ".join(f"{name} = ${i}" for i, name in enumerate(PG_PAPER_COLUMNS[1:], start=2))
 _UPDATE_PAPER = f"UPDATE papers SET {_PAPER_UPDATE} WHERE id = $1"
 _NOTE_UPDATE = ", ".join(f"{name} = excluded.{name}" for name in NOTE_COLUMNS[3:])
 _UPSERT_NOTE = (
-    f"INSERT INTO notes ({NOTE_COLS}) VALUES ({', '.join(f'${i}' for i in range(1, len(NOTE_COLUMNS) + 1))}) "
+    f"INSERT INTO notes ({NOTE_LIST}) VALUES ({', '.join(f'${i}' for i in range(1, len(NOTE_COLUMNS) + 1))}) "
     f"ON CONFLICT (paper_id, lang, source) DO UPDATE SET {_NOTE_UPDATE}"
 )
 _NEW_TOPICS = "INSERT INTO topics (name) SELECT DISTINCT name FROM unnest($1::text[]) AS name ON CONFLICT DO NOTHING"
@@ -85,7 +91,7 @@ async def write_batch(conn: asyncpg.Connection, batch: PreparedBatch) -> UpsertR
 async def load_known(conn: asyncpg.Connection, papers: Sequence[Paper]) -> tuple[dict[str, Paper], dict[str, int]]:
     """The stored copy (with topics and notes) of every paper of the batch the store holds, and its row id."""
     arxiv_ids = list({paper.arxiv_id: None for paper in papers})
-    rows = await fetch(conn, f"SELECT {PAPER_READ_COLS} FROM papers WHERE arxiv_id = ANY($1::text[])", arxiv_ids)
+    rows = await fetch(conn, f"SELECT {PAPER_READ_LIST} FROM papers WHERE arxiv_id = ANY($1::text[])", arxiv_ids)
     if not rows:
         return {}, {}
     known = await read_papers(conn, rows)
@@ -104,7 +110,7 @@ async def read_papers(conn: asyncpg.Connection, rows: list[tuple]) -> list[Paper
         topics.setdefault(paper_id, []).append(topic)
     notes: dict[int, list[Notes]] = {}
     for row in await fetch(
-        conn, f"SELECT {NOTE_COLS} FROM notes WHERE paper_id = ANY($1::bigint[]) ORDER BY paper_id, lang, source", row_ids
+        conn, f"SELECT {NOTE_LIST} FROM notes WHERE paper_id = ANY($1::bigint[]) ORDER BY paper_id, lang, source", row_ids
     ):
         notes.setdefault(row[0], []).append(note_from_row(row))
     return [paper_from_row(row, tuple(topics.get(row[0], ())), tuple(notes.get(row[0], ()))) for row in rows]
@@ -114,6 +120,6 @@ async def papers_by_ids(conn: asyncpg.Connection, ids: list[int]) -> list[Paper]
     """The papers with these row ids, in this order, with topics and notes."""
     if not ids:
         return []
-    rows = await fetch(conn, f"SELECT {PAPER_READ_COLS} FROM papers WHERE id = ANY($1::bigint[])", ids)
+    rows = await fetch(conn, f"SELECT {PAPER_READ_LIST} FROM papers WHERE id = ANY($1::bigint[])", ids)
     by_id = {row[0]: row for row in rows}
     return await read_papers(conn, [by_id[i] for i in ids if i in by_id])

@@ -21,7 +21,7 @@ import aiosqlite
 from bot.models import Notes, Paper, Topic, TopicStats, UpsertReport
 from store.common import statements as sql
 from store.common.composed import Part
-from store.common.rows import NOTE_COLUMNS, PAPER_READ_LIST, note_from_row, paper_from_row, to_json, topic_stats
+from store.common.rows import NOTE_LIST, PAPER_READ_LIST, note_from_row, paper_from_row, to_json, topic_stats
 from store.common.rules import clamp_limit, each
 from store.sqlite import schema
 from store.sqlite.database import Database, fetchall, scalar
@@ -31,7 +31,6 @@ from store.sqlite.upsert import IDS_PARAM, STAGING_DDL, PreparedBatch, prepare, 
 
 log = logging.getLogger(__name__)
 
-_NOTE_COLS = ", ".join(NOTE_COLUMNS)
 
 
 class PaperTables(Part[Database]):
@@ -242,7 +241,7 @@ async def read_papers(conn: aiosqlite.Connection, rows: list[tuple]) -> list[Pap
         topics.setdefault(paper_id, []).append(topic)
     notes: dict[int, list[Notes]] = {}
     for row in await fetchall(
-        conn, f"SELECT {_NOTE_COLS} FROM notes WHERE paper_id IN {IDS_PARAM} ORDER BY paper_id, lang, source", (ids_json,)
+        conn, f"SELECT {NOTE_LIST} FROM notes WHERE paper_id IN {IDS_PARAM} ORDER BY paper_id, lang, source", (ids_json,)
     ):
         notes.setdefault(row[0], []).append(note_from_row(row))
     return [paper_from_row(row, tuple(topics.get(row[0], ())), tuple(notes.get(row[0], ()))) for row in rows]

@@ -33,8 +33,9 @@ from bot.merge import BatchOutcome, admit, decide_batch, note_key
 from bot.models import Notes, Paper, UpsertReport
 from store.common.rows import (
     NOTE_COLUMNS,
+    NOTE_LIST,
     PAPER_COLUMNS,
-    PAPER_READ_COLUMNS,
+    PAPER_READ_LIST,
     TOPIC_MEMBER_COLUMNS,
     note_from_row,
     note_row,
@@ -47,8 +48,6 @@ from store.sqlite.database import fetchall, scalar
 log = logging.getLogger(__name__)
 
 _PAPER_COLS = ", ".join(PAPER_COLUMNS)
-_PAPER_READ_COLS = ", ".join(PAPER_READ_COLUMNS)
-_NOTE_COLS = ", ".join(NOTE_COLUMNS)
 _MEMBER_COLS = ", ".join(TOPIC_MEMBER_COLUMNS)
 _PAPER_UPDATE = ", ".join(f"{name} = staged.{name}" for name in PAPER_COLUMNS[1:])
 _NOTE_UPDATE = ", ".join(f"{name} = excluded.{name}" for name in NOTE_COLUMNS[3:])
@@ -59,11 +58,11 @@ IDS_PARAM = "(SELECT value FROM json_each(?))"
 STAGING_DDL = f"""
 CREATE TEMP TABLE IF NOT EXISTS staged_papers ({PAPER_COLUMNS[0]} INTEGER PRIMARY KEY, {", ".join(PAPER_COLUMNS[1:])});
 CREATE TEMP TABLE IF NOT EXISTS staged_members ({_MEMBER_COLS});
-CREATE TEMP TABLE IF NOT EXISTS staged_notes ({_NOTE_COLS});
+CREATE TEMP TABLE IF NOT EXISTS staged_notes ({NOTE_LIST});
 """
 _STAGE_PAPER = f"INSERT INTO temp.staged_papers ({_PAPER_COLS}) VALUES ({', '.join('?' * len(PAPER_COLUMNS))})"
 _STAGE_MEMBER = f"INSERT INTO temp.staged_members ({_MEMBER_COLS}) VALUES ({', '.join('?' * len(TOPIC_MEMBER_COLUMNS))})"
-_STAGE_NOTE = f"INSERT INTO temp.staged_notes ({_NOTE_COLS}) VALUES ({', '.join('?' * len(NOTE_COLUMNS))})"
+_STAGE_NOTE = f"INSERT INTO temp.staged_notes ({NOTE_LIST}) VALUES ({', '.join('?' * len(NOTE_COLUMNS))})"
 _APPLY_NEW_TOPICS = "INSERT OR IGNORE INTO topics (name) SELECT DISTINCT topic FROM temp.staged_members"
 _INSERT_PAPER = f"INSERT INTO papers ({_PAPER_COLS}) VALUES ({', '.join('?' * len(PAPER_COLUMNS))})"
 _FTS_COLS = "title, abstract, authors, search_notes, search_cjk"
@@ -73,7 +72,7 @@ _INDEX_NEW_PAPERS = f"INSERT INTO papers_fts (rowid, {_FTS_COLS}) SELECT id, {_F
 _APPLY_CHANGED_PAPERS = f"UPDATE papers SET {_PAPER_UPDATE} FROM temp.staged_papers AS staged WHERE papers.id = staged.id"
 _APPLY_MEMBERS = f"INSERT INTO paper_topics ({_MEMBER_COLS}) SELECT {_MEMBER_COLS} FROM temp.staged_members"
 _APPLY_NOTES = (
-    f"INSERT INTO notes ({_NOTE_COLS}) SELECT {_NOTE_COLS} FROM temp.staged_notes WHERE true "
+    f"INSERT INTO notes ({NOTE_LIST}) SELECT {NOTE_LIST} FROM temp.staged_notes WHERE true "
     f"ON CONFLICT (paper_id, lang, source) DO UPDATE SET {_NOTE_UPDATE}"
 )
 _CLEAR_STAGED_PAPERS = "DELETE FROM temp.staged_papers"
@@ -193,7 +192,7 @@ async def write_batch(
 async def _load_known(conn: aiosqlite.Connection, papers: Sequence[Paper]) -> tuple[dict[str, Paper], dict[str, int]]:
     """The stored copy (with topics and notes) of every paper of the batch the store holds, and its row id."""
     ids_json = to_json(list({paper.arxiv_id: None for paper in papers}))
-    rows = await fetchall(conn, f"SELECT {_PAPER_READ_COLS} FROM papers WHERE arxiv_id IN {IDS_PARAM}", (ids_json,))
+    rows = await fetchall(conn, f"SELECT {PAPER_READ_LIST} FROM papers WHERE arxiv_id IN {IDS_PARAM}", (ids_json,))
     if not rows:
         return {}, {}
     row_ids_json = to_json([row[0] for row in rows])
@@ -203,7 +202,7 @@ async def _load_known(conn: aiosqlite.Connection, papers: Sequence[Paper]) -> tu
         conn, f"SELECT paper_id, topic FROM paper_topics WHERE paper_id IN {IDS_PARAM}", (row_ids_json,)
     ):
         topics[row_id].append(topic)
-    for row in await fetchall(conn, f"SELECT {_NOTE_COLS} FROM notes WHERE paper_id IN {IDS_PARAM}", (row_ids_json,)):
+    for row in await fetchall(conn, f"SELECT {NOTE_LIST} FROM notes WHERE paper_id IN {IDS_PARAM}", (row_ids_json,)):
         notes[row[0]].append(note_from_row(row))
     known = {row[1]: paper_from_row(row, tuple(topics[row[0]]), tuple(notes[row[0]])) for row in rows}
     return known, {row[1]: row[0] for row in rows}
