@@ -627,9 +627,8 @@ async def export_papers(runtime: Runtime, args: argparse.Namespace) -> int:
                         "e.g. paperbot export --topic reward-model-vlm --format bib -o refs.bib")  # fmt: skip
     if args.output is not None and args.output.is_dir():
         raise UserError(f"{args.output} is a directory", "Give a file name, e.g. -o refs.bib.")
-    db = runtime.db_path
-    if db.strip() and not Path(db).exists():
-        raise UserError(f"there is no store at {db} yet: nothing to export", "Import or add papers first.")
+    if runtime.db_path.strip() and not runtime.store_exists():
+        raise UserError(f"there is no store at {runtime.db_path} yet: nothing to export", "Import or add papers first.")
     async with open_store(runtime, read_only=True) as store:
         if args.topic:
             selection = await papers_of_topic(store.papers, args.topic)

@@ -259,6 +259,8 @@ def test_cli_export_writes_the_file_and_refuses_what_it_cannot_do(paperbot, tmp_
     assert done.stderr.strip().endswith(f"as paper-list markdown -> {out}")
     again = paperbot("export", "--topic", topic, db=db)
     assert again.stdout.encode() == out.read_bytes()  # the same bytes, to a file or standard output
+    by_url = paperbot("export", "--topic", topic, db=f"sqlite:///{db}")  # the store named by a URL is found too
+    assert by_url.returncode == 0 and by_url.stdout == again.stdout, by_url.stderr
     back = paperbot("import", str(out), db=db)  # notes keep their origin: nothing changes
     assert back.stdout.endswith(f"0 new, 0 updated, 4 unchanged (topic {topic})\n"), back.stdout
 
