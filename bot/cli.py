@@ -385,10 +385,10 @@ async def run_command(args: argparse.Namespace) -> int:
 
 def load_config(path: str, explicit: bool) -> FileConfig:
     """The whole config, checked by the model, and stamped so the next lookups need not check it again."""
-    from bot.config import load_config as load_and_check
+    from bot.config import load_config_and_text
 
-    config = load_and_check(path, explicit=explicit)
-    remember(path, config)
+    config, text = load_config_and_text(path, explicit=explicit)
+    remember(path, config, text)
     return config
 
 
@@ -416,11 +416,16 @@ async def run_lookup(args: argparse.Namespace, db: str, config_path: str, explic
     """A lookup reads only its settings of the config file (`bot.settings`, no config model when the
     file was checked before), unless the store does not exist yet and the config's topics are its answer.
     The libraries' `Ranking` is built for the lookups that read it (`Command.uses_ranking`) only."""
-    settings = stamped_settings(config_path, explicit=explicit) or load_config(config_path, explicit).lookup_settings()
+    config: FileConfig | None = None
+    settings = stamped_settings(config_path, explicit=explicit)
+    if settings is None:
+        config = load_config(config_path, explicit)
+        settings = config.lookup_settings()
     set_up_log(args, settings, config_path)
     plugins = Plugins()
     if db.strip() and not plugins.store(db).exists(db):
-        runtime, read_only = store_or_empty(Runtime(db_path=db, config=load_config(config_path, explicit), plugins=plugins))
+        config = config or load_config(config_path, explicit)  # the config's topics are the answer
+        runtime, read_only = store_or_empty(Runtime(db_path=db, config=config, plugins=plugins))
         opened = open_store(runtime, read_only=read_only)
     else:
         opened, read_only = open_location(plugins, db, SystemClock(), read_only=True), True

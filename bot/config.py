@@ -408,11 +408,16 @@ def _check_one_library_per_channel(config: FileConfig, source: str) -> None:
 
 def load_config(path: str | Path, *, explicit: bool) -> FileConfig:
     """Read the config file; a missing file is fine only when the user did not name it."""
+    return load_config_and_text(path, explicit=explicit)[0]
+
+
+def load_config_and_text(path: str | Path, *, explicit: bool) -> tuple[FileConfig, str]:
+    """The config and the very text it was checked from ("" for a missing file not named)."""
     config_path = Path(path)
     if not config_path.exists():
         if explicit:
             raise ConfigError(str(config_path), None, "file not found")
-        return FileConfig()
+        return FileConfig(), ""
     try:
         text = config_path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
@@ -420,7 +425,7 @@ def load_config(path: str | Path, *, explicit: bool) -> FileConfig:
     config = parse_config(text, str(config_path))
     if config.notes.prompt_file:
         config.notes._prompt_template = _read_prompt_file(config.notes.prompt_file, config_path)
-    return config
+    return config, text
 
 
 def _read_prompt_file(name: str, config_path: Path) -> str:

@@ -83,13 +83,12 @@ def stamped_settings(path: str, *, explicit: bool) -> LookupSettings | None:
     return None
 
 
-def remember(path: str, config: FileConfig) -> None:
-    """Stamp `config`, which the model made from the file at `path`, so lookups may skip the model.
+def remember(path: str, config: FileConfig, text: str) -> None:
+    """Stamp `config`, which the model made from `text` (the file at `path`), so lookups may skip the model.
 
     A config with a prompt file is not stamped: that file is checked too, and it is not in the stamp.
     """
-    text = _read_text(path, explicit=False)
-    if text is None or config.notes.prompt_file:
+    if config.notes.prompt_file:
         return
     stamp = {"text": text, "code": _code_version(), "settings": asdict(config.lookup_settings())}
     if _read_stamp(path) == stamp:

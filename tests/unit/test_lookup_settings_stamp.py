@@ -10,11 +10,12 @@ error; and an unwritable cache only costs the model's check.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from bot import settings
-from bot.config import load_config
+from bot.config import load_config_and_text
 from bot.settings import LookupSettings, remember, stamped_settings
 
 VALID = 'tldr_lang = "zh"\nlog_level = "WARNING"\n[logging]\nfile = "bot.log"\n'
@@ -29,8 +30,8 @@ def cache(tmp_path, monkeypatch):
 
 def checked(path: str, explicit: bool = True) -> LookupSettings:
     """What a command that loads the whole config does: the model checks the file, and it is stamped."""
-    config = load_config(path, explicit=explicit)
-    remember(path, config)
+    config, text = load_config_and_text(path, explicit=explicit)
+    remember(path, config, text)
     return config.lookup_settings()
 
 
@@ -39,6 +40,14 @@ def test_the_stamp_gives_what_the_model_gives(config_file):
     assert stamped_settings(path, explicit=True) is None
     assert checked(path) == LookupSettings("zh", "WARNING", "bot.log", path)
     assert stamped_settings(path, explicit=True) == checked(path)
+
+
+def test_a_file_changed_while_it_was_checked_is_not_stamped_with_the_settings_of_the_old_text(config_file):
+    path = str(config_file(VALID))
+    config, text = load_config_and_text(path, explicit=True)
+    Path(path).write_text(VALID.replace('"zh"', '"en"'), encoding="utf-8")  # edited after the model read it
+    remember(path, config, text)
+    assert stamped_settings(path, explicit=True) is None  # the new text goes through the model
 
 
 def test_a_changed_file_voids_the_stamp(config_file):
