@@ -27,7 +27,6 @@ from bot.models import ChannelRef, Library, Subscription, Topic
 from bot.schedule import Schedule, parse_timezone, parse_when
 from bot.settings import DEFAULT_ARXIV_API_URL, DEFAULT_CONFIG_PATH, LookupSettings
 from bot.settings import DEFAULT_ARXIV_WEB_URL as DEFAULT_ARXIV_WEB_URL
-from bot.settings import DEFAULT_DB_PATH as DEFAULT_DB_PATH
 from bot.settings import EnvSettings as EnvSettings
 
 

@@ -136,7 +136,7 @@ def normalize_text(text: str | None) -> str:
     # A hard wrap after a hyphen is inside a compound ("vision-\nlanguage"), and in
     # Chinese a wrap is no word break at all, so neither may become a space.
     text = _HYPHEN_WRAP.sub("", text)
-    if not text.isascii():  # ASCII has no CJK to join, and a lookup is spared compiling the class
+    if may_have_cjk(text):  # no CJK to join otherwise, and a lookup is spared compiling the class
         text = _CJK_WRAP.sub("", text)
     text = _strip_latex(text)
     text = _MARKDOWN_NOISE.sub("", text)

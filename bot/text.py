@@ -258,7 +258,8 @@ class _Breaks:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        protected = _PROTECTED if may_have_cjk(text) else _LATIN_PROTECTED
+        self._has_cjk = may_have_cjk(text)
+        protected = _PROTECTED if self._has_cjk else _LATIN_PROTECTED
         spans = [(m.start(), m.end()) for m in protected.finditer(text)]
         self._span_starts = [s for s, _ in spans]
         self._spans = spans
@@ -279,7 +280,7 @@ class _Breaks:
 
     def _cjk_positions(self) -> Iterator[int]:
         text = self.text
-        if not may_have_cjk(text):
+        if not self._has_cjk:
             return
         for m in CJK_CHAR.finditer(text):
             for i in (m.start(), m.end()):
