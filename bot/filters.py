@@ -17,6 +17,7 @@ set, in the config file or in chat:
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Iterable, Sequence
@@ -45,7 +46,10 @@ def name_words(name: str) -> list[str]:
 def same_author(followed: str, author: str) -> bool:
     """Whether `author` (as a paper spells it) is the `followed` name: same surname, and given names
     that agree where both have one (an initial agrees with any name it starts)."""
-    want, have = name_words(followed), name_words(author)
+    return _same_name(name_words(followed), name_words(author))
+
+
+def _same_name(want: list[str], have: list[str]) -> bool:
     if not want or not have or want[-1] != have[-1]:
         return False
     return all(a == b or ((len(a) == 1 or len(b) == 1) and a[0] == b[0]) for a, b in zip(want[:-1], have[:-1], strict=False))
@@ -108,10 +112,18 @@ class DigestFilter:
             return False
         return self.exclude is None or not topic_matches(_as_topic("exclude", self.exclude), paper)
 
+    @functools.cached_property
+    def _followed_words(self) -> list[list[str]]:
+        return [name_words(followed) for followed in self.authors]
+
     def followed_author(self, paper: Paper) -> str | None:
-        """The first followed author who wrote `paper`, as the subscription names them; None if none did."""
-        for followed in self.authors:
-            if any(same_author(followed, author) for author in paper.authors):
+        """The first followed author who wrote `paper`, as the subscription names them; None if none did.
+        (`same_author` for each pair; each name is cut into words once, not once per pair.)"""
+        if not self.authors:
+            return None
+        written_by = [name_words(author) for author in paper.authors]
+        for followed, want in zip(self.authors, self._followed_words, strict=True):
+            if any(_same_name(want, have) for have in written_by):
                 return followed
         return None
 
