@@ -219,7 +219,7 @@ async def plan_all(engine: DigestEngine, subscriptions: list[Subscription], now:
     ranked = 0
     for subscription in subscriptions:
         plan = await engine.plan(subscription, now)
-        ranked += plan.whys is not None
+        ranked += plan.ranked
     return time.perf_counter() - began, ranked
 
 

@@ -113,7 +113,7 @@ class DigestPlan:
 def digest_reply(
     topic: Topic, period: str, papers: Sequence[Paper], total: int, lang: str, cadence: str,
     figures: Mapping[str, Figure] | None = None, whys: Mapping[str, str] | None = None, *, key: DeliveryKey | None = None,
-    ranked: bool | None = None,
+    ranked: bool = False,
 ) -> DigestReply:  # fmt: skip
     """The post: header with topic, period and count; one card per paper (with its key figure, when
     `figures` has it: subscriptions with `figures = true`; with its why line when ranked: `whys`);
@@ -135,7 +135,6 @@ def digest_reply(
     footer: tuple[str, ...] = ()
     if total > len(papers):
         footer = (f"and {total - len(papers)} more — /paper latest {topic.name}",)
-    ranked = whys is not None if ranked is None else ranked
     header = f"{count} on {title} · {period}" + (" · ranked by this channel's library" if ranked else "")
     reply = paper_list(header, list(papers), lang, empty_text="", footer=footer, figures=figures, whys=whys, votable=True)
     return replace(reply, digest=mark)
@@ -535,7 +534,7 @@ class DigestEngine(DigestPlanner):
         whys = {r.paper.arxiv_id: r.why.text for r in model.rank(papers) if r.why is not None} if model is not None else None
         reply = digest_reply(
             self.topic(subscription.topic), delivery.period, papers, max(delivery.total, len(papers)), subscription.language,
-            schedule.cadence, await self._figures(subscription, papers), whys, key=delivery.key,
+            schedule.cadence, await self._figures(subscription, papers), whys, key=delivery.key, ranked=model is not None,
         )
         log.info(
             "digest %s for %s was claimed but not recorded before a restart; %s",
