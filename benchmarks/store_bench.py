@@ -158,6 +158,12 @@ def percentile(samples: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
 
 
+def verdict(name: str, p95: float) -> str:
+    """A query row's target: by the query's kind (the row name before its parenthesis)."""
+    target = TARGET_MS.get(name.split(" (")[0], SELECTIVE_TARGET_MS)
+    return f"p95 <= {target:g} ms {'ok' if p95 <= target else 'MISSED'}"
+
+
 def timed(runs: int, call) -> tuple[float, float]:
     samples = []
     for _ in range(runs):
@@ -322,10 +328,6 @@ async def measure(path: str, runs: int) -> list[tuple[str, str, str, str]]:
         )
         rows.append((f"database size ({total:,} papers)", f"{file_size(path) / 1e9:.2f} GB", "", ""))
 
-        def verdict(name: str, p95: float) -> str:
-            target = TARGET_MS.get(name.split(" (")[0], SELECTIVE_TARGET_MS)
-            return f"p95 <= {target:g} ms {'ok' if p95 <= target else 'MISSED'}"
-
         latest_sql = "SELECT id FROM papers ORDER BY published DESC, arxiv_id DESC LIMIT 10"
         topic_sql = (
             "SELECT paper_id FROM paper_topics WHERE topic = ? ORDER BY published DESC, arxiv_id DESC LIMIT 10"
@@ -411,10 +413,6 @@ async def measure_postgres(url: str, runs: int) -> list[tuple[str, str, str, str
         )  # fmt: skip
         size = await floor.fetchval("SELECT pg_database_size(current_database())")
         rows.append((f"database size ({total:,} papers)", f"{size / 1e9:.2f} GB", "", ""))
-
-        def verdict(name: str, p95: float) -> str:
-            target = TARGET_MS.get(name.split(" (")[0], SELECTIVE_TARGET_MS)
-            return f"p95 <= {target:g} ms {'ok' if p95 <= target else 'MISSED'}"
 
         latest_sql = "SELECT id FROM papers ORDER BY published DESC, arxiv_id DESC LIMIT 10"
         topic_sql = "SELECT paper_id FROM paper_topics WHERE topic = $1 ORDER BY published DESC, arxiv_id DESC LIMIT 10"
