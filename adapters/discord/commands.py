@@ -223,13 +223,12 @@ class PaperCommands:
         reply, offer_undo = await self.router.answer_vote(
             arxiv_id, action, undo=undo, user=str(interaction.user.id), channel=where(interaction)
         )
-        view = undo_view(self.vote_type, action, str(interaction.guild_id), arxiv_id) if offer_undo else None
-        for message in render_messages(reply):
-            if view is not None:
-                await interaction.response.send_message(**to_send_kwargs(message), ephemeral=True, view=view)
-            else:
-                await interaction.response.send_message(**to_send_kwargs(message), ephemeral=True)
-            break  # an acknowledgement is one line
+        if not offer_undo:
+            await send_private(interaction, reply)
+            return
+        view = undo_view(self.vote_type, action, str(interaction.guild_id), arxiv_id)
+        acknowledgement = render_messages(reply)[0]  # one line
+        await interaction.response.send_message(**to_send_kwargs(acknowledgement), ephemeral=True, view=view)
 
     # --- autocomplete ------------------------------------------------------------------
 

@@ -23,7 +23,7 @@ from typing import Any, ClassVar, Protocol
 import discord
 
 from adapters.discord.render import DiscordMessage, link_target
-from adapters.discord.views import answer_press
+from adapters.discord.views import answer_press, buttons_view
 from bot.models import PaperListReply, Reply
 from bot.votes import VoteAction
 
@@ -99,13 +99,8 @@ def votes_view(kind: type[VoteButton], guild: str, arxiv_ids: Sequence[str]) -> 
     """A view of a message's vote buttons (no timeout: the buttons live as long as the message), or None."""
     if not arxiv_ids:
         return None
-    view = discord.ui.View(timeout=None)
-    for button in vote_buttons(kind, guild, arxiv_ids):
-        view.add_item(button)
-    return view
+    return buttons_view(vote_buttons(kind, guild, arxiv_ids), timeout=None)
 
 
 def undo_view(kind: type[VoteButton], action: VoteAction, guild: str, arxiv_id: str) -> discord.ui.View:
-    view = discord.ui.View(timeout=None)
-    view.add_item(kind(UNDO, action, guild, arxiv_id, label="Undo"))
-    return view
+    return buttons_view([kind(UNDO, action, guild, arxiv_id, label="Undo")], timeout=None)

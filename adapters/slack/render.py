@@ -435,18 +435,7 @@ def undo_block(action: VoteAction, arxiv_id: str) -> dict:
 
 
 def _share_block(share: ShareButton) -> dict:
-    return {
-        "type": "actions",
-        "block_id": share.action_id,
-        "elements": [
-            {
-                "type": "button",
-                "text": {"type": "plain_text", "text": share.label, "emoji": True},
-                "action_id": share.action_id,
-                "value": share.value,
-            }
-        ],
-    }
+    return {"type": "actions", "block_id": share.action_id, "elements": [_button(share.label, share.action_id, share.value)]}
 
 
 def _title_of(reply: Reply) -> str:
