@@ -12,12 +12,12 @@ import asyncpg
 from bot.merge import notes_carrier
 from bot.models import Notes, Paper
 from store.common import statements as sql
+from store.common.batch import prepare
 from store.common.composed import Part
 from store.common.rules import BUDGET_KEY_PREFIX
 from store.common.sql import numbered
 from store.postgres.database import Database, fetch
 from store.postgres.upsert import read_papers, write_batch
-from store.sqlite.upsert import prepare
 
 _TAKE_BUDGET = (
     "INSERT INTO meta AS m (key, value) VALUES ($1, '1') ON CONFLICT (key) DO UPDATE "

@@ -15,6 +15,7 @@ import asyncpg
 
 from bot.models import Paper, Topic, TopicStats, UpsertReport
 from store.common import statements as sql
+from store.common.batch import prepare
 from store.common.composed import Part
 from store.common.rows import to_json, topic_stats
 from store.common.rules import clamp_limit, each
@@ -22,7 +23,6 @@ from store.common.sql import numbered
 from store.postgres.database import Database, fetch
 from store.postgres.search import query_terms, ranked_sql, tsquery_sql
 from store.postgres.upsert import papers_by_ids, read_papers, write_batch
-from store.sqlite.upsert import prepare
 
 _UPSERT_TOPIC = numbered(sql.UPSERT_TOPIC)
 

@@ -1,7 +1,7 @@
 """The PostgreSQL write path of `upsert_papers`: the same decisions as SQLite, written with COPY.
 
 What to keep is decided by the core (`bot.merge.decide_batch`); the rows are
-encoded by the same code as SQLite's (`store.common.rows`, `store.sqlite.upsert.prepare` and `batch_rows`),
+encoded by the same code as SQLite's (`store.common.rows`, `store.common.batch`),
 so both stores hold the same values for the same copies. One batch, inside the
 caller's transaction:
 
@@ -24,6 +24,7 @@ import asyncpg
 from bot.merge import decide_batch
 from bot.models import Notes, Paper, UpsertReport
 from store.cjk import cjk_index_text
+from store.common.batch import PreparedBatch, batch_rows
 from store.common.rows import (
     NOTE_COLUMNS,
     NOTE_LIST,
@@ -35,7 +36,6 @@ from store.common.rows import (
 )
 from store.postgres.database import fetch
 from store.postgres.schema import PAPERS_WRITE_LOCK
-from store.sqlite.upsert import PreparedBatch, batch_rows
 
 # SQLite's columns plus the title's CJK words, which PostgreSQL weights like the title.
 PG_PAPER_COLUMNS = (*PAPER_COLUMNS, "search_cjk_title")

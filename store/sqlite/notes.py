@@ -23,11 +23,12 @@ from __future__ import annotations
 from bot.merge import notes_carrier
 from bot.models import Notes, Paper
 from store.common import statements as sql
+from store.common.batch import prepare
 from store.common.composed import Part
 from store.common.rules import BUDGET_KEY_PREFIX
 from store.sqlite.database import Database, fetchall
 from store.sqlite.papers import read_papers
-from store.sqlite.upsert import prepare, write_batch
+from store.sqlite.upsert import write_batch
 
 
 class NotesTables(Part[Database]):

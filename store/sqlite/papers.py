@@ -20,6 +20,7 @@ import aiosqlite
 
 from bot.models import Notes, Paper, Topic, TopicStats, UpsertReport
 from store.common import statements as sql
+from store.common.batch import PreparedBatch, prepare
 from store.common.composed import Part
 from store.common.rows import NOTE_LIST, PAPER_READ_LIST, note_from_row, paper_from_row, to_json, topic_stats
 from store.common.rules import clamp_limit, each
@@ -27,7 +28,7 @@ from store.sqlite import schema
 from store.sqlite.database import Database, fetchall, scalar
 from store.sqlite.query import match_terms
 from store.sqlite.search import WindowedSearch
-from store.sqlite.upsert import IDS_PARAM, STAGING_DDL, PreparedBatch, prepare, write_batch
+from store.sqlite.upsert import IDS_PARAM, STAGING_DDL, write_batch
 
 log = logging.getLogger(__name__)
 
