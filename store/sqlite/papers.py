@@ -26,7 +26,7 @@ from store.common.rows import NOTE_LIST, PAPER_READ_LIST, note_from_row, paper_f
 from store.common.rules import clamp_limit, each
 from store.sqlite import schema
 from store.sqlite.database import Database, fetchall, scalar
-from store.sqlite.query import match_terms
+from store.sqlite.query import all_terms_query, match_terms
 from store.sqlite.search import WindowedSearch
 from store.sqlite.upsert import IDS_PARAM, STAGING_DDL, write_batch
 
@@ -156,12 +156,12 @@ class PaperTables(Part[Database]):
         limit = clamp_limit(limit)
         if not terms or not limit or (topic is not None and not isinstance(topic, str)):
             return []
-        match = " AND ".join(terms)
+        match = all_terms_query(terms)
         async with self.db.locked() as conn:
             try:
                 ids = await WindowedSearch(conn, match, topic, anded_terms=terms).ranked_ids(limit)
             except sqlite3.OperationalError as error:
-                # build_match_query quotes everything, so this is a bug, not bad input:
+                # match_terms quotes every term, so this is a bug, not bad input:
                 # log it loudly, but the user still just gets no results.
                 if not str(error).startswith("fts5:"):
                     raise

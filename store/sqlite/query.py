@@ -18,6 +18,8 @@ operators in user text are just words and nothing the user types is syntax.
 
 from __future__ import annotations
 
+from typing import Sequence
+
 from bot.text import CJK_RUN, bigrams, may_have_cjk
 from store.common.query_text import MAX_TERMS, clean_query_text, has_word_chars
 
@@ -69,4 +71,9 @@ def match_terms(text: str) -> list[str]:
 def build_match_query(text: str) -> str | None:
     """The FTS5 MATCH expression for user text, or None when it has no searchable term."""
     terms = match_terms(text)
-    return " AND ".join(terms) if terms else None
+    return all_terms_query(terms) if terms else None
+
+
+def all_terms_query(terms: Sequence[str]) -> str:
+    """The FTS5 MATCH expression of papers holding every one of `terms` (as `match_terms` gives them)."""
+    return " AND ".join(terms)
