@@ -14,7 +14,7 @@ second copy of the names is needed.
 from __future__ import annotations
 
 import json
-from typing import Sequence
+from typing import Iterable, Sequence
 
 from bot.fulltext.document import FullText, compress_sections, decompress_sections
 from bot.merge import note_key, quality
@@ -128,6 +128,18 @@ def paper_from_row(row: tuple, topics: tuple[str, ...], notes: tuple[Notes, ...]
         doi=doi, code_url=code_url, text_quality=TextQuality(text_quality), topics=topics,
         notes=notes, added_at=added_at,
     )  # fmt: skip
+
+
+def papers_from_rows(rows: Sequence[tuple], topic_rows: Iterable[tuple], note_rows: Iterable[tuple]) -> list[Paper]:
+    """Papers for PAPER_READ_COLUMNS rows, in their order, given their (paper_id, topic) rows and
+    NOTE_COLUMNS rows (each in the order the paper should list them)."""
+    topics: dict[int, list[str]] = {}
+    for paper_id, topic in topic_rows:
+        topics.setdefault(paper_id, []).append(topic)
+    notes: dict[int, list[Notes]] = {}
+    for row in note_rows:
+        notes.setdefault(row[0], []).append(note_from_row(row))
+    return [paper_from_row(row, tuple(topics.get(row[0], ())), tuple(notes.get(row[0], ()))) for row in rows]
 
 
 def topic_stats(rows: Sequence[Sequence]) -> list[TopicStats]:

@@ -22,7 +22,7 @@ from typing import Sequence
 import asyncpg
 
 from bot.merge import decide_batch
-from bot.models import Notes, Paper, UpsertReport
+from bot.models import Paper, UpsertReport
 from store.cjk import cjk_index_text
 from store.common.batch import PreparedBatch, batch_rows
 from store.common.rows import (
@@ -31,8 +31,7 @@ from store.common.rows import (
     PAPER_COLUMNS,
     PAPER_READ_LIST,
     TOPIC_MEMBER_COLUMNS,
-    note_from_row,
-    paper_from_row,
+    papers_from_rows,
 )
 from store.postgres.database import fetch
 from store.postgres.schema import PAPERS_WRITE_LOCK
@@ -103,17 +102,13 @@ async def read_papers(conn: asyncpg.Connection, rows: list[tuple]) -> list[Paper
     if not rows:
         return []
     row_ids = [row[0] for row in rows]
-    topics: dict[int, list[str]] = {}
-    for paper_id, topic in await fetch(
+    topic_rows = await fetch(
         conn, "SELECT paper_id, topic FROM paper_topics WHERE paper_id = ANY($1::bigint[]) ORDER BY paper_id, topic", row_ids
-    ):
-        topics.setdefault(paper_id, []).append(topic)
-    notes: dict[int, list[Notes]] = {}
-    for row in await fetch(
+    )
+    note_rows = await fetch(
         conn, f"SELECT {NOTE_LIST} FROM notes WHERE paper_id = ANY($1::bigint[]) ORDER BY paper_id, lang, source", row_ids
-    ):
-        notes.setdefault(row[0], []).append(note_from_row(row))
-    return [paper_from_row(row, tuple(topics.get(row[0], ())), tuple(notes.get(row[0], ()))) for row in rows]
+    )
+    return papers_from_rows(rows, topic_rows, note_rows)
 
 
 async def papers_by_ids(conn: asyncpg.Connection, ids: list[int]) -> list[Paper]:

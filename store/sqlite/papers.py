@@ -18,11 +18,11 @@ from typing import AsyncIterable, Iterable
 
 import aiosqlite
 
-from bot.models import Notes, Paper, Topic, TopicStats, UpsertReport
+from bot.models import Paper, Topic, TopicStats, UpsertReport
 from store.common import statements as sql
 from store.common.batch import PreparedBatch, prepare
 from store.common.composed import Part
-from store.common.rows import NOTE_LIST, PAPER_READ_LIST, note_from_row, paper_from_row, to_json, topic_stats
+from store.common.rows import NOTE_LIST, PAPER_READ_LIST, papers_from_rows, to_json, topic_stats
 from store.common.rules import clamp_limit, each
 from store.sqlite import schema
 from store.sqlite.database import Database, fetchall, scalar
@@ -235,14 +235,10 @@ async def read_papers(conn: aiosqlite.Connection, rows: list[tuple]) -> list[Pap
     if not rows:
         return []
     ids_json = to_json([row[0] for row in rows])
-    topics: dict[int, list[str]] = {}
-    for paper_id, topic in await fetchall(
+    topic_rows = await fetchall(
         conn, f"SELECT paper_id, topic FROM paper_topics WHERE paper_id IN {IDS_PARAM} ORDER BY paper_id, topic", (ids_json,)
-    ):
-        topics.setdefault(paper_id, []).append(topic)
-    notes: dict[int, list[Notes]] = {}
-    for row in await fetchall(
+    )
+    note_rows = await fetchall(
         conn, f"SELECT {NOTE_LIST} FROM notes WHERE paper_id IN {IDS_PARAM} ORDER BY paper_id, lang, source", (ids_json,)
-    ):
-        notes.setdefault(row[0], []).append(note_from_row(row))
-    return [paper_from_row(row, tuple(topics.get(row[0], ())), tuple(notes.get(row[0], ()))) for row in rows]
+    )
+    return papers_from_rows(rows, topic_rows, note_rows)

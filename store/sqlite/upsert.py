@@ -29,7 +29,7 @@ from typing import Sequence
 import aiosqlite
 
 from bot.merge import decide_batch
-from bot.models import Notes, Paper, UpsertReport
+from bot.models import Paper, UpsertReport
 from store.common.batch import PreparedBatch, batch_rows
 from store.common.rows import (
     NOTE_COLUMNS,
@@ -37,8 +37,7 @@ from store.common.rows import (
     PAPER_COLUMNS,
     PAPER_READ_LIST,
     TOPIC_MEMBER_COLUMNS,
-    note_from_row,
-    paper_from_row,
+    papers_from_rows,
     to_json,
 )
 from store.sqlite.database import fetchall, scalar
@@ -130,13 +129,7 @@ async def _load_known(conn: aiosqlite.Connection, papers: Sequence[Paper]) -> tu
     if not rows:
         return {}, {}
     row_ids_json = to_json([row[0] for row in rows])
-    topics: dict[int, list[str]] = {row[0]: [] for row in rows}
-    notes: dict[int, list[Notes]] = {row[0]: [] for row in rows}
-    for row_id, topic in await fetchall(
-        conn, f"SELECT paper_id, topic FROM paper_topics WHERE paper_id IN {IDS_PARAM}", (row_ids_json,)
-    ):
-        topics[row_id].append(topic)
-    for row in await fetchall(conn, f"SELECT {NOTE_LIST} FROM notes WHERE paper_id IN {IDS_PARAM}", (row_ids_json,)):
-        notes[row[0]].append(note_from_row(row))
-    known = {row[1]: paper_from_row(row, tuple(topics[row[0]]), tuple(notes[row[0]])) for row in rows}
+    topic_rows = await fetchall(conn, f"SELECT paper_id, topic FROM paper_topics WHERE paper_id IN {IDS_PARAM}", (row_ids_json,))
+    note_rows = await fetchall(conn, f"SELECT {NOTE_LIST} FROM notes WHERE paper_id IN {IDS_PARAM}", (row_ids_json,))
+    known = {row[1]: paper for row, paper in zip(rows, papers_from_rows(rows, topic_rows, note_rows), strict=True)}
     return known, {row[1]: row[0] for row in rows}
