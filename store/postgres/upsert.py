@@ -25,14 +25,7 @@ from bot.merge import decide_batch
 from bot.models import Paper, UpsertReport
 from store.cjk import cjk_index_text
 from store.common.batch import PreparedBatch, batch_rows
-from store.common.rows import (
-    NOTE_COLUMNS,
-    NOTE_LIST,
-    PAPER_COLUMNS,
-    PAPER_READ_LIST,
-    TOPIC_MEMBER_COLUMNS,
-    papers_from_rows,
-)
+from store.common.rows import NOTE_COLUMNS, NOTE_LIST, PAPER_COLUMNS, PAPER_READ_LIST, TOPIC_MEMBER_COLUMNS, papers_from_rows
 from store.postgres.database import fetch
 from store.postgres.schema import PAPERS_WRITE_LOCK
 
