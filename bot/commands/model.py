@@ -141,6 +141,11 @@ class Command:
         return " ".join([COMMAND_PREFIX, self.name, *(p.usage for p in self.params)])
 
     @property
+    def slots(self) -> list[Param]:
+        """The parameters a word can fill by its place (not a `rest` one, not a flag-only one)."""
+        return [p for p in self.params if not p.rest and not p.flag_only]
+
+    @property
     def admin_only(self) -> bool:
         return self.access is Access.ADMIN
 

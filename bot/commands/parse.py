@@ -187,7 +187,7 @@ def _quoted(first: str, words: Iterator[str]) -> str:
 
 async def _peel(command: Command, words: list[str], given: dict[str, str], topic_names: TopicNames) -> None:
     """Trailing words that are surely a number or a topic name become those parameters, while other words remain."""
-    slots = [p for p in command.params if not p.rest and not p.flag_only]
+    slots = command.slots
     known: set[str] | None = None
     for _ in slots:
         if len(words) < 2:
@@ -209,7 +209,7 @@ async def _peel(command: Command, words: list[str], given: dict[str, str], topic
 def _place(command: Command, words: list[str], given: dict[str, str]) -> dict[str, str]:
     """Words into parameters in order: a number to an open whole-number one, else to the next open text one."""
     placed = dict(given)
-    slots = [p for p in command.params if not p.rest and not p.flag_only]
+    slots = command.slots
     rest = next((p for p in command.params if p.rest), None)
     for index, word in enumerate(words):
         open_slots = [p for p in slots if p.name not in placed]
@@ -261,7 +261,7 @@ def grammar_note(command: Command) -> str:
 
 def arity_error(command: Command) -> UserError:
     """The answer to too many or too few words, e.g. `show takes exactly one paper id.`, with the usage."""
-    slots = [p for p in command.params if not p.rest and not p.flag_only]
+    slots = command.slots
     required = [p for p in slots if p.required]
     optional = [p for p in slots if not p.required]
 
