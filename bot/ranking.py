@@ -232,7 +232,8 @@ class Ranking:
         key = model_key(topics) + (f"|votes:{channel.key}" if votes and channel is not None else "")
         lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:
-            votes_version = await self.votes.votes_version() if votes and self.votes is not None else 0
+            # The version `channel_votes` read these votes at, not a second read of it.
+            votes_version = self._channel_votes[channel.key][0] if votes and channel is not None else 0
             version = (*await self.libraries.store_version(), votes_version)
             known = self._models.get(key)
             if known is not None and known.version == version:
