@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from bot.subscriptions import SubscriptionService
 
 WHEN = Param(
-    "when", "When to post: 'mon 09:00', 'daily 08:30', or cron, plus an optional timezone (default mon 09:00)",
+    "when", "When to post: 'mon 09:00', 'daily 08:30' or cron; timezone optional (default: [digest] default_when)",
     "schedule", rest=True,
 )
 
