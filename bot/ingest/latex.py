@@ -8,7 +8,7 @@ keeps LaTeX as written (`O$^2$-Searcher`, `\\textit{atomic}`), so decoding
 Zotero's escapes gives back arXiv's text, which is what paperbot stores.
 
 `decode_latex`: accents and special letters become Unicode (the snapshot
-importer's rule for author names, `bot.ingest.snapshot.latex_accents`); the
+importer's rule for author names, `latex_accents`); the
 escapes above become their characters; protective braces go; a `~` tie is a
 space; a command paperbot does not know stays as written, with its braced
 argument (`\\textit{x}`); math between `$...$` is kept verbatim.
@@ -43,13 +43,37 @@ _ESCAPES = {
 _SPECIAL = re.compile("[" + re.escape("".join(_ESCAPES)) + "]")
 
 
+# LaTeX accent commands -> Unicode combining marks, so `Bal\'azs` reads Balázs, as the API spells it.
+_ACCENTS = {
+    "'": "\u0301", "`": "\u0300", "^": "\u0302", '"': "\u0308", "~": "\u0303", "=": "\u0304",
+    ".": "\u0307", "u": "\u0306", "v": "\u030c", "H": "\u030b", "c": "\u0327", "k": "\u0328",
+    "r": "\u030a", "b": "\u0331", "d": "\u0323", "t": "\u0361",
+}  # fmt: skip
+# Letter-named accents need a brace or space after them, or `\vec` would lose its v.
+_LATEX_ACCENT = re.compile(r"""\{?\\(["'`^~=.]|[uvHckrbdt](?=[\s{]))\s*\{?\s*(\\[ij](?![A-Za-z])|[A-Za-z])\s*\}?\}?""")
+_LATEX_LETTERS = {
+    "ss": "ß", "aa": "å", "AA": "Å", "ae": "æ", "AE": "Æ", "oe": "œ", "OE": "Œ",
+    "o": "ø", "O": "Ø", "l": "ł", "L": "Ł", "i": "ı", "j": "ȷ",
+}  # fmt: skip
+_LATEX_LETTER = re.compile(r"\{?\\(ss|aa|AA|ae|AE|oe|OE|o|O|l|L|i|j)(?![A-Za-z])\s*\}?")
+
+
+def latex_accents(text: str) -> str:
+    """Only the accent commands and special letters as Unicode (with their own braces); other braces stay."""
+    text = _LATEX_ACCENT.sub(_accented, text)
+    return _LATEX_LETTER.sub(lambda m: _LATEX_LETTERS[m.group(1)], text)
+
+
+def _accented(match: re.Match[str]) -> str:
+    letter = match.group(2)
+    if letter.startswith("\\"):
+        letter = letter[1]  # \'\i is an accented dotless i: í
+    return letter + _ACCENTS[match.group(1)]
+
+
 def decode_latex(text: str) -> str:
     """A BibTeX value as the one line of Unicode paperbot stores (see the module docstring)."""
     if "\\" in text:
-        # The snapshot reader (and its text repair, ftfy) loads only for text with LaTeX in it: filters
-        # decode author names with this, and a lookup that loads the filters must stay light.
-        from bot.ingest.snapshot import latex_accents
-
         text = latex_accents(text)
     out: list[str] = []
     kept: list[bool] = []  # for each open brace: is it an argument of a kept command (and so written out)?

@@ -64,6 +64,7 @@ from typing import AsyncGenerator, AsyncIterable, AsyncIterator, BinaryIO, Calla
 from bot.arxiv_ids import parse_arxiv_id
 from bot.errors import IngestError
 from bot.ingest.arxiv_query import PaperTokens, TopicMatcher, compile_topic
+from bot.ingest.latex import latex_accents
 from bot.ingest.snapshot_worker import WORKER_MIN_BYTES, worker_batches
 from bot.models import Paper, TextQuality, Topic, UpsertReport
 from bot.paper_limits import MAX_VERSION, limit_paper
@@ -678,19 +679,6 @@ def _categories(value: object) -> tuple[str, ...]:
 
 # --- authors ----------------------------------------------------------------------------------
 
-# LaTeX accent commands -> Unicode combining marks, so `Bal\'azs` reads Balázs, as the API spells it.
-_ACCENTS = {
-    "'": "\u0301", "`": "\u0300", "^": "\u0302", '"': "\u0308", "~": "\u0303", "=": "\u0304",
-    ".": "\u0307", "u": "\u0306", "v": "\u030c", "H": "\u030b", "c": "\u0327", "k": "\u0328",
-    "r": "\u030a", "b": "\u0331", "d": "\u0323", "t": "\u0361",
-}  # fmt: skip
-# Letter-named accents need a brace or space after them, or `\vec` would lose its v.
-_LATEX_ACCENT = re.compile(r"""\{?\\(["'`^~=.]|[uvHckrbdt](?=[\s{]))\s*\{?\s*(\\[ij](?![A-Za-z])|[A-Za-z])\s*\}?\}?""")
-_LATEX_LETTERS = {
-    "ss": "ß", "aa": "å", "AA": "Å", "ae": "æ", "AE": "Æ", "oe": "œ", "OE": "Œ",
-    "o": "ø", "O": "Ø", "l": "ł", "L": "Ł", "i": "ı", "j": "ȷ",
-}  # fmt: skip
-_LATEX_LETTER = re.compile(r"\{?\\(ss|aa|AA|ae|AE|oe|OE|o|O|l|L|i|j)(?![A-Za-z])\s*\}?")
 _AFFILIATION = re.compile(r"\s*\([^()]*\)")
 _NAME_SUFFIXES = frozenset({"Jr.", "Jr", "Sr.", "Sr", "II", "III", "IV"})
 
@@ -770,19 +758,6 @@ def latex_to_unicode(name: str) -> str:
     if "{" in name or "}" in name:
         name = name.replace("{", "").replace("}", "")
     return unicodedata.normalize("NFC", name)
-
-
-def latex_accents(text: str) -> str:
-    """Only the accent commands and special letters as Unicode (with their own braces); other braces stay."""
-    text = _LATEX_ACCENT.sub(_accented, text)
-    return _LATEX_LETTER.sub(lambda m: _LATEX_LETTERS[m.group(1)], text)
-
-
-def _accented(match: re.Match[str]) -> str:
-    letter = match.group(2)
-    if letter.startswith("\\"):
-        letter = letter[1]  # \'\i is an accented dotless i: í
-    return letter + _ACCENTS[match.group(1)]
 
 
 # --- dates and versions ----------------------------------------------------------------------
