@@ -49,8 +49,9 @@ _ACCENTS = {
     ".": "\u0307", "u": "\u0306", "v": "\u030c", "H": "\u030b", "c": "\u0327", "k": "\u0328",
     "r": "\u030a", "b": "\u0331", "d": "\u0323", "t": "\u0361",
 }  # fmt: skip
-# Letter-named accents need a brace or space after them, or `\vec` would lose its v.
-_LATEX_ACCENT = re.compile(r"""\{?\\(["'`^~=.]|[uvHckrbdt](?=[\s{]))\s*\{?\s*(\\[ij](?![A-Za-z])|[A-Za-z])\s*\}?\}?""")
+# Letter-named accents need a brace or space after them, or `\vec` would lose its v. A space after the
+# accented letter is the text's own (`Ji\v{r}\'i Matas`), taken only with the brace it leads to.
+_LATEX_ACCENT = re.compile(r"""\{?\\(["'`^~=.]|[uvHckrbdt](?=[\s{]))\s*\{?\s*(\\[ij](?![A-Za-z])|[A-Za-z])(?:\s*\})?\}?""")
 _LATEX_LETTERS = {
     "ss": "ß", "aa": "å", "AA": "Å", "ae": "æ", "AE": "Æ", "oe": "œ", "OE": "Œ",
     "o": "ø", "O": "Ø", "l": "ł", "L": "Ł", "i": "ı", "j": "ȷ",

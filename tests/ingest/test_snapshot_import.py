@@ -206,6 +206,8 @@ def test_authors_parsed_wins_and_keeps_suffixes():
         ("Ni\\~no", "Niño"),
         ("Bia{\\l}ynicki", "Białynicki"),
         ("{van der Berg}", "van der Berg"),
+        ("Ji\\v{r}\\'i Matas", "Jiří Matas"),  # the space after an accented letter is the name's own
+        ("\\'{E} cole", "É cole"),
         ("\\vec", "\\vec"),  # a macro, not the \v accent
     ],
 )
