@@ -27,8 +27,8 @@ lookup, no reading of positions), and only the pool is checked for the phrase.
 
 from __future__ import annotations
 
-from bot.text import CJK_RUN, bigrams
-from store.common.query_text import MAX_TERMS, clean_query_text, has_word_chars
+from bot.text import bigrams
+from store.common.query_text import search_pieces
 
 ENGLISH = "phraseto_tsquery('paperbot_english'::regconfig, ${})"
 CJK_WORDS = "phraseto_tsquery('simple'::regconfig, ${})"
@@ -40,24 +40,11 @@ RANKED_POOL = 2_000
 
 def query_terms(text: object) -> list[tuple[str, str]]:
     """(SQL template, parameter) for every term of `text`, at most MAX_TERMS."""
-    if not isinstance(text, str):
-        return []
-    terms: list[tuple[str, str]] = []
-    for chunk in clean_query_text(text).split():
-        position = 0
-        for run in CJK_RUN.finditer(chunk):
-            terms.extend(_plain(chunk[position : run.start()]))
-            word = run.group()
-            terms.append((CJK_PREFIX, word) if len(word) == 1 else (CJK_WORDS, " ".join(bigrams(word))))
-            position = run.end()
-        terms.extend(_plain(chunk[position:]))
-        if len(terms) >= MAX_TERMS:
-            break
-    return terms[:MAX_TERMS]
+    return [_cjk(piece) if is_cjk else (ENGLISH, piece) for is_cjk, piece in search_pieces(text)]
 
 
-def _plain(piece: str) -> list[tuple[str, str]]:
-    return [(ENGLISH, piece)] if piece and has_word_chars(piece) else []
+def _cjk(word: str) -> tuple[str, str]:
+    return (CJK_PREFIX, word) if len(word) == 1 else (CJK_WORDS, " ".join(bigrams(word)))
 
 
 def tsquery_sql(terms: list[tuple[str, str]], first_param: int = 1) -> tuple[str, list[str]]:

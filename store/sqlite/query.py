@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from bot.text import CJK_RUN, bigrams, may_have_cjk
-from store.common.query_text import MAX_TERMS, clean_query_text, has_word_chars
+from bot.text import bigrams
+from store.common.query_text import search_pieces
 
 CJK_COLUMN = "search_cjk"
 
@@ -29,24 +29,6 @@ CJK_COLUMN = "search_cjk"
 def quote(term: str) -> str:
     """An FTS5 string literal: double quotes around, inner double quotes doubled."""
     return '"' + term.replace('"', '""') + '"'
-
-
-def _terms_of_chunk(chunk: str) -> list[str]:
-    """The MATCH terms of one whitespace-free chunk: CJK runs and the pieces between them."""
-    if not may_have_cjk(chunk):  # no run to find: a search in English is spared compiling the class
-        return _plain_term(chunk)
-    terms: list[str] = []
-    position = 0
-    for run in CJK_RUN.finditer(chunk):
-        terms.extend(_plain_term(chunk[position : run.start()]))
-        terms.append(cjk_term(run.group()))
-        position = run.end()
-    terms.extend(_plain_term(chunk[position:]))
-    return terms
-
-
-def _plain_term(piece: str) -> list[str]:
-    return [quote(piece)] if piece and has_word_chars(piece) else []
 
 
 def cjk_term(run: str) -> str:
@@ -57,15 +39,8 @@ def cjk_term(run: str) -> str:
 
 
 def match_terms(text: str) -> list[str]:
-    """Every MATCH term of `text`, already quoted, at most `MAX_TERMS`."""
-    if not isinstance(text, str):
-        return []
-    terms: list[str] = []
-    for chunk in clean_query_text(text).split():
-        terms.extend(_terms_of_chunk(chunk))
-        if len(terms) >= MAX_TERMS:
-            break
-    return terms[:MAX_TERMS]
+    """Every MATCH term of `text`, already quoted, at most `MAX_TERMS` (`search_pieces`)."""
+    return [cjk_term(piece) if is_cjk else quote(piece) for is_cjk, piece in search_pieces(text)]
 
 
 def build_match_query(text: str) -> str | None:
