@@ -270,28 +270,11 @@ def floor_rate(path: str, topics: list[Topic], count: int, db_path: str, answer:
     the rows of each batch's first `count` papers written by plain sqlite3 into the same schema
     (`store_bench.PlainLoad`), all on the clock. Answers (papers/s, share of the time in SQL)."""
     sys.path.insert(0, str(ROOT / "benchmarks"))
-    from store_bench import floor_rows, plain_load
+    from store_bench import plain_load, write_floor
 
-    now = "2025-01-01T00:00:00Z"
     load = asyncio.run(plain_load(db_path, [topic.name for topic in topics]))
-    written, in_sql = 0, 0.0
     try:
-        start = time.perf_counter()
-        try:
-            for batch in read_batches(path, topics, BATCH_SIZE, SnapshotProgress()):
-                rows = floor_rows(batch[: count - written], now, written + 1)
-                began = time.perf_counter()
-                load.write(*rows)
-                in_sql += time.perf_counter() - began
-                written += len(rows[0])
-                if written >= count:
-                    break
-        finally:
-            began = time.perf_counter()
-            load.finish()
-            in_sql += time.perf_counter() - began
-        elapsed = time.perf_counter() - start
-        answer.put((written / elapsed, in_sql / elapsed))
+        answer.put(write_floor(load, read_batches(path, topics, BATCH_SIZE, SnapshotProgress()), count))
     finally:
         for suffix in ("", "-wal", "-shm"):
             if os.path.exists(db_path + suffix):

@@ -42,7 +42,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -245,22 +245,32 @@ async def load_floor(path: str, papers: list[Paper]) -> tuple[float, float]:
     any loader of Paper objects does) and written by `PlainLoad`, all on the clock. Returns
     papers/s, and the share of the time spent in SQL. What it leaves out is the store's own:
     its rules (`bot.merge`: limits, merging with stored copies) and its pipelining."""
-    now = "2025-01-01T00:00:00Z"
     load = await plain_load(path, {topic for paper in papers for topic in paper.topics})
-    in_sql = 0.0
+    return write_floor(load, (papers[first : first + BATCH] for first in range(0, len(papers), BATCH)), len(papers))
+
+
+def write_floor(load: PlainLoad, batches: Iterable[Sequence[Paper]], limit: int) -> tuple[float, float]:
+    """The rows of `batches` (their first `limit` papers) written by `load`, all on the clock, making
+    the batches included (a generator is consumed inside it); then `load` is finished. Returns
+    papers/s, and the share of the time spent in SQL."""
+    now = "2025-01-01T00:00:00Z"
+    written, in_sql = 0, 0.0
+    start = time.perf_counter()
     try:
-        start = time.perf_counter()
-        for first in range(0, len(papers), BATCH):
-            rows = floor_rows(papers[first : first + BATCH], now, first + 1)
+        for batch in batches:
+            rows = floor_rows(batch[: limit - written], now, written + 1)
             began = time.perf_counter()
             load.write(*rows)
             in_sql += time.perf_counter() - began
+            written += len(rows[0])
+            if written >= limit:
+                break
     finally:
         began = time.perf_counter()
         load.finish()
         in_sql += time.perf_counter() - began
     elapsed = time.perf_counter() - start
-    return len(papers) / elapsed, in_sql / elapsed
+    return written / elapsed, in_sql / elapsed
 
 
 async def build(path: str, total: int, floor_papers: int | None) -> tuple[float, float]:
